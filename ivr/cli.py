@@ -1,0 +1,55 @@
+"""The `silverline` command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from routing.exceptions import SettingsError, SilverlineError
+from routing.settings import DEMO_AUTH_TOKEN, Settings, load_settings
+
+
+@click.group()
+def main() -> None:
+    """Silverline: an IVR and call-routing engine with a green channel for older callers."""
+
+
+def cli_settings() -> Settings:
+    """Load settings or stop with the key that is wrong."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (default from config).")
+@click.option("--port", default=None, type=int, help="Listen port (default from config).")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the web server (gunicorn) with the embedded Redis unless REDIS_URL is set."""
+    from ivr.server import run  # noqa: PLC0415  (gunicorn is only needed here)
+
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["server.host"] = host
+    if port:
+        overrides["server.port"] = port
+    try:
+        run(overrides)
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def warn_demo_token(settings: Settings) -> None:
+    if settings.secrets.demo:
+        click.echo(
+            f"WARNING: TWILIO_AUTH_TOKEN is not set; demo mode signs webhooks with the fixed dev "
+            f"token {DEMO_AUTH_TOKEN!r}. It is for demos only.",
+            err=True,
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

