@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import blueprints
 from ivr.context import init_engine
 from ivr.store import open_store
+from ivr.telephony import Telephony
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
 from routing.settings import load_settings
@@ -18,11 +20,25 @@ from routing.settings import load_settings
 log = logging.getLogger("silverline")
 
 
-def create_app(overrides: Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
-    """Build the app; `overrides` are dotted setting keys, e.g. {"redis.url": "redis://..."}."""
+def create_app(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+    twilio_http_client: Any = None,
+) -> Flask:
+    """Build the app; `overrides` are dotted setting keys, e.g. {"redis.url": "redis://..."}.
+
+    `clock` replaces the wall clock (tests, the simulator's virtual time); `twilio_http_client`
+    carries the app's Twilio REST calls (the simulator serves them in-process).
+    """
     settings = load_settings(overrides)
     redis, _ = open_store(settings)
     app = Flask(__name__, static_folder=None)
+    if settings.twilio.proxy_fix:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+    if not settings.twilio.validate_signatures:
+        log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
     init_engine(app, Engine(redis, clock or SystemClock(), settings))
+    app.extensions["silverline.telephony"] = Telephony(settings, twilio_http_client)
     blueprints.register(app)
     return app

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import health
+from ivr import audio, fallback, health
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(health.bp)
+    app.register_blueprint(audio.bp)
+    app.register_blueprint(fallback.bp)

@@ -6,6 +6,8 @@ the same `{hash tag}` so they live on one Redis Cluster slot.
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app              | forever (schema version)  |
+| `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
+| `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
 
 Modules add their keys here as functions, with a row in this table.
 """
@@ -22,3 +24,11 @@ class Keys:
     def meta(self) -> str:
         """Hash of facts about the store itself (schema version, seeded flag)."""
         return f"{self.prefix}:meta"
+
+    def after_hours_callbacks(self) -> str:
+        """Out-of-hours call-back requests waiting for opening time, scored by request time."""
+        return f"{self.prefix}:ahcb"
+
+    def after_hours_callback(self, call_sid: str) -> str:
+        """One out-of-hours call-back request (JSON of the caller)."""
+        return f"{self.prefix}:ahcb:{call_sid}"

@@ -109,6 +109,7 @@ class Routing:
     max_missed_offers: int = 2
     dial_timeout: int = 20
     announce_every: int = 30
+    wait_poll_seconds: int = 5
     callback_offer_after: int = 60
     callback_attempts: int = 3
     callback_retry_seconds: int = 120

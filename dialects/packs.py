@@ -1,0 +1,123 @@
+"""Language packs: what each prompt says in each dialect, and with which Twilio voice.
+
+A pack is a TOML file in dialects/packs/. Packs with a Twilio text-to-speech voice (Mandarin,
+Cantonese, English) hold every prompt as text. Packs for dialects no TTS engine speaks
+(Shanghainese, Minnan, Sichuanese) name a recording per prompt under dialects/audio/<code>/
+and fall back, prompt by prompt, to their `fallback` pack where a recording is missing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+PACK_DIR = Path(__file__).parent / "packs"
+AUDIO_DIR = Path(__file__).parent / "audio"
+DEFAULT = "mandarin"
+
+
+@dataclass(frozen=True)
+class Say:
+    """A prompt spoken by Twilio's TTS."""
+
+    text: str
+    voice: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Play:
+    """A recorded prompt, served by the app at /dialects/audio/<code>/<file>."""
+
+    path: str  # "<code>/<file>", relative to the audio directory
+
+
+Utterance = Say | Play
+
+
+@dataclass(frozen=True)
+class Pack:
+    code: str
+    gather_language: str
+    say_voice: str = ""
+    say_language: str = ""
+    fallback: str | None = None
+    prompts: dict[str, str] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    audio: dict[str, str] = field(default_factory=dict)
+
+
+class Packs:
+    """Every pack in a directory, with prompt-by-prompt fallback resolved."""
+
+    def __init__(self, pack_dir: Path = PACK_DIR, audio_dir: Path = AUDIO_DIR) -> None:
+        self.audio_dir = audio_dir
+        self._packs = {p.code: p for p in (_load(f) for f in sorted(pack_dir.glob("*.toml")))}
+        for pack in self._packs.values():
+            if pack.fallback and pack.fallback not in self._packs:
+                raise ValueError(f"dialect pack {pack.code}: fallback {pack.fallback!r} is missing")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self._packs)
+
+    def get(self, code: str) -> Pack:
+        """Return the pack for `code`, or the default pack for an unknown code."""
+        return self._packs.get(code) or self._packs[DEFAULT]
+
+    def speech_pack(self, code: str) -> Pack:
+        """The pack whose TTS voice speaks for `code` (itself, or its fallback)."""
+        pack = self.get(code)
+        return self.get(pack.fallback) if pack.fallback and not pack.say_voice else pack
+
+    def utterance(self, code: str, key: str, /, **params: object) -> Utterance:
+        """Resolve prompt `key` for a caller of dialect `code`: a recording, or TTS text."""
+        pack = self.get(code)
+        recording = pack.audio.get(key)
+        if recording and not params and (self.audio_dir / pack.code / recording).is_file():
+            return Play(f"{pack.code}/{recording}")
+        voice = self.speech_pack(code)
+        return Say(self.text(voice.code, key, **params), voice.say_voice, voice.say_language)
+
+    def text(self, code: str, key: str, /, **params: object) -> str:
+        """The text of prompt `key` in the TTS pack for `code`, with `params` filled in."""
+        template = self.speech_pack(code).prompts.get(key)
+        if template is None:
+            raise KeyError(f"prompt {key!r} is missing from dialect pack {code!r}")
+        return template.format(**params)
+
+    def words(self, code: str, meaning: str) -> tuple[str, ...]:
+        """Speech words for `meaning` (e.g. "agent") in `code`, plus its fallback's words."""
+        pack = self.get(code)
+        own = pack.words.get(meaning, ())
+        if pack.fallback:
+            return own + tuple(
+                w for w in self.get(pack.fallback).words.get(meaning, ()) if w not in own
+            )
+        return own
+
+    def gather_language(self, code: str) -> str:
+        return self.get(code).gather_language
+
+
+def _load(path: Path) -> Pack:
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    return Pack(
+        code=raw["code"],
+        gather_language=raw["gather_language"],
+        say_voice=raw.get("say_voice", ""),
+        say_language=raw.get("say_language", ""),
+        fallback=raw.get("fallback"),
+        prompts=dict(raw.get("prompts", {})),
+        words={k: tuple(v) for k, v in raw.get("words", {}).items()},
+        audio=dict(raw.get("audio", {})),
+    )
+
+
+@cache
+def default_packs() -> Packs:
+    """The packs shipped in dialects/, loaded once per process."""
+    return Packs()

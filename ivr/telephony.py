@@ -1,0 +1,60 @@
+"""The few Twilio REST calls the app makes: pull a caller out of a queue, place a call-back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+
+from routing.settings import Settings
+
+log = logging.getLogger("silverline.telephony")
+
+
+class Telephony:
+    """twilio-python's REST client, when credentials (or a simulator) are configured."""
+
+    def __init__(self, settings: Settings, http_client: Any = None) -> None:
+        self.enabled = bool(
+            settings.secrets.twilio_account_sid or settings.twilio.api_base_url or http_client
+        )
+        self._client: Client | None = None
+        if self.enabled:
+            self._client = Client(
+                settings.secrets.account_sid, settings.secrets.auth_token, http_client=http_client
+            )
+            if settings.twilio.api_base_url:
+                self._client.api.base_url = settings.twilio.api_base_url.rstrip("/")
+
+    def pull(self, queue_sid: str, call_sid: str, url: str) -> bool:
+        """Dequeue `call_sid` from `queue_sid` to run the TwiML at `url`; False if not done."""
+        if self._client is None or not queue_sid:
+            return False
+        try:
+            self._client.queues(queue_sid).members(call_sid).update(url=url, method="POST")
+        except (TwilioException, OSError) as exc:
+            log.warning("could not pull call %s from queue %s: %s", call_sid, queue_sid, exc)
+            return False
+        return True
+
+    def place(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        """Place an outbound call running `url`; return its CallSid, or None if it failed."""
+        if self._client is None:
+            return None
+        try:
+            call = self._client.calls.create(
+                to=to,
+                from_=from_,
+                url=url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_event=["completed"],
+                status_callback_method="POST",
+                timeout=60,
+            )
+        except (TwilioException, OSError) as exc:
+            log.warning("could not place a call-back: %s", exc)
+            return None
+        return str(call.sid)

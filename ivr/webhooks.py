@@ -1,0 +1,65 @@
+"""What every Twilio webhook shares: signature check, and a human on the line whatever fails."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request
+from twilio.request_validator import RequestValidator
+
+from dialects.packs import default_packs
+from ivr.context import settings
+from ivr.twiml import fallback_response, reply
+
+log = logging.getLogger("silverline.voice")
+
+View = Callable[..., Response]
+
+
+def public_base() -> str:
+    """The base URL Twilio uses for this app: the configured public URL, else the request's."""
+    configured = settings().twilio.public_url.rstrip("/")
+    return configured or request.host_url.rstrip("/") + request.script_root
+
+
+def signed_url() -> str:
+    """The exact URL Twilio signed: public base, path, and the query string as received."""
+    query = request.query_string.decode("latin-1")
+    return public_base() + request.path + (f"?{query}" if query else "")
+
+
+def signature_ok() -> bool:
+    """Check X-Twilio-Signature with twilio's RequestValidator (form fields for a POST)."""
+    s = settings()
+    if not s.twilio.validate_signatures:
+        return True
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = request.form if request.method == "POST" else {}
+    return bool(RequestValidator(s.secrets.auth_token).validate(signed_url(), params, signature))
+
+
+def fallback() -> Response:
+    """The settings-only answer that dials the fallback line."""
+    return reply(fallback_response(settings(), default_packs(), public_base()))
+
+
+def twilio_webhook(view: View) -> View:
+    """Reject unsigned requests with 403; turn any failure inside `view` into fallback TwiML."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        if not signature_ok():
+            log.warning("rejected %s: missing or wrong X-Twilio-Signature", request.path)
+            return Response("invalid signature", status=403, mimetype="text/plain")
+        try:
+            return view(*args, **kwargs)
+        except Exception:  # the caller must reach a person whatever broke
+            log.exception("webhook %s failed; answering with the fallback line", request.path)
+            return fallback()
+
+    return wrapped

@@ -1,0 +1,79 @@
+"""Call-back requests left out of hours, kept until the hotline opens and then queued."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from routing.caller import Caller
+from routing.clock import Clock, epoch_ms
+from routing.keys import Keys
+from routing.store import RedisClient
+
+_KEEP_S = 8 * 24 * 3600  # a request outlives the longest closure (a week-long holiday)
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    call_sid: str
+    number: str
+    name: str
+    age: int | None
+    dialect: str
+    senior: bool
+    requested_ms: int
+
+
+class CallbackRequests:
+    """The out-of-hours call-back book: one sorted set by request time, one hash per request."""
+
+    def __init__(self, redis: RedisClient, clock: Clock, keys: Keys) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.keys = keys
+
+    def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
+        """Book a call-back for `caller`; False when this call already booked one."""
+        if not caller.number:
+            return False
+        now = epoch_ms(self.clock.now())
+        record = {
+            "number": caller.number,
+            "name": caller.name,
+            "age": caller.age,
+            "dialect": caller.dialect,
+            "senior": caller.senior,
+        }
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: now}, nx=True)
+        pipe.set(self.keys.after_hours_callback(call_sid), json.dumps(record), ex=_KEEP_S, nx=True)
+        added, _ = pipe.execute()
+        return bool(added)
+
+    def pending(self, limit: int = 1000) -> list[CallbackRequest]:
+        """The oldest requests first."""
+        sids = self.redis.zrange(self.keys.after_hours_callbacks(), 0, limit - 1, withscores=True)
+        if not sids:
+            return []
+        records = self.redis.mget([self.keys.after_hours_callback(sid) for sid, _ in sids])
+        return [
+            _request(sid, int(ms), raw) for (sid, ms), raw in zip(sids, records, strict=True) if raw
+        ]
+
+    def take(self, call_sid: str) -> bool:
+        """Remove a request once it is queued; False if another process took it first."""
+        removed = self.redis.zrem(self.keys.after_hours_callbacks(), call_sid)
+        return bool(removed)
+
+
+def _request(call_sid: str, requested_ms: int, raw: str) -> CallbackRequest:
+    data = json.loads(raw)
+    return CallbackRequest(
+        call_sid=call_sid,
+        number=data["number"],
+        name=data.get("name", ""),
+        age=data.get("age"),
+        dialect=data.get("dialect", "mandarin"),
+        senior=bool(data.get("senior")),
+        requested_ms=requested_ms,
+    )

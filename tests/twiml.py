@@ -1,0 +1,70 @@
+"""Test helpers: sign requests like Twilio and read TwiML with XPath."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from routing.settings import DEMO_AUTH_TOKEN
+
+BASE = "http://localhost"
+
+# Verbs Twilio allows in each place a document runs (reference/twilio.md).
+ALLOWED = {
+    "call": {
+        "Say",
+        "Play",
+        "Pause",
+        "Gather",
+        "Redirect",
+        "Enqueue",
+        "Dial",
+        "Hangup",
+        "Reject",
+        "Leave",
+    },
+    "wait": {"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"},
+    "whisper": {"Play", "Say", "Gather", "Hangup"},
+}
+GATHER_CHILDREN = {"Say", "Play", "Pause"}
+
+
+def post(
+    client: FlaskClient,
+    path: str,
+    params: Mapping[str, str],
+    token: str = DEMO_AUTH_TOKEN,
+    signature: str | None = None,
+) -> TestResponse:
+    """POST form `params` to `path` with the X-Twilio-Signature Twilio would send."""
+    url = BASE + path
+    sig = (
+        RequestValidator(token).compute_signature(url, dict(params))
+        if signature is None
+        else signature
+    )
+    return client.post(path, data=dict(params), headers={"X-Twilio-Signature": sig})
+
+
+def twiml(res: TestResponse, where: str = "call") -> ET.Element:
+    """Parse a TwiML response and check it is valid for `where` it runs."""
+    assert res.status_code == 200, res.get_data(as_text=True)
+    assert res.mimetype in ("text/xml", "application/xml")
+    root = ET.fromstring(res.get_data())
+    assert root.tag == "Response"
+    for verb in root:
+        assert verb.tag in ALLOWED[where], f"<{verb.tag}> is not allowed in a {where} document"
+        if verb.tag == "Gather":
+            for child in verb:
+                assert child.tag in GATHER_CHILDREN, f"<{child.tag}> inside <Gather>"
+            assert verb.get("action", "").startswith(("http://", "https://", "/"))
+    return root
+
+
+def spoken(root: ET.Element) -> str:
+    """All text the caller hears, in order (Say text, including SSML children)."""
+    return " ".join("".join(say.itertext()) for say in root.iter("Say"))
