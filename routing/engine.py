@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from routing.callbacks import CallbackRequests
 from routing.clock import Clock
 from routing.keys import Keys
 from routing.settings import Settings
@@ -16,3 +17,4 @@ class Engine:
         self.clock = clock
         self.settings = settings
         self.keys = Keys(settings.redis.key_prefix)
+        self.callbacks = CallbackRequests(redis, clock, self.keys)
