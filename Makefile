@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit cluster bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/silverline serve
 
-test: $(STAMP) lint typecheck unit
+test: $(STAMP) lint typecheck unit cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,6 +26,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# The engine's tests again, against a three-master Redis Cluster started by the fixture.
+cluster: $(STAMP)
+	SILVERLINE_TEST_REDIS=cluster $(BIN)/pytest -q tests/routing
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all

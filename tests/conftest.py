@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,20 +13,31 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from redis.cluster import RedisCluster
 
 from app import create_app
 from ivr.embedded import free_port, redis_binary
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.store import RedisClient, connect
+from tests.cluster import LocalCluster
 
 # A Monday, 10:00 in Shanghai: inside business hours.
 T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
 
+# `SILVERLINE_TEST_REDIS=cluster` runs the same tests against a three-master Redis Cluster.
+CLUSTER = os.environ.get("SILVERLINE_TEST_REDIS") == "cluster"
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start a real redis-server on a free loopback port; yield its URL."""
+    """Start a real redis-server (or a cluster) on free loopback ports; yield its URL."""
     workdir: Path = tmp_path_factory.mktemp("redis")
+    if CLUSTER:
+        cluster = LocalCluster(workdir)
+        yield cluster.start()
+        cluster.stop()
+        return
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -63,14 +75,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def redis_url(redis_server: str) -> str:
     """The session server's URL, with its database flushed for this test."""
-    redis.Redis.from_url(redis_server).flushall()
+    if CLUSTER:
+        RedisCluster.from_url(redis_server).flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        redis.Redis.from_url(redis_server).flushall()
     return redis_server
 
 
 @pytest.fixture
-def r(redis_url: str) -> redis.Redis:
-    """A decoding client on the flushed test database."""
-    return redis.Redis.from_url(redis_url, decode_responses=True)
+def r(redis_url: str) -> RedisClient:
+    """A decoding client on the flushed test database (a cluster client in cluster runs)."""
+    return connect(redis_url, cluster=CLUSTER)
 
 
 @pytest.fixture
@@ -81,7 +96,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def app(redis_url: str, clock: FixedClock) -> Flask:
-    return create_app({"redis.url": redis_url}, clock=clock)
+    return create_app({"redis.url": redis_url, "redis.cluster": CLUSTER}, clock=clock)
 
 
 @pytest.fixture
