@@ -13,6 +13,7 @@ from ivr import blueprints
 from ivr.context import init_engine
 from ivr.store import open_store
 from ivr.telephony import Telephony
+from routing import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
 from routing.settings import load_settings
@@ -32,6 +33,7 @@ def create_app(
     carries the app's Twilio REST calls (the simulator serves them in-process).
     """
     settings = load_settings(overrides)
+    numbers.warm_up()  # the geocoder's data, loaded before gunicorn forks its workers
     redis, _ = open_store(settings)
     app = Flask(__name__, static_folder=None)
     if settings.twilio.proxy_fix:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import audio, fallback, health
+from ivr import audio, fallback, health, voice
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(audio.bp)
     app.register_blueprint(fallback.bp)
+    app.register_blueprint(voice.bp)

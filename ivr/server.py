@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from ivr import ticker
 from ivr.cli import warn_demo_token
 from routing.settings import Settings
 
@@ -32,9 +33,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._app
 
 
-def gunicorn_options(settings: Settings) -> dict[str, Any]:
+def gunicorn_options(settings: Settings, app: Flask | None = None) -> dict[str, Any]:
     """The production server settings; the benchmarks use the same ones."""
+    base = settings.twilio.public_url or f"http://{settings.server.host}:{settings.server.port}"
+
+    def post_worker_init(worker: Any) -> None:
+        if app is not None:
+            ticker.start(app, base)
+
     return {
+        "post_worker_init": post_worker_init,
         "bind": f"{settings.server.host}:{settings.server.port}",
         "workers": settings.server.workers,
         "threads": settings.server.threads,
@@ -57,7 +65,7 @@ def run(overrides: Mapping[str, Any]) -> None:
     warn_demo_token(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
     click.echo(banner(settings, base))
-    _Gunicorn(app, gunicorn_options(settings)).run()
+    _Gunicorn(app, gunicorn_options(settings, app)).run()
 
 
 def banner(settings: Settings, base: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from routing.agents import Agents
 from routing.callbacks import CallbackRequests
 from routing.clock import Clock
+from routing.directory import Directory
 from routing.keys import Keys
+from routing.router import Router
 from routing.settings import Settings
+from routing.stats import Recorder
 from routing.store import RedisClient
 
 
@@ -17,4 +21,8 @@ class Engine:
         self.clock = clock
         self.settings = settings
         self.keys = Keys(settings.redis.key_prefix)
+        self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys)
+        self.recorder = Recorder(redis, clock, settings, self.keys)
+        self.agents = Agents(redis, clock, settings, self.keys)
+        self.router = Router(redis, clock, settings, self.keys, self.agents, self.recorder)

@@ -8,6 +8,33 @@ the same `{hash tag}` so they live on one Redis Cluster slot.
 | `{p}:meta`                            | hash   | app              | forever (schema version)  |
 | `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
+| `{<p>:st}:call:<call_sid>`            | hash   | stats.py         | 8 days (dedupe + outcome) |
+| `{<p>:st}:iv:<queue>:<YYYYMMDDTHHMM>` | hash   | stats.py         | retention_days (interval) |
+| `{<p>:st}:day:<queue>:<YYYYMMDD>`     | hash   | stats.py         | retention_days (day)      |
+| `{<p>:st}:total:<queue>`              | hash   | stats.py         | forever (counters)        |
+| `{<p>:st}:events`                     | stream | stats.py         | capped at stream_maxlen   |
+| `{p}:users`                           | set    | users.py         | forever (user names)      |
+| `{p}:user:<name>`                     | hash   | users.py         | until removed             |
+| `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
+| `{p}:dir:<last 4 digits>`             | hash   | directory.py     | forever (customers)       |
+| `{<p>:rt}:agents`                     | hash   | agents.py        | until removed (id -> JSON)|
+| `{<p>:rt}:agent_states`               | hash   | router (Lua)     | until removed (id -> JSON)|
+| `{<p>:rt}:calls`                      | hash   | router (Lua)     | 1 day via call_expiry     |
+| `{<p>:rt}:call_expiry`                | zset   | router (Lua)     | sid -> expiry ms; pruned  |
+| `{<p>:rt}:wrap_up`                    | zset   | router (Lua)     | agent -> wrap-up end ms   |
+| `{<p>:rt}:staffed`                    | hash   | router (Lua)     | per skill, dialect: count|
+| `{<p>:rt}:pulls`                      | zset   | router (Lua)     | new offers until acted on |
+| `{<p>:rt}:callback_retry`             | zset   | router (Lua)     | sid -> retry due ms       |
+| `{<p>:rt}:callback_failed`            | zset   | router (Lua)     | sid -> ms given up        |
+| `{<p>:rt}:ewt`                        | hash   | router (Lua)     | forever (moving averages) |
+| `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
+| `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
+
+Directory buckets: field = the E.164 digits before the last four, value = the customer record
+(see directory.py). Each bucket holds ~n/10,000 customers as one small listpack; that needs
+`hash-max-listpack-entries 1024` and `hash-max-listpack-value 128` (older name:
+`hash-max-ziplist-*`), which the embedded server sets. An external Redis needs the same two
+settings, or the buckets fall back to hashtables at about twice the memory per customer.
 
 Modules add their keys here as functions, with a row in this table.
 """
@@ -32,3 +59,99 @@ class Keys:
     def after_hours_callback(self, call_sid: str) -> str:
         """One out-of-hours call-back request (JSON of the caller)."""
         return f"{self.prefix}:ahcb:{call_sid}"
+
+    def directory_bucket(self, suffix: str) -> str:
+        """One bucket of customer records: the numbers ending in `suffix` (four digits)."""
+        return f"{self.prefix}:dir:{suffix}"
+
+    def _stats(self) -> str:
+        # One hash tag for every statistics key: the recording script touches a call's
+        # dedupe hash, its queue's aggregates and the stream together.
+        return f"{{{self.prefix}:st}}"
+
+    def stats_call(self, call_sid: str) -> str:
+        """One call's recorded events (dedupe fields) and its counted outcome."""
+        return f"{self._stats()}:call:{call_sid}"
+
+    def stats_interval(self, queue: str, interval: str) -> str:
+        """Aggregates of one queue in one interval (local start time, YYYYMMDDTHHMM)."""
+        return f"{self._stats()}:iv:{queue}:{interval}"
+
+    def stats_day(self, queue: str, day: str) -> str:
+        """Aggregates of one queue on one local day (YYYYMMDD)."""
+        return f"{self._stats()}:day:{queue}:{day}"
+
+    def stats_total(self, queue: str) -> str:
+        """All-time counters of one queue (Prometheus counters read them)."""
+        return f"{self._stats()}:total:{queue}"
+
+    def stats_events(self) -> str:
+        """The capped audit stream of every recorded event."""
+        return f"{self._stats()}:events"
+
+    def users(self) -> str:
+        """Set of every user name that can sign in to the pages."""
+        return f"{self.prefix}:users"
+
+    def user(self, name: str) -> str:
+        """One user: role, agent id, werkzeug password hash."""
+        return f"{self.prefix}:user:{name}"
+
+    def login_failures(self, name: str, address: str) -> str:
+        """Failed sign-ins of one user name from one address, scored by time (ms)."""
+        return f"{self.prefix}:login:{name}:{address}"
+
+    def _routing(self) -> str:
+        # One hash tag for every routing key: the assignment script reads and writes agents,
+        # calls and queues together in one atomic call.
+        return f"{{{self.prefix}:rt}}"
+
+    def routing_agents(self) -> str:
+        """Agent profiles: id -> JSON (name, contact, skills, dialects)."""
+        return f"{self._routing()}:agents"
+
+    def routing_agent_states(self) -> str:
+        """Agent states: id -> JSON (state, since, call, missed offers, idle since)."""
+        return f"{self._routing()}:agent_states"
+
+    def routing_calls(self) -> str:
+        """Per-call records of routed callers: call sid -> JSON."""
+        return f"{self._routing()}:calls"
+
+    def routing_call_expiry(self) -> str:
+        """When each call record expires (ms); the script prunes due ones."""
+        return f"{self._routing()}:call_expiry"
+
+    def routing_wrap_up(self) -> str:
+        """Agents in wrap-up, scored by the time (ms) it ends."""
+        return f"{self._routing()}:wrap_up"
+
+    def routing_staffed(self) -> str:
+        """Staffed agents counted per "skill|" and "skill|dialect" ("*" = any skill)."""
+        return f"{self._routing()}:staffed"
+
+    def routing_pulls(self) -> str:
+        """Offers made that the call flow has not yet acted on, scored by time (ms)."""
+        return f"{self._routing()}:pulls"
+
+    def routing_callback_retry(self) -> str:
+        """Call-backs that failed and wait for their retry time (ms)."""
+        return f"{self._routing()}:callback_retry"
+
+    def routing_callback_failed(self) -> str:
+        """Call-backs given up after the configured attempts, scored by time (ms)."""
+        return f"{self._routing()}:callback_failed"
+
+    def routing_ewt(self) -> str:
+        """Moving averages per queue that estimated waits are computed from."""
+        return f"{self._routing()}:ewt"
+
+    def routing_waiting(self, queue: str, part: str = "") -> str:
+        """Waiting callers of a queue (all, "sr" seniors, or one dialect), scored by entry ms."""
+        suffix = f":{part}" if part else ""
+        return f"{self._routing()}:wait:{queue}{suffix}"
+
+    def routing_available(self, skill: str, dialect: str = "") -> str:
+        """Available agents with a skill ("*" = any), optionally speaking a dialect, by idle ms."""
+        suffix = f":{dialect}" if dialect else ""
+        return f"{self._routing()}:avail:{skill}{suffix}"

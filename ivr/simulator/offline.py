@@ -1,0 +1,170 @@
+"""The real app, in-process, on the simulator's clock: calls without a Twilio account.
+
+`Offline(overrides)` builds `create_app(overrides, clock=..., twilio_http_client=...)` with the
+simulator's virtual clock and in-process REST client, points the hotline number at
+/voice/incoming, and runs the app's ticker beat on the virtual clock while calls are live.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from app import create_app
+from dialects.packs import default_packs
+from ivr import ticker
+from ivr.simulator.calls import Leg
+from ivr.simulator.people import Agent as Phone
+from ivr.simulator.people import Caller
+from ivr.simulator.rest import RestClient
+from ivr.simulator.scheduler import Process
+from ivr.simulator.switch import Simulator, Steps
+from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
+from ivr.simulator.transport import FlaskTransport, Reply
+from routing.agents import Agent
+from routing.clock import FixedClock
+from routing.engine import Engine
+
+BASE = "http://localhost"  # the Flask test client's host: webhooks are signed for it
+
+
+class Offline:
+    """The app and the simulator wired together on one virtual clock."""
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        clock: FixedClock | None = None,
+        seed: int = 0,
+        seconds_per_char: float = 0.2,
+        beat_s: float | None = 1.0,
+        linger_s: float = 900.0,
+        speed: float | None = None,
+    ) -> None:
+        self.sim = Simulator(
+            clock=clock or FixedClock(datetime.now(UTC)),
+            speed=speed,
+            seed=seed,
+            seconds_per_char=seconds_per_char,
+        )
+        self.rest = RestClient(self.sim)
+        self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
+        self.engine: Engine = self.app.extensions["silverline"]
+        secrets = self.engine.settings.secrets
+        self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
+        self.sim.connect(_Beating(FlaskTransport(self.app), self))
+        self.base = self.engine.settings.twilio.public_url.rstrip("/") or BASE
+        self.number = self.engine.settings.twilio.caller_id
+        self.sim.add_number(
+            self.number,
+            f"{self.base}/voice/incoming",
+            status_callback=f"{self.base}/voice/status",
+            fallback_url=f"{self.base}/voice/fallback",
+        )
+        self._beat_s, self._linger_s = beat_s, linger_s
+        self._beat: Process | None = None
+        self._beat_due = False
+
+    def add_agent(
+        self,
+        agent_id: str,
+        skills: set[str],
+        dialects: tuple[str, ...] = ("mandarin",),
+        **phone: Any,
+    ) -> Phone:
+        """Register an agent in the engine, make them available, and give them a phone."""
+        contact = f"client:{agent_id}"
+        agent = Agent(agent_id, f"Agent {agent_id}", contact, frozenset(skills), dialects)
+        self.engine.agents.save(agent)
+        with self.app.app_context():
+            from ivr import dispatch  # noqa: PLC0415  (needs the app context)
+
+            dispatch.act_on(self.engine.router.set_agent_state(agent_id, "available"), self.base)
+        return self.sim.people.add_agent(contact, **phone)
+
+    def call(self, caller: Caller, delay: float = 0.0) -> Leg:
+        """Place a call from `caller` to the hotline in `delay` seconds."""
+        leg = self.sim.place_call(caller, self.number, delay)
+        self._keep_beating()
+        return leg
+
+    def run(self, until: float | None = None) -> None:
+        """Run the time line until nothing is left (or until `until` seconds)."""
+        self._keep_beating()
+        self.sim.run(until)
+
+    def beat_soon(self) -> None:
+        """One ticker beat at the current instant, after the webhook now running."""
+        if not self._beat_due:
+            self._beat_due = True
+            self.sim.sched.call_later(0, self._beat_now)
+
+    def _beat_now(self) -> None:
+        self._beat_due = False
+        ticker.beat(self.app, self.base)
+
+    def _keep_beating(self) -> None:
+        if self._beat_s is not None and (self._beat is None or not self._beat.alive):
+            self._beat = self.sim.sched.spawn(self._beats(self._beat_s))
+
+    def _beats(self, every_s: float) -> Steps:
+        """The server's ticker on virtual time; stops once calls have been over a while."""
+        quiet_since = self.sim.now()
+        while True:
+            ticker.beat(self.app, self.base)
+            if self.sim.live:
+                quiet_since = self.sim.now()
+            elif self.sim.now() - quiet_since > self._linger_s:
+                return
+            yield every_s
+
+
+class _Beating:
+    """A transport that asks for a ticker beat after each webhook.
+
+    The server's ticker beats every second; beating right after each webhook hands out the
+    assignments that webhook's engine call made at once, without a beat every virtual second.
+    """
+
+    def __init__(self, inner: FlaskTransport, offline: Offline) -> None:
+        self._inner, self._offline = inner, offline
+
+    def send(
+        self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
+    ) -> Reply:
+        reply = self._inner.send(method, url, form, headers)
+        self._offline.beat_soon()
+        return reply
+
+
+def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
+    """Run `plan` through the app: `plan.agents` agents who take every queue and dialect."""
+    packs = default_packs()
+    skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
+    for n in range(plan.agents):
+        offline.add_agent(
+            f"sim{n:03d}",
+            skills | {"complaints"},
+            packs.codes,
+            aht_s=plan.aht_s,
+            answer_delay_s=plan.answer_delay_s,
+            miss_probability=plan.miss_probability,
+        )
+    population = Population(random.Random(plan.seed + 2))
+    agent_key = offline.engine.settings.ivr.agent_key
+
+    def callers(i: int, rng: random.Random) -> Caller:
+        caller = caller_for(i, rng, plan, population, agent_key)
+        if caller.senior:
+            offline.engine.directory.save(population.seniors[-1])
+        return caller
+
+    legs: list[tuple[Leg, str]] = []
+    offline.sim.sched.spawn(arrivals(offline.sim, plan, offline.call, callers, legs))
+    offline.run()
+    return [outcome(leg, label) for leg, label in legs]

@@ -1,0 +1,186 @@
+"""Traffic through the hotline: Poisson arrivals, seniors and others, figures per class."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ivr.simulator.calls import Leg
+from ivr.simulator.people import Caller, Input, patience
+from ivr.simulator.switch import Simulator, Steps
+from routing.caller import Customer
+
+CLASSES = ("senior", "other", "all")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run: `calls` arrivals at `rate` per second, `agents` agents, talk ~Exp(aht)."""
+
+    calls: int
+    rate: float
+    agents: int
+    senior_share: float
+    aht_s: float = 180.0
+    patience_s: float = math.inf
+    seed: int = 0
+    answer_delay_s: tuple[float, float] = (0.0, 0.0)
+    miss_probability: float = 0.0
+    sl_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One call as the caller lived it; times in seconds on the simulator's line."""
+
+    label: str
+    arrived: float
+    routed: float | None
+    waited: bool  # had to enter a queue
+    answered: float | None  # bridged to an agent
+    ended: float | None
+
+    @property
+    def wait_s(self) -> float | None:
+        if self.routed is None:
+            return None
+        end = self.answered if self.answered is not None else self.ended
+        return None if end is None else end - self.routed
+
+
+@dataclass
+class Figures:
+    """Offered, answered, abandoned, ASA, service level, longest wait, P(wait)."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    asa_s: float = 0.0
+    service_level: float = 0.0
+    max_wait_s: float = 0.0
+    p_wait: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "offered": self.offered,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "asa_s": round(self.asa_s, 2),
+            "service_level": round(self.service_level, 4),
+            "max_wait_s": round(self.max_wait_s, 1),
+            "p_wait": round(self.p_wait, 4),
+        }
+
+
+def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
+    """Contact-centre figures; SL = answered within T / (answered + abandoned)."""
+    offered = [o for o in outcomes if o.routed is not None]
+    answered = [o.wait_s or 0.0 for o in offered if o.answered is not None]
+    abandoned = [o for o in offered if o.answered is None and o.ended is not None]
+    handled = len(answered) + len(abandoned)
+    waits = [o.wait_s for o in offered if o.wait_s is not None]
+    return Figures(
+        offered=len(offered),
+        answered=len(answered),
+        abandoned=len(abandoned),
+        asa_s=sum(answered) / len(answered) if answered else 0.0,
+        service_level=sum(w <= sl_seconds for w in answered) / handled if handled else 0.0,
+        max_wait_s=max(waits, default=0.0),
+        p_wait=sum(o.waited for o in offered) / len(offered) if offered else 0.0,
+    )
+
+
+def report(outcomes: list[Outcome], sl_seconds: float) -> dict[str, Any]:
+    """{"classes": {"senior": {...}, "other": {...}, "all": {...}}}."""
+    chosen: dict[str, Callable[[Outcome], bool]] = {
+        "senior": lambda o: o.label == "senior",
+        "other": lambda o: o.label == "other",
+        "all": lambda o: True,
+    }
+    return {
+        "classes": {
+            name: figures([o for o in outcomes if pick(o)], sl_seconds).as_dict()
+            for name, pick in chosen.items()
+        }
+    }
+
+
+# Two-sided 99% Student t quantiles by degrees of freedom (batches - 1).
+_T995 = {9: 3.250, 19: 2.861, 29: 2.756, 39: 2.708, 49: 2.680}
+
+
+def batch_means(values: list[float], batches: int = 20) -> tuple[float, float]:
+    """Mean and 99% confidence half-width by the method of batch means.
+
+    Consecutive waits in a queue are correlated; the means of long consecutive batches are
+    nearly independent, so their spread gives an honest interval.
+    """
+    size = len(values) // batches
+    if size < 2 or batches - 1 not in _T995:
+        raise ValueError(f"batch_means needs batches in {sorted(_T995)} (+1) and 2+ per batch")
+    means = [sum(values[i * size : (i + 1) * size]) / size for i in range(batches)]
+    grand = sum(means) / batches
+    variance = sum((m - grand) ** 2 for m in means) / (batches - 1)
+    return grand, _T995[batches - 1] * math.sqrt(variance / batches)
+
+
+def outcome(leg: Leg, label: str) -> Outcome:
+    return Outcome(
+        label,
+        leg.created_at,
+        leg.routed_at,
+        leg.enqueued_at is not None,
+        leg.bridged_at,
+        leg.ended_at,
+    )
+
+
+@dataclass
+class Population:
+    """Who calls: numbers of seniors (in the directory, 60+) and of others (not in it)."""
+
+    rng: random.Random
+    birth_year: int = 1950
+    seniors: list[Customer] = field(default_factory=list)
+
+    def senior(self, i: int) -> Customer:
+        number = f"+86139{i:08d}"
+        born = date(self.birth_year, 1 + i % 12, 1 + i % 28)
+        customer = Customer(f"sim{i}", f"长者{i}", born, "mandarin", (number,))
+        self.seniors.append(customer)
+        return customer
+
+    def other_number(self, i: int) -> str:
+        return f"+86137{i:08d}"
+
+
+def arrivals(
+    sim: Simulator,
+    plan: Plan,
+    place: Callable[[Caller], Leg],
+    callers: Callable[[int, random.Random], Caller],
+    legs: list[tuple[Leg, str]],
+) -> Steps:
+    """Place `plan.calls` calls with exponential gaps (a Poisson process at `plan.rate`)."""
+    rng = random.Random(plan.seed + 1)
+    for i in range(plan.calls):
+        yield rng.expovariate(plan.rate)
+        caller = callers(i, rng)
+        caller.patience_s = patience(rng, plan.patience_s)
+        legs.append((place(caller), caller.label))
+
+
+def caller_for(
+    i: int, rng: random.Random, plan: Plan, population: Population, agent_key: str
+) -> Caller:
+    """A senior (straight through, no menu) or another caller who presses the agent key."""
+    if rng.random() < plan.senior_share:
+        number = population.senior(i).phones[0]
+        return Caller(number, rng, senior=True, label="senior")
+    return Caller(
+        population.other_number(i), rng, inputs=[Input(digits=agent_key, after=0.0)], label="other"
+    )

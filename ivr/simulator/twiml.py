@@ -1,0 +1,234 @@
+"""Parse and check TwiML as Twilio does: which verbs may run where, and what is malformed.
+
+A document is checked against the context it runs in (the call itself, a <Gather>, an
+<Enqueue> wait URL, a <Number>/<Client> whisper, a <Queue> url). Bad XML is error 12100;
+an unknown verb, a verb not allowed in its context or a bad value is error 12200 and stops
+the document; an unknown attribute is only a 12200 warning, as on Twilio.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+MAX_BYTES = 64 * 1024
+
+CALL, GATHER, WAIT, WHISPER, QUEUE_URL = "call", "gather", "wait", "whisper", "queue-url"
+
+ALLOWED: dict[str, frozenset[str]] = {
+    CALL: frozenset(
+        {"Say", "Play", "Pause", "Gather", "Redirect", "Enqueue", "Dial", "Hangup", "Reject"}
+        | {"Leave"}
+    ),
+    GATHER: frozenset({"Say", "Play", "Pause"}),
+    WAIT: frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}),
+    WHISPER: frozenset({"Play", "Say", "Gather", "Hangup"}),
+    QUEUE_URL: frozenset({"Play", "Say", "Pause", "Redirect"}),
+}
+
+_CALLBACK = {"statusCallback", "statusCallbackEvent", "statusCallbackMethod"}
+ATTRIBUTES: dict[str, frozenset[str]] = {
+    "Say": frozenset({"voice", "language", "loop"}),
+    "Play": frozenset({"loop", "digits"}),
+    "Pause": frozenset({"length"}),
+    "Gather": frozenset(
+        {"action", "method", "timeout", "speechTimeout", "numDigits", "finishOnKey", "input"}
+        | {"language", "hints", "actionOnEmptyResult", "partialResultCallback"}
+        | {"partialResultCallbackMethod", "profanityFilter", "speechModel", "enhanced"}
+        | {"bargeIn", "maxSpeechTime", "debug"}
+    ),
+    "Redirect": frozenset({"method"}),
+    "Enqueue": frozenset(
+        {"action", "method", "waitUrl", "waitUrlMethod", "workflowSid", "maxQueueSize"}
+    ),
+    "Dial": frozenset(
+        {"action", "method", "timeout", "callerId", "answerOnBridge", "ringTone", "timeLimit"}
+        | {"hangupOnStar", "record", "recordingStatusCallback", "recordingStatusCallbackMethod"}
+        | {"recordingStatusCallbackEvent", "recordingTrack", "trim", "sequential", "referUrl"}
+        | {"referMethod", "callReason"}
+    ),
+    "Number": frozenset({"sendDigits", "url", "method", "machineDetection"} | _CALLBACK),
+    "Client": frozenset({"url", "method", "clientNotificationUrl"} | _CALLBACK),
+    "Queue": frozenset({"url", "method", "reservationSid", "postWorkActivitySid"}),
+    "Hangup": frozenset(),
+    "Leave": frozenset(),
+    "Reject": frozenset({"reason"}),
+}
+_SSML = frozenset(
+    {"break", "emphasis", "lang", "p", "s", "phoneme", "prosody", "say-as", "sub", "w"}
+    | {"amazon-effect", "amazon-domain"}
+)
+_DIAL_NOUNS = frozenset({"Number", "Client", "Queue"})
+_GATHER_INPUTS = frozenset({"dtmf", "speech", "dtmf speech", "speech dtmf"})
+_FINISH_KEYS = frozenset("0123456789#*") | {""}
+# Chinese Gather codes Twilio accepts (zh-CN / zh-HK are Say codes, not Gather codes).
+_CHINESE_GATHER = frozenset({"cmn-Hans-CN", "cmn-Hans-HK", "cmn-Hant-TW", "yue-Hant-HK", "zh"})
+_CHINESE_GATHER_ALL = _CHINESE_GATHER | {"zh-TW"}
+
+
+class TwimlError(Exception):
+    """A document Twilio would refuse; `code` is Twilio's error number."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Document:
+    """A checked TwiML document: its verbs in order, and any warnings."""
+
+    verbs: list[ET.Element]
+    warnings: list[TwimlError] = field(default_factory=list)
+
+
+def parse(body: str, context: str = CALL) -> Document:
+    """Parse `body` and check it for `context`; raise TwimlError as Twilio would fail it."""
+    if len(body.encode()) > MAX_BYTES:
+        raise TwimlError(11750, "TwiML response body is over 64 kB")
+    if not body.startswith("<"):
+        raise TwimlError(12100, "document parse failure: content before the XML declaration")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise TwimlError(12100, f"document parse failure: {exc}") from exc
+    if root.tag != "Response":
+        raise TwimlError(12100, f"document parse failure: root is <{root.tag}>, not <Response>")
+    doc = Document(list(root))
+    for verb in doc.verbs:
+        check_verb(verb, context, doc.warnings)
+    return doc
+
+
+def check_verb(verb: ET.Element, context: str, warnings: list[TwimlError]) -> None:
+    """Raise TwimlError if `verb` may not run in `context` or is malformed."""
+    if verb.tag not in ATTRIBUTES:
+        raise TwimlError(12200, f"<{verb.tag}> is not a TwiML verb")
+    if verb.tag not in ALLOWED[context]:
+        raise TwimlError(12200, f"<{verb.tag}> is not allowed in a {context} document")
+    _check_attributes(verb, warnings)
+    _CHECKS.get(verb.tag, _no_check)(verb, warnings)
+
+
+def _check_attributes(el: ET.Element, warnings: list[TwimlError]) -> None:
+    for name in el.attrib:
+        if name not in ATTRIBUTES[el.tag]:
+            warnings.append(TwimlError(12200, f"<{el.tag}> has no attribute '{name}'"))
+
+
+def _no_check(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    del verb, warnings
+
+
+def _check_say(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _integer(verb, "loop", 0)
+    for child in verb.iter():
+        tag = child.tag.replace(":", "-")
+        if child is not verb and tag not in _SSML:
+            raise TwimlError(12200, f"<{child.tag}> is not SSML Twilio accepts inside <Say>")
+    if verb.get("voice", "") == "Polly.Hiujin":
+        raise TwimlError(13520, "voice Polly.Hiujin does not exist (use Polly.Hiujin-Neural)")
+
+
+def _check_play(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _integer(verb, "loop", 0)
+    if len(verb):
+        raise TwimlError(12200, "<Play> takes a URL, not child elements")
+
+
+def _check_pause(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _integer(verb, "length", 0)
+
+
+def _check_gather(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    if verb.get("input", "dtmf") not in _GATHER_INPUTS:
+        raise TwimlError(12200, f"<Gather input='{verb.get('input')}'> is not a valid input")
+    if verb.get("finishOnKey", "#") not in _FINISH_KEYS:
+        raise TwimlError(12200, f"<Gather finishOnKey='{verb.get('finishOnKey')}'> is invalid")
+    _integer(verb, "numDigits", 1)
+    _integer(verb, "timeout", 0)
+    if verb.get("speechTimeout", "auto") != "auto":
+        _integer(verb, "speechTimeout", 0)
+    _method(verb, "method")
+    language = verb.get("language", "en-US")
+    if re.match(r"^(zh|cmn|yue)\b", language) and language not in _CHINESE_GATHER_ALL:
+        raise TwimlError(12200, f"<Gather language='{language}'> is not a speech language")
+    for child in verb:
+        if child.tag not in ALLOWED[GATHER]:
+            raise TwimlError(12200, f"<{child.tag}> is not allowed inside <Gather>")
+        if child.tag == "Play" and child.get("digits"):
+            raise TwimlError(12200, "<Play digits> is not allowed inside <Gather>")
+        check_verb(child, GATHER, warnings)
+
+
+def _check_redirect(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _method(verb, "method")
+    if not (verb.text or "").strip():
+        raise TwimlError(12200, "<Redirect> needs a URL")
+
+
+def _check_enqueue(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _method(verb, "method")
+    _method(verb, "waitUrlMethod")
+    name = (verb.text or "").strip()
+    if not name and not verb.get("workflowSid"):
+        raise TwimlError(12200, "<Enqueue> needs a queue name")
+    if len(name) > 64:
+        raise TwimlError(12200, "<Enqueue> queue names are at most 64 characters")
+
+
+def _check_dial(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    _method(verb, "method")
+    timeout = _integer(verb, "timeout", 1)
+    if timeout is not None and not 1 <= timeout <= 600:
+        raise TwimlError(12200, f"<Dial timeout='{timeout}'> is outside 1-600")
+    nouns = list(verb)
+    if not nouns and not (verb.text or "").strip():
+        raise TwimlError(12200, "<Dial> has nothing to dial")
+    for noun in nouns:
+        if noun.tag not in _DIAL_NOUNS:
+            raise TwimlError(12200, f"<{noun.tag}> is not a <Dial> noun the simulator knows")
+        _check_attributes(noun, warnings)
+        _method(noun, "method")
+        if noun.tag != "Client" and len(noun):
+            raise TwimlError(12200, f"<{noun.tag}> takes text, not child elements")
+    if len([n for n in nouns if n.tag in ("Number", "Client")]) > 10:
+        raise TwimlError(12200, "<Dial> rings at most 10 numbers or clients")
+
+
+def _check_reject(verb: ET.Element, warnings: list[TwimlError]) -> None:
+    if verb.get("reason", "rejected") not in ("rejected", "busy"):
+        raise TwimlError(12200, f"<Reject reason='{verb.get('reason')}'> is invalid")
+
+
+def _integer(el: ET.Element, name: str, low: int) -> int | None:
+    raw = el.get(name)
+    if raw is None:
+        return None
+    if not raw.strip().isdigit() or int(raw) < low:
+        raise TwimlError(12200, f"<{el.tag} {name}='{raw}'> must be an integer >= {low}")
+    return int(raw)
+
+
+def _method(el: ET.Element, name: str) -> None:
+    if el.get(name, "POST").upper() not in ("GET", "POST"):
+        raise TwimlError(12200, f"<{el.tag} {name}='{el.get(name)}'> must be GET or POST")
+
+
+_CHECKS = {
+    "Say": _check_say,
+    "Play": _check_play,
+    "Pause": _check_pause,
+    "Gather": _check_gather,
+    "Redirect": _check_redirect,
+    "Enqueue": _check_enqueue,
+    "Dial": _check_dial,
+    "Reject": _check_reject,
+}
+
+
+def spoken_text(say: ET.Element) -> str:
+    """The words of a <Say>, SSML tags removed."""
+    return "".join(say.itertext()).strip()

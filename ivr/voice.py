@@ -1,0 +1,432 @@
+"""The Twilio voice webhooks: the call flow of DESIGN.md, one route per step.
+
+incoming -> (senior) greeting -> route  |  (others) menu -> route  |  (closed) after-hours
+route    -> an agent is free: <Dial> with a whisper  |  none: <Enqueue> with a wait URL
+wait     -> position and wait, call-back offer for seniors, <Leave/> once assigned
+dial-result -> completed: done  |  busy / no-answer / failed: the next agent, same place
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from dialects.packs import Packs, default_packs
+from ivr import dispatch
+from ivr.context import engine
+from ivr.twiml import dial_contact, reply, speak
+from ivr.webhooks import fallback, public_base, twilio_webhook
+from routing.caller import Caller
+from routing.hours import is_open
+from routing.menu import Choice, choose
+from routing.router import Offer, Placement
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+_GIVE_UP_AFTER = 2  # menu attempts before a person is the answer
+_DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _url(path: str, **params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{public_base()}/voice/{path}" + (f"?{query}" if query else "")
+
+
+def _packs() -> Packs:
+    return default_packs()
+
+
+def _form(name: str, limit: int = 256) -> str:
+    """A form field, trimmed to a sane length (Twilio never sends more)."""
+    return request.form.get(name, "")[:limit]
+
+
+def _caller() -> Caller:
+    eng = engine()
+    return eng.directory.identify(_form("From"), eng.clock.now())
+
+
+def _say(
+    vr: VoiceResponse, caller: Caller, prompt: str, *, slow: bool = False, **params: object
+) -> None:
+    s = engine().settings
+    rate = s.ivr.senior_rate if (slow or caller.senior) else None
+    speak(vr, _packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
+
+
+def _hotline(caller: Caller) -> str:
+    return engine().settings.hotline.name
+
+
+# -- entry ---------------------------------------------------------------------------------
+
+
+@bp.route("/incoming", methods=["POST", "GET"])
+@twilio_webhook
+def incoming() -> Response:
+    """A new call: seniors straight to a person, others to the menu, out of hours to a call-back."""
+    eng = engine()
+    caller = _caller()
+    vr = VoiceResponse()
+    if not is_open(eng.clock.now(), eng.settings.business_hours, eng.settings.tz):
+        return reply(_after_hours_menu(vr, caller, attempt=1))
+    if caller.senior:
+        _say(vr, caller, "senior_greeting", hotline=_hotline(caller))
+        return reply(_route(vr, caller, "senior"))
+    _say(vr, caller, "welcome", hotline=_hotline(caller))
+    return reply(_menu(vr, caller, attempt=1))
+
+
+# -- the menu ------------------------------------------------------------------------------
+
+
+def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False) -> VoiceResponse:
+    """One Gather taking keys and speech; no input falls through to a Redirect."""
+    s = engine().settings
+    packs = _packs()
+    timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+    with vr.gather(
+        input="dtmf speech",
+        action=_url("menu", attempt=attempt),
+        method="POST",
+        num_digits=1,
+        timeout=timeout,
+        speech_timeout=str(timeout) if slow else "auto",
+        language=packs.gather_language(caller.dialect),
+        hints=",".join(_hints(caller.dialect)),
+    ) as gather:
+        for topic in s.ivr.topics:
+            name = packs.text(caller.dialect, f"topic_{topic.name}")
+            _say(gather, caller, "menu_topic", slow=slow, topic=name, key=topic.key)
+        _say(gather, caller, "menu_complaint", slow=slow, key=s.ivr.complaint_key)
+        if not caller.known:
+            _say(gather, caller, "menu_senior", slow=slow, key=s.ivr.senior_key)
+        _say(gather, caller, "menu_agent", slow=slow, key=s.ivr.agent_key)
+    vr.redirect(_url("menu", attempt=attempt, empty=1), method="POST")
+    return vr
+
+
+def _hints(dialect: str) -> list[str]:
+    packs = _packs()
+    meanings = ["agent", "complaints", "senior"] + [t.name for t in engine().settings.ivr.topics]
+    return [w for m in meanings for w in packs.words(dialect, m)]
+
+
+@bp.route("/menu", methods=["POST", "GET"])
+@twilio_webhook
+def menu() -> Response:
+    """The caller's answer to the menu, or its absence."""
+    s = engine().settings
+    caller = _caller()
+    attempt = _int_arg("attempt", 1)
+    choice = _choice(caller)
+    vr = VoiceResponse()
+    if choice.kind in ("none", "invalid"):
+        if attempt >= _GIVE_UP_AFTER:
+            _say(vr, caller, "connecting")
+            return reply(_route(vr, caller, "general"))
+        if choice.kind == "invalid":
+            _say(vr, caller, "menu_sorry")
+        return reply(_menu(vr, caller, attempt + 1, slow=choice.kind == "none"))
+    if choice.kind == "complaint":
+        _say(vr, caller, "complaint_info", hours=s.ivr.complaint_hours)
+    elif choice.kind == "senior":
+        caller = dataclasses.replace(caller, senior=True)
+        _say(vr, caller, "senior_greeting", hotline=_hotline(caller))
+    else:
+        _say(vr, caller, "connecting")
+    return reply(_route(vr, caller, choice.queue))
+
+
+def _choice(caller: Caller) -> Choice:
+    if request.args.get("empty"):
+        return Choice("none")
+    return choose(
+        _form("Digits", 32),
+        _form("SpeechResult", 1000),
+        engine().settings.ivr,
+        lambda meaning: _packs().words(caller.dialect, meaning),
+        offer_senior=not caller.known,
+    )
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 4 else default
+
+
+# -- routing: dial an agent or wait --------------------------------------------------------
+
+
+def _route(vr: VoiceResponse, caller: Caller, queue: str) -> VoiceResponse:
+    placement = engine().router.arrive(_form("CallSid", 64), caller, queue)
+    return _place(vr, placement)
+
+
+def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
+    if isinstance(placement, Offer):
+        return _dial(vr, placement)
+    vr.enqueue(
+        placement.queue,
+        action=_url("queue-result"),
+        method="POST",
+        wait_url=_url("wait"),
+        wait_url_method="POST",
+    )
+    return vr
+
+
+def _dial(vr: VoiceResponse, offer: Offer) -> VoiceResponse:
+    s = engine().settings
+    dial = vr.dial(
+        action=_url("dial-result", agent=offer.agent.id),
+        method="POST",
+        answer_on_bridge=True,
+        timeout=s.routing.dial_timeout,
+    )
+    dial_contact(
+        dial, offer.agent.contact, _url("whisper", call=offer.call_sid, agent=offer.agent.id)
+    )
+    return vr
+
+
+@bp.route("/wait", methods=["POST", "GET"])
+@twilio_webhook
+def wait() -> Response:
+    """The wait URL, re-requested whenever its TwiML runs out."""
+    eng = engine()
+    call_sid = _form("CallSid", 64)
+    status = eng.router.poll(call_sid, _form("QueueSid", 64))
+    dispatch.act_on(status.pulls)
+    vr = VoiceResponse()
+    if status.offer is not None:
+        vr.leave()
+        return reply(vr)
+    info = eng.router.call(call_sid)
+    dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
+    senior = bool(info and info.senior)
+    waiting = Caller("", None, None, None, dialect, senior)
+    if status.offer_callback and info is not None and info.caller_number:
+        with vr.gather(
+            input="dtmf",
+            num_digits=1,
+            action=_url("callback-request"),
+            method="POST",
+            timeout=eng.settings.ivr.senior_gather_timeout,
+        ) as gather:
+            _say(gather, waiting, "wait_callback_offer")
+    if status.announce:
+        if status.position <= 1:
+            _say(vr, waiting, "wait_next")
+        else:
+            minutes = max(1, round(status.ewt_s / 60))
+            _say(vr, waiting, "wait_position", ahead=status.position - 1, minutes=minutes)
+    vr.pause(length=eng.settings.routing.wait_poll_seconds)
+    return reply(vr)
+
+
+@bp.route("/callback-request", methods=["POST", "GET"])
+@twilio_webhook
+def callback_request() -> Response:
+    """A waiting senior pressed 1: call them back when their turn comes, keeping their place."""
+    eng = engine()
+    call_sid = _form("CallSid", 64)
+    info = eng.router.call(call_sid)
+    vr = VoiceResponse()
+    if _form("Digits", 8) != "1" or info is None or not info.caller_number:
+        vr.pause(length=1)  # back to the wait URL
+        return reply(vr)
+    eng.router.request_callback(call_sid)
+    caller = Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
+    _say(vr, caller, "callback_confirmed")
+    vr.hangup()
+    return reply(vr)
+
+
+@bp.route("/queue-result", methods=["POST", "GET"])
+@twilio_webhook
+def queue_result() -> Response:
+    """The <Enqueue> action: after <Leave/> (assigned), a REST pull, or a hang-up in the queue."""
+    result = _form("QueueResult", 64)
+    call_sid = _form("CallSid", 64)
+    vr = VoiceResponse()
+    if result == "hangup":
+        engine().router.hangup(call_sid)
+        return reply(vr)
+    if result in ("leave", "redirected"):
+        return reply(_connect_assigned(vr, call_sid))
+    return fallback()  # queue-full, error, system-error: a person through the fallback line
+
+
+@bp.route("/connect", methods=["POST", "GET"])
+@twilio_webhook
+def connect() -> Response:
+    """Where a REST pull sends a dequeued caller: the agent they were assigned."""
+    return reply(_connect_assigned(VoiceResponse(), _form("CallSid", 64)))
+
+
+def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
+    offer = engine().router.offer_for(call_sid)
+    if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
+        info = engine().router.call(call_sid)
+        if info is None:
+            return fallback_vr()
+        return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
+    return _dial(vr, offer)
+
+
+def _caller_of(info: object) -> Caller:
+    return Caller(
+        "",
+        getattr(info, "caller_number", None),
+        None,
+        getattr(info, "caller_age", None),
+        getattr(info, "caller_dialect", engine().settings.hotline.default_dialect),
+        bool(getattr(info, "senior", False)),
+    )
+
+
+def fallback_vr() -> VoiceResponse:
+    from ivr.twiml import fallback_response  # noqa: PLC0415
+
+    return fallback_response(engine().settings, _packs(), public_base())
+
+
+# -- the agent's side ------------------------------------------------------------------------
+
+
+@bp.route("/whisper", methods=["POST", "GET"])
+@twilio_webhook
+def whisper() -> Response:
+    """Runs on the agent's leg after they answer, before the bridge: who is on the line."""
+    eng = engine()
+    packs = _packs()
+    call_sid = request.args.get("call", "")[:64]
+    agent_id = request.args.get("agent", "")[:64]
+    offer = eng.router.answered(call_sid, agent_id)
+    vr = VoiceResponse()
+    if offer is None:
+        vr.hangup()  # the caller is gone or was given to someone else
+        return reply(vr)
+    language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
+    name = offer.caller_name or packs.text(language, "caller_unknown")
+    dialect = packs.text(language, f"dialect_{offer.caller_dialect}")
+    if offer.senior:
+        text = packs.text(
+            language, "whisper_senior", name=name, age=offer.caller_age or "", dialect=dialect
+        )
+    else:
+        queue = packs.text(language, f"topic_{offer.queue}")
+        text = packs.text(language, "whisper_other", name=name, queue=queue, dialect=dialect)
+    voice = packs.speech_pack(language)
+    vr.say(text, voice=voice.say_voice, language=voice.say_language)
+    return reply(vr)
+
+
+@bp.route("/dial-result", methods=["POST", "GET"])
+@twilio_webhook
+def dial_result() -> Response:
+    """The <Dial> action: the call ended, or the agent did not answer and the next one is tried."""
+    eng = engine()
+    call_sid = _form("CallSid", 64)
+    agent_id = request.args.get("agent", "")[:64]
+    duration = _form("DialCallDuration", 16)
+    placement = eng.router.dial_result(
+        call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
+    )
+    vr = VoiceResponse()
+    if placement is None:
+        vr.hangup()  # the conversation is over
+        return reply(vr)
+    info = eng.router.call(call_sid)
+    if info is not None:
+        _say(vr, _caller_of(info), "reroute")
+    return reply(_place(vr, placement))
+
+
+# -- status callbacks and call-backs -----------------------------------------------------------
+
+
+@bp.route("/status", methods=["POST", "GET"])
+@twilio_webhook
+def status() -> Response:
+    """The number's status callback: a caller who hangs up while waiting has abandoned."""
+    if _form("CallStatus", 32) in _DONE:
+        engine().router.hangup(_form("CallSid", 64))
+    return reply(VoiceResponse())
+
+
+@bp.route("/callback-answer", methods=["POST", "GET"])
+@twilio_webhook
+def callback_answer() -> Response:
+    """The senior answered our call-back: greet them and put them through to their agent."""
+    eng = engine()
+    call_sid = request.args.get("call", "")[:64]
+    offer = eng.router.offer_for(call_sid)
+    vr = VoiceResponse()
+    if offer is None:
+        return fallback()
+    caller = Caller("", offer.caller_number, None, offer.caller_age, offer.caller_dialect, True)
+    _say(vr, caller, "callback_intro", hotline=eng.settings.hotline.name)
+    return reply(_dial(vr, offer))
+
+
+@bp.route("/callback-status", methods=["POST", "GET"])
+@twilio_webhook
+def callback_status() -> Response:
+    """The outcome of a call-back call; a failed one is retried per config."""
+    call_sid = request.args.get("call", "")[:64]
+    dispatch.act_on(engine().router.callback_result(call_sid, _form("CallStatus", 32)))
+    return reply(VoiceResponse())
+
+
+# -- out of hours -------------------------------------------------------------------------------
+
+
+def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceResponse:
+    s = engine().settings
+    on_call = s.business_hours.on_call_senior_number
+    if caller.senior and on_call:
+        _say(vr, caller, "out_of_hours_oncall")
+        vr.dial(on_call, timeout=60)
+        return vr
+    _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
+    if caller.number:
+        key = "out_of_hours_callback_senior" if caller.senior else "out_of_hours_callback"
+        timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+        with vr.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=timeout,
+            action=_url("after-hours", attempt=attempt),
+            method="POST",
+        ) as gather:
+            _say(gather, caller, key)
+    vr.redirect(_url("after-hours", attempt=attempt, empty=1), method="POST")
+    return vr
+
+
+@bp.route("/after-hours", methods=["POST", "GET"])
+@twilio_webhook
+def after_hours() -> Response:
+    """Out of hours: take a call-back request, repeat once, or put the caller through to duty."""
+    eng = engine()
+    caller = _caller()
+    attempt = _int_arg("attempt", 1)
+    pressed = "" if request.args.get("empty") else _form("Digits", 8)
+    vr = VoiceResponse()
+    wants_callback = pressed == "1" or (caller.senior and attempt >= _GIVE_UP_AFTER)
+    if caller.number and wants_callback:
+        eng.callbacks.request_after_hours(_form("CallSid", 64), caller)
+        _say(vr, caller, "callback_recorded")
+        vr.hangup()
+        return reply(vr)
+    if attempt < _GIVE_UP_AFTER and caller.number:
+        return reply(_after_hours_menu(vr, caller, attempt + 1))
+    return fallback()  # the duty line: never a dead end

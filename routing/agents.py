@@ -1,0 +1,144 @@
+"""Agents: who they are, how to reach them, what they can take, and what they are doing now."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, cast, get_args
+
+from redis.exceptions import RedisError
+
+from routing.clock import Clock, epoch_ms
+from routing.exceptions import StoreUnavailable
+from routing.keys import Keys
+from routing.queues import RoutingScript
+from routing.settings import Settings
+from routing.store import RedisClient
+
+AgentState = Literal["offline", "available", "offered", "on_call", "wrap_up", "away"]
+AGENT_STATES: tuple[str, ...] = get_args(AgentState)
+SETTABLE_STATES = ("available", "away", "offline")  # the rest follow from calls
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str  # short slug, e.g. "a01"
+    name: str  # display name, e.g. "王丽"
+    contact: str  # "client:a01" (Twilio Client identity) or an E.164 number
+    skills: frozenset[str]  # "senior" (senior-trained) and topic skills: policy, claims, ...
+    dialects: tuple[str, ...]  # spoken; the first is the language of the agent's whisper
+
+    @property
+    def senior_trained(self) -> bool:
+        return "senior" in self.skills
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    state: AgentState
+    since: datetime
+    call_sid: str  # the caller offered to or talking with the agent; "" when none
+    missed: int  # offers missed in a row
+
+
+class Agents:
+    """The agent registry and agents' states, kept in Redis beside the queues."""
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        clock: Clock,
+        settings: Settings,
+        keys: Keys,
+        script: RoutingScript | None = None,
+    ) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.settings = settings
+        self.keys = keys
+        self.script = script or RoutingScript(redis, settings, keys)
+
+    def save(self, agent: Agent) -> None:
+        """Add an agent, or update one keeping their state (new agents start offline)."""
+        _check(agent)
+        self.script.run("save", self._now(), profile_json(agent))
+
+    def remove(self, agent_id: str) -> None:
+        """Remove an agent; a caller only offered to them goes back to their place in line."""
+        self.script.run("remove", self._now(), {"id": agent_id})
+
+    def get(self, agent_id: str) -> Agent | None:
+        raw = self._read(lambda: self.redis.hget(self.keys.routing_agents(), agent_id))
+        return agent_from(json.loads(raw)) if raw else None
+
+    def all(self) -> list[Agent]:
+        """Every agent, by id."""
+        raw = self._read(lambda: self.redis.hgetall(self.keys.routing_agents()))
+        return sorted((agent_from(json.loads(v)) for v in raw.values()), key=lambda a: a.id)
+
+    def state(self, agent_id: str) -> AgentStatus:
+        """The agent's state now (an unknown agent is offline)."""
+        raw = self._read(lambda: self.redis.hget(self.keys.routing_agent_states(), agent_id))
+        return status_from(json.loads(raw) if raw else None, self._now())
+
+    def states(self) -> dict[str, AgentStatus]:
+        """Every agent's state now, by id."""
+        raw = self._read(lambda: self.redis.hgetall(self.keys.routing_agent_states()))
+        now = self._now()
+        return {aid: status_from(json.loads(v), now) for aid, v in sorted(raw.items())}
+
+    def _now(self) -> int:
+        return epoch_ms(self.clock.now())
+
+    @staticmethod
+    def _read(fetch: Any) -> Any:
+        try:
+            return fetch()
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer an agent lookup: {exc}") from exc
+
+
+def _check(agent: Agent) -> None:
+    if not _ID.match(agent.id):
+        raise ValueError(f"agent id {agent.id!r} must be a short lower-case slug such as a01")
+    if not agent.contact.startswith("client:") and not _E164.match(agent.contact):
+        raise ValueError(f"agent contact {agent.contact!r} must be client:<id> or E.164")
+
+
+def profile_json(agent: Agent) -> dict[str, Any]:
+    """The agent as the routing script stores it."""
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "contact": agent.contact,
+        "skills": sorted(agent.skills),
+        "dialects": list(agent.dialects),
+    }
+
+
+def agent_from(data: dict[str, Any]) -> Agent:
+    return Agent(
+        id=data["id"],
+        name=data["name"],
+        contact=data["contact"],
+        skills=frozenset(data.get("skills") or []),
+        dialects=tuple(data.get("dialects") or []),
+    )
+
+
+def status_from(data: dict[str, Any] | None, now_ms: int) -> AgentStatus:
+    """Decode a stored state; a wrap-up that has run out reads as available (it ends lazily)."""
+    if not data:
+        return AgentStatus("offline", _at(now_ms), "", 0)
+    state, since = data["s"], int(data["t"])
+    if state == "wrap_up" and int(data.get("w", 0)) <= now_ms:
+        state, since = data.get("nx") or "available", int(data["w"])
+    return AgentStatus(cast(AgentState, state), _at(since), data.get("c", ""), int(data["m"]))
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

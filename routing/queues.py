@@ -1,0 +1,130 @@
+"""Queues from config and the one routing script that keeps queues and agents together.
+
+Every routing decision is one call of `route.lua`: the script applies the event, then assigns
+waiting callers to free agents until none is left that may take any of them. Its keys are
+fixed by the configured queues, skills and dialects, so they all arrive through KEYS.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.exceptions import RedisError, ResponseError
+
+from dialects.registry import DIALECTS
+from routing.exceptions import StoreUnavailable
+from routing.keys import Keys
+from routing.settings import Settings
+from routing.store import RedisClient
+
+CALL_TTL_MS = 24 * 3600 * 1000  # a call record outlives any call by far
+
+
+@dataclass(frozen=True)
+class QueueRule:
+    """One queue's routing rule, read from `settings.queues`."""
+
+    name: str
+    priority: int
+    skill: str  # "" = any agent
+    widen_to_any_after: int  # seconds; 0 = never
+    drop_dialect_after: int  # seconds the caller waits for their dialect; 0 = never waits
+    sl_seconds: int
+    sl_percent: int
+
+
+def queue_rules(settings: Settings) -> list[QueueRule]:
+    """The configured queues, in config order."""
+    return [
+        QueueRule(
+            name,
+            q.priority,
+            q.skill,
+            q.widen_to_any_after,
+            q.drop_dialect_after,
+            q.sl_seconds,
+            q.sl_percent,
+        )
+        for name, q in settings.queues.items()
+    ]
+
+
+class RoutingScript:
+    """The routing state in Redis, changed only through `route.lua` (registered once)."""
+
+    def __init__(self, redis: RedisClient, settings: Settings, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.rules = queue_rules(settings)
+        self.rule = {r.name: r for r in self.rules}
+        self.dialects = list(DIALECTS)
+        self.skills = sorted({r.skill for r in self.rules if r.skill})
+        self._config = json.dumps(self._config_of(settings))
+        self._keys = self._key_list()
+        source = resources.files("routing").joinpath("route.lua").read_text("utf-8")
+        self._script = redis.register_script(source)
+
+    def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation atomically and return its decoded answer."""
+        try:
+            raw = self._script(keys=self._keys, args=[op, now_ms, self._config, json.dumps(args)])
+        except ResponseError as exc:
+            if "unknown agent" in str(exc) or "unknown queue" in str(exc):
+                raise KeyError(str(exc)) from exc
+            raise StoreUnavailable(f"routing script failed: {exc}") from exc
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
+        answer: dict[str, Any] = json.loads(raw)
+        return answer
+
+    def _config_of(self, settings: Settings) -> dict[str, Any]:
+        r = settings.routing
+        return {
+            "q": [
+                {
+                    "n": q.name,
+                    "p": q.priority,
+                    "s": q.skill,
+                    "w": q.widen_to_any_after * 1000,
+                    "d": q.drop_dialect_after * 1000,
+                }
+                for q in self.rules
+            ],
+            "dl": self.dialects,
+            "sk": self.skills,
+            "wrap": r.wrap_up_seconds * 1000,
+            "ttl": CALL_TTL_MS,
+            "miss": r.max_missed_offers,
+            "cba": r.callback_attempts,
+            "cbr": r.callback_retry_seconds * 1000,
+            "ann": r.announce_every * 1000,
+            "cbo": r.callback_offer_after * 1000,
+            # the agent who missed a caller is not rung for them again within a dial timeout
+            "excl": r.dial_timeout * 1000,
+        }
+
+    def _key_list(self) -> list[str]:
+        k = self.keys
+        fixed = [
+            k.routing_agents(),
+            k.routing_agent_states(),
+            k.routing_calls(),
+            k.routing_call_expiry(),
+            k.routing_wrap_up(),
+            k.routing_staffed(),
+            k.routing_pulls(),
+            k.routing_callback_retry(),
+            k.routing_callback_failed(),
+            k.routing_ewt(),
+        ]
+        for q in self.rules:
+            fixed += [k.routing_waiting(q.name), k.routing_waiting(q.name, "sr")]
+            fixed += [k.routing_waiting(q.name, d) for d in self.dialects]
+            fixed.append(k.routing_waiting(q.name, "other"))
+        for skill in ["*", *self.skills]:
+            fixed.append(k.routing_available(skill))
+            fixed += [k.routing_available(skill, d) for d in self.dialects]
+        return fixed

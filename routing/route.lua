@@ -1,0 +1,601 @@
+-- Routing: apply one event (arrival, poll, answer, dial result, hang-up, call-back, agent
+-- change) and then settle, i.e. assign waiting callers to free agents until no free agent
+-- is eligible for any waiting caller. One call is one atomic routing decision.
+--
+-- KEYS[1]  agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
+-- KEYS[2]  agent states hash (id -> JSON {s state, t since ms, c call, m missed, i idle ms,
+--          w wrap-up end ms, nx state to take after the current call})
+-- KEYS[3]  calls hash (sid -> JSON call record, see new_call)
+-- KEYS[4]  call expiry zset (sid -> expiry ms)
+-- KEYS[5]  wrap-up zset (agent -> wrap-up end ms)
+-- KEYS[6]  staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
+-- KEYS[7]  pulls zset (sid -> ms offered; offers the call flow has not acted on yet)
+-- KEYS[8]  call-back retry zset (sid -> due ms)
+-- KEYS[9]  call-back failed zset (sid -> ms)
+-- KEYS[10] moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle ms)
+-- KEYS[11..] per queue, in ARGV[3]'s order: waiting all, waiting seniors, then one waiting
+--          zset per dialect of ARGV[3].dl and a last one for other dialects (sid -> entry ms)
+-- then     per skill of {"*"} + ARGV[3].sk: available agents, then one per dialect
+--          (agent -> idle-since ms)
+-- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
+--          callback_result, agent_state, save, remove, snapshot
+-- ARGV[2]  now (epoch ms)
+-- ARGV[3]  configuration JSON: q = [{n name, p priority, s skill, w widen ms, d dialect ms}],
+--          dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl (ms); miss, cba (counts)
+-- ARGV[4]  the operation's arguments as JSON
+-- Returns a JSON object: ev = events to record, offers = offers to act on, plus the
+-- operation's own answer (placement / status / offer / snapshot).
+
+local op, now = ARGV[1], tonumber(ARGV[2])
+local cfg = cjson.decode(ARGV[3])
+local arg = cjson.decode(ARGV[4])
+local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local STAFFED, PULLS, RETRY, FAILED, EWT = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+
+local Q, DL, SK = {}, {}, {['*'] = 1}
+for i, q in ipairs(cfg.q) do q.i = i; Q[q.n] = q end
+for i, d in ipairs(cfg.dl) do DL[d] = i end
+for i, s in ipairs(cfg.sk) do SK[s] = i + 1 end
+local NB = #cfg.dl + 1                 -- dialect buckets per queue (+1: other dialects)
+local QSTRIDE = 2 + NB
+local ASTART = 11 + #cfg.q * QSTRIDE
+local ASTRIDE = 1 + #cfg.dl
+local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
+local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
+
+local events, made = {}, {}
+
+local function wait_all(q) return KEYS[11 + (q.i - 1) * QSTRIDE] end
+local function wait_sr(q) return KEYS[12 + (q.i - 1) * QSTRIDE] end
+local function bucket_of(d) return DL[d] or NB end
+local function wait_bucket(q, b) return KEYS[12 + (q.i - 1) * QSTRIDE + b] end
+local function avail(s, d)
+  local base = ASTART + (SK[s] - 1) * ASTRIDE
+  if d then return KEYS[base + DL[d]] end
+  return KEYS[base]
+end
+
+-- calls ---------------------------------------------------------------------------------
+
+local function get_call(sid)
+  local raw = redis.call('HGET', CALLS, sid)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+
+local function put_call(sid, c)
+  redis.call('HSET', CALLS, sid, cjson.encode(c))
+  redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
+end
+
+local function event(kind, sid, c, agent, wait_ms)
+  events[#events + 1] = {k = kind, sid = sid, q = c.q, sr = c.sr, d = c.d, ag = agent or '',
+                         w = wait_ms or 0, at = now}
+end
+
+local function enqueue(sid, c)
+  local q = Q[c.q]
+  redis.call('ZADD', wait_all(q), c.e, sid)
+  redis.call('ZADD', wait_bucket(q, bucket_of(c.d)), c.e, sid)
+  if c.sr == 1 then redis.call('ZADD', wait_sr(q), c.e, sid) end
+end
+
+local function dequeue(sid, c)
+  local q = Q[c.q]
+  if not q then return end
+  redis.call('ZREM', wait_all(q), sid)
+  redis.call('ZREM', wait_bucket(q, bucket_of(c.d)), sid)
+  redis.call('ZREM', wait_sr(q), sid)
+end
+
+local function ewma(field, x)
+  -- Asterisk's running average: (3 * old + new) / 4
+  local old = tonumber(redis.call('HGET', EWT, field))
+  local v = old and math.floor((3 * old + x) / 4) or x
+  redis.call('HSET', EWT, field, v)
+end
+
+-- agents --------------------------------------------------------------------------------
+
+local function get_profile(id)
+  local raw = redis.call('HGET', AGENTS, id)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+
+local function get_state(id)
+  local raw = redis.call('HGET', ASTATE, id)
+  if raw then return cjson.decode(raw) end
+  return {s = 'offline', t = now, c = '', m = 0, i = now, w = 0, nx = ''}
+end
+
+local function index_sets(p)
+  local skills, dialects = {'*'}, {}
+  for _, s in ipairs(p.skills) do if SK[s] and s ~= '*' then skills[#skills + 1] = s end end
+  for _, d in ipairs(p.dialects) do if DL[d] then dialects[#dialects + 1] = d end end
+  return skills, dialects
+end
+
+local function index_agent(p, score)
+  local skills, dialects = index_sets(p)
+  for _, s in ipairs(skills) do
+    redis.call('ZADD', avail(s), score, p.id)
+    for _, d in ipairs(dialects) do redis.call('ZADD', avail(s, d), score, p.id) end
+  end
+end
+
+local function unindex_agent(p)
+  local skills, dialects = index_sets(p)
+  for _, s in ipairs(skills) do
+    redis.call('ZREM', avail(s), p.id)
+    for _, d in ipairs(dialects) do redis.call('ZREM', avail(s, d), p.id) end
+  end
+end
+
+local function staff(p, delta)
+  local skills, dialects = index_sets(p)
+  for _, s in ipairs(skills) do
+    redis.call('HINCRBY', STAFFED, s .. '|', delta)
+    for _, d in ipairs(dialects) do redis.call('HINCRBY', STAFFED, s .. '|' .. d, delta) end
+  end
+end
+
+-- Move an agent to state `to` at time `at`, keeping the indexes and staffed counts true.
+local function move_agent(p, st, to, at)
+  if st.s == 'available' then unindex_agent(p) end
+  if st.s == 'wrap_up' then redis.call('ZREM', WRAP, p.id) end
+  local was, is = STAFFED_STATES[st.s], STAFFED_STATES[to]
+  if was and not is then staff(p, -1) elseif is and not was then staff(p, 1) end
+  st.s, st.t = to, at or now
+  if to == 'available' then index_agent(p, st.i) end
+  if to == 'wrap_up' then redis.call('ZADD', WRAP, st.w, p.id) end
+  redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+end
+
+-- The agent's call is over without a conversation: back to where they were going.
+local function release_agent(id, sid, idle_ms)
+  local p, st = get_profile(id), get_state(id)
+  if not p or st.c ~= sid then return end
+  st.c = ''
+  if idle_ms then st.i = idle_ms end
+  local to = st.nx ~= '' and st.nx or 'available'
+  st.nx = ''
+  move_agent(p, st, to)
+end
+
+-- calls meet agents -----------------------------------------------------------------------
+
+-- The agent who just missed this caller is not rung again for `excl` ms: the next agent is,
+-- and a retried dial-result webhook for that miss can be told from a new one.
+local function excluded(c)
+  if c.mg and c.mg ~= '' and now < c.mt + cfg.excl then return c.mg end
+  return nil
+end
+
+-- The first free agent this caller may take now: skill, then dialect, then longest idle.
+local function pick_agent(c, q)
+  local waited = now - c.e
+  local widened = q.s == '' or (q.w > 0 and waited >= q.w)
+  local d = DL[c.d] and c.d or nil
+  local base = q.s ~= '' and q.s or '*'
+  -- Dialect is a requirement only while someone who could take this queue speaks it.
+  local need_d = d ~= nil and waited < q.d
+    and (tonumber(redis.call('HGET', STAFFED, base .. '|' .. d)) or 0) > 0
+  local tries = {}
+  if q.s ~= '' then
+    if d then tries[#tries + 1] = avail(q.s, d) end
+    if not need_d then tries[#tries + 1] = avail(q.s) end
+  end
+  if widened then
+    if d then tries[#tries + 1] = avail('*', d) end
+    if not need_d then tries[#tries + 1] = avail('*') end
+  end
+  local skip = excluded(c)
+  for _, k in ipairs(tries) do
+    for _, id in ipairs(redis.call('ZRANGE', k, 0, 1)) do
+      if id ~= skip then return id end
+    end
+  end
+  return nil
+end
+
+local function assign(sid, c, agent)
+  local p, st = get_profile(agent), get_state(agent)
+  dequeue(sid, c)
+  c.st, c.ag, c.om = 'offered', agent, now
+  put_call(sid, c)
+  st.c = sid
+  move_agent(p, st, 'offered')
+  redis.call('ZADD', PULLS, now, sid)
+  made[#made + 1] = sid
+  event('offered', sid, c, agent, now - c.e)
+  if c.cb == 1 then event('callback_placed', sid, c, agent, now - c.e) end
+end
+
+local function head(q, b, rank)
+  local top = redis.call('ZRANGE', wait_bucket(q, b), rank, rank, 'WITHSCORES')
+  if top[1] then return {q = q, b = b, r = rank, sid = top[1], e = tonumber(top[2])} end
+  return nil
+end
+
+local function better(x, y)
+  if x.q.p ~= y.q.p then return x.q.p > y.q.p end
+  if x.e ~= y.e then return x.e < y.e end
+  return x.sid < y.sid
+end
+
+-- Within one (queue, dialect) bucket eligibility only grows with the wait, so once a caller
+-- cannot be served nobody behind them can: the bucket is done. The one exception is a
+-- caller kept from the agent who just missed them; the caller behind them is tried next.
+local function match()
+  local heads = {}
+  for _, q in ipairs(cfg.q) do
+    for b = 1, NB do heads[#heads + 1] = head(q, b, 0) end
+  end
+  while #heads > 0 do
+    local best = 1
+    for i = 2, #heads do if better(heads[i], heads[best]) then best = i end end
+    local h = heads[best]
+    local c = get_call(h.sid)
+    local agent = c and pick_agent(c, h.q)
+    local rank = h.r
+    if not c then
+      redis.call('ZREM', wait_bucket(h.q, h.b), h.sid)
+      redis.call('ZREM', wait_all(h.q), h.sid)
+      redis.call('ZREM', wait_sr(h.q), h.sid)
+    elseif agent then
+      assign(h.sid, c, agent)
+    elseif excluded(c) then
+      rank = rank + 1
+    else
+      rank = -1
+    end
+    local nxt = rank >= 0 and head(h.q, h.b, rank) or nil
+    if nxt then heads[best] = nxt else table.remove(heads, best) end
+  end
+end
+
+local function end_wrap_ups()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', now)) do
+    local p, st = get_profile(id), get_state(id)
+    if p and st.s == 'wrap_up' then
+      st.i = st.w
+      local to = st.nx ~= '' and st.nx or 'available'
+      st.nx = ''
+      move_agent(p, st, to, st.w)
+    else
+      redis.call('ZREM', WRAP, id)
+    end
+  end
+end
+
+local function due_retries()
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now)) do
+    redis.call('ZREM', RETRY, sid)
+    local c = get_call(sid)
+    if c and c.st == 'retry' then
+      c.st = 'waiting'
+      put_call(sid, c)
+      enqueue(sid, c)
+    end
+  end
+end
+
+local function prune()
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, 20)) do
+    local c = get_call(sid)
+    if c then dequeue(sid, c) end
+    redis.call('HDEL', CALLS, sid)
+    redis.call('ZREM', EXPIRY, sid)
+    redis.call('ZREM', PULLS, sid)
+    redis.call('ZREM', RETRY, sid)
+  end
+end
+
+local function settle()
+  prune()
+  end_wrap_ups()
+  due_retries()
+  match()
+end
+
+-- answers -------------------------------------------------------------------------------
+
+local function offer_of(sid, c)
+  c = c or get_call(sid)
+  if not c or (c.st ~= 'offered' and c.st ~= 'on_call') then return nil end
+  local p = get_profile(c.ag)
+  if not p then return nil end
+  return {sid = sid, call = c, agent = p}
+end
+
+local function position(sid, c)
+  local q = Q[c.q]
+  local rank = redis.call('ZRANK', wait_all(q), sid)
+  if not rank then return 0 end
+  for _, o in ipairs(cfg.q) do
+    if o.p > q.p then rank = rank + redis.call('ZCARD', wait_all(o)) end
+  end
+  return rank + 1
+end
+
+local function wait_figures(sid, c)
+  local q = Q[c.q]
+  local base = q.s ~= '' and q.s or '*'
+  return {pos = position(sid, c), waited = now - c.e,
+          staffed = tonumber(redis.call('HGET', STAFFED, base .. '|')) or 0,
+          h = tonumber(redis.call('HGET', EWT, q.n .. ':h')) or 0,
+          w = tonumber(redis.call('HGET', EWT, q.n .. ':w')) or 0}
+end
+
+local function placement(sid)
+  local c = get_call(sid)
+  if not c then return {kind = 'none'} end
+  local o = offer_of(sid, c)
+  if o then return {kind = 'offer', offer = o} end
+  if c.st == 'waiting' or c.st == 'retry' then
+    local f = wait_figures(sid, c)
+    f.kind, f.q = 'queued', c.q
+    return f
+  end
+  return {kind = 'none', q = c.q}
+end
+
+-- Offers made earlier (by any call) that the call flow has not acted on; `own` is excluded.
+local function drain(own)
+  local out = {}
+  for _, sid in ipairs(redis.call('ZRANGE', PULLS, 0, -1)) do
+    local o = sid ~= own and offer_of(sid) or nil
+    if o and o.call.st == 'offered' then out[#out + 1] = o end
+  end
+  redis.call('DEL', PULLS)
+  return out
+end
+
+-- operations ------------------------------------------------------------------------------
+
+local function finish(sid, c, talk_ms)
+  c.st = 'done'
+  put_call(sid, c)
+  local p, st = get_profile(c.ag), get_state(c.ag)
+  if p and st.c == sid then
+    st.c, st.w = '', now + cfg.wrap
+    st.i = st.w
+    move_agent(p, st, 'wrap_up')
+  end
+  event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e)
+  ewma(c.q .. ':h', talk_ms + cfg.wrap)
+end
+
+local function mark_answered(sid, c)
+  c.st, c.am = 'on_call', now
+  put_call(sid, c)
+  local p, st = get_profile(c.ag), get_state(c.ag)
+  if p and st.c == sid then
+    st.m = 0
+    move_agent(p, st, 'on_call')
+  end
+  redis.call('ZREM', PULLS, sid)
+  event('answered', sid, c, c.ag, now - c.e)
+  ewma(c.q .. ':w', now - c.e)
+end
+
+local function miss(sid, c)
+  local p, st = get_profile(c.ag), get_state(c.ag)
+  if p and st.c == sid then
+    st.c, st.m, st.i = '', st.m + 1, now
+    local to = st.nx ~= '' and st.nx or 'available'
+    if st.m >= cfg.miss and to == 'available' then to = 'away' end
+    st.nx = ''
+    move_agent(p, st, to)
+  end
+  event('missed', sid, c, c.ag, now - c.e)
+  c.st, c.ag, c.mg, c.mt = 'waiting', '', c.ag, now
+  put_call(sid, c)
+  enqueue(sid, c)
+end
+
+local OPS = {}
+
+function OPS.tick()
+  settle()
+  return {offers = drain(nil)}
+end
+
+function OPS.arrive()
+  local sid = arg.sid
+  if not get_call(sid) then
+    if not Q[arg.q] then return {err = 'unknown queue ' .. arg.q} end
+    local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
+               e = now, st = 'waiting', ag = '', cb = 0, at = 0, qs = '', an = 0, om = 0, am = 0}
+    put_call(sid, c)
+    enqueue(sid, c)
+    event('entered', sid, c, '', 0)
+  end
+  settle()
+  redis.call('ZREM', PULLS, sid)
+  return {placement = placement(sid)}
+end
+
+function OPS.poll()
+  local sid = arg.sid
+  settle()
+  local out = {offers = drain(sid)}
+  local c = get_call(sid)
+  if not c then return out end
+  if arg.qs ~= '' then c.qs = arg.qs end
+  out.st = c.st
+  out.offer = offer_of(sid, c)
+  if c.st == 'waiting' then
+    out.fig = wait_figures(sid, c)
+    out.announce = c.an == 0 or now - c.an >= cfg.ann
+    if out.announce then c.an = now end
+    -- offered at the announcement's pace, so a senior is not asked every few seconds
+    out.cb_offer = out.announce and c.sr == 1 and c.cb == 0 and now - c.e >= cfg.cbo
+  end
+  put_call(sid, c)
+  return out
+end
+
+function OPS.answered()
+  local c = get_call(arg.sid)
+  if c and c.ag == arg.agent and c.st == 'offered' then mark_answered(arg.sid, c) end
+  c = get_call(arg.sid)
+  settle()
+  if c and c.ag == arg.agent and c.st == 'on_call' then return {offer = offer_of(arg.sid)} end
+  return {}
+end
+
+function OPS.dial_result()
+  local sid, c = arg.sid, get_call(arg.sid)
+  local mine = c and c.ag == arg.agent
+  if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
+    if c.st == 'offered' then mark_answered(sid, c) end
+    finish(sid, c, arg.dur * 1000)
+  elseif mine and MISSED[arg.status] and c.st == 'offered' then
+    miss(sid, c)
+  end
+  settle()
+  redis.call('ZREM', PULLS, sid)
+  if arg.status == 'completed' then return {placement = {kind = 'none'}} end
+  return {placement = placement(sid)}
+end
+
+function OPS.hangup()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.cb ~= 1 then
+    if c.st == 'waiting' then
+      dequeue(sid, c)
+      c.st = 'gone'
+      put_call(sid, c)
+      event('abandoned', sid, c, '', now - c.e)
+    elseif c.st == 'offered' then
+      c.st = 'gone'
+      put_call(sid, c)
+      release_agent(c.ag, sid, nil)
+      redis.call('ZREM', PULLS, sid)
+      event('abandoned', sid, c, '', now - c.e)
+    elseif c.st == 'on_call' then
+      finish(sid, c, now - c.am)
+    end
+  end
+  settle()
+  return {}
+end
+
+function OPS.callback()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.cb ~= 1 and (c.st == 'waiting' or c.st == 'offered') then
+    c.cb = 1
+    put_call(sid, c)
+    event('callback_requested', sid, c, '', now - c.e)
+    if c.st == 'offered' then
+      -- already assigned but not yet connected: the agent stays reserved, we call back
+      redis.call('ZADD', PULLS, now, sid)
+      event('callback_placed', sid, c, c.ag, now - c.e)
+    end
+  end
+  settle()
+  return {}
+end
+
+function OPS.callback_result()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.cb == 1 then
+    if c.st == 'offered' and (MISSED[arg.status] or arg.status == 'completed') then
+      release_agent(c.ag, sid, nil)
+      redis.call('ZREM', PULLS, sid)
+      c.at, c.ag = c.at + 1, ''
+      if c.at >= cfg.cba then
+        c.st = 'failed'
+        redis.call('ZADD', FAILED, now, sid)
+        event('callback_failed', sid, c, '', now - c.e)
+      else
+        c.st = 'retry'
+        redis.call('ZADD', RETRY, now + cfg.cbr, sid)
+      end
+      put_call(sid, c)
+    elseif c.st == 'on_call' and arg.status == 'completed' then
+      finish(sid, c, now - c.am)
+    end
+  end
+  settle()
+  return {offers = drain(nil)}
+end
+
+function OPS.agent_state()
+  local p = get_profile(arg.id)
+  if not p then return {err = 'unknown agent ' .. arg.id} end
+  local st, to = get_state(arg.id), arg.state
+  if to == 'available' then
+    st.nx = ''
+    if st.s == 'offline' or st.s == 'away' or st.s == 'wrap_up' then
+      st.m, st.i = 0, now
+      move_agent(p, st, 'available')
+    else
+      redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+    end
+  elseif st.s == 'offered' or st.s == 'on_call' then
+    st.nx = to   -- a call in progress is not cut off: the agent leaves when it ends
+    redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+  elseif st.s ~= to then
+    st.nx = ''
+    move_agent(p, st, to)
+  end
+  settle()
+  return {offers = drain(nil)}
+end
+
+function OPS.save()
+  local p, old = arg, get_profile(arg.id)
+  local st = get_state(p.id)
+  if old and st.s == 'available' then unindex_agent(old) end
+  if old and STAFFED_STATES[st.s] then staff(old, -1) end
+  redis.call('HSET', AGENTS, p.id, cjson.encode(p))
+  if STAFFED_STATES[st.s] then staff(p, 1) end
+  if st.s == 'available' then index_agent(p, st.i) end
+  redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+  settle()
+  return {}
+end
+
+function OPS.remove()
+  local p = get_profile(arg.id)
+  if p then
+    local st = get_state(arg.id)
+    move_agent(p, st, 'offline')
+    local c = st.c ~= '' and get_call(st.c) or nil
+    if c and c.st == 'offered' and c.ag == p.id then
+      c.st, c.ag = 'waiting', ''
+      put_call(st.c, c)
+      enqueue(st.c, c)
+      redis.call('ZREM', PULLS, st.c)
+    end
+    redis.call('HDEL', AGENTS, p.id)
+    redis.call('HDEL', ASTATE, p.id)
+  end
+  settle()
+  return {}
+end
+
+function OPS.snapshot()
+  settle()
+  local queues = {}
+  for _, q in ipairs(cfg.q) do
+    local all = redis.call('ZRANGE', wait_all(q), 0, 0, 'WITHSCORES')
+    local sr = redis.call('ZRANGE', wait_sr(q), 0, 0, 'WITHSCORES')
+    queues[#queues + 1] = {n = q.n, all = redis.call('ZCARD', wait_all(q)),
+                           sr = redis.call('ZCARD', wait_sr(q)),
+                           all_e = tonumber(all[2]) or 0, sr_e = tonumber(sr[2]) or 0}
+  end
+  return {queues = queues, states = redis.call('HGETALL', ASTATE),
+          retry = redis.call('ZCARD', RETRY), failed = redis.call('ZCARD', FAILED)}
+end
+
+local fn = OPS[op]
+if not fn then return redis.error_reply('unknown routing operation ' .. tostring(op)) end
+local out = fn()
+if out.err then return redis.error_reply(out.err) end
+out.ev = events
+out.made = made
+return cjson.encode(out)

@@ -1,0 +1,328 @@
+"""Who gets which caller: queue entry, assignment to agents, re-routing and call-backs.
+
+Each method is one atomic call of `route.lua` (see queues.py): it applies the event, then
+assigns waiting callers (queue priority, then original entry time) to free agents (skill,
+dialect, then longest idle) until no free agent may take any waiting caller. Offers the
+script makes are returned so the call flow can act on them; offers made inside a call whose
+answer has no room for them wait in a list that `tick` and `poll` hand out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from redis.exceptions import RedisError
+
+from routing.agents import Agent, Agents, AgentStatus, agent_from, profile_json, status_from
+from routing.caller import Caller
+from routing.clock import Clock, epoch_ms
+from routing.ewt import estimate
+from routing.exceptions import StoreUnavailable
+from routing.keys import Keys
+from routing.settings import Settings
+from routing.stats import EventKind, Recorder
+from routing.store import RedisClient
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A caller assigned to an agent."""
+
+    call_sid: str
+    agent: Agent
+    queue: str
+    senior: bool
+    caller_name: str
+    caller_number: str | None
+    caller_age: int | None
+    caller_dialect: str
+    entered_at: datetime  # original entry time, kept across re-routes
+    callback: bool  # True: a call-back entry; ivr must place the outbound call
+
+
+@dataclass(frozen=True)
+class Queued:
+    call_sid: str
+    queue: str
+    position: int  # 1-based among callers this caller competes with
+    ewt_s: int  # estimated wait, seconds
+
+
+Placement = Offer | Queued
+
+
+@dataclass(frozen=True)
+class WaitStatus:
+    offer: Offer | None  # this caller has been assigned: ivr answers <Leave/>
+    position: int
+    ewt_s: int
+    waited_s: int
+    announce: bool  # time to speak position/EWT again (routing.announce_every)
+    offer_callback: bool  # senior who has waited >= routing.callback_offer_after
+    pulls: list[Offer]  # OTHER callers just assigned: ivr pulls them out via REST
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """A routed call's record."""
+
+    call_sid: str
+    queue: str
+    senior: bool
+    caller_name: str
+    caller_number: str | None
+    caller_age: int | None
+    caller_dialect: str
+    entered_at: datetime
+    state: str  # waiting, offered, on_call, done, gone (abandoned), retry, failed
+    agent_id: str
+    callback: bool
+    callback_attempts: int
+    queue_sid: str
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    queue: str
+    waiting: int
+    oldest: datetime | None
+    seniors_waiting: int
+    seniors_oldest: datetime | None
+
+
+@dataclass(frozen=True)
+class QueueSnapshot:
+    at: datetime
+    queues: dict[str, QueueFigures]
+    agents: dict[str, AgentStatus]
+    callbacks_retrying: int
+    callbacks_failed: int
+    agents_by_state: dict[str, int] = field(default_factory=dict)
+
+
+class Router:
+    """The routing engine's entry points; every one is safe to repeat (Twilio retries)."""
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        clock: Clock,
+        settings: Settings,
+        keys: Keys,
+        agents: Agents,
+        recorder: Recorder,
+    ) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.settings = settings
+        self.keys = keys
+        self.agents = agents
+        self.recorder = recorder
+        self.script = agents.script
+
+    def arrive(self, call_sid: str, caller: Caller, queue: str) -> Placement:
+        """Enter a caller in `queue` (a repeat returns the current placement, records nothing)."""
+        if queue not in self.script.rule:
+            raise KeyError(f"unknown queue {queue!r}")
+        out = self._run("arrive", {"sid": call_sid, "q": queue, **_caller_json(caller)})
+        placement = self._placement(call_sid, out["placement"])
+        if placement is None:  # the call is over; tell the caller where they were
+            return Queued(call_sid, queue, 0, 0)
+        return placement
+
+    def poll(self, call_sid: str, queue_sid: str = "") -> WaitStatus:
+        """Answer one wait-URL request: assigned yet, position, wait, what to say."""
+        out = self._run("poll", {"sid": call_sid, "qs": queue_sid})
+        pulls = _offers(out.get("offers"))
+        offer = _offer(out["offer"]) if out.get("offer") else None
+        fig = out.get("fig") or {}
+        pos = int(fig.get("pos", 0))
+        return WaitStatus(
+            offer=offer,
+            position=pos,
+            ewt_s=self._ewt(fig) if fig else 0,
+            waited_s=int(fig.get("waited", 0)) // 1000,
+            announce=bool(out.get("announce")),
+            offer_callback=bool(out.get("cb_offer")),
+            pulls=pulls,
+        )
+
+    def answered(self, call_sid: str, agent_id: str) -> Offer | None:
+        """The agent picked up: the call is theirs; None if the offer is no longer valid."""
+        out = self._run("answered", {"sid": call_sid, "agent": agent_id})
+        return _offer(out["offer"]) if out.get("offer") else None
+
+    def dial_result(
+        self, call_sid: str, agent_id: str, status: str, duration_s: int
+    ) -> Placement | None:
+        """The <Dial> ended: completed -> None; missed -> the caller's new placement."""
+        args = {"sid": call_sid, "agent": agent_id, "status": status, "dur": duration_s}
+        out = self._run("dial_result", args)
+        return self._placement(call_sid, out["placement"])
+
+    def hangup(self, call_sid: str) -> None:
+        """The caller is gone: abandoned if they never reached an agent."""
+        self._run("hangup", {"sid": call_sid})
+
+    def request_callback(self, call_sid: str) -> None:
+        """Call this waiting caller back when their turn comes; they keep their place."""
+        self._run("callback", {"sid": call_sid})
+
+    def callback_result(self, call_sid: str, status: str) -> list[Offer]:
+        """The outbound call-back's outcome; a failed one is retried after a pause."""
+        out = self._run("callback_result", {"sid": call_sid, "status": status})
+        return _offers(out.get("offers"))
+
+    def set_agent_state(self, agent_id: str, state: str) -> list[Offer]:
+        """Sign an agent in (available), out (offline) or away; busy agents leave after the call."""
+        if state not in ("available", "away", "offline"):
+            raise ValueError(f"agent state must be available, away or offline, not {state!r}")
+        out = self._run("agent_state", {"id": agent_id, "state": state})
+        return _offers(out.get("offers"))
+
+    def tick(self) -> list[Offer]:
+        """Run assignment now (wrap-ups ended, requirements widened); hand out pending offers."""
+        return _offers(self._run("tick", {}).get("offers"))
+
+    def queue_sid(self, call_sid: str) -> str:
+        """The Twilio QueueSid this caller's wait URL reported."""
+        info = self.call(call_sid)
+        return info.queue_sid if info else ""
+
+    def offer_for(self, call_sid: str) -> Offer | None:
+        """The agent this caller is assigned to (offered or talking), if any."""
+        data = self._call_json(call_sid)
+        if not data or data["st"] not in ("offered", "on_call"):
+            return None
+        agent = self.agents.get(data["ag"])
+        return (
+            _offer({"sid": call_sid, "call": data, "agent": profile_json(agent)}) if agent else None
+        )
+
+    def call(self, call_sid: str) -> CallInfo | None:
+        """The routed call's record, or None."""
+        data = self._call_json(call_sid)
+        return _info(call_sid, data) if data else None
+
+    def snapshot(self) -> QueueSnapshot:
+        """Waiting now and the oldest entry per queue (seniors apart); agents by state."""
+        out = self._run("snapshot", {})
+        now = epoch_ms(self.clock.now())
+        flat = out.get("states") or []
+        agents = {
+            flat[i]: status_from(json.loads(flat[i + 1]), now) for i in range(0, len(flat), 2)
+        }
+        by_state: dict[str, int] = {}
+        for status in agents.values():
+            by_state[status.state] = by_state.get(status.state, 0) + 1
+        return QueueSnapshot(
+            at=_at(now),
+            queues={q["n"]: _figures(q) for q in out["queues"]},
+            agents=dict(sorted(agents.items())),
+            callbacks_retrying=int(out["retry"]),
+            callbacks_failed=int(out["failed"]),
+            agents_by_state=by_state,
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _run(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        out = self.script.run(op, epoch_ms(self.clock.now()), args)
+        for ev in out.get("ev") or []:
+            self._record(ev)
+        return out
+
+    def _record(self, ev: dict[str, Any]) -> None:
+        self.recorder.record(
+            cast(EventKind, ev["k"]),
+            ev["sid"],
+            queue=ev["q"],
+            senior=ev["sr"] == 1,
+            dialect=ev["d"],
+            agent=ev["ag"],
+            wait_s=ev["w"] / 1000,
+            at=_at(int(ev["at"])),
+        )
+
+    def _placement(self, call_sid: str, p: dict[str, Any]) -> Placement | None:
+        if p["kind"] == "offer":
+            return _offer(p["offer"])
+        if p["kind"] == "queued":
+            return Queued(call_sid, p["q"], int(p["pos"]), self._ewt(p))
+        return None
+
+    def _ewt(self, fig: dict[str, Any]) -> int:
+        return estimate(int(fig["pos"]), int(fig["staffed"]), int(fig["h"]), int(fig["w"]))
+
+    def _call_json(self, call_sid: str) -> dict[str, Any] | None:
+        try:
+            raw = self.redis.hget(self.keys.routing_calls(), call_sid)
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer a call lookup: {exc}") from exc
+        return cast(dict[str, Any], json.loads(raw)) if raw else None
+
+
+def _caller_json(caller: Caller) -> dict[str, Any]:
+    return {
+        "sr": 1 if caller.senior else 0,
+        "nm": caller.name,
+        "num": caller.number or "",
+        "age": caller.age if caller.age is not None else -1,
+        "d": caller.dialect,
+    }
+
+
+def _offers(raw: Any) -> list[Offer]:
+    return [_offer(o) for o in raw or []]
+
+
+def _offer(o: dict[str, Any]) -> Offer:
+    c = o["call"]
+    return Offer(
+        call_sid=o["sid"],
+        agent=agent_from(o["agent"]),
+        queue=c["q"],
+        senior=c["sr"] == 1,
+        caller_name=c["nm"],
+        caller_number=c["num"] or None,
+        caller_age=None if int(c["age"]) < 0 else int(c["age"]),
+        caller_dialect=c["d"],
+        entered_at=_at(int(c["e"])),
+        callback=c["cb"] == 1,
+    )
+
+
+def _info(call_sid: str, c: dict[str, Any]) -> CallInfo:
+    return CallInfo(
+        call_sid=call_sid,
+        queue=c["q"],
+        senior=c["sr"] == 1,
+        caller_name=c["nm"],
+        caller_number=c["num"] or None,
+        caller_age=None if int(c["age"]) < 0 else int(c["age"]),
+        caller_dialect=c["d"],
+        entered_at=_at(int(c["e"])),
+        state=c["st"],
+        agent_id=c["ag"],
+        callback=c["cb"] == 1,
+        callback_attempts=int(c["at"]),
+        queue_sid=c["qs"],
+    )
+
+
+def _figures(q: dict[str, Any]) -> QueueFigures:
+    all_e, sr_e = int(q["all_e"]), int(q["sr_e"])
+    return QueueFigures(
+        queue=q["n"],
+        waiting=int(q["all"]),
+        oldest=_at(all_e) if all_e else None,
+        seniors_waiting=int(q["sr"]),
+        seniors_oldest=_at(sr_e) if sr_e else None,
+    )
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

@@ -1,0 +1,213 @@
+"""Read the statistics aggregates: figures per queue, class, day and interval.
+
+Every query reads a fixed number of aggregate hashes (per queue and day or interval), so its
+cost depends on the range asked for, never on how many calls were ever recorded. The
+definitions are in docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from functools import reduce
+from typing import Any
+
+import redis
+
+from routing.clock import Clock
+from routing.exceptions import StoreUnavailable
+from routing.keys import Keys
+from routing.settings import Settings
+from routing.stats import day_intervals, days, interval_start, local_day, sl_seconds
+from routing.store import RedisClient
+
+CLASSES = ("senior", "other", "all")
+_PREFIX = {"senior": "s", "other": "o"}
+ALL = "all"  # the name of the sum over every queue
+MAX_RANGE_DAYS = 92  # interval queries beyond a quarter are refused: their cost is the range
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The counts of one queue (or all) and one class over a period, and what follows from them."""
+
+    offered: int = 0
+    answered: int = 0
+    answered_sl: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    offers: int = 0
+    missed: int = 0
+    completed: int = 0
+    cb_requested: int = 0
+    cb_placed: int = 0
+    cb_failed: int = 0
+    wait_ms: int = 0
+    abandon_wait_ms: int = 0
+    max_wait_ms: int = 0
+    max_abandon_ms: int = 0
+    histogram: tuple[int, ...] = ()
+    abandon_histogram: tuple[int, ...] = ()
+    sl_seconds: int | None = None  # T; None when queues with different T are summed
+
+    @property
+    def asa_s(self) -> float | None:
+        """Average speed of answer: answered wait ÷ answered (None when nothing was answered)."""
+        return self.wait_ms / 1000 / self.answered if self.answered else None
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within T ÷ (answered + abandoned after the short-abandon threshold)."""
+        base = self.answered + self.abandoned
+        return self.answered_sl / base if base else None
+
+    @property
+    def abandon_rate(self) -> float | None:
+        """Abandoned (short abandons excluded) ÷ (offered − short abandons)."""
+        base = self.offered - self.short_abandoned
+        return self.abandoned / base if base > 0 else None
+
+    @property
+    def max_wait_s(self) -> float:
+        """Longest wait of an answered or (not short) abandoned call."""
+        return max(self.max_wait_ms, self.max_abandon_ms) / 1000
+
+    def __add__(self, other: Figures) -> Figures:
+        """Sum two periods, queues or classes."""
+        summed: dict[str, Any] = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            summed[f.name] = _combine(f.name, a, b)
+        return Figures(**summed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts and the derived figures, ready for JSON."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["histogram"] = list(self.histogram)
+        out["abandon_histogram"] = list(self.abandon_histogram)
+        out["asa_s"] = _round(self.asa_s)
+        out["service_level"] = _round(self.service_level, 4)
+        out["abandon_rate"] = _round(self.abandon_rate, 4)
+        out["max_wait_s"] = round(self.max_wait_s, 1)
+        return out
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One interval of one queue (or all): its local start and figures per class."""
+
+    start: datetime
+    queue: str
+    figures: dict[str, Figures] = field(default_factory=dict)
+
+
+class Stats:
+    """Queries over the aggregates the Recorder writes."""
+
+    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings, keys: Keys) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.settings = settings
+        self.keys = keys
+
+    def queues(self) -> list[str]:
+        """The configured queues, in configuration order."""
+        return list(self.settings.queues)
+
+    def today(self) -> date:
+        """The hotline's current calendar day."""
+        return local_day(self.clock.now(), self.settings)
+
+    def day(self, day: date | None = None) -> dict[str, dict[str, Figures]]:
+        """Figures for one local day (today by default): {queue | "all": {class: Figures}}."""
+        when = day or self.today()
+        names = [self.keys.stats_day(q, f"{when:%Y%m%d}") for q in self.queues()]
+        return self._by_queue(self._read(names))
+
+    def totals(self) -> dict[str, dict[str, Figures]]:
+        """All-time figures: {queue | "all": {class: Figures}} (counters for /metrics)."""
+        names = [self.keys.stats_total(q) for q in self.queues()]
+        return self._by_queue(self._read(names))
+
+    def intervals(self, start: date, end: date, queue: str | None = None) -> list[Interval]:
+        """Every interval from `start` to `end` (local days, both included), oldest first.
+
+        With `queue`, that queue's intervals; without, the sum over every queue ("all").
+        """
+        span = days(start, end)
+        if not span or len(span) > MAX_RANGE_DAYS:
+            raise ValueError(f"a range must cover 1 to {MAX_RANGE_DAYS} days")
+        queues = [queue] if queue else self.queues()
+        ids = [iv for d in span for iv in day_intervals(d, self.settings)]
+        names = [self.keys.stats_interval(q, iv) for iv in ids for q in queues]
+        rows = self._read(names)
+        return [
+            self._interval(iv, queue or ALL, queues, rows[i * len(queues) : (i + 1) * len(queues)])
+            for i, iv in enumerate(ids)
+        ]
+
+    def _interval(
+        self, iv: str, name: str, queues: list[str], rows: list[dict[str, str]]
+    ) -> Interval:
+        per_queue = [self._classes(q, row) for q, row in zip(queues, rows, strict=True)]
+        return Interval(interval_start(iv, self.settings.tz), name, _sum_classes(per_queue))
+
+    def _by_queue(self, rows: list[dict[str, str]]) -> dict[str, dict[str, Figures]]:
+        out = {q: self._classes(q, row) for q, row in zip(self.queues(), rows, strict=True)}
+        out[ALL] = _sum_classes(list(out.values()))
+        return out
+
+    def _classes(self, queue: str, row: Mapping[str, str]) -> dict[str, Figures]:
+        t = sl_seconds(self.settings, queue)
+        size = len(self.settings.stats.histogram_bounds) + 1
+        senior = _figures(row, "s", size, t)
+        other = _figures(row, "o", size, t)
+        return {"senior": senior, "other": other, "all": senior + other}
+
+    def _read(self, names: list[str]) -> list[dict[str, str]]:
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.hgetall(name)
+            rows: list[dict[str, str]] = pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreUnavailable(f"could not read statistics: {exc}") from exc
+        return rows
+
+
+def _figures(row: Mapping[str, str], p: str, size: int, t: int) -> Figures:
+    def num(name: str) -> int:
+        return int(row.get(f"{p}:{name}", 0))
+
+    counts = {f.name: num(f.name) for f in fields(Figures) if f.type in ("int", int)}
+    return Figures(
+        **counts,
+        histogram=tuple(num(f"h{i}") for i in range(size)),
+        abandon_histogram=tuple(num(f"ah{i}") for i in range(size)),
+        sl_seconds=t,
+    )
+
+
+def _sum_classes(parts: Iterable[dict[str, Figures]]) -> dict[str, Figures]:
+    listed = list(parts)
+    if not listed:
+        return {c: Figures() for c in CLASSES}
+    return {c: reduce(operator.add, (part[c] for part in listed)) for c in CLASSES}
+
+
+def _combine(name: str, a: Any, b: Any) -> Any:
+    if name.startswith("max_"):
+        return max(a, b)
+    if name in ("histogram", "abandon_histogram"):
+        if not a or not b:
+            return a or b
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+    if name == "sl_seconds":
+        return a if a == b else None  # a sum over different thresholds has no single T
+    return a + b
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)

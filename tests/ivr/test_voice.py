@@ -1,0 +1,319 @@
+"""The call flow through signed webhooks, branch by branch, asserting TwiML structure."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask.testing import FlaskClient
+
+from app import create_app
+from routing.agents import Agent
+from routing.caller import Customer
+from routing.clock import FixedClock
+from routing.engine import Engine
+from tests.twiml import post, spoken, twiml
+
+SENIOR = "+8613800000001"  # 72, Cantonese
+YOUNG = "+8613800000002"  # 35, Mandarin
+UNKNOWN = "+8613912345678"
+sid_counter = iter(range(10**6))
+
+
+def call_sid() -> str:
+    return f"CA{next(sid_counter):032d}"
+
+
+def params(frm: str, sid: str, **extra: str) -> dict[str, str]:
+    base = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": frm,
+        "To": "+861095500000",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+    return {**base, **extra}
+
+
+@pytest.fixture
+def people(engine: Engine) -> Engine:
+    d = engine.directory
+    d.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
+    d.save(Customer("c2", "李娜", date(1991, 6, 1), None, (YOUNG,)))
+    return engine
+
+
+def add_agent(engine: Engine, agent_id: str, skills: set[str], dialects: tuple[str, ...]) -> Agent:
+    agent = Agent(agent_id, f"Agent {agent_id}", f"client:{agent_id}", frozenset(skills), dialects)
+    engine.agents.save(agent)
+    engine.router.set_agent_state(agent_id, "available")
+    return agent
+
+
+def incoming(client: FlaskClient, frm: str, sid: str | None = None) -> object:
+    return twiml(post(client, "/voice/incoming", params(frm, sid or call_sid())))
+
+
+def test_a_senior_hears_one_slow_greeting_and_goes_straight_to_a_senior_agent(
+    client: FlaskClient, people: Engine
+) -> None:
+    add_agent(people, "young", {"policy"}, ("mandarin",))
+    add_agent(people, "senior1", {"senior"}, ("cantonese", "mandarin"))
+    sid = call_sid()
+    root = incoming(client, SENIOR, sid)
+    assert root.find("Gather") is None  # no menu
+    say = root.find("Say")
+    assert say.get("language") == "yue-HK" and say.get("voice") == "Google.yue-HK-Standard-A"
+    assert say.find("prosody").get("rate") == "80%"
+    assert "長者專線" in spoken(root)
+    dial = root.find("Dial")
+    assert dial.get("answerOnBridge") == "true"
+    assert "/voice/dial-result" in dial.get("action")
+    client_noun = dial.find("Client")
+    assert client_noun.text == "senior1"
+    assert f"call={sid}" in client_noun.get("url") and "/voice/whisper" in client_noun.get("url")
+
+
+def test_a_senior_with_no_agent_free_waits_in_the_senior_queue(
+    client: FlaskClient, people: Engine
+) -> None:
+    root = incoming(client, SENIOR)
+    enqueue = root.find("Enqueue")
+    assert enqueue.text == "senior"
+    assert "/voice/wait" in enqueue.get("waitUrl") and "/voice/queue-result" in enqueue.get(
+        "action"
+    )
+
+
+def test_a_younger_caller_gets_the_menu_by_key_and_speech(
+    client: FlaskClient, people: Engine
+) -> None:
+    root = incoming(client, YOUNG)
+    gather = root.find("Gather")
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("language") == "cmn-Hans-CN" and gather.get("numDigits") == "1"
+    assert "人工" in gather.get("hints") and "理赔" in gather.get("hints")
+    text = spoken(gather)
+    assert "保单服务" in text and "投诉" in text and "人工" in text
+    assert "六十岁" not in text  # the senior key is for unknown callers only
+    assert root.find("Redirect") is not None  # silence falls through, never a hang-up
+
+
+def test_unknown_and_withheld_callers_are_offered_the_senior_service(
+    client: FlaskClient, people: Engine
+) -> None:
+    for frm in (UNKNOWN, "+266696687", "anonymous", "", "client:alice"):
+        root = incoming(client, frm)
+        assert "六十岁以上的客户，请按9" in spoken(root.find("Gather")), frm
+
+
+def test_unknown_caller_pressing_the_senior_key_is_routed_as_a_senior(
+    client: FlaskClient, people: Engine
+) -> None:
+    add_agent(people, "s1", {"senior"}, ("mandarin",))
+    sid = call_sid()
+    root = twiml(post(client, "/voice/menu?attempt=1", params(UNKNOWN, sid, Digits="9")))
+    assert root.find("Say/prosody").get("rate") == "80%"
+    assert root.find("Dial/Client").text == "s1"
+
+
+@pytest.mark.parametrize(
+    ("digits", "speech", "queue"),
+    [
+        ("1", "", "policy"),
+        ("0", "", "general"),
+        ("", "我要转人工", "general"),
+        ("", "理赔", "claims"),
+    ],
+)
+def test_menu_choices_route_to_their_queue(
+    client: FlaskClient, people: Engine, digits: str, speech: str, queue: str
+) -> None:
+    extra = {"Digits": digits} if digits else {"SpeechResult": speech, "Confidence": "0.9"}
+    root = twiml(post(client, "/voice/menu?attempt=1", params(YOUNG, call_sid(), **extra)))
+    assert root.find("Enqueue").text == queue
+
+
+def test_no_input_repeats_the_menu_slower_then_reaches_a_person(
+    client: FlaskClient, people: Engine
+) -> None:
+    sid = call_sid()
+    again = twiml(post(client, "/voice/menu?attempt=1&empty=1", params(YOUNG, sid)))
+    gather = again.find("Gather")
+    assert gather is not None and "attempt=2" in gather.get("action")
+    assert gather.find("Say/prosody").get("rate") == "80%"
+    person = twiml(post(client, "/voice/menu?attempt=2&empty=1", params(YOUNG, sid)))
+    assert person.find("Gather") is None
+    assert person.find("Enqueue").text == "general"
+
+
+def test_an_invalid_key_says_sorry_once_then_reaches_a_person(
+    client: FlaskClient, people: Engine
+) -> None:
+    sid = call_sid()
+    sorry = twiml(post(client, "/voice/menu?attempt=1", params(YOUNG, sid, Digits="7")))
+    assert spoken(sorry).startswith("抱歉") and sorry.find("Gather") is not None
+    person = twiml(post(client, "/voice/menu?attempt=2", params(YOUNG, sid, Digits="7")))
+    assert person.find("Enqueue").text == "general"
+
+
+def test_complaints_announce_the_channel_and_its_hours(client: FlaskClient, people: Engine) -> None:
+    root = twiml(post(client, "/voice/menu?attempt=1", params(YOUNG, call_sid(), Digits="8")))
+    assert "09:00-18:00" in spoken(root)
+    assert root.find("Enqueue").text == "complaints"
+
+
+def test_the_wait_url_announces_position_then_leaves_once_assigned(
+    client: FlaskClient, people: Engine
+) -> None:
+    first, second = call_sid(), call_sid()
+    incoming(client, SENIOR, first)
+    twiml(post(client, "/voice/menu?attempt=1", params(YOUNG, second, Digits="0")))
+    waiting = twiml(
+        post(client, "/voice/wait", params(YOUNG, second, QueueSid="QU1", QueuePosition="1")),
+        "wait",
+    )
+    assert waiting.find("Pause") is not None and waiting.find("Leave") is None
+    add_agent(people, "any", {"senior", "policy"}, ("mandarin", "cantonese"))
+    # The senior goes first; the younger caller keeps waiting, then is assigned after.
+    senior_wait = twiml(post(client, "/voice/wait", params(SENIOR, first, QueueSid="QU2")), "wait")
+    assert senior_wait.find("Leave") is not None
+    connect = twiml(post(client, "/voice/queue-result", params(SENIOR, first, QueueResult="leave")))
+    assert connect.find("Dial/Client").text == "any"
+
+
+def test_the_whisper_tells_the_agent_an_elderly_caller_is_on_the_line(
+    client: FlaskClient, people: Engine
+) -> None:
+    add_agent(people, "s2", {"senior"}, ("mandarin",))
+    sid = call_sid()
+    incoming(client, SENIOR, sid)
+    root = twiml(
+        post(client, f"/voice/whisper?call={sid}&agent=s2", params("client:s2", call_sid())),
+        "whisper",
+    )
+    text = spoken(root)
+    assert "老年来电，请放慢语速" in text and "陈伯" in text and "粤语" in text
+    assert root.find("Say").get("language") == "cmn-CN"
+
+
+def test_no_answer_offers_the_caller_to_the_next_agent(client: FlaskClient, people: Engine) -> None:
+    add_agent(people, "s3", {"senior"}, ("cantonese",))
+    add_agent(people, "s4", {"senior"}, ("cantonese",))
+    sid = call_sid()
+    first = incoming(client, SENIOR, sid).find("Dial/Client").text
+    retry = twiml(
+        post(
+            client,
+            f"/voice/dial-result?agent={first}",
+            params(SENIOR, sid, DialCallStatus="no-answer"),
+        )
+    )
+    assert retry.find("Dial/Client").text == ({"s3", "s4"} - {first}).pop()
+
+
+def test_a_completed_call_ends_politely(client: FlaskClient, people: Engine) -> None:
+    add_agent(people, "s5", {"senior"}, ("cantonese",))
+    sid = call_sid()
+    incoming(client, SENIOR, sid)
+    twiml(
+        post(client, f"/voice/whisper?call={sid}&agent=s5", params("client:s5", call_sid())),
+        "whisper",
+    )
+    done = twiml(
+        post(
+            client,
+            "/voice/dial-result?agent=s5",
+            params(SENIOR, sid, DialCallStatus="completed", DialCallDuration="95"),
+        )
+    )
+    assert done.find("Hangup") is not None
+
+
+def test_out_of_hours_a_senior_can_book_a_call_back(redis_url: str, people: Engine) -> None:
+    night = FixedClock(people.clock.now().replace(hour=15))  # 23:00 in Shanghai
+    app = create_app({"redis.url": redis_url}, clock=night)
+    c = app.test_client()
+    sid = call_sid()
+    root = twiml(post(c, "/voice/incoming", params(SENIOR, sid)))
+    assert "08:00" in spoken(root) and root.find("Gather") is not None
+    booked = twiml(post(c, "/voice/after-hours?attempt=1", params(SENIOR, sid, Digits="1")))
+    assert "回電" in spoken(booked)
+    assert [r.number for r in app.extensions["silverline"].callbacks.pending()] == [SENIOR]
+
+
+def test_out_of_hours_with_an_on_call_senior_line(redis_url: str, people: Engine) -> None:
+    night = FixedClock(people.clock.now().replace(hour=15))
+    app = create_app(
+        {"redis.url": redis_url, "business_hours.on_call_senior_number": "+861095500888"},
+        clock=night,
+    )
+    root = twiml(post(app.test_client(), "/voice/incoming", params(SENIOR, call_sid())))
+    assert root.find("Dial").text == "+861095500888"
+
+
+def test_out_of_hours_silence_reaches_the_duty_line_not_a_hang_up(
+    redis_url: str, people: Engine
+) -> None:
+    night = FixedClock(people.clock.now().replace(hour=15))
+    c = create_app({"redis.url": redis_url}, clock=night).test_client()
+    root = twiml(post(c, "/voice/after-hours?attempt=2&empty=1", params(YOUNG, call_sid())))
+    assert root.find("Dial").text == "+861095500999"
+
+
+def test_redis_down_means_the_fallback_line_with_200() -> None:
+    app = create_app({"redis.url": "redis://127.0.0.1:1/0", "redis.socket_timeout": 0.2})
+    c = app.test_client()
+    for path in (
+        "/voice/incoming",
+        "/voice/menu?attempt=1",
+        "/voice/wait",
+        "/voice/dial-result?agent=x",
+    ):
+        root = twiml(post(c, path, params(YOUNG, call_sid(), Digits="1")))
+        assert root.find("Dial").text == "+861095500999", path
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"From": ""},
+        {"Digits": "abc"},
+        {"Digits": "1" * 10_000},
+        {"SpeechResult": "<Response><Hangup/></Response>" * 300},
+        {"CallStatus": "exploded"},
+        {"From": "\x00\x1f<&>"},
+    ],
+)
+def test_strange_parameters_still_get_valid_twiml(
+    client: FlaskClient, people: Engine, odd: dict[str, str]
+) -> None:
+    for path in ("/voice/incoming", "/voice/menu?attempt=1", "/voice/wait", "/voice/status"):
+        res = post(client, path, {**params(YOUNG, call_sid()), **odd})
+        twiml(res, "wait" if path == "/voice/wait" else "call")
+
+
+def test_every_route_rejects_a_bad_signature_and_changes_nothing(
+    client: FlaskClient, people: Engine
+) -> None:
+    before = sorted(people.redis.keys("*"))
+    for path in (
+        "/voice/incoming",
+        "/voice/menu",
+        "/voice/wait",
+        "/voice/status",
+        "/voice/dial-result",
+        "/voice/whisper",
+        "/voice/queue-result",
+        "/voice/connect",
+        "/voice/after-hours",
+        "/voice/callback-request",
+        "/voice/callback-answer",
+        "/voice/callback-status",
+    ):
+        assert post(client, path, params(SENIOR, call_sid()), token="forged").status_code == 403, (
+            path
+        )
+    assert sorted(people.redis.keys("*")) == before

@@ -1,0 +1,317 @@
+"""Random sequences of routing events, checked against the rules after every step.
+
+After each step (and the tick that follows it) the state in Redis must satisfy:
+- an agent is offered or talking to at most one caller, and a caller to at most one agent;
+- every waiting caller is in line under their original entry time (re-routes and call-backs
+  keep it), and nobody else is;
+- work conservation: no available agent may take (by the rules, recomputed here) any caller
+  who is waiting;
+- every offer made in the step was allowed at that moment (so no requirement widened early),
+  and no caller still waiting who ranks ahead could have had that agent;
+- a senior went to an agent without senior training only while no senior-trained agent was
+  free;
+- the same pull is never handed out twice, and a repeated webhook changes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routing.agents import Agent
+from routing.caller import Caller
+from routing.clock import FixedClock, epoch_ms
+from routing.router import Offer, Placement
+from routing.store import RedisClient
+from tests.conftest import T0
+from tests.routing.test_router import Desk, build
+
+QUEUES = ("senior", "general", "policy", "claims")
+DIALECTS = ("mandarin", "cantonese", "minnan", "english")
+SKILLS = ("senior", "policy", "claims")
+STEPS = (0.001, 1, 5, 14.999, 15, 19.999, 20, 30, 44.999, 45, 60, 120)
+STAFFED = {"available", "offered", "on_call", "wrap_up"}
+DIAL_TIMEOUT_MS = 20_000  # routing.dial_timeout in config/silverline.toml
+_prefixes = itertools.count()
+
+agents_st = st.lists(
+    st.tuples(
+        st.sets(st.sampled_from(SKILLS), max_size=2),
+        st.lists(st.sampled_from(DIALECTS[:3]), min_size=1, max_size=2, unique=True),
+    ),
+    min_size=1,
+    max_size=5,
+)
+one_op = st.one_of(
+    st.tuples(st.just("arrive"), st.sampled_from(QUEUES), st.sampled_from(DIALECTS), st.booleans()),
+    st.tuples(st.just("poll"), st.integers(0, 30)),
+    st.tuples(st.just("answer"), st.integers(0, 30)),
+    st.tuples(st.just("dial"), st.integers(0, 30), st.sampled_from(["completed", "no-answer"])),
+    st.tuples(st.just("hangup"), st.integers(0, 30)),
+    st.tuples(st.just("callback"), st.integers(0, 30)),
+    st.tuples(st.just("cbresult"), st.integers(0, 30), st.sampled_from(["completed", "busy"])),
+    st.tuples(st.just("agent"), st.integers(0, 4), st.sampled_from(["available", "away"])),
+    st.tuples(st.just("advance"), st.sampled_from(STEPS)),
+    st.tuples(st.just("dup")),
+)
+burst = st.tuples(
+    st.just("burst"),
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("arrive"), st.sampled_from(QUEUES), st.sampled_from(DIALECTS)),
+            st.tuples(st.just("agent"), st.integers(0, 4), st.sampled_from(["available", "away"])),
+            st.tuples(st.just("hangup"), st.integers(0, 30)),
+        ),
+        min_size=2,
+        max_size=5,
+    ),
+)
+ops_st = st.lists(st.one_of(one_op, burst), min_size=1, max_size=35)
+
+
+Ticket = tuple[str, str, int, bool]  # call sid, agent, offered at (ms), call-back
+
+
+@dataclass
+class Run:
+    """One example: the desk, the team, the callers so far and what was handed out."""
+
+    desk: Desk
+    team: list[Agent]
+    entered: dict[str, int] = field(default_factory=dict)  # sid -> entry ms, from the model
+    pulled: set[Ticket] = field(default_factory=set)
+    direct: set[Ticket] = field(default_factory=set)
+    offered: set[tuple[str, str, int]] = field(default_factory=set)  # after the last step
+    last: tuple[Any, ...] | None = None
+    sids: Iterator[int] = field(default_factory=itertools.count)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def clock(self) -> FixedClock:
+        return self.desk.clock
+
+    def sid(self, i: int) -> str | None:
+        with self.lock:
+            sids = sorted(self.entered)
+        return sids[i % len(sids)] if sids else None
+
+    def enter(self, sid: str) -> None:
+        with self.lock:
+            self.entered.setdefault(sid, epoch_ms(self.clock.now()))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(team=agents_st, ops=ops_st)
+def test_routing_rules_hold_after_every_step(
+    r: RedisClient, team: list[tuple[set[str], list[str]]], ops: list[tuple[Any, ...]]
+) -> None:
+    clock = FixedClock(T0)
+    desk = build(r, clock, prefix=f"prop{next(_prefixes)}")
+    run = Run(desk, [])
+    for i, (skills, dialects) in enumerate(team):
+        agent = Agent(f"a{i}", f"A{i}", f"client:a{i}", frozenset(skills), tuple(dialects))
+        desk.agents.save(agent)
+        run.team.append(agent)
+    for step in ops:
+        op = _named(run, step)
+        before = _state(run)
+        direct, pulls = _apply(run, op)
+        if op[0] == "dup" and run.last is not None:
+            assert _state(run) == before, f"repeating {run.last} changed the state"
+        _tickets(run, direct, run.direct)
+        _check_pulled_once(run, pulls)
+        ticked = desk.router.tick()
+        _check_pulled_once(run, ticked)
+        # in a burst an arrival may come after an assignment made in the same instant
+        _check(run, direct + pulls + ticked, ordered=op[0] != "burst")
+        if op[0] not in ("dup", "advance", "poll", "burst"):
+            run.last = op
+
+
+Offers = tuple[list[Offer], list[Offer]]  # the caller's own placement; others to pull
+
+
+def _named(run: Run, op: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Name the call (and agent) a step is about, so that repeating it repeats the webhook."""
+    kind = op[0]
+    if kind == "arrive":
+        return (*op, f"CA{next(run.sids):03d}")
+    if kind == "burst":
+        return ("burst", [_named(run, sub) for sub in op[1]])
+    if kind in ("agent", "advance", "dup"):
+        return op
+    sid = run.sid(op[1])
+    info = run.desk.router.call(sid) if sid else None
+    return (kind, sid, info.agent_id if info else "", *op[2:])
+
+
+def _apply(run: Run, op: tuple[Any, ...]) -> Offers:
+    kind = op[0]
+    if kind == "advance":
+        run.clock.advance(op[1])
+        return [], []
+    if kind == "dup":
+        return _apply(run, run.last) if run.last is not None else ([], [])
+    if kind == "burst":
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda sub: _one(run, sub), op[1]))
+        return [o for d, _ in results for o in d], [o for _, p in results for o in p]
+    return _one(run, op)
+
+
+def _one(run: Run, op: tuple[Any, ...]) -> Offers:
+    router = run.desk.router
+    kind = op[0]
+    if kind == "arrive":
+        sid = op[-1]
+        senior = op[1] == "senior" or (len(op) == 5 and bool(op[3]))
+        run.enter(sid)
+        caller = Caller("", "+8613800138000", None, 70 if senior else 30, op[2], senior)
+        return _placed(router.arrive(sid, caller, op[1])), []
+    if kind == "agent":
+        agent = run.team[op[1] % len(run.team)]
+        return [], router.set_agent_state(agent.id, op[2])
+    sid, agent_id = op[1], op[2]
+    if sid is None:
+        return [], []
+    if kind == "poll":
+        status = router.poll(sid)
+        return [], status.pulls  # its own offer may repeat a pull: both lead to one <Dial>
+    if kind == "hangup":
+        router.hangup(sid)
+        return [], []
+    if kind == "callback":
+        router.request_callback(sid)
+        return [], []
+    if kind == "cbresult":
+        return [], router.callback_result(sid, op[3])
+    if kind == "answer":
+        router.answered(sid, agent_id)
+        return [], []
+    placed = router.dial_result(sid, agent_id, op[3], 30)
+    return (_placed(placed) if placed else []), []
+
+
+def _placed(placement: Placement) -> list[Offer]:
+    return [placement] if isinstance(placement, Offer) else []
+
+
+# -- reading the state back -------------------------------------------------------------------
+
+
+def _calls(run: Run) -> dict[str, dict[str, Any]]:
+    raw = run.desk.r.hgetall(run.desk.keys.routing_calls())
+    return {sid: json.loads(v) for sid, v in raw.items()}
+
+
+def _states(run: Run) -> dict[str, dict[str, Any]]:
+    raw = run.desk.r.hgetall(run.desk.keys.routing_agent_states())
+    return {aid: json.loads(v) for aid, v in raw.items()}
+
+
+def _state(run: Run) -> tuple[Any, ...]:
+    events = run.desk.r.xlen(run.desk.keys.stats_events())
+    return (_calls(run), _states(run), events)
+
+
+# -- the rules, recomputed ---------------------------------------------------------------------
+
+
+def _eligible(run: Run, agent: Agent, call: dict[str, Any], now: int, staffed: list[Agent]) -> bool:
+    rule = run.desk.router.script.rule[call["q"]]
+    if call.get("mg") == agent.id and now < call["mt"] + DIAL_TIMEOUT_MS:
+        return False  # the agent who just missed this caller is not rung again at once
+    waited = now - call["e"]
+    widened = rule.skill == "" or (
+        rule.widen_to_any_after > 0 and waited >= rule.widen_to_any_after * 1000
+    )
+    if not widened and rule.skill not in agent.skills:
+        return False
+    dialect = call["d"]
+    speakers = [a for a in staffed if dialect in a.dialects]
+    if rule.skill:
+        speakers = [a for a in speakers if rule.skill in a.skills]
+    needs_dialect = waited < rule.drop_dialect_after * 1000 and bool(speakers)
+    return not needs_dialect or dialect in agent.dialects
+
+
+def _rank(run: Run, sid: str, call: dict[str, Any]) -> tuple[int, int, str]:
+    return (-run.desk.router.script.rule[call["q"]].priority, call["e"], sid)
+
+
+def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
+    now = epoch_ms(run.clock.now())
+    calls, states = _calls(run), _states(run)
+    team = {a.id: a for a in run.team}
+    staffed = [team[aid] for aid, s in states.items() if s["s"] in STAFFED]
+    available = [team[aid] for aid, s in states.items() if s["s"] == "available"]
+    waiting = {sid: c for sid, c in calls.items() if c["st"] == "waiting"}
+    _check_pairs(calls, states)
+    _check_lines(run, calls, waiting)
+    for offer in offers:
+        assert epoch_ms(offer.entered_at) == run.entered[offer.call_sid], "entry time lost"
+    for agent in available:
+        for sid, c in waiting.items():
+            assert not _eligible(run, agent, c, now, staffed), f"{agent.id} idles; {sid} waits"
+    offered = {(sid, c["ag"], c["om"]) for sid, c in calls.items() if c["st"] == "offered"}
+    fresh = {sid: calls[sid] for sid, _, _ in offered - run.offered}
+    run.offered = offered
+    for sid, c in fresh.items():
+        agent = team[c["ag"]]
+        assert _eligible(run, agent, c, now, staffed), f"{sid} given to {agent.id} too early"
+        for other, w in waiting.items():
+            if ordered and _eligible(run, agent, w, now, staffed):
+                assert _rank(run, sid, c) < _rank(run, other, w), f"{other} was ahead of {sid}"
+        if c["q"] == "senior" and "senior" not in agent.skills:
+            assert not any("senior" in a.skills for a in available), "a senior agent was free"
+
+
+def _check_pairs(calls: dict[str, dict[str, Any]], states: dict[str, dict[str, Any]]) -> None:
+    busy = {aid: s["c"] for aid, s in states.items() if s["s"] in ("offered", "on_call")}
+    assigned = {sid: c["ag"] for sid, c in calls.items() if c["st"] in ("offered", "on_call")}
+    assert len(set(busy.values())) == len(busy), "a caller is with two agents"
+    assert {sid: aid for aid, sid in busy.items()} == assigned, "agents and calls disagree"
+
+
+def _check_lines(run: Run, calls: dict[str, dict[str, Any]], waiting: dict[str, Any]) -> None:
+    in_line: dict[str, float] = {}
+    for queue in run.desk.router.script.rule:
+        key = run.desk.keys.routing_waiting(queue)
+        for sid, score in run.desk.r.zrange(key, 0, -1, withscores=True):
+            assert sid not in in_line, f"{sid} is in two queues"
+            in_line[sid] = score
+    assert set(in_line) == set(waiting), "the queues and the waiting calls disagree"
+    for sid, c in calls.items():
+        assert c["e"] == run.entered[sid], f"{sid} lost its entry time"
+        if sid in in_line:
+            assert in_line[sid] == c["e"]
+
+
+def _tickets(run: Run, offers: list[Offer], into: set[Ticket]) -> None:
+    calls = _calls(run)
+    for offer in offers:
+        c = calls.get(offer.call_sid)
+        if c is not None and c["st"] == "offered" and c["ag"] == offer.agent.id:
+            into.add((offer.call_sid, offer.agent.id, c["om"], offer.callback))
+
+
+def _check_pulled_once(run: Run, pulls: list[Offer]) -> None:
+    """A pull (REST dequeue or call-back call) is handed out once, never for a caller who
+    already got their agent in their own webhook's answer."""
+    fresh: set[Ticket] = set()
+    _tickets(run, pulls, fresh)
+    assert not fresh & run.pulled, f"handed out twice: {fresh & run.pulled}"
+    assert not fresh & run.direct, f"pulled a caller already dialled: {fresh & run.direct}"
+    run.pulled |= fresh

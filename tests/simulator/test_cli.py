@@ -1,0 +1,51 @@
+"""`silverline call` and `silverline simulate`, in-process on the test Redis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import main
+
+
+@pytest.fixture
+def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    return {"REDIS_URL": redis_url}
+
+
+def test_call_prints_what_the_caller_heard_as_json(env: dict[str, str]) -> None:
+    res = CliRunner().invoke(
+        main, ["call", "+8613912345678", "--press", "0", "--patience", "30", "--json"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.splitlines()[-1])
+    assert out["call_sid"].startswith("CA") and out["status"] == "completed"
+    said = [line for line in out["transcript"] if line["kind"] == "say"]
+    assert said and said[0]["party"] == "caller"
+    assert any(
+        line["kind"] == "input" and line["text"] == "pressed 0" for line in out["transcript"]
+    )
+    assert out["errors"] == []
+
+
+def test_simulate_prints_figures_per_class_as_json(env: dict[str, str]) -> None:
+    args = ["simulate", "--calls", "30", "--rate", "0.05", "--agents", "2"]
+    args += ["--senior-share", "0.5", "--aht", "60", "--patience", "120", "--seed", "4", "--json"]
+    res = CliRunner().invoke(main, args, env=env)
+    assert res.exit_code == 0, res.output
+    classes = json.loads(res.output.splitlines()[-1])["classes"]
+    assert set(classes) == {"senior", "other", "all"}
+    keys = {"offered", "answered", "abandoned", "asa_s", "service_level", "max_wait_s", "p_wait"}
+    assert all(set(figures) == keys for figures in classes.values())
+    assert classes["all"]["offered"] == 30
+    assert classes["senior"]["offered"] + classes["other"]["offered"] == 30
+    assert classes["all"]["answered"] + classes["all"]["abandoned"] == 30
+
+
+def test_simulate_refuses_speed_with_virtual(env: dict[str, str]) -> None:
+    args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
+    res = CliRunner().invoke(main, [*args, "--speed", "2", "--virtual"], env=env)
+    assert res.exit_code != 0 and "exclusive" in res.output

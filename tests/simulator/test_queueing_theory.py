@@ -1,0 +1,64 @@
+"""The engine against Erlang C: Poisson arrivals, exponential talk, no abandons.
+
+Each check is a long run through the real routing engine (Redis, Lua) on the virtual clock,
+with fixed seeds. The figures must fall inside the simulation's 99% batch-means confidence
+intervals, each narrower than +/-10% of its estimate. See BENCHMARKS.md for the numbers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.simulator import erlang
+from ivr.simulator.direct import EngineTraffic
+from ivr.simulator.scheduler import Scheduler
+from ivr.simulator.traffic import Outcome, Plan, batch_means
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.settings import load_settings
+from routing.store import RedisClient
+from tests.conftest import CLUSTER, T0
+
+AGENTS, TRAFFIC, AHT_S = 2, 0.6, 100.0  # 2 agents, 0.6 Erlang: 30% occupancy
+CALLS, WARM_UP = 60_000, 1_000
+
+
+def run(r: RedisClient, redis_url: str, senior_share: float, seed: int) -> list[Outcome]:
+    """A long run; the first calls (an empty system at the start) are dropped."""
+    settings = load_settings(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
+    )
+    sched = Scheduler(FixedClock(T0))
+    plan = Plan(CALLS, TRAFFIC / AHT_S, AGENTS, senior_share, AHT_S, seed=seed)
+    outcomes = EngineTraffic(Engine(r, sched.clock, settings), sched, plan).run()
+    assert all(o.answered is not None for o in outcomes)  # no abandons
+    return outcomes[WARM_UP:]
+
+
+def check(values: list[float], expected: float, what: str) -> tuple[float, float]:
+    mean, half = batch_means(values)
+    assert half < 0.10 * mean, f"{what}: interval +/-{half / mean:.1%} is too wide"
+    assert abs(mean - expected) <= half, (
+        f"{what}: Erlang C {expected:.4f} outside {mean:.4f}+/-{half:.4f}"
+    )
+    return mean, half
+
+
+@pytest.mark.slow
+def test_one_class_waits_as_erlang_c_predicts(r: RedisClient, redis_url: str) -> None:
+    outcomes = run(r, redis_url, senior_share=0.0, seed=2026)
+    check([float(o.waited) for o in outcomes], erlang.p_wait(TRAFFIC, AGENTS), "P(wait)")
+    waits = [o.wait_s or 0.0 for o in outcomes]
+    check(waits, erlang.mean_wait(TRAFFIC / AHT_S, AHT_S, AGENTS), "mean wait")
+
+
+@pytest.mark.slow
+def test_seniors_wait_far_less_while_the_overall_mean_stays_at_erlang_c(
+    r: RedisClient, redis_url: str
+) -> None:
+    outcomes = run(r, redis_url, senior_share=0.3, seed=60)
+    waits = [o.wait_s or 0.0 for o in outcomes]
+    check(waits, erlang.mean_wait(TRAFFIC / AHT_S, AHT_S, AGENTS), "overall mean wait")
+    seniors = [o.wait_s or 0.0 for o in outcomes if o.label == "senior"]
+    others = [o.wait_s or 0.0 for o in outcomes if o.label == "other"]
+    assert sum(seniors) / len(seniors) < 0.5 * sum(others) / len(others)

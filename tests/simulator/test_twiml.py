@@ -1,0 +1,111 @@
+"""The TwiML checker: what runs where, and what Twilio refuses."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.serving import make_server
+
+from ivr.simulator import twiml
+from ivr.simulator.people import Caller, Input
+from ivr.simulator.switch import Simulator
+from ivr.simulator.transport import HttpTransport
+from routing.clock import FixedClock
+from tests.conftest import T0
+from tests.simulator import fakeapp
+
+
+def doc(*verbs: str) -> str:
+    return "<Response>" + "".join(verbs) + "</Response>"
+
+
+@pytest.mark.parametrize(
+    ("context", "verb"),
+    [
+        (twiml.WAIT, "<Dial>+15551234567</Dial>"),
+        (twiml.WAIT, "<Enqueue>q</Enqueue>"),
+        (twiml.WHISPER, "<Dial>+15551234567</Dial>"),
+        (twiml.WHISPER, "<Pause/>"),
+        (twiml.WHISPER, "<Redirect>/x</Redirect>"),
+        (twiml.QUEUE_URL, "<Gather/>"),
+        (twiml.QUEUE_URL, "<Hangup/>"),
+        (twiml.CALL, "<Gather><Dial>1</Dial></Gather>"),
+        (twiml.CALL, "<Gather><Play digits='1'/></Gather>"),
+        (twiml.CALL, "<Say>a<Pause/></Say>"),
+    ],
+)
+def test_verbs_outside_their_allow_list_are_12200(context: str, verb: str) -> None:
+    with pytest.raises(twiml.TwimlError) as err:
+        twiml.parse(doc(verb), context)
+    assert err.value.code == 12200
+
+
+@pytest.mark.parametrize(
+    ("context", "verb"),
+    [
+        (twiml.WAIT, "<Gather input='dtmf' numDigits='1'><Say>Press 1</Say></Gather><Leave/>"),
+        (twiml.WHISPER, "<Say>Caller waiting</Say><Gather><Play>/a.mp3</Play></Gather>"),
+        (twiml.QUEUE_URL, "<Say>Connecting</Say><Pause length='1'/><Redirect>/x</Redirect>"),
+        (twiml.CALL, "<Say voice='Polly.Hiujin-Neural'><prosody rate='80%'>你好</prosody></Say>"),
+    ],
+)
+def test_allowed_documents_parse(context: str, verb: str) -> None:
+    assert twiml.parse(doc(verb), context).verbs
+
+
+def test_documents_the_twilio_python_builder_makes_are_valid() -> None:
+    vr = VoiceResponse()
+    with vr.gather(input="dtmf speech", language="cmn-Hans-CN", num_digits=1, action="/m") as g:
+        g.say("请按键", voice="Google.cmn-CN-Standard-A", language="cmn-CN")
+    vr.enqueue("senior", wait_url="/wait", action="/done", wait_url_method="POST")
+    parsed = twiml.parse(str(vr))
+    assert [v.tag for v in parsed.verbs] == ["Gather", "Enqueue"] and not parsed.warnings
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (" <Response/>", 12100),
+        ("<Response><Say>x</Response>", 12100),
+        ("<Reply/>", 12100),
+        ("<Response>" + "<Say>x</Say>" * 7000 + "</Response>", 11750),
+        (doc("<Gather language='zh-CN'/>"), 12200),
+        (doc("<Gather input='touch'/>"), 12200),
+        (doc("<Dial timeout='0'>1</Dial>"), 12200),
+        (doc("<Reject reason='nope'/>"), 12200),
+        (doc("<Say voice='Polly.Hiujin'>x</Say>"), 13520),
+        (doc("<Enqueue/>"), 12200),
+    ],
+)
+def test_malformed_documents_fail_with_twilios_code(body: str, code: int) -> None:
+    with pytest.raises(twiml.TwimlError) as err:
+        twiml.parse(body)
+    assert err.value.code == code
+
+
+def test_an_unknown_attribute_is_only_a_warning() -> None:
+    parsed = twiml.parse(doc("<Say speed='2'>x</Say>"))
+    assert [w.code for w in parsed.warnings] == [12200] and len(parsed.verbs) == 1
+
+
+@pytest.fixture
+def live_fake_app() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, fakeapp.create(), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_a_call_over_real_http_is_signed_for_the_url_the_server_sees(live_fake_app: str) -> None:
+    sim = Simulator(clock=FixedClock(T0), auth_token=fakeapp.TOKEN, seed=3)
+    sim.connect(HttpTransport())
+    sim.add_number(fakeapp.SUPPORT, f"{live_fake_app}/incoming")
+    leg = sim.place_call(
+        Caller("+14155550100", sim.rng, inputs=[Input(speech="hi")]), fakeapp.SUPPORT
+    )
+    sim.run()
+    assert not sim.faults  # a bad signature would be a 403 and fault 11200
+    assert [line.text for line in leg.transcript if line.kind == "say"][-1] == "You said hi"
