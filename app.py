@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import blueprints
+from ivr import auth, blueprints
 from ivr.context import init_engine
 from ivr.store import open_store
 from ivr.telephony import Telephony
@@ -42,5 +42,6 @@ def create_app(
         log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
     init_engine(app, Engine(redis, clock or SystemClock(), settings))
     app.extensions["silverline.telephony"] = Telephony(settings, twilio_http_client)
+    auth.init_app(app)
     blueprints.register(app)
     return app

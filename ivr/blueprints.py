@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import audio, fallback, health, voice
+from ivr import audio, fallback, health, pages, voice
 
 
 def register(app: Flask) -> None:
@@ -12,3 +12,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(audio.bp)
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(pages.bp)
