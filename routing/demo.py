@@ -14,6 +14,10 @@
 
 and then random customers: Chinese names, ages 20-95, numbers from many provinces (mobiles
 and landlines), a few from Hong Kong and abroad, some with two numbers.
+
+`seed_agents` writes a team of twelve (see DEMO_AGENTS): five senior-trained, between them
+speaking Cantonese, Shanghainese and Sichuanese as well as Mandarin, and topic specialists,
+some speaking Minnan or English. They start offline, like any new agent.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import random
 from datetime import date, timedelta
 
 from routing import numbers
+from routing.agents import Agent, Agents
 from routing.caller import Customer
 from routing.clock import Clock
 from routing.directory import Directory
@@ -34,6 +39,21 @@ DEMO_CUSTOMERS: tuple[tuple[str, str, int, str | None], ...] = (
     ("+862885551234", "刘德成", 75, None),
     ("+862161234567", "周美华", 64, None),
     ("+8613918888888", "张伟", 45, "english"),
+)
+# id, name, skills ("senior" = senior-trained), dialects spoken (the first is the whisper's).
+DEMO_AGENTS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("a01", "王丽", ("senior", "policy"), ("mandarin",)),
+    ("a02", "陈家明", ("senior", "claims"), ("cantonese", "mandarin")),
+    ("a03", "李秀英", ("senior",), ("mandarin", "sichuanese")),
+    ("a04", "黄美玲", ("senior", "payments"), ("cantonese", "english")),
+    ("a05", "周建华", ("senior",), ("shanghainese", "mandarin")),
+    ("a06", "林志强", ("claims",), ("minnan", "mandarin")),
+    ("a07", "张磊", ("policy", "payments"), ("mandarin",)),
+    ("a08", "刘洋", ("claims", "complaints"), ("mandarin", "english")),
+    ("a09", "Emily Chan", ("policy",), ("english", "cantonese")),
+    ("a10", "赵敏", ("complaints",), ("mandarin",)),
+    ("a11", "吴静", (), ("sichuanese", "mandarin")),
+    ("a12", "何志伟", ("payments",), ("cantonese",)),
 )
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余"
 _GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国淑珍志德美玲文辉婉仪玉梅春"
@@ -62,6 +82,17 @@ def seed_customers(
     for start in range(0, len(customers), 10_000):
         directory.save_many(customers[start : start + 10_000])
     return customers
+
+
+def seed_agents(agents: Agents) -> list[Agent]:
+    """Write the demo team (an existing agent keeps their state); return it."""
+    team = [
+        Agent(aid, name, f"client:{aid}", frozenset(skills), dialects)
+        for aid, name, skills, dialects in DEMO_AGENTS
+    ]
+    for agent in team:
+        agents.save(agent)
+    return team
 
 
 def _born(today: date, age: int, days_ago: int) -> date:
