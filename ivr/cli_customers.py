@@ -5,8 +5,6 @@ The commands use the same store as the server (REDIS_URL, or the embedded server
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import click
@@ -21,10 +19,6 @@ from routing.demo import DEMO_CUSTOMERS, seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import ImportRowError, SilverlineError
 from routing.importer import import_csv
-from routing.settings import PROJECT_ROOT
-from routing.users import Users, seed_demo_users
-
-DEMO_USERS_FILE = PROJECT_ROOT / "var" / "demo-users.json"
 
 
 def cli_engine() -> Engine:
@@ -127,16 +121,15 @@ def demo() -> None:
 @click.option("--count", default=200, show_default=True, help="Random customers to add.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same data).")
 def seed_command(count: int, seed: int) -> None:
-    """Create demo customers, the demo agent team and their sign-ins; print what to use."""
+    """Create demo customers and the demo agent team with their sign-ins; print what to use."""
+    from ivr import cli_users  # noqa: PLC0415  (cli_users imports this module)
+
     engine = cli_engine()
-    users = Users(engine.redis, engine.clock, engine.keys, engine.settings.auth.login_attempts)
     try:
         made = seed_customers(engine.directory, engine.clock, count=count, seed=seed)
         team = seed_agents(engine.agents)
-        passwords = seed_demo_users(users, team, _known_demo_passwords())
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
-    _keep_demo_passwords(passwords)
     click.echo(f"seeded {len(made)} demo customers; well-known numbers:")
     for number, name, age, _ in DEMO_CUSTOMERS:
         caller = engine.directory.identify(number, engine.clock.now())
@@ -147,27 +140,4 @@ def seed_command(count: int, seed: int) -> None:
         click.echo(
             f"  {agent.id:<4} {agent.name}  skills={skills}  dialects={','.join(agent.dialects)}"
         )
-    click.echo("demo sign-ins (user / password) for /agent and /supervisor:")
-    for name, password in passwords.items():
-        click.echo(f"  {name:<11} {password}")
-
-
-def _known_demo_passwords() -> dict[str, str]:
-    """The demo passwords printed last time (kept in var/, 0600), so a re-seed keeps them."""
-    try:
-        data = json.loads(DEMO_USERS_FILE.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def _keep_demo_passwords(passwords: dict[str, str]) -> None:
-    try:
-        DEMO_USERS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(DEMO_USERS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(passwords, f, indent=1)
-    except OSError as exc:  # the passwords are printed anyway
-        click.echo(f"note: could not keep the demo passwords in {DEMO_USERS_FILE}: {exc}", err=True)
+    click.get_current_context().invoke(cli_users.demo_command, path=cli_users.DEMO_FILE)

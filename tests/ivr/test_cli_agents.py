@@ -22,7 +22,7 @@ from routing.users import Users
 @pytest.fixture
 def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setattr("ivr.cli_customers.DEMO_USERS_FILE", tmp_path / "demo-users.json")
+    monkeypatch.setattr("ivr.cli_users.DEMO_FILE", tmp_path / "demo-users.json")
     return CliRunner()
 
 
@@ -126,13 +126,13 @@ def test_demo_seed_adds_a_realistic_team_and_their_sign_ins(
     by_name = {u.name: u for u in users.all()}
     assert by_name["supervisor"].role == "supervisor"
     assert {by_name[a.id].agent_id for a in team} == {a.id for a in team}
-    sign_ins = out.split("demo sign-ins")[1].splitlines()
+    sign_ins = out.split("demo users")[1].splitlines()
     password = next(ln.split()[1] for ln in sign_ins if ln.split()[:1] == ["a01"])
     assert by_name["a01"].check(password)
     # a second seed keeps the passwords it printed, and the agents' states
     eng.router.set_agent_state("a01", "available")
     again = run(runner, "demo", "seed", "--count", "5")
-    assert f"a01         {password}" in again
+    assert f"a01          {password}" in again
     assert eng.agents.state("a01").state == "available"
 
 

@@ -20,8 +20,10 @@ BAD = "孙七,13800138002,2199-01-01,,\n赵六,13800138001,,110105194912310021,\
 
 
 @pytest.fixture
-def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("REDIS_URL", redis_url)
+    # `demo seed` keeps the demo passwords it prints; not in the real var/ from a test
+    monkeypatch.setattr("ivr.cli_users.DEMO_FILE", tmp_path / "demo_users.json")
     return CliRunner()
 
 
