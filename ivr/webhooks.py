@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.context import settings
@@ -48,8 +49,32 @@ def fallback() -> Response:
     return reply(fallback_response(settings(), default_packs(), public_base()))
 
 
+def failure_answer() -> Response:
+    """What a webhook answers when something behind it failed: a person, by the path allowed.
+
+    A wait URL's document may not <Dial> (Twilio rejects it and the caller hears silence), so
+    a waiting caller is sent out of the queue with <Leave/>; the <Enqueue> action that runs
+    next is a call document and dials the fallback line if Redis is still away. A whisper
+    runs on the agent's leg: an empty document bridges the caller without it. A conversation
+    that ended is over: the caller is not dialled to a second person.
+    """
+    if request.endpoint == "voice.dial_result" and request.form.get("DialCallStatus") == (
+        "completed"
+    ):
+        vr = VoiceResponse()
+        vr.hangup()
+        return reply(vr)
+    if request.endpoint == "voice.wait":
+        vr = VoiceResponse()
+        vr.leave()
+        return reply(vr)
+    if request.endpoint == "voice.whisper":
+        return reply(VoiceResponse())
+    return fallback()
+
+
 def twilio_webhook(view: View) -> View:
-    """Reject unsigned requests with 403; turn any failure inside `view` into fallback TwiML."""
+    """Reject unsigned requests with 403; turn any failure inside `view` into a person."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
@@ -60,6 +85,6 @@ def twilio_webhook(view: View) -> View:
             return view(*args, **kwargs)
         except Exception:  # the caller must reach a person whatever broke
             log.exception("webhook %s failed; answering with the fallback line", request.path)
-            return fallback()
+            return failure_answer()
 
     return wrapped

@@ -65,7 +65,7 @@ class RedisSettings:
     key_prefix: str = "sl"
     cluster: bool = False
     appendfsync: str = "everysec"
-    socket_timeout: float = 2.0
+    socket_timeout: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,19 @@ from redis.retry import Retry
 RedisClient = Any  # redis.Redis or RedisCluster; both speak the same commands we use
 
 
-def connect(url: str, *, cluster: bool = False, socket_timeout: float = 2.0) -> RedisClient:
-    """Return a client for `url` (nothing is sent until the first command)."""
+def connect(url: str, *, cluster: bool = False, socket_timeout: float = 0.5) -> RedisClient:
+    """Return a client for `url` (nothing is sent until the first command).
+
+    A webhook must fall back to a human within Twilio's 15 s, so a dead or hung Redis may cost
+    it at most one `socket_timeout`: a refused or dropped connection is retried once at once (a
+    pooled connection goes stale when Redis restarts), a timeout is not retried at all.
+    """
     options: dict[str, Any] = {
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": socket_timeout,
         "decode_responses": True,
         "health_check_interval": 30,
-        # One quick retry: a webhook must fall back to a human within Twilio's 15 s, and
-        # redis-py's default (ten retries with backoff) would spend that time waiting.
-        "retry": Retry(NoBackoff(), 1),
+        "retry": Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
     }
     if cluster:
         return RedisCluster.from_url(url, **options)

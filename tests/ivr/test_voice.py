@@ -269,11 +269,14 @@ def test_redis_down_means_the_fallback_line_with_200() -> None:
     for path in (
         "/voice/incoming",
         "/voice/menu?attempt=1",
-        "/voice/wait",
         "/voice/dial-result?agent=x",
     ):
         root = twiml(post(c, path, params(YOUNG, call_sid(), Digits="1")))
         assert root.find("Dial").text == "+861095500999", path
+    # A wait document may not <Dial>: the caller leaves the queue, and the <Enqueue> action
+    # (a call document) dials the fallback line.
+    waiting = twiml(post(c, "/voice/wait", params(YOUNG, call_sid())), "wait")
+    assert [verb.tag for verb in waiting] == ["Leave"]
 
 
 @pytest.mark.parametrize(

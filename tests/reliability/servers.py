@@ -1,0 +1,99 @@
+"""A dedicated redis-server a test may kill and restart, and TwiML checks on raw bodies.
+
+The server runs in the foreground (no daemonize); readiness is read from its log on stdout
+("Ready to accept connections"), so starting it needs no polling and no sleeps.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ivr.embedded import free_port, redis_binary
+from tests.twiml import ALLOWED, GATHER_CHILDREN
+
+_READY = "Ready to accept connections"
+
+
+class RedisProcess:
+    """One redis-server on its own port and directory, started and killed on demand."""
+
+    def __init__(self, workdir: Path, *options: str, port: int | None = None) -> None:
+        self.dir = workdir
+        self.port = port or free_port()
+        self.options = options
+        self.proc: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
+        self.log: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start the server and return once it accepts connections (AOF loaded, if any)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        args += ["--dir", str(self.dir), "--daemonize", "no", "--save", "", *self.options]
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.log.append(line)
+            if _READY in line:
+                break
+        else:
+            raise RuntimeError("redis-server exited during start-up:\n" + "".join(self.log))
+        # Keep draining its log so a full pipe never blocks the server.
+        self._drainer = threading.Thread(target=self._drain, args=(proc,), daemon=True)
+        self._drainer.start()
+        self.proc = proc
+
+    def _drain(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.log.append(line)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the server with `sig` and reap it; the port is free when this returns."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self._reap()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self._reap()
+
+    def _reap(self) -> None:
+        assert self.proc is not None and self._drainer is not None
+        self.proc.wait(timeout=10)
+        self._drainer.join(timeout=10)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        self.proc = None
+
+
+def twiml_of(body: str, where: str = "call") -> ET.Element:
+    """Parse a TwiML body and check every verb is allowed `where` it runs."""
+    root = ET.fromstring(body)
+    assert root.tag == "Response", body[:200]
+    for verb in root:
+        assert verb.tag in ALLOWED[where], f"<{verb.tag}> is not allowed in a {where} document"
+        if verb.tag == "Gather":
+            assert all(child.tag in GATHER_CHILDREN for child in verb), body[:200]
+    return root
+
+
+def context_of(url: str) -> str:
+    """Where the document a webhook returns runs: a wait URL, a whisper, or the call."""
+    path = url.split("?")[0]
+    if path.endswith("/voice/wait"):
+        return "wait"
+    if path.endswith("/voice/whisper"):
+        return "whisper"
+    return "call"
