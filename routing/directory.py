@@ -160,6 +160,8 @@ class Directory:
         self._call(pipe.execute)
         if old:
             self._drop_stale(self._stale(entries, old))
+        if not old:  # a bulk load into empty buckets: count without building pairs
+            return SaveCounts(sum(1 for _, _, v in entries if _is_primary(v)), 0)
         primaries = [(k, f) for k, f, v in entries if _is_primary(v)]
         updated = sum(1 for k, f in primaries if (k, f) in old)
         return SaveCounts(len(primaries) - updated, updated)
@@ -252,5 +254,5 @@ def _listed(value: str) -> str:
 
 def _is_primary(value: str) -> bool:
     """Whether an entry is its customer's primary number (its own place, first, is blank)."""
-    listed = _listed(value)
-    return not listed or listed.startswith(",")
+    listed = value.split("\t", 4)[3]  # _listed(), inlined: called once per imported number
+    return not listed or listed[0] == ","
