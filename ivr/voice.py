@@ -340,6 +340,7 @@ def dial_result() -> Response:
     placement = eng.router.dial_result(
         call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
     )
+    dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
     vr = VoiceResponse()
     if placement is None:
         vr.hangup()  # the conversation is over
@@ -359,6 +360,7 @@ def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
         engine().router.hangup(_form("CallSid", 64))
+        dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
     return reply(VoiceResponse())
 
 
@@ -421,6 +423,8 @@ def after_hours() -> Response:
     attempt = _int_arg("attempt", 1)
     pressed = "" if request.args.get("empty") else _form("Digits", 8)
     vr = VoiceResponse()
+    if pressed == eng.settings.ivr.agent_key:
+        return fallback()  # "0" always reaches a person: out of hours, the duty line
     wants_callback = pressed == "1" or (caller.senior and attempt >= _GIVE_UP_AFTER)
     if caller.number and wants_callback:
         eng.callbacks.request_after_hours(_form("CallSid", 64), caller)

@@ -36,3 +36,21 @@ def service_level(rate: float, aht_s: float, agents: int, target_s: float) -> fl
     if traffic >= agents:
         return 0.0
     return 1.0 - p_wait(traffic, agents) * math.exp(-(agents - traffic) * target_s / aht_s)
+
+
+def priority_mean_waits(rates: list[float], aht_s: float, agents: int) -> list[float]:
+    """Mean wait per class of an M/M/c queue with non-preemptive priority, highest first.
+
+    Cobham's formula for equal exponential talk times: class k waits
+    C(c, a) / (c·μ · (1 - σ_{k-1}) · (1 - σ_k)), where σ_k is the load of classes 1..k.
+    """
+    traffic = sum(rates) * aht_s
+    if traffic >= agents:
+        return [math.inf] * len(rates)
+    base = p_wait(traffic, agents) * aht_s / agents
+    waits, above = [], 0.0
+    for rate in rates:
+        load = above + rate * aht_s / agents
+        waits.append(base / ((1 - above) * (1 - load)))
+        above = load
+    return waits

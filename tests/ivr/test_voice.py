@@ -240,7 +240,7 @@ def test_out_of_hours_a_senior_can_book_a_call_back(redis_url: str, people: Engi
     root = twiml(post(c, "/voice/incoming", params(SENIOR, sid)))
     assert "08:00" in spoken(root) and root.find("Gather") is not None
     booked = twiml(post(c, "/voice/after-hours?attempt=1", params(SENIOR, sid, Digits="1")))
-    assert "回電" in spoken(booked)
+    assert "打返俾你" in spoken(booked)  # the Cantonese pack's confirmation
     assert [r.number for r in app.extensions["silverline"].callbacks.pending()] == [SENIOR]
 
 
@@ -252,6 +252,14 @@ def test_out_of_hours_with_an_on_call_senior_line(redis_url: str, people: Engine
     )
     root = twiml(post(app.test_client(), "/voice/incoming", params(SENIOR, call_sid())))
     assert root.find("Dial").text == "+861095500888"
+
+
+def test_out_of_hours_zero_reaches_the_duty_line_at_once(redis_url: str, people: Engine) -> None:
+    night = FixedClock(people.clock.now().replace(hour=15))
+    c = create_app({"redis.url": redis_url}, clock=night).test_client()
+    root = twiml(post(c, "/voice/after-hours?attempt=1", params(YOUNG, call_sid(), Digits="0")))
+    assert root.find("Dial").text == "+861095500999"
+    assert people.callbacks.pending() == []
 
 
 def test_out_of_hours_silence_reaches_the_duty_line_not_a_hang_up(

@@ -39,3 +39,12 @@ def test_service_level_falls_with_traffic_and_overload_never_meets_it() -> None:
     assert 1.0 > light > heavy > 0.0
     assert erlang.service_level(5 / 60, 120.0, 4, 20.0) == 0.0
     assert erlang.mean_wait(5 / 60, 120.0, 4) == math.inf
+
+
+def test_priority_waits_conserve_the_fcfs_mean_and_favour_the_first_class() -> None:
+    rate, aht, agents = 0.017, 100.0, 2
+    senior, other = erlang.priority_mean_waits([0.3 * rate, 0.7 * rate], aht, agents)
+    overall = erlang.mean_wait(rate, aht, agents)
+    assert 0.3 * senior + 0.7 * other == pytest.approx(overall)  # work conservation
+    assert senior / other == pytest.approx(1 - rate * aht / agents)
+    assert erlang.priority_mean_waits([rate], aht, agents) == [pytest.approx(overall)]

@@ -23,13 +23,15 @@ AGENTS, TRAFFIC, AHT_S = 2, 0.6, 100.0  # 2 agents, 0.6 Erlang: 30% occupancy
 CALLS, WARM_UP = 60_000, 1_000
 
 
-def run(r: RedisClient, redis_url: str, senior_share: float, seed: int) -> list[Outcome]:
+def run(
+    r: RedisClient, redis_url: str, senior_share: float, seed: int, calls: int = CALLS
+) -> list[Outcome]:
     """A long run; the first calls (an empty system at the start) are dropped."""
     settings = load_settings(
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
     )
     sched = Scheduler(FixedClock(T0))
-    plan = Plan(CALLS, TRAFFIC / AHT_S, AGENTS, senior_share, AHT_S, seed=seed)
+    plan = Plan(calls, TRAFFIC / AHT_S, AGENTS, senior_share, AHT_S, seed=seed)
     outcomes = EngineTraffic(Engine(r, sched.clock, settings), sched, plan).run()
     assert all(o.answered is not None for o in outcomes)  # no abandons
     return outcomes[WARM_UP:]
@@ -53,12 +55,24 @@ def test_one_class_waits_as_erlang_c_predicts(r: RedisClient, redis_url: str) ->
 
 
 @pytest.mark.slow
-def test_seniors_wait_far_less_while_the_overall_mean_stays_at_erlang_c(
+def test_seniors_wait_less_as_priority_theory_predicts_while_the_mean_stays_at_erlang_c(
     r: RedisClient, redis_url: str
 ) -> None:
-    outcomes = run(r, redis_url, senior_share=0.3, seed=60)
+    """Seniors are served first: each class waits as Cobham's priority formula says.
+
+    At 30% occupancy priority can only cut the seniors' wait to (1 - load) = 70% of the
+    others'; the figures for busier hotlines follow from the same formula (BENCHMARKS.md).
+    Work conservation shows in the overall mean, which priority must not change.
+    """
+    outcomes = run(r, redis_url, senior_share=0.4, seed=60, calls=90_000)
     waits = [o.wait_s or 0.0 for o in outcomes]
     check(waits, erlang.mean_wait(TRAFFIC / AHT_S, AHT_S, AGENTS), "overall mean wait")
-    seniors = [o.wait_s or 0.0 for o in outcomes if o.label == "senior"]
-    others = [o.wait_s or 0.0 for o in outcomes if o.label == "other"]
-    assert sum(seniors) / len(seniors) < 0.5 * sum(others) / len(others)
+    rate = TRAFFIC / AHT_S
+    senior_w, other_w = erlang.priority_mean_waits([0.4 * rate, 0.6 * rate], AHT_S, AGENTS)
+    seniors, _ = check(
+        [o.wait_s or 0.0 for o in outcomes if o.label == "senior"], senior_w, "senior mean wait"
+    )
+    others, _ = check(
+        [o.wait_s or 0.0 for o in outcomes if o.label == "other"], other_w, "other mean wait"
+    )
+    assert seniors < 0.8 * others
