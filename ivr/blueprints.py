@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import audio, fallback, health, pages, voice
+from ivr import agent_console, audio, fallback, health, pages, voice
 
 
 def register(app: Flask) -> None:
@@ -13,3 +13,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(agent_console.bp)

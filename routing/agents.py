@@ -43,6 +43,7 @@ class AgentStatus:
     since: datetime
     call_sid: str  # the caller offered to or talking with the agent; "" when none
     missed: int  # offers missed in a row
+    wrap_up_until: datetime | None = None  # the end of a wrap-up in progress
 
 
 class Agents:
@@ -137,7 +138,10 @@ def status_from(data: dict[str, Any] | None, now_ms: int) -> AgentStatus:
     state, since = data["s"], int(data["t"])
     if state == "wrap_up" and int(data.get("w", 0)) <= now_ms:
         state, since = data.get("nx") or "available", int(data["w"])
-    return AgentStatus(cast(AgentState, state), _at(since), data.get("c", ""), int(data["m"]))
+    wrap_up_until = _at(int(data["w"])) if state == "wrap_up" else None
+    return AgentStatus(
+        cast(AgentState, state), _at(since), data.get("c", ""), int(data["m"]), wrap_up_until
+    )
 
 
 def _at(ms: int) -> datetime:

@@ -82,6 +82,7 @@ class CallInfo:
     callback: bool
     callback_attempts: int
     queue_sid: str
+    answered_at: datetime | None = None  # when an agent picked up; None before that
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ def _info(call_sid: str, c: dict[str, Any]) -> CallInfo:
         callback=c["cb"] == 1,
         callback_attempts=int(c["at"]),
         queue_sid=c["qs"],
+        answered_at=_at(int(c["am"])) if int(c.get("am") or 0) > 0 else None,
     )
 
 

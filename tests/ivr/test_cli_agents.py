@@ -99,7 +99,7 @@ def test_set_state_and_remove(runner: CliRunner, eng: Engine) -> None:
 
 def test_set_state_available_offers_a_waiting_caller(runner: CliRunner, eng: Engine) -> None:
     run(runner, "agents", "add", "a01", "--name", "X", "--skill", "senior")
-    senior = Caller("陈伯", "+8613800000001", None, 72, "mandarin", True)
+    senior = Caller("+8613800000001", "+8613800000001", None, 72, "mandarin", True)
     eng.router.arrive("CA" + "1" * 32, senior, "senior")
     out = run(runner, "agents", "set-state", "a01", "available")
     assert "a01 is offered" in out and "senior queue" in out
@@ -139,7 +139,7 @@ def test_demo_seed_adds_a_realistic_team_and_their_sign_ins(
 def test_demo_team_serves_a_cantonese_senior_in_cantonese(eng: Engine) -> None:
     for agent in seed_agents(eng.agents):
         eng.router.set_agent_state(agent.id, "available")
-    caller = Caller("陈婉仪", "+8613902200060", None, 72, "cantonese", True)
+    caller = Caller("+8613902200060", "+8613902200060", None, 72, "cantonese", True)
     offer = eng.router.arrive("CA" + "2" * 32, caller, "senior")
     assert isinstance(offer, Offer)
     assert offer.agent.senior_trained and "cantonese" in offer.agent.dialects

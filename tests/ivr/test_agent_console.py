@@ -1,0 +1,304 @@
+"""The agent console through the test client: roles, own calls only, CSRF, states, live state."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr import agent_console
+from ivr.agent_console import ELDERLY_EN, ELDERLY_ZH
+from ivr.auth import USERS
+from routing.agents import Agent
+from routing.caller import Caller, Customer
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.router import Offer
+from routing.users import Users
+from tests.twiml import post, spoken, twiml
+
+PASSWORD = "correct-horse-1"
+SENIOR = Caller(
+    "+8613902200060",
+    "+8613902200060",
+    Customer("c1", "陈婉仪", date(1954, 5, 1), None, ("+8613902200060",)),
+    72,
+    "cantonese",
+    True,
+)
+YOUNGER = Caller(
+    "+8613800138035",
+    "+8613800138035",
+    Customer("c2", "李明", date(1991, 3, 2), None, ("+8613800138035",)),
+    35,
+    "mandarin",
+    False,
+)
+SENIOR_SID = "CA" + "5" * 32
+YOUNGER_SID = "CA" + "3" * 32
+
+
+@pytest.fixture
+def team(app: Flask, engine: Engine) -> Users:
+    """Agents a01 (senior-trained, Mandarin first), a02 (English first); their users; sue."""
+    engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",)))
+    engine.agents.save(
+        Agent("a02", "Emily", "client:a02", frozenset({"senior"}), ("english", "cantonese"))
+    )
+    users: Users = app.extensions[USERS]
+    users.add("a01", PASSWORD, "agent", "a01")
+    users.add("a02", PASSWORD, "agent", "a02")
+    users.add("sue", PASSWORD, "supervisor")
+    return users
+
+
+def sign_in(client: FlaskClient, name: str) -> str:
+    """Sign in through the form; return the session's CSRF token."""
+    page = client.get("/login").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    data = {"name": name, "password": PASSWORD, "csrf_token": found.group(1)}
+    assert client.post("/login", data=data).status_code == 302
+    with client.session_transaction() as session:
+        return str(session["csrf"])
+
+
+def state_of(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/agent/state")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    found: dict[str, Any] = response.get_json()
+    return found
+
+
+def set_state(client: FlaskClient, token: str, state: str) -> dict[str, Any]:
+    response = client.post("/agent/state", data={"state": state}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    found: dict[str, Any] = response.get_json()
+    return found
+
+
+def banner_shown(page: str) -> bool:
+    tag = re.search(r'<div id="elderly-banner"[^>]*>', page)
+    assert tag, page
+    return " hidden" not in tag.group(0)
+
+
+def test_the_console_needs_a_signed_in_agent(app: Flask, team: Users) -> None:
+    anonymous = app.test_client()
+    response = anonymous.get("/agent")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert anonymous.get("/agent/events").status_code == 401
+    assert anonymous.get("/agent/state").status_code in (302, 401)
+    supervisor = app.test_client()
+    token = sign_in(supervisor, "sue")
+    for path in ("/agent", "/agent/state", "/agent/events"):
+        assert supervisor.get(path).status_code == 403, path
+    refused = supervisor.post("/agent/state", data={"state": "available", "csrf_token": token})
+    assert refused.status_code == 403
+    agent = app.test_client()
+    token = sign_in(agent, "a01")
+    assert agent.get("/agent").status_code == 200
+    allowed = agent.post(
+        "/agent/state", data={"state": "available"}, headers={"X-CSRF-Token": token}
+    )
+    assert allowed.status_code == 200
+
+
+def test_state_changes_need_the_csrf_token(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    token = sign_in(client, "a01")
+    assert client.post("/agent/state", data={"state": "available"}).status_code == 400
+    forged = {"state": "available", "csrf_token": "forged"}
+    assert client.post("/agent/state", data=forged).status_code == 400
+    assert engine.agents.state("a01").state == "offline"
+    form = client.post("/agent/state", data={"state": "available", "csrf_token": token})
+    assert form.status_code == 303 and form.headers["Location"] == "/agent"
+    assert engine.agents.state("a01").state == "available"
+    bad = client.post("/agent/state", data={"state": "on_call", "csrf_token": token})
+    assert bad.status_code == 400
+
+
+def test_available_away_and_the_buttons_each_state_offers(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    token = sign_in(client, "a01")
+    first = state_of(client)
+    assert first["state"] == "offline" and first["call"] is None and not first["elderly"]
+    assert first["agent"] == {
+        "id": "a01",
+        "name": "王丽",
+        "senior_trained": True,
+        "dialects": ["普通话"],
+    }
+    available = set_state(client, token, "available")
+    assert available["state"] == "available" and "available" not in available["can"]
+    assert engine.agents.state("a01").state == "available"
+    away = set_state(client, token, "away")
+    assert away["state"] == "away" and "available" in away["can"]
+    assert engine.agents.state("a01").state == "away"
+
+
+def test_a_senior_offered_shows_every_detail_and_the_elderly_flag(
+    client: FlaskClient, team: Users, engine: Engine, clock: FixedClock
+) -> None:
+    token = sign_in(client, "a01")
+    assert not banner_shown(client.get("/agent").get_data(as_text=True))
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    clock.advance(12)
+    offered = set_state(client, token, "available")  # the waiting senior goes to a01 at once
+    assert offered["state"] == "offered" and offered["elderly"] is True
+    call = offered["call"]
+    assert call["name"] == "陈婉仪"
+    assert call["number"] == "+86•••••••0060" and "13902200060" not in json.dumps(offered)
+    assert call["age"] == 72 and call["dialect"] == "cantonese" and call["dialect_name"] == "粤语"
+    assert (call["queue"], call["queue_name"]) == ("senior", "老年客户专线")
+    assert call["waited_s"] == 12 and call["talk_s"] is None
+    page = client.get("/agent").get_data(as_text=True)
+    assert banner_shown(page)
+    assert ELDERLY_ZH in page and ELDERLY_EN in page
+    assert "陈婉仪" in page and "13902200060" not in page
+
+
+def test_a_younger_caller_offered_shows_no_elderly_flag(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    engine.agents.save(Agent("a03", "张磊", "client:a03", frozenset(), ("mandarin",)))
+    team.add("a03", PASSWORD, "agent", "a03")
+    token = sign_in(client, "a03")
+    engine.router.arrive(YOUNGER_SID, YOUNGER, "general")
+    offered = set_state(client, token, "available")
+    assert offered["state"] == "offered" and offered["elderly"] is False
+    assert offered["call"]["name"] == "李明" and offered["call"]["age"] == 35
+    assert offered["call"]["queue_name"] == "综合服务"
+    assert not banner_shown(client.get("/agent").get_data(as_text=True))
+
+
+def test_an_agent_sees_only_their_own_caller(app: Flask, team: Users, engine: Engine) -> None:
+    mine, theirs = app.test_client(), app.test_client()
+    sign_in(mine, "a01")
+    sign_in(theirs, "a02")
+    engine.router.set_agent_state("a02", "available")
+    offer = engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    assert isinstance(offer, Offer) and offer.agent.id == "a02"
+    assert state_of(theirs)["call"]["name"] == "陈婉仪"
+    for path in ("/agent", "/agent/state", "/agent/state?agent=a02"):
+        body = mine.get(path).get_data(as_text=True)
+        assert "陈婉仪" not in body and "0060" not in body, path
+    assert state_of(mine)["call"] is None and not state_of(mine)["elderly"]
+
+
+def test_talking_then_wrap_up_then_ready(
+    client: FlaskClient, team: Users, engine: Engine, clock: FixedClock
+) -> None:
+    token = sign_in(client, "a01")
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    clock.advance(5)
+    set_state(client, token, "available")
+    clock.advance(3)
+    engine.router.answered(SENIOR_SID, "a01")
+    clock.advance(40)
+    talking = state_of(client)
+    assert talking["state"] == "on_call" and talking["elderly"] is True
+    assert talking["call"]["waited_s"] == 8 and talking["call"]["talk_s"] == 40
+    assert talking["can"] == ["away", "offline"]  # a call is never cut off from here
+    engine.router.dial_result(SENIOR_SID, "a01", "completed", 40)
+    clock.advance(4)
+    wrap = state_of(client)
+    assert wrap["state"] == "wrap_up" and wrap["call"] is None and not wrap["elderly"]
+    assert wrap["wrap_up_left_s"] == engine.settings.routing.wrap_up_seconds - 4
+    assert "ready" in wrap["can"]
+    engine.router.arrive(YOUNGER_SID, YOUNGER, "general")  # waits: a01 is wrapping up
+    assert engine.agents.state("a01").state == "wrap_up"
+    ready = set_state(client, token, "ready")
+    assert ready["state"] == "offered" and ready["call"]["name"] == "李明"
+    assert ready["elderly"] is False
+
+
+def test_the_console_speaks_english_when_asked(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    token = sign_in(client, "a02")
+    client.post("/lang", data={"lang": "en", "csrf_token": token, "next": "/agent"})
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    offered = set_state(client, token, "available")
+    assert offered["state_name"] == "Ringing"
+    assert offered["call"]["dialect_name"] == "Cantonese"
+    assert offered["call"]["queue_name"] == "Senior service"
+    assert offered["agent"]["dialects"] == ["English", "Cantonese"]
+    page = client.get("/agent").get_data(as_text=True)
+    assert "Agent console" in page and banner_shown(page)
+    assert page.index(ELDERLY_EN) < page.index(ELDERLY_ZH)  # the page language first
+
+
+def test_the_event_stream_pushes_the_state_and_then_each_change(
+    client: FlaskClient, team: Users, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agent_console, "POLL_SECONDS", 0.0)
+    sign_in(client, "a01")
+    engine.router.set_agent_state("a01", "available")
+    response = client.get("/agent/events", buffered=False)
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    chunks = response.iter_encoded()
+    assert next(chunks).startswith(b"retry:")
+    first = _event(next(chunks))
+    assert first["state"] == "available" and first["call"] is None
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")  # offered to a01 in this call
+    pushed = _event(next(chunks))
+    assert pushed["state"] == "offered" and pushed["elderly"] is True
+    assert pushed["call"]["name"] == "陈婉仪"
+    response.close()
+
+
+def test_the_event_stream_shows_nothing_of_another_agents_caller(
+    client: FlaskClient, team: Users, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agent_console, "POLL_SECONDS", 0.0)
+    sign_in(client, "a01")
+    engine.router.set_agent_state("a02", "available")
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    response = client.get("/agent/events", buffered=False)
+    chunks = response.iter_encoded()
+    next(chunks)
+    seen = _event(next(chunks))
+    assert seen["call"] is None and seen["elderly"] is False
+    response.close()
+
+
+@pytest.mark.parametrize(
+    ("agent_id", "phrases"),
+    [("a01", ELDERLY_ZH.split(" · ")), ("a02", ELDERLY_EN.split(" — "))],
+)
+def test_the_whisper_says_the_banners_message_in_the_agents_language(
+    client: FlaskClient, team: Users, engine: Engine, agent_id: str, phrases: list[str]
+) -> None:
+    engine.router.set_agent_state(agent_id, "available")
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    path = f"/voice/whisper?call={SENIOR_SID}&agent={agent_id}"
+    said = spoken(twiml(post(client, path, {"CallSid": "CA" + "9" * 32}), "whisper"))
+    assert phrases[0] in said and phrases[1] in said, said
+    assert "陈婉仪" in said and "72" in said
+
+
+def test_the_whisper_for_a_younger_caller_has_no_elderly_flag(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    engine.agents.save(Agent("a03", "张磊", "client:a03", frozenset(), ("mandarin",)))
+    engine.router.set_agent_state("a03", "available")
+    engine.router.arrive(YOUNGER_SID, YOUNGER, "general")
+    path = f"/voice/whisper?call={YOUNGER_SID}&agent=a03"
+    said = spoken(twiml(post(client, path, {"CallSid": "CA" + "9" * 32}), "whisper"))
+    assert "李明" in said and ELDERLY_ZH.split(" · ")[0] not in said
+
+
+def _event(chunk: bytes) -> dict[str, Any]:
+    text = chunk.decode()
+    assert text.startswith("event: state\ndata: "), text
+    found: dict[str, Any] = json.loads(text.split("data: ", 1)[1])
+    return found
