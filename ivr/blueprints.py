@@ -13,4 +13,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(supervisor.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(agent_console.bp)

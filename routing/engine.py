@@ -10,6 +10,7 @@ from routing.keys import Keys
 from routing.router import Router
 from routing.settings import Settings
 from routing.stats import Recorder
+from routing.statsquery import Stats
 from routing.store import RedisClient
 
 
@@ -24,5 +25,6 @@ class Engine:
         self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys)
         self.recorder = Recorder(redis, clock, settings, self.keys)
+        self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(redis, clock, settings, self.keys, self.agents, self.recorder)

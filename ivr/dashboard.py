@@ -1,0 +1,220 @@
+"""What supervisors see, as JSON-ready dicts: the live queues, today's figures, the agents.
+
+The dashboard page, its event stream and the /api/v1 endpoints all read from here, so a
+figure means the same on every one of them (definitions: docs/statistics.md). Live figures
+come from one routing snapshot, today's from the statistics aggregates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from routing.agents import AGENT_STATES, Agent, AgentStatus
+from routing.engine import Engine
+from routing.router import QueueFigures, QueueSnapshot
+from routing.statsquery import ALL, CLASSES, MAX_RANGE_DAYS, Figures, Interval
+
+SENIOR_QUEUE = "senior"
+# The figures a dashboard row shows (the API gives every count; see Figures.as_dict).
+ROW_FIELDS = (
+    "offered",
+    "answered",
+    "answered_sl",
+    "abandoned",
+    "short_abandoned",
+    "asa_s",
+    "service_level",
+    "abandon_rate",
+    "max_wait_s",
+    "sl_seconds",
+)
+
+
+def senior_target_s(engine: Engine) -> int:
+    """Seconds a senior may wait before the dashboard flags them: the senior queue's T."""
+    queue = engine.settings.queues.get(SENIOR_QUEUE)
+    return queue.sl_seconds if queue else 20
+
+
+def queues(engine: Engine, today: dict[str, dict[str, Figures]] | None = None) -> dict[str, Any]:
+    """Every queue now (waiting, longest wait, agents by state) and today's figures."""
+    snap = engine.router.snapshot()
+    today = today or engine.stats.day()
+    team = engine.agents.all()
+    target = senior_target_s(engine)
+    rows = []
+    for name, conf in engine.settings.queues.items():
+        live = _live(snap.queues.get(name), snap.at)
+        eligible = [a for a in team if not conf.skill or conf.skill in a.skills]
+        rows.append(
+            {
+                "name": name,
+                "priority": conf.priority,
+                "sl_seconds": conf.sl_seconds,
+                "sl_percent": conf.sl_percent,
+                **live,
+                "senior_over_target": live["seniors_longest_wait_s"] > target,
+                "agents": _by_state(snap.agents.get(a.id) for a in eligible),
+                "today": figures_by_class(today[name]),
+            }
+        )
+    return {
+        "at": snap.at.isoformat(),
+        "day": engine.stats.today().isoformat(),
+        "senior_target_s": target,
+        "queues": rows,
+        "all": _total(rows, snap, today[ALL], target),
+    }
+
+
+def _live(fig: QueueFigures | None, now: datetime) -> dict[str, Any]:
+    if fig is None:
+        return {
+            "waiting": 0,
+            "longest_wait_s": 0,
+            "seniors_waiting": 0,
+            "seniors_longest_wait_s": 0,
+            "others_waiting": 0,
+        }
+    return {
+        "waiting": fig.waiting,
+        "longest_wait_s": _since(fig.oldest, now),
+        "seniors_waiting": fig.seniors_waiting,
+        "seniors_longest_wait_s": _since(fig.seniors_oldest, now),
+        "others_waiting": fig.waiting - fig.seniors_waiting,
+    }
+
+
+def _total(
+    rows: list[dict[str, Any]], snap: QueueSnapshot, today: dict[str, Figures], target: int
+) -> dict[str, Any]:
+    seniors_longest = max((r["seniors_longest_wait_s"] for r in rows), default=0)
+    return {
+        "name": ALL,
+        "waiting": sum(r["waiting"] for r in rows),
+        "longest_wait_s": max((r["longest_wait_s"] for r in rows), default=0),
+        "seniors_waiting": sum(r["seniors_waiting"] for r in rows),
+        "seniors_longest_wait_s": seniors_longest,
+        "others_waiting": sum(r["others_waiting"] for r in rows),
+        "senior_over_target": seniors_longest > target,
+        "agents": _by_state(snap.agents.values()),
+        "callbacks_retrying": snap.callbacks_retrying,
+        "callbacks_failed": snap.callbacks_failed,
+        "today": figures_by_class(today),
+    }
+
+
+def figures_by_class(by_class: dict[str, Figures], full: bool = False) -> dict[str, Any]:
+    """{class: figures} for JSON; `full` keeps every count and the histograms."""
+    out: dict[str, Any] = {}
+    for klass in CLASSES:
+        data = by_class[klass].as_dict()
+        out[klass] = data if full else {k: data[k] for k in ROW_FIELDS}
+    return out
+
+
+def _by_state(statuses: Iterable[AgentStatus | None]) -> dict[str, int]:
+    counts = dict.fromkeys(AGENT_STATES, 0)
+    for status in statuses:
+        counts[status.state if status else "offline"] += 1
+    return counts
+
+
+def _since(then: datetime | None, now: datetime) -> int:
+    return max(0, int((now - then).total_seconds())) if then else 0
+
+
+def histogram(engine: Engine, figures: dict[str, Figures]) -> dict[str, Any]:
+    """An answered-wait histogram (of every queue's day, say), seniors and others apart."""
+    return {
+        "bounds_s": list(engine.settings.stats.histogram_bounds),
+        "senior": list(figures["senior"].histogram),
+        "other": list(figures["other"].histogram),
+    }
+
+
+def day_intervals(engine: Engine, day: date | None = None) -> list[dict[str, Any]]:
+    """The day by interval over every queue: offered, answered, abandoned, SL per class."""
+    when = day or engine.stats.today()
+    return [_compact(iv) for iv in engine.stats.intervals(when, when)]
+
+
+def _compact(iv: Interval) -> dict[str, Any]:
+    out: dict[str, Any] = {"t": f"{iv.start:%H:%M}"}
+    for klass, key in (("senior", "s"), ("other", "o")):
+        f = iv.figures[klass]
+        out[key] = [f.offered, f.answered, f.abandoned, f.answered_sl]
+    return out
+
+
+class Board:
+    """Build the dashboard's payload; the day's intervals are re-read only when today changed.
+
+    One Board serves one event stream: each poll costs a routing snapshot and one read of
+    the day's aggregates, and the interval aggregates only after a call event.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._seen: tuple[str, dict[str, dict[str, Figures]]] | None = None
+        self._intervals: list[dict[str, Any]] = []
+
+    def build(self) -> dict[str, Any]:
+        """Everything the dashboard draws, in one payload."""
+        day = self.engine.stats.today()
+        today = self.engine.stats.day(day)
+        if self._seen != (day.isoformat(), today):
+            self._intervals = day_intervals(self.engine, day)
+            self._seen = (day.isoformat(), today)
+        return {
+            **queues(self.engine, today),
+            "histogram": histogram(self.engine, today[ALL]),
+            "intervals": self._intervals,
+        }
+
+
+def agents(engine: Engine) -> list[dict[str, Any]]:
+    """Every agent with their state now (no caller details: those are the agent's own)."""
+    states = engine.agents.states()
+    now = engine.clock.now()
+    return [_agent(a, states.get(a.id), now) for a in engine.agents.all()]
+
+
+def _agent(agent: Agent, status: AgentStatus | None, now: datetime) -> dict[str, Any]:
+    state = status.state if status else "offline"
+    return {
+        "id": agent.id,
+        "name": agent.name,
+        "skills": sorted(agent.skills),
+        "dialects": list(agent.dialects),
+        "senior_trained": agent.senior_trained,
+        "state": state,
+        "since": status.since.isoformat() if status else None,
+        "in_state_s": _since(status.since, now) if status else 0,
+        "call_sid": status.call_sid if status else "",
+        "missed_in_a_row": status.missed if status else 0,
+    }
+
+
+def interval_rows(intervals: list[Interval]) -> list[dict[str, Any]]:
+    """Intervals for JSON: the local start and every class's full figures."""
+    return [
+        {"start": iv.start.isoformat(), "figures": figures_by_class(iv.figures, full=True)}
+        for iv in intervals
+    ]
+
+
+def date_range(start: str, end: str, today: date) -> tuple[date, date]:
+    """Parse a YYYY-MM-DD range (both default to `today`); ValueError names what is wrong."""
+    try:
+        first = date.fromisoformat(start) if start else today
+        last = date.fromisoformat(end) if end else first
+    except ValueError as exc:
+        raise ValueError("start and end must be dates as YYYY-MM-DD") from exc
+    if last < first:
+        raise ValueError("end must not be before start")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise ValueError(f"a range covers at most {MAX_RANGE_DAYS} days")
+    return first, last

@@ -1,0 +1,203 @@
+// The supervisor dashboard: draw the board the server pushes over /supervisor/events.
+// No libraries: tables are filled by id and the two charts are plain SVG.
+(function () {
+  "use strict";
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const CLASSES = ["senior", "other", "all"];
+  const STATES = ["available", "offered", "on_call", "wrap_up", "away"];
+
+  function $(id) { return document.getElementById(id); }
+
+  function set(id, text) {
+    const el = $(id);
+    if (el && el.textContent !== String(text)) el.textContent = text;
+    return el;
+  }
+
+  function wait(s) {
+    s = Math.max(0, Math.floor(s || 0));
+    const m = Math.floor(s / 60);
+    const r = s % 60;
+    return m + ":" + (r < 10 ? "0" : "") + r;
+  }
+
+  function seconds(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + " s"; }
+  function percent(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
+
+  function level(id, value, targetPercent) {
+    const el = set(id, percent(value));
+    if (!el) return;
+    el.classList.toggle("sl-ok", value !== null && targetPercent && value * 100 >= targetPercent);
+    el.classList.toggle("sl-miss", value !== null && targetPercent && value * 100 < targetPercent);
+  }
+
+  function classes(board) {
+    const all = board.all;
+    const live = {
+      senior: [all.seniors_waiting, wait(all.seniors_longest_wait_s)],
+      other: [all.others_waiting, "—"],
+      all: [all.waiting, wait(all.longest_wait_s)],
+    };
+    const seniorTarget = (board.queues.find(function (q) { return q.name === "senior"; }) || {}).sl_percent;
+    CLASSES.forEach(function (c) {
+      const f = all.today[c];
+      set("c-" + c + "-waiting", live[c][0]);
+      set("c-" + c + "-longest", live[c][1]);
+      set("c-" + c + "-offered", f.offered);
+      set("c-" + c + "-answered", f.answered);
+      set("c-" + c + "-abandoned", f.abandoned);
+      set("c-" + c + "-asa", seconds(f.asa_s));
+      level("c-" + c + "-sl", f.service_level, c === "senior" ? seniorTarget : null);
+      set("c-" + c + "-abandon-rate", percent(f.abandon_rate));
+      set("c-" + c + "-max-wait", wait(f.max_wait_s));
+    });
+    const over = $("c-senior-longest");
+    if (over) over.classList.toggle("alert", all.senior_over_target);
+    STATES.forEach(function (s) { set("agents-" + s, all.agents[s]); });
+    set("callbacks-retrying", all.callbacks_retrying);
+  }
+
+  function queues(board) {
+    board.queues.forEach(function (q) {
+      const id = "q-" + q.name;
+      const f = q.today.all;
+      set(id + "-waiting", q.waiting + " (" + q.seniors_waiting + ")");
+      const longest = set(id + "-longest",
+        wait(q.longest_wait_s) + " (" + wait(q.seniors_longest_wait_s) + ")");
+      if (longest) longest.classList.toggle("alert", q.senior_over_target);
+      ["available", "wrap_up", "away"].forEach(function (s) { set(id + "-" + s, q.agents[s]); });
+      set(id + "-on_call", q.agents.on_call + q.agents.offered);
+      set(id + "-offered", f.offered);
+      set(id + "-answered", f.answered);
+      set(id + "-abandoned", f.abandoned);
+      set(id + "-asa", seconds(f.asa_s));
+      level(id + "-sl", f.service_level, q.sl_percent);
+    });
+  }
+
+  function alert(board) {
+    const banner = $("senior-alert");
+    if (!banner) return;
+    const all = board.all;
+    banner.hidden = !all.senior_over_target;
+    if (all.senior_over_target) {
+      banner.textContent = banner.dataset.text
+        .replace("{wait}", wait(all.seniors_longest_wait_s))
+        .replace("{target}", board.senior_target_s);
+    }
+  }
+
+  function el(name, attrs, text) {
+    const node = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function clear(svg) { while (svg.firstChild) svg.removeChild(svg.firstChild); }
+
+  // Axes and a y scale for a chart of `max` at most; returns the y of a value.
+  function frame(svg, max) {
+    const top = 10, bottom = 190, left = 36;
+    const y = function (v) { return bottom - (bottom - top) * v / max; };
+    [0, max / 2, max].forEach(function (v) {
+      svg.appendChild(el("line", { x1: left, x2: 595, y1: y(v), y2: y(v), stroke: "#d5dbe3" }));
+      svg.appendChild(el("text", { x: left - 4, y: y(v) + 4, "text-anchor": "end" },
+        String(Math.round(v * 10) / 10)));
+    });
+    return y;
+  }
+
+  function histogram(board) {
+    const svg = $("histogram");
+    if (!svg) return;
+    clear(svg);
+    const h = board.histogram;
+    const labels = h.bounds_s.map(function (b, i) {
+      return (i === 0 ? "<" : (h.bounds_s[i - 1]) + "–") + b + "s";
+    }).concat(["≥" + h.bounds_s[h.bounds_s.length - 1] + "s"]);
+    const max = Math.max(1, Math.max.apply(null, h.senior.concat(h.other)));
+    const y = frame(svg, max);
+    const slot = (595 - 40) / labels.length;
+    labels.forEach(function (label, i) {
+      const x = 40 + i * slot;
+      const w = slot * 0.38;
+      [["senior", "#7a1fa2", 0], ["other", "#0b5cad", 1]].forEach(function (s) {
+        const v = h[s[0]][i] || 0;
+        svg.appendChild(el("rect", {
+          x: x + s[2] * w + slot * 0.1, y: y(v), width: w, height: 190 - y(v), fill: s[1],
+          "data-class": s[0], "data-bucket": i,
+        }));
+      });
+      svg.appendChild(el("text", { x: x + slot / 2, y: 206, "text-anchor": "middle" }, label));
+    });
+  }
+
+  function intervals(board) {
+    const svg = $("intervals");
+    if (!svg) return;
+    clear(svg);
+    const rows = board.intervals;
+    const totals = rows.map(function (r) { return r.s[0] + r.o[0]; });
+    const max = Math.max(1, Math.max.apply(null, totals));
+    const y = frame(svg, max);
+    const slot = (595 - 40) / Math.max(1, rows.length);
+    const every = Math.max(1, Math.round(rows.length / 12));
+    rows.forEach(function (r, i) {
+      const x = 40 + i * slot;
+      const seniors = r.s[0], others = r.o[0];
+      if (seniors + others > 0) {
+        svg.appendChild(el("rect", { x: x, y: y(seniors), width: slot * 0.8, height: 190 - y(seniors), fill: "#7a1fa2" }));
+        svg.appendChild(el("rect", { x: x, y: y(seniors + others), width: slot * 0.8, height: y(seniors) - y(seniors + others), fill: "#0b5cad" }));
+      }
+      if (i % every === 0) {
+        svg.appendChild(el("text", { x: x, y: 206 }, r.t));
+      }
+    });
+  }
+
+  function asOf(board) {
+    const d = new Date(board.at);
+    set("as-of", isNaN(d) ? board.at : d.toLocaleTimeString());
+  }
+
+  function draw(board) {
+    if (!board || board.error) return;
+    classes(board);
+    queues(board);
+    alert(board);
+    histogram(board);
+    intervals(board);
+    asOf(board);
+  }
+
+  function live(on) {
+    const badge = $("live");
+    if (!badge) return;
+    badge.textContent = on ? badge.dataset.on : badge.dataset.off;
+    badge.classList.toggle("on", on);
+    badge.classList.toggle("off", !on);
+  }
+
+  function start() {
+    const initial = $("board-data");
+    if (initial) {
+      try { draw(JSON.parse(initial.textContent)); } catch (e) { /* the stream redraws */ }
+    }
+    if (!window.EventSource) return;
+    const source = new EventSource("/supervisor/events");
+    source.onopen = function () { live(true); };
+    source.onerror = function () { live(false); };
+    source.onmessage = function (event) {
+      live(true);
+      draw(JSON.parse(event.data));
+    };
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
