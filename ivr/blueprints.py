@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import agent_console, audio, fallback, health, pages, voice
+from ivr import agent_console, api, audio, fallback, health, metrics, pages, supervisor, voice
 
 
 def register(app: Flask) -> None:
