@@ -1,0 +1,181 @@
+"""Statistics stay flat: the supervisor API's latency after 10,000 and 10,000,000 calls.
+
+    .venv/bin/python -m bench.stats [--small 10000] [--large 10000000] [--requests 300]
+
+Against a fresh redis-server and the app in-process (Flask test client, a signed-in
+supervisor, the clock fixed at 10:00 Shanghai): 10,000 calls are recorded one by one through
+the real Recorder (entered, answered, completed: three Lua calls each) over today's opening
+hours, and GET /api/v1/queues and GET /api/v1/intervals (today) are timed. Then the history
+grows to 10,000,000 calls. Recording them one by one would take hours, so they are written in
+bulk, in the shapes the Recorder leaves: a year of past days' interval and day aggregates
+(copies of today's recorded hashes, counts scaled to 27,000 calls a day), the all-time totals
+raised to 10,000,000 calls, and per-call dedupe records for the last 8 days (the Recorder's
+TTL) — 219,000 keys. The same requests are timed again; the report gives both and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from app import create_app
+from bench.common import median, percentile
+from bench.directory import start_redis
+from ivr.auth import USERS
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.stats import day_intervals, interval_id
+
+NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)  # 10:00 in Shanghai
+DAYS = 365
+TTL_DAYS = 8
+
+
+def record_calls(eng: Engine, count: int, seed: int = 5) -> None:
+    """`count` calls since 08:00 today, through the real Recorder."""
+    rng = random.Random(seed)
+    queues = list(eng.settings.queues)
+    opened = NOW - timedelta(hours=2)
+    for i in range(count):
+        sid = f"CA{i:032d}"
+        queue = "senior" if rng.random() < 0.3 else rng.choice(queues)
+        senior = queue == "senior"
+        at = opened + timedelta(seconds=rng.uniform(0, 7000))
+        wait = rng.expovariate(1 / 20)
+        kw = {"queue": queue, "senior": senior, "dialect": "mandarin"}
+        eng.recorder.record("entered", sid, at=at, **kw)  # type: ignore[arg-type]
+        eng.recorder.record("answered", sid, agent="a01", wait_s=wait,
+                            at=at + timedelta(seconds=wait), **kw)  # type: ignore[arg-type]  # fmt: skip
+        eng.recorder.record("completed", sid, agent="a01", wait_s=wait,
+                            at=at + timedelta(seconds=wait + 120), **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+def grow_history(eng: Engine, recorded: int, target: int) -> None:
+    """Write the aggregates and dedupe records of `target - recorded` more calls in bulk."""
+    r, keys, settings = eng.redis, eng.keys, eng.settings
+    per_day = (target - recorded) / (DAYS - 1)
+    today = NOW.astimezone(settings.tz).date()
+    today_ids = {iv[9:]: iv for iv in day_intervals(today, settings)}
+    scale = per_day / recorded
+    for queue in settings.queues:
+        templates = {
+            hhmm: r.hgetall(keys.stats_interval(queue, iv)) for hhmm, iv in today_ids.items()
+        }
+        templates = {k: v for k, v in templates.items() if v}
+        day_template = r.hgetall(keys.stats_day(queue, today.strftime("%Y%m%d")))
+        pipe = r.pipeline(transaction=False)
+        for back in range(1, DAYS):
+            day = today - timedelta(days=back)
+            stamp = day.strftime("%Y%m%d")
+            for hhmm, row in templates.items():
+                pipe.hset(keys.stats_interval(queue, f"{stamp}T{hhmm}"), mapping=_scaled(row, scale))
+            if day_template:
+                pipe.hset(keys.stats_day(queue, stamp), mapping=_scaled(day_template, scale))
+            if len(pipe) > 5000:
+                pipe.execute()
+        total = r.hgetall(keys.stats_total(queue))
+        for field, value in _scaled(total, target / recorded - 1).items():
+            pipe.hincrby(keys.stats_total(queue), field, int(value))
+        pipe.execute()
+    call = r.hgetall(keys.stats_call(f"CA{0:032d}"))
+    pipe = r.pipeline(transaction=False)
+    for i in range(int(per_day * TTL_DAYS)):
+        name = keys.stats_call(f"CB{i:032d}")
+        pipe.hset(name, mapping=call)
+        pipe.pexpire(name, TTL_DAYS * 86_400_000)
+        if len(pipe) > 10_000:
+            pipe.execute()
+    pipe.execute()
+
+
+def _scaled(row: dict[str, str], k: float) -> dict[str, str]:
+    out = {}
+    for field, value in row.items():
+        try:
+            out[field] = str(round(int(value) * k))
+        except ValueError:
+            out[field] = value
+    return out
+
+
+def time_api(client: FlaskClient, requests: int) -> dict[str, dict[str, float]]:
+    day = NOW.strftime("%Y-%m-%d")
+    paths = {"queues": "/api/v1/queues", "intervals": f"/api/v1/intervals?start={day}&end={day}"}
+    out = {}
+    for name, path in paths.items():
+        samples = []
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            res = client.get(path, headers={"Accept": "application/json"})
+            samples.append(time.perf_counter() - t0)
+            assert res.status_code == 200, res.get_data(as_text=True)[:200]
+        out[name] = {"p50_ms": median(samples) * 1000, "p99_ms": percentile(samples, 99) * 1000}
+    return out
+
+
+def measure(small: int, large: int, requests: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_redis(Path(tmp))
+        try:
+            app = create_app({"redis.url": url}, clock=FixedClock(NOW))
+            eng: Engine = app.extensions["silverline"]
+            user = app.extensions[USERS].add("sue", "bench-password-1", "supervisor")
+            client = app.test_client()
+            with client.session_transaction() as session:
+                session["u"], session["f"] = user.name, user.fingerprint
+            t0 = time.perf_counter()
+            record_calls(eng, small)
+            record_s = time.perf_counter() - t0
+            before = time_api(client, requests)
+            t0 = time.perf_counter()
+            grow_history(eng, small, large)
+            grow_s = time.perf_counter() - t0
+            after = time_api(client, requests)
+            memory = int(eng.redis.info("memory")["used_memory"])
+            dbsize = int(eng.redis.dbsize())
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert interval_id(NOW, eng.settings)  # today's interval exists
+    return {
+        "small": small,
+        "large": large,
+        "record_s": record_s,
+        "records_per_s": small * 3 / record_s,
+        "grow_s": grow_s,
+        "before": before,
+        "after": after,
+        "ratio": {k: after[k]["p50_ms"] / before[k]["p50_ms"] for k in before},
+        "ratio_p99": {k: after[k]["p99_ms"] / before[k]["p99_ms"] for k in before},
+        "redis_keys": dbsize,
+        "redis_used_mib": memory / 2**20,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=10_000_000)
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    f = measure(args.small, args.large, args.requests)
+    print(json.dumps(f))
+    print("| endpoint | p50 ms, 10k calls | p99 | p50 ms, 10M calls | p99 | p50 ratio | p99 ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for k in f["before"]:  # type: ignore[attr-defined]
+        b, a = f["before"][k], f["after"][k]  # type: ignore[index]
+        print(
+            f"| {k} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | {a['p50_ms']:.2f} | "
+            f"{a['p99_ms']:.2f} | {f['ratio'][k]:.2f} | {f['ratio_p99'][k]:.2f} |"  # type: ignore[index]
+        )
+
+
+if __name__ == "__main__":
+    main()
