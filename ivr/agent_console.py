@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug import Response as BaseResponse
 
 from dialects.packs import default_packs
@@ -26,6 +35,7 @@ from ivr.context import engine
 from ivr.pages import lang
 from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
+from routing.exceptions import StoreUnavailable
 from routing.router import CallInfo
 
 bp = Blueprint("agent_console", __name__, url_prefix="/agent")
@@ -34,8 +44,8 @@ bp = Blueprint("agent_console", __name__, url_prefix="/agent")
 ELDERLY_ZH = "老年来电 · 请放慢语速、耐心解答"
 ELDERLY_EN = "Elderly caller — speak slowly and clearly"
 CHOICES = ("available", "away", "offline", "ready")  # "ready": wrap-up done, next caller
-POLL_SECONDS = 0.4  # real time between the event stream's looks at Redis
-STREAM_SECONDS = 120.0  # a stream ends after this; the browser reconnects (and re-authenticates)
+POLL_SECONDS = 0.4  # real time between the event stream's looks at Redis (app config
+STREAM_SECONDS = 120.0  # SILVERLINE_SSE_POLL_S / _LIFETIME_S); the browser then reconnects
 KEEPALIVE_SECONDS = 15.0
 _LIVE = ("offered", "on_call")  # call states in which the caller is the agent's
 
@@ -202,27 +212,39 @@ def set_state() -> BaseResponse:
 @auth.require_role("agent")
 def events() -> Response:
     """Server-sent events: the state now, then again whenever it changes."""
-    response = Response(_stream(engine(), _viewer()), mimetype="text/event-stream")
+    config = current_app.config  # the same stream settings as the supervisor's board
+    stream = state_events(
+        engine(),
+        _viewer(),
+        poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_SECONDS)),
+        lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", STREAM_SECONDS)),
+    )
+    response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # no proxy buffering in front of the stream
     return response
 
 
-def _stream(eng: Engine, viewer: _Viewer) -> Iterator[str]:
-    """Look at Redis every POLL_SECONDS of real time and send the state when it changed."""
+def state_events(
+    eng: Engine, viewer: _Viewer, *, poll_s: float, lifetime_s: float
+) -> Iterator[str]:
+    """Look at Redis every `poll_s` of real time and send the state when it changed."""
     yield "retry: 1000\n\n"
     started = last_sent = time.monotonic()
     sent = ""
-    while time.monotonic() - started < STREAM_SECONDS:
-        state = console_state(eng, viewer)
-        mark = _fingerprint(state)
+    while time.monotonic() - started < lifetime_s:
+        try:
+            state: dict[str, Any] | None = console_state(eng, viewer)
+        except StoreUnavailable:
+            state = None  # Redis is away for a moment: keep the stream, say nothing new
+        mark = _fingerprint(state) if state is not None else sent
         if mark != sent:
             sent, last_sent = mark, time.monotonic()
             yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
         elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
             last_sent = time.monotonic()
             yield ": keep-alive\n\n"
-        time.sleep(POLL_SECONDS)
+        time.sleep(poll_s)  # real time between looks; the engine's clock is its own
 
 
 def _json(state: dict[str, Any]) -> Response:

@@ -11,7 +11,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import agent_console
 from ivr.agent_console import ELDERLY_EN, ELDERLY_ZH
 from ivr.auth import USERS
 from routing.agents import Agent
@@ -238,9 +237,9 @@ def test_the_console_speaks_english_when_asked(
 
 
 def test_the_event_stream_pushes_the_state_and_then_each_change(
-    client: FlaskClient, team: Users, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    monkeypatch.setattr(agent_console, "POLL_SECONDS", 0.0)
+    app.config["SILVERLINE_SSE_POLL_S"] = 0.0  # no real time between looks at Redis
     sign_in(client, "a01")
     engine.router.set_agent_state("a01", "available")
     response = client.get("/agent/events", buffered=False)
@@ -257,9 +256,9 @@ def test_the_event_stream_pushes_the_state_and_then_each_change(
 
 
 def test_the_event_stream_shows_nothing_of_another_agents_caller(
-    client: FlaskClient, team: Users, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    monkeypatch.setattr(agent_console, "POLL_SECONDS", 0.0)
+    app.config["SILVERLINE_SSE_POLL_S"] = 0.0  # no real time between looks at Redis
     sign_in(client, "a01")
     engine.router.set_agent_state("a02", "available")
     engine.router.arrive(SENIOR_SID, SENIOR, "senior")
@@ -269,6 +268,15 @@ def test_the_event_stream_shows_nothing_of_another_agents_caller(
     seen = _event(next(chunks))
     assert seen["call"] is None and seen["elderly"] is False
     response.close()
+
+
+def test_the_event_stream_ends_after_its_lifetime_for_the_browser_to_reconnect(
+    app: Flask, client: FlaskClient, team: Users
+) -> None:
+    app.config["SILVERLINE_SSE_LIFETIME_S"] = 0.0
+    sign_in(client, "a01")
+    response = client.get("/agent/events")
+    assert response.get_data(as_text=True) == "retry: 1000\n\n"
 
 
 @pytest.mark.parametrize(
