@@ -217,7 +217,14 @@ def _validate_span(span: _Span, tmp: Path) -> _Result:
 def _rows(span: _Span) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of each data row in a span."""
     reader = csv.reader(_lines(span))
-    for fields in reader:
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a bare carriage return inside an unquoted field
+            line = span.first_line + reader.line_num - 1
+            raise ImportRowError(line, f"not valid CSV: {exc}") from None
         if fields:
             yield span.first_line + reader.line_num - 1, fields
 
@@ -270,7 +277,10 @@ def _yyyymmdd(day: date) -> str:
 
 
 def _check_header(text: str) -> None:
-    header = next(csv.reader([text]), [])
+    try:
+        header = next(csv.reader([text]), [])
+    except csv.Error as exc:
+        raise ImportRowError(1, f"the header is not valid CSV: {exc}") from None
     names = tuple(h.strip().lstrip("\ufeff").lower() for h in header)
     if names != HEADER:
         raise ImportRowError(1, f"the header must be {','.join(HEADER)}, got {','.join(names)}")

@@ -235,8 +235,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError as exc:
         raise SettingsError(f"config file {path} does not exist (set SILVERLINE_CONFIG)") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:  # a directory, no permission, ...
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from exc
 
 
 def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
@@ -263,6 +265,14 @@ def _build(cls: type[Any], raw: Any, where: str) -> Any:
     if unknown:
         key = _join(where, sorted(unknown)[0])
         raise SettingsError(f"config key '{key}' is not a known setting")
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in raw]
+    if missing:
+        raise SettingsError(f"config key '{_join(where, missing[0])}' is required")
     values = {k: _coerce(hints[k], v, _join(where, k)) for k, v in raw.items()}
     return cls(**values)
 
@@ -420,7 +430,7 @@ def _check(s: Settings) -> None:
     for topic in s.ivr.topics:
         _require(topic.queue in s.queues, "ivr.topics", f"queues that exist (no '{topic.queue}')")
     _require(
-        60 % s.stats.interval_minutes == 0,
+        s.stats.interval_minutes > 0 and 60 % s.stats.interval_minutes == 0,
         "stats.interval_minutes",
         "a divisor of 60 such as 15 or 30",
     )
