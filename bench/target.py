@@ -1,4 +1,4 @@
-"""A benchmark's server: `python -m bench.target silverline|bare PORT REDIS_URL [open|clock]`.
+"""A benchmark's server: `python -m bench.target silverline|bare PORT REDIS_URL [JSON]`.
 
 Both apps run under gunicorn with `ivr.server.gunicorn_options` (the production settings:
 workers, threads, gthread, preloaded app), bound to 127.0.0.1:PORT. Silverline is open round
@@ -7,6 +7,7 @@ the clock here so every call takes the open-hours path whatever the time of day.
 
 from __future__ import annotations
 
+import json
 import sys
 
 from bench.bare_app import create_bare_app
@@ -27,10 +28,11 @@ def overrides(port: int, redis_url: str) -> dict[str, object]:
 
 def main() -> None:
     kind, port, redis_url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    extra = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}  # more setting overrides
     if kind == "silverline":
         from app import create_app  # noqa: PLC0415
 
-        app = create_app(overrides(port, redis_url))
+        app = create_app(overrides(port, redis_url) | extra)
         settings = app.extensions["silverline"].settings
         _Gunicorn(app, gunicorn_options(settings, app)).run()
     elif kind == "bare":
