@@ -60,19 +60,28 @@ _STATE_NAMES = {
 
 
 @dataclass(frozen=True)
-class _Viewer:
+class Viewer:
     """Who is looking: the agent id and the page language (fixed for a stream)."""
 
     agent_id: str
     lang: str
 
 
-def console_state(eng: Engine, viewer: _Viewer) -> dict[str, Any]:
+def console_state(eng: Engine, viewer: Viewer) -> dict[str, Any]:
     """The console's state for `viewer`: their state and their caller only."""
     now = eng.clock.now()
     agent = eng.agents.get(viewer.agent_id)
     if agent is None:
-        return {"agent": None, "state": "offline", "call": None, "elderly": False}
+        return {
+            "agent": None,  # the user's agent was removed: nothing to show or set
+            "state": "offline",
+            "state_name": _name(_STATE_NAMES["offline"], viewer),
+            "in_state_s": 0,
+            "wrap_up_left_s": None,
+            "call": None,
+            "elderly": False,
+            "can": [],
+        }
     status = eng.agents.state(agent.id)
     info = eng.router.call(status.call_sid) if status.call_sid else None
     mine = info is not None and info.agent_id == agent.id and info.state in _LIVE
@@ -89,7 +98,7 @@ def console_state(eng: Engine, viewer: _Viewer) -> dict[str, Any]:
     }
 
 
-def _agent(agent: Agent, viewer: _Viewer) -> dict[str, Any]:
+def _agent(agent: Agent, viewer: Viewer) -> dict[str, Any]:
     return {
         "id": agent.id,
         "name": agent.name,
@@ -98,7 +107,7 @@ def _agent(agent: Agent, viewer: _Viewer) -> dict[str, Any]:
     }
 
 
-def _call(info: CallInfo, viewer: _Viewer, now: datetime) -> dict[str, Any]:
+def _call(info: CallInfo, viewer: Viewer, now: datetime) -> dict[str, Any]:
     """The caller as the agent sees them: number masked, wait and talk time in seconds."""
     waited_until = info.answered_at or now
     return {
@@ -135,16 +144,16 @@ def _seconds(later: datetime, earlier: datetime) -> int:
     return max(0, int((later - earlier).total_seconds()))
 
 
-def _name(names: tuple[str, str], viewer: _Viewer) -> str:
+def _name(names: tuple[str, str], viewer: Viewer) -> str:
     return names[1] if viewer.lang == "en" else names[0]
 
 
-def _dialect_name(code: str, viewer: _Viewer) -> str:
+def _dialect_name(code: str, viewer: Viewer) -> str:
     known = DIALECTS.get(code)
     return _name((known.name_zh, known.name_en), viewer) if known else code
 
 
-def _queue_name(queue: str, viewer: _Viewer) -> str:
+def _queue_name(queue: str, viewer: Viewer) -> str:
     code = "english" if viewer.lang == "en" else "mandarin"
     try:
         name = default_packs().text(code, f"topic_{queue}")
@@ -162,10 +171,10 @@ def _fingerprint(state: dict[str, Any]) -> str:
     return json.dumps(steady, sort_keys=True, ensure_ascii=False)
 
 
-def _viewer() -> _Viewer:
+def _viewer() -> Viewer:
     user = auth.current_user()
     assert user is not None  # the views are guarded by require_role("agent")
-    return _Viewer(user.agent_id, lang())
+    return Viewer(user.agent_id, lang())
 
 
 # -- views ---------------------------------------------------------------------------------
@@ -225,9 +234,7 @@ def events() -> Response:
     return response
 
 
-def state_events(
-    eng: Engine, viewer: _Viewer, *, poll_s: float, lifetime_s: float
-) -> Iterator[str]:
+def state_events(eng: Engine, viewer: Viewer, *, poll_s: float, lifetime_s: float) -> Iterator[str]:
     """Look at Redis every `poll_s` of real time and send the state when it changed."""
     yield "retry: 1000\n\n"
     started = last_sent = time.monotonic()

@@ -193,6 +193,19 @@ def test_an_agent_sees_only_their_own_caller(app: Flask, team: Users, engine: En
     assert state_of(mine)["call"] is None and not state_of(mine)["elderly"]
 
 
+def test_a_user_whose_agent_was_removed_sees_a_note_and_can_set_nothing(
+    client: FlaskClient, team: Users, engine: Engine
+) -> None:
+    token = sign_in(client, "a01")
+    engine.agents.remove("a01")
+    assert 'id="no-agent"' in client.get("/agent").get_data(as_text=True)
+    assert state_of(client)["agent"] is None
+    response = client.post(
+        "/agent/state", data={"state": "available"}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status_code == 404
+
+
 def test_talking_then_wrap_up_then_ready(
     client: FlaskClient, team: Users, engine: Engine, clock: FixedClock
 ) -> None:
