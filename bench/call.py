@@ -3,13 +3,13 @@
     .venv/bin/python -m bench.call [--calls 300] [--agents 4] [--rounds 3]
 
 Starts a redis-server and Silverline under gunicorn with the production settings
-(bench/target.py; wrap-up 0 so agents take the next call at once), registers `--agents`
-agents (every queue, every dialect) and gives each a simulator phone. The offline Twilio
-simulator (ivr/simulator) then places `--calls` calls over real HTTP (HttpTransport): 30%
-seniors in the directory (straight to a senior agent), the rest press the agent key at the
-menu. Calls arrive at 80% of what the agents can take (mean talk 60 s), so some callers wait
-in the queue and poll the wait URL. Every webhook the server receives is Twilio's: incoming, menu, wait polls,
-the dial and its whisper, the dial action, the enqueue action and the status callback. The
+(bench/target.py; wrap-up 0 so agents take the next call at once), registers `--agents` agents
+(every queue, every dialect) and gives each a simulator phone. The offline Twilio simulator
+(ivr/simulator) then places `--calls` calls over real HTTP (HttpTransport): 30% seniors in the
+directory (straight to a senior agent), the rest press the agent key at the menu. Calls arrive
+at 80% of what the agents can take (mean talk 60 s), so some callers wait in the queue and poll
+the wait URL. Every webhook the server receives is Twilio's: incoming, menu, wait polls, the
+dial and its whisper, the dial action, the enqueue action and the status callback. The
 simulator runs on virtual time: it never sleeps, so the figure is what one simulator thread
 gets out of the server. Reports webhooks per call by kind, webhooks/s, calls/s, and the
 server's CPU per webhook and per call (from /proc of the gunicorn processes).
@@ -75,7 +75,8 @@ def one(url: str, calls: int, agents: int, seed: int) -> dict[str, object]:
         sim.add_number(number, f"{base}/voice/incoming", status_callback=f"{base}/voice/status",
                        fallback_url=f"{base}/voice/fallback")  # fmt: skip
         skills = frozenset({"senior", "complaints"} | {t.queue for t in settings.ivr.topics})
-        plan = Plan(calls, rate=0.8 * agents / 60.0, agents=agents, senior_share=0.3, aht_s=60.0, seed=seed,
+        rate = 0.8 * agents / 60.0  # 80% occupancy at a 60 s mean talk time
+        plan = Plan(calls, rate=rate, agents=agents, senior_share=0.3, aht_s=60.0, seed=seed,
                     answer_delay_s=(1.0, 4.0))  # fmt: skip
         for n in range(agents):
             agent_id = f"b{seed}x{n:03d}"

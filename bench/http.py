@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
@@ -172,8 +173,7 @@ def _client(
         if now >= window_end:
             break
         for key, _ in sel.select(timeout=0.5):
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
+            sock = cast(socket.socket, key.fileobj)
             chunk = sock.recv(65536)
             if not chunk:
                 raise RuntimeError("server closed the connection")

@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.routing [--agents 10,1000,10000] [--waiting 1000] [--decisions 2000]
 
 For each size, against a fresh redis-server: N agents (every queue's skill, half of them
-senior-trained, Mandarin and Cantonese) sign in, N callers arrive and are answered (every agent
-busy; general callers, whom every agent may take), then 1,000 more callers arrive and wait (30% seniors). Then, `--decisions` times, on
-the virtual clock: an agent's call ends (`Router.dial_result`) and the engine hands out the
-next assignment (`Router.tick`), which picks among the 1,000 waiting callers; the agent
-answers; a new caller arrives (`Router.arrive`) and is queued, so 1,000 keep waiting. Timed,
-one client over loopback: the freed agent's decision (dial_result + tick) and the arrival.
+senior-trained, Mandarin and Cantonese) sign in, N general callers (whom every agent may take)
+arrive and are answered, so every agent is busy, then 1,000 more callers arrive and wait (30%
+seniors). Then, `--decisions` times, on the virtual clock: an agent's call ends
+(`Router.dial_result`) and the engine hands out the next assignment (`Router.tick`), which
+picks among the 1,000 waiting callers; the agent answers; a new caller arrives
+(`Router.arrive`) and is queued, so 1,000 keep waiting. Timed, one client over loopback: the
+freed agent's decision (dial_result + tick) and the arrival.
 """
 
 from __future__ import annotations

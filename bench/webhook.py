@@ -103,12 +103,14 @@ def measure(rows: int, rounds: int, seconds: float) -> dict[str, object]:
         try:
             path = load_directory(url, rows)
             numbers = senior_numbers(path, 50_000)
-            results = []
+            results: list[dict[str, object]] = []
             for r in range(rounds):
                 bare = one("bare", url, numbers, seconds, 0)
                 silver = one("silverline", url, numbers, seconds, r * 20_000)
-                results.append({"bare": _figures(bare), "silverline": _figures(silver)})
-                results[-1]["ratio"] = silver.rps / bare.rps
+                ratio = silver.rps / bare.rps
+                results.append(
+                    {"bare": _figures(bare), "silverline": _figures(silver), "ratio": ratio}
+                )
                 print(json.dumps(results[-1]), flush=True)
         finally:
             proc.terminate()
@@ -149,7 +151,7 @@ def report(f: dict[str, object]) -> str:
         f"| Silverline /voice/incoming | {s['rps']:,.0f} | {s['p50_ms']:.2f} | "
         f"{s['p99_ms']:.2f} | {s['cpu_us']:,.0f} |",
         f"ratio (median of per-round ratios): {m['ratio']:.2f}",
-        "per round: " + ", ".join(f"{r['ratio']:.2f}" for r in f["rounds"]),  # type: ignore[union-attr,index]
+        "per round: " + ", ".join(f"{r['ratio']:.2f}" for r in f["rounds"]),  # type: ignore[attr-defined]
     ]
     return "\n".join(lines)
 
