@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import auth, blueprints
+from ivr import auth, blueprints, logmask
 from ivr.context import init_engine
 from ivr.store import open_store
 from ivr.telephony import Telephony
@@ -32,6 +32,7 @@ def create_app(
     `clock` replaces the wall clock (tests, the simulator's virtual time); `twilio_http_client`
     carries the app's Twilio REST calls (the simulator serves them in-process).
     """
+    logmask.install()  # no caller's number or birth date in any log line
     settings = load_settings(overrides)
     numbers.warm_up()  # the geocoder's data, loaded before gunicorn forks its workers
     redis, _ = open_store(settings)
