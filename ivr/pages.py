@@ -8,10 +8,12 @@ then Chinese) picks one.
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     current_app,
     jsonify,
     redirect,
@@ -27,6 +29,7 @@ from ivr import auth
 from routing.users import User
 
 LANGS = ("zh", "en")
+STREAMS_STOP = "silverline.streams_stop"
 bp = Blueprint(
     "pages",
     __name__,
@@ -119,6 +122,17 @@ def set_lang() -> Response:
     if chosen in LANGS:
         session["lang"] = chosen
     return redirect(safe_next(request.form.get("next", "")) or url_for("pages.home"))
+
+
+def streams_stop(app: Flask) -> threading.Event:
+    """The app's signal to its event streams: wait on it between polls, end when it is set."""
+    found: threading.Event = app.extensions.setdefault(STREAMS_STOP, threading.Event())
+    return found
+
+
+def stop_streams(app: Flask) -> None:
+    """End every event stream of `app` at its next poll (shutdown, a test's live server)."""
+    streams_stop(app).set()
 
 
 def safe_next(target: str) -> str:

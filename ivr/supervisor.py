@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, current_app, render_template, request, st
 from ivr import dashboard
 from ivr.auth import require_role
 from ivr.context import engine
+from ivr.pages import streams_stop
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 from routing.settings import Stats as StatsSettings
@@ -78,6 +80,7 @@ def events() -> Response:
         engine(),
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_S)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", LIFETIME_S)),
+        stop=streams_stop(current_app),
     )
     response = Response(stream_with_context(stream), mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
@@ -85,8 +88,13 @@ def events() -> Response:
     return response
 
 
-def board_events(eng: Engine, *, poll_s: float, lifetime_s: float) -> Iterator[str]:
-    """Yield SSE frames: the board at once, then each time it changes, until `lifetime_s`."""
+def board_events(
+    eng: Engine, *, poll_s: float, lifetime_s: float, stop: threading.Event
+) -> Iterator[str]:
+    """Yield SSE frames: the board at once, then each time it changes, until `lifetime_s`.
+
+    Between polls it waits `poll_s` of real time on `stop`, and ends when that is set.
+    """
     board = dashboard.Board(eng)
     started = last_sent = time.monotonic()
     last = ""
@@ -101,9 +109,9 @@ def board_events(eng: Engine, *, poll_s: float, lifetime_s: float) -> Iterator[s
         elif now - last_sent >= KEEPALIVE_S:
             last_sent = now
             yield ": keepalive\n\n"
-        if now - started >= lifetime_s:
+        # real time between polls; the engine's clock is its own
+        if now - started >= lifetime_s or stop.wait(poll_s):
             return
-        time.sleep(poll_s)  # real time between polls; the engine's clock is its own
 
 
 def _board_json(board: dashboard.Board) -> str:

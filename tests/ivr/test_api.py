@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from ivr.auth import USERS
+from ivr.pages import stop_streams
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import FixedClock
@@ -349,3 +350,12 @@ def test_required_token_missing_stops_start_up(
     monkeypatch.delenv("SILVERLINE_METRICS_TOKEN", raising=False)
     with pytest.raises(SettingsError, match="auth.metrics_token_required"):
         create_app({"redis.url": redis_url, "auth.metrics_token_required": True}, clock=clock)
+
+
+def test_stopping_the_apps_streams_ends_the_board_stream(app: Flask, sup: FlaskClient) -> None:
+    app.config["SILVERLINE_SSE_POLL_S"] = 0
+    frames = first_frames(sup.get("/supervisor/events", buffered=False))
+    assert next(frames) == "retry: 1000\n\n"
+    data_frame(frames)
+    stop_streams(app)
+    assert list(frames) == []
