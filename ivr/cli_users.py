@@ -14,6 +14,8 @@ import click
 
 from ivr.cli import main
 from ivr.cli_customers import cli_engine
+from routing.demo import seed_agents, seed_customers
+from routing.engine import Engine
 from routing.exceptions import SilverlineError
 from routing.settings import PROJECT_ROOT
 from routing.users import ROLES, Users, seed_demo_users
@@ -117,6 +119,20 @@ def demo_command(path: Path) -> None:
         user = store.get(name)
         role = user.role if user else "?"
         click.echo(f"  {name:<12} {password:<16} {role}")
+
+
+def seed_demo(engine: Engine, path: Path = DEMO_FILE) -> dict[str, str]:
+    """Demo mode's start: the demo team and customers on an empty store, then demo users.
+
+    Returns user name -> password, kept in `path` so each start prints the same ones.
+    """
+    if not engine.agents.all():
+        seed_customers(engine.directory, engine.clock)
+        seed_agents(engine.agents)
+    store = Users(engine.redis, engine.clock, engine.keys, engine.settings.auth.login_attempts)
+    made = seed_demo_users(store, engine.agents.all(), _read_known(path))
+    _write_known(path, made)
+    return made
 
 
 def _read_known(path: Path) -> dict[str, str]:

@@ -64,20 +64,31 @@ def run(overrides: Mapping[str, Any]) -> None:
     settings: Settings = app.extensions["silverline"].settings
     warn_demo_token(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
-    click.echo(banner(settings, base))
+    demo_users: dict[str, str] = {}
+    if settings.server.seed_demo and settings.secrets.demo:
+        from ivr.cli_users import seed_demo  # noqa: PLC0415
+
+        demo_users = seed_demo(app.extensions["silverline"])
+    click.echo(banner(settings, base, demo_users))
     _Gunicorn(app, gunicorn_options(settings, app)).run()
 
 
-def banner(settings: Settings, base: str) -> str:
+def banner(settings: Settings, base: str, demo_users: Mapping[str, str] | None = None) -> str:
     public = settings.twilio.public_url or base
     store = settings.redis.url or f"embedded redis-server under {settings.redis.data_dir}/"
-    return "\n".join(
-        [
-            f"Silverline is starting on {base}",
-            f"  Twilio voice URL (the number's webhook):  {public}/voice/incoming",
-            f"  Twilio fallback URL:                     {public}/voice/fallback",
-            f"  Health:                                  {base}/healthz",
-            f"  Redis:                                   {store}",
-            "Press Ctrl-C to stop.",
-        ]
-    )
+    lines = [
+        f"Silverline is starting on {base}",
+        f"  Twilio voice URL (the number's webhook):  {public}/voice/incoming",
+        f"  Twilio fallback URL:                     {public}/voice/fallback",
+        f"  Agent console:                           {base}/agent",
+        f"  Supervisor dashboard:                    {base}/supervisor",
+        f"  Metrics (Prometheus):                    {base}/metrics",
+        f"  Health:                                  {base}/healthz",
+        f"  Redis:                                   {store}",
+    ]
+    if demo_users:
+        lines.append("Demo sign-ins (silverline users demo prints them again):")
+        lines += [f"  {name:<12} {password}" for name, password in demo_users.items()]
+        lines.append(f"Place a simulated call: silverline call +8613800138000 --url {base}")
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)

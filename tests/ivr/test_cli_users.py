@@ -10,11 +10,14 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import main
+from ivr.cli_users import seed_demo
+from ivr.server import banner
 from routing.agents import Agent, Agents
 from routing.clock import FixedClock
+from routing.engine import Engine
 from routing.keys import Keys
 from routing.settings import load_settings
-from routing.store import RedisClient
+from routing.store import RedisClient, connect
 from routing.users import Users
 
 
@@ -111,3 +114,19 @@ def test_demo_seeds_and_keeps_printed_passwords(
     second = runner.invoke(main, ["users", "demo", "--file", str(path)])
     assert json.loads(path.read_text()) == saved
     assert second.exit_code == 0
+
+
+def test_seed_demo_fills_an_empty_store_once_and_keeps_passwords(
+    redis_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    settings = load_settings({"redis.url": redis_url})
+    engine = Engine(connect(redis_url), clock, settings)
+    path = tmp_path / "demo.json"
+    first = seed_demo(engine, path)
+    team = engine.agents.all()
+    assert len(team) >= 2 and "supervisor" in first
+    assert set(first) == {"supervisor", *(a.id for a in team)}
+    assert seed_demo(engine, path) == first
+    text = banner(settings, "http://127.0.0.1:5000", first)
+    assert "http://127.0.0.1:5000/supervisor" in text and "http://127.0.0.1:5000/agent" in text
+    assert f"supervisor   {first['supervisor']}" in text
