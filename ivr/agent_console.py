@@ -10,6 +10,7 @@ away or offline, or "ready" (wrap-up done).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from dialects.packs import default_packs
 from dialects.registry import DIALECTS
 from ivr import auth, dispatch
 from ivr.context import engine
-from ivr.pages import lang
+from ivr.pages import lang, streams_stop
 from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
@@ -227,6 +228,7 @@ def events() -> Response:
         _viewer(),
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_SECONDS)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", STREAM_SECONDS)),
+        stop=streams_stop(current_app),
     )
     response = Response(stream, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
@@ -234,12 +236,17 @@ def events() -> Response:
     return response
 
 
-def state_events(eng: Engine, viewer: Viewer, *, poll_s: float, lifetime_s: float) -> Iterator[str]:
-    """Look at Redis every `poll_s` of real time and send the state when it changed."""
+def state_events(
+    eng: Engine, viewer: Viewer, *, poll_s: float, lifetime_s: float, stop: threading.Event
+) -> Iterator[str]:
+    """Look at Redis every `poll_s` of real time and send the state when it changed.
+
+    The stream ends after `lifetime_s`, or at its next look once `stop` is set (shutdown).
+    """
     yield "retry: 1000\n\n"
     started = last_sent = time.monotonic()
     sent = ""
-    while time.monotonic() - started < lifetime_s:
+    while time.monotonic() - started < lifetime_s and not stop.is_set():
         try:
             state: dict[str, Any] | None = console_state(eng, viewer)
         except StoreUnavailable:
@@ -251,7 +258,7 @@ def state_events(eng: Engine, viewer: Viewer, *, poll_s: float, lifetime_s: floa
         elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
             last_sent = time.monotonic()
             yield ": keep-alive\n\n"
-        time.sleep(poll_s)  # real time between looks; the engine's clock is its own
+        stop.wait(poll_s)  # real time between looks; the engine's clock is its own
 
 
 def _json(state: dict[str, Any]) -> Response:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from ivr.agent_console import ELDERLY_EN, ELDERLY_ZH
 from ivr.auth import USERS
+from ivr.pages import stop_streams
 from routing.agents import Agent
 from routing.caller import Caller, Customer
 from routing.clock import FixedClock
@@ -265,6 +266,8 @@ def test_the_event_stream_pushes_the_state_and_then_each_change(
     pushed = _event(next(chunks))
     assert pushed["state"] == "offered" and pushed["elderly"] is True
     assert pushed["call"]["name"] == "陈婉仪"
+    stop_streams(app)  # a shutdown ends the stream at its next look
+    assert list(chunks) == []
     response.close()
 
 
