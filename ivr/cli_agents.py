@@ -12,10 +12,13 @@ from datetime import datetime
 from typing import TypeVar
 
 import click
+from flask import Flask
 
 from dialects.registry import DIALECTS
-from ivr import cli_customers
+from ivr import cli_customers, dispatch
 from ivr.cli import main
+from ivr.context import init_engine
+from ivr.telephony import Telephony
 from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
 from routing.engine import Engine
@@ -115,15 +118,11 @@ def set_state_command(agent_id: str, state: str) -> None:
     An agent on a call leaves when the call ends; an available one may be offered a waiting
     caller at once.
     """
-    from app import create_app  # noqa: PLC0415  (the web app acts on offers, as a request would)
-    from ivr import dispatch  # noqa: PLC0415
-
-    app = create_app()
-    eng: Engine = app.extensions["silverline"]
+    eng = cli_customers.cli_engine()
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
-    with app.app_context():
+    with _dispatch_app(eng).app_context():
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
         dispatch.act_on(offers, _base(eng))
     status = _guard(lambda: eng.agents.state(agent_id))
@@ -132,6 +131,14 @@ def set_state_command(agent_id: str, state: str) -> None:
     for offer in offers:
         if offer.agent.id == agent_id:
             click.echo(f"  offered a waiting caller from the {offer.queue} queue")
+
+
+def _dispatch_app(engine: Engine) -> Flask:
+    """The least of an app that ivr.dispatch needs: the engine and the Twilio REST client."""
+    app = Flask(__name__)
+    init_engine(app, engine)
+    app.extensions["silverline.telephony"] = Telephony(engine.settings)
+    return app
 
 
 def _base(engine: Engine) -> str:

@@ -109,6 +109,15 @@ def test_set_state_available_offers_a_waiting_caller(runner: CliRunner, eng: Eng
     assert "then away after the call" in run(runner, "agents", "set-state", "a01", "away")
 
 
+def test_set_state_needs_no_page_secret_outside_demo_mode(
+    runner: CliRunner, eng: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(runner, "agents", "add", "a01", "--name", "X")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "a-real-token")  # and no SILVERLINE_SECRET_KEY
+    monkeypatch.delenv("SILVERLINE_SECRET_KEY", raising=False)
+    assert run(runner, "agents", "set-state", "a01", "available") == "a01 is available\n"
+
+
 def test_demo_seed_adds_a_realistic_team_and_their_sign_ins(
     runner: CliRunner, eng: Engine, tmp_path: Path
 ) -> None:
