@@ -18,20 +18,24 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Plan
-from ivr.simulator.transport import FlaskTransport, Reply, Transport
+from ivr.simulator.transport import FlaskTransport
 from routing.clock import FixedClock
-from routing.engine import Engine
-from routing.statsquery import CLASSES, Stats
 from routing.store import connect
 from tests.conftest import CLUSTER, T0
+from tests.reliability.ledger import (
+    Tape,
+    double_answers,
+    events,
+    figures,
+    mismatches,
+    overlaps,
+)
 from tests.reliability.servers import context_of, twiml_of
 
 CALLS = int(os.environ.get("SILVERLINE_LEDGER_CALLS", "1200"))
@@ -45,42 +49,6 @@ PLAN = Plan(
     seed=17,
     answer_delay_s=(1.0, 4.0),
 )
-COUNTED = (
-    "offered",
-    "answered",
-    "answered_sl",
-    "abandoned",
-    "short_abandoned",
-    "completed",
-    "wait_ms",
-    "abandon_wait_ms",
-    "max_wait_ms",
-)
-
-
-@dataclass(frozen=True)
-class Sent:
-    method: str
-    url: str
-    form: dict[str, str]
-    headers: dict[str, str]
-
-
-class Tape:
-    """A transport that keeps every request it carries, to be sent again later."""
-
-    def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.sent: list[Sent] = []
-        self.replies: list[Reply] = []
-
-    def send(
-        self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
-    ) -> Reply:
-        self.sent.append(Sent(method, url, dict(form), dict(headers)))
-        reply = self.inner.send(method, url, form, headers)
-        self.replies.append(reply)
-        return reply
 
 
 @dataclass
@@ -105,94 +73,39 @@ def run(redis_server: str) -> Run:
     return Run(off, tape)
 
 
-def _events(engine: Engine) -> list[dict[str, str]]:
-    entries = engine.redis.xrange(engine.keys.stats_events())
-    return [fields for _, fields in entries]
-
-
-def _figures(engine: Engine) -> dict[str, Any]:
-    stats = Stats(engine.redis, engine.clock, engine.settings, engine.keys)
-    totals = stats.totals()
-    day = stats.day()
-    return {
-        "totals": {q: {c: totals[q][c].as_dict() for c in CLASSES} for q in totals},
-        "day": {q: {c: day[q][c].as_dict() for c in CLASSES} for q in day},
-    }
-
-
-def _recount(engine: Engine, events: list[dict[str, str]]) -> dict[tuple[str, str], Counter[str]]:
-    """Aggregates per (queue, class), rebuilt from the stream by the documented rules."""
-    settings = engine.settings
-    short_ms = settings.stats.short_abandon_seconds * 1000
-    by_call: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for ev in events:
-        by_call[ev["call"]].append(ev)
-    out: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for evs in by_call.values():
-        answered = [e for e in evs if e["kind"] == "answered"]
-        callback = any(e["kind"] == "callback_requested" for e in evs)
-        for ev in evs:
-            counts = out[(ev["queue"], ev["class"])]
-            wait = int(ev["wait_ms"])
-            if ev["kind"] == "entered":
-                counts["offered"] += 1
-            elif ev["kind"] == "completed":
-                counts["completed"] += 1
-            elif ev["kind"] == "answered":
-                sl_ms = settings.queues[ev["queue"]].sl_seconds * 1000
-                counts["answered"] += 1
-                counts["wait_ms"] += wait
-                counts["answered_sl"] += wait <= sl_ms
-                counts["max_wait_ms"] = max(counts["max_wait_ms"], wait)
-            elif ev["kind"] == "abandoned" and not answered and not callback:
-                if wait < short_ms:
-                    counts["short_abandoned"] += 1
-                else:
-                    counts["abandoned"] += 1
-                    counts["abandon_wait_ms"] += wait
-    return out
-
-
 def test_every_routed_call_is_in_the_stream_once_and_the_aggregates_recount(run: Run) -> None:
     engine = run.off.engine
     assert all(r.status == 200 for r in run.tape.replies)
     for sent, reply in zip(run.tape.sent, run.tape.replies, strict=True):
         twiml_of(reply.body, context_of(sent.url))
     assert not run.off.sim.faults
-    events = _events(engine)
-    assert len(events) < engine.settings.stats.stream_maxlen  # nothing trimmed away
+    stream = events(engine)
+    assert len(stream) < engine.settings.stats.stream_maxlen  # nothing trimmed away
     routed = {
         leg.sid
         for leg in run.off.sim.legs.values()
         if leg.party == "caller" and leg.direction == "inbound" and leg.routed_at is not None
     }
-    assert len(routed) > CALLS * 0.95  # a few hear the menu's silence path; most are routed
-    entered = Counter(ev["call"] for ev in events if ev["kind"] == "entered")
+    assert len(routed) > CALLS * 0.95
+    entered = Counter(ev["call"] for ev in stream if ev["kind"] == "entered")
     assert set(entered) == routed
     assert set(entered.values()) == {1}
-    kinds = Counter(ev["kind"] for ev in events)
+    kinds = Counter(ev["kind"] for ev in stream)
     assert kinds["answered"] > CALLS / 2 and kinds["abandoned"] > 10  # both paths exercised
-
-    recount = _recount(engine, events)
-    totals = Stats(engine.redis, engine.clock, engine.settings, engine.keys).totals()
-    for queue in engine.settings.queues:
-        for klass, name in (("s", "senior"), ("o", "other")):
-            figures = totals[queue][name]
-            got = {k: getattr(figures, k) for k in COUNTED}
-            assert got == {k: recount[(queue, klass)][k] for k in COUNTED}, (queue, name)
+    assert mismatches(engine, stream) == []
 
 
 def test_replaying_every_webhook_changes_no_figure(run: Run) -> None:
     engine = run.off.engine
-    before = _figures(engine)
-    stream = engine.redis.xlen(engine.keys.stats_events())
+    before = figures(engine)
+    length = engine.redis.xlen(engine.keys.stats_events())
     client = FlaskTransport(run.off.app)
     for sent in run.tape.sent:
         reply = client.send(sent.method, sent.url, sent.form, sent.headers)
         assert reply.status == 200, sent.url
         twiml_of(reply.body, context_of(sent.url))
-    assert engine.redis.xlen(engine.keys.stats_events()) == stream
-    assert _figures(engine) == before
+    assert engine.redis.xlen(engine.keys.stats_events()) == length
+    assert figures(engine) == before
 
 
 def test_no_agent_on_two_calls_and_no_caller_put_through_twice(run: Run) -> None:
@@ -219,21 +132,13 @@ def test_no_agent_on_two_calls_and_no_caller_put_through_twice(run: Run) -> None
     assert results and set(results) <= {"completed", "canceled"}, Counter(results)
 
     # As the engine recorded it: one answer per call; a missed offer only where the caller
-    # hung up while the agent's phone rang; each agent's answered-to-completed spans disjoint.
-    events = _events(run.off.engine)
-    answers = Counter(ev["call"] for ev in events if ev["kind"] == "answered")
-    assert set(answers.values()) == {1}
+    # hung up while the agent's phone rang; no agent's answered-to-completed spans overlap.
+    stream = events(run.off.engine)
+    assert double_answers(stream) == []
     canceled = {
         s.form["CallSid"]
         for s in run.tape.sent
         if "/dial-result" in s.url and s.form.get("DialCallStatus") == "canceled"
     }
-    assert {ev["call"] for ev in events if ev["kind"] == "missed"} <= canceled
-    spans_ms: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    for ev in events:
-        if ev["kind"] in ("answered", "completed"):
-            spans_ms[ev["agent"]].setdefault(ev["call"], []).append(int(ev["at_ms"]))
-    for agent, calls in spans_ms.items():
-        spans = sorted((min(t), max(t)) for t in calls.values())
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
-            assert start >= end, f"{agent} recorded on two calls"
+    assert {ev["call"] for ev in stream if ev["kind"] == "missed"} <= canceled
+    assert overlaps(stream) == []
