@@ -17,9 +17,10 @@
 
   function wait(s) {
     s = Math.max(0, Math.floor(s || 0));
-    const m = Math.floor(s / 60);
-    const r = s % 60;
-    return m + ":" + (r < 10 ? "0" : "") + r;
+    const two = function (n) { return (n < 10 ? "0" : "") + n; };
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return h ? h + ":" + two(m) + ":" + two(s % 60) : m + ":" + two(s % 60);
   }
 
   function seconds(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + " s"; }
@@ -73,6 +74,16 @@
       set(id + "-abandoned", f.abandoned);
       set(id + "-asa", seconds(f.asa_s));
       level(id + "-sl", f.service_level, q.sl_percent);
+      set(id + "-senior-waiting", q.seniors_waiting);
+      set(id + "-other-waiting", q.others_waiting);
+      ["senior", "other"].forEach(function (c) {
+        const g = q.today[c];
+        set(id + "-" + c + "-offered", g.offered);
+        set(id + "-" + c + "-answered", g.answered);
+        set(id + "-" + c + "-abandoned", g.abandoned);
+        set(id + "-" + c + "-asa", seconds(g.asa_s));
+        level(id + "-" + c + "-sl", g.service_level, q.sl_percent);
+      });
     });
   }
 

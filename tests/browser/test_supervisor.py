@@ -56,6 +56,8 @@ def test_a_waiting_senior_shows_live_then_the_answer_moves_answered_and_asa(
     expect(page.locator("#c-senior-waiting")).to_have_text("0")
     expect(page.locator("#senior-alert")).to_be_hidden()
     expect(page.locator("#q-senior-on_call")).to_have_text("1")
+    expect(page.locator("#q-senior-senior-answered")).to_have_text("1")
+    expect(page.locator("#q-senior-other-answered")).to_have_text("0")
     expect(page.locator("#histogram rect[data-class=senior][data-bucket='3']")).to_have_attribute(
         "height", re.compile(r"^[1-9]")
     )  # 25 s falls in the 20–30 s bucket
