@@ -11,8 +11,14 @@ from flask import Blueprint, Response, jsonify, request
 from ivr import dashboard
 from ivr.auth import require_role
 from ivr.context import engine
+from routing.exceptions import StoreUnavailable
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(StoreUnavailable)
+def _store_unavailable(exc: StoreUnavailable) -> tuple[Response, int]:
+    return jsonify(error="the store is unavailable; try again shortly"), 503
 
 
 @bp.get("/queues")
