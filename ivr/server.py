@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from ivr import ticker
 from ivr.cli import warn_demo_token
+from routing.hours import is_open
 from routing.settings import Settings
 
 log = logging.getLogger("silverline")
@@ -69,11 +73,17 @@ def run(overrides: Mapping[str, Any]) -> None:
         from ivr.cli_users import seed_demo  # noqa: PLC0415
 
         demo_users = seed_demo(app.extensions["silverline"])
-    click.echo(banner(settings, base, demo_users))
+    now = app.extensions["silverline"].clock.now()
+    click.echo(banner(settings, base, demo_users, now))
     _Gunicorn(app, gunicorn_options(settings, app)).run()
 
 
-def banner(settings: Settings, base: str, demo_users: Mapping[str, str] | None = None) -> str:
+def banner(
+    settings: Settings,
+    base: str,
+    demo_users: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> str:
     public = settings.twilio.public_url or base
     store = settings.redis.url or f"embedded redis-server under {settings.redis.data_dir}/"
     lines = [
@@ -89,6 +99,14 @@ def banner(settings: Settings, base: str, demo_users: Mapping[str, str] | None =
     if demo_users:
         lines.append("Demo sign-ins (silverline users demo prints them again):")
         lines += [f"  {name:<12} {password}" for name, password in demo_users.items()]
-        lines.append(f"Place a simulated call: silverline call +8613800138000 --url {base}")
+        cli = Path(sys.executable).parent / "silverline"
+        lines.append(f"Place a simulated call: {cli} call +8613800138000 --url {base}")
+    if now is not None and not is_open(now, settings.business_hours, settings.tz):
+        hours = settings.business_hours
+        lines.append(
+            f"The hotline is closed now ({hours.open}-{hours.close} {settings.tz.key}): callers "
+            "hear the after-hours flow. To try the day flow, start with "
+            "SILVERLINE__BUSINESS_HOURS__OPEN=00:00 SILVERLINE__BUSINESS_HOURS__CLOSE=23:59."
+        )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)

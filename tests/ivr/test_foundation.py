@@ -1,5 +1,6 @@
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -8,6 +9,8 @@ from flask.testing import FlaskClient
 import app as app_module
 from app import create_app
 from ivr.embedded import EmbeddedRedis
+from ivr.server import banner
+from routing.settings import load_settings
 
 
 def test_importing_the_app_starts_nothing() -> None:
@@ -57,3 +60,12 @@ def test_one_server_for_every_user_and_the_last_one_stops_it(tmp_path: Path) -> 
     assert (tmp_path / "r" / "redis.pid").read_text() == pid
     assert redis.Redis.from_url(a.url).ping()
     assert a.release() is True
+
+
+def test_the_banner_says_when_the_hotline_is_closed_and_how_to_try_the_day_flow() -> None:
+    settings = load_settings(environ={})
+    base = "http://127.0.0.1:5000"
+    night = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    day = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00
+    assert "SILVERLINE__BUSINESS_HOURS__OPEN=00:00" in banner(settings, base, None, night)
+    assert "closed" not in banner(settings, base, None, day)
