@@ -39,7 +39,7 @@ def signature_ok() -> bool:
     if not s.twilio.validate_signatures:
         return True
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature:
+    if not signature or not signature.isascii():  # a real one is base64; others crash hmac
         return False
     params = request.form if request.method == "POST" else {}
     validator = RequestValidator(s.secrets.auth_token)
