@@ -10,8 +10,8 @@ while they wait. Then
 - no agent was on two calls at once and no caller was put through twice, both as the simulator
   saw it (legs) and as the engine recorded it (events).
 
-`SILVERLINE_LEDGER_CALLS` sets the number of calls (default 1200, about 40 s here); the
-two-worker soak over real HTTP is bench/soak.py.
+`SILVERLINE_LEDGER_CALLS` sets the number of calls (default 1200: about 50 s on this 2-core
+machine, replay included); the two-worker soak over real HTTP is bench/soak.py.
 """
 
 from __future__ import annotations
