@@ -7,6 +7,9 @@ from typing import Any
 
 import click
 
+from ivr.store import open_store
+from routing.clock import SystemClock
+from routing.engine import Engine
 from routing.exceptions import SettingsError, SilverlineError
 from routing.settings import DEMO_AUTH_TOKEN, Settings, load_settings
 
@@ -14,6 +17,16 @@ from routing.settings import DEMO_AUTH_TOKEN, Settings, load_settings
 @click.group()
 def main() -> None:
     """Silverline: an IVR and call-routing engine with a green channel for older callers."""
+
+
+def cli_engine() -> Engine:
+    """The engine on the configured store (REDIS_URL, or the embedded server), wall clock."""
+    settings = cli_settings()
+    try:
+        redis, _ = open_store(settings)
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return Engine(redis, SystemClock(), settings)
 
 
 def cli_settings() -> Settings:

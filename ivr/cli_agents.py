@@ -15,7 +15,7 @@ import click
 from flask import Flask
 
 from dialects.registry import DIALECTS
-from ivr import cli_customers, dispatch
+from ivr import cli, dispatch
 from ivr.cli import main
 from ivr.context import init_engine
 from ivr.telephony import Telephony
@@ -63,7 +63,7 @@ def add_command(
     update: bool,
 ) -> None:
     """Add AGENT_ID (a short slug such as a01); new agents start offline."""
-    engine = cli_customers.cli_engine()
+    engine = cli.cli_engine()
     agent = Agent(
         id=agent_id,
         name=name.strip(),
@@ -88,7 +88,7 @@ def add_command(
 @agents.command("list")
 def list_command() -> None:
     """Print every agent with skills, dialects and state."""
-    engine = cli_customers.cli_engine()
+    engine = cli.cli_engine()
     team = _guard(engine.agents.all)
     states = _guard(engine.agents.states)
     if not team:
@@ -102,7 +102,7 @@ def list_command() -> None:
 @click.argument("agent_id")
 def remove_command(agent_id: str) -> None:
     """Remove AGENT_ID; a caller only offered to them goes back to their place in line."""
-    engine = cli_customers.cli_engine()
+    engine = cli.cli_engine()
     if _guard(lambda: engine.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     _guard(lambda: engine.agents.remove(agent_id))
@@ -118,7 +118,7 @@ def set_state_command(agent_id: str, state: str) -> None:
     An agent on a call leaves when the call ends; an available one may be offered a waiting
     caller at once.
     """
-    eng = cli_customers.cli_engine()
+    eng = cli.cli_engine()
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state

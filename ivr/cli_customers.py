@@ -10,25 +10,13 @@ from pathlib import Path
 import click
 
 from dialects.registry import DIALECTS
-from ivr.cli import cli_settings, main
-from ivr.store import open_store
+from ivr.cli import cli_engine, main
 from routing import numbers
 from routing.caller import Caller
-from routing.clock import SystemClock
 from routing.demo import DEMO_CUSTOMERS, seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import ImportRowError, SilverlineError
 from routing.importer import import_csv
-
-
-def cli_engine() -> Engine:
-    """The engine on the configured store, with the wall clock."""
-    settings = cli_settings()
-    try:
-        redis, _ = open_store(settings)
-    except SilverlineError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return Engine(redis, SystemClock(), settings)
 
 
 @main.group()

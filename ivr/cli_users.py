@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from ivr.cli import main
-from ivr.cli_customers import cli_engine
+from ivr.cli import cli_engine, main
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
