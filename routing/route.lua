@@ -395,6 +395,15 @@ local function miss(sid, c)
   enqueue(sid, c)
 end
 
+-- An offered caller hung up before the agent answered: the agent is free again, no miss.
+local function caller_gone(sid, c)
+  c.st = 'gone'
+  put_call(sid, c)
+  release_agent(c.ag, sid, nil)
+  redis.call('ZREM', PULLS, sid)
+  event('abandoned', sid, c, '', now - c.e)
+end
+
 local OPS = {}
 
 function OPS.tick()
@@ -452,6 +461,9 @@ function OPS.dial_result()
   if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
     if c.st == 'offered' then mark_answered(sid, c) end
     finish(sid, c, arg.dur * 1000)
+  elseif mine and arg.status == 'canceled' and c.st == 'offered' then
+    -- the caller hung up while the agent's phone rang: abandoned, not a miss by the agent
+    caller_gone(sid, c)
   elseif mine and MISSED[arg.status] and c.st == 'offered' then
     miss(sid, c)
   end
@@ -470,11 +482,7 @@ function OPS.hangup()
       put_call(sid, c)
       event('abandoned', sid, c, '', now - c.e)
     elseif c.st == 'offered' then
-      c.st = 'gone'
-      put_call(sid, c)
-      release_agent(c.ag, sid, nil)
-      redis.call('ZREM', PULLS, sid)
-      event('abandoned', sid, c, '', now - c.e)
+      caller_gone(sid, c)
     elseif c.st == 'on_call' then
       finish(sid, c, now - c.am)
     end

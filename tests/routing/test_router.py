@@ -245,6 +245,20 @@ def test_a_repeated_dial_result_changes_nothing(desk: Desk) -> None:
     assert len(desk.events("missed")) == 1
 
 
+def test_a_caller_hanging_up_while_the_agent_rings_is_abandoned_not_missed(desk: Desk) -> None:
+    desk.agent("a01")
+    desk.router.arrive("CA1", caller(), "general")
+    desk.clock.advance(8)
+    assert desk.router.dial_result("CA1", "a01", "canceled", 0) is None
+    assert desk.agents.state("a01").state == "available"
+    assert desk.agents.state("a01").missed == 0
+    assert [e["kind"] for e in desk.events() if e["kind"] in ("missed", "abandoned")] == [
+        "abandoned"
+    ]
+    desk.router.hangup("CA1")  # the status callback after it changes nothing
+    assert len(desk.events("abandoned")) == 1
+
+
 def test_completed_calls_free_the_agent_after_wrap_up(desk: Desk) -> None:
     desk.agent("a01")
     desk.router.arrive("CA1", caller(), "general")
