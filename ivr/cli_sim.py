@@ -2,8 +2,10 @@
 
 Without --url both run the app in-process on the simulator's clock (the configured store:
 REDIS_URL or the embedded server). With --url they call a running server over HTTP in real
-time; start the simulator's REST API with --rest-port and set the server's
-`twilio.api_base_url` to it so the server can pull callers out of queues.
+time (its clock is the wall clock). `call --url` can serve the simulator's REST API with
+--rest-port (set the server's `twilio.api_base_url` to it so the server can pull callers out
+of queues; without it, assigned callers leave at their next wait poll). `simulate --url`
+staffs the run with temporary agents on the server's store and removes them afterwards.
 """
 
 from __future__ import annotations
@@ -17,18 +19,24 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import click
 
-from ivr.cli import cli_settings, main, warn_demo_token
+from ivr import dispatch
+from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
+from ivr.cli_agents import _dispatch_app
 from ivr.simulator.calls import Leg, Line
+from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.people import Caller, Input
 from ivr.simulator.rest import wsgi_app
 from ivr.simulator.switch import Simulator
-from ivr.simulator.traffic import CLASSES, Plan, report
-from ivr.simulator.transport import HttpTransport
+from ivr.simulator.traffic import CLASSES, Outcome, Plan, report
 from routing.clock import FixedClock
+from routing.engine import Engine
 from routing.exceptions import SilverlineError
+from routing.hours import is_open
+from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
+SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
 
 
 @main.command("call")
@@ -64,17 +72,34 @@ def call_command(
 
 
 @main.command("simulate")
-@click.option("--calls", type=int, required=True, help="Number of calls to place.")
-@click.option("--rate", type=float, required=True, help="Arrivals per second (Poisson).")
-@click.option("--agents", type=int, required=True, help="Virtual agents, each taking all calls.")
-@click.option("--senior-share", type=float, required=True, help="Share of callers aged 60+.")
+@click.option("--calls", type=click.IntRange(min=1), required=True, help="Calls to place.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Arrivals per second (Poisson).",
+)
+@click.option(
+    "--agents", type=click.IntRange(min=1), required=True, help="Virtual agents taking all calls."
+)
+@click.option(
+    "--senior-share",
+    type=click.FloatRange(0, 1),
+    required=True,
+    help="Share of callers aged 60+.",
+)
 @click.option("--aht", type=float, default=180.0, help="Mean talk time, seconds (exponential).")
 @click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
 @click.option("--seed", type=int, default=0)
 @click.option("--speed", type=float, default=None, help="Real time at X times speed.")
 @click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--url", default=None, help="Base URL of a running server (default: in-process).")
+@click.option(
+    "--url",
+    default=None,
+    help="Base URL of a running server: real time, with temporary agents on its store "
+    "(default: in-process).",
+)
 def simulate_command(
     calls: int,
     rate: float,
@@ -88,11 +113,17 @@ def simulate_command(
     as_json: bool,
     url: str | None,
 ) -> None:
-    """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL."""
+    """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL.
+
+    With --url the calls go to a running server and land in its statistics (the supervisor
+    dashboard); the temporary agents it creates are removed at the end.
+    """
     if virtual and speed is not None:
         raise click.UsageError("--speed and --virtual are exclusive")
-    if url:
-        raise click.UsageError("simulate --url is not available yet; run it in-process")
+    if url and (virtual or (speed is not None and speed != 1.0)):
+        raise click.UsageError(
+            "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
+        )
     plan = Plan(
         calls=calls,
         rate=rate,
@@ -103,18 +134,66 @@ def simulate_command(
         seed=seed,
         answer_delay_s=(1.0, 4.0),
     )
-    prefix = f"slsim{datetime.now(UTC):%Y%m%d%H%M%S%f}"  # the real store's data stay untouched
-    offline = _offline(speed=speed, seed=seed, prefix=prefix)
-    try:
-        outcomes = simulate(offline, plan)
-    finally:
-        for key in offline.engine.redis.scan_iter(match=f"{prefix}*", count=1000):
-            offline.engine.redis.delete(key)
+    outcomes = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
     result = report(outcomes, plan.sl_seconds)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     click.echo(_table(result))
+
+
+def _simulate_offline(plan: Plan, speed: float | None) -> list[Outcome]:
+    prefix = f"slsim{datetime.now(UTC):%Y%m%d%H%M%S%f}"  # the real store's data stay untouched
+    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix)
+    try:
+        return simulate(offline, plan)
+    finally:
+        for key in offline.engine.redis.scan_iter(match=f"{prefix}*", count=1000):
+            offline.engine.redis.delete(key)
+
+
+def simulate_live(url: str, plan: Plan) -> list[Outcome]:
+    """Run `plan` against the server at `url` in real time, with temporary agents."""
+    try:
+        check_server(url)
+    except OSError as exc:
+        raise click.ClickException(f"no healthy Silverline server at {url}: {exc}") from exc
+    engine = cli_engine()
+    settings = engine.settings
+    warn_demo_token(settings)
+    if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
+        click.echo(
+            "WARNING: the hotline is closed now: callers hear the after-hours flow", err=True
+        )
+    sim = live_simulator(url, settings, seed=plan.seed, seconds_per_char=SAY_SECONDS_PER_CHAR)
+    traffic = LiveTraffic(
+        sim,
+        engine,
+        plan,
+        on_offers=lambda offers: _dispatch(engine, offers, url),
+        limit_s=5 * plan.calls / plan.rate + _LONGEST_CALL_S,
+    )
+    click.echo(
+        f"{plan.calls} calls to {url} in real time (about {plan.calls / plan.rate:.0f} s of "
+        f"arrivals) with {plan.agents} temporary agents sim{traffic.run_id}*",
+        err=True,
+    )
+    try:
+        return traffic.run()
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"the server at {url} stopped answering: {exc}") from exc
+    finally:
+        for problem in traffic.problems:
+            click.echo(f"WARNING: {problem}", err=True)
+
+
+def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
+    """Carry out assignments as `agents set-state` does (a REST pull, or a call-back)."""
+    if offers:
+        with _dispatch_app(engine).app_context():
+            dispatch.act_on(offers, url.rstrip("/"))
 
 
 def _patience(raw: str) -> float:
@@ -151,21 +230,7 @@ def _to() -> str:
 
 def _live(url: str, rest_port: int | None) -> Simulator:
     """A real-time simulator calling `url` over HTTP; REST served on `rest_port` if given."""
-    settings = cli_settings()
-    sim = Simulator(
-        clock=FixedClock(datetime.now(UTC)),
-        speed=1.0,
-        account_sid=settings.secrets.account_sid,
-        auth_token=settings.secrets.auth_token,
-    )
-    sim.connect(HttpTransport())
-    base = url.rstrip("/")
-    sim.add_number(
-        settings.twilio.caller_id,
-        f"{base}/voice/incoming",
-        status_callback=f"{base}/voice/status",
-        fallback_url=f"{base}/voice/fallback",
-    )
+    sim = live_simulator(url, cli_settings())
     if rest_port:
         server = make_server("127.0.0.1", rest_port, wsgi_app(sim), handler_class=_Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()

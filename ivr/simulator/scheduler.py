@@ -116,6 +116,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._inbox: queue.SimpleQueue[Callable[[], Any]] = queue.SimpleQueue()
         self._wall0 = time.monotonic()
+        self._stopping = False
 
     def now(self) -> float:
         """Seconds since the scheduler started, on its own time line."""
@@ -141,10 +142,17 @@ class Scheduler:
         """Run `fn` on the scheduler's thread (from a REST server thread, say)."""
         self._inbox.put(fn)
 
+    def stop(self) -> None:
+        """End the running `run()` after the current event (from the scheduler's thread)."""
+        self._stopping = True
+
     def run(self, until: float | None = None) -> None:
-        """Run events until none are left or the time line reaches `until` seconds."""
+        """Run events until none are left, the time line reaches `until` seconds, or `stop()`."""
+        self._stopping = False
         while True:
             self._drain_inbox()
+            if self._stopping:
+                return
             while self._heap and self._heap[0][2].cancelled:
                 heapq.heappop(self._heap)
             if not self._heap or (until is not None and self._heap[0][0] > until):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import secrets
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,14 +115,18 @@ class Simulator:
         auth_token: str = "",
         seconds_per_char: float = 0.2,
         people: People | None = None,
+        unique_sids: bool = False,
     ) -> None:
         self.sched = Scheduler(clock, speed=speed)
         self.rng = random.Random(seed)
+        # A live server keeps its call records: a second run with the same seed must not reuse
+        # a CallSid it has seen. Offline runs draw sids from the seeded rng, reproducibly.
+        self.sid_rng = random.Random(secrets.randbits(128)) if unique_sids else self.rng
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.seconds_per_char = seconds_per_char  # speaking time of <Say>; 0 = instant
         self.people = people or People(self.rng)
-        self.queues = Queues(self.rng)
+        self.queues = Queues(self.sid_rng)
         self.numbers: dict[str, Number] = {}
         self.legs: dict[str, Leg] = {}
         self.live: set[str] = set()  # CallSids of legs not yet ended
@@ -192,7 +197,7 @@ class Simulator:
         parent: Leg | None = None,
     ) -> Leg:
         leg = Leg(
-            new_sid("CA", self.rng),
+            new_sid("CA", self.sid_rng),
             self.account_sid,
             from_,
             to,

@@ -146,16 +146,18 @@ class Population:
     rng: random.Random
     birth_year: int = 1950
     seniors: list[Customer] = field(default_factory=list)
+    first: int = 0  # numbers run from `first`: a live run picks a random block of its own
 
     def senior(self, i: int) -> Customer:
-        number = f"+86139{i:08d}"
+        n = self.first + i
+        number = f"+86139{n:08d}"
         born = date(self.birth_year, 1 + i % 12, 1 + i % 28)
-        customer = Customer(f"sim{i}", f"长者{i}", born, "mandarin", (number,))
+        customer = Customer(f"sim{n}", f"长者{i}", born, "mandarin", (number,))
         self.seniors.append(customer)
         return customer
 
     def other_number(self, i: int) -> str:
-        return f"+86137{i:08d}"
+        return f"+86137{self.first + i:08d}"
 
 
 def arrivals(

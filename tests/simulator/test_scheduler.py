@@ -61,3 +61,14 @@ def test_run_until_stops_the_clock_at_the_horizon() -> None:
     assert fired == [] and sched.now() == 20.0
     sched.run()
     assert fired == [50.0]
+
+
+def test_stop_ends_the_run_after_the_current_event_and_keeps_the_rest() -> None:
+    sched = Scheduler(FixedClock(T0))
+    fired: list[float] = []
+    sched.call_later(5, lambda: (fired.append(sched.now()), sched.stop()))
+    sched.call_later(300, lambda: fired.append(sched.now()))
+    sched.run()
+    assert fired == [5.0] and sched.now() == 5.0
+    sched.run()
+    assert fired == [5.0, 300.0]

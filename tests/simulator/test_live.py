@@ -1,0 +1,142 @@
+"""Against a live server: unique call sids per run, and `simulate --url` over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+
+from app import create_app
+from ivr import cli_sim
+from ivr.cli import main
+from ivr.simulator.live import LiveTraffic, live_simulator
+from ivr.simulator.people import Caller
+from ivr.simulator.switch import Simulator
+from ivr.simulator.traffic import Plan
+from ivr.simulator.transport import HttpTransport, Reply
+from routing.clock import FixedClock, SystemClock
+from routing.engine import Engine
+from tests.conftest import CLUSTER, T0
+
+NUMBER = "+15550000001"
+
+
+def _sids(unique_sids: bool = False) -> list[str]:
+    """The sids a fresh simulator seeded 5 gives two calls and a queue."""
+    sim = Simulator(clock=FixedClock(T0), seed=5, unique_sids=unique_sids)
+    sim.add_number(NUMBER, "http://localhost/incoming")
+    calls = [sim.place_call(Caller(f"+8613700000{n:03d}", sim.rng), NUMBER).sid for n in range(2)]
+    return [*calls, sim.queues.named("support", 0.0).sid]
+
+
+def test_live_simulators_draw_new_sids_on_every_run() -> None:
+    first, second = _sids(unique_sids=True), _sids(unique_sids=True)
+    assert all(sid.startswith(("CA", "QU")) and len(sid) == 34 for sid in first + second)
+    assert not set(first) & set(second)
+    assert len(set(first)) == 3
+
+
+def test_offline_simulators_with_one_seed_repeat_their_sids() -> None:
+    assert _sids() == _sids()
+    assert _sids() != _sids(unique_sids=True)
+
+
+@dataclass
+class Server:
+    url: str
+    engine: Engine
+
+
+@pytest.fixture
+def server(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """The app on the wall clock behind a werkzeug thread; the CLI reads the same settings."""
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("SILVERLINE_PUBLIC_URL", raising=False)
+    env = {
+        "REDIS_URL": redis_url,
+        "SILVERLINE__REDIS__CLUSTER": str(CLUSTER).lower(),
+        "SILVERLINE__BUSINESS_HOURS__OPEN": "00:00",  # open round the clock
+        "SILVERLINE__BUSINESS_HOURS__CLOSE": "00:00",
+        "SILVERLINE__ROUTING__WRAP_UP_SECONDS": "0",
+        "SILVERLINE__ROUTING__WAIT_POLL_SECONDS": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(clock=SystemClock())
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, name="live-sim-server", daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{http.server_port}", app.extensions["silverline"])
+    finally:
+        http.shutdown()
+        thread.join(timeout=10)
+        http.server_close()
+
+
+def test_simulate_url_fills_the_servers_statistics_and_removes_its_agents(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_sim, "SAY_SECONDS_PER_CHAR", 0.0)  # prompts take no time
+    args = ["simulate", "--url", server.url, "--calls", "4", "--rate", "4", "--agents", "2"]
+    args += ["--senior-share", "0.5", "--aht", "1", "--seed", "3", "--json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    classes = json.loads(res.stdout.splitlines()[-1])["classes"]
+    keys = {"offered", "answered", "abandoned", "asa_s", "service_level", "max_wait_s", "p_wait"}
+    assert all(set(figures) == keys for figures in classes.values())
+    assert classes["all"]["offered"] == 4 and classes["all"]["answered"] == 4
+    assert classes["senior"]["offered"] > 0 and classes["other"]["offered"] > 0
+    totals = server.engine.stats.totals()["all"]  # the server recorded every call
+    for name in ("senior", "other", "all"):
+        assert totals[name].offered == classes[name]["offered"]
+        assert totals[name].answered == classes[name]["answered"]
+    assert server.engine.agents.all() == [] and server.engine.agents.states() == {}
+    assert server.engine.directory.occupied_buckets() == set()  # the seniors are gone too
+
+
+def test_simulate_url_cleans_up_when_interrupted(server: Server) -> None:
+    plan = Plan(3, rate=20, agents=1, senior_share=1.0, aht_s=1, seed=1, answer_delay_s=(1, 1))
+    interrupting = _Interrupting(HttpTransport(), at="/voice/whisper")
+    sim = live_simulator(server.url, server.engine.settings, seconds_per_char=0.0)
+    sim.connect(interrupting)
+    traffic = LiveTraffic(sim, server.engine, plan)
+    with pytest.raises(KeyboardInterrupt):
+        traffic.run()
+    assert traffic.agent_ids and traffic.problems == []
+    assert server.engine.agents.all() == [] and server.engine.agents.states() == {}
+    assert server.engine.directory.occupied_buckets() == set()
+    routed = [sid for sid, leg in sim.legs.items() if leg.routed_at is not None]
+    assert len(routed) == 3  # one offered to the agent, two waiting, when Ctrl-C came
+    calls = [server.engine.router.call(sid) for sid in routed]
+    assert all(info is not None and info.state == "gone" for info in calls), calls
+    assert all(q.waiting == 0 for q in server.engine.router.snapshot().queues.values())
+
+
+class _Interrupting:
+    """Ctrl-C as the first request to `at` goes out (what a user does mid-run)."""
+
+    def __init__(self, inner: HttpTransport, at: str) -> None:
+        self.inner, self.at = inner, at
+
+    def send(
+        self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
+    ) -> Reply:
+        if self.at in url:
+            raise KeyboardInterrupt
+        return self.inner.send(method, url, form, headers)
+
+
+def test_simulate_url_refuses_other_speeds_and_dead_servers(redis_url: str) -> None:
+    args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
+    env = {"REDIS_URL": redis_url}
+    for extra in (["--speed", "10"], ["--virtual"]):
+        res = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9", *extra], env=env)
+        assert res.exit_code == 2 and "real time" in res.output
+    res = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"], env=env)
+    assert res.exit_code == 1 and "no healthy Silverline server" in res.output
