@@ -2,8 +2,9 @@
 
 Waiting callers poll their wait URL, and every poll runs an assignment; but a call-back
 entry waits with nobody on the line, an agent's wrap-up ends with nobody polling, and
-out-of-hours call-back requests must join the queue when the hotline opens. The beat covers
-those. Assignment is atomic in Redis, so several workers beating at once is harmless.
+out-of-hours call-back requests must join the queue when the hotline opens, and reports
+that arrived while Redis was away (ivr/spool.py) must be applied once it is back. The beat
+covers those. Assignment is atomic in Redis, so several workers beating at once is harmless.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 
 from flask import Flask
 
-from ivr import dispatch
+from ivr import dispatch, spool
 from routing.caller import Caller
 from routing.engine import Engine
 from routing.hours import is_open
@@ -25,6 +26,7 @@ def beat(app: Flask, base: str) -> None:
     """One beat: queue opened-hours call-backs, run assignment, act on what it decided."""
     with app.app_context():
         eng: Engine = app.extensions["silverline"]
+        spool.replay(app, base)
         release_after_hours(eng)
         dispatch.act_on(eng.router.tick(), base)
 

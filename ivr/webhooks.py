@@ -8,11 +8,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request
+from flask import Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
+from ivr import spool
 from ivr.context import settings
 from ivr.twiml import fallback_response, reply
 
@@ -90,8 +91,10 @@ def twilio_webhook(view: View) -> View:
             return Response("invalid signature", status=403, mimetype="text/plain")
         try:
             return view(*args, **kwargs)
-        except Exception:  # the caller must reach a person whatever broke
+        except Exception as exc:  # the caller must reach a person whatever broke
             log.exception("webhook %s failed; answering with the fallback line", request.path)
+            if spool.keep_if_report(current_app._get_current_object(), exc):  # type: ignore[attr-defined]
+                log.warning("kept the %s report for replay once Redis is back", request.path)
             return failure_answer()
 
     return wrapped
