@@ -9,13 +9,13 @@ covers those. Assignment is atomic in Redis, so several workers beating at once 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
 from flask import Flask
 
 from ivr import dispatch, spool
-from routing.caller import Caller
 from routing.engine import Engine
 from routing.hours import is_open
 
@@ -40,7 +40,9 @@ def release_after_hours(eng: Engine) -> int:
     for req in eng.callbacks.pending():
         if not eng.callbacks.take(req.call_sid):
             continue  # another worker took it
-        caller = Caller("", req.number, None, req.age, req.dialect, req.senior)
+        # the directory again, so the agent's banner and whisper name the customer
+        found = eng.directory.identify(req.number, eng.clock.now())
+        caller = dataclasses.replace(found, dialect=req.dialect, senior=req.senior or found.senior)
         eng.router.arrive(req.call_sid, caller, "senior" if req.senior else "general")
         eng.router.request_callback(req.call_sid)
         released += 1

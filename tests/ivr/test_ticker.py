@@ -1,0 +1,32 @@
+"""The worker's beat: out-of-hours call-backs join the queue when the hotline opens."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Flask
+
+from ivr import ticker
+from routing.caller import Customer
+from routing.clock import FixedClock
+from routing.engine import Engine
+from tests.conftest import T0
+
+SENIOR = "+8613902212345"
+
+
+def test_a_call_back_booked_at_night_is_queued_at_opening_with_the_customers_name(
+    app: Flask, engine: Engine, clock: FixedClock
+) -> None:
+    engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
+    clock.set(T0 + timedelta(hours=13))  # 23:00 in Shanghai: closed
+    caller = engine.directory.identify(SENIOR, clock.now())
+    assert engine.callbacks.request_after_hours("CA" + "1" * 32, caller)
+    assert ticker.release_after_hours(engine) == 0  # still closed: nothing moves
+    clock.advance(10 * 3600)  # 09:00 the next morning
+    assert ticker.release_after_hours(engine) == 1
+    assert ticker.release_after_hours(engine) == 0  # taken once
+    info = engine.router.call("CA" + "1" * 32)
+    assert info is not None
+    assert (info.queue, info.callback, info.senior) == ("senior", True, True)
+    assert (info.caller_name, info.caller_age, info.caller_dialect) == ("陈伯", 72, "cantonese")
