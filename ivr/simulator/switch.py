@@ -21,7 +21,7 @@ from ivr.simulator import twiml
 from ivr.simulator.calls import Leg, new_sid, standard_params, status_params
 from ivr.simulator.people import Agent, Caller, Input, People
 from ivr.simulator.queues import Queue, QueueFull, Queues
-from ivr.simulator.scheduler import Interrupt, Process, Scheduler
+from ivr.simulator.scheduler import Interrupt, Process, Scheduler, Timer
 from ivr.simulator.transport import Reply, Transport, Webhooks
 from routing.clock import FixedClock
 
@@ -133,6 +133,7 @@ class Simulator:
         self.faults: list[Fault] = []
         self._procs: dict[str, Process] = {}
         self._persons: dict[str, Agent | Caller] = {}
+        self._patience: dict[str, Timer] = {}  # callers' give-up timers, cancelled at the end
         self.webhooks: Webhooks | None = None
         self.on_call_end: list[Callable[[Leg], None]] = []
 
@@ -292,6 +293,8 @@ class Simulator:
         leg.status = status
         leg.ended_at = self.now()
         self.live.discard(leg.sid)
+        if (timer := self._patience.pop(leg.sid, None)) is not None:
+            timer.cancelled = True  # a real-time run need not wait for it
         self._callback(leg, "completed")
         for hook in self.on_call_end:
             hook(leg)
@@ -550,7 +553,9 @@ class Simulator:
         leg.routed_at = self.now()
         person = self._persons.get(leg.sid)
         if isinstance(person, Caller) and not math.isinf(person.patience_s):
-            self.sched.call_later(person.patience_s, self._lose_patience, leg)
+            self._patience[leg.sid] = self.sched.call_later(
+                person.patience_s, self._lose_patience, leg
+            )
 
     def _lose_patience(self, leg: Leg) -> None:
         if leg.bridged_at is None and not leg.ended:

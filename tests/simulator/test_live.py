@@ -15,15 +15,17 @@ from app import create_app
 from ivr import cli_sim
 from ivr.cli import main
 from ivr.simulator.live import LiveTraffic, live_simulator
-from ivr.simulator.people import Caller
+from ivr.simulator.people import Caller, Input
 from ivr.simulator.switch import Simulator
 from ivr.simulator.traffic import Plan
 from ivr.simulator.transport import HttpTransport, Reply
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from tests.conftest import CLUSTER, T0
+from tests.simulator import fakeapp
 
 NUMBER = "+15550000001"
+NUMBER_FROM = "+14155550100"
 
 
 def _sids(unique_sids: bool = False) -> list[str]:
@@ -44,6 +46,16 @@ def test_live_simulators_draw_new_sids_on_every_run() -> None:
 def test_offline_simulators_with_one_seed_repeat_their_sids() -> None:
     assert _sids() == _sids()
     assert _sids() != _sids(unique_sids=True)
+
+
+def test_a_finished_call_leaves_no_patience_timer_to_wait_for(sim: Simulator) -> None:
+    """In real time `call --url` would otherwise sit until the caller's patience ran out."""
+    sim.people.add_agent("client:alice", aht_s=5.0, answer_delay_s=(1.0, 1.0))
+    caller = Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")], patience_s=600.0)
+    leg = sim.place_call(caller, fakeapp.SUPPORT)
+    sim.run()
+    assert leg.bridged_at is not None and leg.ended_at is not None
+    assert sim.now() == leg.ended_at < 600.0
 
 
 @dataclass
