@@ -55,6 +55,7 @@ class Leg:
     routed_at: float | None = None
     enqueued_at: float | None = None
     bridged_at: float | None = None
+    agent_answered_at: float | None = None  # an agent picked up, before the whisper
     queue_results: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 

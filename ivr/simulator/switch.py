@@ -542,6 +542,8 @@ class Simulator:
             yield from self._run(leg, Fetch(how.url, how.method), twiml.QUEUE_URL, lambda: extra)
         how.ready.fire()
         leg.bridged_at = self.now()
+        if leg.agent_answered_at is None:
+            leg.agent_answered_at = leg.bridged_at
         leg.hear(self.now(), "event", f"connected to {how.dialler.from_}")
         yield how.over
         return self._enqueue_action(leg, verb, base, "bridged", queue, waited)
@@ -631,6 +633,8 @@ class Simulator:
 
     def _talk(self, leg: Leg, child: Leg, noun: Element, base: str, person: Any) -> Steps:
         self._answer(child)
+        if leg.agent_answered_at is None:  # what the server counts as answered
+            leg.agent_answered_at = self.now()
         child.status_callback = noun.get("statusCallback")
         if noun.get("url"):
             target = Fetch(self._resolve(child, base, noun.get("url", "")), _method(noun))

@@ -41,7 +41,7 @@ class Outcome:
     arrived: float
     routed: float | None
     waited: bool  # had to enter a queue
-    answered: float | None  # bridged to an agent
+    answered: float | None  # an agent picked up (the whisper then plays to them)
     ended: float | None
 
     @property
@@ -134,7 +134,7 @@ def outcome(leg: Leg, label: str) -> Outcome:
         leg.created_at,
         leg.routed_at,
         leg.enqueued_at is not None,
-        leg.bridged_at,
+        leg.agent_answered_at,
         leg.ended_at,
     )
 

@@ -17,7 +17,7 @@ from ivr.cli import main
 from ivr.simulator.live import LiveTraffic, live_simulator
 from ivr.simulator.people import Caller, Input
 from ivr.simulator.switch import Simulator
-from ivr.simulator.traffic import Plan
+from ivr.simulator.traffic import Plan, outcome
 from ivr.simulator.transport import HttpTransport, Reply
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
@@ -56,6 +56,21 @@ def test_a_finished_call_leaves_no_patience_timer_to_wait_for(sim: Simulator) ->
     sim.run()
     assert leg.bridged_at is not None and leg.ended_at is not None
     assert sim.now() == leg.ended_at < 600.0
+
+
+def test_a_call_counts_as_answered_when_the_agent_picks_up_as_the_server_counts_it(
+    sim: Simulator,
+) -> None:
+    """The server records `answered` when the whisper is fetched; the whisper then plays."""
+    sim.people.add_agent("client:alice", aht_s=5.0, answer_delay_s=(3.0, 3.0))
+    leg = sim.place_call(Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT)
+    sim.run()
+    agent_leg = next(x for x in sim.legs.values() if x.parent_sid == leg.sid)
+    result = outcome(leg, "other")
+    assert leg.routed_at is not None and leg.bridged_at is not None
+    assert result.answered == agent_leg.answered_at == pytest.approx(leg.routed_at + 3.0)
+    assert leg.bridged_at - result.answered > 4.0  # "Call from ..." spoken to the agent
+    assert result.wait_s == pytest.approx(3.0)
 
 
 @dataclass
