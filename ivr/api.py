@@ -41,13 +41,8 @@ def agents() -> Response:
 def intervals() -> Response | tuple[Response, int]:
     """Every interval of a date range (`start`, `end`: YYYY-MM-DD; `queue`: one or all)."""
     eng = engine()
-    queue = request.args.get("queue", "") or None
     try:
-        start, end = dashboard.date_range(
-            request.args.get("start", ""), request.args.get("end", ""), eng.stats.today()
-        )
-        if queue is not None and queue not in eng.settings.queues:
-            raise ValueError(f"no queue {queue!r}")
+        start, end, queue = dashboard.range_query(eng, request.args)
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
     rows = eng.stats.intervals(start, end, queue)

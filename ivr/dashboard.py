@@ -7,7 +7,7 @@ come from one routing snapshot, today's from the statistics aggregates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -204,6 +204,15 @@ def interval_rows(intervals: list[Interval]) -> list[dict[str, Any]]:
         {"start": iv.start.isoformat(), "figures": figures_by_class(iv.figures, full=True)}
         for iv in intervals
     ]
+
+
+def range_query(eng: Engine, args: Mapping[str, str]) -> tuple[date, date, str | None]:
+    """`start`, `end` and `queue` of an interval request; ValueError names what is wrong."""
+    start, end = date_range(args.get("start", ""), args.get("end", ""), eng.stats.today())
+    queue = args.get("queue", "") or None
+    if queue is not None and queue not in eng.settings.queues:
+        raise ValueError(f"no queue {queue!r}")
+    return start, end, queue
 
 
 def date_range(start: str, end: str, today: date) -> tuple[date, date]:

@@ -133,13 +133,8 @@ def _without_time(data: str) -> str:
 def export_csv() -> Response | tuple[Response, int]:
     """Every interval of a date range as CSV: one row per interval and class."""
     eng = engine()
-    queue = request.args.get("queue", "") or None
     try:
-        start, end = dashboard.date_range(
-            request.args.get("start", ""), request.args.get("end", ""), eng.stats.today()
-        )
-        if queue is not None and queue not in eng.settings.queues:
-            raise ValueError(f"no queue {queue!r}")
+        start, end, queue = dashboard.range_query(eng, request.args)
     except ValueError as exc:
         return Response(f"{exc}\n", mimetype="text/plain"), 400
     text = intervals_csv(eng.stats.intervals(start, end, queue), eng.settings.stats)
