@@ -187,6 +187,8 @@ def simulate_live(url: str, plan: Plan) -> list[Outcome]:
     finally:
         for problem in traffic.problems:
             click.echo(f"WARNING: {problem}", err=True)
+        if traffic.agent_ids and not traffic.problems:
+            click.echo(f"removed the {len(traffic.agent_ids)} temporary agents", err=True)
 
 
 def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:

@@ -95,7 +95,7 @@ class LiveTraffic:
         self._on_offers = on_offers or (lambda offers: None)
         self._limit_s = limit_s
         self._placed_all = False
-        first = secrets.randbelow(_NUMBER_BLOCKS - plan.calls)
+        first = secrets.randbelow(max(1, _NUMBER_BLOCKS - plan.calls))
         self._population = Population(random.Random(plan.seed + 2), first=first)
 
     def run(self) -> list[Outcome]:

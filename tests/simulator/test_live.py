@@ -125,6 +125,7 @@ def test_simulate_url_fills_the_servers_statistics_and_removes_its_agents(
         assert totals[name].answered == classes[name]["answered"]
     assert server.engine.agents.all() == [] and server.engine.agents.states() == {}
     assert server.engine.directory.occupied_buckets() == set()  # the seniors are gone too
+    assert "removed the 2 temporary agents" in res.stderr
 
 
 def test_simulate_url_cleans_up_when_interrupted(server: Server) -> None:
