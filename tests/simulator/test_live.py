@@ -21,6 +21,7 @@ from ivr.simulator.traffic import Plan, outcome
 from ivr.simulator.transport import HttpTransport, Reply
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
+from routing.settings import load_settings
 from tests.conftest import CLUSTER, T0
 from tests.simulator import fakeapp
 
@@ -41,6 +42,17 @@ def test_live_simulators_draw_new_sids_on_every_run() -> None:
     assert all(sid.startswith(("CA", "QU")) and len(sid) == 34 for sid in first + second)
     assert not set(first) & set(second)
     assert len(set(first)) == 3
+
+
+def test_two_call_url_runs_never_share_a_call_sid() -> None:
+    settings = load_settings()
+    sids = []
+    for _ in range(2):
+        sim = live_simulator("http://127.0.0.1:5000", settings)
+        sids.append(
+            sim.place_call(Caller("+8613800138000", sim.rng), settings.twilio.caller_id).sid
+        )
+    assert sids[0] != sids[1]
 
 
 def test_offline_simulators_with_one_seed_repeat_their_sids() -> None:
