@@ -115,20 +115,25 @@ class LiveTraffic:
         skills = frozenset({"senior"} | {q.skill for q in settings.queues.values() if q.skill})
         default = settings.hotline.default_dialect  # first: the language of the whisper
         dialects = (default, *(c for c in default_packs().codes if c != default))
+        for agent in self.engine.agents.all():  # the server's own team, if any is available,
+            self._phone(agent.contact)  # answers as the plan says too
         for n in range(self.plan.agents):
             agent_id = f"sim{self.run_id}{n:03d}"
-            contact = f"client:{agent_id}"
             self.agent_ids.append(agent_id)
             name = f"sim {n + 1} ({self.run_id})"
-            self.engine.agents.save(Agent(agent_id, name, contact, skills, dialects))
-            self.sim.people.add_agent(
-                contact,
-                aht_s=self.plan.aht_s,
-                answer_delay_s=self.plan.answer_delay_s,
-                miss_probability=self.plan.miss_probability,
-            )
+            agent = Agent(agent_id, name, f"client:{agent_id}", skills, dialects)
+            self.engine.agents.save(agent)
+            self._phone(agent.contact)
         for agent_id in self.agent_ids:
             self._on_offers(self.engine.router.set_agent_state(agent_id, "available"))
+
+    def _phone(self, contact: str) -> None:
+        self.sim.people.add_agent(
+            contact,
+            aht_s=self.plan.aht_s,
+            answer_delay_s=self.plan.answer_delay_s,
+            miss_probability=self.plan.miss_probability,
+        )
 
     def _arrivals(self, legs: list[tuple[Leg, str]]) -> Steps:
         yield from arrivals(self.sim, self.plan, self._place, self._caller, legs)

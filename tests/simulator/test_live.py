@@ -19,6 +19,7 @@ from ivr.simulator.people import Caller, Input
 from ivr.simulator.switch import Simulator
 from ivr.simulator.traffic import Plan, outcome
 from ivr.simulator.transport import HttpTransport, Reply
+from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from routing.settings import load_settings
@@ -122,6 +123,8 @@ def test_simulate_url_fills_the_servers_statistics_and_removes_its_agents(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli_sim, "SAY_SECONDS_PER_CHAR", 0.0)  # prompts take no time
+    own = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
+    server.engine.agents.save(own)  # the server's own agent, offline: untouched by the run
     args = ["simulate", "--url", server.url, "--calls", "4", "--rate", "4", "--agents", "2"]
     args += ["--senior-share", "0.5", "--aht", "1", "--seed", "3", "--json"]
     res = CliRunner().invoke(main, args)
@@ -135,7 +138,8 @@ def test_simulate_url_fills_the_servers_statistics_and_removes_its_agents(
     for name in ("senior", "other", "all"):
         assert totals[name].offered == classes[name]["offered"]
         assert totals[name].answered == classes[name]["answered"]
-    assert server.engine.agents.all() == [] and server.engine.agents.states() == {}
+    assert server.engine.agents.all() == [own]
+    assert set(server.engine.agents.states()) <= {"a01"}
     assert server.engine.directory.occupied_buckets() == set()  # the seniors are gone too
     assert "removed the 2 temporary agents" in res.stderr
 
