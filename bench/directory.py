@@ -1,12 +1,12 @@
 """Directory benchmark: CSV import rows/s and memory, Redis bytes per customer, lookup latency.
 
-    .venv/bin/python -m bench.directory [--rows 1000000] [--lookups 20000] [--no-write]
+    .venv/bin/python -m bench.directory [--rows 1000000] [--lookups 20000] [--write]
 
 Starts its own redis-server (the embedded server's settings, no persistence), generates a
 deterministic CSV, imports it twice over (a 10% file, then the full file, each in a child
 process so its peak memory is its own), reads `used_memory` from INFO before and after, then
-times `Directory.identify` on random imported numbers. Writes the figures into BENCHMARKS.md
-under "## Directory".
+times `Directory.identify` on random imported numbers. Prints the figures as a Markdown
+section; with --write, also puts it into BENCHMARKS.md under "## Directory".
 """
 
 from __future__ import annotations
@@ -215,12 +215,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--lookups", type=int, default=20_000)
-    parser.add_argument("--no-write", action="store_true", help="Print, do not edit BENCHMARKS.md")
+    parser.add_argument("--write", action="store_true", help="Also put the figures into "
+                        "BENCHMARKS.md (replacing its \"## Directory\" section)")  # fmt: skip
+    parser.add_argument("--no-write", action="store_true", help="The default: print only")
     args = parser.parse_args()
     figures = measure(args.rows, args.lookups)
     text = section(figures, "python -m bench.directory " + " ".join(sys.argv[1:]))
     print(text)
-    if not args.no_write:
+    if args.write:
         write_section(text)
 
 

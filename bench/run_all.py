@@ -19,7 +19,7 @@ FIGURES: list[tuple[str, list[str]]] = [
     ("call", []),
     ("stats", []),
     ("routing", []),
-    ("directory", ["--no-write"]),
+    ("directory", []),
     ("day", ["--fraction", "0.1"]),
 ]
 
