@@ -29,7 +29,9 @@ from ivr.simulator.people import Caller, Input
 from ivr.simulator.rest import wsgi_app
 from ivr.simulator.switch import Simulator
 from ivr.simulator.traffic import CLASSES, Outcome, Plan, report
+from routing import numbers
 from routing.clock import FixedClock
+from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
 from routing.hours import is_open
@@ -63,12 +65,42 @@ def call_command(
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
     else:
-        offline = _offline(speed=None)
-        _staff(offline)
-        sim = offline.sim
-        leg = offline.call(Caller(number, sim.rng, inputs=inputs, patience_s=patience))
-        offline.run(until=_LONGEST_CALL_S)
+        prefix = _scratch("slcall")
+        offline = _offline(speed=None, prefix=prefix)
+        try:
+            _furnish(offline, number)
+            _staff(offline)
+            sim = offline.sim
+            leg = offline.call(Caller(number, sim.rng, inputs=inputs, patience_s=patience))
+            offline.run(until=_LONGEST_CALL_S)
+        finally:
+            _drop(offline.engine, prefix)
     _print_call(sim, leg, as_json)
+
+
+def _scratch(kind: str) -> str:
+    """A key prefix of its own for an in-process run: the real store's data stay untouched."""
+    return f"{kind}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+
+
+def _drop(engine: Engine, prefix: str) -> None:
+    for key in engine.redis.scan_iter(match=f"*{prefix}*", count=1000):  # hash tags: {prefix…}
+        engine.redis.delete(key)
+
+
+def _furnish(offline: Offline, number: str) -> None:
+    """Give an in-process call the store's team and the caller's record, else the demo ones."""
+    real = cli_engine()
+    seed_customers(offline.engine.directory, offline.sim.clock, count=0)
+    e164 = numbers.normalise(number, real.settings.hotline.default_region)
+    customer = real.directory.lookup(e164) if e164 else None
+    if customer is not None:
+        offline.engine.directory.save(customer)
+    team = real.agents.all()
+    if not team:
+        seed_agents(offline.engine.agents)
+    for agent in team:
+        offline.engine.agents.save(agent)
 
 
 @main.command("simulate")
@@ -143,13 +175,12 @@ def simulate_command(
 
 
 def _simulate_offline(plan: Plan, speed: float | None) -> list[Outcome]:
-    prefix = f"slsim{datetime.now(UTC):%Y%m%d%H%M%S%f}"  # the real store's data stay untouched
+    prefix = _scratch("slsim")
     offline = _offline(speed=speed, seed=plan.seed, prefix=prefix)
     try:
         return simulate(offline, plan)
     finally:
-        for key in offline.engine.redis.scan_iter(match=f"{prefix}*", count=1000):
-            offline.engine.redis.delete(key)
+        _drop(offline.engine, prefix)
 
 
 def simulate_live(url: str, plan: Plan) -> list[Outcome]:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
 
 from ivr.cli import main
+from routing.caller import Customer
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.settings import load_settings
+from routing.store import RedisClient
+from tests.conftest import T0
+
+GRANNY = "+8613902212399"
 
 
 @pytest.fixture
@@ -31,7 +40,24 @@ def test_call_prints_what_the_caller_heard_as_json(env: dict[str, str]) -> None:
     assert out["errors"] == []
 
 
-def test_simulate_prints_figures_per_class_as_json(env: dict[str, str]) -> None:
+def test_an_in_process_call_uses_the_stores_customer_and_leaves_the_store_as_it_was(
+    env: dict[str, str], r: RedisClient
+) -> None:
+    settings = load_settings({"redis.url": env["REDIS_URL"]})
+    engine = Engine(r, FixedClock(T0), settings)
+    engine.directory.save(Customer("c9", "欧阳奶奶", date(1940, 2, 29), "cantonese", (GRANNY,)))
+    before = {key: r.type(key) for key in r.scan_iter()}
+    for _ in range(2):  # the same call twice: nothing of the first is seen by the second
+        res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.output.splitlines()[-1])
+        heard = " ".join(line["text"] for line in out["transcript"] if line["party"] == "agent")
+        assert "欧阳奶奶" in heard  # the whisper names the store's customer
+        assert any(line["text"].startswith("connected") for line in out["transcript"])
+    assert {key: r.type(key) for key in r.scan_iter()} == before
+
+
+def test_simulate_prints_figures_per_class_as_json(env: dict[str, str], r: RedisClient) -> None:
     args = ["simulate", "--calls", "30", "--rate", "0.05", "--agents", "2"]
     args += ["--senior-share", "0.5", "--aht", "60", "--patience", "120", "--seed", "4", "--json"]
     res = CliRunner().invoke(main, args, env=env)
@@ -43,6 +69,7 @@ def test_simulate_prints_figures_per_class_as_json(env: dict[str, str]) -> None:
     assert classes["all"]["offered"] == 30
     assert classes["senior"]["offered"] + classes["other"]["offered"] == 30
     assert classes["all"]["answered"] + classes["all"]["abandoned"] == 30
+    assert r.dbsize() == 0  # the run's scratch keys are gone
 
 
 def test_simulate_refuses_speed_with_virtual(env: dict[str, str]) -> None:
