@@ -190,3 +190,17 @@ def test_parallel_import_writes_every_row(tmp_path: Path, directory: Directory) 
 def test_header_only_file_imports_nothing(tmp_path: Path, directory: Directory) -> None:
     report = import_csv(directory, write(tmp_path, HEADER))
     assert (report.rows, report.added, report.problems, report.written) == (0, 0, [], True)
+
+
+def test_a_bad_byte_after_the_first_mebibyte_is_pinned_to_its_line(
+    tmp_path: Path, directory: Directory, r: RedisClient
+) -> None:
+    # Lines are decoded a MiB at a time; a chunk that fails is decoded again line by line.
+    rows = "".join(f"客户{i},1390{i:07d},1960-01-01,,\n" for i in range(40_000))
+    assert len(rows.encode()) > 1 << 20
+    path = tmp_path / "big.csv"
+    path.write_bytes((HEADER + rows).encode() + "坏,13800138000,1960-01-01,,\n".encode("gb18030"))
+    with pytest.raises(ImportRowError, match="not utf-8 text") as err:
+        import_csv(directory, path, workers=1)
+    assert err.value.line == 40_002
+    assert r.dbsize() == 0
