@@ -2,17 +2,17 @@
 
     .venv/bin/python -m bench.stats [--small 10000] [--large 10000000] [--requests 200]
 
-Against a fresh redis-server and the app in-process (Flask test client, a signed-in
-supervisor, the clock fixed at 10:00 Shanghai): 10,000 calls are recorded one by one through
-the real Recorder (entered, answered, completed: three Lua calls each) over today's opening
-hours, and GET /api/v1/queues and GET /api/v1/intervals (today) are timed. Then the history
-grows to 10,000,000 calls. Recording them one by one would take hours, so they are written in
-bulk, in the shapes the Recorder leaves: a year of past days' interval and day aggregates
-(copies of today's recorded hashes, counts scaled to 27,000 calls a day), the all-time totals
-raised to 10,000,000 calls, and per-call dedupe records for the last 8 days (the Recorder's
-TTL) — 219,000 keys. The same requests are timed again; the report gives both and the ratio.
-Each timing is a warm-up pass, then three passes of `--requests` requests per endpoint; p50
-and p99 are the medians over the passes.
+Two hotlines, each on its own fresh redis-server, the app in-process (Flask test client, a
+signed-in supervisor, the clock fixed at 10:00 Shanghai). In both, 10,000 calls are recorded
+one by one through the real Recorder (entered, answered, completed: three Lua calls each) over
+today's opening hours. The second one's history then grows to 10,000,000 calls. Recording them
+one by one would take hours, so they are written in bulk, in the shapes the Recorder leaves: a
+year of past days' interval and day aggregates (copies of today's recorded hashes, counts
+scaled to 27,000 calls a day), the all-time totals raised to 10,000,000 calls, and per-call
+dedupe records for the last 8 days (the Recorder's TTL) — 219,000 keys. GET /api/v1/queues and
+GET /api/v1/intervals (today) are then timed on both, the two taking turns: a warm-up pass,
+then five passes of `--requests` requests per endpoint and hotline. p50, p99 and the 10M ÷ 10k
+ratio of each pass: medians over the passes.
 """
 
 from __future__ import annotations
@@ -108,64 +108,99 @@ def _scaled(row: dict[str, str], k: float) -> dict[str, str]:
     return out
 
 
-def time_api(client: FlaskClient, requests: int, passes: int = 3) -> dict[str, dict[str, float]]:
-    """p50 and p99 of each endpoint: medians over `passes` passes (after a warm-up pass)."""
+def time_api(
+    clients: dict[str, FlaskClient], requests: int, passes: int = 5
+) -> dict[str, dict[str, dict[str, float]]]:
+    """p50 and p99 per history and endpoint, and the large ÷ small ratio of each pass.
+
+    The histories take turns, pass by pass (after a warm-up pass), so the machine's drift
+    falls on both alike; each figure is the median over the passes.
+    """
     day = NOW.strftime("%Y-%m-%d")
     paths = {"queues": "/api/v1/queues", "intervals": f"/api/v1/intervals?start={day}&end={day}"}
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {
+        (h, name): [] for h in clients for name in paths
+    }
     for n in range(passes + 1):
         for name, path in paths.items():
-            samples = []
-            for _ in range(requests if n else 20):
-                t0 = time.perf_counter()
-                res = client.get(path, headers={"Accept": "application/json"})
-                samples.append(time.perf_counter() - t0)
-                assert res.status_code == 200, res.get_data(as_text=True)[:200]
-            if n:
-                runs[name].append((median(samples), percentile(samples, 99)))
-    return {
-        name: {
+            for history, client in clients.items():
+                samples = []
+                for _ in range(requests if n else 20):
+                    t0 = time.perf_counter()
+                    res = client.get(path, headers={"Accept": "application/json"})
+                    samples.append(time.perf_counter() - t0)
+                    assert res.status_code == 200, res.get_data(as_text=True)[:200]
+                if n:
+                    runs[history, name].append((median(samples), percentile(samples, 99)))
+    out: dict[str, dict[str, dict[str, float]]] = {h: {} for h in clients}
+    for (history, name), rs in runs.items():
+        out[history][name] = {
             "p50_ms": median([r[0] for r in rs]) * 1000,
             "p99_ms": median([r[1] for r in rs]) * 1000,
         }
-        for name, rs in runs.items()
+    out["ratio"] = {
+        name: {
+            "p50": median(
+                [b[0] / a[0] for a, b in zip(runs["small", name], runs["large", name], strict=True)]
+            ),
+            "p99": median(
+                [b[1] / a[1] for a, b in zip(runs["small", name], runs["large", name], strict=True)]
+            ),
+        }
+        for name in paths
     }
+    return out
+
+
+def hotline(url: str) -> tuple[Engine, FlaskClient]:
+    """The app on `url` with a signed-in supervisor's test client."""
+    app = create_app({"redis.url": url}, clock=FixedClock(NOW))
+    user = app.extensions[USERS].add("sue", "bench-password-1", "supervisor")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["u"], session["f"] = user.name, user.fingerprint
+    return app.extensions["silverline"], client
 
 
 def measure(small: int, large: int, requests: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp))
+        procs = []
         try:
-            app = create_app({"redis.url": url}, clock=FixedClock(NOW))
-            eng: Engine = app.extensions["silverline"]
-            user = app.extensions[USERS].add("sue", "bench-password-1", "supervisor")
-            client = app.test_client()
-            with client.session_transaction() as session:
-                session["u"], session["f"] = user.name, user.fingerprint
+            (Path(tmp) / "a").mkdir()
+            (Path(tmp) / "b").mkdir()
+            proc, small_url = start_redis(Path(tmp) / "a")
+            procs.append(proc)
+            proc, large_url = start_redis(Path(tmp) / "b")
+            procs.append(proc)
+            small_eng, small_client = hotline(small_url)
+            large_eng, large_client = hotline(large_url)
             t0 = time.perf_counter()
-            record_calls(eng, small)
+            record_calls(small_eng, small)
             record_s = time.perf_counter() - t0
-            before = time_api(client, requests)
+            record_calls(large_eng, small)
             t0 = time.perf_counter()
-            grow_history(eng, small, large)
+            grow_history(large_eng, small, large)
             grow_s = time.perf_counter() - t0
-            after = time_api(client, requests)
-            memory = int(eng.redis.info("memory")["used_memory"])
-            dbsize = int(eng.redis.dbsize())
+            timed = time_api({"small": small_client, "large": large_client}, requests)
+            memory = int(large_eng.redis.info("memory")["used_memory"])
+            dbsize = int(large_eng.redis.dbsize())
+            small_keys = int(small_eng.redis.dbsize())
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-    assert interval_id(NOW, eng.settings)  # today's interval exists
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=10)
+    assert interval_id(NOW, large_eng.settings)  # today's interval exists
     return {
         "small": small,
         "large": large,
         "record_s": record_s,
         "records_per_s": small * 3 / record_s,
         "grow_s": grow_s,
-        "before": before,
-        "after": after,
-        "ratio": {k: after[k]["p50_ms"] / before[k]["p50_ms"] for k in before},
-        "ratio_p99": {k: after[k]["p99_ms"] / before[k]["p99_ms"] for k in before},
+        "before": timed["small"],
+        "after": timed["large"],
+        "ratio": {k: v["p50"] for k, v in timed["ratio"].items()},
+        "ratio_p99": {k: v["p99"] for k, v in timed["ratio"].items()},
+        "redis_keys_small": small_keys,
         "redis_keys": dbsize,
         "redis_used_mib": memory / 2**20,
     }
