@@ -90,7 +90,8 @@ def main() -> None:
     args = parser.parse_args()
     f = measure(args.calls, args.agents, args.fraction)
     print(json.dumps(f))
-    label = "" if f["fraction"] == 1 else f" (extrapolated from {f['fraction']:.0%} of the day)"
+    share = f"{f['fraction'] * 100:g}%"
+    label = "" if f["fraction"] == 1 else f" (extrapolated from {share} of the day)"
     print(
         f"{f['calls']:,} calls, {f['agents']} agents, {f['virtual_s'] / 3600:.1f} virtual hours: "
         f"wall {f['wall_s']:.1f} s, CPU {f['cpu_s']:.1f} s, {f['calls_per_s']:,.0f} calls/s; "
