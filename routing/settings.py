@@ -44,7 +44,7 @@ class Server:
     host: str = "127.0.0.1"
     port: int = 5000
     workers: int = 2
-    threads: int = 8
+    threads: int = 32
     timeout: int = 30
     seed_demo: bool = True
 
