@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,11 +14,11 @@ from flask.testing import FlaskClient
 from redis.cluster import RedisCluster
 
 from app import create_app
-from ivr.embedded import free_port, redis_binary
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient, connect
 from tests.cluster import LocalCluster
+from tests.redis_servers import RedisProcess
 
 # A Monday, 10:00 in Shanghai: inside business hours.
 T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
@@ -38,38 +36,10 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield cluster.start()
         cluster.stop()
         return
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            redis_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(200):  # the server takes a few ms to bind; this is start-up, not a test
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.01)
-    else:
-        proc.kill()
-        raise RuntimeError("test redis-server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    server = RedisProcess(workdir, "--appendonly", "no")
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -68,3 +68,24 @@ def twiml(res: TestResponse, where: str = "call") -> ET.Element:
 def spoken(root: ET.Element) -> str:
     """All text the caller hears, in order (Say text, including SSML children)."""
     return " ".join("".join(say.itertext()) for say in root.iter("Say"))
+
+
+def twiml_of(body: str, where: str = "call") -> ET.Element:
+    """Parse a TwiML body and check every verb is allowed `where` it runs."""
+    root = ET.fromstring(body)
+    assert root.tag == "Response", body[:200]
+    for verb in root:
+        assert verb.tag in ALLOWED[where], f"<{verb.tag}> is not allowed in a {where} document"
+        if verb.tag == "Gather":
+            assert all(child.tag in GATHER_CHILDREN for child in verb), body[:200]
+    return root
+
+
+def context_of(url: str) -> str:
+    """Where the document a webhook returns runs: a wait URL, a whisper, or the call."""
+    path = url.split("?")[0]
+    if path.endswith("/voice/wait"):
+        return "wait"
+    if path.endswith("/voice/whisper"):
+        return "whisper"
+    return "call"

@@ -1,49 +1,20 @@
 """The app against a Redis that requires a password (the shipped binary has no TLS support)."""
 
-import subprocess
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redis
 
 from app import create_app
-from ivr.embedded import free_port, redis_binary
+from tests.redis_servers import RedisProcess
 from tests.twiml import post, twiml
 
 
 @pytest.fixture(scope="module")
 def password_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    workdir: Path = tmp_path_factory.mktemp("redis-auth")
-    proc = subprocess.Popen(
-        [
-            redis_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--requirepass",
-            "s3cret pass",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, password="s3cret pass")
-    for _ in range(200):  # fixture start-up, not a test
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.01)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+    server = RedisProcess(tmp_path_factory.mktemp("redis-auth"), "--requirepass", "s3cret pass")
+    server.start()
+    yield server.port
+    server.stop()
 
 
 def test_a_password_in_the_url_is_used(password_server: int) -> None:

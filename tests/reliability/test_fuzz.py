@@ -32,7 +32,7 @@ from routing.keys import Keys
 from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
-from tests.reliability.servers import context_of, twiml_of
+from tests.twiml import context_of, twiml_of
 
 BASE = "http://localhost"
 ROUTES = {

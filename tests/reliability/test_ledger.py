@@ -36,7 +36,7 @@ from tests.reliability.ledger import (
     mismatches,
     overlaps,
 )
-from tests.reliability.servers import context_of, twiml_of
+from tests.twiml import context_of, twiml_of
 
 CALLS = int(os.environ.get("SILVERLINE_LEDGER_CALLS", "1200"))
 PLAN = Plan(

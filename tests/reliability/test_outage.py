@@ -32,8 +32,8 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.conftest import T0
-from tests.reliability.servers import RedisProcess, context_of, twiml_of
-from tests.twiml import post
+from tests.redis_servers import RedisProcess
+from tests.twiml import context_of, post, twiml_of
 
 FALLBACK = "+861095500999"
 BASE = "http://localhost"

@@ -23,8 +23,8 @@ from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Stats
-from tests.reliability.servers import RedisProcess, twiml_of
-from tests.twiml import post
+from tests.redis_servers import RedisProcess
+from tests.twiml import post, twiml_of
 
 PASSWORD = "s3cret pass:/@"  # characters a URL must escape
 

@@ -1,4 +1,4 @@
-"""A dedicated redis-server a test may kill and restart, and TwiML checks on raw bodies.
+"""A redis-server of a test's own, started (and killed) on demand.
 
 The server runs in the foreground (no daemonize); readiness is read from its log on stdout
 ("Ready to accept connections"), so starting it needs no polling and no sleeps.
@@ -9,11 +9,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ivr.embedded import free_port, redis_binary
-from tests.twiml import ALLOWED, GATHER_CHILDREN
 
 _READY = "Ready to accept connections"
 
@@ -76,24 +74,3 @@ class RedisProcess:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
         self.proc = None
-
-
-def twiml_of(body: str, where: str = "call") -> ET.Element:
-    """Parse a TwiML body and check every verb is allowed `where` it runs."""
-    root = ET.fromstring(body)
-    assert root.tag == "Response", body[:200]
-    for verb in root:
-        assert verb.tag in ALLOWED[where], f"<{verb.tag}> is not allowed in a {where} document"
-        if verb.tag == "Gather":
-            assert all(child.tag in GATHER_CHILDREN for child in verb), body[:200]
-    return root
-
-
-def context_of(url: str) -> str:
-    """Where the document a webhook returns runs: a wait URL, a whisper, or the call."""
-    path = url.split("?")[0]
-    if path.endswith("/voice/wait"):
-        return "wait"
-    if path.endswith("/voice/whisper"):
-        return "whisper"
-    return "call"
