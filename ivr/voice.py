@@ -17,12 +17,12 @@ from twilio.twiml.voice_response import VoiceResponse
 from dialects.packs import Packs, default_packs
 from ivr import dispatch
 from ivr.context import engine
-from ivr.twiml import dial_contact, reply, speak
+from ivr.twiml import dial_contact, fallback_response, reply, speak
 from ivr.webhooks import fallback, public_base, twilio_webhook
 from routing.caller import Caller
 from routing.hours import is_open
 from routing.menu import Choice, choose
-from routing.router import Offer, Placement
+from routing.router import CallInfo, Offer, Placement
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -281,20 +281,12 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     return _dial(vr, offer)
 
 
-def _caller_of(info: object) -> Caller:
-    return Caller(
-        "",
-        getattr(info, "caller_number", None),
-        None,
-        getattr(info, "caller_age", None),
-        getattr(info, "caller_dialect", engine().settings.hotline.default_dialect),
-        bool(getattr(info, "senior", False)),
-    )
+def _caller_of(info: CallInfo) -> Caller:
+    """The caller as routing recorded them (no directory lookup)."""
+    return Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
 
 
 def fallback_vr() -> VoiceResponse:
-    from ivr.twiml import fallback_response  # noqa: PLC0415
-
     return fallback_response(engine().settings, _packs(), public_base())
 
 
