@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
+import socket
 import time
 from pathlib import Path
 
 import redis
 
-from ivr.embedded import free_port
 from tests.redis_servers import RedisProcess
 
 SLOTS = 16384
+BUS_OFFSET = 10000
 
 
 class LocalCluster:
@@ -18,7 +20,7 @@ class LocalCluster:
 
     def __init__(self, workdir: Path, masters: int = 3) -> None:
         self.workdir = workdir
-        self.ports = [free_port() for _ in range(masters)]
+        self.ports = [cluster_port() for _ in range(masters)]
         self.nodes: list[RedisProcess] = []
 
     @property
@@ -67,6 +69,29 @@ class LocalCluster:
                 return
             time.sleep(0.05)
         raise RuntimeError(message)
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is free and exists too.
+
+    The kernel's ephemeral ports run up to 60999; a node on one above 55535 has no bus port
+    and exits at start-up, so ports are drawn from below that range.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 30000)
+        if _free(port) and _free(port + BUS_OFFSET):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _cluster_ok(node: redis.Redis) -> bool:
