@@ -100,6 +100,10 @@ def banner(
         lines.append("Demo sign-ins (silverline users demo prints them again):")
         lines += [f"  {name:<12} {password}" for name, password in demo_users.items()]
         cli = Path(sys.executable).parent / "silverline"
+        lines.append(
+            f"Agents start offline: sign in at {base}/agent and choose Available, "
+            f"or run {cli} agents set-state a01 available"
+        )
         lines.append(f"Place a simulated call: {cli} call +8613800138000 --url {base}")
     if now is not None and not is_open(now, settings.business_hours, settings.tz):
         hours = settings.business_hours

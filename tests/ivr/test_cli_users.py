@@ -130,3 +130,4 @@ def test_seed_demo_fills_an_empty_store_once_and_keeps_passwords(
     text = banner(settings, "http://127.0.0.1:5000", first)
     assert "http://127.0.0.1:5000/supervisor" in text and "http://127.0.0.1:5000/agent" in text
     assert f"supervisor   {first['supervisor']}" in text
+    assert "agents set-state a01 available" in text  # nobody answers until an agent is
