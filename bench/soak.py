@@ -46,7 +46,7 @@ from routing.engine import Engine
 from routing.settings import load_settings
 from routing.store import connect
 from tests.reliability.ledger import Tape, double_answers, events, figures, mismatches, overlaps
-from tests.reliability.servers import context_of, twiml_of
+from tests.twiml import context_of, twiml_of
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
 
