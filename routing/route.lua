@@ -228,6 +228,9 @@ end
 -- cannot be served nobody behind them can: the bucket is done. The one exception is a
 -- caller kept from the agent who just missed them; the caller behind them is tried next.
 local function match()
+  -- Every available agent is in the any-skill index: none there, nobody can be assigned.
+  -- (The usual case when callers queue, so it is worth the early exit.)
+  if redis.call('ZCARD', avail('*')) == 0 then return end
   local heads = {}
   for _, q in ipairs(cfg.q) do
     for b = 1, NB do heads[#heads + 1] = head(q, b, 0) end
