@@ -282,33 +282,29 @@ def _offers(raw: Any) -> list[Offer]:
 
 def _offer(o: dict[str, Any]) -> Offer:
     c = o["call"]
-    return Offer(
-        call_sid=o["sid"],
-        agent=agent_from(o["agent"]),
-        queue=c["q"],
-        senior=c["sr"] == 1,
-        caller_name=c["nm"],
-        caller_number=c["num"] or None,
-        caller_age=None if int(c["age"]) < 0 else int(c["age"]),
-        caller_dialect=c["d"],
-        entered_at=_at(int(c["e"])),
-        callback=c["cb"] == 1,
-    )
+    return Offer(call_sid=o["sid"], agent=agent_from(o["agent"]), **_caller_fields(c))
+
+
+def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """What an offer and a call record both say of the caller, from the script's JSON."""
+    return {
+        "queue": c["q"],
+        "senior": c["sr"] == 1,
+        "caller_name": c["nm"],
+        "caller_number": c["num"] or None,
+        "caller_age": None if int(c["age"]) < 0 else int(c["age"]),
+        "caller_dialect": c["d"],
+        "entered_at": _at(int(c["e"])),
+        "callback": c["cb"] == 1,
+    }
 
 
 def _info(call_sid: str, c: dict[str, Any]) -> CallInfo:
     return CallInfo(
         call_sid=call_sid,
-        queue=c["q"],
-        senior=c["sr"] == 1,
-        caller_name=c["nm"],
-        caller_number=c["num"] or None,
-        caller_age=None if int(c["age"]) < 0 else int(c["age"]),
-        caller_dialect=c["d"],
-        entered_at=_at(int(c["e"])),
+        **_caller_fields(c),
         state=c["st"],
         agent_id=c["ag"],
-        callback=c["cb"] == 1,
         callback_attempts=int(c["at"]),
         queue_sid=c["qs"],
         answered_at=_at(int(c["am"])) if int(c.get("am") or 0) > 0 else None,

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from routing.agents import Agent
-from routing.caller import Caller, Customer
 from routing.router import Offer
 from tests.browser.conftest import LiveServer, add_user, sign_in
+from tests.ivr.test_agent_console import SENIOR, YOUNGER
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 1000  # the banner must appear within a second of the offer
-SENIOR = Caller(
-    "+8613902200060",
-    "+8613902200060",
-    Customer("c1", "陈婉仪", date(1954, 5, 1), None, ("+8613902200060",)),
-    72,
-    "cantonese",
-    True,
-)
-YOUNGER = Caller(
-    "+8613800138035",
-    "+8613800138035",
-    Customer("c2", "李明", date(1991, 3, 2), None, ("+8613800138035",)),
-    35,
-    "mandarin",
-    False,
-)
 
 
 def open_console(page: Page, live: LiveServer, agent: Agent) -> None:
