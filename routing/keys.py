@@ -1,18 +1,19 @@
 """The one place that names Redis keys.
 
 Every key starts with the configured prefix. Keys that a Lua script touches together carry
-the same `{hash tag}` so they live on one Redis Cluster slot.
+the same `{hash tag}` so they live on one Redis Cluster slot: the routing script records the
+statistics of its decisions itself, so the statistics keys carry the routing tag too.
 
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app              | forever (schema version)  |
 | `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
-| `{<p>:st}:call:<call_sid>`            | hash   | stats.py         | 8 days (dedupe + outcome) |
-| `{<p>:st}:iv:<queue>:<YYYYMMDDTHHMM>` | hash   | stats.py         | retention_days (interval) |
-| `{<p>:st}:day:<queue>:<YYYYMMDD>`     | hash   | stats.py         | retention_days (day)      |
-| `{<p>:st}:total:<queue>`              | hash   | stats.py         | forever (counters)        |
-| `{<p>:st}:events`                     | stream | stats.py         | capped at stream_maxlen   |
+| `{<p>:rt}:st:call:<call_sid>`         | hash   | stats.py         | 8 days (dedupe + outcome) |
+| `{<p>:rt}:st:iv:<queue>:<YYYYMMDDTHHMM>` | hash   | stats.py         | retention_days (interval) |
+| `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | stats.py         | retention_days (day)      |
+| `{<p>:rt}:st:total:<queue>`           | hash   | stats.py         | forever (counters)        |
+| `{<p>:rt}:st:events`                  | stream | stats.py         | capped at stream_maxlen   |
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
@@ -64,30 +65,34 @@ class Keys:
         """One bucket of customer records: the numbers ending in `suffix` (four digits)."""
         return f"{self.prefix}:dir:{suffix}"
 
-    def _stats(self) -> str:
-        # One hash tag for every statistics key: the recording script touches a call's
-        # dedupe hash, its queue's aggregates and the stream together.
-        return f"{{{self.prefix}:st}}"
+    def stats_prefix(self) -> str:
+        """What every statistics key begins with; route.lua names its stats keys from it.
+
+        The statistics keys share the routing keys' hash tag: the routing script records the
+        events of each decision in the same atomic call, so on a Redis Cluster they must all
+        live on one slot.
+        """
+        return f"{self._routing()}:st"
 
     def stats_call(self, call_sid: str) -> str:
         """One call's recorded events (dedupe fields) and its counted outcome."""
-        return f"{self._stats()}:call:{call_sid}"
+        return f"{self.stats_prefix()}:call:{call_sid}"
 
     def stats_interval(self, queue: str, interval: str) -> str:
         """Aggregates of one queue in one interval (local start time, YYYYMMDDTHHMM)."""
-        return f"{self._stats()}:iv:{queue}:{interval}"
+        return f"{self.stats_prefix()}:iv:{queue}:{interval}"
 
     def stats_day(self, queue: str, day: str) -> str:
         """Aggregates of one queue on one local day (YYYYMMDD)."""
-        return f"{self._stats()}:day:{queue}:{day}"
+        return f"{self.stats_prefix()}:day:{queue}:{day}"
 
     def stats_total(self, queue: str) -> str:
         """All-time counters of one queue (Prometheus counters read them)."""
-        return f"{self._stats()}:total:{queue}"
+        return f"{self.stats_prefix()}:total:{queue}"
 
     def stats_events(self) -> str:
         """The capped audit stream of every recorded event."""
-        return f"{self._stats()}:events"
+        return f"{self.stats_prefix()}:events"
 
     def users(self) -> str:
         """Set of every user name that can sign in to the pages."""

@@ -1,8 +1,12 @@
 """Queues from config and the one routing script that keeps queues and agents together.
 
-Every routing decision is one call of `route.lua`: the script applies the event, then assigns
-waiting callers to free agents until none is left that may take any of them. Its keys are
-fixed by the configured queues, skills and dialects, so they all arrive through KEYS.
+Every routing decision is one call of `route.lua`: the script applies the event, assigns
+waiting callers to free agents until none is left that may take any of them, and records the
+statistics of what happened (record_lib.lua). Its configuration and its keys are fixed by the
+settings, so they are written into the script's source as Lua constants once, at start-up,
+instead of travelling (and being decoded) with every call: a call sends the operation, the
+time and its arguments. The keys all carry the routing hash tag, and the one key a call
+declares (the agent profiles) carries it too, so a Redis Cluster runs it on their slot.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.settings import Settings
+from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
 CALL_TTL_MS = 24 * 3600 * 1000  # a call record outlives any call by far
@@ -62,15 +67,17 @@ class RoutingScript:
         self.rule = {r.name: r for r in self.rules}
         self.dialects = list(DIALECTS)
         self.skills = sorted({r.skill for r in self.rules if r.skill})
-        self._config = json.dumps(self._config_of(settings))
-        self._keys = self._key_list()
-        source = resources.files("routing").joinpath("route.lua").read_text("utf-8")
-        self._script = redis.register_script(source)
+        self.intervals = Intervals(settings)
+        self._declared = [keys.routing_agents()]
+        self.source = self._source(settings)
+        self._script = redis.register_script(self.source)
 
     def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
         """Run one operation atomically and return its decoded answer."""
+        interval, expire_ms = self.intervals.at(now_ms)
+        call_args = [op, now_ms, json.dumps(args), interval, expire_ms]
         try:
-            raw = self._script(keys=self._keys, args=[op, now_ms, self._config, json.dumps(args)])
+            raw = self._script(keys=self._declared, args=call_args)
         except ResponseError as exc:
             if "unknown agent" in str(exc) or "unknown queue" in str(exc):
                 raise KeyError(str(exc)) from exc
@@ -79,6 +86,16 @@ class RoutingScript:
             raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
         answer: dict[str, Any] = json.loads(raw)
         return answer
+
+    def _source(self, settings: Settings) -> str:
+        """route.lua with its constants (cfg, K, STATS) and the recording functions before it."""
+        body = resources.files("routing").joinpath("route.lua").read_text("utf-8")
+        constants = (
+            f"local cfg = {lua_literal(self._config_of(settings))}\n"
+            f"local K = {lua_literal(self._key_list())}\n"
+            f"local STATS = {lua_literal(self.keys.stats_prefix())}\n"
+        )
+        return constants + LIBRARY + body
 
     def _config_of(self, settings: Settings) -> dict[str, Any]:
         r = settings.routing
@@ -104,6 +121,7 @@ class RoutingScript:
             "cbo": r.callback_offer_after * 1000,
             # the agent who missed a caller is not rung for them again within a dial timeout
             "excl": r.dial_timeout * 1000,
+            "st": route_config(settings),
         }
 
     def _key_list(self) -> list[str]:
@@ -128,3 +146,24 @@ class RoutingScript:
             fixed.append(k.routing_available(skill))
             fixed += [k.routing_available(skill, d) for d in self.dialects]
         return fixed
+
+
+def lua_literal(value: object) -> str:
+    """`value` (str, int, bool, list, dict) as a Lua constant expression."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + "".join(map(_lua_byte, value.encode("utf-8"))) + "'"
+    if isinstance(value, list):
+        return "{" + ", ".join(lua_literal(v) for v in value) + "}"
+    if isinstance(value, dict):
+        pairs = (f"[{lua_literal(k)}] = {lua_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    raise TypeError(f"no Lua literal for {type(value).__name__}")
+
+
+def _lua_byte(b: int) -> str:
+    """One byte of a Lua string literal: printable ASCII as itself, else a decimal escape."""
+    return chr(b) if 32 <= b < 127 and b not in (39, 92) else f"\\{b:03d}"

@@ -1,36 +1,45 @@
 -- Routing: apply one event (arrival, poll, answer, dial result, hang-up, call-back, agent
 -- change) and then settle, i.e. assign waiting callers to free agents until no free agent
--- is eligible for any waiting caller. One call is one atomic routing decision.
+-- is eligible for any waiting caller; record the statistics of every event on the way
+-- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
--- KEYS[1]  agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
--- KEYS[2]  agent states hash (id -> JSON {s state, t since ms, c call, m missed, i idle ms,
---          w wrap-up end ms, nx state to take after the current call})
--- KEYS[3]  calls hash (sid -> JSON call record, see new_call)
--- KEYS[4]  call expiry zset (sid -> expiry ms)
--- KEYS[5]  wrap-up zset (agent -> wrap-up end ms)
--- KEYS[6]  staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
--- KEYS[7]  pulls zset (sid -> ms offered; offers the call flow has not acted on yet)
--- KEYS[8]  call-back retry zset (sid -> due ms)
--- KEYS[9]  call-back failed zset (sid -> ms)
--- KEYS[10] moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle ms)
--- KEYS[11..] per queue, in ARGV[3]'s order: waiting all, waiting seniors, then one waiting
---          zset per dialect of ARGV[3].dl and a last one for other dialects (sid -> entry ms)
--- then     per skill of {"*"} + ARGV[3].sk: available agents, then one per dialect
---          (agent -> idle-since ms)
+-- queues.py puts three constants and record_lib.lua before this file:
+-- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms}},
+--        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl (ms); miss, cba (counts);
+--        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
+-- K      the key names, all under the routing hash tag:
+--   K[1]  agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
+--   K[2]  agent states hash (id -> JSON {s state, t since ms, c call, m missed, i idle ms,
+--         w wrap-up end ms, nx state to take after the current call})
+--   K[3]  calls hash (sid -> JSON call record, see OPS.arrive)
+--   K[4]  call expiry zset (sid -> expiry ms)
+--   K[5]  wrap-up zset (agent -> wrap-up end ms)
+--   K[6]  staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
+--   K[7]  pulls zset (sid -> ms offered; offers the call flow has not acted on yet)
+--   K[8]  call-back retry zset (sid -> due ms)
+--   K[9]  call-back failed zset (sid -> ms)
+--   K[10] moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle ms)
+--   K[11..] per queue, in cfg.q's order: waiting all, waiting seniors, then one waiting
+--         zset per dialect of cfg.dl and a last one for other dialects (sid -> entry ms)
+--   then  per skill of {"*"} + cfg.sk: available agents, then one per dialect
+--         (agent -> idle-since ms)
+-- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
+-- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
+--         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
 --          callback_result, agent_state, save, remove, snapshot
 -- ARGV[2]  now (epoch ms)
--- ARGV[3]  configuration JSON: q = [{n name, p priority, s skill, w widen ms, d dialect ms}],
---          dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl (ms); miss, cba (counts)
--- ARGV[4]  the operation's arguments as JSON
--- Returns a JSON object: ev = events to record, offers = offers to act on, plus the
--- operation's own answer (placement / status / offer / snapshot).
+-- ARGV[3]  the operation's arguments as JSON
+-- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
+-- ARGV[5]  when that interval's aggregates expire (epoch ms)
+-- Returns a JSON object: offers = offers to act on, plus the operation's own answer
+-- (placement / status / offer / snapshot).
 
 local op, now = ARGV[1], tonumber(ARGV[2])
-local cfg = cjson.decode(ARGV[3])
-local arg = cjson.decode(ARGV[4])
-local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local STAFFED, PULLS, RETRY, FAILED, EWT = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local arg = cjson.decode(ARGV[3])
+local IV, IV_EXPIRE = ARGV[4], tonumber(ARGV[5])
+local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K[1], K[2], K[3], K[4], K[5]
+local STAFFED, PULLS, RETRY, FAILED, EWT = K[6], K[7], K[8], K[9], K[10]
 
 local Q, DL, SK = {}, {}, {['*'] = 1}
 for i, q in ipairs(cfg.q) do q.i = i; Q[q.n] = q end
@@ -43,16 +52,16 @@ local ASTRIDE = 1 + #cfg.dl
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
 
-local events, made = {}, {}
+local made = {}
 
-local function wait_all(q) return KEYS[11 + (q.i - 1) * QSTRIDE] end
-local function wait_sr(q) return KEYS[12 + (q.i - 1) * QSTRIDE] end
+local function wait_all(q) return K[11 + (q.i - 1) * QSTRIDE] end
+local function wait_sr(q) return K[12 + (q.i - 1) * QSTRIDE] end
 local function bucket_of(d) return DL[d] or NB end
-local function wait_bucket(q, b) return KEYS[12 + (q.i - 1) * QSTRIDE + b] end
+local function wait_bucket(q, b) return K[12 + (q.i - 1) * QSTRIDE + b] end
 local function avail(s, d)
   local base = ASTART + (SK[s] - 1) * ASTRIDE
-  if d then return KEYS[base + DL[d]] end
-  return KEYS[base]
+  if d then return K[base + DL[d]] end
+  return K[base]
 end
 
 -- calls ---------------------------------------------------------------------------------
@@ -68,9 +77,29 @@ local function put_call(sid, c)
   redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
 end
 
+local function stats_keys(q, iv)
+  return {STATS .. ':iv:' .. q .. ':' .. iv, STATS .. ':day:' .. q .. ':' .. iv:sub(1, 8),
+          STATS .. ':total:' .. q}
+end
+
+local PER_AGENT = {offered = true, missed = true}
+
+-- Record one event of call `sid` (record_lib.lua), at `now`.
 local function event(kind, sid, c, agent, wait_ms)
-  events[#events + 1] = {k = kind, sid = sid, q = c.q, sr = c.sr, d = c.d, ag = agent or '',
-                         w = wait_ms or 0, at = now}
+  agent, wait_ms = agent or '', wait_ms or 0
+  local class = c.sr == 1 and 's' or 'o'
+  local agg = stats_keys(c.q, IV)
+  local keys = {call = STATS .. ':call:' .. sid, iv = agg[1], day = agg[2], total = agg[3],
+                events = STATS .. ':events', prior = stats_keys}
+  local st = cfg.st
+  record_event(keys, {
+    kind = kind, dfield = PER_AGENT[kind] and ('k:' .. kind .. ':' .. agent) or ('k:' .. kind),
+    class = class, wait = wait_ms, sl = st.sl[c.q] or st.sl_default, short = st.short,
+    bounds = st.bounds, at = now, queue = c.q, interval = IV, expire = IV_EXPIRE,
+    ttl = st.ttl, maxlen = st.maxlen,
+    entry = {'kind', kind, 'call', sid, 'queue', c.q, 'class', class, 'dialect', c.d,
+             'agent', agent, 'wait_ms', wait_ms, 'at_ms', now},
+  })
 end
 
 local function enqueue(sid, c)
@@ -607,6 +636,5 @@ local fn = OPS[op]
 if not fn then return redis.error_reply('unknown routing operation ' .. tostring(op)) end
 local out = fn()
 if out.err then return redis.error_reply(out.err) end
-out.ev = events
 out.made = made
 return cjson.encode(out)

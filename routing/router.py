@@ -23,7 +23,6 @@ from routing.ewt import estimate
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.settings import Settings
-from routing.stats import EventKind, Recorder
 from routing.store import RedisClient
 
 
@@ -114,14 +113,12 @@ class Router:
         settings: Settings,
         keys: Keys,
         agents: Agents,
-        recorder: Recorder,
     ) -> None:
         self.redis = redis
         self.clock = clock
         self.settings = settings
         self.keys = keys
         self.agents = agents
-        self.recorder = recorder
         self.script = agents.script
 
     def arrive(self, call_sid: str, caller: Caller, queue: str) -> Placement:
@@ -231,22 +228,8 @@ class Router:
     # -- helpers ---------------------------------------------------------------------------
 
     def _run(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
-        out = self.script.run(op, epoch_ms(self.clock.now()), args)
-        for ev in out.get("ev") or []:
-            self._record(ev)
-        return out
-
-    def _record(self, ev: dict[str, Any]) -> None:
-        self.recorder.record(
-            cast(EventKind, ev["k"]),
-            ev["sid"],
-            queue=ev["q"],
-            senior=ev["sr"] == 1,
-            dialect=ev["d"],
-            agent=ev["ag"],
-            wait_s=ev["w"] / 1000,
-            at=_at(int(ev["at"])),
-        )
+        # The script records the statistics of what it did in the same atomic call.
+        return self.script.run(op, epoch_ms(self.clock.now()), args)
 
     def _placement(self, call_sid: str, p: dict[str, Any]) -> Placement | None:
         if p["kind"] == "offer":

@@ -1,13 +1,15 @@
 """Wait-time statistics: every queue event recorded once, aggregated as it happens.
 
-One Lua call per event dedupes it per (call, kind[, agent]), updates the queue's interval,
-day and all-time aggregates for seniors ("s") and others ("o"), and appends it to a capped
-stream. The definitions the aggregates serve are in docs/statistics.md.
+One Lua function (record_lib.lua) dedupes each event per (call, kind[, agent]), updates the
+queue's interval, day and all-time aggregates for seniors ("s") and others ("o"), and appends
+it to a capped stream. The routing script runs it for the events of each routing decision in
+the same atomic call (no round trip of its own); `Recorder` runs it for one event at a time.
+The definitions the aggregates serve are in docs/statistics.md.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -34,8 +36,44 @@ EventKind = Literal[
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 # Kinds that may happen once per agent for one call; every other kind happens once per call.
 _PER_AGENT = frozenset({"offered", "missed"})
+DEFAULT_SL_SECONDS = 20  # the service-level threshold of a queue the settings do not name
 _CALL_TTL_MS = 8 * 24 * 3600 * 1000  # outlives a call-back booked over a week-long closure
-_SCRIPT = resources.files("routing").joinpath("record.lua").read_text(encoding="utf-8")
+LIBRARY = resources.files("routing").joinpath("record_lib.lua").read_text(encoding="utf-8")
+_SCRIPT = LIBRARY + resources.files("routing").joinpath("record.lua").read_text(encoding="utf-8")
+
+
+class Intervals:
+    """The statistics interval a time falls in, remembered while time stays inside it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._current = (0, 0, "", 0)  # [start ms, end ms), interval id, expire-at ms
+
+    def at(self, ms: int) -> tuple[str, int]:
+        """(interval id, when its aggregates expire in ms) of the time `ms`."""
+        lo, hi, interval, expire = self._current
+        if lo <= ms < hi:
+            return interval, expire
+        interval = interval_id(datetime.fromtimestamp(ms / 1000, UTC), self.settings)
+        start = epoch_ms(interval_start(interval, self.settings.tz))
+        expire = start + self.settings.stats.retention_days * 86_400_000
+        end = start + self.settings.stats.interval_minutes * 60_000
+        if start <= ms < end:  # not so for the repeated hour of a DST fall-back: no caching
+            self._current = (start, end, interval, expire)
+        return interval, expire
+
+
+def route_config(settings: Settings) -> dict[str, Any]:
+    """What route.lua needs to record the events of its decisions, fixed by the settings."""
+    stats = settings.stats
+    return {
+        "sl": {name: q.sl_seconds * 1000 for name, q in settings.queues.items()},
+        "sl_default": DEFAULT_SL_SECONDS * 1000,
+        "short": stats.short_abandon_seconds * 1000,
+        "bounds": [b * 1000 for b in stats.histogram_bounds],
+        "ttl": _CALL_TTL_MS,
+        "maxlen": stats.stream_maxlen,
+    }
 
 
 class Recorder:
@@ -48,6 +86,7 @@ class Recorder:
         self.keys = keys
         self._script = redis.register_script(_SCRIPT)
         self._bounds = ",".join(str(b * 1000) for b in settings.stats.histogram_bounds)
+        self._intervals = Intervals(settings)
 
     def record(
         self,
@@ -64,14 +103,15 @@ class Recorder:
         """Record one event; False when it was a duplicate and changed nothing."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown statistics event {kind!r}")
-        when = at or self.clock.now()
-        interval = interval_id(when, self.settings)
+        at_ms = epoch_ms(at or self.clock.now())
+        interval, expire = self._intervals.at(at_ms)
         keys = [
             self.keys.stats_call(call_sid),
             *self._aggregate_keys(queue, interval),
             self.keys.stats_events(),
         ]
-        args = self._args(kind, call_sid, queue, senior, dialect, agent, wait_s, when, interval)
+        entry = (kind, call_sid, queue, senior, dialect, agent, wait_s)
+        args = self._args(*entry, at_ms, interval, expire)
         status = self._run(keys, args)
         if status[0] == -1:  # an answer overturns a counted abandon: name its aggregates too
             status = self._run(keys + self._aggregate_keys(status[1], status[2]), args)
@@ -93,12 +133,12 @@ class Recorder:
         dialect: str,
         agent: str,
         wait_s: float,
-        when: datetime,
+        at_ms: int,
         interval: str,
+        expire_ms: int,
     ) -> list[str | int]:
         stats = self.settings.stats
         wait_ms = max(0, round(wait_s * 1000))
-        at_ms = epoch_ms(when)
         klass = "s" if senior else "o"
         entry: list[str | int] = ["kind", kind, "call", call_sid, "queue", queue]
         entry += ["class", klass, "dialect", dialect, "agent", agent]
@@ -114,8 +154,7 @@ class Recorder:
             at_ms,
             queue,
             interval,
-            epoch_ms(interval_start(interval, self.settings.tz))
-            + stats.retention_days * 86_400_000,
+            expire_ms,
             _CALL_TTL_MS,
             stats.stream_maxlen,
             *entry,
@@ -132,7 +171,7 @@ class Recorder:
 def sl_seconds(settings: Settings, queue: str) -> int:
     """The queue's service-level threshold T in seconds (the default queue's for unknown ones)."""
     found = settings.queues.get(queue)
-    return found.sl_seconds if found else 20
+    return found.sl_seconds if found else DEFAULT_SL_SECONDS
 
 
 def interval_id(when: datetime, settings: Settings) -> str:

@@ -12,7 +12,6 @@ from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.router import Offer, Router
 from routing.settings import load_settings
-from routing.stats import Recorder
 from routing.store import RedisClient
 from tests.conftest import T0
 
@@ -21,7 +20,7 @@ def _team(r: RedisClient, clock: FixedClock) -> tuple[Agents, Router]:
     settings = load_settings()
     keys = Keys("sl")
     agents = Agents(r, clock, settings, keys)
-    return agents, Router(r, clock, settings, keys, agents, Recorder(r, clock, settings, keys))
+    return agents, Router(r, clock, settings, keys, agents)
 
 
 def _agent(

@@ -16,7 +16,7 @@ from routing.ewt import DEFAULT_HANDLE_S, estimate
 from routing.keys import Keys
 from routing.router import Offer, Queued, Router
 from routing.settings import Settings, load_settings
-from routing.stats import Recorder
+from routing.stats import interval_id
 from routing.store import RedisClient
 from tests.conftest import T0
 
@@ -55,7 +55,7 @@ def build(r: RedisClient, clock: FixedClock, prefix: str = "sl", **overrides: An
     settings = load_settings(overrides) if overrides else _default_settings()
     keys = Keys(prefix)
     agents = Agents(r, clock, settings, keys)
-    router = Router(r, clock, settings, keys, agents, Recorder(r, clock, settings, keys))
+    router = Router(r, clock, settings, keys, agents)
     return Desk(r, clock, keys, agents, router)
 
 
@@ -453,3 +453,26 @@ def test_entry_time_survives_several_re_routes(desk: Desk) -> None:
         assert isinstance(placed, Offer) and placed.entered_at == T0
     info = desk.router.call("CA1")
     assert info is not None and info.entered_at + timedelta(seconds=40) == desk.clock.now()
+
+
+def test_a_decision_records_its_statistics_in_the_same_call(desk: Desk) -> None:
+    desk.agent("a01", skills="senior")
+    desk.router.arrive("CA1", caller(senior=True), "senior")
+    desk.clock.advance(4)
+    desk.router.answered("CA1", "a01")
+    desk.clock.advance(60)
+    desk.router.dial_result("CA1", "a01", "completed", 60)
+    interval = interval_id(T0, _default_settings())
+    keys = desk.keys
+    for key in (
+        keys.stats_interval("senior", interval),
+        keys.stats_day("senior", interval[:8]),
+        keys.stats_total("senior"),
+    ):
+        figures = desk.r.hgetall(key)
+        counted = ("s:offered", "s:offers", "s:answered", "s:completed")  # offered = entered
+        assert {f: figures.get(f) for f in counted} == dict.fromkeys(counted, "1"), key
+        assert figures["s:wait_ms"] == "4000"
+    assert desk.r.hget(keys.stats_call("CA1"), "outcome") == "answered"
+    assert desk.r.ttl(keys.stats_interval("senior", interval)) > 0
+    assert desk.r.ttl(keys.stats_total("senior")) == -1
