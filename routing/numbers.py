@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, NumberParseException, PhoneNumberFormat
 from phonenumbers.phonemetadata import PhoneMetadata
 
 WITHHELD_WORDS = frozenset(
@@ -63,12 +63,33 @@ def region_description(e164: str) -> str:
     """Where the number is from, in Chinese: "广东省广州市", "香港", "美国"; "" when unknown."""
     from phonenumbers import geocoder  # the big data import; warm_up() does it before forking
 
-    try:
-        parsed = phonenumbers.parse(e164, None)
-    except NumberParseException:
-        return ""
+    parsed = _from_e164(e164)
+    if parsed is None:
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except NumberParseException:
+            return ""
     description: str = geocoder.description_for_number(parsed, "zh")
     return description
+
+
+def _from_e164(e164: str) -> phonenumbers.PhoneNumber | None:
+    """The PhoneNumber of a plain E.164 string, without the parser (~20 us), or None.
+
+    Country calling codes are a prefix code of one to three digits, so the first prefix the
+    metadata knows is the country code. A national number with a leading zero (Italy's) is
+    left to the parser, which records that zero.
+    """
+    digits = e164[1:]
+    if not (e164.startswith("+") and digits.isdigit() and digits.isascii()):
+        return None
+    for size in (1, 2, 3):
+        code, national = int(digits[:size]), digits[size:]
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            if not national or national.startswith("0"):
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
 
 
 def warm_up(regions: tuple[str, ...] = ("CN", "HK", "MO", "TW", "US", "GB")) -> None:

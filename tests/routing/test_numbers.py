@@ -6,6 +6,7 @@ import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from routing import numbers
 
@@ -114,3 +115,22 @@ def test_fast_path_agrees_with_the_full_parser_elsewhere(
 ) -> None:
     raw = data.draw(st.from_regex(rf"\A(\+{code}|0|1)?[1-9]\d{{6,10}}\Z"))
     assert numbers.normalise(raw, region) == _full_parser(raw, region)
+
+
+def test_plain_e164_reads_as_the_parser_reads_it_in_every_region() -> None:
+    from phonenumbers import geocoder  # noqa: PLC0415
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+            parsed = phonenumbers.parse(e164, None)
+            fast = numbers._from_e164(e164)
+            assert fast is None or fast == parsed, e164
+            expected = geocoder.description_for_number(parsed, "zh")
+            assert numbers.region_description(e164) == expected, e164
+            checked += fast is not None
+    assert checked > 400  # the fast reading, not the parser, answered nearly all of them
