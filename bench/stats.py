@@ -10,7 +10,8 @@ one by one would take hours, so they are written in bulk, in the shapes the Reco
 year of past days' interval and day aggregates (copies of today's recorded hashes, counts
 scaled to 27,000 calls a day), the all-time totals raised to 10,000,000 calls, and per-call
 dedupe records for the last 8 days (the Recorder's TTL) — 219,000 keys. GET /api/v1/queues and
-GET /api/v1/intervals (today) are then timed on both, the two taking turns: a warm-up pass,
+GET /api/v1/intervals (today) are then timed on both (after `ivr.server.freeze_heap()`, as the
+server does before it forks), the two taking turns: a warm-up pass,
 then five passes of `--requests` requests per endpoint and hotline. p50, p99 and the 10M ÷ 10k
 ratio of each pass: medians over the passes.
 """
@@ -31,6 +32,7 @@ from app import create_app
 from bench.common import median, percentile
 from bench.directory import start_redis
 from ivr.auth import USERS
+from ivr.server import freeze_heap
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.stats import day_intervals, interval_id
@@ -181,6 +183,7 @@ def measure(small: int, large: int, requests: int) -> dict[str, object]:
             t0 = time.perf_counter()
             grow_history(large_eng, small, large)
             grow_s = time.perf_counter() - t0
+            freeze_heap()  # as the server does before it forks its workers
             timed = time_api({"small": small_client, "large": large_client}, requests)
             memory = int(large_eng.redis.info("memory")["used_memory"])
             dbsize = int(large_eng.redis.dbsize())

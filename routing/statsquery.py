@@ -26,6 +26,18 @@ from routing.store import RedisClient
 CLASSES = ("senior", "other", "all")
 _PREFIX = {"senior": "s", "other": "o"}
 ALL = "all"  # the name of the sum over every queue
+# One call reads many aggregate hashes and answers only those that exist: a day has 96
+# intervals per queue and most are empty at night. Batches keep each call short, so a long
+# range never holds Redis (and the routing decisions queued behind it) for long.
+_GATHER = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local row = redis.call('HGETALL', key)
+  if #row > 0 then out[#out + 1] = i; out[#out + 1] = row end
+end
+return out
+"""
+_GATHER_BATCH = 1024
 MAX_RANGE_DAYS = 92  # interval queries beyond a quarter are refused: their cost is the range
 
 
@@ -112,6 +124,7 @@ class Stats:
         self.settings = settings
         self.keys = keys
         self._zeros: dict[tuple[str, ...], dict[str, Figures]] = {}  # see _no_calls
+        self._gather = redis.register_script(_GATHER)
 
     def queues(self) -> list[str]:
         """The configured queues, in configuration order."""
@@ -178,11 +191,13 @@ class Stats:
         return {"senior": senior, "other": other, "all": senior + other}
 
     def _read(self, names: list[str]) -> list[dict[str, str]]:
+        """The hashes `names` ({} for a missing one), in order; the keys share one hash tag."""
+        rows: list[dict[str, str]] = [{} for _ in names]
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for name in names:
-                pipe.hgetall(name)
-            rows: list[dict[str, str]] = pipe.execute()
+            for first in range(0, len(names), _GATHER_BATCH):
+                found = self._gather(keys=names[first : first + _GATHER_BATCH])
+                for i, flat in zip(found[::2], found[1::2], strict=True):
+                    rows[first + i - 1] = dict(zip(flat[::2], flat[1::2], strict=True))
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StoreUnavailable(f"could not read statistics: {exc}") from exc
         return rows

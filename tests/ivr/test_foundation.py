@@ -1,3 +1,4 @@
+import gc
 import os
 import signal
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from flask.testing import FlaskClient
 import app as app_module
 from app import create_app
 from ivr.embedded import EmbeddedRedis
-from ivr.server import banner
+from ivr.server import _Gunicorn, banner
 from routing.settings import load_settings
 
 
@@ -69,3 +70,14 @@ def test_the_banner_says_when_the_hotline_is_closed_and_how_to_try_the_day_flow(
     day = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00
     assert "SILVERLINE__BUSINESS_HOURS__OPEN=00:00" in banner(settings, base, None, night)
     assert "closed" not in banner(settings, base, None, day)
+
+
+def test_the_server_freezes_the_start_up_heap_before_it_forks(client: FlaskClient) -> None:
+    # gunicorn's master calls load() once, with preload, before forking the workers.
+    assert gc.get_freeze_count() == 0
+    try:
+        loaded = _Gunicorn(client.application, {"workers": 1}).load()
+        assert loaded is client.application
+        assert gc.get_freeze_count() > 10_000  # the app and the number metadata
+    finally:
+        gc.unfreeze()

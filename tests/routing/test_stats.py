@@ -18,7 +18,7 @@ import pytest
 from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.settings import Settings, load_settings
-from routing.stats import EventKind, Recorder, interval_id
+from routing.stats import EventKind, Recorder, day_intervals, interval_id
 from routing.statsquery import Figures, Stats
 from routing.store import RedisClient
 from tests.conftest import T0
@@ -291,3 +291,28 @@ def test_interval_ids_follow_the_hotline_time_zone(parts: Parts) -> None:
     late = datetime(2026, 11, 23, 15, 59, tzinfo=UTC)
     assert interval_id(late, parts.settings) == "20261123T2345"
     assert interval_id(late + timedelta(minutes=1), parts.settings) == "20261124T0000"
+
+
+def test_a_range_longer_than_one_read_finds_every_recorded_interval(parts: Parts) -> None:
+    # Three days of every queue's intervals are more hashes than one gathering call reads.
+    recorded = {}
+    for day in range(3):
+        for queue in parts.settings.queues:
+            at = T0 + timedelta(days=day, minutes=15 * (day + 1))
+            call = f"CA{day}{queue}"
+            record(parts, Event("entered", call, queue, day == 1, "", 0, at))
+            recorded[at, queue] = "senior" if day == 1 else "other"
+    start = T0.date()
+    per_queue = len(day_intervals(start, parts.settings)) * len(parts.settings.queues)
+    assert 3 * per_queue > 1024  # more than one batch (statsquery._GATHER_BATCH)
+    everything = parts.stats.intervals(start, start + timedelta(days=2))
+    found = {}
+    for iv in everything:
+        for klass in ("senior", "other"):
+            if iv.figures[klass].offered:
+                found[iv.start.astimezone(UTC)] = (iv.figures[klass].offered, klass)
+    assert found == {at: (len(parts.settings.queues), klass) for (at, _), klass in recorded.items()}
+    for queue in parts.settings.queues:
+        one = parts.stats.intervals(start, start + timedelta(days=2), queue)
+        hits = {iv.start.astimezone(UTC) for iv in one if iv.figures["all"].offered}
+        assert hits == {at for (at, q) in recorded if q == queue}
