@@ -96,7 +96,7 @@ class Figures:
 
     def as_dict(self) -> dict[str, Any]:
         """The counts and the derived figures, ready for JSON."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out: dict[str, Any] = {name: getattr(self, name) for name, _ in _COMBINE}
         out["histogram"] = list(self.histogram)
         out["abandon_histogram"] = list(self.abandon_histogram)
         out["asa_s"] = _round(self.asa_s)
@@ -165,18 +165,24 @@ class Stats:
     def _interval(
         self, iv: str, name: str, queues: list[str], rows: list[dict[str, str]]
     ) -> Interval:
-        if any(rows):
-            per_queue = [self._classes(q, row) for q, row in zip(queues, rows, strict=True)]
-            figures = _sum_classes(per_queue)
-        else:  # nobody called in any of the queues: the same zeros every time
-            figures = dict(self._no_calls(tuple(queues)))
-        return Interval(interval_start(iv, self.settings.tz), name, figures)
+        called = [row for row in rows if row]
+        if not called:  # nobody called in any of the queues: the same zeros every time
+            figures = self._no_calls(tuple(queues))
+        else:  # the queues' raw counts summed first: one parse per class, not one per queue
+            summed = called[0] if len(called) == 1 else _sum_rows(called)
+            figures = self._classes_at(summed, self._threshold(tuple(queues)))
+        return Interval(interval_start(iv, self.settings.tz), name, dict(figures))
 
     def _no_calls(self, queues: tuple[str, ...]) -> dict[str, Figures]:
         found = self._zeros.get(queues)
         if found is None:
-            found = self._zeros[queues] = _sum_classes([self._classes(q, {}) for q in queues])
+            found = self._zeros[queues] = self._classes_at({}, self._threshold(queues))
         return found
+
+    def _threshold(self, queues: tuple[str, ...]) -> int | None:
+        """The service-level T of a sum over `queues`: theirs when they share it, else None."""
+        found = {sl_seconds(self.settings, q) for q in queues}
+        return found.pop() if len(found) == 1 else None
 
     def _by_queue(self, rows: list[dict[str, str]]) -> dict[str, dict[str, Figures]]:
         out = {q: self._classes(q, row) for q, row in zip(self.queues(), rows, strict=True)}
@@ -184,7 +190,9 @@ class Stats:
         return out
 
     def _classes(self, queue: str, row: Mapping[str, str]) -> dict[str, Figures]:
-        t = sl_seconds(self.settings, queue)
+        return self._classes_at(row, sl_seconds(self.settings, queue))
+
+    def _classes_at(self, row: Mapping[str, str | int], t: int | None) -> dict[str, Figures]:
         size = len(self.settings.stats.histogram_bounds) + 1
         senior = _figures(row, "s", size, t)
         other = _figures(row, "o", size, t)
@@ -203,18 +211,36 @@ class Stats:
         return rows
 
 
-def _figures(row: Mapping[str, str], p: str, size: int, t: int) -> Figures:
+def _sum_rows(rows: list[dict[str, str]]) -> dict[str, int]:
+    """Raw aggregate hashes summed field by field: "<class>:max_..." by max, the rest added.
+
+    The same rules as `Figures.__add__` (_rule), applied before parsing.
+    """
+    out: dict[str, int] = {}
+    for row in rows:
+        for name, raw in row.items():
+            value, old = int(raw), out.get(name)
+            if old is None:
+                out[name] = value
+            elif name.partition(":")[2].startswith("max_"):
+                out[name] = max(old, value)
+            else:
+                out[name] = old + value
+    return out
+
+
+def _figures(row: Mapping[str, str | int], p: str, size: int, t: int | None) -> Figures:
     if not row:  # an interval nobody called in: most of them (Figures are immutable)
         return _empty(size, t)
     return _parse(row, p, size, t)
 
 
 @cache
-def _empty(size: int, t: int) -> Figures:
+def _empty(size: int, t: int | None) -> Figures:
     return _parse({}, "", size, t)
 
 
-def _parse(row: Mapping[str, str], p: str, size: int, t: int) -> Figures:
+def _parse(row: Mapping[str, str | int], p: str, size: int, t: int | None) -> Figures:
     def num(name: str) -> int:
         return int(row.get(f"{p}:{name}", 0))
 

@@ -8,6 +8,8 @@ and in random order must leave the aggregates equal to it.
 
 from __future__ import annotations
 
+import functools
+import operator
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -283,6 +285,14 @@ def test_aggregates_match_a_recount_after_a_burst_sent_twice_out_of_order(
             for iv in parts.stats.intervals(day, day, queue):
                 key = interval_id(iv.start, parts.settings)
                 assert_matches(iv.figures[klass], tallies[(queue, key, short)], key)
+    # Every queue's sum, read at once (raw counts summed, then parsed), equals the sum of
+    # each queue's figures (Figures added), for every class, interval and the day.
+    each = {q: parts.stats.intervals(day, day, q) for q in parts.settings.queues}
+    for i, iv in enumerate(parts.stats.intervals(day, day)):
+        for klass in ("senior", "other", "all"):
+            added = functools.reduce(operator.add, (each[q][i].figures[klass] for q in each))
+            assert iv.figures[klass] == added, (iv.start, klass)
+    assert any(iv.figures["all"].answered for iv in parts.stats.intervals(day, day))
 
 
 def test_interval_ids_follow_the_hotline_time_zone(parts: Parts) -> None:
