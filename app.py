@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import auth, blueprints, logmask
@@ -16,7 +17,10 @@ from ivr.telephony import Telephony
 from routing import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
+from routing.keys import Keys
+from routing.migrate import move_statistics
+from routing.settings import Settings, load_settings
+from routing.store import RedisClient
 
 log = logging.getLogger("silverline")
 
@@ -36,6 +40,7 @@ def create_app(
     settings = load_settings(overrides)
     numbers.warm_up()  # the geocoder's data, loaded before gunicorn forks its workers
     redis, _ = open_store(settings)
+    _move_old_keys(redis, settings)
     app = Flask(__name__, static_folder=None)
     if settings.twilio.proxy_fix:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
@@ -46,3 +51,11 @@ def create_app(
     auth.init_app(app)
     blueprints.register(app)
     return app
+
+
+def _move_old_keys(redis: RedisClient, settings: Settings) -> None:
+    """Keys an earlier release named differently, moved once; retried at the next start."""
+    try:
+        move_statistics(redis, Keys(settings.redis.key_prefix))
+    except RedisError as exc:  # Redis is away: start anyway (/healthz says so), move later
+        log.warning("could not check for statistics keys to move: %s", exc)

@@ -6,7 +6,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
-| `{p}:meta`                            | hash   | app              | forever (schema version)  |
+| `{p}:meta`                            | hash   | app, migrate.py  | forever (key moves done)  |
 | `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | stats.py         | 8 days (dedupe + outcome) |
@@ -50,7 +50,7 @@ class Keys:
         self.prefix = prefix
 
     def meta(self) -> str:
-        """Hash of facts about the store itself (schema version, seeded flag)."""
+        """Hash of facts about the store itself (which key moves of routing/migrate.py are done)."""
         return f"{self.prefix}:meta"
 
     def after_hours_callbacks(self) -> str:

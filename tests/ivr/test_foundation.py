@@ -81,3 +81,12 @@ def test_the_server_freezes_the_start_up_heap_before_it_forks(client: FlaskClien
         assert gc.get_freeze_count() > 10_000  # the app and the number metadata
     finally:
         gc.unfreeze()
+
+
+def test_starting_the_app_moves_statistics_an_earlier_release_recorded(redis_url: str) -> None:
+    old = redis.Redis.from_url(redis_url, decode_responses=True)
+    old.hset("{sl:st}:total:senior", "s:offered", 12)
+    app = create_app({"redis.url": redis_url})
+    figures = app.extensions["silverline"].stats.totals()["senior"]["senior"]
+    assert figures.offered == 12
+    assert old.exists("{sl:st}:total:senior") == 0
