@@ -97,6 +97,11 @@ class LoadResult:
     latencies: list[float]
     errors: int
     server_cpu_s: float
+    redis_cpu_s: float = 0.0  # redis-server's, when its pid was given
+    client_cpu_s: float = 0.0  # the load generator's
+
+    def per_request_us(self, cpu_s: float) -> float:
+        return cpu_s / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -117,26 +122,29 @@ class LoadResult:
 
 def load(
     server: Server, requests: list[bytes], connections: int = 16, seconds: float = 10.0,
-    warmup: float = 2.0,
+    warmup: float = 2.0, redis_pid: int | None = None,
 ) -> LoadResult:  # fmt: skip
     """Send `requests` (cycled) over `connections` connections for `warmup` + `seconds`.
 
-    Only responses completed in the measured window count; the server's CPU is read from
-    /proc at the window's start and end. Runs the client in a child process so its CPU is
-    never the server's.
+    Only responses completed in the measured window count; the server's CPU (and
+    redis-server's, with `redis_pid`, and the load generator's) is read from /proc at the
+    window's start and end. Runs the client in a child process so its CPU is never the
+    server's.
     """
     parent, child = multiprocessing.get_context("fork").Pipe()
     proc = multiprocessing.get_context("fork").Process(
         target=_client, args=(child, server.port, requests, connections, seconds, warmup)
     )
     proc.start()
+    pids = [server.proc.pid, redis_pid or 0, cast(int, proc.pid)]
     parent.recv()  # warm-up over
-    cpu0 = server.cpu_seconds()
+    cpu0 = [tree_cpu_seconds(pid) if pid else 0.0 for pid in pids]
     parent.recv()  # window over
-    cpu1 = server.cpu_seconds()
+    cpu1 = [tree_cpu_seconds(pid) if pid else 0.0 for pid in pids]
     count, elapsed, latencies, errors = parent.recv()
     proc.join()
-    return LoadResult(count, elapsed, latencies, errors, cpu1 - cpu0)
+    used = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+    return LoadResult(count, elapsed, latencies, errors, *used)
 
 
 def _client(

@@ -10,7 +10,9 @@ generator in bench/http.py. Every request is a signed Twilio `incoming` webhook 
 CallSid from a senior customer's number, so Silverline validates the signature, parses the
 number, reads the directory, places the caller (the routing Lua script; no agent is free, so
 the caller is queued), records the event and builds TwiML. Reports requests/s, p50/p99,
-server CPU-us per request and the Silverline/bare ratio of each round; medians over rounds.
+server CPU-us per request (and redis-server's and the load generator's, since on two cores
+they share the machine with the server) and the Silverline/bare ratio of each round; medians
+over rounds.
 """
 
 from __future__ import annotations
@@ -85,14 +87,16 @@ def incoming_requests(base: str, numbers: list[str], count: int) -> list[bytes]:
     return out
 
 
-def one(kind: str, url: str, numbers: list[str], seconds: float, offset: int) -> LoadResult:
+def one(
+    kind: str, url: str, numbers: list[str], seconds: float, offset: int, redis_pid: int
+) -> LoadResult:
     server = start_server(kind, url)
     try:
         count = 60_000
         requests = incoming_requests(server.base, numbers, count)
         # Rounds use distinct CallSids: shift the list so a later round starts on new calls.
         requests = requests[offset % count :] + requests[: offset % count]
-        return load(server, requests, connections=16, seconds=seconds)
+        return load(server, requests, connections=16, seconds=seconds, redis_pid=redis_pid)
     finally:
         server.stop()
 
@@ -105,8 +109,8 @@ def measure(rows: int, rounds: int, seconds: float) -> dict[str, object]:
             numbers = senior_numbers(path, 50_000)
             results: list[dict[str, object]] = []
             for r in range(rounds):
-                bare = one("bare", url, numbers, seconds, 0)
-                silver = one("silverline", url, numbers, seconds, r * 20_000)
+                bare = one("bare", url, numbers, seconds, 0, proc.pid)
+                silver = one("silverline", url, numbers, seconds, r * 20_000, proc.pid)
                 ratio = silver.rps / bare.rps
                 results.append(
                     {"bare": _figures(bare), "silverline": _figures(silver), "ratio": ratio}
@@ -124,6 +128,8 @@ def _figures(r: LoadResult) -> dict[str, float]:
         "p50_ms": r.p50_ms,
         "p99_ms": r.p99_ms,
         "cpu_us": r.cpu_us_per_request,
+        "redis_cpu_us": r.per_request_us(r.redis_cpu_s),
+        "client_cpu_us": r.per_request_us(r.client_cpu_s),
         "errors": r.errors,
         "requests": r.requests,
     }
@@ -144,12 +150,13 @@ def report(f: dict[str, object]) -> str:
     lines = [
         f"Webhook throughput ({len(f['rounds'])} rounds, medians; "  # type: ignore[arg-type]
         f"directory of {f['rows']:,} customers)",
-        "| server | req/s | p50 ms | p99 ms | server CPU-us/req |",
-        "|---|---|---|---|---|",
-        f"| bare Flask | {b['rps']:,.0f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} | "
-        f"{b['cpu_us']:,.0f} |",
-        f"| Silverline /voice/incoming | {s['rps']:,.0f} | {s['p50_ms']:.2f} | "
-        f"{s['p99_ms']:.2f} | {s['cpu_us']:,.0f} |",
+        "| server | req/s | p50 ms | p99 ms | server CPU-us/req | redis-server | load generator |",
+        "|---|---|---|---|---|---|---|",
+        *(
+            f"| {name} | {x['rps']:,.0f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
+            f"{x['cpu_us']:,.0f} | {x['redis_cpu_us']:,.0f} | {x['client_cpu_us']:,.0f} |"
+            for name, x in (("bare Flask", b), ("Silverline /voice/incoming", s))
+        ),
         f"ratio (median of per-round ratios): {m['ratio']:.2f}",
         "per round: " + ", ".join(f"{r['ratio']:.2f}" for r in f["rounds"]),  # type: ignore[attr-defined]
     ]
