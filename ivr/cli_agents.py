@@ -12,13 +12,10 @@ from datetime import datetime
 from typing import TypeVar
 
 import click
-from flask import Flask
 
 from dialects.registry import DIALECTS
 from ivr import cli, dispatch
 from ivr.cli import main
-from ivr.context import init_engine
-from ivr.telephony import Telephony
 from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
 from routing.engine import Engine
@@ -122,7 +119,7 @@ def set_state_command(agent_id: str, state: str) -> None:
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
-    with _dispatch_app(eng).app_context():
+    with dispatch.dispatch_app(eng).app_context():
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
         dispatch.act_on(offers, _base(eng))
     status = _guard(lambda: eng.agents.state(agent_id))
@@ -131,14 +128,6 @@ def set_state_command(agent_id: str, state: str) -> None:
     for offer in offers:
         if offer.agent.id == agent_id:
             click.echo(f"  offered a waiting caller from the {offer.queue} queue")
-
-
-def _dispatch_app(engine: Engine) -> Flask:
-    """The least of an app that ivr.dispatch needs: the engine and the Twilio REST client."""
-    app = Flask(__name__)
-    init_engine(app, engine)
-    app.extensions["silverline.telephony"] = Telephony(engine.settings)
-    return app
 
 
 def _base(engine: Engine) -> str:

@@ -21,7 +21,6 @@ import click
 
 from ivr import dispatch
 from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
-from ivr.cli_agents import _dispatch_app
 from ivr.simulator.calls import Leg, Line
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.offline import Offline, simulate
@@ -225,7 +224,7 @@ def simulate_live(url: str, plan: Plan) -> list[Outcome]:
 def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
     """Carry out assignments as `agents set-state` does (a REST pull, or a call-back)."""
     if offers:
-        with _dispatch_app(engine).app_context():
+        with dispatch.dispatch_app(engine).app_context():
             dispatch.act_on(offers, url.rstrip("/"))
 
 

@@ -6,13 +6,24 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-from flask import current_app
+from flask import Flask, current_app
 
-from ivr.context import engine
+from ivr.context import engine, init_engine
+from ivr.telephony import Telephony
 from ivr.webhooks import public_base
+from routing.engine import Engine
 from routing.router import Offer
 
 log = logging.getLogger("silverline.dispatch")
+
+
+def dispatch_app(eng: Engine) -> Flask:
+    """The least of an app that `act_on` needs outside a request: the engine and the Twilio
+    REST client (the command line's `agents set-state` and `call simulate` use it)."""
+    app = Flask(__name__)
+    init_engine(app, eng)
+    app.extensions["silverline.telephony"] = Telephony(eng.settings)
+    return app
 
 
 def act_on(offers: Iterable[Offer], base: str | None = None) -> None:
