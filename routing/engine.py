@@ -7,9 +7,9 @@ from routing.callbacks import CallbackRequests
 from routing.clock import Clock
 from routing.directory import Directory
 from routing.keys import Keys
+from routing.recorder import Recorder
 from routing.router import Router
 from routing.settings import Settings
-from routing.stats import Recorder
 from routing.statsquery import Stats
 from routing.store import RedisClient
 
@@ -24,7 +24,7 @@ class Engine:
         self.keys = Keys(settings.redis.key_prefix)
         self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys)
-        self.recorder = Recorder(redis, clock, settings, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(redis, clock, settings, self.keys, self.agents)
+        self.recorder = Recorder(redis, clock, settings, self.keys, self.agents.script)

@@ -1,48 +1,48 @@
--- Statistics recording, shared by record.lua (one event per call, from Python) and route.lua
--- (the events of a routing decision, recorded inside the same atomic call). This file only
--- defines functions; each script that includes it is built by concatenating the sources.
+-- Statistics recording, run by route.lua for the events of each routing decision and for
+-- single events (OPS.record, routing/recorder.py). queues.py puts it after the constants
+-- cfg (cfg.st: sl per queue, sl_default, short, bounds, ttl, maxlen) and STATS (the
+-- statistics keys' prefix, routing/keys.py) and before route.lua's body.
 --
--- record_event(k, e) dedupes one event per (call, kind[, agent]), updates the queue's
+-- record_event(e) dedupes one event per (call, kind[, agent]), updates the queue's
 -- interval, day and all-time aggregates for its class and appends it to the capped stream.
---   k.call    the call's stats hash (dedupe fields "k:<kind>[:<agent>]", counted outcome)
---   k.iv, k.day, k.total   the queue's interval, day and all-time aggregate hashes
---   k.events  the audit stream
---   k.prior   function(queue, interval) -> {iv, day, total} of an abandon this event
---             overturns, or nil when the caller must name them (record.lua's second call)
---   e.kind, e.dfield, e.class ("s" senior, "o" other), e.wait (ms), e.sl (service-level
---   threshold ms), e.short (short-abandon threshold ms), e.bounds (histogram upper bounds,
---   ms, ascending), e.at (ms), e.queue, e.interval (YYYYMMDDTHHMM), e.expire (aggregates
---   expire at, ms), e.ttl (call hash time to live, ms), e.maxlen (stream cap), e.entry (the
---   stream entry's field, value pairs)
--- Returns 1 recorded, 0 duplicate (nothing changed), or -1, queue, interval: the event
--- overturns an abandon counted there and k.prior did not name its keys (nothing changed).
+--   e.kind, e.sid (call), e.queue, e.class ("s" senior, "o" other), e.dialect, e.agent,
+--   e.wait (ms), e.at (ms), e.interval (YYYYMMDDTHHMM of e.at), e.expire (when that
+--   interval's aggregates expire, ms)
+-- Returns 1 recorded, 0 duplicate (nothing changed). An answer (or call-back request) after
+-- a counted abandon takes the abandon back from the aggregates it was counted in.
 
 local RECORD_SIMPLE = {
   entered = 'offered', offered = 'offers', missed = 'missed', completed = 'completed',
   callback_requested = 'cb_requested', callback_placed = 'cb_placed',
   callback_failed = 'cb_failed',
 }
+local RECORD_PER_AGENT = {offered = true, missed = true}  -- once per agent, not per call
 
-local function record_bucket(bounds, w)
-  for i, bound in ipairs(bounds) do
-    if w < bound then return i - 1 end
-  end
-  return #bounds
+-- The interval, day and all-time aggregate hashes of queue q for interval iv.
+local function stats_keys(q, iv)
+  return {STATS .. ':iv:' .. q .. ':' .. iv, STATS .. ':day:' .. q .. ':' .. iv:sub(1, 8),
+          STATS .. ':total:' .. q}
 end
 
--- field -> delta for an answered or abandoned call of class c that waited w ms
-local function record_outcome_fields(e, outcome, c, w)
+local function record_bucket(w)
+  for i, bound in ipairs(cfg.st.bounds) do
+    if w < bound then return i - 1 end
+  end
+  return #cfg.st.bounds
+end
+
+-- field -> delta for an answered or abandoned call of class c in queue q that waited w ms
+local function record_outcome_fields(outcome, q, c, w)
   if outcome == 'answered' then
-    local f = {[c .. ':answered'] = 1, [c .. ':wait_ms'] = w,
-               [c .. ':h' .. record_bucket(e.bounds, w)] = 1}
-    if w <= e.sl then f[c .. ':answered_sl'] = 1 end
+    local f = {[c .. ':answered'] = 1, [c .. ':wait_ms'] = w, [c .. ':h' .. record_bucket(w)] = 1}
+    if w <= (cfg.st.sl[q] or cfg.st.sl_default) then f[c .. ':answered_sl'] = 1 end
     return f, c .. ':max_wait_ms'
   end
-  if w < e.short then
-    return {[c .. ':short_abandoned'] = 1, [c .. ':ah' .. record_bucket(e.bounds, w)] = 1}, nil
+  if w < cfg.st.short then
+    return {[c .. ':short_abandoned'] = 1, [c .. ':ah' .. record_bucket(w)] = 1}, nil
   end
   local f = {[c .. ':abandoned'] = 1, [c .. ':abandon_wait_ms'] = w,
-             [c .. ':ah' .. record_bucket(e.bounds, w)] = 1}
+             [c .. ':ah' .. record_bucket(w)] = 1}
   return f, c .. ':max_abandon_ms'
 end
 
@@ -58,20 +58,17 @@ local function record_apply(keys, fields, maxfield, w, sign)
   end
 end
 
-local function record_event(k, e)
-  local call, kind, class, wait = k.call, e.kind, e.class, e.wait
-  if redis.call('HEXISTS', call, e.dfield) == 1 then return 0 end
+local function record_event(e)
+  local call, kind, class, wait = STATS .. ':call:' .. e.sid, e.kind, e.class, e.wait
+  local dfield = RECORD_PER_AGENT[kind] and ('k:' .. kind .. ':' .. e.agent) or ('k:' .. kind)
+  if redis.call('HEXISTS', call, dfield) == 1 then return 0 end
 
   local outcome = redis.call('HGET', call, 'outcome')
-  local overturns = outcome == 'abandoned'
-    and (kind == 'answered' or kind == 'callback_requested')
-  if overturns then
+  if outcome == 'abandoned' and (kind == 'answered' or kind == 'callback_requested') then
     local q, iv, c, w = unpack(redis.call('HMGET', call, 'ab_queue', 'ab_iv', 'ab_class',
                                           'ab_wait'))
-    local prior = k.prior(q, iv)
-    if not prior then return -1, q, iv end
-    local fields = record_outcome_fields(e, 'abandoned', c, tonumber(w))
-    record_apply(prior, fields, nil, 0, -1)
+    local prior = stats_keys(q, iv)
+    record_apply(prior, record_outcome_fields('abandoned', q, c, tonumber(w)), nil, 0, -1)
     -- A maximum cannot be taken back; with no abandon left it is known to be none.
     for _, key in ipairs(prior) do
       if tonumber(redis.call('HGET', key, c .. ':abandoned') or '0') == 0 then
@@ -82,18 +79,18 @@ local function record_event(k, e)
     outcome = false
   end
 
-  local counts = {k.iv, k.day, k.total}
-  redis.call('HSET', call, e.dfield, e.at)
-  redis.call('PEXPIRE', call, e.ttl)
+  local counts = stats_keys(e.queue, e.interval)
+  redis.call('HSET', call, dfield, e.at)
+  redis.call('PEXPIRE', call, cfg.st.ttl)
 
   if kind == 'answered' then
-    local fields, maxfield = record_outcome_fields(e, 'answered', class, wait)
+    local fields, maxfield = record_outcome_fields('answered', e.queue, class, wait)
     record_apply(counts, fields, maxfield, wait, 1)
     redis.call('HSET', call, 'outcome', 'answered')
   elseif kind == 'abandoned' then
     -- An answered call, or one waiting for its call-back, did not abandon.
     if not outcome and redis.call('HEXISTS', call, 'k:callback_requested') == 0 then
-      local fields, maxfield = record_outcome_fields(e, 'abandoned', class, wait)
+      local fields, maxfield = record_outcome_fields('abandoned', e.queue, class, wait)
       record_apply(counts, fields, maxfield, wait, 1)
       redis.call('HSET', call, 'outcome', 'abandoned', 'ab_queue', e.queue, 'ab_iv',
                  e.interval, 'ab_class', class, 'ab_wait', wait)
@@ -102,9 +99,11 @@ local function record_event(k, e)
     record_apply(counts, {[class .. ':' .. RECORD_SIMPLE[kind]] = 1}, nil, 0, 1)
   end
   -- interval and day aggregates expire after the retention; the all-time totals never do
-  redis.call('PEXPIREAT', k.iv, e.expire)
-  redis.call('PEXPIREAT', k.day, e.expire)
+  redis.call('PEXPIREAT', counts[1], e.expire)
+  redis.call('PEXPIREAT', counts[2], e.expire)
 
-  redis.call('XADD', k.events, 'MAXLEN', '~', e.maxlen, '*', unpack(e.entry))
+  redis.call('XADD', STATS .. ':events', 'MAXLEN', '~', cfg.st.maxlen, '*',
+             'kind', kind, 'call', e.sid, 'queue', e.queue, 'class', class,
+             'dialect', e.dialect, 'agent', e.agent, 'wait_ms', wait, 'at_ms', e.at)
   return 1
 end

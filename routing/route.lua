@@ -27,7 +27,7 @@
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
---          callback_result, agent_state, save, remove, snapshot
+--          callback_result, agent_state, save, remove, snapshot, record
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -77,29 +77,11 @@ local function put_call(sid, c)
   redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
 end
 
-local function stats_keys(q, iv)
-  return {STATS .. ':iv:' .. q .. ':' .. iv, STATS .. ':day:' .. q .. ':' .. iv:sub(1, 8),
-          STATS .. ':total:' .. q}
-end
-
-local PER_AGENT = {offered = true, missed = true}
-
--- Record one event of call `sid` (record_lib.lua), at `now`.
+-- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
 local function event(kind, sid, c, agent, wait_ms)
-  agent, wait_ms = agent or '', wait_ms or 0
-  local class = c.sr == 1 and 's' or 'o'
-  local agg = stats_keys(c.q, IV)
-  local keys = {call = STATS .. ':call:' .. sid, iv = agg[1], day = agg[2], total = agg[3],
-                events = STATS .. ':events', prior = stats_keys}
-  local st = cfg.st
-  record_event(keys, {
-    kind = kind, dfield = PER_AGENT[kind] and ('k:' .. kind .. ':' .. agent) or ('k:' .. kind),
-    class = class, wait = wait_ms, sl = st.sl[c.q] or st.sl_default, short = st.short,
-    bounds = st.bounds, at = now, queue = c.q, interval = IV, expire = IV_EXPIRE,
-    ttl = st.ttl, maxlen = st.maxlen,
-    entry = {'kind', kind, 'call', sid, 'queue', c.q, 'class', class, 'dialect', c.d,
-             'agent', agent, 'wait_ms', wait_ms, 'at_ms', now},
-  })
+  return record_event({kind = kind, sid = sid, queue = c.q, class = c.sr == 1 and 's' or 'o',
+                       dialect = c.d, agent = agent or '', wait = wait_ms or 0, at = now,
+                       interval = IV, expire = IV_EXPIRE})
 end
 
 local function enqueue(sid, c)
@@ -437,6 +419,11 @@ local function caller_gone(sid, c)
 end
 
 local OPS = {}
+
+-- One statistics event from outside a routing decision (routing/recorder.py), at `now`.
+function OPS.record()
+  return {recorded = event(arg.kind, arg.sid, {q = arg.q, sr = arg.sr, d = arg.d}, arg.ag, arg.w)}
+end
 
 function OPS.tick()
   settle()

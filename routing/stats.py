@@ -3,7 +3,8 @@
 One Lua function (record_lib.lua) dedupes each event per (call, kind[, agent]), updates the
 queue's interval, day and all-time aggregates for seniors ("s") and others ("o"), and appends
 it to a capped stream. The routing script runs it for the events of each routing decision in
-the same atomic call (no round trip of its own); `Recorder` runs it for one event at a time.
+the same atomic call (no round trip of its own), and for one event at a time
+(routing/recorder.py). This module names the events and the intervals they are counted in.
 The definitions the aggregates serve are in docs/statistics.md.
 """
 
@@ -14,13 +15,8 @@ from importlib import resources
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-import redis
-
-from routing.clock import Clock, epoch_ms
-from routing.exceptions import StoreUnavailable
-from routing.keys import Keys
+from routing.clock import epoch_ms
 from routing.settings import Settings
-from routing.store import RedisClient
 
 EventKind = Literal[
     "entered",
@@ -34,12 +30,9 @@ EventKind = Literal[
     "callback_failed",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
-# Kinds that may happen once per agent for one call; every other kind happens once per call.
-_PER_AGENT = frozenset({"offered", "missed"})
 DEFAULT_SL_SECONDS = 20  # the service-level threshold of a queue the settings do not name
 _CALL_TTL_MS = 8 * 24 * 3600 * 1000  # outlives a call-back booked over a week-long closure
 LIBRARY = resources.files("routing").joinpath("record_lib.lua").read_text(encoding="utf-8")
-_SCRIPT = LIBRARY + resources.files("routing").joinpath("record.lua").read_text(encoding="utf-8")
 
 
 class Intervals:
@@ -74,98 +67,6 @@ def route_config(settings: Settings) -> dict[str, Any]:
         "ttl": _CALL_TTL_MS,
         "maxlen": stats.stream_maxlen,
     }
-
-
-class Recorder:
-    """Record queue events: dedupe, aggregate per interval and append to the audit stream."""
-
-    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings, keys: Keys) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
-        self._script = redis.register_script(_SCRIPT)
-        self._bounds = ",".join(str(b * 1000) for b in settings.stats.histogram_bounds)
-        self._intervals = Intervals(settings)
-
-    def record(
-        self,
-        kind: EventKind,
-        call_sid: str,
-        *,
-        queue: str,
-        senior: bool,
-        dialect: str,
-        agent: str = "",
-        wait_s: float = 0.0,
-        at: datetime | None = None,
-    ) -> bool:
-        """Record one event; False when it was a duplicate and changed nothing."""
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"unknown statistics event {kind!r}")
-        at_ms = epoch_ms(at or self.clock.now())
-        interval, expire = self._intervals.at(at_ms)
-        keys = [
-            self.keys.stats_call(call_sid),
-            *self._aggregate_keys(queue, interval),
-            self.keys.stats_events(),
-        ]
-        entry = (kind, call_sid, queue, senior, dialect, agent, wait_s)
-        args = self._args(*entry, at_ms, interval, expire)
-        status = self._run(keys, args)
-        if status[0] == -1:  # an answer overturns a counted abandon: name its aggregates too
-            status = self._run(keys + self._aggregate_keys(status[1], status[2]), args)
-        return bool(status[0] == 1)
-
-    def _aggregate_keys(self, queue: str, interval: str) -> list[str]:
-        return [
-            self.keys.stats_interval(queue, interval),
-            self.keys.stats_day(queue, interval[:8]),
-            self.keys.stats_total(queue),
-        ]
-
-    def _args(
-        self,
-        kind: str,
-        call_sid: str,
-        queue: str,
-        senior: bool,
-        dialect: str,
-        agent: str,
-        wait_s: float,
-        at_ms: int,
-        interval: str,
-        expire_ms: int,
-    ) -> list[str | int]:
-        stats = self.settings.stats
-        wait_ms = max(0, round(wait_s * 1000))
-        klass = "s" if senior else "o"
-        entry: list[str | int] = ["kind", kind, "call", call_sid, "queue", queue]
-        entry += ["class", klass, "dialect", dialect, "agent", agent]
-        entry += ["wait_ms", wait_ms, "at_ms", at_ms]
-        return [
-            kind,
-            f"k:{kind}:{agent}" if kind in _PER_AGENT else f"k:{kind}",
-            klass,
-            wait_ms,
-            sl_seconds(self.settings, queue) * 1000,
-            stats.short_abandon_seconds * 1000,
-            self._bounds,
-            at_ms,
-            queue,
-            interval,
-            expire_ms,
-            _CALL_TTL_MS,
-            stats.stream_maxlen,
-            *entry,
-        ]
-
-    def _run(self, keys: list[str], args: list[str | int]) -> list[Any]:
-        try:
-            result: list[Any] = self._script(keys=keys, args=args)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StoreUnavailable(f"could not record a statistics event: {exc}") from exc
-        return result
 
 
 def sl_seconds(settings: Settings, queue: str) -> int:

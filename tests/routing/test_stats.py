@@ -19,8 +19,9 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.keys import Keys
+from routing.recorder import Recorder
 from routing.settings import Settings, load_settings
-from routing.stats import EventKind, Recorder, day_intervals, interval_id
+from routing.stats import EventKind, day_intervals, interval_id
 from routing.statsquery import Figures, Stats
 from routing.store import RedisClient
 from tests.conftest import T0
