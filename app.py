@@ -10,7 +10,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import auth, blueprints, logmask
+from ivr import auth, blueprints, jsonresponse, logmask
 from ivr.context import init_engine
 from ivr.store import open_store
 from ivr.telephony import Telephony
@@ -42,6 +42,7 @@ def create_app(
     redis, _ = open_store(settings)
     _move_old_keys(redis, settings)
     app = Flask(__name__, static_folder=None)
+    jsonresponse.install(app)
     if settings.twilio.proxy_fix:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     if not settings.twilio.validate_signatures:

@@ -106,23 +106,15 @@ def _total(
     }
 
 
-def figures_by_class(
-    by_class: dict[str, Figures],
-    full: bool = False,
-    seen: dict[int, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+def figures_by_class(by_class: dict[str, Figures], full: bool = False) -> dict[str, Any]:
     """{class: figures} for JSON; `full` keeps every count and the histograms.
 
-    `seen` (id -> JSON) shares the JSON of a Figures met before within one response: most
-    intervals of a day are the same empty Figures.
+    Each Figures makes its JSON once (`Figures.json`): most intervals of a day share the same
+    empty Figures, and the interval query keeps the figures of intervals it has seen.
     """
     out: dict[str, Any] = {}
     for klass in CLASSES:
-        figures = by_class[klass]
-        known = seen.get(id(figures)) if seen is not None else None
-        data = known if known is not None else figures.as_dict()
-        if seen is not None:
-            seen[id(figures)] = data
+        data = by_class[klass].json
         out[klass] = data if full else {k: data[k] for k in ROW_FIELDS}
     return out
 
@@ -212,9 +204,8 @@ def _agent(agent: Agent, status: AgentStatus | None, now: datetime) -> dict[str,
 
 def interval_rows(intervals: list[Interval]) -> list[dict[str, Any]]:
     """Intervals for JSON: the local start and every class's full figures."""
-    seen: dict[int, dict[str, Any]] = {}  # the intervals are alive till the end: ids are not reused
     return [
-        {"start": iv.start.isoformat(), "figures": figures_by_class(iv.figures, True, seen)}
+        {"start": iv.start.isoformat(), "figures": figures_by_class(iv.figures, True)}
         for iv in intervals
     ]
 

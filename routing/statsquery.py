@@ -8,10 +8,11 @@ definitions are in docs/statistics.md.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from functools import cache, reduce
+from functools import cache, cached_property, lru_cache, reduce
 from typing import Any
 
 import redis
@@ -37,7 +38,28 @@ for i, key in ipairs(KEYS) do
 end
 return out
 """
+# The same for a range of intervals, whose key names are built in the script from each
+# queue's interval-key stem (ARGV[2..n+1]) and the interval ids (the rest): key number k
+# (1-based) is interval (k - 1) // n, queue (k - 1) % n. Sending 576 names for a day, and
+# declaring each, cost more than reading the hashes.
+_GATHER_RANGE = """
+local n = tonumber(ARGV[1])
+local out, k = {}, 0
+for i = n + 2, #ARGV do
+  for j = 2, n + 1 do
+    k = k + 1
+    local row = redis.call('HGETALL', ARGV[j] .. ARGV[i])
+    if #row > 0 then out[#out + 1] = k; out[#out + 1] = row end
+  end
+end
+return out
+"""
 _GATHER_BATCH = 1024
+# Distinct interval contents whose figures are kept between queries. A past interval rarely
+# changes, so a dashboard or tool asking for the same day again finds it here; the key is the
+# raw aggregates themselves, so a late correction (an abandon taken back) is a new key and
+# never a stale answer.
+_MEMO_SIZE = 4096
 MAX_RANGE_DAYS = 92  # interval queries beyond a quarter are refused: their cost is the range
 
 
@@ -94,6 +116,11 @@ class Figures:
             **{name: rule(getattr(self, name), getattr(other, name)) for name, rule in _COMBINE}
         )
 
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """`as_dict()` made once per Figures and shared: read it, never change it."""
+        return self.as_dict()
+
     def as_dict(self) -> dict[str, Any]:
         """The counts and the derived figures, ready for JSON."""
         out: dict[str, Any] = {name: getattr(self, name) for name, _ in _COMBINE}
@@ -125,6 +152,8 @@ class Stats:
         self.keys = keys
         self._zeros: dict[tuple[str, ...], dict[str, Figures]] = {}  # see _no_calls
         self._gather = redis.register_script(_GATHER)
+        self._gather_range = redis.register_script(_GATHER_RANGE)
+        self._summed = lru_cache(maxsize=_MEMO_SIZE)(self._sum_figures)
 
     def queues(self) -> list[str]:
         """The configured queues, in configuration order."""
@@ -155,23 +184,32 @@ class Stats:
             raise ValueError(f"a range must cover 1 to {MAX_RANGE_DAYS} days")
         queues = [queue] if queue else self.queues()
         ids = [iv for d in span for iv in day_intervals(d, self.settings)]
-        names = [self.keys.stats_interval(q, iv) for iv in ids for q in queues]
-        rows = self._read(names)
+        rows = self._read_intervals(queues, ids)
         return [
             self._interval(iv, queue or ALL, queues, rows[i * len(queues) : (i + 1) * len(queues)])
             for i, iv in enumerate(ids)
         ]
 
     def _interval(
-        self, iv: str, name: str, queues: list[str], rows: list[dict[str, str]]
+        self, iv: str, name: str, queues: list[str], rows: list[tuple[str, ...]]
     ) -> Interval:
-        called = [row for row in rows if row]
+        called = tuple(row for row in rows if row)
         if not called:  # nobody called in any of the queues: the same zeros every time
             figures = self._no_calls(tuple(queues))
-        else:  # the queues' raw counts summed first: one parse per class, not one per queue
-            summed = called[0] if len(called) == 1 else _sum_rows(called)
-            figures = self._classes_at(summed, self._threshold(tuple(queues)))
+        else:
+            figures = self._summed(called, self._threshold(tuple(queues)))
         return Interval(interval_start(iv, self.settings.tz), name, dict(figures))
+
+    def _sum_figures(
+        self, called: tuple[tuple[str, ...], ...], t: int | None
+    ) -> dict[str, Figures]:
+        """The figures of the queues' raw aggregates `called` (flat field, value, ...) summed.
+
+        The raw counts are summed first: one parse per class, not one per queue. Memoised
+        (`_summed`) on the raw content: the answer is shared, never changed.
+        """
+        rows = [dict(zip(flat[::2], flat[1::2], strict=True)) for flat in called]
+        return self._classes_at(rows[0] if len(rows) == 1 else _sum_rows(rows), t)
 
     def _no_calls(self, queues: tuple[str, ...]) -> dict[str, Figures]:
         found = self._zeros.get(queues)
@@ -201,14 +239,37 @@ class Stats:
     def _read(self, names: list[str]) -> list[dict[str, str]]:
         """The hashes `names` ({} for a missing one), in order; the keys share one hash tag."""
         rows: list[dict[str, str]] = [{} for _ in names]
-        try:
+        with _unavailable_as_error():
             for first in range(0, len(names), _GATHER_BATCH):
                 found = self._gather(keys=names[first : first + _GATHER_BATCH])
                 for i, flat in zip(found[::2], found[1::2], strict=True):
                     rows[first + i - 1] = dict(zip(flat[::2], flat[1::2], strict=True))
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StoreUnavailable(f"could not read statistics: {exc}") from exc
         return rows
+
+    def _read_intervals(self, queues: list[str], ids: list[str]) -> list[tuple[str, ...]]:
+        """The interval hashes of `queues` for each of `ids`, interval by interval, as HGETALL
+        answers them (field, value, ...; () for a missing one)."""
+        stems = [self.keys.stats_interval(q, "") for q in queues]
+        rows: list[tuple[str, ...]] = [() for _ in range(len(ids) * len(queues))]
+        per_call = max(1, _GATHER_BATCH // len(queues))
+        with _unavailable_as_error():
+            for first in range(0, len(ids), per_call):
+                found = self._gather_range(
+                    keys=[stems[0] + ids[first]],  # the slot all of them share
+                    args=[len(stems), *stems, *ids[first : first + per_call]],
+                )
+                base = first * len(queues) - 1
+                for k, flat in zip(found[::2], found[1::2], strict=True):
+                    rows[base + k] = tuple(flat)
+        return rows
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StoreUnavailable(f"could not read statistics: {exc}") from exc
 
 
 def _sum_rows(rows: list[dict[str, str]]) -> dict[str, int]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import Flask
@@ -13,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
+from ivr import jsonresponse
 from ivr.auth import USERS
 from ivr.pages import stop_streams
 from routing.agents import Agent
@@ -359,3 +362,28 @@ def test_stopping_the_apps_streams_ends_the_board_stream(app: Flask, sup: FlaskC
     data_frame(frames)
     stop_streams(app)
     assert list(frames) == []
+
+
+def test_json_responses_read_as_flask_would_write_them() -> None:
+    # orjson encodes the responses (ivr/jsonresponse.py); what a client parses is unchanged:
+    # keys sorted, dates and dataclasses as Flask writes them.
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        label: str
+
+    app = Flask(__name__)
+    value = {
+        "b": [1, 2.5, None, True],
+        "a": {"when": datetime(2026, 11, 23, 2, 0, tzinfo=UTC), "day": date(2026, 11, 23)},
+        "name": "王秀英 粤语",
+        "point": Point(3, "x"),
+    }
+    with app.app_context():
+        expected = app.json.dumps(value)
+        jsonresponse.install(app)
+        written = app.json.dumps(value)
+        assert app.json.response(value).mimetype == "application/json"
+    assert json.loads(written) == json.loads(expected)
+    assert list(json.loads(written)) == ["a", "b", "name", "point"]
+    assert json.loads(written)["a"]["day"] == "Mon, 23 Nov 2026 00:00:00 GMT"

@@ -99,6 +99,25 @@ def test_an_answer_after_a_counted_abandon_overturns_it_across_intervals(parts: 
     assert by_start[T0 + timedelta(minutes=15)].abandoned == 0
 
 
+def test_a_day_asked_for_again_shows_a_late_correction_of_a_past_interval(parts: Parts) -> None:
+    # The interval query keeps the figures of intervals it has read; a past interval that a
+    # late answer overturns must not be answered from what was kept.
+    def by_start() -> dict[datetime, Figures]:
+        day = parts.stats.intervals(T0.date(), T0.date(), "senior")
+        return {iv.start.astimezone(UTC): iv.figures["senior"] for iv in day}
+
+    record(parts, Event("abandoned", "CA1", "senior", True, "", 40, T0 + timedelta(minutes=20)))
+    record(parts, Event("answered", "CA2", "senior", True, "a01", 5, T0 + timedelta(minutes=20)))
+    first = by_start()
+    assert (first[T0 + timedelta(minutes=15)].abandoned, first[T0].answered) == (1, 0)
+    assert by_start() == first  # asked again, unchanged: the same figures
+    record(parts, Event("answered", "CA1", "senior", True, "a01", 15, T0))
+    again = by_start()
+    past = again[T0 + timedelta(minutes=15)]
+    assert (past.abandoned, past.answered, past.max_abandon_ms) == (0, 1, 0)
+    assert again[T0].answered == 1
+
+
 def test_an_abandon_after_a_call_back_request_is_not_an_abandon(parts: Parts) -> None:
     record(parts, Event("callback_requested", "CA1", "senior", True, "", 70, T0))
     record(parts, Event("abandoned", "CA1", "senior", True, "", 71, T0))
