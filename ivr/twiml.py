@@ -13,8 +13,8 @@ from routing.settings import Settings
 TwimlParent = Any  # VoiceResponse or a nested Gather: both have say/play/pause
 
 
-def reply(vr: VoiceResponse, status: int = 200) -> Response:
-    """Return TwiML as Twilio expects it: text/xml, UTF-8."""
+def reply(vr: VoiceResponse | str, status: int = 200) -> Response:
+    """Return TwiML as Twilio expects it: text/xml, UTF-8 (a str: a document built earlier)."""
     return Response(str(vr), status=status, mimetype="text/xml")
 
 

@@ -9,9 +9,11 @@ dial-result -> completed: done  |  busy / no-answer / failed: the next agent, sa
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import Packs, default_packs
@@ -22,7 +24,7 @@ from ivr.webhooks import fallback, public_base, twilio_webhook
 from routing.caller import Caller
 from routing.hours import is_open
 from routing.menu import Choice, choose
-from routing.router import CallInfo, Offer, Placement
+from routing.router import CallInfo, Offer, Placement, Queued
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -55,6 +57,12 @@ def _caller() -> Caller:
 def _say(
     vr: VoiceResponse, caller: Caller, prompt: str, *, slow: bool = False, **params: object
 ) -> None:
+    _utter(vr, caller, prompt, params, slow)
+
+
+def _utter(
+    vr: VoiceResponse, caller: Caller, prompt: str, params: Mapping[str, object], slow: bool = False
+) -> None:
     s = engine().settings
     rate = s.ivr.senior_rate if (slow or caller.senior) else None
     speak(vr, _packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
@@ -77,8 +85,7 @@ def incoming() -> Response:
     if not is_open(eng.clock.now(), eng.settings.business_hours, eng.settings.tz):
         return reply(_after_hours_menu(vr, caller, attempt=1))
     if caller.senior:
-        _say(vr, caller, "senior_greeting", hotline=_hotline(caller))
-        return reply(_route(vr, caller, "senior"))
+        return _say_and_route(caller, "senior", "senior_greeting", hotline=_hotline(caller))
     _say(vr, caller, "welcome", hotline=_hotline(caller))
     return reply(_menu(vr, caller, attempt=1))
 
@@ -129,19 +136,16 @@ def menu() -> Response:
     vr = VoiceResponse()
     if choice.kind in ("none", "invalid"):
         if attempt >= _GIVE_UP_AFTER:
-            _say(vr, caller, "connecting")
-            return reply(_route(vr, caller, "general"))
+            return _say_and_route(caller, "general", "connecting")
         if choice.kind == "invalid":
             _say(vr, caller, "menu_sorry")
         return reply(_menu(vr, caller, attempt + 1, slow=choice.kind == "none"))
     if choice.kind == "complaint":
-        _say(vr, caller, "complaint_info", hours=s.ivr.complaint_hours)
-    elif choice.kind == "senior":
+        return _say_and_route(caller, choice.queue, "complaint_info", hours=s.ivr.complaint_hours)
+    if choice.kind == "senior":
         caller = dataclasses.replace(caller, senior=True)
-        _say(vr, caller, "senior_greeting", hotline=_hotline(caller))
-    else:
-        _say(vr, caller, "connecting")
-    return reply(_route(vr, caller, choice.queue))
+        return _say_and_route(caller, choice.queue, "senior_greeting", hotline=_hotline(caller))
+    return _say_and_route(caller, choice.queue, "connecting")
 
 
 def _choice(caller: Caller) -> Choice:
@@ -164,9 +168,53 @@ def _int_arg(name: str, default: int) -> int:
 # -- routing: dial an agent or wait --------------------------------------------------------
 
 
-def _route(vr: VoiceResponse, caller: Caller, queue: str) -> VoiceResponse:
+def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
+    """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
     placement = engine().router.arrive(_form("CallSid", 64), caller, queue)
-    return _place(vr, placement)
+    if isinstance(placement, Queued):
+        key = (prompt, tuple(params.items()), caller.dialect, caller.senior, placement.queue)
+        return reply(_queued_answers()(*key, public_base()))
+    vr = VoiceResponse()
+    _utter(vr, caller, prompt, params)
+    return reply(_dial(vr, placement))
+
+
+QueuedAnswers = Callable[[str, tuple[tuple[str, str | int], ...], str, bool, str, str], str]
+_QUEUED_ANSWERS = "silverline.queued_answers"
+
+
+def _queued_answers() -> QueuedAnswers:
+    """This app's queued answers: each built once and kept (most calls queue).
+
+    A queued answer names no agent and no call, so every caller with the same prompt,
+    dialect, pace and queue gets the same document; building and serialising it was a tenth
+    of a webhook's CPU. Kept per app: another app may have other settings or prompts.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    found: QueuedAnswers | None = app.extensions.get(_QUEUED_ANSWERS)
+    if found is None:
+        found = app.extensions[_QUEUED_ANSWERS] = lru_cache(maxsize=512)(_queued_answer)
+    return found
+
+
+def _queued_answer(
+    prompt: str,
+    params: tuple[tuple[str, str | int], ...],
+    dialect: str,
+    senior: bool,
+    queue: str,
+    base: str,
+) -> str:
+    vr = VoiceResponse()
+    _utter(vr, Caller("", None, None, None, dialect, senior), prompt, dict(params))
+    vr.enqueue(
+        queue,
+        action=f"{base}/voice/queue-result",
+        method="POST",
+        wait_url=f"{base}/voice/wait",
+        wait_url_method="POST",
+    )
+    return str(vr)
 
 
 def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:

@@ -87,6 +87,31 @@ def test_a_senior_with_no_agent_free_waits_in_the_senior_queue(
     )
 
 
+def test_queued_answers_are_kept_per_dialect_and_pace_and_never_stand_in_for_a_dial(
+    client: FlaskClient, people: Engine
+) -> None:
+    # A queued answer is built once per prompt, dialect, pace and queue and kept; a caller
+    # with an agent free is dialled, whatever was kept.
+    mandarin_senior = "+8613800000003"
+    people.directory.save(
+        Customer("c3", "王奶奶", date(1946, 1, 1), "mandarin", (mandarin_senior,))
+    )
+    add_agent(people, "senior1", {"senior"}, ("cantonese",))
+    dialled = incoming(client, SENIOR)
+    assert dialled.find("Enqueue") is None and dialled.find("Dial/Client").text == "senior1"
+    assert "長者專線" in spoken(dialled)
+    first = post(client, "/voice/incoming", params(SENIOR, call_sid())).get_data()
+    again = post(client, "/voice/incoming", params(SENIOR, call_sid())).get_data()
+    assert again == first and b"<Enqueue" in first and "長者專線" in first.decode()
+    mandarin = incoming(client, mandarin_senior)
+    assert mandarin.find("Say").get("language") == "cmn-CN"
+    assert mandarin.find("Enqueue").text == "senior"
+    # A younger caller who asks for a person queues at the normal pace, in general.
+    young = twiml(post(client, "/voice/menu?attempt=1", params(YOUNG, call_sid(), Digits="0")))
+    assert young.find("Say").find("prosody") is None
+    assert young.find("Enqueue").text == "general"
+
+
 def test_a_younger_caller_gets_the_menu_by_key_and_speech(
     client: FlaskClient, people: Engine
 ) -> None:
