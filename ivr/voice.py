@@ -207,24 +207,21 @@ def _queued_answer(
 ) -> str:
     vr = VoiceResponse()
     _utter(vr, Caller("", None, None, None, dialect, senior), prompt, dict(params))
-    vr.enqueue(
-        queue,
-        action=f"{base}/voice/queue-result",
-        method="POST",
-        wait_url=f"{base}/voice/wait",
-        wait_url_method="POST",
-    )
-    return str(vr)
+    return str(_enqueue(vr, queue, base))
 
 
 def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
     if isinstance(placement, Offer):
         return _dial(vr, placement)
+    return _enqueue(vr, placement.queue, public_base())
+
+
+def _enqueue(vr: VoiceResponse, queue: str, base: str) -> VoiceResponse:
     vr.enqueue(
-        placement.queue,
-        action=_url("queue-result"),
+        queue,
+        action=f"{base}/voice/queue-result",
         method="POST",
-        wait_url=_url("wait"),
+        wait_url=f"{base}/voice/wait",
         wait_url_method="POST",
     )
     return vr
