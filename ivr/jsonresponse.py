@@ -9,10 +9,10 @@ Decoding (request bodies) stays Flask's.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from flask import Flask
+from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
 _OPTIONS = (
@@ -27,8 +27,18 @@ class OrjsonProvider(DefaultJSONProvider):
     """Flask's JSON provider with orjson's encoder."""
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        option = _OPTIONS | (orjson.OPT_INDENT_2 if kwargs.get("indent") else 0)
-        return orjson.dumps(obj, default=self.default, option=option).decode()
+        return self._encode(obj, bool(kwargs.get("indent"))).decode()
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """`jsonify`: the encoded bytes go straight into the response (no str in between)."""
+        obj = self._prepare_response_obj(args, kwargs)
+        indent = self.compact is False or (self.compact is None and self._app.debug)
+        make = cast(type[Response], self._app.response_class)  # a Flask app's: takes bytes
+        return make(self._encode(obj, indent) + b"\n", mimetype=self.mimetype)
+
+    def _encode(self, obj: Any, indent: bool) -> bytes:
+        option = _OPTIONS | (orjson.OPT_INDENT_2 if indent else 0)
+        return orjson.dumps(obj, default=self.default, option=option)
 
 
 def install(app: Flask) -> None:

@@ -383,7 +383,8 @@ def test_json_responses_read_as_flask_would_write_them() -> None:
         expected = app.json.dumps(value)
         jsonresponse.install(app)
         written = app.json.dumps(value)
-        assert app.json.response(value).mimetype == "application/json"
-    assert json.loads(written) == json.loads(expected)
+        response = app.json.response(value)
+    assert response.mimetype == "application/json"
+    assert json.loads(response.get_data()) == json.loads(written) == json.loads(expected)
     assert list(json.loads(written)) == ["a", "b", "name", "point"]
     assert json.loads(written)["a"]["day"] == "Mon, 23 Nov 2026 00:00:00 GMT"
