@@ -68,7 +68,7 @@ _GATHER_BATCH = 1024
 # changes, so a dashboard or tool asking for the same day again finds it here; the key is the
 # raw aggregates themselves, so a late correction (an abandon taken back) is a new key and
 # never a stale answer.
-_MEMO_SIZE = 4096
+_MEMO_SIZE = 1024  # ~9 KB each: a day of every queue and their sum, at most ~9 MB
 MAX_RANGE_DAYS = 92  # interval queries beyond a quarter are refused: their cost is the range
 
 
