@@ -29,12 +29,15 @@ _PREFIX = {"senior": "s", "other": "o"}
 ALL = "all"  # the name of the sum over every queue
 # One call reads many aggregate hashes and answers only those that exist: a day has 96
 # intervals per queue and most are empty at night. Batches keep each call short, so a long
-# range never holds Redis (and the routing decisions queued behind it) for long.
+# range never holds Redis (and the routing decisions queued behind it) for long. A hash comes
+# back as one string, its fields and values joined by newlines (neither holds one: the fields
+# are record_lib.lua's names, the values integers): one bulk reply per hash instead of one
+# per field halves the client's work.
 _GATHER = """
 local out = {}
 for i, key in ipairs(KEYS) do
   local row = redis.call('HGETALL', key)
-  if #row > 0 then out[#out + 1] = i; out[#out + 1] = row end
+  if #row > 0 then out[#out + 1] = i; out[#out + 1] = table.concat(row, '\\n') end
 end
 return out
 """
@@ -56,7 +59,10 @@ for g = first, #ARGV, group do
   if redis.call('EXISTS', unpack(names)) > 0 then
     for m, key in ipairs(names) do
       local row = redis.call('HGETALL', key)
-      if #row > 0 then out[#out + 1] = (g - first) * n + m; out[#out + 1] = row end
+      if #row > 0 then
+        out[#out + 1] = (g - first) * n + m
+        out[#out + 1] = table.concat(row, '\\n')
+      end
     end
   end
 end
@@ -251,7 +257,8 @@ class Stats:
         with _unavailable_as_error():
             for first in range(0, len(names), _GATHER_BATCH):
                 found = self._gather(keys=names[first : first + _GATHER_BATCH])
-                for i, flat in zip(found[::2], found[1::2], strict=True):
+                for i, joined in zip(found[::2], found[1::2], strict=True):
+                    flat = joined.split("\n")
                     rows[first + i - 1] = dict(zip(flat[::2], flat[1::2], strict=True))
         return rows
 
@@ -268,8 +275,8 @@ class Stats:
                     args=[len(stems), _EXISTS_GROUP, *stems, *ids[first : first + per_call]],
                 )
                 base = first * len(queues) - 1
-                for k, flat in zip(found[::2], found[1::2], strict=True):
-                    rows[base + k] = tuple(flat)
+                for k, joined in zip(found[::2], found[1::2], strict=True):
+                    rows[base + k] = tuple(joined.split("\n"))
         return rows
 
 
