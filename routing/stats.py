@@ -11,6 +11,7 @@ The definitions the aggregates serve are in docs/statistics.md.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -83,6 +84,7 @@ def interval_id(when: datetime, settings: Settings) -> str:
     return f"{local:%Y%m%d}T{minute // 60:02d}{minute % 60:02d}"
 
 
+@lru_cache(maxsize=16384)  # a quarter's intervals: the range queries ask for the same ones
 def interval_start(interval: str, tz: ZoneInfo) -> datetime:
     """The aware local datetime an interval id names (as strptime would read it, ~6x faster)."""
     if len(interval) != 13 or interval[8] != "T" or not interval.replace("T", "", 1).isdigit():

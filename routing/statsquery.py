@@ -197,23 +197,18 @@ class Stats:
         span = days(start, end)
         if not span or len(span) > MAX_RANGE_DAYS:
             raise ValueError(f"a range must cover 1 to {MAX_RANGE_DAYS} days")
-        queues = [queue] if queue else self.queues()
+        queues = (queue,) if queue else tuple(self.queues())
         ids = [iv for d in span for iv in day_intervals(d, self.settings)]
-        rows = self._read_intervals(queues, ids)
-        return [
-            self._interval(iv, queue or ALL, queues, rows[i * len(queues) : (i + 1) * len(queues)])
-            for i, iv in enumerate(ids)
-        ]
-
-    def _interval(
-        self, iv: str, name: str, queues: list[str], rows: list[tuple[str, ...]]
-    ) -> Interval:
-        called = tuple(row for row in rows if row)
-        if not called:  # nobody called in any of the queues: the same zeros every time
-            figures = self._no_calls(tuple(queues))
-        else:
-            figures = self._summed(called, self._threshold(tuple(queues)))
-        return Interval(interval_start(iv, self.settings.tz), name, dict(figures))
+        rows = self._read_intervals(list(queues), ids)
+        name, n, tz = queue or ALL, len(queues), self.settings.tz
+        zeros, t = self._no_calls(queues), self._threshold(queues)
+        out = []
+        for i, iv in enumerate(ids):
+            called = tuple(row for row in rows[i * n : (i + 1) * n] if row)
+            # nobody called in any of the queues: the same zeros every time
+            figures = self._summed(called, t) if called else zeros
+            out.append(Interval(interval_start(iv, tz), name, dict(figures)))
+        return out
 
     def _sum_figures(
         self, called: tuple[tuple[str, ...], ...], t: int | None
