@@ -106,6 +106,10 @@ def _total(
     }
 
 
+_CLASSES_IN_ORDER = tuple(sorted(CLASSES))
+_ROW_FIELDS_IN_ORDER = tuple(sorted(ROW_FIELDS))
+
+
 def figures_by_class(by_class: dict[str, Figures], full: bool = False) -> dict[str, Any]:
     """{class: figures} for JSON; `full` keeps every count and the histograms.
 
@@ -113,9 +117,9 @@ def figures_by_class(by_class: dict[str, Figures], full: bool = False) -> dict[s
     empty Figures, and the interval query keeps the figures of intervals it has seen.
     """
     out: dict[str, Any] = {}
-    for klass in CLASSES:
+    for klass in _CLASSES_IN_ORDER:  # keys in order: see Figures.json
         data = by_class[klass].json
-        out[klass] = data if full else {k: data[k] for k in ROW_FIELDS}
+        out[klass] = data if full else {k: data[k] for k in _ROW_FIELDS_IN_ORDER}
     return out
 
 
