@@ -60,6 +60,7 @@ def call_command(
     """Call the hotline from NUMBER and print what the caller and the agent heard."""
     inputs = [Input(digits=d) for d in press] + [Input(speech=s) for s in says]
     if url:
+        _require_server(url)
         sim = _live(url, rest_port)
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
@@ -184,10 +185,7 @@ def _simulate_offline(plan: Plan, speed: float | None) -> list[Outcome]:
 
 def simulate_live(url: str, plan: Plan) -> list[Outcome]:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
-    try:
-        check_server(url)
-    except OSError as exc:
-        raise click.ClickException(f"no healthy Silverline server at {url}: {exc}") from exc
+    _require_server(url)
     engine = cli_engine()
     settings = engine.settings
     warn_demo_token(settings)
@@ -258,6 +256,14 @@ def _staff(offline: Offline) -> None:
 
 def _to() -> str:
     return cli_settings().twilio.caller_id
+
+
+def _require_server(url: str) -> None:
+    """Stop with a clear message unless a Silverline server answers /healthz at `url`."""
+    try:
+        check_server(url)
+    except OSError as exc:
+        raise click.ClickException(f"no healthy Silverline server at {url}: {exc}") from exc
 
 
 def _live(url: str, rest_port: int | None) -> Simulator:

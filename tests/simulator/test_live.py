@@ -184,3 +184,10 @@ def test_simulate_url_refuses_other_speeds_and_dead_servers(redis_url: str) -> N
         assert res.exit_code == 2 and "real time" in res.output
     res = CliRunner().invoke(main, [*args, "--url", "http://127.0.0.1:9"], env=env)
     assert res.exit_code == 1 and "no healthy Silverline server" in res.output
+
+
+def test_call_url_to_a_dead_server_says_so_without_a_traceback(redis_url: str) -> None:
+    args = ["call", "+8613800138000", "--url", "http://127.0.0.1:9"]
+    res = CliRunner().invoke(main, args, env={"REDIS_URL": redis_url})
+    assert res.exit_code == 1 and "no healthy Silverline server at http://127.0.0.1:9" in res.output
+    assert "Traceback" not in res.output
