@@ -3,17 +3,18 @@
 Every key starts with the configured prefix. Keys that a Lua script touches together carry
 the same `{hash tag}` so they live on one Redis Cluster slot: the routing script records the
 statistics of its decisions itself, so the statistics keys carry the routing tag too.
+<interval> is the local start YYYYMMDDTHHMM.
 
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app, migrate.py  | forever (key moves done)  |
 | `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
-| `{<p>:rt}:st:call:<call_sid>`         | hash   | stats.py         | 8 days (dedupe + outcome) |
-| `{<p>:rt}:st:iv:<queue>:<YYYYMMDDTHHMM>` | hash   | stats.py         | retention_days (interval) |
-| `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | stats.py         | retention_days (day)      |
-| `{<p>:rt}:st:total:<queue>`           | hash   | stats.py         | forever (counters)        |
-| `{<p>:rt}:st:events`                  | stream | stats.py         | capped at stream_maxlen   |
+| `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
+| `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
+| `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
+| `{<p>:rt}:st:total:<queue>`           | hash   | record_lib (Lua) | forever (counters)        |
+| `{<p>:rt}:st:events`                  | stream | record_lib (Lua) | capped at stream_maxlen   |
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
