@@ -86,17 +86,8 @@ def interval_id(when: datetime, settings: Settings) -> str:
 
 @lru_cache(maxsize=16384)  # a quarter's intervals: the range queries ask for the same ones
 def interval_start(interval: str, tz: ZoneInfo) -> datetime:
-    """The aware local datetime an interval id names (as strptime would read it, ~6x faster)."""
-    if len(interval) != 13 or interval[8] != "T" or not interval.replace("T", "", 1).isdigit():
-        raise ValueError(f"not an interval id: {interval!r}")
-    return datetime(
-        int(interval[:4]),
-        int(interval[4:6]),
-        int(interval[6:8]),
-        int(interval[9:11]),
-        int(interval[11:]),
-        tzinfo=tz,
-    )
+    """The aware local datetime an interval id names."""
+    return datetime.strptime(interval, "%Y%m%dT%H%M").replace(tzinfo=tz)
 
 
 def day_intervals(day: date, settings: Settings) -> list[str]:
