@@ -190,10 +190,9 @@ def _queued_answers() -> QueuedAnswers:
     dialect, pace and queue gets the same document; building and serialising it was a tenth
     of a webhook's CPU. Kept per app: another app may have other settings or prompts.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    found: QueuedAnswers | None = app.extensions.get(_QUEUED_ANSWERS)
+    found: QueuedAnswers | None = current_app.extensions.get(_QUEUED_ANSWERS)
     if found is None:
-        found = app.extensions[_QUEUED_ANSWERS] = lru_cache(maxsize=512)(_queued_answer)
+        found = current_app.extensions[_QUEUED_ANSWERS] = lru_cache(maxsize=512)(_queued_answer)
     return found
 
 
