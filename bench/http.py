@@ -117,7 +117,7 @@ class LoadResult:
 
     @property
     def cpu_us_per_request(self) -> float:
-        return self.server_cpu_s / self.requests * 1e6
+        return self.per_request_us(self.server_cpu_s)
 
 
 def load(
