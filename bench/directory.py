@@ -112,15 +112,27 @@ def lookups(url: str, rows: int, count: int) -> list[float]:
     return samples
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+def start_redis(workdir: Path, *, tcp: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server with the embedded server's settings, no persistence; its URL.
+
+    It listens on a Unix socket in `workdir`, as `make run`'s embedded server does
+    (ivr/embedded.py); `tcp` makes it listen on 127.0.0.1 instead, as an external Redis
+    reached over the network would.
+    """
+    socket = workdir / "redis.sock"
+    if tcp:
+        port = free_port()
+        listen = ["--port", str(port), "--bind", "127.0.0.1"]
+        url = f"redis://127.0.0.1:{port}/0"
+    else:
+        listen = ["--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700"]
+        url = f"unix://{socket}"
+    workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir),
+        [redis_binary(), *listen, "--save", "", "--appendonly", "no", "--dir", str(workdir),
          "--hash-max-ziplist-entries", "1024", "--hash-max-ziplist-value", "128"],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(500):
         try:

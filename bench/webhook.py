@@ -1,15 +1,17 @@
 """Webhook throughput: /voice/incoming for a directory hit vs a bare Flask route.
 
-    .venv/bin/python -m bench.webhook [--rows 1000000] [--rounds 3] [--seconds 10]
+    .venv/bin/python -m bench.webhook [--rows 1000000] [--rounds 3] [--seconds 10] [--tcp]
 
-Starts a redis-server, imports a 1,000,000-customer directory (the CSV of bench.directory,
-cached under var/bench/), then in each round serves first the bare baseline (bench/bare_app.py)
-and then Silverline with the same gunicorn settings (ivr.server.gunicorn_options), each driven
-for `--seconds` (after 2 s of warm-up) by 16 keep-alive connections from the Python load
-generator in bench/http.py. Every request is a signed Twilio `incoming` webhook with a new
-CallSid from a senior customer's number, so Silverline validates the signature, parses the
-number, reads the directory, places the caller (the routing Lua script; no agent is free, so
-the caller is queued), records the event and builds TwiML. Reports requests/s, p50/p99,
+Starts a redis-server listening on a Unix socket, as `make run`'s embedded one does (--tcp:
+on 127.0.0.1, as an external Redis would be reached), imports a 1,000,000-customer directory
+(the CSV of bench.directory, cached under var/bench/), then in each round serves first the bare
+baseline (bench/bare_app.py) and then Silverline with the same gunicorn settings
+(ivr.server.gunicorn_options), each driven for `--seconds` (after 2 s of warm-up) by 16
+keep-alive connections from the Python load generator in bench/http.py. Every request is a
+signed Twilio `incoming` webhook with a new CallSid from a senior customer's number, so
+Silverline validates the signature, parses the number, reads the directory, places the caller
+(the routing Lua script; no agent is free, so the caller is queued), records the event and
+builds TwiML. Reports requests/s, p50/p99,
 server CPU-us per request (and redis-server's and the load generator's, since on two cores
 they share the machine with the server) and the Silverline/bare ratio of each round; medians
 over rounds.
@@ -101,9 +103,9 @@ def one(
         server.stop()
 
 
-def measure(rows: int, rounds: int, seconds: float) -> dict[str, object]:
+def measure(rows: int, rounds: int, seconds: float, *, tcp: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp))
+        proc, url = start_redis(Path(tmp), tcp=tcp)
         try:
             path = load_directory(url, rows)
             numbers = senior_numbers(path, 50_000)
@@ -119,7 +121,12 @@ def measure(rows: int, rounds: int, seconds: float) -> dict[str, object]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    return {"rows": rows, "rounds": results, "median": _medians(results)}
+    return {
+        "rows": rows,
+        "redis": "TCP loopback" if tcp else "Unix socket",
+        "rounds": results,
+        "median": _medians(results),
+    }
 
 
 def _figures(r: LoadResult) -> dict[str, float]:
@@ -149,7 +156,7 @@ def report(f: dict[str, object]) -> str:
     b, s = m["bare"], m["silverline"]
     lines = [
         f"Webhook throughput ({len(f['rounds'])} rounds, medians; "  # type: ignore[arg-type]
-        f"directory of {f['rows']:,} customers)",
+        f"directory of {f['rows']:,} customers, Redis over {f['redis']})",
         "| server | req/s | p50 ms | p99 ms | server CPU-us/req | redis-server | load generator |",
         "|---|---|---|---|---|---|---|",
         *(
@@ -168,8 +175,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--tcp",
+        action="store_true",
+        help="reach redis-server over TCP loopback, not the Unix socket make run uses",
+    )
     args = parser.parse_args()
-    figures = measure(args.rows, args.rounds, args.seconds)
+    figures = measure(args.rows, args.rounds, args.seconds, tcp=args.tcp)
     print(report(figures))
     CACHE.mkdir(parents=True, exist_ok=True)
     (CACHE / "webhook.json").write_text(json.dumps(figures, indent=1))
