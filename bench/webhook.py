@@ -11,10 +11,9 @@ keep-alive connections from the Python load generator in bench/http.py. Every re
 signed Twilio `incoming` webhook with a new CallSid from a senior customer's number, so
 Silverline validates the signature, parses the number, reads the directory, places the caller
 (the routing Lua script; no agent is free, so the caller is queued), records the event and
-builds TwiML. Reports requests/s, p50/p99,
-server CPU-us per request (and redis-server's and the load generator's, since on two cores
-they share the machine with the server) and the Silverline/bare ratio of each round; medians
-over rounds.
+builds TwiML. Reports requests/s, p50/p99, server CPU-us per request (and redis-server's and
+the load generator's, since on two cores they share the machine with the server) and the
+Silverline/bare ratio of each round; medians over rounds.
 """
 
 from __future__ import annotations
