@@ -201,10 +201,10 @@ def section(f: dict[str, float], command: str) -> str:
         f"{f['lookup_median_ms']:.3f} ms / {f['lookup_p99_ms']:.3f} ms |\n\n"
         "The import validates every row first (pass one: one process per CPU, each on a slice\n"
         "of the file, to scratch files), then writes in pipelined batches of 50,000 numbers;\n"
-        "Redis runs the embedded server's settings\n"
-        "(`hash-max-ziplist-entries 1024`, `hash-max-ziplist-value 128`), without persistence.\n"
-        "Lookup latency includes normalising the national number, one HGET over loopback, and\n"
-        "the geocoder's region (the dialect) in Python.\n"
+        "Redis runs the embedded server's settings (`hash-max-ziplist-entries 1024`,\n"
+        "`hash-max-ziplist-value 128`, a Unix socket), without persistence. Lookup latency\n"
+        "includes normalising the national number, one HGET, and the geocoder's region (the\n"
+        "dialect) in Python.\n"
     )
 
 

@@ -10,7 +10,7 @@ arrive and wait (30% seniors). Then, `--decisions` times, on the virtual clock: 
 call ends (`Router.dial_result`) and the engine hands out the next assignment
 (`Router.tick`), which picks among the 1,000 waiting callers; the agent answers; a new caller
 arrives (`Router.arrive`) and is queued, so 1,000 keep waiting. Timed, one client over
-loopback: the freed agent's decision (dial_result + tick) and the arrival. The sizes take
+a Unix socket: the freed agent's decision (dial_result + tick) and the arrival. The sizes take
 turns, `--passes` passes of `--decisions` each after a short warm-up pass, so the machine's
 drift falls on every size alike; each figure is the median over the passes, and the p99
 ratio is the median of the passes' ratios (as bench.stats does).
