@@ -27,4 +27,4 @@ class Engine:
         self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(redis, clock, settings, self.keys, self.agents)
-        self.recorder = Recorder(redis, clock, settings, self.keys, self.agents.script)
+        self.recorder = Recorder(self.agents.script, clock)

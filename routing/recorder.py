@@ -11,26 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from routing.clock import Clock, epoch_ms
-from routing.keys import Keys
 from routing.queues import RoutingScript
-from routing.settings import Settings
 from routing.stats import EVENT_KINDS, EventKind
-from routing.store import RedisClient
 
 
 class Recorder:
     """Dedupe an event, add it to its queue's aggregates and append it to the audit stream."""
 
-    def __init__(
-        self,
-        redis: RedisClient,
-        clock: Clock,
-        settings: Settings,
-        keys: Keys,
-        script: RoutingScript | None = None,
-    ) -> None:
+    def __init__(self, script: RoutingScript, clock: Clock) -> None:
+        self.script = script
         self.clock = clock
-        self.script = script or RoutingScript(redis, settings, keys)
 
     def record(
         self,

@@ -19,6 +19,7 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.keys import Keys
+from routing.queues import RoutingScript
 from routing.recorder import Recorder
 from routing.settings import Settings, load_settings
 from routing.stats import EventKind, day_intervals, interval_id
@@ -55,7 +56,7 @@ def parts(r: RedisClient, clock: FixedClock) -> Parts:
     keys = Keys("sl")
     return Parts(
         settings,
-        Recorder(r, clock, settings, keys),
+        Recorder(RoutingScript(r, settings, keys), clock),
         Stats(r, clock, settings, keys),
         r,
         keys,
