@@ -35,9 +35,10 @@ _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _url(path: str, **params: object) -> str:
+def _url(path: str, *, base: str | None = None, **params: object) -> str:
+    """A voice webhook's URL under `base` (the public base of this request by default)."""
     query = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{public_base()}/voice/{path}" + (f"?{query}" if query else "")
+    return f"{base or public_base()}/voice/{path}" + (f"?{query}" if query else "")
 
 
 def _packs() -> Packs:
@@ -218,9 +219,9 @@ def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
 def _enqueue(vr: VoiceResponse, queue: str, base: str) -> VoiceResponse:
     vr.enqueue(
         queue,
-        action=f"{base}/voice/queue-result",
+        action=_url("queue-result", base=base),
         method="POST",
-        wait_url=f"{base}/voice/wait",
+        wait_url=_url("wait", base=base),
         wait_url_method="POST",
     )
     return vr
