@@ -119,12 +119,12 @@ def start_redis(workdir: Path, *, tcp: bool = False) -> tuple[subprocess.Popen[b
     (ivr/embedded.py); `tcp` makes it listen on 127.0.0.1 instead, as an external Redis
     reached over the network would.
     """
-    socket = workdir / "redis.sock"
     if tcp:
         port = free_port()
         listen = ["--port", str(port), "--bind", "127.0.0.1"]
         url = f"redis://127.0.0.1:{port}/0"
     else:
+        socket = workdir / "redis.sock"
         listen = ["--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700"]
         url = f"unix://{socket}"
     workdir.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,6 @@ def measure(
         hotlines: list[Hotline] = []
         try:
             for n in sizes:
-                (Path(tmp) / str(n)).mkdir()
                 hotlines.append(Hotline(Path(tmp) / str(n), n, waiting))
             runs: list[list[dict[str, float]]] = [[] for _ in sizes]
             for n_pass in range(passes + 1):

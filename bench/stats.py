@@ -168,8 +168,6 @@ def measure(small: int, large: int, requests: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         procs = []
         try:
-            (Path(tmp) / "a").mkdir()
-            (Path(tmp) / "b").mkdir()
             proc, small_url = start_redis(Path(tmp) / "a")
             procs.append(proc)
             proc, large_url = start_redis(Path(tmp) / "b")
