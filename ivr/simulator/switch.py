@@ -340,6 +340,8 @@ class Simulator:
             return self._parse(leg, target.body, "", context)
         params = {**standard_params(leg), **(extra() if extra else {}), **target.params}
         reply = self._send(leg, target, params)
+        if reply.error:
+            return self._fail(leg, target.url, context, reply.error, reply.body)
         if not 200 <= reply.status < 300:
             return self._fail(leg, target.url, context, 11200, f"HTTP {reply.status}")
         if reply.content_type not in _TWIML_TYPES and reply.content_type != "text/plain":

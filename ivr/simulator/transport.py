@@ -16,14 +16,22 @@ MAX_REDIRECTS = 10
 TIMEOUT_S = 15.0  # Twilio's default read timeout
 
 
+NO_ANSWER = 599  # the status of a Reply that is not the server's: `error` says why
+
+
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer: status, media type (no parameters), body, and headers we need."""
+    """An HTTP answer: status, media type (no parameters), body, and headers we need.
+
+    Without an HTTP answer to show (the server refused the connection, timed out, redirected
+    too often), the status is NO_ANSWER, `error` Twilio's error code and the body its message.
+    """
 
     status: int
     content_type: str
     body: str
     location: str = ""
+    error: int = 0
 
 
 class Transport(Protocol):
@@ -73,6 +81,9 @@ class HttpTransport:
                 return _reply(res.status, res.headers, res.read())
         except urllib.error.HTTPError as err:
             return _reply(err.code, err.headers, err.read())
+        except OSError as err:  # refused, reset, timed out: Twilio's "HTTP connection failure"
+            reason = err.reason if isinstance(err, urllib.error.URLError) else err
+            return Reply(NO_ANSWER, "", f"HTTP connection failure: {reason}", error=11205)
 
 
 def _reply(status: int, headers: Any, raw: bytes) -> Reply:
@@ -95,7 +106,7 @@ class Webhooks:
             if reply.status not in (301, 302, 303, 307, 308) or not reply.location:
                 return reply
             url, method, params = urljoin(url, reply.location), "GET", {}
-        return Reply(599, "", "error 11215: too many redirects")
+        return Reply(NO_ANSWER, "", "HTTP too many redirects", error=11215)
 
     def _send_signed(self, method: str, url: str, params: Mapping[str, str]) -> Reply:
         form: dict[str, str] = {}

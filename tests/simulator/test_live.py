@@ -16,9 +16,9 @@ from ivr import cli_sim
 from ivr.cli import main
 from ivr.simulator.live import LiveTraffic, live_simulator
 from ivr.simulator.people import Caller, Input
-from ivr.simulator.switch import Simulator
+from ivr.simulator.switch import APPLICATION_ERROR, Simulator
 from ivr.simulator.traffic import Plan, outcome
-from ivr.simulator.transport import HttpTransport, Reply
+from ivr.simulator.transport import NO_ANSWER, HttpTransport, Reply
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
@@ -191,3 +191,20 @@ def test_call_url_to_a_dead_server_says_so_without_a_traceback(redis_url: str) -
     res = CliRunner().invoke(main, args, env={"REDIS_URL": redis_url})
     assert res.exit_code == 1 and "no healthy Silverline server at http://127.0.0.1:9" in res.output
     assert "Traceback" not in res.output
+
+
+def test_a_webhook_nobody_answers_is_twilios_11205_and_the_call_goes_on() -> None:
+    # Over real HTTP a server that is down or went away mid-call is Twilio's "HTTP connection
+    # failure": the fault is recorded, the fallback URL tried, else the caller hears the apology.
+    dead = "http://127.0.0.1:9/voice/incoming"
+    reply = HttpTransport(timeout=2).send("POST", dead, {"CallSid": "CA1"}, {})
+    assert (reply.status, reply.error) == (NO_ANSWER, 11205)
+    sim = Simulator(clock=FixedClock(T0), auth_token=fakeapp.TOKEN, seed=7)
+    sim.connect(HttpTransport(timeout=2))
+    sim.add_number(fakeapp.SUPPORT, dead, status_callback="http://127.0.0.1:9/voice/status")
+    leg = sim.place_call(Caller("+14155550100", sim.rng), fakeapp.SUPPORT)
+    sim.run()
+    assert [f.code for f in sim.faults] == [11205]
+    assert sim.faults[0].url == dead and "connection failure" in sim.faults[0].message
+    said = [line.text for line in leg.transcript if line.kind == "say"]
+    assert said == [APPLICATION_ERROR] and leg.status == "completed"
