@@ -1,12 +1,20 @@
-"""Carry out what the router decided on the Twilio side: pull assigned callers, place call-backs."""
+"""Carry out what the router decided on the Twilio side: pull assigned callers, place call-backs.
+
+Inside a webhook this REST work runs after the answer has been sent, never before it: Twilio
+gives a webhook 15 s in all (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-
+overrides), and a slow API inside the webhook would turn into error 11205 and a caller sent to
+the fallback line. Nothing in the answer depends on it: a waiting caller whose pull is late or
+failed still leaves the queue at their next wait-URL poll (<Leave/>), and a call-back that
+could not be placed is retried (the engine's call-back attempts).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlencode
 
-from flask import Flask, current_app
+from flask import Flask, Response, after_this_request, current_app, has_request_context
 
 from ivr.context import engine, init_engine
 from ivr.telephony import Telephony
@@ -15,6 +23,7 @@ from routing.engine import Engine
 from routing.router import Offer
 
 log = logging.getLogger("silverline.dispatch")
+TELEPHONY = "silverline.telephony"
 
 
 def dispatch_app(eng: Engine) -> Flask:
@@ -22,31 +31,60 @@ def dispatch_app(eng: Engine) -> Flask:
     REST client (the command line's `agents set-state` and `call simulate` use it)."""
     app = Flask(__name__)
     init_engine(app, eng)
-    app.extensions["silverline.telephony"] = Telephony(eng.settings)
+    app.extensions[TELEPHONY] = Telephony(eng.settings)
     return app
 
 
 def act_on(offers: Iterable[Offer], base: str | None = None) -> None:
     """For each new assignment: REST-pull a waiting caller, or place a senior's call-back.
 
+    In a request, after the answer (see the module's docstring); elsewhere (the ticker), now.
     Without REST credentials a pulled caller leaves at its next wait-URL poll instead.
     """
-    eng = engine()
-    telephony = current_app.extensions["silverline.telephony"]
+    todo = list(offers)
+    if not todo:
+        return
     root = base or public_base()
+    if has_request_context():
+        _after_answer(current_app._get_current_object(), lambda: _act(todo, root))  # type: ignore[attr-defined]
+    else:
+        _act(todo, root)
+
+
+def _after_answer(app: Flask, job: Callable[[], None]) -> None:
+    """Run `job` once the response has been sent (when the server closes it)."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                job()
+            except Exception:  # the answer is out; log, the engine's retries take over
+                log.exception("REST work after a webhook's answer failed")
+
+    @after_this_request
+    def register(response: Response) -> Response:
+        response.call_on_close(run)
+        return response
+
+
+def _act(offers: list[Offer], root: str) -> None:
+    eng = engine()
+    telephony: Telephony = current_app.extensions[TELEPHONY]
     for offer in offers:
-        if offer.callback:
+        if offer.to_place:
             _place_callback(offer, root)
-            continue
-        if telephony.enabled:
+        elif telephony.enabled:
+            query = urlencode({"call": offer.call_sid})
             telephony.pull(
-                eng.router.queue_sid(offer.call_sid), offer.call_sid, f"{root}/voice/connect"
+                eng.router.queue_sid(offer.call_sid),
+                offer.line_sid,
+                f"{root}/voice/connect?{query}",
             )
 
 
 def _place_callback(offer: Offer, root: str) -> None:
     eng = engine()
-    telephony = current_app.extensions["silverline.telephony"]
+    telephony: Telephony = current_app.extensions[TELEPHONY]
     query = urlencode({"call": offer.call_sid})
     sid = None
     if offer.caller_number:
@@ -58,4 +96,4 @@ def _place_callback(offer: Offer, root: str) -> None:
         )
     if sid is None:
         log.warning("call-back for %s could not be placed", offer.call_sid)
-        act_on(eng.router.callback_result(offer.call_sid, "failed"), root)
+        _act(eng.router.callback_result(offer.call_sid, "failed"), root)

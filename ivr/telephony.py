@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from routing.settings import Settings
@@ -14,7 +15,11 @@ log = logging.getLogger("silverline.telephony")
 
 
 class Telephony:
-    """twilio-python's REST client, when credentials (or a simulator) are configured."""
+    """twilio-python's REST client, when credentials (or a simulator) are configured.
+
+    Every request is bounded by `twilio.rest_timeout`: twilio-python's HTTP client waits
+    without limit unless given a timeout (twilio/http/http_client.py, `timeout=None`).
+    """
 
     def __init__(self, settings: Settings, http_client: Any = None) -> None:
         self.enabled = bool(
@@ -22,6 +27,11 @@ class Telephony:
         )
         self._client: Client | None = None
         if self.enabled:
+            timeout = settings.twilio.rest_timeout
+            if http_client is None:
+                http_client = TwilioHttpClient(timeout=timeout)
+            elif getattr(http_client, "timeout", None) is None:
+                http_client.timeout = timeout  # an injected client (the offline Twilio's)
             self._client = Client(
                 settings.secrets.account_sid, settings.secrets.auth_token, http_client=http_client
             )
@@ -40,7 +50,12 @@ class Telephony:
         return True
 
     def place(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
-        """Place an outbound call running `url`; return its CallSid, or None if it failed."""
+        """Place an outbound call running `url`; return its CallSid, or None if it failed.
+
+        With answering-machine detection: a voicemail must not be bridged to the agent
+        reserved for the senior. `Enable` reports `AnsweredBy` on the request to `url` as soon
+        as Twilio knows (https://www.twilio.com/docs/voice/answering-machine-detection).
+        """
         if self._client is None:
             return None
         try:
@@ -53,6 +68,7 @@ class Telephony:
                 status_callback_event=["completed"],
                 status_callback_method="POST",
                 timeout=60,
+                machine_detection="Enable",
             )
         except (TwilioException, OSError) as exc:
             log.warning("could not place a call-back: %s", exc)

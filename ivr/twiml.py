@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -43,7 +44,32 @@ def dial_contact(dial: Dial, contact: str, whisper_url: str | None = None) -> No
 def fallback_response(settings: Settings, packs: Packs, audio_base: str) -> VoiceResponse:
     """A short apology and a <Dial> to the fallback line, from settings alone (no Redis)."""
     vr = VoiceResponse()
-    apology = packs.utterance(settings.fallback.dialect, "fallback_apology")
-    speak(vr, apology, audio_base, rate=settings.ivr.senior_rate)
-    vr.dial(settings.fallback.number, timeout=60)
+    say_fallback(vr, settings, packs, audio_base, "fallback_apology")
+    return dial_line(vr, settings, audio_base, 0)
+
+
+def say_fallback(
+    vr: VoiceResponse, settings: Settings, packs: Packs, audio_base: str, prompt: str
+) -> None:
+    """A prompt of the fallback path, in its dialect at the senior pace (no caller is known)."""
+    speak(
+        vr, packs.utterance(settings.fallback.dialect, prompt), audio_base, settings.ivr.senior_rate
+    )
+
+
+def dial_line(vr: VoiceResponse, settings: Settings, base: str, line: int) -> VoiceResponse:
+    """<Dial> fallback line number `line` with an action, so a busy line is not the end.
+
+    A <Dial> with no action and nothing after it ends the call when the dial ends, busy and
+    unanswered alike (https://www.twilio.com/docs/voice/twiml/dial#action); the action
+    (/voice/line-result) tries the next line instead.
+    """
+    lines = settings.fallback.lines
+    line %= len(lines)
+    vr.dial(
+        lines[line],
+        timeout=60,
+        action=f"{base}/voice/line-result?{urlencode({'line': line})}",
+        method="POST",
+    )
     return vr

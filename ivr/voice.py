@@ -30,6 +30,10 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 _GIVE_UP_AFTER = 2  # menu attempts before a person is the answer
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+# AnsweredBy values that are not a person: machine_start, machine_end_beep, machine_end_silence,
+# machine_end_other, fax (https://www.twilio.com/docs/voice/answering-machine-detection).
+# "unknown" is put through: an older person who says little is better reached than missed.
+_MACHINE = ("machine_", "fax")
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -48,6 +52,22 @@ def _packs() -> Packs:
 def _form(name: str, limit: int = 256) -> str:
     """A form field, trimmed to a sane length (Twilio never sends more)."""
     return request.form.get(name, "")[:limit]
+
+
+def _routing_sid() -> str:
+    """The routing record this request is about.
+
+    A call-back is a call of its own with a new CallSid, carried by every webhook of that leg
+    (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource); the inbound
+    call it was made for appears nowhere unless we put it in the URL, so our URLs carry it as
+    `call`. Without it, the request's own CallSid is the record's.
+    """
+    return request.args.get("call", "")[:64] or _form("CallSid", 64)
+
+
+def _carried() -> str | None:
+    """`call` to carry into the URLs of this answer, when this request was given one."""
+    return request.args.get("call", "")[:64] or None
 
 
 def _caller() -> Caller:
@@ -105,7 +125,7 @@ def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False
         method="POST",
         num_digits=1,
         timeout=timeout,
-        speech_timeout=str(timeout) if slow else "auto",
+        speech_timeout=str(timeout if slow else s.ivr.speech_timeout),
         language=packs.gather_language(caller.dialect),
         hints=",".join(_hints(caller.dialect)),
     ) as gather:
@@ -213,15 +233,15 @@ def _queued_answer(
 def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
     if isinstance(placement, Offer):
         return _dial(vr, placement)
-    return _enqueue(vr, placement.queue, public_base())
+    return _enqueue(vr, placement.queue, public_base(), call=_carried())
 
 
-def _enqueue(vr: VoiceResponse, queue: str, base: str) -> VoiceResponse:
+def _enqueue(vr: VoiceResponse, queue: str, base: str, call: str | None = None) -> VoiceResponse:
     vr.enqueue(
         queue,
-        action=_url("queue-result", base=base),
+        action=_url("queue-result", base=base, call=call),
         method="POST",
-        wait_url=_url("wait", base=base),
+        wait_url=_url("wait", base=base, call=call),
         wait_url_method="POST",
     )
     return vr
@@ -230,9 +250,12 @@ def _enqueue(vr: VoiceResponse, queue: str, base: str) -> VoiceResponse:
 def _dial(vr: VoiceResponse, offer: Offer) -> VoiceResponse:
     s = engine().settings
     dial = vr.dial(
-        action=_url("dial-result", agent=offer.agent.id),
+        action=_url("dial-result", agent=offer.agent.id, call=offer.call_sid),
         method="POST",
-        answer_on_bridge=True,
+        # Only a first verb can keep the caller's leg ringing until the agent answers; after a
+        # <Say> the call is already answered (https://www.twilio.com/docs/voice/twiml/dial
+        # #answeronbridge), and the attribute would only mislead a reader.
+        answer_on_bridge=True if not vr.verbs else None,
         timeout=s.routing.dial_timeout,
     )
     dial_contact(
@@ -246,7 +269,7 @@ def _dial(vr: VoiceResponse, offer: Offer) -> VoiceResponse:
 def wait() -> Response:
     """The wait URL, re-requested whenever its TwiML runs out."""
     eng = engine()
-    call_sid = _form("CallSid", 64)
+    call_sid = _routing_sid()
     status = eng.router.poll(call_sid, _form("QueueSid", 64))
     dispatch.act_on(status.pulls)
     vr = VoiceResponse()
@@ -261,7 +284,7 @@ def wait() -> Response:
         with vr.gather(
             input="dtmf",
             num_digits=1,
-            action=_url("callback-request"),
+            action=_url("callback-request", call=_carried()),
             method="POST",
             timeout=eng.settings.ivr.senior_gather_timeout,
         ) as gather:
@@ -281,7 +304,7 @@ def wait() -> Response:
 def callback_request() -> Response:
     """A waiting senior pressed 1: call them back when their turn comes, keeping their place."""
     eng = engine()
-    call_sid = _form("CallSid", 64)
+    call_sid = _routing_sid()
     info = eng.router.call(call_sid)
     vr = VoiceResponse()
     if _form("Digits", 8) != "1" or info is None or not info.caller_number:
@@ -299,21 +322,25 @@ def callback_request() -> Response:
 def queue_result() -> Response:
     """The <Enqueue> action: after <Leave/> (assigned), a REST pull, or a hang-up in the queue."""
     result = _form("QueueResult", 64)
-    call_sid = _form("CallSid", 64)
+    call_sid = _routing_sid()
     vr = VoiceResponse()
     if result == "hangup":
         engine().router.hangup(call_sid)
         return reply(vr)
     if result in ("leave", "redirected"):
         return reply(_connect_assigned(vr, call_sid))
-    return fallback()  # queue-full, error, system-error: a person through the fallback line
+    # error, queue-full, system-error: Twilio has put the caller out of the queue; routing
+    # forgets them (or a free agent would be reserved for nobody) and the fallback line
+    # answers them.
+    engine().router.left_queue(call_sid)
+    return fallback()
 
 
 @bp.route("/connect", methods=["POST", "GET"])
 @twilio_webhook
 def connect() -> Response:
     """Where a REST pull sends a dequeued caller: the agent they were assigned."""
-    return reply(_connect_assigned(VoiceResponse(), _form("CallSid", 64)))
+    return reply(_connect_assigned(VoiceResponse(), _routing_sid()))
 
 
 def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
@@ -371,14 +398,19 @@ def whisper() -> Response:
 def dial_result() -> Response:
     """The <Dial> action: the call ended, or the agent did not answer and the next one is tried."""
     eng = engine()
-    call_sid = _form("CallSid", 64)
+    call_sid = _routing_sid()
     agent_id = request.args.get("agent", "")[:64]
+    vr = VoiceResponse()
+    if _form("CallStatus", 32) in _DONE:
+        # The caller has hung up (this request reports it only incidentally): nothing to
+        # route, and no miss against an agent whose phone was still ringing. The status
+        # callback is the authority on the caller's end and frees the agent (/voice/status).
+        return reply(vr)
     duration = _form("DialCallDuration", 16)
     placement = eng.router.dial_result(
         call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
     )
     dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
-    vr = VoiceResponse()
     if placement is None:
         vr.hangup()  # the conversation is over
         return reply(vr)
@@ -404,15 +436,26 @@ def status() -> Response:
 @bp.route("/callback-answer", methods=["POST", "GET"])
 @twilio_webhook
 def callback_answer() -> Response:
-    """The senior answered our call-back: greet them and put them through to their agent."""
+    """The senior answered our call-back: greet them and put them through to their agent.
+
+    A voicemail or fax (answering-machine detection, `AnsweredBy`) is not the senior: the
+    reserved agent is released and the call-back is retried as a failed attempt.
+    """
     eng = engine()
-    call_sid = request.args.get("call", "")[:64]
-    offer = eng.router.offer_for(call_sid)
+    call_sid = _routing_sid()
     vr = VoiceResponse()
-    if offer is None:
-        return fallback()
-    caller = Caller("", offer.caller_number, None, offer.caller_age, offer.caller_dialect, True)
-    _say(vr, caller, "callback_intro", hotline=eng.settings.hotline.name)
+    if _form("AnsweredBy", 32).startswith(_MACHINE):
+        dispatch.act_on(eng.router.callback_result(call_sid, "machine"))
+        vr.hangup()
+        return reply(vr)
+    eng.router.callback_answered(call_sid, _form("CallSid", 64))
+    info = eng.router.call(call_sid)
+    if info is None or info.state not in ("waiting", "offered"):
+        return fallback()  # nothing of ours to put them through to: the fallback line
+    _say(vr, _caller_of(info), "callback_intro", hotline=eng.settings.hotline.name)
+    offer = eng.router.offer_for(call_sid)
+    if offer is None:  # the reserved agent went away meanwhile: the senior waits on the line
+        return reply(_place(vr, eng.router.arrive(call_sid, _caller_of(info), info.queue)))
     return reply(_dial(vr, offer))
 
 
@@ -433,7 +476,9 @@ def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceR
     on_call = s.business_hours.on_call_senior_number
     if caller.senior and on_call:
         _say(vr, caller, "out_of_hours_oncall")
-        vr.dial(on_call, timeout=60)
+        # busy or unanswered, the line-result action puts the senior through to the fallback
+        # lines rather than ending the call
+        vr.dial(on_call, timeout=60, action=_url("line-result"), method="POST")
         return vr
     _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
     if caller.number:

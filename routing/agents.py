@@ -20,7 +20,11 @@ from routing.store import RedisClient
 AgentState = Literal["offline", "available", "offered", "on_call", "wrap_up", "away"]
 AGENT_STATES: tuple[str, ...] = get_args(AgentState)
 SETTABLE_STATES = ("available", "away", "offline")  # the rest follow from calls
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# Agent ids become Twilio Client identities (client:<id>, the default contact), which the Voice
+# SDKs take as letters, digits and underscore (Twilio moved its own samples from user-jane to
+# user_jane; error 31105 refuses delimiter characters: https://www.twilio.com/docs/api/errors/31105).
+_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
+_IDENTITY = re.compile(r"^client:[A-Za-z0-9_]{1,256}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
@@ -105,8 +109,17 @@ class Agents:
 
 def _check(agent: Agent) -> None:
     if not _ID.match(agent.id):
-        raise ValueError(f"agent id {agent.id!r} must be a short lower-case slug such as a01")
-    if not agent.contact.startswith("client:") and not _E164.match(agent.contact):
+        raise ValueError(
+            f"agent id {agent.id!r} must be a short lower-case slug such as a01: letters, "
+            "digits and underscores, as it is the agent's Twilio Client identity"
+        )
+    if agent.contact.startswith("client:"):
+        if not _IDENTITY.match(agent.contact):
+            raise ValueError(
+                f"agent contact {agent.contact!r}: a Client identity takes letters, digits "
+                "and underscores only"
+            )
+    elif not _E164.match(agent.contact):
         raise ValueError(f"agent contact {agent.contact!r} must be client:<id> or E.164")
 
 

@@ -27,7 +27,8 @@
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
---          callback_result, agent_state, save, remove, snapshot, record
+--          callback_answered, callback_result, left_queue, agent_state, save, remove,
+--          snapshot, record
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -50,7 +51,12 @@ local QSTRIDE = 2 + NB
 local ASTART = 11 + #cfg.q * QSTRIDE
 local ASTRIDE = 1 + #cfg.dl
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
+local _DONE_STATUS = {completed = true, busy = true, ['no-answer'] = true, failed = true,
+                      canceled = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
+-- A call-back that did not reach the senior: the statuses above, or a machine that answered.
+local UNREACHED = {busy = true, ['no-answer'] = true, failed = true, canceled = true,
+                   machine = true}
 
 local made = {}
 
@@ -71,6 +77,9 @@ local function get_call(sid)
   if raw then return cjson.decode(raw) end
   return nil
 end
+
+-- A call-back entry whose senior answered our call and is on that leg now (c.lg, its sid).
+local function on_line(c) return c.lg ~= nil and c.lg ~= '' end
 
 local function put_call(sid, c)
   redis.call('HSET', CALLS, sid, cjson.encode(c))
@@ -220,7 +229,7 @@ local function assign(sid, c, agent)
   redis.call('ZADD', PULLS, now, sid)
   made[#made + 1] = sid
   event('offered', sid, c, agent, now - c.e)
-  if c.cb == 1 then event('callback_placed', sid, c, agent, now - c.e) end
+  if c.cb == 1 and not on_line(c) then event('callback_placed', sid, c, agent, now - c.e) end
 end
 
 local function head(q, b, rank)
@@ -394,16 +403,19 @@ local function mark_answered(sid, c)
   ewma(c.q .. ':w', now - c.e)
 end
 
-local function miss(sid, c)
+-- The agent's leg ended unanswered: the caller waits again, keeping their place. `counts`
+-- false: not the agent's doing (a leg canceled through REST), so no miss is held against them.
+local function miss(sid, c, counts)
   local p, st = get_profile(c.ag), get_state(c.ag)
   if p and st.c == sid then
-    st.c, st.m, st.i = '', st.m + 1, now
+    st.c, st.i = '', now
+    if counts then st.m = st.m + 1 end
     local to = st.nx ~= '' and st.nx or 'available'
     if st.m >= cfg.miss and to == 'available' then to = 'away' end
     st.nx = ''
     move_agent(p, st, to)
   end
-  event('missed', sid, c, c.ag, now - c.e)
+  if counts then event('missed', sid, c, c.ag, now - c.e) end
   c.st, c.ag, c.mg, c.mt = 'waiting', '', c.ag, now
   put_call(sid, c)
   enqueue(sid, c)
@@ -435,7 +447,8 @@ function OPS.arrive()
   if not get_call(sid) then
     if not Q[arg.q] then return {err = 'unknown queue ' .. arg.q} end
     local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
-               e = now, st = 'waiting', ag = '', cb = 0, at = 0, qs = '', an = 0, om = 0, am = 0}
+               e = now, st = 'waiting', ag = '', cb = 0, at = 0, qs = '', an = 0, om = 0, am = 0,
+               lg = ''}
     put_call(sid, c)
     enqueue(sid, c)
     event('entered', sid, c, '', 0)
@@ -474,17 +487,18 @@ function OPS.answered()
   return {}
 end
 
+-- DialCallStatus says what became of the agent's leg, never whether the caller is still
+-- there (canceled means canceled through REST: https://www.twilio.com/docs/voice/twiml/dial
+-- #dialcallstatus). The caller's own hang-up is the status callback's to report (OPS.hangup);
+-- ivr/voice.py does not call this op for a caller whose call has ended.
 function OPS.dial_result()
   local sid, c = arg.sid, get_call(arg.sid)
   local mine = c and c.ag == arg.agent
   if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
     if c.st == 'offered' then mark_answered(sid, c) end
     finish(sid, c, arg.dur * 1000)
-  elseif mine and arg.status == 'canceled' and c.st == 'offered' then
-    -- the caller hung up while the agent's phone rang: abandoned, not a miss by the agent
-    caller_gone(sid, c)
   elseif mine and MISSED[arg.status] and c.st == 'offered' then
-    miss(sid, c)
+    miss(sid, c, arg.status ~= 'canceled')
   end
   settle()
   redis.call('ZREM', PULLS, sid)
@@ -492,20 +506,25 @@ function OPS.dial_result()
   return {placement = placement(sid)}
 end
 
+-- The caller's leg has ended: waiting or ringing an agent, they abandoned; talking, done.
+local function caller_left(sid, c)
+  if c.st == 'waiting' then
+    dequeue(sid, c)
+    c.st = 'gone'
+    put_call(sid, c)
+    event('abandoned', sid, c, '', now - c.e)
+  elseif c.st == 'offered' then
+    caller_gone(sid, c)
+  elseif c.st == 'on_call' then
+    finish(sid, c, now - c.am)
+  end
+end
+
+-- A call-back entry outlives the inbound call that asked for it: its end is reported by the
+-- call-back leg's own status callback (OPS.callback_result), not here.
 function OPS.hangup()
   local sid, c = arg.sid, get_call(arg.sid)
-  if c and c.cb ~= 1 then
-    if c.st == 'waiting' then
-      dequeue(sid, c)
-      c.st = 'gone'
-      put_call(sid, c)
-      event('abandoned', sid, c, '', now - c.e)
-    elseif c.st == 'offered' then
-      caller_gone(sid, c)
-    elseif c.st == 'on_call' then
-      finish(sid, c, now - c.am)
-    end
-  end
+  if c and c.cb ~= 1 then caller_left(sid, c) end
   settle()
   return {}
 end
@@ -526,28 +545,66 @@ function OPS.callback()
   return {}
 end
 
+-- The senior answered our call-back (a person, not a machine) on leg `leg`, a call of its
+-- own with its own CallSid: from now on they are on the line there, so a later assignment
+-- pulls that leg out of the queue instead of placing another call.
+function OPS.callback_answered()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.cb == 1 and not on_line(c) and (c.st == 'offered' or c.st == 'waiting') then
+    c.lg = arg.leg
+    put_call(sid, c)
+  end
+  settle()
+  return {}
+end
+
+-- A call-back attempt that never reached the senior: the agent is free, the entry retries.
+local function callback_unreached(sid, c)
+  release_agent(c.ag, sid, nil)
+  redis.call('ZREM', PULLS, sid)
+  c.at, c.ag = c.at + 1, ''
+  if c.at >= cfg.cba then
+    c.st = 'failed'
+    redis.call('ZADD', FAILED, now, sid)
+    event('callback_failed', sid, c, '', now - c.e)
+  else
+    c.st = 'retry'
+    redis.call('ZADD', RETRY, now + cfg.cbr, sid)
+  end
+  put_call(sid, c)
+end
+
 function OPS.callback_result()
   local sid, c = arg.sid, get_call(arg.sid)
   if c and c.cb == 1 then
-    if c.st == 'offered' and (MISSED[arg.status] or arg.status == 'completed') then
-      release_agent(c.ag, sid, nil)
-      redis.call('ZREM', PULLS, sid)
-      c.at, c.ag = c.at + 1, ''
-      if c.at >= cfg.cba then
-        c.st = 'failed'
-        redis.call('ZADD', FAILED, now, sid)
-        event('callback_failed', sid, c, '', now - c.e)
-      else
-        c.st = 'retry'
-        redis.call('ZADD', RETRY, now + cfg.cbr, sid)
-      end
-      put_call(sid, c)
-    elseif c.st == 'on_call' and arg.status == 'completed' then
-      finish(sid, c, now - c.am)
+    if on_line(c) and _DONE_STATUS[arg.status] then
+      caller_left(sid, c)  -- the leg the senior answered has ended
+    elseif not on_line(c) and c.st == 'offered' and
+        (UNREACHED[arg.status] or arg.status == 'completed') then
+      callback_unreached(sid, c)
     end
   end
   settle()
   return {offers = drain(nil)}
+end
+
+-- The caller left the Twilio queue by an error (QueueResult error, queue-full or
+-- system-error: https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action); the call
+-- flow sends them to the fallback line, so nobody may be offered them any more.
+function OPS.left_queue()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and (c.st == 'waiting' or c.st == 'offered') then
+    if c.st == 'offered' then
+      release_agent(c.ag, sid, nil)
+      redis.call('ZREM', PULLS, sid)
+    end
+    dequeue(sid, c)
+    c.st, c.ag = 'overflowed', ''
+    put_call(sid, c)
+    event('overflowed', sid, c, '', now - c.e)
+  end
+  settle()
+  return {}
 end
 
 function OPS.agent_state()

@@ -39,7 +39,18 @@ class Offer:
     caller_age: int | None
     caller_dialect: str
     entered_at: datetime  # original entry time, kept across re-routes
-    callback: bool  # True: a call-back entry; ivr must place the outbound call
+    callback: bool  # True: a call-back entry
+    leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
+
+    @property
+    def to_place(self) -> bool:
+        """A call-back nobody is on the line for: ivr must place the outbound call."""
+        return self.callback and not self.leg
+
+    @property
+    def line_sid(self) -> str:
+        """The CallSid of the leg the caller is on: the call-back leg, else the call itself."""
+        return self.leg or self.call_sid
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class CallInfo:
     callback_attempts: int
     queue_sid: str
     answered_at: datetime | None = None  # when an agent picked up; None before that
+    leg: str = ""  # the call-back leg the senior answered, if any (Offer.leg)
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,14 @@ class Router:
     def hangup(self, call_sid: str) -> None:
         """The caller is gone: abandoned if they never reached an agent."""
         self._run("hangup", {"sid": call_sid})
+
+    def callback_answered(self, call_sid: str, leg_sid: str) -> None:
+        """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
+        self._run("callback_answered", {"sid": call_sid, "leg": leg_sid})
+
+    def left_queue(self, call_sid: str) -> None:
+        """Twilio put the caller out of its queue by an error: routing must forget them."""
+        self._run("left_queue", {"sid": call_sid})
 
     def request_callback(self, call_sid: str) -> None:
         """Call this waiting caller back when their turn comes; they keep their place."""
@@ -279,6 +299,7 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "caller_dialect": c["d"],
         "entered_at": _at(int(c["e"])),
         "callback": c["cb"] == 1,
+        "leg": c.get("lg") or "",
     }
 
 

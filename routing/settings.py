@@ -56,6 +56,7 @@ class Twilio:
     proxy_fix: bool = False
     api_base_url: str = ""
     caller_id: str = "+861095500000"
+    rest_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,13 @@ class RedisSettings:
 @dataclass(frozen=True)
 class Fallback:
     number: str = "+861095500999"
+    alternates: tuple[str, ...] = ()
     dialect: str = "mandarin"
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The fallback number, then the alternates: the order a busy line is tried in."""
+        return (self.number, *self.alternates)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Topic:
 class Ivr:
     gather_timeout: int = 5
     senior_gather_timeout: int = 10
+    speech_timeout: int = 3
     senior_rate: str = "80%"
     repeat_rate: str = "85%"
     agent_key: str = "0"
@@ -364,7 +372,14 @@ def _check(s: Settings) -> None:
         "fallback.number",
         "an E.164 number like +861095500999",
     )
+    for line in s.fallback.alternates:
+        _require(bool(_E164.match(line)), "fallback.alternates", "E.164 numbers")
     _require(bool(_E164.match(s.twilio.caller_id)), "twilio.caller_id", "an E.164 number")
+    _require(
+        0 < s.twilio.rest_timeout <= 10,
+        "twilio.rest_timeout",
+        "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
+    )
     on_call = s.business_hours.on_call_senior_number
     _require(
         not on_call or bool(_E164.match(on_call)),
@@ -405,7 +420,7 @@ def _check(s: Settings) -> None:
         )
     for key in ("senior_rate", "repeat_rate"):
         _require(bool(_RATE.match(getattr(s.ivr, key))), f"ivr.{key}", "a prosody rate like 80%")
-    for key in ("gather_timeout", "senior_gather_timeout"):
+    for key in ("gather_timeout", "senior_gather_timeout", "speech_timeout"):
         _require(1 <= getattr(s.ivr, key) <= 60, f"ivr.{key}", "seconds between 1 and 60")
     keys = [t.key for t in s.ivr.topics] + [s.ivr.agent_key, s.ivr.senior_key, s.ivr.complaint_key]
     for k in keys:

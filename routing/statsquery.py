@@ -93,6 +93,7 @@ class Figures:
     cb_requested: int = 0
     cb_placed: int = 0
     cb_failed: int = 0
+    overflowed: int = 0  # left the queue by a Twilio queue error, sent to the fallback line
     wait_ms: int = 0
     abandon_wait_ms: int = 0
     max_wait_ms: int = 0

@@ -57,7 +57,8 @@ class Offline:
         self.engine: Engine = self.app.extensions["silverline"]
         secrets = self.engine.settings.secrets
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
-        self.sim.connect(_Beating(FlaskTransport(self.app), self))
+        transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
+        self.sim.connect(_Beating(transport, self))
         self.base = self.engine.settings.twilio.public_url.rstrip("/") or BASE
         self.number = self.engine.settings.twilio.caller_id
         self.sim.add_number(

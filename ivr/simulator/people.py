@@ -28,12 +28,14 @@ class Agent:
     answer_delay_s: tuple[float, float] = (2.0, 6.0)
     miss_probability: float = 0.0
     busy: bool = False
+    refuse: str = ""  # "busy": the line is always engaged; "no-answer": it rings out
+
     heard: list[str] = field(default_factory=list)
     calls: int = 0
 
     def ring(self) -> float | None:
         """Seconds until the agent picks up, or None if they let this offer ring out."""
-        if self.busy or self.rng.random() < self.miss_probability:
+        if self.busy or self.refuse or self.rng.random() < self.miss_probability:
             return None
         low, high = self.answer_delay_s
         return self.rng.uniform(low, high) if high > low else low
@@ -60,6 +62,9 @@ class Caller:
     accept_callback: bool = False
     answer_delay_s: float = 3.0  # when we are called back
     label: str = "other"
+    # Who picks up when we call back: "person", "voicemail" (a machine that answers like a
+    # person unless detection was asked for), "busy", or "nobody" (rings out).
+    answers: str = "person"
 
     def respond(self, context: str, gather: Element) -> Input | None:
         """The next scripted input for a call's menu; '1' to a call-back offer if wanted."""
@@ -68,7 +73,7 @@ class Caller:
         return self.inputs.pop(0) if self.inputs else None
 
     def ring(self) -> float | None:
-        return self.answer_delay_s
+        return None if self.answers in ("busy", "nobody") else self.answer_delay_s
 
 
 def patience(rng: random.Random, mean_s: float) -> float:

@@ -110,6 +110,7 @@ class RestApi:
             status_method=(_one(form, "StatusCallbackMethod") or "POST").upper(),
             status_events=events,
             fallback_url=_one(form, "FallbackUrl") or None,
+            machine_detection=_one(form, "MachineDetection"),
         )
         return 201, self.call_json(leg)
 
@@ -287,9 +288,25 @@ class RestClient(HttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> TwilioResponse:
+        self._network(timeout if timeout is not None else self.timeout)
         form = {**(params or {}), **(data or {})}
         status, body = self.api.handle(method.upper(), urlsplit(uri).path, form, auth)
         return TwilioResponse(status, json.dumps(body))
+
+    def _network(self, timeout: float | None) -> None:
+        """The API's latency and outages (Simulator.rest_*), as requests' client meets them.
+
+        The seconds a request takes are charged to the simulator (`rest_charged`); a request
+        inside a webhook makes the webhook that much slower (transport.FlaskTransport). Raises
+        the OSError subclasses a real client raises: refused, or timed out.
+        """
+        sim = self.api.sim
+        if sim.rest_down:
+            raise ConnectionRefusedError("the Twilio API cannot be reached")
+        latency = sim.rest_latency_s
+        sim.rest_charged += latency if timeout is None else min(latency, timeout)
+        if timeout is not None and latency > timeout:
+            raise TimeoutError(f"the Twilio API did not answer within {timeout} s")
 
 
 def wsgi_app(sim: Simulator) -> Callable[..., Iterable[bytes]]:

@@ -136,6 +136,15 @@ class Simulator:
         self._patience: dict[str, Timer] = {}  # callers' give-up timers, cancelled at the end
         self.webhooks: Webhooks | None = None
         self.on_call_end: list[Callable[[Leg], None]] = []
+        # The real network, on demand. Twilio's docs do not say which DialCallStatus a <Dial>
+        # reports when the caller hangs up while the agent's phone rings (canceled is only
+        # for REST cancellation: https://www.twilio.com/docs/voice/twiml/dial#dialcallstatus);
+        # tests vary it so that the app depends on none.
+        self.dial_status_when_caller_leaves = "no-answer"
+        self.amd_seconds = 2.0  # answering-machine detection listens before the Url request
+        self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
+        self.rest_down = False  # REST requests fail to connect
+        self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
 
     @property
     def clock(self) -> FixedClock:
@@ -179,13 +188,21 @@ class Simulator:
         status_method: str = "POST",
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
+        machine_detection: str = "",
     ) -> Leg:
-        """REST Calls.create: ring `to`; when answered, run `target`."""
+        """REST Calls.create: ring `to`; when answered, run `target`.
+
+        A new call with a CallSid of its own, carried by all its webhooks. With
+        `machine_detection` (Enable, DetectMessageEnd) the first request carries AnsweredBy;
+        without it a voicemail answers like a person
+        (https://www.twilio.com/docs/voice/answering-machine-detection).
+        """
         person = self.people.reach(to)
         leg = self._new_leg(from_, to, "outbound-api", "caller", person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
-        self._procs[leg.sid] = self.sched.spawn(self._outbound(leg, target, timeout))
+        outbound = self._outbound(leg, target, timeout, machine_detection)
+        self._procs[leg.sid] = self.sched.spawn(outbound)
         return leg
 
     def _new_leg(
@@ -217,22 +234,30 @@ class Simulator:
     def _start(self, leg: Leg, target: Target, delay: float = 0.0) -> None:
         self._procs[leg.sid] = self.sched.spawn(self._call(leg, target), delay)
 
-    def _outbound(self, leg: Leg, target: Target, timeout: int) -> Steps:
+    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: str) -> Steps:
         leg.status = "ringing"
         self._callback(leg, "ringing")
         person = self._persons.get(leg.sid)
+        answers = person.answers if isinstance(person, Caller) else "person"
         delay = person.ring() if person is not None else None
+        rings = 1.0 if answers == "busy" else float(timeout)  # busy comes back at once
         try:
-            yield float(timeout) if delay is None or delay > timeout else delay
-        except Interrupt as stop:  # REST Status=canceled while it rings
+            yield rings if delay is None or delay > timeout else delay
+            if delay is not None and delay <= timeout:
+                self._answer(leg)
+                if detect:
+                    yield self.amd_seconds
+        except Interrupt as stop:  # REST Status=canceled while it rings, or a hang-up
             if not isinstance(stop.cause, HungUp):
                 raise
-            self._finish(leg, "canceled")
+            self._finish(leg, "completed" if leg.answered_at is not None else "canceled")
             return
         if delay is None or delay > timeout:
-            self._finish(leg, "no-answer")
+            self._finish(leg, "busy" if answers == "busy" else "no-answer")
             return
-        self._answer(leg)
+        if detect and isinstance(target, Fetch):
+            by = "machine_start" if answers == "voicemail" else "human"
+            target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
 
     # -- REST -------------------------------------------------------------------------
@@ -592,9 +617,9 @@ class Simulator:
         child = next(
             (c for c in self.legs.values() if c.parent_sid == leg.sid and not c.ended), None
         )
-        status = "canceled"
+        status = self.dial_status_when_caller_leaves
         if child is not None:
-            status = "completed" if child.answered_at is not None else "canceled"
+            status = "completed" if child.answered_at is not None else status
             self._end_child(child, status)
         if isinstance(cause, HungUp) and verb.get("action"):
             params = {**standard_params(leg), "CallStatus": "completed", "DialCallStatus": status}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
@@ -32,6 +32,7 @@ class Reply:
     body: str
     location: str = ""
     error: int = 0
+    elapsed: float = 0.0  # simulated seconds the server spent before answering
 
 
 class Transport(Protocol):
@@ -43,18 +44,32 @@ class Transport(Protocol):
 
 
 class FlaskTransport:
-    """Requests through a Flask app's test client, in-process."""
+    """Requests through a Flask app's test client, in-process.
 
-    def __init__(self, app: Flask) -> None:
+    `meter` reads the simulated seconds spent on the app's behalf so far (REST latency,
+    Simulator.rest_charged): what accrues before the answer is the webhook's elapsed time.
+    The response is then closed, as a WSGI server closes it once sent; work the app put off
+    until then (Werkzeug's call_on_close) runs there, outside the webhook's time.
+    """
+
+    def __init__(self, app: Flask, meter: Callable[[], float] | None = None) -> None:
         self._client = app.test_client()
+        self._meter = meter or (lambda: 0.0)
 
     def send(
         self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
     ) -> Reply:
+        before = self._meter()
         res = self._client.open(url, method=method, data=dict(form) or None, headers=headers)
-        return Reply(
-            res.status_code, res.mimetype or "", res.get_data(as_text=True), res.location or ""
+        reply = Reply(
+            res.status_code,
+            res.mimetype or "",
+            res.get_data(as_text=True),
+            res.location or "",
+            elapsed=self._meter() - before,
         )
+        res.close()
+        return reply
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -103,6 +118,8 @@ class Webhooks:
         method = method.upper()
         for _ in range(MAX_REDIRECTS + 1):
             reply = self._send_signed(method, url, params)
+            if reply.elapsed > TIMEOUT_S:  # the answer came too late: Twilio gave up on it
+                return Reply(NO_ANSWER, "", f"no answer within {TIMEOUT_S:.0f} s", error=11205)
             if reply.status not in (301, 302, 303, 307, 308) or not reply.location:
                 return reply
             url, method, params = urljoin(url, reply.location), "GET", {}

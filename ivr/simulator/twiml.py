@@ -65,6 +65,8 @@ _FINISH_KEYS = frozenset("0123456789#*") | {""}
 # Chinese Gather codes Twilio accepts (zh-CN / zh-HK are Say codes, not Gather codes).
 _CHINESE_GATHER = frozenset({"cmn-Hans-CN", "cmn-Hans-HK", "cmn-Hant-TW", "yue-Hant-HK", "zh"})
 _CHINESE_GATHER_ALL = _CHINESE_GATHER | {"zh-TW"}
+# Say's codes (twilio-node SayLanguage, plus Polly Hiujin's yue-CN): not the Gather codes
+_CHINESE_SAY = frozenset({"cmn-CN", "cmn-TW", "yue-HK", "yue-CN"})
 
 
 class TwimlError(Exception):
@@ -128,8 +130,13 @@ def _check_say(verb: ET.Element, warnings: list[TwimlError]) -> None:
         tag = child.tag.replace(":", "-")
         if child is not verb and tag not in _SSML:
             raise TwimlError(12200, f"<{child.tag}> is not SSML Twilio accepts inside <Say>")
+    # Warnings, not errors: Twilio logs an invalid voice (13511) or language (13512) and the
+    # call goes on (https://www.twilio.com/docs/api/errors/13511, .../13512).
     if verb.get("voice", "") == "Polly.Hiujin":
-        raise TwimlError(13520, "voice Polly.Hiujin does not exist (use Polly.Hiujin-Neural)")
+        warnings.append(TwimlError(13511, "invalid voice Polly.Hiujin (Polly.Hiujin-Neural)"))
+    language = verb.get("language", "")
+    if re.match(r"^(cmn|yue)-", language) and language not in _CHINESE_SAY:
+        warnings.append(TwimlError(13512, f"<Say language='{language}'> is not a Say language"))
 
 
 def _check_play(verb: ET.Element, warnings: list[TwimlError]) -> None:
@@ -151,6 +158,10 @@ def _check_gather(verb: ET.Element, warnings: list[TwimlError]) -> None:
     _integer(verb, "timeout", 0)
     if verb.get("speechTimeout", "auto") != "auto":
         _integer(verb, "speechTimeout", 0)
+    elif verb.get("speechTimeout"):
+        # https://www.twilio.com/docs/api/errors/13335: "auto" is refused with the default model
+        # (its title) and with any model set (its text), so always: a warning, the Gather runs
+        warnings.append(TwimlError(13335, "speechTimeout auto cannot be used with model default"))
     _method(verb, "method")
     language = verb.get("language", "en-US")
     if re.match(r"^(zh|cmn|yue)\b", language) and language not in _CHINESE_GATHER_ALL:

@@ -48,7 +48,14 @@ def test_bad_ids_and_contacts_are_refused(r: RedisClient, clock: FixedClock) -> 
         agents.save(_agent("A 01"))
     with pytest.raises(ValueError, match="E.164"):
         agents.save(Agent("a01", "x", "13800138000", frozenset(), ("mandarin",)))
+    # ids and contacts are Twilio Client identities: letters, digits and underscore only
+    with pytest.raises(ValueError, match="underscores"):
+        agents.save(_agent("a-01"))
+    with pytest.raises(ValueError, match="Client identity"):
+        agents.save(Agent("a01", "x", "client:a-01", frozenset(), ("mandarin",)))
     assert agents.all() == []
+    agents.save(Agent("a_01", "x", "client:Desk_7", frozenset(), ("mandarin",)))
+    assert [a.id for a in agents.all()] == ["a_01"]
 
 
 def test_update_keeps_state_and_moves_the_agent_between_skills(

@@ -76,7 +76,6 @@ def test_documents_the_twilio_python_builder_makes_are_valid() -> None:
         (doc("<Gather input='touch'/>"), 12200),
         (doc("<Dial timeout='0'>1</Dial>"), 12200),
         (doc("<Reject reason='nope'/>"), 12200),
-        (doc("<Say voice='Polly.Hiujin'>x</Say>"), 13520),
         (doc("<Enqueue/>"), 12200),
     ],
 )
@@ -89,6 +88,22 @@ def test_malformed_documents_fail_with_twilios_code(body: str, code: int) -> Non
 def test_an_unknown_attribute_is_only_a_warning() -> None:
     parsed = twiml.parse(doc("<Say speed='2'>x</Say>"))
     assert [w.code for w in parsed.warnings] == [12200] and len(parsed.verbs) == 1
+
+
+@pytest.mark.parametrize(
+    ("verb", "code"),
+    [
+        ("<Say voice='Polly.Hiujin'>x</Say>", 13511),
+        ("<Say language='cmn-Hans-CN'>x</Say>", 13512),
+        ("<Gather input='speech' speechTimeout='auto'/>", 13335),
+        ("<Gather input='speech' speechTimeout='auto' speechModel='default'/>", 13335),
+    ],
+)
+def test_a_bad_voice_language_or_speech_timeout_is_a_warning_and_the_call_goes_on(
+    verb: str, code: int
+) -> None:
+    parsed = twiml.parse(doc(verb))
+    assert [w.code for w in parsed.warnings] == [code] and len(parsed.verbs) == 1
 
 
 @pytest.fixture
