@@ -69,8 +69,9 @@ def test_a_senior_hears_one_slow_greeting_and_goes_straight_to_a_senior_agent(
     assert say.find("prosody").get("rate") == "80%"
     assert "長者專線" in spoken(root)
     dial = root.find("Dial")
-    assert dial.get("answerOnBridge") == "true"
-    assert "/voice/dial-result" in dial.get("action")
+    # after a <Say> the call is answered already: answerOnBridge would do nothing
+    assert dial.get("answerOnBridge") is None
+    assert "/voice/dial-result" in dial.get("action") and f"call={sid}" in dial.get("action")
     client_noun = dial.find("Client")
     assert client_noun.text == "senior1"
     assert f"call={sid}" in client_noun.get("url") and "/voice/whisper" in client_noun.get("url")
@@ -239,6 +240,41 @@ def test_no_answer_offers_the_caller_to_the_next_agent(client: FlaskClient, peop
     assert retry.find("Dial/Client").text == ({"s3", "s4"} - {first}).pop()
 
 
+def test_a_dequeued_caller_is_dialled_with_answer_on_bridge_as_the_first_verb(
+    client: FlaskClient, people: Engine
+) -> None:
+    sid = call_sid()
+    assert incoming(client, SENIOR, sid).find("Enqueue") is not None  # nobody free: waits
+    add_agent(people, "s6", {"senior"}, ("cantonese",))
+    people.router.tick()
+    root = twiml(post(client, "/voice/connect", params(SENIOR, sid)))
+    assert root[0].tag == "Dial" and root[0].get("answerOnBridge") == "true"
+
+
+def test_the_menu_ends_speech_after_a_number_of_seconds_not_auto(
+    client: FlaskClient, people: Engine
+) -> None:
+    gather = incoming(client, YOUNG).find("Gather")
+    assert gather.get("speechTimeout") == "3" and gather.get("speechModel") is None
+
+
+def test_a_dial_result_after_the_caller_hung_up_routes_nothing_and_counts_no_miss(
+    client: FlaskClient, people: Engine
+) -> None:
+    add_agent(people, "s7", {"senior"}, ("cantonese",))
+    add_agent(people, "s8", {"senior"}, ("cantonese",))
+    sid = call_sid()
+    first = incoming(client, SENIOR, sid).find("Dial/Client").text
+    gone = params(SENIOR, sid, DialCallStatus="no-answer", CallStatus="completed")
+    root = twiml(post(client, f"/voice/dial-result?agent={first}&call={sid}", gone))
+    assert len(root) == 0  # nothing to route: the caller has gone
+    assert people.agents.state(first).missed == 0
+    post(client, "/voice/status", params(SENIOR, sid, CallStatus="completed"))
+    assert people.agents.state(first).state == "available"
+    info = people.router.call(sid)
+    assert info is not None and info.state == "gone"
+
+
 def test_a_completed_call_ends_politely(client: FlaskClient, people: Engine) -> None:
     add_agent(people, "s5", {"senior"}, ("cantonese",))
     sid = call_sid()
@@ -348,7 +384,7 @@ def test_every_route_rejects_a_bad_signature_and_changes_nothing(
         "/voice/callback-request",
         "/voice/callback-answer",
         "/voice/callback-status",
-    ):
+    ):  # /voice/fallback and /voice/line-result change nothing and answer (test_fallback.py)
         assert post(client, path, params(SENIOR, call_sid()), token="forged").status_code == 403, (
             path
         )
