@@ -17,28 +17,46 @@ When every call has ended it checks, and reports as JSON (exit status 1 on any f
 - no agent was recorded on two calls at once, no caller answered twice;
 - replaying every webhook and status callback of every simulator, again concurrently,
   changes no figure and adds nothing to the stream.
+
+`--restart-worker` adds a worker's death mid-run: when the first simulator places its middle
+call, Redis holds every write for `--outage-s` seconds (`CLIENT PAUSE ... WRITE`) while the
+others go on: the server's commands time out (`redis.socket_timeout`), so the report webhooks of
+that time are kept in the workers' spool files (ivr/spool.py); the soak's own writes only
+wait. Then the worker holding the most reports is SIGKILLed, gunicorn boots a replacement, and
+Redis takes writes again. It checks as well that every spool file
+was applied and removed and that no agent is left offered or on a call. Calls with a webhook
+in the outage window (answered with the fallback) are left out of the routed-calls check and
+their webhooks out of the second replay, which would be their first delivery.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from bench.directory import start_redis
-from bench.http import start_server
+from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.simulator.people import Caller, Input, patience
 from ivr.simulator.switch import Simulator
 from ivr.simulator.transport import HttpTransport
+from ivr.spool import SUFFIX, read
 from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock, SystemClock
@@ -73,11 +91,16 @@ def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simul
     return sim, tape
 
 
-def _calls(sim: Simulator, engine: Engine, seed: int, count: int, rate: float) -> Any:
+def _calls(
+    sim: Simulator, engine: Engine, seed: int, count: int, rate: float,
+    midway: Callable[[], None] | None = None,
+) -> Any:  # fmt: skip
     """Arrivals of one simulator: numbers of its own, seniors saved in the directory."""
     rng = random.Random(seed)
     for i in range(count):
         yield rng.expovariate(rate)
+        if midway is not None and i == count // 2:
+            midway()  # blocks this simulator only; the others go on
         n = seed * 1_000_000 + i
         if rng.random() < 0.4:
             number = f"+86139{n:08d}"
@@ -109,23 +132,106 @@ def _in_threads(jobs: list[Any]) -> None:
         raise errors[0]
 
 
-def soak(calls: int, simulators: int, agents: int, workers: int) -> dict[str, Any]:
+def soak(
+    calls: int, simulators: int, agents: int, workers: int,
+    restart_worker: bool = False, outage_s: float = 2.0,
+) -> dict[str, Any]:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         redis_proc, url = start_redis(Path(tmp))
-        options = SERVER | {"server.workers": workers}
+        spool = Path(tmp) / "spool"
+        options = SERVER | {"server.workers": workers, "server.spool_dir": str(spool)}
         server = start_server("silverline", url, json.dumps(options))
+        outage = Outage(server, url, spool, outage_s) if restart_worker else None
         try:
-            return _run(url, server.base, calls, simulators, agents, options)
+            return _run(url, server.base, calls, simulators, agents, options, outage)
         finally:
             server.stop()
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
 
 
+@dataclass
+class Outage:
+    """Redis holds writes for a while; a worker holding kept reports is SIGKILLed meanwhile."""
+
+    server: Server
+    url: str
+    spool: Path
+    seconds: float
+    windows: dict[int, range] = field(default_factory=dict)  # per tape: what it sent meanwhile
+    killed: dict[str, int] = field(default_factory=dict)
+    cut: list[str] = field(default_factory=list)  # webhooks the kill cut off (Twilio's 11205)
+
+    def run(self, tapes: list[Tape]) -> None:
+        starts = [len(tape.sent) for tape in tapes]
+        client = redis.Redis.from_url(self.url)
+        client.client_pause(600_000, all=False)  # writes and scripts wait; reads are served
+        try:
+            time.sleep(self.seconds)  # the other simulators' webhooks go on meanwhile
+            self.killed = _kill_worker_with_reports(self.server, self.spool)
+        finally:
+            client.client_unpause()
+        # One request in flight at each edge (a simulator sends one at a time).
+        self.windows = {
+            id(tape): range(max(0, start - 1), len(tape.sent) + 1)
+            for tape, start in zip(tapes, starts, strict=True)
+        }
+
+    def window(self, tape: Tape) -> range:
+        return self.windows.get(id(tape), range(0))
+
+    def calls(self, tapes: list[Tape]) -> set[str]:
+        """Calls with a webhook in the outage window (answered with the fallback, perhaps)."""
+        return {
+            tape.sent[i].form.get("CallSid", "")
+            for tape in tapes
+            for i in self.window(tape)
+            if i < len(tape.sent)
+        }
+
+    def check(self, engine: Engine, simulators: int) -> list[str]:
+        problems = [] if self.killed else ["the outage never happened (too few calls?)"]
+        if len(self.cut) > simulators:  # each simulator has one request in flight at most
+            problems.append(f"{len(self.cut)} webhooks cut off by one worker's death")
+        deadline = time.monotonic() + 30  # replays run on the workers' one-second beat
+        while list(self.spool.glob("*" + SUFFIX)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        problems += [f"spool file {p.name} never applied" for p in self.spool.glob("*" + SUFFIX)]
+        for agent_id, status in engine.router.snapshot().agents.items():
+            if status.state in ("offered", "on_call"):
+                problems.append(f"agent {agent_id} stuck {status.state} on {status.call_sid}")
+        return problems
+
+
+def _kill_worker_with_reports(server: Server, spool: Path) -> dict[str, int]:
+    """SIGKILL the worker whose spool files hold the most reports; wait for its replacement."""
+    workers = _children(server.proc.pid)
+    kept: Counter[int] = Counter()
+    for path in spool.glob("*" + SUFFIX):  # named <pid of the worker that made it>-<random>
+        kept[int(path.name.split("-")[0])] += len(read(path))
+    victim = max(workers, key=lambda pid: kept[pid])
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # gunicorn's master boots a new worker
+        now = _children(server.proc.pid)
+        if victim not in now and len(now) == len(workers):
+            return {"pid": victim, "reports_kept": kept[victim], "replaced_by": max(now)}
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn did not replace the killed worker")
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
 def _run(
-    url: str, base: str, calls: int, simulators: int, agents: int, options: dict[str, Any]
-) -> dict[str, Any]:
-    engine = Engine(connect(url), SystemClock(), load_settings({"redis.url": url, **options}))
+    url: str, base: str, calls: int, simulators: int, agents: int, options: dict[str, Any],
+    outage: Outage | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    # The soak's own client outwaits a mid-run outage (--restart-worker); the server's does not.
+    client = connect(url, socket_timeout=120.0)
+    engine = Engine(client, SystemClock(), load_settings({"redis.url": url, **options}))
     skills = frozenset({"senior", "complaints"} | {t.queue for t in engine.settings.ivr.topics})
     ids = [f"soak{n:03d}" for n in range(agents)]
     for agent_id in ids:
@@ -134,20 +240,24 @@ def _run(
         engine.router.set_agent_state(agent_id, "available")
     sims = [_sim(base, engine, seed, ids) for seed in range(1, simulators + 1)]
     share, rate = calls // simulators, 0.8 * agents / 20.0 / simulators
+    tapes = [tape for _, tape in sims]
     for seed, (sim, _) in enumerate(sims, start=1):
-        sim.sched.spawn(_calls(sim, engine, seed, share, rate))
+        midway = (lambda: outage.run(tapes)) if outage is not None and seed == 1 else None
+        sim.sched.spawn(_calls(sim, engine, seed, share, rate, midway))
 
     started = time.perf_counter()
     _in_threads([sim.run for sim, _ in sims])
     wall = time.perf_counter() - started
-    problems = _check_run(engine, sims)
+    problems = _check_run(engine, sims, outage)
+    problems += outage.check(engine, simulators) if outage is not None else []
     stream = events(engine)
     problems += mismatches(engine, stream) + overlaps(stream)
     problems += [f"{call} answered twice" for call in double_answers(stream)]
 
     before, length = figures(engine), len(stream)
     replay_started = time.perf_counter()
-    _in_threads([lambda tape=tape: _replay(tape, problems) for _, tape in sims])
+    skip = outage.window if outage is not None else (lambda tape: range(0))
+    _in_threads([lambda tape=tape: _replay(tape, problems, skip(tape)) for tape in tapes])
     replay_wall = time.perf_counter() - replay_started
     if figures(engine) != before:
         problems.append("replaying the webhooks changed the figures")
@@ -167,33 +277,45 @@ def _run(
         "webhooks_per_s": round(hooks / wall, 1),
         "replay_wall_s": round(replay_wall, 1),
         "events": dict(kinds),
+        "killed_worker": outage.killed | {"webhooks_cut": len(outage.cut)} if outage else None,
         "problems": problems[:50],
         "ok": not problems,
     }
 
 
-def _check_run(engine: Engine, sims: list[tuple[Simulator, Tape]]) -> list[str]:
+def _check_run(
+    engine: Engine, sims: list[tuple[Simulator, Tape]], outage: Outage | None = None
+) -> list[str]:
+    skipped = outage.calls([tape for _, tape in sims]) if outage is not None else set()
     problems: list[str] = []
     routed: set[str] = set()
     for sim, tape in sims:
-        problems += [f"fault {f.code} {f.message} at {f.url}" for f in sim.faults]
-        for sent, reply in zip(tape.sent, tape.replies, strict=True):
-            problems += _bad(sent.url, reply.status, reply.body)
+        window = outage.window(tape) if outage is not None else range(0)
+        for f in sim.faults:
+            if outage is not None and f.code == 11205 and f.call_sid in skipped:
+                outage.cut.append(f.url)  # in flight to the killed worker
+            else:
+                problems.append(f"fault {f.code} {f.message} at {f.url}")
+        for i, (sent, reply) in enumerate(zip(tape.sent, tape.replies, strict=True)):
+            if i not in window:
+                problems += _bad(sent.url, reply.status, reply.body)
         routed |= {
             leg.sid
             for leg in sim.legs.values()
             if leg.direction == "inbound" and leg.routed_at is not None
         }
     entered = Counter(ev["call"] for ev in events(engine) if ev["kind"] == "entered")
-    if set(entered) != routed:
+    if set(entered) - skipped != routed - skipped:
         problems.append(f"{len(routed ^ set(entered))} routed calls not in the stream once")
     problems += [f"{call} entered {n} times" for call, n in entered.items() if n > 1]
     return problems
 
 
-def _replay(tape: Tape, problems: list[str]) -> None:
+def _replay(tape: Tape, problems: list[str], skip: range = range(0)) -> None:
     again = HttpTransport()
-    for sent in tape.sent:
+    for i, sent in enumerate(tape.sent):
+        if i in skip:
+            continue
         reply = again.send(sent.method, sent.url, sent.form, sent.headers)
         problems += _bad(sent.url, reply.status, reply.body)
 
@@ -214,8 +336,12 @@ def main() -> None:
     parser.add_argument("--simulators", type=int, default=4)
     parser.add_argument("--agents", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--restart-worker", action="store_true", help="see the module's doc")
+    parser.add_argument("--outage-s", type=float, default=2.0)
     args = parser.parse_args()
-    result = soak(args.calls, args.simulators, args.agents, args.workers)
+    result = soak(
+        args.calls, args.simulators, args.agents, args.workers, args.restart_worker, args.outage_s
+    )
     print(json.dumps(result, indent=2, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)
 

@@ -47,6 +47,7 @@ class Server:
     threads: int = 32
     timeout: int = 30
     seed_demo: bool = True
+    spool_dir: str = "var/spool"
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,11 @@ def _check(s: Settings) -> None:
     _require(0 < s.server.port < 65536, "server.port", "a TCP port (1-65535)")
     _require(s.server.workers >= 1, "server.workers", "at least 1")
     _require(s.server.threads >= 1, "server.threads", "at least 1")
+    _require(
+        bool(s.server.spool_dir.strip()) and "\0" not in s.server.spool_dir,
+        "server.spool_dir",
+        "a directory path",
+    )
     _require(
         bool(_E164.match(s.fallback.number)),
         "fallback.number",

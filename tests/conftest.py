@@ -27,6 +27,14 @@ T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
 CLUSTER = os.environ.get("SILVERLINE_TEST_REDIS") == "cluster"
 
 
+@pytest.fixture(autouse=True)
+def spool_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's apps keep their report spool (ivr/spool.py) in a directory of its own."""
+    path = tmp_path / "spool"
+    monkeypatch.setenv("SILVERLINE__SERVER__SPOOL_DIR", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start a real redis-server (or a cluster) on free loopback ports; yield its URL."""
