@@ -59,7 +59,11 @@ def add_command(
     dialects: tuple[str, ...],
     update: bool,
 ) -> None:
-    """Add AGENT_ID (a short slug such as a01); new agents start offline."""
+    """Add AGENT_ID (a01: lower-case letters, digits, underscores); new agents start offline.
+
+    The id is the agent's Twilio Client identity (client:AGENT_ID), which the Voice SDKs
+    take as letters, digits and underscore only.
+    """
     engine = cli.cli_engine()
     agent = Agent(
         id=agent_id,

@@ -579,8 +579,9 @@ function OPS.callback_result()
   if c and c.cb == 1 then
     if on_line(c) and _DONE_STATUS[arg.status] then
       caller_left(sid, c)  -- the leg the senior answered has ended
-    elseif not on_line(c) and c.st == 'offered' and
-        (UNREACHED[arg.status] or arg.status == 'completed') then
+    elseif c.st == 'on_call' and arg.status == 'completed' then
+      finish(sid, c, now - c.am)
+    elseif c.st == 'offered' and (UNREACHED[arg.status] or arg.status == 'completed') then
       callback_unreached(sid, c)
     end
   end

@@ -71,8 +71,7 @@ def test_signatures_use_the_public_url(redis_url: str) -> None:
     )
     c = app.test_client()
     assert (
-        c.post("/voice/status", data=CALL, headers={"X-Twilio-Signature": good}).status_code
-        == 200
+        c.post("/voice/status", data=CALL, headers={"X-Twilio-Signature": good}).status_code == 200
     )
     # Signed for the internal URL instead of the public one: rejected.
     assert post(c, "/voice/status", CALL).status_code == 403

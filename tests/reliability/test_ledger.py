@@ -128,17 +128,20 @@ def test_no_agent_on_two_calls_and_no_caller_put_through_twice(run: Run) -> None
     )
     assert set(answered_children.values()) == {1}, "a caller was put through twice"
     # No offer went to an agent already talking: their phone would have rung out (busy).
-    results = [s.form.get("DialCallStatus") for s in run.tape.sent if "/dial-result" in s.url]
-    assert results and set(results) <= {"completed", "canceled"}, Counter(results)
+    # A dial that did not complete is one whose caller had hung up while the agent's phone
+    # rang (its request's own CallStatus says so; the DialCallStatus Twilio reports then is
+    # not documented).
+    dials = [s.form for s in run.tape.sent if "/dial-result" in s.url]
+    assert dials
+    unfinished = [f for f in dials if f.get("DialCallStatus") != "completed"]
+    assert all(f.get("CallStatus") == "completed" for f in unfinished), Counter(
+        (f.get("DialCallStatus"), f.get("CallStatus")) for f in unfinished
+    )
 
-    # As the engine recorded it: one answer per call; a missed offer only where the caller
-    # hung up while the agent's phone rang; no agent's answered-to-completed spans overlap.
+    # As the engine recorded it: one answer per call; no missed offer (agents here always
+    # answer, and a caller who hangs up while the phone rings is not the agent's miss); no
+    # agent's answered-to-completed spans overlap.
     stream = events(run.off.engine)
     assert double_answers(stream) == []
-    canceled = {
-        s.form["CallSid"]
-        for s in run.tape.sent
-        if "/dial-result" in s.url and s.form.get("DialCallStatus") == "canceled"
-    }
-    assert {ev["call"] for ev in stream if ev["kind"] == "missed"} <= canceled
+    assert [ev["call"] for ev in stream if ev["kind"] == "missed"] == []
     assert overlaps(stream) == []

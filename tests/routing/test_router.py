@@ -249,14 +249,27 @@ def test_a_caller_hanging_up_while_the_agent_rings_is_abandoned_not_missed(desk:
     desk.agent("a01")
     desk.router.arrive("CA1", caller(), "general")
     desk.clock.advance(8)
-    assert desk.router.dial_result("CA1", "a01", "canceled", 0) is None
+    desk.router.hangup("CA1")  # the status callback is the authority on the caller's end
     assert desk.agents.state("a01").state == "available"
+    assert desk.agents.state("a01").missed == 0
+    # whatever the <Dial> reports afterwards (Twilio does not document it), no miss counts
+    assert desk.router.dial_result("CA1", "a01", "no-answer", 0) is None
     assert desk.agents.state("a01").missed == 0
     assert [e["kind"] for e in desk.events() if e["kind"] in ("missed", "abandoned")] == [
         "abandoned"
     ]
-    desk.router.hangup("CA1")  # the status callback after it changes nothing
-    assert len(desk.events("abandoned")) == 1
+
+
+def test_an_agent_leg_canceled_through_rest_reroutes_the_caller_without_a_miss(
+    desk: Desk,
+) -> None:
+    desk.agent("a01")
+    desk.router.arrive("CA1", caller(), "general")
+    desk.clock.advance(8)
+    placement = desk.router.dial_result("CA1", "a01", "canceled", 0)
+    assert placement is not None  # canceled means canceled through REST: not the caller
+    assert desk.agents.state("a01").missed == 0
+    assert desk.events("missed") == [] and desk.events("abandoned") == []
 
 
 def test_completed_calls_free_the_agent_after_wrap_up(desk: Desk) -> None:

@@ -223,7 +223,8 @@ def test_a_caller_put_out_of_a_full_queue_is_never_offered_to_an_agent(hotline: 
     hotline.run()
     assert agent.calls == 1 and "connected to client:elder" in events(first)
     offered = [
-        e for e in hotline.engine.redis.xrange(hotline.engine.keys.stats_events())
+        e
+        for e in hotline.engine.redis.xrange(hotline.engine.keys.stats_events())
         if e[1].get(b"kind", e[1].get("kind")) in (b"offered", "offered")
     ]
     assert len(offered) == 1  # only the first caller was ever offered
