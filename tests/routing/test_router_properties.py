@@ -59,6 +59,7 @@ one_op = st.one_of(
     st.tuples(st.just("callback"), st.integers(0, 30)),
     st.tuples(st.just("cbresult"), st.integers(0, 30), st.sampled_from(["completed", "busy"])),
     st.tuples(st.just("agent"), st.integers(0, 4), st.sampled_from(["available", "away"])),
+    st.tuples(st.just("force"), st.integers(0, 4), st.sampled_from(["available", "away"])),
     st.tuples(st.just("advance"), st.sampled_from(STEPS)),
     st.tuples(st.just("dup")),
 )
@@ -136,7 +137,8 @@ def test_routing_rules_hold_after_every_step(
         _check_pulled_once(run, ticked)
         # in a burst an arrival may come after an assignment made in the same instant
         _check(run, direct + pulls + ticked, ordered=op[0] != "burst")
-        if op[0] not in ("dup", "advance", "poll", "burst"):
+        # a supervisor's forced change is no webhook: repeated, it ends the offer it made
+        if op[0] not in ("dup", "advance", "poll", "burst", "force"):
             run.last = op
 
 
@@ -150,7 +152,7 @@ def _named(run: Run, op: tuple[Any, ...]) -> tuple[Any, ...]:
         return (*op, f"CA{next(run.sids):03d}")
     if kind == "burst":
         return ("burst", [_named(run, sub) for sub in op[1]])
-    if kind in ("agent", "advance", "dup"):
+    if kind in ("agent", "force", "advance", "dup"):
         return op
     sid = run.sid(op[1])
     info = run.desk.router.call(sid) if sid else None
@@ -183,6 +185,9 @@ def _one(run: Run, op: tuple[Any, ...]) -> Offers:
     if kind == "agent":
         agent = run.team[op[1] % len(run.team)]
         return [], router.set_agent_state(agent.id, op[2])
+    if kind == "force":
+        agent = run.team[op[1] % len(run.team)]
+        return [], router.force_agent_state(agent.id, op[2], "sup", "web")[1]
     sid, agent_id = op[1], op[2]
     if sid is None:
         return [], []
