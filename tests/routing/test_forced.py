@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from routing import queues
 from routing.clock import FixedClock
 from routing.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
 from tests.conftest import T0
+from tests.routing import test_router_properties as props
 from tests.routing.test_router import Desk, build, caller
 
 
@@ -243,3 +247,26 @@ def test_an_unknown_agent_is_refused(desk: Desk) -> None:
     with pytest.raises(KeyError, match="unknown agent a99"):
         desk.router.force_agent_state("a99", "away", "sue", "web")
     assert desk.router.forced_changes() == []
+
+
+# -- the routing rules still hold --------------------------------------------------------------
+
+force_op = st.tuples(
+    st.just("force"), st.integers(0, 4), st.sampled_from(["available", "away", "offline"])
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(team=props.agents_st, ops=st.lists(st.one_of(force_op, props.one_op), max_size=30))
+def test_routing_rules_hold_when_supervisors_force_busy_agents(
+    r: RedisClient, team: list[tuple[set[str], list[str]]], ops: list[tuple[Any, ...]]
+) -> None:
+    """The routing property test, with every agent available and two callers answered first
+    (so that agents are held), and half the steps a forced change (on a held agent if any)."""
+    start = [("agent", i, "available") for i in range(len(team))]
+    start += [("arrive", "general", "mandarin", False)] * 2 + [("answer", 0), ("answer", 1)]
+    props.test_routing_rules_hold_after_every_step.hypothesis.inner_test(r, team, start + ops)  # type: ignore[attr-defined]

@@ -137,8 +137,11 @@ def test_routing_rules_hold_after_every_step(
         _check_pulled_once(run, ticked)
         # in a burst an arrival may come after an assignment made in the same instant
         _check(run, direct + pulls + ticked, ordered=op[0] != "burst")
-        # a supervisor's forced change is no webhook: repeated, it ends the offer it made
-        if op[0] not in ("dup", "advance", "poll", "burst", "force"):
+        # A supervisor's forced change is no webhook to repeat, and it moves the agent on:
+        # a webhook from before it, repeated after it, may rightly change the state.
+        if op[0] == "force":
+            run.last = None
+        elif op[0] not in ("dup", "advance", "poll", "burst"):
             run.last = op
 
 
@@ -185,8 +188,10 @@ def _one(run: Run, op: tuple[Any, ...]) -> Offers:
     if kind == "agent":
         agent = run.team[op[1] % len(run.team)]
         return [], router.set_agent_state(agent.id, op[2])
-    if kind == "force":
-        agent = run.team[op[1] % len(run.team)]
+    if kind == "force":  # on an agent held by a caller when there is one: the case it is for
+        states = run.desk.agents.states()
+        held = [a for a in run.team if states[a.id].state in ("offered", "on_call")]
+        agent = (held or run.team)[op[1] % len(held or run.team)]
         return [], router.force_agent_state(agent.id, op[2], "sup", "web")[1]
     sid, agent_id = op[1], op[2]
     if sid is None:
