@@ -7,6 +7,8 @@ on the Twilio side as the web app would (a REST pull, or a senior's call-back).
 
 from __future__ import annotations
 
+import os
+import pwd
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -20,6 +22,8 @@ from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
+from routing.queues import FORCED_KEEP
+from routing.router import Offer
 
 T = TypeVar("T")
 READY = "ready"  # the console's word for "wrap-up done, give me the next caller"
@@ -113,25 +117,85 @@ def remove_command(agent_id: str) -> None:
 @agents.command("set-state")
 @click.argument("agent_id")
 @click.argument("state", type=click.Choice([*SETTABLE_STATES, READY]))
-def set_state_command(agent_id: str, state: str) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Now, ending a call or offer that holds the agent (its end was never reported): "
+    "the caller offered goes back in line, a call is closed as completed. Recorded in the "
+    "forced-change list under your login name.",
+)
+def set_state_command(agent_id: str, state: str, force: bool) -> None:
     """Set AGENT_ID available, away or offline ("ready" ends a wrap-up: available).
 
-    An agent on a call leaves when the call ends; an available one may be offered a waiting
-    caller at once.
+    An agent on a call leaves when the call ends, unless --force; an available one may be
+    offered a waiting caller at once.
     """
     eng = cli.cli_engine()
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
     with dispatch.dispatch_app(eng).app_context():
-        offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
+        if force:
+            offers = _force(eng, agent_id, target)
+        else:
+            offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
         dispatch.act_on(offers, _base(eng))
     status = _guard(lambda: eng.agents.state(agent_id))
-    after = f" (then {target} after the call)" if status.state in ("offered", "on_call") else ""
+    busy = status.state in ("offered", "on_call") and not force
+    after = f" (then {target} after the call; --force ends it now)" if busy else ""
     click.echo(f"{agent_id} is {status.state}{after}")
     for offer in offers:
         if offer.agent.id == agent_id:
             click.echo(f"  offered a waiting caller from the {offer.queue} queue")
+
+
+def _force(eng: Engine, agent_id: str, target: str) -> list[Offer]:
+    """Force the state as the OS user, and say what that ended."""
+    who = os_user()
+    try:
+        change, offers = _guard(lambda: eng.router.force_agent_state(agent_id, target, who, "cli"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    ended = {
+        "offer": f"; caller {change.call_sid} went back to their place in line",
+        "call": f"; call {change.call_sid} was closed as completed",
+    }.get(change.ended, "")
+    click.echo(
+        f"{agent_id} forced from {change.from_state} to {change.to_state} by {change.by}{ended}"
+    )
+    return offers
+
+
+def os_user() -> str:
+    """Who runs this command, as the operating system knows them (the forced change's "who").
+
+    Not a --by option: the command line has no sign-in, so a name typed there would be a
+    claim nobody checked, and an audit line anyone can fill in proves nothing. The effective
+    uid's login name is what the machine vouches for: whoever holds it holds the store's
+    credentials. It is read from the password database, not from $USER or $LOGNAME, which
+    any caller can set.
+    """
+    uid = os.geteuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no entry (some containers): the number is still the truth
+        return f"uid {uid}"
+
+
+@agents.command("forced")
+@click.option("--limit", default=20, type=click.IntRange(1, FORCED_KEEP), help="How many.")
+def forced_command(limit: int) -> None:
+    """Print the newest forced state changes (dashboard, API or --force), newest first."""
+    eng = cli.cli_engine()
+    changes = _guard(lambda: eng.router.forced_changes(limit))
+    if not changes:
+        click.echo("no forced state changes")
+    for c in changes:
+        ended = f"  ended {c.ended} {c.call_sid}" if c.ended else ""
+        click.echo(
+            f"{_local(c.at, eng)}  {c.agent_id:<8} {c.from_state} -> {c.to_state}  "
+            f"by {c.by} ({c.via}){ended}"
+        )
 
 
 def _base(engine: Engine) -> str:

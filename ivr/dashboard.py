@@ -180,6 +180,8 @@ class Board:
             **queues(self.engine, today),
             "histogram": histogram(self.engine, today[ALL]),
             "intervals": self._intervals,
+            "agents": agents(self.engine),
+            "forced": forced(self.engine),
         }
 
 
@@ -204,6 +206,14 @@ def _agent(agent: Agent, status: AgentStatus | None, now: datetime) -> dict[str,
         "call_sid": status.call_sid if status else "",
         "missed_in_a_row": status.missed if status else 0,
     }
+
+
+FORCED_SHOWN = 20  # the dashboard's list of forced changes; the API gives up to FORCED_KEEP
+
+
+def forced(engine: Engine, limit: int = FORCED_SHOWN) -> list[dict[str, str]]:
+    """The newest forced agent state changes (who, when, what), newest first."""
+    return [change.as_dict() for change in engine.router.forced_changes(limit)]
 
 
 def interval_rows(intervals: list[Interval]) -> list[dict[str, Any]]:

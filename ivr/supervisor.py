@@ -122,9 +122,12 @@ def _board_json(board: dashboard.Board) -> str:
 
 
 def _without_time(data: str) -> str:
-    """The payload minus its "at" stamp, which changes every poll by itself."""
+    """The payload minus what changes every poll by itself: its "at" stamp and how long each
+    agent has been in their state (the page counts that on from the last frame)."""
     parsed = json.loads(data)
     parsed.pop("at", None)
+    for agent in parsed.get("agents", []):
+        agent.pop("in_state_s", None)
     return json.dumps(parsed, sort_keys=True)
 
 

@@ -31,6 +31,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:ewt`                        | hash   | router (Lua)     | forever (moving averages) |
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
+| `{<p>:rt}:forced`                     | list   | router (Lua)     | newest 1000, retention_days |
 
 Directory buckets: field = the E.164 digits before the last four, value = the customer record
 (see directory.py). Each bucket holds ~n/10,000 customers as one small listpack; that needs
@@ -161,3 +162,11 @@ class Keys:
         """Available agents with a skill ("*" = any), optionally speaking a dialect, by idle ms."""
         suffix = f":{dialect}" if dialect else ""
         return f"{self._routing()}:avail:{skill}{suffix}"
+
+    def routing_forced(self) -> str:
+        """Supervisors' forced agent state changes, newest first (JSON: who, when, what).
+
+        An audit trail, so it is bounded twice: the newest entries only (queues.py's
+        FORCED_KEEP) and none older than the statistics' retention, which they explain.
+        """
+        return f"{self._routing()}:forced"

@@ -26,6 +26,7 @@ from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
 CALL_TTL_MS = 24 * 3600 * 1000  # a call record outlives any call by far
+FORCED_KEEP = 1000  # forced state changes kept: months of them at a few a day
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,13 @@ class RoutingScript:
         return answer
 
     def _source(self, settings: Settings) -> str:
-        """route.lua with its constants (cfg, K, STATS) and the recording functions before it."""
+        """route.lua after its constants (cfg, K, STATS, FORCED) and the recording functions."""
         body = resources.files("routing").joinpath("route.lua").read_text("utf-8")
         constants = (
             f"local cfg = {lua_literal(self._config_of(settings))}\n"
             f"local K = {lua_literal(self._key_list())}\n"
             f"local STATS = {lua_literal(self.keys.stats_prefix())}\n"
+            f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
         return constants + LIBRARY + body
 
@@ -121,6 +123,9 @@ class RoutingScript:
             "cbo": r.callback_offer_after * 1000,
             # the agent who missed a caller is not rung for them again within a dial timeout
             "excl": r.dial_timeout * 1000,
+            # forced changes explain figures, so they are kept as long as the statistics
+            "fkeep": FORCED_KEEP,
+            "fkeep_ms": settings.stats.retention_days * 86_400_000,
             "st": route_config(settings),
         }
 

@@ -24,11 +24,12 @@
 --   then  per skill of {"*"} + cfg.sk: available agents, then one per dialect
 --         (agent -> idle-since ms)
 -- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
+-- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
---          callback_answered, callback_result, left_queue, agent_state, save, remove,
---          snapshot, record
+--          callback_answered, callback_result, left_queue, agent_state, force_state, save,
+--          remove, snapshot, record
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -377,6 +378,9 @@ end
 
 -- operations ------------------------------------------------------------------------------
 
+-- The conversation is over: counted completed (once), the agent to wrap-up. `talk_ms` nil:
+-- the talk time is unknown (a supervisor closed a call whose end was never reported) and
+-- stays out of the handle-time average, where hours of a lost call would swell every estimate.
 local function finish(sid, c, talk_ms)
   c.st = 'done'
   put_call(sid, c)
@@ -387,7 +391,7 @@ local function finish(sid, c, talk_ms)
     move_agent(p, st, 'wrap_up')
   end
   event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e)
-  ewma(c.q .. ':h', talk_ms + cfg.wrap)
+  if talk_ms then ewma(c.q .. ':h', talk_ms + cfg.wrap) end
 end
 
 local function mark_answered(sid, c)
@@ -629,6 +633,68 @@ function OPS.agent_state()
   end
   settle()
   return {offers = drain(nil)}
+end
+
+-- supervisors ------------------------------------------------------------------------------
+
+-- The state the agent is in as the pages show it: a wrap-up past its end is over (it ends
+-- lazily, at the next settle).
+local function shown_state(st)
+  if st.s == 'wrap_up' and st.w <= now then return st.nx ~= '' and st.nx or 'available' end
+  return st.s
+end
+
+-- End what holds the agent, if it is theirs: an offered caller goes back to their place in
+-- line (as after a miss, but not counted against the agent); a call in progress is completed,
+-- counted once. Returns what it ended: 'offer', 'call' or ''.
+local function end_held(p, st)
+  local sid = st.c
+  local c = sid ~= '' and get_call(sid) or nil
+  if not c or c.ag ~= p.id then return '' end
+  if c.st == 'offered' then
+    redis.call('ZREM', PULLS, sid)
+    miss(sid, c, false)  -- no miss counted: the agent never had a real chance at the caller
+    return 'offer'
+  elseif c.st == 'on_call' then
+    finish(sid, c, nil)
+    return 'call'
+  end
+  return ''
+end
+
+-- Append a forced change to the audit list: newest first, at most cfg.fkeep entries, none
+-- older than cfg.fkeep_ms; the whole list goes when its newest entry is that old.
+local function audit(entry)
+  redis.call('LPUSH', FORCED, cjson.encode(entry))
+  redis.call('LTRIM', FORCED, 0, cfg.fkeep - 1)
+  local oldest = redis.call('LINDEX', FORCED, -1)
+  while oldest and cjson.decode(oldest).at < now - cfg.fkeep_ms do
+    redis.call('RPOP', FORCED)
+    oldest = redis.call('LINDEX', FORCED, -1)
+  end
+  redis.call('PEXPIRE', FORCED, cfg.fkeep_ms)
+end
+
+-- A supervisor puts an agent in a state now, ending a stale offer or call that holds them
+-- (its end was never reported); agent_state, by contrast, waits for the call to end.
+function OPS.force_state()
+  local p = get_profile(arg.id)
+  if not p then return {err = 'unknown agent ' .. arg.id} end
+  local before = get_state(arg.id)
+  local ended = end_held(p, before)
+  local st = get_state(arg.id)  -- as end_held left it (a completed call: in wrap-up)
+  st.c, st.nx, st.m = '', '', 0
+  if st.s ~= arg.state then
+    st.i = now
+    move_agent(p, st, arg.state)
+  else
+    redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+  end
+  local change = {at = now, by = arg.by, via = arg.via, agent = p.id, from = shown_state(before),
+                  to = arg.state, call = before.c, ended = ended}
+  audit(change)
+  settle()
+  return {offers = drain(nil), change = change}
 end
 
 function OPS.save()

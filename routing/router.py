@@ -16,7 +16,15 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
-from routing.agents import Agent, Agents, AgentStatus, agent_from, profile_json, status_from
+from routing.agents import (
+    SETTABLE_STATES,
+    Agent,
+    Agents,
+    AgentStatus,
+    agent_from,
+    profile_json,
+    status_from,
+)
 from routing.caller import Caller
 from routing.clock import Clock, epoch_ms
 from routing.ewt import estimate
@@ -24,6 +32,9 @@ from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.settings import Settings
 from routing.store import RedisClient
+
+FORCED_VIA = ("web", "cli")
+MAX_BY = 64  # a user name or an OS login fits; the audit list stays small
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,33 @@ class CallInfo:
     queue_sid: str
     answered_at: datetime | None = None  # when an agent picked up; None before that
     leg: str = ""  # the call-back leg the senior answered, if any (Offer.leg)
+
+
+@dataclass(frozen=True)
+class ForcedChange:
+    """A supervisor's forced state change, as the audit list keeps it."""
+
+    at: datetime
+    by: str  # the supervisor's user name, or the OS user of the command line
+    via: str  # "web" (dashboard, API) or "cli"
+    agent_id: str
+    from_state: str
+    to_state: str
+    call_sid: str  # the call the agent was held by, "" when none
+    ended: str  # "offer" (caller back in line), "call" (completed) or "" (nothing live)
+
+    def as_dict(self) -> dict[str, str]:
+        """The change for JSON."""
+        return {
+            "at": self.at.isoformat(),
+            "by": self.by,
+            "via": self.via,
+            "agent_id": self.agent_id,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "call_sid": self.call_sid,
+            "ended": self.ended,
+        }
 
 
 @dataclass(frozen=True)
@@ -200,6 +238,36 @@ class Router:
             raise ValueError(f"agent state must be available, away or offline, not {state!r}")
         out = self._run("agent_state", {"id": agent_id, "state": state})
         return _offers(out.get("offers"))
+
+    def force_agent_state(
+        self, agent_id: str, state: str, by: str, via: str
+    ) -> tuple[ForcedChange, list[Offer]]:
+        """Put an agent in `state` now, ending a stale offer or call; recorded as by `by`.
+
+        For an agent whose call's end was never reported: an offered caller goes back to
+        their place in line (no miss counted), a call in progress is completed (counted
+        once) and the agent goes straight to `state`, not to wrap-up.
+        """
+        if state not in SETTABLE_STATES:
+            raise ValueError(f"agent state must be available, away or offline, not {state!r}")
+        if via not in FORCED_VIA:
+            raise ValueError(f"a forced change comes via web or cli, not {via!r}")
+        who = by.strip()
+        if not who or len(who) > MAX_BY or not who.isprintable():
+            raise ValueError(f"who forces a change must be a name of 1-{MAX_BY} characters")
+        args = {"id": agent_id, "state": state, "by": who, "via": via}
+        out = self._run("force_state", args)
+        return _forced(out["change"]), _offers(out.get("offers"))
+
+    def forced_changes(self, limit: int = 50) -> list[ForcedChange]:
+        """The newest forced state changes, newest first, within the statistics' retention."""
+        try:
+            raw = self.redis.lrange(self.keys.routing_forced(), 0, max(0, limit - 1))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer a forced-change lookup: {exc}") from exc
+        cutoff = epoch_ms(self.clock.now()) - self.settings.stats.retention_days * 86_400_000
+        changes = [json.loads(entry) for entry in raw]
+        return [_forced(c) for c in changes if int(c["at"]) >= cutoff]
 
     def tick(self) -> list[Offer]:
         """Run assignment now (wrap-ups ended, requirements widened); hand out pending offers."""
@@ -312,6 +380,19 @@ def _info(call_sid: str, c: dict[str, Any]) -> CallInfo:
         callback_attempts=int(c["at"]),
         queue_sid=c["qs"],
         answered_at=_at(int(c["am"])) if int(c.get("am") or 0) > 0 else None,
+    )
+
+
+def _forced(c: dict[str, Any]) -> ForcedChange:
+    return ForcedChange(
+        at=_at(int(c["at"])),
+        by=c["by"],
+        via=c["via"],
+        agent_id=c["agent"],
+        from_state=c["from"],
+        to_state=c["to"],
+        call_sid=c["call"],
+        ended=c["ended"],
     )
 
 

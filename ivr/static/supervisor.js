@@ -168,6 +168,173 @@
     });
   }
 
+  // -- agents, and forcing their state ---------------------------------------------------------
+
+  const SETTABLE = ["available", "away", "offline"];
+  let received = Date.now();  // when the last board came: the durations count on from it
+  let drawnAgents = "";
+  let pending = null;  // {id, name, state} the confirmation dialog is asking about
+
+  function data(el, name) {
+    try { return JSON.parse(el.dataset[name] || "{}"); } catch (e) { return {}; }
+  }
+
+  function fill(template, values) {
+    return Object.keys(values).reduce(function (text, k) {
+      return text.split("{" + k + "}").join(values[k]);
+    }, template || "");
+  }
+
+  function cell(row, text, cls) {
+    const td = document.createElement("td");
+    td.textContent = text;  // names are data, never markup
+    if (cls) td.className = cls;
+    row.appendChild(td);
+    return td;
+  }
+
+  function agentRow(a, names, labels) {
+    const row = document.createElement("tr");
+    row.id = "agent-" + a.id;
+    cell(row, a.name + " (" + a.id + ")");
+    const state = cell(row, names[a.state] || a.state, "state " + a.state);
+    state.id = "agent-" + a.id + "-state";
+    state.dataset.state = a.state;
+    const since = cell(row, wait(a.in_state_s), "since");
+    since.id = "agent-" + a.id + "-since";
+    since.dataset.seconds = a.in_state_s;
+    cell(row, a.call_sid || "—", "call");
+    const buttons = cell(row, "", "force-buttons");
+    SETTABLE.forEach(function (s) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "force";
+      b.id = "force-" + a.id + "-" + s;
+      b.textContent = labels[s] || s;
+      b.dataset.agent = a.id;
+      b.dataset.name = a.name;
+      b.dataset.state = s;
+      b.dataset.call = a.call_sid || "";
+      b.dataset.held = a.state === "offered" ? "offer" : a.state === "on_call" ? "call" : "";
+      b.disabled = a.state === s && !a.call_sid;  // nothing to change
+      buttons.appendChild(b);
+    });
+    return row;
+  }
+
+  function agents(list) {
+    const table = $("agents");
+    if (!table || !list) return;
+    received = Date.now();
+    const steady = JSON.stringify(list.map(function (a) {
+      return [a.id, a.name, a.state, a.since, a.call_sid];
+    }));
+    if (steady === drawnAgents) {
+      list.forEach(function (a) {
+        const since = $("agent-" + a.id + "-since");
+        if (since) since.dataset.seconds = a.in_state_s;
+      });
+      tick();
+      return;
+    }
+    drawnAgents = steady;
+    const names = data(table, "states"), labels = data(table, "force");
+    const body = table.tBodies[0];
+    while (body.firstChild) body.removeChild(body.firstChild);
+    list.forEach(function (a) { body.appendChild(agentRow(a, names, labels)); });
+  }
+
+  function tick() {
+    const gone = (Date.now() - received) / 1000;
+    document.querySelectorAll("#agents td.since").forEach(function (td) {
+      const text = wait(Number(td.dataset.seconds) + gone);
+      if (td.textContent !== text) td.textContent = text;
+    });
+  }
+
+  function forcedLine(list, c, names) {
+    const li = document.createElement("li");
+    let text = fill(list.dataset.line, {
+      at: new Date(c.at).toLocaleString(), by: c.by + (c.via === "cli" ? list.dataset.viaCli : ""),
+      agent: c.agent_id, from: names[c.from_state] || c.from_state,
+      to: names[c.to_state] || c.to_state,
+    });
+    if (c.ended === "offer") text += fill(list.dataset.endedOffer, { call: c.call_sid });
+    if (c.ended === "call") text += fill(list.dataset.endedCall, { call: c.call_sid });
+    li.textContent = text;
+    li.className = "forced-line";
+    return li;
+  }
+
+  function forced(changes) {
+    const list = $("forced");
+    if (!list || !changes) return;
+    const names = data($("agents"), "states");
+    while (list.firstChild) list.removeChild(list.firstChild);
+    changes.forEach(function (c) { list.appendChild(forcedLine(list, c, names)); });
+    if (!changes.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = list.dataset.empty;
+      list.appendChild(li);
+    }
+  }
+
+  function ask(button) {
+    const dialog = $("force-dialog"), question = $("force-question");
+    const consequence = $("force-consequence");
+    const names = data($("agents"), "states");
+    pending = { id: button.dataset.agent, state: button.dataset.state };
+    question.textContent = fill(question.dataset.ask, {
+      name: button.dataset.name, id: pending.id, state: names[pending.state] || pending.state,
+    });
+    const held = button.dataset.held;
+    consequence.hidden = !held;
+    consequence.textContent = held ? fill(question.dataset[held === "offer" ? "endsOffer" : "endsCall"],
+      { call: button.dataset.call }) : "";
+    dialog.returnValue = "";
+    dialog.showModal();
+  }
+
+  function failed(message) {
+    const box = $("force-error");
+    box.textContent = message;
+    box.hidden = !message;
+  }
+
+  function send(choice) {
+    const token = document.querySelector('meta[name="csrf-token"]');
+    fetch("/api/v1/agents/" + encodeURIComponent(choice.id) + "/state", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRF-Token": token ? token.content : "" },
+      body: JSON.stringify({ state: choice.state }),
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+    }).then(function (answer) {
+      if (!answer.ok) { failed(answer.body.error || "error"); return; }
+      failed("");
+      agents(answer.body.agents);
+      forced(answer.body.forced);
+    }).catch(function (e) { failed(String(e)); });
+  }
+
+  function wireForcing() {
+    const table = $("agents"), dialog = $("force-dialog");
+    if (!table || !dialog) return;
+    table.addEventListener("click", function (event) {
+      const button = event.target.closest("button.force");
+      if (button && !button.disabled) ask(button);
+    });
+    dialog.addEventListener("close", function () {
+      const choice = pending;
+      pending = null;
+      if (choice && dialog.returnValue === "confirm") send(choice);
+    });
+    window.setInterval(tick, 1000);
+  }
+
   function asOf(board) {
     const d = new Date(board.at);
     set("as-of", isNaN(d) ? board.at : d.toLocaleTimeString());
@@ -180,6 +347,8 @@
     alert(board);
     histogram(board);
     intervals(board);
+    agents(board.agents);
+    forced(board.forced);
     asOf(board);
   }
 
@@ -192,6 +361,7 @@
   }
 
   function start() {
+    wireForcing();
     const initial = $("board-data");
     if (initial) {
       try { draw(JSON.parse(initial.textContent)); } catch (e) { /* the stream redraws */ }

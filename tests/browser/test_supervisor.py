@@ -86,3 +86,44 @@ def test_an_agent_cannot_open_the_dashboard(browser_page: Page, live_server: Liv
     expect(page.locator("#error-code")).to_have_text("403")
     events = page.request.get(f"{live.url}/supervisor/events")
     assert events.status == 403
+
+
+def test_a_supervisor_forces_a_stuck_agent_available_after_confirming(
+    browser_page: Page, live_server: LiveServer
+) -> None:
+    live = live_server
+    live.engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset(), ("mandarin",)))
+    live.engine.router.set_agent_state("a01", "available")
+    live.engine.router.arrive("CA-F1", SENIOR, "general")
+    assert live.engine.router.answered("CA-F1", "a01") is not None
+    live.clock.advance(2 * 3600 + 5)  # the call's end was never reported
+    page = browser_page
+    open_dashboard(page, live)
+    state = page.locator("#agent-a01-state")
+    expect(state).to_have_text("通话中")
+    expect(page.locator("#agent-a01-since")).to_have_text(re.compile(r"^2:00:0\d$"))
+    expect(page.locator("#forced")).to_have_text("暂无")
+
+    page.click("#force-a01-available")  # asks first; cancelling changes nothing
+    expect(page.locator("#force-dialog")).to_be_visible()
+    expect(page.locator("#force-question")).to_contain_text("王丽（a01）")
+    expect(page.locator("#force-consequence")).to_contain_text("CA-F1")
+    page.click("#force-cancel")
+    expect(page.locator("#force-dialog")).to_be_hidden()
+    assert live.engine.agents.state("a01").state == "on_call"
+
+    page.click("#force-a01-available")
+    page.click("#force-confirm")
+    expect(state).to_have_text("空闲", timeout=LIVE_MS)
+    expect(page.locator("#agent-a01-since")).to_have_text(re.compile(r"^0:0\d$"))
+    line = page.locator("#forced li.forced-line").first
+    expect(line).to_contain_text("sue 将 a01 从「通话中」强制设为「空闲」")
+    expect(line).to_contain_text("通话 CA-F1 已结束并计为完成")
+    expect(page.locator("#force-error")).to_be_hidden()
+    assert live.engine.agents.state("a01").state == "available"
+    info = live.engine.router.call("CA-F1")
+    assert info is not None and info.state == "done"
+    # another supervisor's change (here the command line's) reaches the page live
+    live.engine.router.force_agent_state("a01", "away", "ops", "cli")
+    expect(state).to_have_text("离开", timeout=LIVE_MS)
+    expect(page.locator("#forced li.forced-line").first).to_contain_text("ops（命令行）")

@@ -59,6 +59,7 @@ one_op = st.one_of(
     st.tuples(st.just("callback"), st.integers(0, 30)),
     st.tuples(st.just("cbresult"), st.integers(0, 30), st.sampled_from(["completed", "busy"])),
     st.tuples(st.just("agent"), st.integers(0, 4), st.sampled_from(["available", "away"])),
+    st.tuples(st.just("force"), st.integers(0, 4), st.sampled_from(["available", "away"])),
     st.tuples(st.just("advance"), st.sampled_from(STEPS)),
     st.tuples(st.just("dup")),
 )
@@ -136,7 +137,11 @@ def test_routing_rules_hold_after_every_step(
         _check_pulled_once(run, ticked)
         # in a burst an arrival may come after an assignment made in the same instant
         _check(run, direct + pulls + ticked, ordered=op[0] != "burst")
-        if op[0] not in ("dup", "advance", "poll", "burst"):
+        # A supervisor's forced change is no webhook to repeat, and it moves the agent on:
+        # a webhook from before it, repeated after it, may rightly change the state.
+        if op[0] == "force":
+            run.last = None
+        elif op[0] not in ("dup", "advance", "poll", "burst"):
             run.last = op
 
 
@@ -150,7 +155,7 @@ def _named(run: Run, op: tuple[Any, ...]) -> tuple[Any, ...]:
         return (*op, f"CA{next(run.sids):03d}")
     if kind == "burst":
         return ("burst", [_named(run, sub) for sub in op[1]])
-    if kind in ("agent", "advance", "dup"):
+    if kind in ("agent", "force", "advance", "dup"):
         return op
     sid = run.sid(op[1])
     info = run.desk.router.call(sid) if sid else None
@@ -183,6 +188,11 @@ def _one(run: Run, op: tuple[Any, ...]) -> Offers:
     if kind == "agent":
         agent = run.team[op[1] % len(run.team)]
         return [], router.set_agent_state(agent.id, op[2])
+    if kind == "force":  # on an agent held by a caller when there is one: the case it is for
+        states = run.desk.agents.states()
+        held = [a for a in run.team if states[a.id].state in ("offered", "on_call")]
+        agent = (held or run.team)[op[1] % len(held or run.team)]
+        return [], router.force_agent_state(agent.id, op[2], "sup", "web")[1]
     sid, agent_id = op[1], op[2]
     if sid is None:
         return [], []
