@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr import agent_console, api, audio, fallback, health, metrics, pages, supervisor, voice
+from ivr import (
+    agent_console,
+    api,
+    audio,
+    connect,
+    fallback,
+    health,
+    metrics,
+    pages,
+    supervisor,
+    voice,
+)
 
 
 def register(app: Flask) -> None:
@@ -12,6 +23,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(audio.bp)
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
+    app.register_blueprint(connect.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(api.bp)

@@ -67,19 +67,67 @@ def _after_answer(app: Flask, job: Callable[[], None]) -> None:
         return response
 
 
+def conference_enabled() -> bool:
+    """Callers meet their agent in a conference of their own (ivr/connect.py): needs REST."""
+    telephony: Telephony = current_app.extensions[TELEPHONY]
+    return telephony.enabled and engine().settings.ivr.connect == "conference"
+
+
+def ring_agent(offer: Offer, root: str) -> bool:
+    """Place the agent's leg for `offer`; their answer joins the caller's room. False if the
+    leg could not be placed (the call then goes the classic way, or waits to be rung again)."""
+    eng = engine()
+    telephony: Telephony = current_app.extensions[TELEPHONY]
+    query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
+    leg = telephony.call_agent(
+        offer.agent.contact,
+        eng.settings.twilio.caller_id,
+        f"{root}/voice/agent-answer?{query}",
+        f"{root}/voice/agent-status?{query}",
+        eng.settings.routing.dial_timeout,
+    )
+    if leg is None:
+        return False
+    eng.router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
+    return True
+
+
+def cancel(call_sid: str) -> None:
+    """Stop an agent's leg still ringing for a caller who has gone (after the answer)."""
+    if not call_sid:
+        return
+    telephony: Telephony = current_app.extensions[TELEPHONY]
+    if has_request_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        _after_answer(app, lambda: _cancel(telephony, call_sid))
+    else:
+        telephony.cancel(call_sid)
+
+
+def _cancel(telephony: Telephony, call_sid: str) -> None:
+    telephony.cancel(call_sid)
+
+
 def _act(offers: list[Offer], root: str) -> None:
     eng = engine()
     telephony: Telephony = current_app.extensions[TELEPHONY]
     for offer in offers:
         if offer.to_place:
             _place_callback(offer, root)
+        elif conference_enabled() and ring_agent(offer, root):
+            if not offer.in_room:  # from the queue into their room, while the agent rings
+                _pull(offer, f"{root}/voice/room")
+        elif offer.in_room:  # the leg could not be placed: released, rung again later
+            eng.router.dial_result(offer.call_sid, offer.agent.id, "canceled", 0)
         elif telephony.enabled:
-            query = urlencode({"call": offer.call_sid})
-            telephony.pull(
-                eng.router.queue_sid(offer.call_sid),
-                offer.line_sid,
-                f"{root}/voice/connect?{query}",
-            )
+            _pull(offer, f"{root}/voice/connect")
+
+
+def _pull(offer: Offer, url: str) -> None:
+    """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""
+    telephony: Telephony = current_app.extensions[TELEPHONY]
+    query = urlencode({"call": offer.call_sid})
+    telephony.pull(engine().router.queue_sid(offer.call_sid), offer.line_sid, f"{url}?{query}")
 
 
 def _place_callback(offer: Offer, root: str) -> None:

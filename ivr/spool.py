@@ -49,7 +49,14 @@ log = logging.getLogger("silverline.spool")
 EXTENSION = "silverline.spool"
 # Webhooks that report what happened to a call; their answers do not steer the call.
 REPORTS = frozenset(
-    {"voice.status", "voice.dial_result", "voice.queue_result", "voice.callback_status"}
+    {
+        "voice.status",
+        "voice.dial_result",
+        "voice.queue_result",
+        "voice.callback_status",
+        "connect.agent_status",
+        "connect.room_status",
+    }
 )
 STORE_ERRORS = (StoreUnavailable, redis.RedisError)
 SUFFIX = ".reports"  # a spool file, whole and visible

@@ -50,12 +50,38 @@ class Telephony:
         return True
 
     def place(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
-        """Place an outbound call running `url`; return its CallSid, or None if it failed.
+        """Place a senior's call-back running `url`; return its CallSid, or None if it failed.
 
         With answering-machine detection: a voicemail must not be bridged to the agent
         reserved for the senior. `Enable` reports `AnsweredBy` on the request to `url` as soon
         as Twilio knows (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
+        return self._create(to, from_, url, status_callback, 60, machine_detection="Enable")
+
+    def call_agent(
+        self, to: str, from_: str, url: str, status_callback: str, timeout: int
+    ) -> str | None:
+        """Ring an agent (their leg runs `url` once they answer); its CallSid, or None."""
+        return self._create(to, from_, url, status_callback, timeout)
+
+    def cancel(self, call_sid: str) -> bool:
+        """Stop a call that is still ringing (Status=canceled); False if not done.
+
+        Twilio ignores canceling a call that has been answered
+        (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+        """
+        if self._client is None or not call_sid:
+            return False
+        try:
+            self._client.calls(call_sid).update(status="canceled")
+        except (TwilioException, OSError) as exc:
+            log.warning("could not cancel call %s: %s", call_sid, exc)
+            return False
+        return True
+
+    def _create(
+        self, to: str, from_: str, url: str, status_callback: str, timeout: int, **extra: str
+    ) -> str | None:
         if self._client is None:
             return None
         try:
@@ -67,10 +93,10 @@ class Telephony:
                 status_callback=status_callback,
                 status_callback_event=["completed"],
                 status_callback_method="POST",
-                timeout=60,
-                machine_detection="Enable",
+                timeout=timeout,
+                **extra,
             )
         except (TwilioException, OSError) as exc:
-            log.warning("could not place a call-back: %s", exc)
+            log.warning("could not place a call: %s", exc)
             return None
         return str(call.sid)

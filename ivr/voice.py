@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -18,10 +19,12 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import Packs, default_packs
 from ivr import dispatch
+from ivr.connect import room, whisper_into
 from ivr.context import engine
 from ivr.twiml import dial_contact, fallback_response, reply, speak
 from ivr.webhooks import fallback, public_base, twilio_webhook
 from routing.caller import Caller
+from routing.clock import epoch_ms
 from routing.hours import is_open
 from routing.menu import Choice, choose
 from routing.router import CallInfo, Offer, Placement, Queued
@@ -121,7 +124,7 @@ def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False
     timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
     with vr.gather(
         input="dtmf speech",
-        action=_url("menu", attempt=attempt),
+        action=_url("menu", attempt=attempt, t=_started_ms()),
         method="POST",
         num_digits=1,
         timeout=timeout,
@@ -136,7 +139,7 @@ def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False
         if not caller.known:
             _say(gather, caller, "menu_senior", slow=slow, key=s.ivr.senior_key)
         _say(gather, caller, "menu_agent", slow=slow, key=s.ivr.agent_key)
-    vr.redirect(_url("menu", attempt=attempt, empty=1), method="POST")
+    vr.redirect(_url("menu", attempt=attempt, empty=1, t=_started_ms()), method="POST")
     return vr
 
 
@@ -181,6 +184,18 @@ def _choice(caller: Caller) -> Choice:
     )
 
 
+def _started_ms() -> int:
+    """When this call's first webhook came (epoch ms): carried as `t` through the menu's URLs,
+    where the time to a human starts."""
+    raw = request.args.get("t", "")
+    now = epoch_ms(engine().clock.now())
+    return min(int(raw), now) if raw.isdigit() and len(raw) < 16 else now
+
+
+def _started() -> datetime:
+    return datetime.fromtimestamp(_started_ms() / 1000, UTC)
+
+
 def _int_arg(name: str, default: int) -> int:
     raw = request.args.get(name, "")
     return int(raw) if raw.isdigit() and len(raw) < 4 else default
@@ -191,10 +206,12 @@ def _int_arg(name: str, default: int) -> int:
 
 def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
     """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
-    placement = engine().router.arrive(_form("CallSid", 64), caller, queue)
+    placement = engine().router.arrive(_form("CallSid", 64), caller, queue, _started())
     if isinstance(placement, Queued):
         key = (prompt, tuple(params.items()), caller.dialect, caller.senior, placement.queue)
         return reply(_queued_answers()(*key, public_base()))
+    if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()):
+        return reply(room(VoiceResponse(), placement.call_sid, prompt))
     vr = VoiceResponse()
     _utter(vr, caller, prompt, params)
     return reply(_dial(vr, placement))
@@ -325,7 +342,7 @@ def queue_result() -> Response:
     call_sid = _routing_sid()
     vr = VoiceResponse()
     if result == "hangup":
-        engine().router.hangup(call_sid)
+        dispatch.cancel(engine().router.hangup(call_sid))
         return reply(vr)
     if result in ("leave", "redirected"):
         return reply(_connect_assigned(vr, call_sid))
@@ -370,7 +387,6 @@ def fallback_vr() -> VoiceResponse:
 def whisper() -> Response:
     """Runs on the agent's leg after they answer, before the bridge: who is on the line."""
     eng = engine()
-    packs = _packs()
     call_sid = request.args.get("call", "")[:64]
     agent_id = request.args.get("agent", "")[:64]
     offer = eng.router.answered(call_sid, agent_id)
@@ -378,18 +394,9 @@ def whisper() -> Response:
     if offer is None:
         vr.hangup()  # the caller is gone or was given to someone else
         return reply(vr)
-    language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
-    name = offer.caller_name or packs.text(language, "caller_unknown")
-    dialect = packs.text(language, f"dialect_{offer.caller_dialect}")
-    if offer.senior:
-        text = packs.text(
-            language, "whisper_senior", name=name, age=offer.caller_age or "", dialect=dialect
-        )
-    else:
-        queue = packs.text(language, f"topic_{offer.queue}")
-        text = packs.text(language, "whisper_other", name=name, queue=queue, dialect=dialect)
-    voice = packs.speech_pack(language)
-    vr.say(text, voice=voice.say_voice, language=voice.say_language)
+    # The bridge follows this document; the whisper is the only time between (ivr.whisper).
+    eng.router.connected(call_sid, agent_id)
+    whisper_into(vr, offer, eng.settings.ivr.whisper)
     return reply(vr)
 
 
@@ -428,7 +435,7 @@ def dial_result() -> Response:
 def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
-        engine().router.hangup(_form("CallSid", 64))
+        dispatch.cancel(engine().router.hangup(_form("CallSid", 64)))
         dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
     return reply(VoiceResponse())
 

@@ -15,7 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from dialects.packs import default_packs
 from ivr import spool
 from ivr.context import settings
-from ivr.twiml import fallback_response, reply
+from ivr.twiml import fallback_response, reply, say_fallback
 
 log = logging.getLogger("silverline.voice")
 
@@ -63,8 +63,10 @@ def failure_answer() -> Response:
     A wait URL's document may not <Dial> (Twilio rejects it and the caller hears silence), so
     a waiting caller is sent out of the queue with <Leave/>; the <Enqueue> action that runs
     next is a call document and dials the fallback line if Redis is still away. A whisper
-    runs on the agent's leg: an empty document bridges the caller without it. A conversation
-    that ended is over: the caller is not dialled to a second person.
+    runs on the agent's leg: an empty document bridges the caller without it; an agent who
+    picks up for a caller's room joins it. A room's wait document may not <Dial> either: the
+    caller hears "connecting" and waits for the agent already rung. A conversation that ended
+    is over: the caller is not dialled to a second person.
     """
     if request.endpoint == "voice.dial_result" and request.form.get("DialCallStatus") == (
         "completed"
@@ -78,6 +80,16 @@ def failure_answer() -> Response:
         return reply(vr)
     if request.endpoint == "voice.whisper":
         return reply(VoiceResponse())
+    if request.endpoint == "connect.hold":  # a room's wait document: no <Dial> allowed there
+        vr = VoiceResponse()
+        say_fallback(vr, settings(), default_packs(), public_base(), "connecting")
+        vr.pause(length=5)
+        return reply(vr)
+    if request.endpoint == "connect.agent_answer":  # the agent picked up: into the room anyway
+        vr = VoiceResponse()
+        room = request.args.get("call", "")[:64]
+        vr.dial().conference(room, start_conference_on_enter=True, end_conference_on_exit=True)
+        return reply(vr)
     return fallback()
 
 

@@ -8,6 +8,7 @@
 --   e.kind, e.sid (call), e.queue, e.class ("s" senior, "o" other), e.dialect, e.agent,
 --   e.wait (ms), e.at (ms), e.interval (YYYYMMDDTHHMM of e.at), e.expire (when that
 --   interval's aggregates expire, ms)
+-- For e.kind 'connected', e.wait is the time to a human instead (from the call's first webhook).
 -- Returns 1 recorded, 0 duplicate (nothing changed). An answer (or call-back request) after
 -- a counted abandon takes the abandon back from the aggregates it was counted in.
 
@@ -24,11 +25,12 @@ local function stats_keys(q, iv)
           STATS .. ':total:' .. q}
 end
 
-local function record_bucket(w)
-  for i, bound in ipairs(cfg.st.bounds) do
+local function record_bucket(w, bounds)
+  bounds = bounds or cfg.st.bounds
+  for i, bound in ipairs(bounds) do
     if w < bound then return i - 1 end
   end
-  return #cfg.st.bounds
+  return #bounds
 end
 
 -- field -> delta for an answered or abandoned call of class c in queue q that waited w ms
@@ -87,6 +89,11 @@ local function record_event(e)
     local fields, maxfield = record_outcome_fields('answered', e.queue, class, wait)
     record_apply(counts, fields, maxfield, wait, 1)
     redis.call('HSET', call, 'outcome', 'answered')
+  elseif kind == 'connected' then
+    -- e.wait is the time to a human: from the call's first webhook to the bridge
+    local fields = {[class .. ':connected'] = 1, [class .. ':tth_ms'] = wait,
+                    [class .. ':t' .. record_bucket(wait, cfg.st.tbounds)] = 1}
+    record_apply(counts, fields, class .. ':max_tth_ms', wait, 1)
   elseif kind == 'abandoned' then
     -- An answered call, or one waiting for its call-back, did not abandon.
     if not outcome and redis.call('HEXISTS', call, 'k:callback_requested') == 0 then

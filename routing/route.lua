@@ -27,7 +27,8 @@
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
--- ARGV[1]  operation: tick, arrive, poll, answered, dial_result, hangup, callback,
+-- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
+--          room_event, callback,
 --          callback_answered, callback_result, left_queue, agent_state, force_state, save,
 --          remove, snapshot, record
 -- ARGV[2]  now (epoch ms)
@@ -452,7 +453,7 @@ function OPS.arrive()
     if not Q[arg.q] then return {err = 'unknown queue ' .. arg.q} end
     local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
                e = now, st = 'waiting', ag = '', cb = 0, at = 0, qs = '', an = 0, om = 0, am = 0,
-               lg = ''}
+               lg = '', t0 = math.min(tonumber(arg.t0) or now, now)}
     put_call(sid, c)
     enqueue(sid, c)
     event('entered', sid, c, '', 0)
@@ -524,12 +525,53 @@ local function caller_left(sid, c)
   end
 end
 
+-- The caller can hear the agent now: bridged. Records the time to a human, from the call's
+-- first webhook (t0; for a call-back, the moment the senior answered our call).
+local function connect(sid, c)
+  if c.st == 'offered' then mark_answered(sid, c) end
+  event('connected', sid, c, c.ag, now - (c.t0 or c.e))
+end
+
+function OPS.connected()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.ag == arg.agent and (c.st == 'offered' or c.st == 'on_call') then connect(sid, c) end
+  return {}
+end
+
+-- The caller's own conference (ivr/connect.py): it started (the agent arrived) or the caller
+-- joined it. Once both have happened, in either order, the caller hears the agent.
+function OPS.room_event()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if not c or (c.st ~= 'offered' and c.st ~= 'on_call') or arg.what == '' then return {} end
+  if arg.what == 'start' then c.rs = 1 else c.rj = 1 end
+  put_call(sid, c)
+  if c.rs == 1 and c.rj == 1 then connect(sid, c) end
+  return {}
+end
+
 -- A call-back entry outlives the inbound call that asked for it: its end is reported by the
 -- call-back leg's own status callback (OPS.callback_result), not here.
 function OPS.hangup()
   local sid, c = arg.sid, get_call(arg.sid)
-  if c and c.cb ~= 1 then caller_left(sid, c) end
+  local out = {}
+  if c and c.cb ~= 1 then
+    -- an agent's leg still ringing for a caller who has gone is canceled through REST
+    if c.st == 'offered' and (c.al or '') ~= '' then out.cancel = c.al end
+    caller_left(sid, c)
+  end
   settle()
+  return out
+end
+
+-- The call flow placed agent `agent`'s leg (its CallSid `leg`) for this offer; `room`: the
+-- caller waits for them in the call's own conference (ivr/connect.py).
+function OPS.agent_leg()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.ag == arg.agent and c.st == 'offered' then
+    c.al = arg.leg
+    if arg.room == 1 then c.rm = 1 end
+    put_call(sid, c)
+  end
   return {}
 end
 
@@ -555,7 +597,7 @@ end
 function OPS.callback_answered()
   local sid, c = arg.sid, get_call(arg.sid)
   if c and c.cb == 1 and not on_line(c) and (c.st == 'offered' or c.st == 'waiting') then
-    c.lg = arg.leg
+    c.lg, c.t0 = arg.leg, now
     put_call(sid, c)
   end
   settle()

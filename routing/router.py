@@ -52,6 +52,7 @@ class Offer:
     entered_at: datetime  # original entry time, kept across re-routes
     callback: bool  # True: a call-back entry
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
+    in_room: bool = False  # the caller waits in the call's own conference (ivr/connect.py)
 
     @property
     def to_place(self) -> bool:
@@ -105,6 +106,7 @@ class CallInfo:
     queue_sid: str
     answered_at: datetime | None = None  # when an agent picked up; None before that
     leg: str = ""  # the call-back leg the senior answered, if any (Offer.leg)
+    in_room: bool = False  # waiting in the call's own conference (Offer.in_room)
 
 
 @dataclass(frozen=True)
@@ -171,11 +173,19 @@ class Router:
         self.agents = agents
         self.script = agents.script
 
-    def arrive(self, call_sid: str, caller: Caller, queue: str) -> Placement:
-        """Enter a caller in `queue` (a repeat returns the current placement, records nothing)."""
+    def arrive(
+        self, call_sid: str, caller: Caller, queue: str, started: datetime | None = None
+    ) -> Placement:
+        """Enter a caller in `queue` (a repeat returns the current placement, records nothing).
+
+        `started`: the call's first webhook, where the time to a human starts (default now).
+        """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
-        out = self._run("arrive", {"sid": call_sid, "q": queue, **_caller_json(caller)})
+        args = {"sid": call_sid, "q": queue, **_caller_json(caller)}
+        if started is not None:
+            args["t0"] = epoch_ms(started)
+        out = self._run("arrive", args)
         placement = self._placement(call_sid, out["placement"])
         if placement is None:  # the call is over; tell the caller where they were
             return Queued(call_sid, queue, 0, 0)
@@ -211,9 +221,26 @@ class Router:
         out = self._run("dial_result", args)
         return self._placement(call_sid, out["placement"])
 
-    def hangup(self, call_sid: str) -> None:
-        """The caller is gone: abandoned if they never reached an agent."""
-        self._run("hangup", {"sid": call_sid})
+    def connected(self, call_sid: str, agent_id: str) -> None:
+        """The caller is bridged to `agent_id` and hears them: records the time to a human."""
+        self._run("connected", {"sid": call_sid, "agent": agent_id})
+
+    def room_event(self, call_sid: str, what: str) -> None:
+        """The caller's conference: "start" (the agent arrived) or "caller" (they joined)."""
+        self._run("room_event", {"sid": call_sid, "what": what})
+
+    def hangup(self, call_sid: str) -> str:
+        """The caller is gone: abandoned if they never reached an agent.
+
+        Returns the CallSid of an agent's leg still ringing for them ("" if none): the call
+        flow cancels it.
+        """
+        return str(self._run("hangup", {"sid": call_sid}).get("cancel") or "")
+
+    def agent_leg(self, call_sid: str, agent_id: str, leg_sid: str, room: bool) -> None:
+        """The agent's leg for this offer was placed (`room`: the caller waits in a conference)."""
+        args = {"sid": call_sid, "agent": agent_id, "leg": leg_sid, "room": 1 if room else 0}
+        self._run("agent_leg", args)
 
     def callback_answered(self, call_sid: str, leg_sid: str) -> None:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
@@ -368,6 +395,7 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "entered_at": _at(int(c["e"])),
         "callback": c["cb"] == 1,
         "leg": c.get("lg") or "",
+        "in_room": c.get("rm") == 1,
     }
 
 

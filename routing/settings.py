@@ -101,6 +101,8 @@ class Ivr:
     complaint_key: str = "8"
     complaint_hours: str = "09:00-18:00"
     topics: tuple[Topic, ...] = ()
+    whisper: str = "short"
+    connect: str = "dial"
 
 
 @dataclass(frozen=True)
@@ -424,6 +426,8 @@ def _check(s: Settings) -> None:
             "business_hours.holidays",
             "dates as YYYY-MM-DD",
         )
+    _require(s.ivr.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
+    _require(s.ivr.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
     for key in ("senior_rate", "repeat_rate"):
         _require(bool(_RATE.match(getattr(s.ivr, key))), f"ivr.{key}", "a prosody rate like 80%")
     for key in ("gather_timeout", "senior_gather_timeout", "speech_timeout"):

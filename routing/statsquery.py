@@ -21,7 +21,7 @@ from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.settings import Settings
-from routing.stats import day_intervals, days, interval_start, local_day, sl_seconds
+from routing.stats import TTH_BOUNDS, day_intervals, days, interval_start, local_day, sl_seconds
 from routing.store import RedisClient
 
 CLASSES = ("senior", "other", "all")
@@ -94,13 +94,28 @@ class Figures:
     cb_placed: int = 0
     cb_failed: int = 0
     overflowed: int = 0  # left the queue by a Twilio queue error, sent to the fallback line
+    connected: int = 0  # callers bridged to a person (their time to a human is known)
+    tth_ms: int = 0
+    max_tth_ms: int = 0
     wait_ms: int = 0
     abandon_wait_ms: int = 0
     max_wait_ms: int = 0
     max_abandon_ms: int = 0
     histogram: tuple[int, ...] = ()
     abandon_histogram: tuple[int, ...] = ()
+    tth_histogram: tuple[int, ...] = ()  # per TTH_BOUNDS (routing/stats.py), one more bucket
     sl_seconds: int | None = None  # T; None when queues with different T are summed
+
+    @property
+    def tth_s(self) -> float | None:
+        """Mean time to a human: first webhook to the bridge (None before any connection)."""
+        return self.tth_ms / 1000 / self.connected if self.connected else None
+
+    @property
+    def tth_p90_s(self) -> float | None:
+        """90th percentile of the time to a human, as the upper bound of its histogram bucket
+        (a figure "at most"); None before any connection or beyond the last bound."""
+        return histogram_quantile(self.tth_histogram, TTH_BOUNDS, 0.9)
 
     @property
     def asa_s(self) -> float | None:
@@ -150,6 +165,9 @@ class Figures:
         out["service_level"] = _round(self.service_level, 4)
         out["abandon_rate"] = _round(self.abandon_rate, 4)
         out["max_wait_s"] = round(self.max_wait_s, 1)
+        out["tth_histogram"] = list(self.tth_histogram)
+        out["time_to_human_s"] = _round(self.tth_s)
+        out["time_to_human_p90_s"] = self.tth_p90_s
         return out
 
 
@@ -326,6 +344,7 @@ def _parse(row: Mapping[str, str | int], p: str, size: int, t: int | None) -> Fi
         **counts,
         histogram=tuple(num(f"h{i}") for i in range(size)),
         abandon_histogram=tuple(num(f"ah{i}") for i in range(size)),
+        tth_histogram=tuple(num(f"t{i}") for i in range(len(TTH_BOUNDS) + 1)),
         sl_seconds=t,
     )
 
@@ -343,7 +362,7 @@ def _same_threshold(a: int | None, b: int | None) -> int | None:
 def _rule(name: str) -> Callable[[Any, Any], Any]:
     if name.startswith("max_"):
         return max
-    if name in ("histogram", "abandon_histogram"):
+    if name in ("histogram", "abandon_histogram", "tth_histogram"):
         return _add_histograms
     if name == "sl_seconds":
         return _same_threshold
@@ -359,6 +378,19 @@ def _sum_classes(parts: Iterable[dict[str, Figures]]) -> dict[str, Figures]:
     if not listed:
         return {c: Figures() for c in CLASSES}
     return {c: reduce(operator.add, (part[c] for part in listed)) for c in CLASSES}
+
+
+def histogram_quantile(counts: tuple[int, ...], bounds: tuple[int, ...], q: float) -> float | None:
+    """The upper bound (seconds) of the bucket holding the `q` quantile; None if none or beyond."""
+    total = sum(counts)
+    if not total:
+        return None
+    seen = 0
+    for i, count in enumerate(counts):
+        seen += count
+        if seen >= q * total:
+            return float(bounds[i]) if i < len(bounds) else None
+    return None
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

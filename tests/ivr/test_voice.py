@@ -12,6 +12,7 @@ from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
+from tests.conftest import CLUSTER
 from tests.twiml import post, spoken, twiml
 
 SENIOR = "+8613800000001"  # 72, Cantonese
@@ -37,12 +38,16 @@ def params(frm: str, sid: str, **extra: str) -> dict[str, str]:
     return {**base, **extra}
 
 
-@pytest.fixture
-def people(engine: Engine) -> Engine:
+def _directory(engine: Engine) -> Engine:
     d = engine.directory
     d.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
     d.save(Customer("c2", "李娜", date(1991, 6, 1), None, (YOUNG,)))
     return engine
+
+
+@pytest.fixture
+def people(engine: Engine) -> Engine:
+    return _directory(engine)
 
 
 def add_agent(engine: Engine, agent_id: str, skills: set[str], dialects: tuple[str, ...]) -> Agent:
@@ -210,19 +215,41 @@ def test_the_wait_url_announces_position_then_leaves_once_assigned(
     assert connect.find("Dial/Client").text == "any"
 
 
-def test_the_whisper_tells_the_agent_an_elderly_caller_is_on_the_line(
-    client: FlaskClient, people: Engine
-) -> None:
-    add_agent(people, "s2", {"senior"}, ("mandarin",))
+def _whisper_for(client: FlaskClient, people: Engine, agent: str) -> object:
+    add_agent(people, agent, {"senior"}, ("mandarin",))
     sid = call_sid()
     incoming(client, SENIOR, sid)
-    root = twiml(
-        post(client, f"/voice/whisper?call={sid}&agent=s2", params("client:s2", call_sid())),
+    return twiml(
+        post(client, f"/voice/whisper?call={sid}&agent={agent}", params(f"client:{agent}", sid)),
         "whisper",
     )
+
+
+def test_the_whisper_tells_the_agent_an_elderly_caller_is_on_the_line_in_a_second(
+    client: FlaskClient, people: Engine
+) -> None:
+    # ivr.whisper = "short" (the default): the caller waits through it, and the console
+    # already shows the caller's card, so the audio keeps to the essential words
+    root = _whisper_for(client, people, "s2")
+    assert spoken(root) == "老年来电。" and root.find("Say").get("language") == "cmn-CN"
+    day = people.stats.day()["all"]["senior"]
+    assert day.connected == 1 and day.tth_s == 0.0  # the test clock stands still
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"), [("full", ["老年来电，请放慢语速", "陈伯", "粤语"]), ("none", [])]
+)
+def test_the_whisper_may_be_full_or_none(
+    redis_url: str, clock: FixedClock, kind: str, words: list[str]
+) -> None:
+    app = create_app(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.whisper": kind}, clock=clock
+    )
+    people: Engine = app.extensions["silverline"]
+    _directory(people)
+    root = _whisper_for(app.test_client(), people, "s2")
     text = spoken(root)
-    assert "老年来电，请放慢语速" in text and "陈伯" in text and "粤语" in text
-    assert root.find("Say").get("language") == "cmn-CN"
+    assert all(w in text for w in words) and (words or len(root) == 0)
 
 
 def test_no_answer_offers_the_caller_to_the_next_agent(client: FlaskClient, people: Engine) -> None:

@@ -48,7 +48,8 @@ def test_an_in_process_call_uses_the_stores_customer_and_leaves_the_store_as_it_
     engine.directory.save(Customer("c9", "欧阳奶奶", date(1940, 2, 29), "cantonese", (GRANNY,)))
     before = {key: r.type(key) for key in r.scan_iter()}
     for _ in range(2):  # the same call twice: nothing of the first is seen by the second
-        res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+        full = {**env, "SILVERLINE__IVR__WHISPER": "full"}  # a whisper that names the caller
+        res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=full)
         assert res.exit_code == 0, res.output
         out = json.loads(res.output.splitlines()[-1])
         heard = " ".join(line["text"] for line in out["transcript"] if line["party"] == "agent")
