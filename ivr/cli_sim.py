@@ -286,6 +286,10 @@ def _print_call(sim: Simulator, leg: Leg, as_json: bool) -> None:
         out: dict[str, Any] = {
             "call_sid": leg.sid,
             "status": leg.status,
+            # first webhook to the bridge: the transcript's "connected to" line
+            "time_to_human_s": None
+            if leg.bridged_at is None
+            else round(leg.bridged_at - leg.created_at, 2),
             "transcript": [
                 {"at": round(x.at, 2), "party": x.party, "kind": x.kind, "text": x.text}
                 for x in lines
@@ -297,6 +301,8 @@ def _print_call(sim: Simulator, leg: Leg, as_json: bool) -> None:
     for line in lines:
         click.echo(_describe(line))
     click.echo(f"call {leg.sid}: {leg.status}, {leg.duration()} s")
+    if leg.bridged_at is not None:
+        click.echo(f"time to a human: {leg.bridged_at - leg.created_at:.1f} s")
     for fault in sim.faults:
         click.echo(f"ERROR {fault.code}: {fault.message} ({fault.url})", err=True)
 

@@ -29,6 +29,8 @@ ROW_FIELDS = (
     "abandon_rate",
     "max_wait_s",
     "sl_seconds",
+    "time_to_human_s",
+    "time_to_human_p90_s",
 )
 
 

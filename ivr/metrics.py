@@ -9,7 +9,7 @@ send `Authorization: Bearer $SILVERLINE_METRICS_TOKEN`.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from ivr import dashboard
 from routing.engine import Engine
 from routing.exceptions import SettingsError, StoreUnavailable
+from routing.stats import TTH_BOUNDS
 from routing.statsquery import Figures
 
 bp = Blueprint("metrics", __name__)
@@ -67,6 +68,7 @@ class SilverlineCollector(Collector):
         yield up
         yield from self._counters(totals)
         yield self._histogram(totals)
+        yield self._tth_histogram(totals)
         yield from self._live(board)
         yield from self._today(board)
 
@@ -81,22 +83,41 @@ class SilverlineCollector(Collector):
             yield metric
 
     def _histogram(self, totals: dict[str, dict[str, Figures]]) -> Metric:
-        bounds = self.engine.settings.stats.histogram_bounds
-        les = [*(str(float(b)) for b in bounds), "+Inf"]  # Prometheus spells le as a float
-        metric = HistogramMetricFamily(
+        return self._seconds_histogram(
+            totals,
             "silverline_answer_wait_seconds",
             "Seconds answered callers waited (sum / count = ASA).",
-            labels=["queue", "class"],
+            self.engine.settings.stats.histogram_bounds,
+            lambda f: (f.histogram, f.wait_ms),
         )
+
+    def _tth_histogram(self, totals: dict[str, dict[str, Figures]]) -> Metric:
+        return self._seconds_histogram(
+            totals,
+            "silverline_time_to_human_seconds",
+            "Seconds from a call's first webhook until the caller heard a person.",
+            TTH_BOUNDS,
+            lambda f: (f.tth_histogram, f.tth_ms),
+        )
+
+    def _seconds_histogram(
+        self,
+        totals: dict[str, dict[str, Figures]],
+        name: str,
+        help_text: str,
+        bounds: tuple[int, ...],
+        pick: Callable[[Figures], tuple[tuple[int, ...], int]],
+    ) -> Metric:
+        les = [*(str(float(b)) for b in bounds), "+Inf"]  # Prometheus spells le as a float
+        metric = HistogramMetricFamily(name, help_text, labels=["queue", "class"])
         for queue in self.engine.settings.queues:
             for klass in CLASS_LABELS:
-                f = totals[queue][klass]
-                counts = f.histogram or (0,) * len(les)
+                counts, total_ms = pick(totals[queue][klass])
                 running, buckets = 0, []
-                for le, count in zip(les, counts, strict=True):
+                for le, count in zip(les, counts or (0,) * len(les), strict=True):
                     running += count
                     buckets.append((le, float(running)))
-                metric.add_metric([queue, klass], buckets, sum_value=f.wait_ms / 1000)
+                metric.add_metric([queue, klass], buckets, sum_value=total_ms / 1000)
         return metric
 
     def _live(self, board: dict[str, Any]) -> Iterator[Metric]:

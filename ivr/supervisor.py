@@ -49,6 +49,9 @@ CSV_COLUMNS = (
     "abandon_rate",
     "max_wait_s",
     "callbacks_requested",
+    "connected",
+    "time_to_human_s",
+    "time_to_human_p90_s",
 )
 
 
@@ -173,6 +176,9 @@ def intervals_csv(intervals: list[Interval], stats: StatsSettings) -> str:
                     _num(f.abandon_rate, 4),
                     round(f.max_wait_s, 1),
                     f.cb_requested,
+                    f.connected,
+                    _num(f.tth_s, 1),
+                    _num(f.tth_p90_s, 0),
                 ]
             )
     return out.getvalue()

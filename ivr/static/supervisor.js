@@ -24,6 +24,11 @@
   }
 
   function seconds(v) { return v === null || v === undefined ? "—" : v.toFixed(1) + " s"; }
+  // mean, then the 90th percentile as "at most" (the bound of its histogram bucket)
+  function tth(mean, p90) {
+    if (mean === null || mean === undefined) return "—";
+    return seconds(mean) + (p90 === null || p90 === undefined ? "" : " / ≤" + p90.toFixed(0) + " s");
+  }
   function percent(v) { return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%"; }
 
   function level(id, value, targetPercent) {
@@ -49,6 +54,7 @@
       set("c-" + c + "-answered", f.answered);
       set("c-" + c + "-abandoned", f.abandoned);
       set("c-" + c + "-asa", seconds(f.asa_s));
+      set("c-" + c + "-tth", tth(f.time_to_human_s, f.time_to_human_p90_s));
       level("c-" + c + "-sl", f.service_level, c === "senior" ? seniorTarget : null);
       set("c-" + c + "-abandon-rate", percent(f.abandon_rate));
       set("c-" + c + "-max-wait", wait(f.max_wait_s));
