@@ -123,6 +123,8 @@ class RoutingScript:
             "cbo": r.callback_offer_after * 1000,
             # the agent who missed a caller is not rung for them again within a dial timeout
             "excl": r.dial_timeout * 1000,
+            "rsv": r.senior_reserve,
+            "rsr": r.senior_reserve_release * 1000,
             # forced changes explain figures, so they are kept as long as the statistics
             "fkeep": FORCED_KEEP,
             "fkeep_ms": settings.stats.retention_days * 86_400_000,

@@ -194,6 +194,17 @@ local function excluded(c)
   return nil
 end
 
+-- The senior-trained agents this caller may not take because they are kept for seniors
+-- (routing.senior_reserve): the free ones' index while only `rsv` or fewer are free, for a
+-- caller who is not a senior and has waited less than `rsr` ms; nil when nothing is held back.
+-- Eligibility still only grows with the wait, which match() relies on.
+local function reserve_guard(c)
+  if cfg.rsv <= 0 or c.sr == 1 or not SK['senior'] or now - c.e >= cfg.rsr then return nil end
+  local kept = avail('senior')
+  if redis.call('ZCARD', kept) > cfg.rsv then return nil end
+  return kept
+end
+
 -- The first free agent this caller may take now: skill, then dialect, then longest idle.
 local function pick_agent(c, q)
   local waited = now - c.e
@@ -213,9 +224,11 @@ local function pick_agent(c, q)
     if not need_d then tries[#tries + 1] = avail('*') end
   end
   local skip = excluded(c)
+  local guard = reserve_guard(c)
   for _, k in ipairs(tries) do
-    for _, id in ipairs(redis.call('ZRANGE', k, 0, 1)) do
-      if id ~= skip then return id end
+    -- at most one excluded agent and `rsv` reserved ones come before an eligible one
+    for _, id in ipairs(redis.call('ZRANGE', k, 0, 1 + (guard and cfg.rsv or 0))) do
+      if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
     end
   end
   return nil

@@ -124,6 +124,8 @@ class Routing:
     callback_offer_after: int = 60
     callback_attempts: int = 3
     callback_retry_seconds: int = 120
+    senior_reserve: int = 1
+    senior_reserve_release: int = 60
 
 
 @dataclass(frozen=True)
@@ -467,6 +469,12 @@ def _check(s: Settings) -> None:
     )
     _require(s.stats.stream_maxlen >= 1000, "stats.stream_maxlen", "at least 1000")
     _require(s.routing.max_missed_offers >= 1, "routing.max_missed_offers", "at least 1")
+    _require(s.routing.senior_reserve >= 0, "routing.senior_reserve", "0 or more agents")
+    _require(
+        s.routing.senior_reserve_release >= 0,
+        "routing.senior_reserve_release",
+        "0 or more seconds",
+    )
     _require(
         5 <= s.routing.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600"
     )

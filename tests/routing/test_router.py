@@ -194,7 +194,7 @@ def test_a_freed_agent_takes_priority_first_then_the_longest_waiting(desk: Desk)
     desk.router.arrive("CA2", caller(), "general")
     desk.clock.advance(1)
     desk.router.arrive("CA3", caller(senior=True), "senior")
-    desk.clock.advance(1)
+    desk.clock.advance(60)  # past the senior reserve's release (routing.senior_reserve_release)
     a = Agent("a01", "A", "client:a01", frozenset({"senior"}), ("mandarin",))
     desk.agents.save(a)
     for sid in ("CA3", "CA1", "CA2"):
@@ -203,6 +203,24 @@ def test_a_freed_agent_takes_priority_first_then_the_longest_waiting(desk: Desk)
         desk.router.answered(sid, "a01")
         desk.router.dial_result(sid, "a01", "completed", 10)
         desk.router.set_agent_state("a01", "offline")
+
+
+def test_the_last_free_senior_trained_agent_is_kept_for_seniors_for_a_while(desk: Desk) -> None:
+    desk.agent("s1", "senior")
+    desk.router.arrive("CA1", caller(), "general")
+    assert desk.router.call("CA1").state == "waiting"  # s1 is kept for the next senior
+    desk.clock.advance(30)
+    desk.router.arrive("CA2", caller(senior=True), "senior")
+    assert desk.router.call("CA2").state == "offered"  # a senior gets them at once
+    desk.agent("s2", "senior")
+    desk.agent("s3", "senior")
+    desk.router.tick()  # two free: one may take the general caller, one is kept
+    assert desk.router.call("CA1").agent_id in ("s2", "s3")
+    desk.router.arrive("CA3", caller(), "general")
+    desk.clock.advance(59.999)
+    assert desk.router.tick() == [] and desk.router.call("CA3").state == "waiting"
+    desk.clock.advance(0.001)  # nobody waits without limit for it
+    assert [o.call_sid for o in desk.router.tick()] == ["CA3"]
 
 
 # -- re-routing ---------------------------------------------------------------------------------

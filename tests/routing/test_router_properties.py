@@ -192,6 +192,10 @@ def _one(run: Run, op: tuple[Any, ...]) -> Offers:
         states = run.desk.agents.states()
         held = [a for a in run.team if states[a.id].state in ("offered", "on_call")]
         agent = (held or run.team)[op[1] % len(held or run.team)]
+        ended = states[agent.id].call_sid
+        # A forced end puts its caller back in line: offering them to the same agent again in
+        # the same instant is a new decision, not the old one handed out twice.
+        run.pulled = {t for t in run.pulled if t[0] != ended}
         return [], router.force_agent_state(agent.id, op[2], "sup", "web")[1]
     sid, agent_id = op[1], op[2]
     if sid is None:
@@ -239,11 +243,29 @@ def _state(run: Run) -> tuple[Any, ...]:
 # -- the rules, recomputed ---------------------------------------------------------------------
 
 
-def _eligible(run: Run, agent: Agent, call: dict[str, Any], now: int, staffed: list[Agent]) -> bool:
+def _eligible(
+    run: Run,
+    agent: Agent,
+    call: dict[str, Any],
+    now: int,
+    staffed: list[Agent],
+    free_seniors: int | None = None,
+) -> bool:
+    """May `agent` take `call` now? `free_seniors`: senior-trained agents free at that moment
+    (None: not known, so the reserve is not checked)."""
     rule = run.desk.router.script.rule[call["q"]]
     if call.get("mg") == agent.id and now < call["mt"] + DIAL_TIMEOUT_MS:
         return False  # the agent who just missed this caller is not rung again at once
     waited = now - call["e"]
+    routing = run.desk.router.settings.routing
+    if (
+        free_seniors is not None
+        and "senior" in agent.skills
+        and call["sr"] != 1
+        and waited < routing.senior_reserve_release * 1000
+        and free_seniors <= routing.senior_reserve
+    ):
+        return False  # one of the last free senior-trained agents, kept for seniors
     widened = rule.skill == "" or (
         rule.widen_to_any_after > 0 and waited >= rule.widen_to_any_after * 1000
     )
@@ -272,9 +294,13 @@ def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
     _check_lines(run, calls, waiting)
     for offer in offers:
         assert epoch_ms(offer.entered_at) == run.entered[offer.call_sid], "entry time lost"
+    # The reserve is checked here, where the free senior-trained agents are known; an offer's
+    # moment (below) is past, so there it is not.
+    free_seniors = sum("senior" in a.skills for a in available)
     for agent in available:
         for sid, c in waiting.items():
-            assert not _eligible(run, agent, c, now, staffed), f"{agent.id} idles; {sid} waits"
+            idles = _eligible(run, agent, c, now, staffed, free_seniors)
+            assert not idles, f"{agent.id} idles; {sid} waits"
     offered = {(sid, c["ag"], c["om"]) for sid, c in calls.items() if c["st"] == "offered"}
     fresh = {sid: calls[sid] for sid, _, _ in offered - run.offered}
     run.offered = offered

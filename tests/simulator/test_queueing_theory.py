@@ -27,8 +27,14 @@ def run(
     r: RedisClient, redis_url: str, senior_share: float, seed: int, calls: int = CALLS
 ) -> list[Outcome]:
     """A long run; the first calls (an empty system at the start) are dropped."""
+    # Pure priority, as the theory assumes: no senior-trained agent held back for seniors.
     settings = load_settings(
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
+        {
+            "redis.url": redis_url,
+            "redis.cluster": CLUSTER,
+            "routing.wrap_up_seconds": 0,
+            "routing.senior_reserve": 0,
+        }
     )
     sched = Scheduler(FixedClock(T0))
     plan = Plan(calls, TRAFFIC / AHT_S, AGENTS, senior_share, AHT_S, seed=seed)
