@@ -1,4 +1,4 @@
-"""The REST surface twilio-python talks to: calls (create, fetch, update) and queue members.
+"""The REST surface twilio-python talks to: calls, queue members, conferences, participants.
 
 Serve it in-process as a `twilio.http.HttpClient` (`RestClient`, for
 `twilio.rest.Client(..., http_client=...)`), or over HTTP as a WSGI app (`wsgi_app`) for a
@@ -16,17 +16,20 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 
 from ivr.simulator.calls import API_VERSION, Leg
+from ivr.simulator.conferences import Conference, Participant
 from ivr.simulator.queues import Queue
 from ivr.simulator.switch import Fetch, Inline, Simulator, Target
 
 MAX_TWIML = 4000
 _PREFIX = rf"^/{API_VERSION}/Accounts/(?P<ac>AC\w+)"
+_PARTICIPANTS = r"/Conferences/(?P<cf>[^/]+)/Participants"
+_PARTICIPANT = _PARTICIPANTS + r"/(?P<call>[^/]+)\.json$"
 _ROUTES = [
     ("POST", re.compile(_PREFIX + r"/Calls\.json$"), "create_call"),
     ("GET", re.compile(_PREFIX + r"/Calls/(?P<sid>CA\w+)\.json$"), "fetch_call"),
@@ -44,9 +47,20 @@ _ROUTES = [
         re.compile(_PREFIX + r"/Queues/(?P<qu>QU\w+)/Members/(?P<sid>CA\w+|Front)\.json$"),
         "update_member",
     ),
+    ("GET", re.compile(_PREFIX + r"/Conferences\.json$"), "list_conferences"),
+    ("GET", re.compile(_PREFIX + r"/Conferences/(?P<cf>CF\w+)\.json$"), "fetch_conference"),
+    ("POST", re.compile(_PREFIX + r"/Conferences/(?P<cf>CF\w+)\.json$"), "update_conference"),
+    # The Participants path takes a conference sid or friendly name (error 16003, "Could not
+    # recognize conference sid or friendly name": https://www.twilio.com/docs/api/errors/16003)
+    ("GET", re.compile(_PREFIX + _PARTICIPANTS + r"\.json$"), "list_participants"),
+    ("POST", re.compile(_PREFIX + _PARTICIPANTS + r"\.json$"), "create_participant"),
+    ("GET", re.compile(_PREFIX + _PARTICIPANT), "fetch_participant"),
+    ("POST", re.compile(_PREFIX + _PARTICIPANT), "update_participant"),
+    ("DELETE", re.compile(_PREFIX + _PARTICIPANT), "delete_participant"),
 ]
 
 Answer = tuple[int, dict[str, Any]]
+_NO_CONTENT: Answer = (204, {})
 
 
 class RestError(Exception):
@@ -220,6 +234,145 @@ class RestApi:
             f"/Members/{call_sid}.json",
         }
 
+    # -- conferences ----------------------------------------------------------------------
+
+    def list_conferences(self, form: Mapping[str, Any]) -> Answer:
+        """Conferences, filtered by FriendlyName and Status as the Conference page lists."""
+        name, status = _one(form, "FriendlyName"), _one(form, "Status")
+        if status and status not in ("init", "in-progress", "completed"):
+            raise RestError(400, 20001, f"Status must be init, in-progress or completed: {status}")
+        found = [
+            self.conference_json(c)
+            for c in self.sim.conferences.by_sid.values()
+            if (not name or c.name == name) and (not status or c.status == status)
+        ]
+        return 200, _page("conferences", found, f"/{API_VERSION}/Accounts/{self.sim.account_sid}")
+
+    def fetch_conference(self, form: Mapping[str, Any], cf: str) -> Answer:
+        return 200, self.conference_json(self._conference(cf))
+
+    def update_conference(self, form: Mapping[str, Any], cf: str) -> Answer:
+        """Status=completed ends the conference for everyone in it."""
+        conf = self._conference(cf)
+        status = _one(form, "Status")
+        if _one(form, "AnnounceUrl"):
+            raise RestError(400, 20001, "AnnounceUrl is not modelled by the offline Twilio")
+        if status != "completed":
+            raise RestError(400, 20001, f"Status must be completed, not {status!r}")
+        if conf.status != "completed":
+            self._act(lambda: self.sim.conferences.end(conf, "conference-ended-via-api"))
+        return 200, self.conference_json(conf)
+
+    def _conference(self, cf: str) -> Conference:
+        conf = self.sim.conferences.find(unquote(cf))
+        if conf is None:
+            raise RestError(404, 20404, f"The requested resource Conference {cf} was not found")
+        return conf
+
+    def conference_json(self, conf: Conference) -> dict[str, Any]:
+        uri = f"/{API_VERSION}/Accounts/{self.sim.account_sid}/Conferences/{conf.sid}"
+        return {
+            "sid": conf.sid,
+            "account_sid": self.sim.account_sid,
+            "friendly_name": conf.name,
+            "status": conf.status,
+            "region": "us1",
+            "api_version": API_VERSION,
+            "date_created": self._date(conf.created_at),
+            "date_updated": self._date(conf.updated_at),
+            "reason_conference_ended": conf.reason_ended,
+            "call_sid_ending_conference": conf.call_sid_ending,
+            "uri": f"{uri}.json",
+            "subresource_uris": {
+                "participants": f"{uri}/Participants.json",
+                "recordings": f"{uri}/Recordings.json",
+            },
+        }
+
+    # -- participants -------------------------------------------------------------------
+
+    def list_participants(self, form: Mapping[str, Any], cf: str) -> Answer:
+        """Participants connecting or connected; none once the conference has ended."""
+        conf = self._conference(cf)
+        wanted = {k: _one(form, k) == "true" for k in ("Muted", "Hold", "Coaching") if k in form}
+        found = [
+            self.participant_json(conf, p)
+            for p in conf.participants.values()
+            if all(_participant_flag(p, k) == v for k, v in wanted.items())
+        ]
+        uri = self.conference_json(conf)["subresource_uris"]["participants"]
+        return 200, _page("participants", found, uri)
+
+    def create_participant(self, form: Mapping[str, Any], cf: str) -> Answer:
+        """Call To; the answered callee joins the conference, which is created if need be."""
+        to, from_ = _one(form, "To"), _one(form, "From")
+        if not to or not from_:
+            raise RestError(400, 21201, "To and From are required")
+        name = unquote(cf)
+        conf = self.sim.conferences.find(name)
+        if conf is None and re.fullmatch(r"CF[0-9a-f]{32}", name):
+            raise RestError(404, 16003, f"Could not recognize conference sid {name}")
+        conf = conf if conf is not None else self.sim.conferences.room(name)
+        if conf.status == "completed":
+            raise RestError(400, 16003, f"Conference {conf.sid} has ended")
+        options = {k: _one(form, k) for k in form}
+        options["StatusCallbackEvent"] = " ".join(_many(form, "StatusCallbackEvent"))
+        options["ConferenceStatusCallbackEvent"] = " ".join(
+            _many(form, "ConferenceStatusCallbackEvent")
+        )
+        clean = {k: v for k, v in options.items() if v}
+        part = self.sim.conferences.add(conf, to, from_, clean)
+        return 201, {**self.participant_json(conf, part), "queue_time": "0"}
+
+    def fetch_participant(self, form: Mapping[str, Any], cf: str, call: str) -> Answer:
+        conf = self._conference(cf)
+        return 200, self.participant_json(conf, self._participant(conf, call))
+
+    def update_participant(self, form: Mapping[str, Any], cf: str, call: str) -> Answer:
+        """Muted, Hold, EndConferenceOnExit; AnnounceUrl and the rest are refused plainly."""
+        conf = self._conference(cf)
+        part = self._participant(conf, call)
+        unmodelled = sorted(set(form) - {"Muted", "Hold", "EndConferenceOnExit", "BeepOnExit"})
+        unmodelled = [k for k in unmodelled if not k.endswith("Method")]
+        if unmodelled:
+            raise RestError(400, 20001, f"{', '.join(unmodelled)}: not modelled offline")
+        changes = {k: _one(form, k) == "true" for k in ("Muted", "Hold", "EndConferenceOnExit")}
+        changes = {k: v for k, v in changes.items() if k in form}
+        self._act(lambda: self.sim.conferences.update(conf, part, changes))
+        return 200, {**self.participant_json(conf, part), **_flags(changes)}
+
+    def delete_participant(self, form: Mapping[str, Any], cf: str, call: str) -> Answer:
+        """Kick: the participant's <Dial> ends; their call goes on to its action."""
+        conf = self._conference(cf)
+        part = self._participant(conf, call)
+        self._act(lambda: self.sim.conferences.kick(conf, part))
+        return _NO_CONTENT
+
+    def _participant(self, conf: Conference, call: str) -> Participant:
+        part = conf.member(unquote(call))
+        if part is None:
+            raise RestError(404, 20404, f"Participant {call} is not in conference {conf.sid}")
+        return part
+
+    def participant_json(self, conf: Conference, part: Participant) -> dict[str, Any]:
+        uri = self.conference_json(conf)["subresource_uris"]["participants"]
+        return {
+            "account_sid": self.sim.account_sid,
+            "call_sid": part.call_sid,
+            "conference_sid": conf.sid,
+            "label": part.label or None,
+            "call_sid_to_coach": part.coach or None,
+            "coaching": bool(part.coach),
+            "muted": part.muted,
+            "hold": part.hold,
+            "start_conference_on_enter": part.start_on_enter,
+            "end_conference_on_exit": part.end_on_exit,
+            "status": self.sim.conferences.participant_status(part),
+            "date_created": self._date(part.created_at),
+            "date_updated": self._date(part.updated_at),
+            "uri": uri.replace(".json", f"/{part.call_sid}.json"),
+        }
+
     def _date(self, at: float) -> str:
         start = self.sim.clock.now() - timedelta(seconds=self.sim.now() - at)
         return format_datetime(start, usegmt=True)
@@ -239,6 +392,16 @@ def _many(form: Mapping[str, Any], name: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
 
+def _participant_flag(part: Participant, name: str) -> bool:
+    return {"Muted": part.muted, "Hold": part.hold, "Coaching": bool(part.coach)}[name]
+
+
+def _flags(changes: dict[str, bool]) -> dict[str, bool]:
+    """The answer shows an update at once, though the switch applies it on its time line."""
+    names = {"Muted": "muted", "Hold": "hold", "EndConferenceOnExit": "end_conference_on_exit"}
+    return {names[k]: v for k, v in changes.items()}
+
+
 def _target(form: Mapping[str, Any]) -> Target | None:
     twiml = _one(form, "Twiml")
     if twiml:
@@ -247,6 +410,11 @@ def _target(form: Mapping[str, Any]) -> Target | None:
         return Inline(twiml)
     url = _one(form, "Url")
     return Fetch(url, (_one(form, "Method") or "POST").upper()) if url else None
+
+
+def _body(status: int, body: dict[str, Any]) -> str:
+    """The JSON answer; a 204 (a deleted participant) has no body at all."""
+    return "" if status == 204 else json.dumps(body)
 
 
 def _error(err: RestError) -> dict[str, Any]:
@@ -291,7 +459,7 @@ class RestClient(HttpClient):  # type: ignore[misc]
         self._network(timeout if timeout is not None else self.timeout)
         form = {**(params or {}), **(data or {})}
         status, body = self.api.handle(method.upper(), urlsplit(uri).path, form, auth)
-        return TwilioResponse(status, json.dumps(body))
+        return TwilioResponse(status, _body(status, body))
 
     def _network(self, timeout: float | None) -> None:
         """The API's latency and outages (Simulator.rest_*), as requests' client meets them.
@@ -320,7 +488,7 @@ def wsgi_app(sim: Simulator) -> Callable[..., Iterable[bytes]]:
             form.setdefault(key, []).append(value)
         flat = {k: v[0] if len(v) == 1 else v for k, v in form.items()}
         status, body = api.handle(method, environ.get("PATH_INFO", ""), flat, _basic(environ))
-        raw = json.dumps(body).encode()
+        raw = _body(status, body).encode()
         start_response(f"{status} X", [("Content-Type", "application/json")])
         return [raw]
 

@@ -73,6 +73,14 @@ class Process:
         """Throw `Interrupt(cause)` into the process at its next turn."""
         self._scheduler.call_later(0, self._throw, cause)
 
+    def throw(self, cause: object) -> None:
+        """Throw `Interrupt(cause)` now: only from a scheduler callback, never from the process.
+
+        For a cause that may no longer apply a turn later (a conference that started for a
+        caller who has since been redirected): the callback checks, then throws.
+        """
+        self._throw(cause)
+
     def _throw(self, cause: object) -> None:
         if self._timer is not None:
             self._timer.cancelled = True  # the sleep it was in no longer moves the clock

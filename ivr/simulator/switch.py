@@ -145,6 +145,10 @@ class Simulator:
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
+        # conferences.py builds on this module's types: imported here, not at the top
+        from ivr.simulator.conferences import Conferences
+
+        self.conferences = Conferences(self)
 
     @property
     def clock(self) -> FixedClock:
@@ -592,6 +596,9 @@ class Simulator:
 
     def _verb_dial(self, leg: Leg, verb: Element, base: str, context: str) -> Steps:
         self._routed(leg)
+        conference = next((n for n in verb if n.tag == "Conference"), None)
+        if conference is not None:
+            return (yield from self.conferences.dial(leg, verb, conference, base))
         queue_noun = next((n for n in verb if n.tag == "Queue"), None)
         try:
             if queue_noun is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 MAX_BYTES = 64 * 1024
 
 CALL, GATHER, WAIT, WHISPER, QUEUE_URL = "call", "gather", "wait", "whisper", "queue-url"
+CONFERENCE_WAIT = "conference-wait"
 
 ALLOWED: dict[str, frozenset[str]] = {
     CALL: frozenset(
@@ -25,7 +26,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     WAIT: frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}),
     WHISPER: frozenset({"Play", "Say", "Gather", "Hangup"}),
     QUEUE_URL: frozenset({"Play", "Say", "Pause", "Redirect"}),
+    # https://www.twilio.com/docs/api/errors/13238: a <Conference> waitUrl (and holdUrl,
+    # announceUrl) may only Say, Play, Pause and Redirect
+    CONFERENCE_WAIT: frozenset({"Play", "Say", "Pause", "Redirect"}),
 }
+# Twilio's own error number for a verb refused in a context, where it has one
+_REFUSED = {CONFERENCE_WAIT: 13238}
 
 _CALLBACK = {"statusCallback", "statusCallbackEvent", "statusCallbackMethod"}
 ATTRIBUTES: dict[str, frozenset[str]] = {
@@ -51,6 +57,15 @@ ATTRIBUTES: dict[str, frozenset[str]] = {
     "Number": frozenset({"sendDigits", "url", "method", "machineDetection"} | _CALLBACK),
     "Client": frozenset({"url", "method", "clientNotificationUrl"} | _CALLBACK),
     "Queue": frozenset({"url", "method", "reservationSid", "postWorkActivitySid"}),
+    # https://www.twilio.com/docs/voice/twiml/conference#attributes
+    "Conference": frozenset(
+        {"muted", "beep", "startConferenceOnEnter", "endConferenceOnExit", "waitUrl"}
+        | {"waitMethod", "maxParticipants", "record", "region", "coach", "trim"}
+        | {"participantLabel", "jitterBufferSize", "eventCallbackUrl"}
+        | {"recordingStatusCallback", "recordingStatusCallbackMethod"}
+        | {"recordingStatusCallbackEvent"}
+        | _CALLBACK
+    ),
     "Hangup": frozenset(),
     "Leave": frozenset(),
     "Reject": frozenset({"reason"}),
@@ -59,7 +74,10 @@ _SSML = frozenset(
     {"break", "emphasis", "lang", "p", "s", "phoneme", "prosody", "say-as", "sub", "w"}
     | {"amazon-effect", "amazon-domain"}
 )
-_DIAL_NOUNS = frozenset({"Number", "Client", "Queue"})
+_DIAL_NOUNS = frozenset({"Number", "Client", "Queue", "Conference"})
+_CONFERENCE_EVENTS = frozenset(
+    {"start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"}
+)
 _GATHER_INPUTS = frozenset({"dtmf", "speech", "dtmf speech", "speech dtmf"})
 _FINISH_KEYS = frozenset("0123456789#*") | {""}
 # Chinese Gather codes Twilio accepts (zh-CN / zh-HK are Say codes, not Gather codes).
@@ -109,7 +127,8 @@ def check_verb(verb: ET.Element, context: str, warnings: list[TwimlError]) -> No
     if verb.tag not in ATTRIBUTES:
         raise TwimlError(12200, f"<{verb.tag}> is not a TwiML verb")
     if verb.tag not in ALLOWED[context]:
-        raise TwimlError(12200, f"<{verb.tag}> is not allowed in a {context} document")
+        code = _REFUSED.get(context, 12200)
+        raise TwimlError(code, f"<{verb.tag}> is not allowed in a {context} document")
     _check_attributes(verb, warnings)
     _CHECKS.get(verb.tag, _no_check)(verb, warnings)
 
@@ -207,6 +226,34 @@ def _check_dial(verb: ET.Element, warnings: list[TwimlError]) -> None:
             raise TwimlError(12200, f"<{noun.tag}> takes text, not child elements")
     if len([n for n in nouns if n.tag in ("Number", "Client")]) > 10:
         raise TwimlError(12200, "<Dial> rings at most 10 numbers or clients")
+    conferences = [n for n in nouns if n.tag == "Conference"]
+    if conferences and len(nouns) > 1:
+        raise TwimlError(12200, "<Dial> takes one <Conference> and nothing else")
+    for noun in conferences:
+        _check_conference(noun, warnings)
+
+
+def _check_conference(noun: ET.Element, warnings: list[TwimlError]) -> None:
+    """Twilio's own numbers: 13231 is an error, 13232-13234 only warnings."""
+    name = (noun.text or "").strip()
+    if not name:
+        raise TwimlError(12200, "<Conference> needs a room name")
+    if noun.get("endConferenceOnExit", "false") not in ("true", "false"):
+        raise TwimlError(13231, "endConferenceOnExit must be true or false")
+    if noun.get("startConferenceOnEnter", "true") not in ("true", "false"):
+        warnings.append(TwimlError(13232, "startConferenceOnEnter must be true or false"))
+    if noun.get("waitMethod", "POST").upper() not in ("GET", "POST"):
+        warnings.append(TwimlError(13234, "waitMethod must be GET or POST"))
+    if noun.get("beep", "true") not in ("true", "false", "onEnter", "onExit"):
+        raise TwimlError(12200, f"<Conference beep='{noun.get('beep')}'> is invalid")
+    if noun.get("muted", "false") not in ("true", "false"):
+        raise TwimlError(12200, f"<Conference muted='{noun.get('muted')}'> is invalid")
+    size = _integer(noun, "maxParticipants", 2)
+    if size is not None and size > 250:
+        raise TwimlError(12200, "<Conference maxParticipants> is at most 250")
+    for word in noun.get("statusCallbackEvent", "").split():
+        if word not in _CONFERENCE_EVENTS:
+            raise TwimlError(12200, f"<Conference statusCallbackEvent='{word}'> is unknown")
 
 
 def _check_reject(verb: ET.Element, warnings: list[TwimlError]) -> None:

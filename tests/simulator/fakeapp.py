@@ -15,6 +15,8 @@ BAD_XML = "+15550000004"
 WAIT_DIALS = "+15550000005"  # a wait URL that returns <Dial>: not allowed there
 SILENT_QUEUE = "+15550000006"  # waitUrl="" and no action: REST takes callers out
 WHISPER_DIAL = "+15550000007"  # a whisper that returns <Dial>
+CONFERENCE = "+15550000008"  # the caller waits in a room named after their CallSid
+BAD_WAIT_ROOM = "+15550000009"  # a room whose waitUrl returns a <Gather>: 13238
 
 
 def xml(vr: VoiceResponse) -> Response:
@@ -53,6 +55,8 @@ def create() -> Flask:
         elif to == WHISPER_DIAL:
             dial = vr.dial(action="/dial-result", timeout=10)
             dial.client("bob", url="/whisper-dial")
+        elif to in (CONFERENCE, BAD_WAIT_ROOM):
+            return room(request.form["CallSid"], to == BAD_WAIT_ROOM)
         else:
             with vr.gather(num_digits=1, input="dtmf speech", action="/menu", timeout=4) as g:
                 g.say("Press 1 to wait, 2 for Alice.")
@@ -123,6 +127,39 @@ def create() -> Flask:
     def status() -> Response:
         return xml(VoiceResponse())
 
+    @app.post("/conf-wait")
+    def conf_wait() -> Response:
+        vr = VoiceResponse()
+        vr.say("Please hold")
+        return xml(vr)
+
+    @app.post("/conf-wait-gather")
+    def conf_wait_gather() -> Response:
+        vr = VoiceResponse()
+        vr.gather(num_digits=1).say("Press 1")
+        return xml(vr)
+
+    @app.post("/agent-joins")
+    def agent_joins() -> Response:
+        """The agent's leg (REST calls.create): a short whisper, then the caller's room."""
+        vr = VoiceResponse()
+        vr.say("Caller")
+        vr.dial().conference(
+            request.args["room"], start_conference_on_enter=True, end_conference_on_exit=True
+        )
+        return xml(vr)
+
+    @app.post("/conf-result")
+    def conf_result() -> Response:
+        vr = VoiceResponse()
+        vr.say(f"Conference {request.form['DialCallStatus']}")
+        vr.hangup()
+        return xml(vr)
+
+    @app.post("/conf-events")
+    def conf_events() -> Response:
+        return xml(VoiceResponse())
+
     @app.post("/connect")
     def connect() -> Response:
         vr = VoiceResponse()
@@ -130,3 +167,18 @@ def create() -> Flask:
         return xml(vr)
 
     return app
+
+
+def room(call_sid: str, bad_wait: bool = False) -> Response:
+    """The caller's TwiML: wait in their own room until an agent starts it."""
+    vr = VoiceResponse()
+    dial = vr.dial(action="/conf-result")
+    dial.conference(
+        call_sid,
+        start_conference_on_enter=False,
+        end_conference_on_exit=True,
+        wait_url="/conf-wait-gather" if bad_wait else "/conf-wait",
+        status_callback="/conf-events",
+        status_callback_event="start end join leave mute hold modify",
+    )
+    return xml(vr)

@@ -124,3 +124,36 @@ def test_a_call_over_real_http_is_signed_for_the_url_the_server_sees(live_fake_a
     sim.run()
     assert not sim.faults  # a bad signature would be a 403 and fault 11200
     assert [line.text for line in leg.transcript if line.kind == "say"][-1] == "You said hi"
+
+
+@pytest.mark.parametrize("verb", ["<Gather/>", "<Hangup/>", "<Dial>+15551234567</Dial>"])
+def test_a_conference_wait_url_refuses_other_verbs_with_13238(verb: str) -> None:
+    with pytest.raises(twiml.TwimlError) as err:
+        twiml.parse(doc(verb), twiml.CONFERENCE_WAIT)
+    assert err.value.code == 13238
+    twiml.parse(
+        doc("<Say>hold</Say>", "<Play>/m.mp3</Play>", "<Pause/>", "<Redirect>/w</Redirect>")
+    )
+
+
+@pytest.mark.parametrize(
+    ("noun", "code"),
+    [
+        ("<Conference endConferenceOnExit='yes'>r</Conference>", 13231),
+        ("<Conference></Conference>", 12200),
+        ("<Conference beep='loud'>r</Conference>", 12200),
+        ("<Conference maxParticipants='251'>r</Conference>", 12200),
+        ("<Conference statusCallbackEvent='start finish'>r</Conference>", 12200),
+        ("<Conference>r</Conference><Number>+15551234567</Number>", 12200),
+    ],
+)
+def test_a_bad_conference_noun_is_refused(noun: str, code: int) -> None:
+    with pytest.raises(twiml.TwimlError) as err:
+        twiml.parse(doc(f"<Dial>{noun}</Dial>"))
+    assert err.value.code == code
+
+
+def test_conference_warnings_do_not_stop_the_document() -> None:
+    noun = "<Conference startConferenceOnEnter='maybe' waitMethod='PUT' coach='CA1'>r</Conference>"
+    parsed = twiml.parse(doc(f"<Dial>{noun}</Dial>"))
+    assert sorted(w.code for w in parsed.warnings) == [13232, 13234]
