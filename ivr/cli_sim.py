@@ -281,7 +281,10 @@ class _Quiet(WSGIRequestHandler):
 
 
 def _print_call(sim: Simulator, leg: Leg, as_json: bool) -> None:
-    lines = sorted(leg.transcript, key=lambda line: line.at)
+    # Every leg of the run: the agent's leg placed through REST (the conference path) is a
+    # call of its own, with a transcript of its own; a <Dial>ed leg shares its caller's.
+    shared = {id(x.transcript): x.transcript for x in sim.legs.values()}
+    lines = sorted((line for t in shared.values() for line in t), key=lambda line: line.at)
     if as_json:
         out: dict[str, Any] = {
             "call_sid": leg.sid,

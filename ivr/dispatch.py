@@ -92,20 +92,21 @@ def ring_agent(offer: Offer, root: str) -> bool:
     return True
 
 
-def cancel(call_sid: str) -> None:
-    """Stop an agent's leg still ringing for a caller who has gone (after the answer)."""
+def end_agent_leg(call_sid: str) -> None:
+    """End the agent's leg placed for a caller who has gone: still ringing, or answered into
+    a room the caller has left (after the webhook's answer)."""
     if not call_sid:
         return
     telephony: Telephony = current_app.extensions[TELEPHONY]
     if has_request_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        _after_answer(app, lambda: _cancel(telephony, call_sid))
+        _after_answer(app, lambda: _end(telephony, call_sid))
     else:
-        telephony.cancel(call_sid)
+        _end(telephony, call_sid)
 
 
-def _cancel(telephony: Telephony, call_sid: str) -> None:
-    telephony.cancel(call_sid)
+def _end(telephony: Telephony, call_sid: str) -> None:
+    telephony.end(call_sid)
 
 
 def _act(offers: list[Offer], root: str) -> None:

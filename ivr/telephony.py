@@ -64,18 +64,18 @@ class Telephony:
         """Ring an agent (their leg runs `url` once they answer); its CallSid, or None."""
         return self._create(to, from_, url, status_callback, timeout)
 
-    def cancel(self, call_sid: str) -> bool:
-        """Stop a call that is still ringing (Status=canceled); False if not done.
+    def end(self, call_sid: str) -> bool:
+        """Hang up a call, ringing or answered (Status=completed); False if not done.
 
-        Twilio ignores canceling a call that has been answered
-        (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+        `canceled` would stop only a call still queued or ringing; `completed` hangs up one in
+        progress too (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
         """
         if self._client is None or not call_sid:
             return False
         try:
-            self._client.calls(call_sid).update(status="canceled")
+            self._client.calls(call_sid).update(status="completed")
         except (TwilioException, OSError) as exc:
-            log.warning("could not cancel call %s: %s", call_sid, exc)
+            log.warning("could not end call %s: %s", call_sid, exc)
             return False
         return True
 

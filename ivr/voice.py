@@ -342,7 +342,7 @@ def queue_result() -> Response:
     call_sid = _routing_sid()
     vr = VoiceResponse()
     if result == "hangup":
-        dispatch.cancel(engine().router.hangup(call_sid))
+        dispatch.end_agent_leg(engine().router.hangup(call_sid))
         return reply(vr)
     if result in ("leave", "redirected"):
         return reply(_connect_assigned(vr, call_sid))
@@ -362,6 +362,8 @@ def connect() -> Response:
 
 def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     offer = engine().router.offer_for(call_sid)
+    if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
+        return room(vr, call_sid, "wait_next")
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
         if info is None:
@@ -435,7 +437,7 @@ def dial_result() -> Response:
 def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
-        dispatch.cancel(engine().router.hangup(_form("CallSid", 64)))
+        dispatch.end_agent_leg(engine().router.hangup(_form("CallSid", 64)))
         dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
     return reply(VoiceResponse())
 

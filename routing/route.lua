@@ -237,7 +237,7 @@ end
 local function assign(sid, c, agent)
   local p, st = get_profile(agent), get_state(agent)
   dequeue(sid, c)
-  c.st, c.ag, c.om = 'offered', agent, now
+  c.st, c.ag, c.om, c.al = 'offered', agent, now, ''  -- a new offer: no agent's leg placed yet
   put_call(sid, c)
   st.c = sid
   move_agent(p, st, 'offered')
@@ -568,8 +568,9 @@ function OPS.hangup()
   local sid, c = arg.sid, get_call(arg.sid)
   local out = {}
   if c and c.cb ~= 1 then
-    -- an agent's leg still ringing for a caller who has gone is canceled through REST
-    if c.st == 'offered' and (c.al or '') ~= '' then out.cancel = c.al end
+    -- the agent's leg placed for a caller who has gone is ended through REST: ringing, or
+    -- answered into a room the caller has just left
+    if (c.st == 'offered' or c.st == 'on_call') and (c.al or '') ~= '' then out.cancel = c.al end
     caller_left(sid, c)
   end
   settle()

@@ -53,6 +53,7 @@ class Offer:
     callback: bool  # True: a call-back entry
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
     in_room: bool = False  # the caller waits in the call's own conference (ivr/connect.py)
+    agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
 
     @property
     def to_place(self) -> bool:
@@ -107,6 +108,7 @@ class CallInfo:
     answered_at: datetime | None = None  # when an agent picked up; None before that
     leg: str = ""  # the call-back leg the senior answered, if any (Offer.leg)
     in_room: bool = False  # waiting in the call's own conference (Offer.in_room)
+    agent_leg: str = ""  # (Offer.agent_leg)
 
 
 @dataclass(frozen=True)
@@ -232,8 +234,8 @@ class Router:
     def hangup(self, call_sid: str) -> str:
         """The caller is gone: abandoned if they never reached an agent.
 
-        Returns the CallSid of an agent's leg still ringing for them ("" if none): the call
-        flow cancels it.
+        Returns the CallSid of the agent's leg placed for them ("" if none): the call flow
+        ends it, whether it still rings or was answered into the room the caller has left.
         """
         return str(self._run("hangup", {"sid": call_sid}).get("cancel") or "")
 
@@ -396,6 +398,7 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "callback": c["cb"] == 1,
         "leg": c.get("lg") or "",
         "in_room": c.get("rm") == 1,
+        "agent_leg": c.get("al") or "",
     }
 
 

@@ -29,6 +29,8 @@ ALLOWED = {
     },
     "wait": {"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"},
     "whisper": {"Play", "Say", "Gather", "Hangup"},
+    # a conference's waitUrl (https://www.twilio.com/docs/api/errors/13238)
+    "conference-wait": {"Play", "Say", "Pause", "Redirect"},
 }
 GATHER_CHILDREN = {"Say", "Play", "Pause"}
 
@@ -88,4 +90,6 @@ def context_of(url: str) -> str:
         return "wait"
     if path.endswith("/voice/whisper"):
         return "whisper"
+    if path.endswith("/voice/hold"):
+        return "conference-wait"
     return "call"

@@ -202,7 +202,8 @@ class Simulator:
         (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
         person = self.people.reach(to)
-        leg = self._new_leg(from_, to, "outbound-api", "caller", person)
+        party = "agent" if isinstance(person, Agent) else "caller"  # whose ears: an agent rung
+        leg = self._new_leg(from_, to, "outbound-api", party, person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
         outbound = self._outbound(leg, target, timeout, machine_detection)

@@ -214,6 +214,9 @@ def test_talking_then_wrap_up_then_ready(
 ) -> None:
     token = sign_in(client, "a01")
     engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    # a younger caller waits too: a01 is the only senior-trained agent, kept for seniors until
+    # the younger caller has waited routing.senior_reserve_release (60 s)
+    engine.router.arrive(YOUNGER_SID, YOUNGER, "general")
     clock.advance(5)
     set_state(client, token, "available")
     clock.advance(3)
@@ -229,7 +232,8 @@ def test_talking_then_wrap_up_then_ready(
     assert wrap["state"] == "wrap_up" and wrap["call"] is None and not wrap["elderly"]
     assert wrap["wrap_up_left_s"] == engine.settings.routing.wrap_up_seconds - 4
     assert "ready" in wrap["can"]
-    engine.router.arrive(YOUNGER_SID, YOUNGER, "general")  # waits: a01 is wrapping up
+    clock.advance(8)  # the younger caller has waited 60 s; a01 is still wrapping up
+    engine.router.tick()
     assert engine.agents.state("a01").state == "wrap_up"
     ready = set_state(client, token, "ready")
     assert ready["state"] == "offered" and ready["call"]["name"] == "李明"

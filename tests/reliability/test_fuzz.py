@@ -50,6 +50,12 @@ ROUTES = {
     "/voice/after-hours",
     "/voice/fallback",
     "/voice/line-result",
+    "/voice/hold",
+    "/voice/room",
+    "/voice/agent-answer",
+    "/voice/agent-status",
+    "/voice/room-status",
+    "/voice/room-result",
 }
 # Settings-only routes that only dial the fallback lines: they answer a bad signature too
 # (ivr/fallback.py), and must still change nothing.

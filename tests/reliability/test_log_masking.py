@@ -111,7 +111,7 @@ def test_failures_log_no_number_or_birth_date(
             SENIOR[0], "+861095500000", "http://x/voice/callback-answer", "http://x/s"
         )
     assert sid is None
-    assert any("could not place a call-back" in r.getMessage() for r in caplog.records)
+    assert any("could not place a call" in r.getMessage() for r in caplog.records)
     assert _leaks(caplog) == []
 
 

@@ -99,7 +99,9 @@ def hotline(tmp_path: Path) -> Iterator[Hotline]:
     server = RedisProcess(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always")
     server.start()
     sim = Simulator(clock=FixedClock(T0), seed=9, seconds_per_char=0.05)
-    app = create_app({"redis.url": server.url}, clock=sim.clock)  # default timeouts
+    # default timeouts; every agent here is senior-trained, and these tests are about outages,
+    # not about keeping one of them free for seniors (routing.senior_reserve)
+    app = create_app({"redis.url": server.url, "routing.senior_reserve": 0}, clock=sim.clock)
     engine: Engine = app.extensions["silverline"]
     sim.account_sid = engine.settings.secrets.account_sid
     sim.auth_token = engine.settings.secrets.auth_token

@@ -1,0 +1,143 @@
+"""The conference connection path (ivr/connect.py) through the real webhooks and the offline
+Twilio's conferences: the agent rings while the senior is greeted, and every failure of the
+path still reaches a person."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dialects.packs import default_packs
+from ivr.simulator.calls import Leg
+from ivr.simulator.offline import Offline
+from ivr.simulator.people import Caller
+from routing.caller import Customer
+from routing.clock import FixedClock
+from routing.statsquery import Figures
+from tests.conftest import CLUSTER
+
+SENIOR = "+8613800000001"  # born 1954: 72 on the test date
+OTHER_SENIOR = "+8613800000003"
+PACKS = default_packs()
+
+
+@pytest.fixture
+def hotline(redis_url: str, clock: FixedClock) -> Offline:
+    off = Offline(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": "conference"},
+        clock=clock,
+        seed=3,
+    )
+    directory = off.engine.directory
+    directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    directory.save(Customer("c3", "王婆", date(1950, 1, 1), "mandarin", (OTHER_SENIOR,)))
+    return off
+
+
+def events(leg: Leg) -> list[str]:
+    return [line.text for line in leg.transcript if line.kind == "event"]
+
+
+def said(leg: Leg, party: str = "caller") -> list[tuple[float, str]]:
+    return [(x.at, x.text) for x in leg.transcript if x.party == party and x.kind == "say"]
+
+
+def seniors(off: Offline) -> Figures:
+    return off.engine.stats.day()["all"]["senior"]
+
+
+def agent_legs(off: Offline) -> list[Leg]:
+    return [
+        leg
+        for leg in off.sim.legs.values()
+        if leg.direction == "outbound-api" and leg.to.startswith("client:")
+    ]
+
+
+def test_the_agent_rings_while_the_senior_is_greeted_and_the_greeting_stops_for_them(
+    hotline: Offline,
+) -> None:
+    agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    hotline.run()
+    assert not hotline.sim.faults
+    [ring] = agent_legs(hotline)
+    assert ring.created_at == leg.created_at  # rung from the first webhook, not after it
+    assert leg.bridged_at is not None and agent.calls == 1
+    tth = leg.bridged_at - leg.created_at
+    greeting = PACKS.text(
+        "mandarin", "senior_greeting", hotline=hotline.engine.settings.hotline.name
+    )
+    assert greeting in [text for _, text in said(leg)]
+    # the greeting (~9 s at the senior pace) is cut by the agent's arrival: ringing (3 s),
+    # then a whisper of a second
+    assert tth < 5.0, tth
+    assert [text for _, text in said(ring, "agent")] == ["老年来电。"]  # the agent's own leg
+    day = seniors(hotline)
+    assert day.connected == 1 and day.tth_s is not None and abs(day.tth_s - tth) < 0.01
+    assert (day.answered, day.abandoned) == (1, 0)
+    info = hotline.engine.router.call(leg.sid)
+    assert info is not None and info.state == "done"
+
+
+def test_an_agent_who_does_not_answer_is_followed_by_the_next_while_the_senior_waits(
+    hotline: Offline,
+) -> None:
+    sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
+    hotline.run(until=30)  # sleepy has been idle longest, so is rung first
+    awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
+    hotline.run(until=31)
+    awake_calls_before = awake.calls
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    hotline.run()
+    assert not hotline.sim.faults
+    assert [x.to for x in agent_legs(hotline)] == ["client:sleepy", "client:awake"]
+    assert sleepy.calls == 0 and awake.calls == awake_calls_before + 1
+    assert "<Hangup>" not in events(leg)[:-2] and leg.bridged_at is not None
+    status = hotline.engine.agents.state("sleepy")
+    assert status.missed == 1
+    day = seniors(hotline)
+    assert (day.answered, day.missed, day.connected) == (1, 1, 1)
+
+
+def test_a_senior_who_hangs_up_during_the_greeting_frees_the_agent_and_stops_the_ringing(
+    hotline: Offline,
+) -> None:
+    agent = hotline.add_agent("elder", {"senior"}, answer_delay_s=(8.0, 8.0))
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=2.0))
+    hotline.run()
+    [ring] = agent_legs(hotline)
+    assert ring.status == "canceled" and agent.calls == 0  # canceled through REST
+    assert leg.bridged_at is None
+    status = hotline.engine.agents.state("elder")
+    assert (status.state, status.missed, status.call_sid) == ("available", 0, "")
+    day = seniors(hotline)
+    assert (day.answered, day.abandoned + day.short_abandoned, day.missed) == (0, 1, 0)
+
+
+def test_a_waiting_senior_is_pulled_into_their_room_when_an_agent_is_rung_for_them(
+    hotline: Offline,
+) -> None:
+    agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0, answer_delay_s=(3.0, 3.0))
+    first = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    second = hotline.call(Caller(OTHER_SENIOR, hotline.sim.rng), delay=5)
+    hotline.run()
+    assert not hotline.sim.faults
+    assert second.enqueued_at is not None and second.bridged_at is not None
+    assert agent.calls == 2 and second.bridged_at >= first.ended_at - 1e-6
+    pulls = [r for r in hotline.rest.api.requests if "/Members/" in r[1]]
+    assert pulls and pulls[0][2].get("Url", "").startswith(f"{hotline.base}/voice/room?")
+    assert seniors(hotline).connected == 2
+
+
+def test_when_the_agents_leg_cannot_be_placed_the_call_goes_the_classic_way(
+    hotline: Offline,
+) -> None:
+    hotline.sim.rest_down = True
+    agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0)
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    hotline.run()
+    assert not hotline.sim.faults
+    assert agent_legs(hotline) == [] and "connected to client:elder" in events(leg)
+    assert agent.calls == 1 and seniors(hotline).connected == 1
