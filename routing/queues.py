@@ -121,6 +121,10 @@ class RoutingScript:
             "cbo": r.callback_offer_after * 1000,
             # the agent who missed a caller is not rung for them again within a dial timeout
             "excl": r.dial_timeout * 1000,
+            # a live call not heard of for this long is looked up (OPS.stale), and closed
+            # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
+            "rca": r.reconcile_after * 1000,
+            "maxc": r.max_call_seconds * 1000,
             "st": route_config(settings),
         }
 
@@ -145,6 +149,7 @@ class RoutingScript:
         for skill in ["*", *self.skills]:
             fixed.append(k.routing_available(skill))
             fixed += [k.routing_available(skill, d) for d in self.dialects]
+        fixed.append(k.routing_heard())  # last: route.lua reads it as K[#K]
         return fixed
 
 

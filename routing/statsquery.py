@@ -93,6 +93,7 @@ class Figures:
     cb_requested: int = 0
     cb_placed: int = 0
     cb_failed: int = 0
+    unreported: int = 0  # calls closed as "ended, unreported" (routing.max_call_seconds)
     wait_ms: int = 0
     abandon_wait_ms: int = 0
     max_wait_ms: int = 0
