@@ -28,8 +28,13 @@ def beat(app: Flask, base: str) -> None:
     with app.app_context():
         eng: Engine = app.extensions["silverline"]
         spool.replay(app, base)
-        release_after_hours(eng)
-        reconcile.reconcile(eng, app.extensions["silverline.telephony"])
+        telephony = app.extensions["silverline.telephony"]
+        if telephony.enabled:
+            # Without a REST API (demo mode, no offline Twilio) a call-back cannot be placed:
+            # queued, it would sit on the dashboard as a senior waiting on the line, which
+            # nobody is. It stays a pending request, shown as such (dashboard.py).
+            release_after_hours(eng)
+        reconcile.reconcile(eng, telephony)
         dispatch.act_on(eng.router.tick(), base)
 
 
