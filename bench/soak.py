@@ -1,6 +1,7 @@
 """The soak: thousands of calls over real HTTP into two gunicorn workers, checked for exactly-once.
 
     .venv/bin/python -m bench.soak [--calls 3000] [--simulators 4] [--agents 12] [--workers 2]
+                                   [--lose-reports 0.05]
 
 Not part of `make test` (it runs for minutes). Starts a redis-server and Silverline under
 gunicorn with the production settings (bench/target.py: `--workers` workers of 8 threads,
@@ -17,6 +18,16 @@ When every call has ended it checks, and reports as JSON (exit status 1 on any f
 - no agent was recorded on two calls at once, no caller answered twice;
 - replaying every webhook and status callback of every simulator, again concurrently,
   changes no figure and adds nothing to the stream.
+
+With `--lose-reports P` each report webhook (<Dial> action, queue hang-up, status callback,
+call-back status) is lost with probability P, as if the server had been down for it. The
+server has no Twilio REST API here, so calls whose end was lost are closed as "ended,
+unreported" after `routing.max_call_seconds` (LOST_REPORT_SERVER, real seconds: the server's
+clock is the wall clock, the simulators' virtual clocks run far faster); the soak waits that
+long after the last call, then checks besides that no agent is offered or on a call and every
+routed call has exactly one end (answered, abandoned or ended-unreported). The lost reports
+are in the replay, as late reports, and must change nothing either. `soak(mid_run=...)`
+takes a hook run once half the calls are placed (restarting a worker, say).
 """
 
 from __future__ import annotations
@@ -29,12 +40,13 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench.directory import start_redis
-from bench.http import start_server
+from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.simulator.people import Caller, Input, patience
 from ivr.simulator.switch import Simulator
@@ -45,13 +57,29 @@ from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from routing.settings import load_settings
 from routing.store import connect
-from tests.reliability.ledger import Tape, double_answers, events, figures, mismatches, overlaps
+from tests.reliability.ledger import (
+    LOST,
+    Lossy,
+    Tape,
+    double_answers,
+    events,
+    figures,
+    is_report,
+    mismatches,
+    overlaps,
+)
 from tests.twiml import context_of, twiml_of
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
+# With reports lost: a call nothing was heard of for 30 wall-clock seconds is over (a
+# simulated conversation of minutes takes a fraction of a second of the server's time).
+LOST_REPORT_SERVER = {"routing.reconcile_after": 30, "routing.max_call_seconds": 30}
+MidRun = Callable[[Server], None]
 
 
-def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simulator, Tape]:
+def _sim(
+    base: str, engine: Engine, seed: int, agents: list[str], lose: float
+) -> tuple[Simulator, Tape]:
     secrets = engine.settings.secrets
     sim = Simulator(
         clock=FixedClock(datetime.now(UTC)),
@@ -60,7 +88,9 @@ def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simul
         account_sid=secrets.account_sid,
         seconds_per_char=0.0,
     )
-    tape = Tape(HttpTransport())
+    # the tape keeps lost reports too: the replay then delivers them late
+    rng = random.Random(seed)
+    tape = Tape(Lossy(HttpTransport(), lambda url: is_report(url) and rng.random() < lose))
     sim.connect(tape)
     sim.add_number(
         engine.settings.twilio.caller_id,
@@ -73,10 +103,14 @@ def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simul
     return sim, tape
 
 
-def _calls(sim: Simulator, engine: Engine, seed: int, count: int, rate: float) -> Any:
+def _calls(
+    sim: Simulator, engine: Engine, seed: int, count: int, rate: float, half: Callable[[], None]
+) -> Any:
     """Arrivals of one simulator: numbers of its own, seniors saved in the directory."""
     rng = random.Random(seed)
     for i in range(count):
+        if i == count // 2:
+            half()
         yield rng.expovariate(rate)
         n = seed * 1_000_000 + i
         if rng.random() < 0.4:
@@ -109,13 +143,20 @@ def _in_threads(jobs: list[Any]) -> None:
         raise errors[0]
 
 
-def soak(calls: int, simulators: int, agents: int, workers: int) -> dict[str, Any]:
+def soak(
+    calls: int,
+    simulators: int,
+    agents: int,
+    workers: int,
+    lose: float = 0.0,
+    mid_run: MidRun | None = None,
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         redis_proc, url = start_redis(Path(tmp))
-        options = SERVER | {"server.workers": workers}
+        options = SERVER | {"server.workers": workers} | (LOST_REPORT_SERVER if lose else {})
         server = start_server("silverline", url, json.dumps(options))
         try:
-            return _run(url, server.base, calls, simulators, agents, options)
+            return _run(url, server, calls, simulators, agents, options, lose, mid_run)
         finally:
             server.stop()
             redis_proc.terminate()
@@ -123,7 +164,14 @@ def soak(calls: int, simulators: int, agents: int, workers: int) -> dict[str, An
 
 
 def _run(
-    url: str, base: str, calls: int, simulators: int, agents: int, options: dict[str, Any]
+    url: str,
+    server: Server,
+    calls: int,
+    simulators: int,
+    agents: int,
+    options: dict[str, Any],
+    lose: float,
+    mid_run: MidRun | None,
 ) -> dict[str, Any]:
     engine = Engine(connect(url), SystemClock(), load_settings({"redis.url": url, **options}))
     skills = frozenset({"senior", "complaints"} | {t.queue for t in engine.settings.ivr.topics})
@@ -132,15 +180,20 @@ def _run(
         agent = Agent(agent_id, agent_id, f"client:{agent_id}", skills, default_packs().codes)
         engine.agents.save(agent)
         engine.router.set_agent_state(agent_id, "available")
-    sims = [_sim(base, engine, seed, ids) for seed in range(1, simulators + 1)]
+    sims = [_sim(server.base, engine, seed, ids, lose) for seed in range(1, simulators + 1)]
     share, rate = calls // simulators, 0.8 * agents / 20.0 / simulators
     for seed, (sim, _) in enumerate(sims, start=1):
-        sim.sched.spawn(_calls(sim, engine, seed, share, rate))
+        half = (lambda: mid_run(server)) if mid_run and seed == 1 else (lambda: None)
+        sim.sched.spawn(_calls(sim, engine, seed, share, rate, half))
 
     started = time.perf_counter()
     _in_threads([sim.run for sim, _ in sims])
     wall = time.perf_counter() - started
+    if lose:  # calls whose end was lost are closed max_call_seconds after they went silent
+        time.sleep(options["routing.max_call_seconds"] + 5)
     problems = _check_run(engine, sims)
+    if lose:
+        problems += _stranded(engine)
     stream = events(engine)
     problems += mismatches(engine, stream) + overlaps(stream)
     problems += [f"{call} answered twice" for call in double_answers(stream)]
@@ -163,6 +216,7 @@ def _run(
         "threads": options["server.threads"],
         "agents": agents,
         "webhooks": hooks,
+        "reports_lost": sum(len(cast(Lossy, tape.inner).lost) for _, tape in sims),
         "wall_s": round(wall, 1),
         "webhooks_per_s": round(hooks / wall, 1),
         "replay_wall_s": round(replay_wall, 1),
@@ -176,9 +230,12 @@ def _check_run(engine: Engine, sims: list[tuple[Simulator, Tape]]) -> list[str]:
     problems: list[str] = []
     routed: set[str] = set()
     for sim, tape in sims:
-        problems += [f"fault {f.code} {f.message} at {f.url}" for f in sim.faults]
+        # a report lost on purpose is Twilio's 11205 and a fallback, not a fault of the app
+        faults = [f for f in sim.faults if f.message != LOST]
+        problems += [f"fault {f.code} {f.message} at {f.url}" for f in faults]
         for sent, reply in zip(tape.sent, tape.replies, strict=True):
-            problems += _bad(sent.url, reply.status, reply.body)
+            if reply.body != LOST:
+                problems += _bad(sent.url, reply.status, reply.body)
         routed |= {
             leg.sid
             for leg in sim.legs.values()
@@ -188,6 +245,27 @@ def _check_run(engine: Engine, sims: list[tuple[Simulator, Tape]]) -> list[str]:
     if set(entered) != routed:
         problems.append(f"{len(routed ^ set(entered))} routed calls not in the stream once")
     problems += [f"{call} entered {n} times" for call, n in entered.items() if n > 1]
+    return problems
+
+
+def _stranded(engine: Engine) -> list[str]:
+    """Agents still held by a call, and routed calls with no end or more than one."""
+    problems = [
+        f"agent {agent_id} stuck {status.state} on {status.call_sid}"
+        for agent_id, status in engine.agents.states().items()
+        if status.state in ("offered", "on_call")
+    ]
+    ends: dict[str, list[str]] = {}
+    for ev in events(engine):
+        if ev["kind"] == "entered":
+            ends.setdefault(ev["call"], [])
+        elif ev["kind"] in ("answered", "abandoned", "unreported"):
+            ends.setdefault(ev["call"], []).append(ev["kind"])
+    for call, kinds in ends.items():
+        # an answered call closed unreported afterwards has one outcome: answered
+        outcome = [k for k in kinds if k != "unreported"] or kinds
+        if len(outcome) != 1:
+            problems.append(f"{call} ended {kinds or 'never'}")
     return problems
 
 
@@ -214,8 +292,13 @@ def main() -> None:
     parser.add_argument("--simulators", type=int, default=4)
     parser.add_argument("--agents", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--lose-reports", type=float, default=0.0, help="share of report webhooks lost (0-1)"
+    )
     args = parser.parse_args()
-    result = soak(args.calls, args.simulators, args.agents, args.workers)
+    if not 0.0 <= args.lose_reports < 1.0:
+        parser.error("--lose-reports must be from 0 up to 1 (a share, e.g. 0.05)")
+    result = soak(args.calls, args.simulators, args.agents, args.workers, args.lose_reports)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)
 

@@ -57,6 +57,9 @@ class Tape:
         return reply
 
 
+LOST = "HTTP connection failure: lost on purpose"  # what a request Lossy lost is answered
+
+
 class Lossy:
     """A transport that loses the requests `drop(url)` picks, as a server that is down does.
 
@@ -74,7 +77,7 @@ class Lossy:
     ) -> Reply:
         if self.drop(url):
             self.lost.append(Sent(method, url, dict(form), dict(headers)))
-            return Reply(NO_ANSWER, "", "HTTP connection failure: lost", error=11205)
+            return Reply(NO_ANSWER, "", LOST, error=11205)
         return self.inner.send(method, url, form, headers)
 
 
