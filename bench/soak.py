@@ -1,6 +1,7 @@
 """The soak: thousands of calls over real HTTP into two gunicorn workers, checked for exactly-once.
 
     .venv/bin/python -m bench.soak [--calls 3000] [--simulators 4] [--agents 12] [--workers 2]
+                                   [--restart-worker [--outage-s 2]] [--lose-reports 0.05]
 
 Not part of `make test` (it runs for minutes). Starts a redis-server and Silverline under
 gunicorn with the production settings (bench/target.py: `--workers` workers of 8 threads,
@@ -27,6 +28,16 @@ Redis takes writes again. It checks as well that every spool file
 was applied and removed and that no agent is left offered or on a call. Calls with a webhook
 in the outage window (answered with the fallback) are left out of the routed-calls check and
 their webhooks out of the second replay, which would be their first delivery.
+
+With `--lose-reports P` each report webhook (<Dial> action, queue hang-up, status callback,
+call-back status) is lost with probability P, as if the server had been down for it. The
+server has no Twilio REST API here, so calls whose end was lost are closed as "ended,
+unreported" after `routing.max_call_seconds` (LOST_REPORT_SERVER, real seconds: the server's
+clock is the wall clock, the simulators' virtual clocks run far faster); the soak waits that
+long after the last call, then checks besides that no agent is offered or on a call and every
+routed call has exactly one end (answered, abandoned or ended-unreported). The lost reports
+are in the replay, as late reports, and must change nothing either. Both variants may run
+together: a worker restarted mid-run while reports are being lost.
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -63,13 +74,28 @@ from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from routing.settings import load_settings
 from routing.store import connect
-from tests.reliability.ledger import Tape, double_answers, events, figures, mismatches, overlaps
+from tests.reliability.ledger import (
+    LOST,
+    Lossy,
+    Tape,
+    double_answers,
+    events,
+    figures,
+    is_report,
+    mismatches,
+    overlaps,
+)
 from tests.twiml import context_of, twiml_of
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
+# With reports lost: a call nothing was heard of for 30 wall-clock seconds is over (a
+# simulated conversation of minutes takes a fraction of a second of the server's time).
+LOST_REPORT_SERVER = {"routing.reconcile_after": 30, "routing.max_call_seconds": 30}
 
 
-def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simulator, Tape]:
+def _sim(
+    base: str, engine: Engine, seed: int, agents: list[str], lose: float
+) -> tuple[Simulator, Tape]:
     secrets = engine.settings.secrets
     sim = Simulator(
         clock=FixedClock(datetime.now(UTC)),
@@ -78,7 +104,9 @@ def _sim(base: str, engine: Engine, seed: int, agents: list[str]) -> tuple[Simul
         account_sid=secrets.account_sid,
         seconds_per_char=0.0,
     )
-    tape = Tape(HttpTransport())
+    # the tape keeps lost reports too: the replay then delivers them late
+    rng = random.Random(seed)
+    tape = Tape(Lossy(HttpTransport(), lambda url: is_report(url) and rng.random() < lose))
     sim.connect(tape)
     sim.add_number(
         engine.settings.twilio.caller_id,
@@ -134,16 +162,17 @@ def _in_threads(jobs: list[Any]) -> None:
 
 def soak(
     calls: int, simulators: int, agents: int, workers: int,
-    restart_worker: bool = False, outage_s: float = 2.0,
+    restart_worker: bool = False, outage_s: float = 2.0, lose: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         redis_proc, url = start_redis(Path(tmp))
         spool = Path(tmp) / "spool"
         options = SERVER | {"server.workers": workers, "server.spool_dir": str(spool)}
+        options |= LOST_REPORT_SERVER if lose else {}
         server = start_server("silverline", url, json.dumps(options))
         outage = Outage(server, url, spool, outage_s) if restart_worker else None
         try:
-            return _run(url, server.base, calls, simulators, agents, options, outage)
+            return _run(url, server.base, calls, simulators, agents, options, outage, lose)
         finally:
             server.stop()
             redis_proc.terminate()
@@ -227,7 +256,7 @@ def _children(pid: int) -> list[int]:
 
 def _run(
     url: str, base: str, calls: int, simulators: int, agents: int, options: dict[str, Any],
-    outage: Outage | None = None,
+    outage: Outage | None = None, lose: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     # The soak's own client outwaits a mid-run outage (--restart-worker); the server's does not.
     client = connect(url, socket_timeout=120.0)
@@ -238,7 +267,7 @@ def _run(
         agent = Agent(agent_id, agent_id, f"client:{agent_id}", skills, default_packs().codes)
         engine.agents.save(agent)
         engine.router.set_agent_state(agent_id, "available")
-    sims = [_sim(base, engine, seed, ids) for seed in range(1, simulators + 1)]
+    sims = [_sim(base, engine, seed, ids, lose) for seed in range(1, simulators + 1)]
     share, rate = calls // simulators, 0.8 * agents / 20.0 / simulators
     tapes = [tape for _, tape in sims]
     for seed, (sim, _) in enumerate(sims, start=1):
@@ -248,7 +277,11 @@ def _run(
     started = time.perf_counter()
     _in_threads([sim.run for sim, _ in sims])
     wall = time.perf_counter() - started
+    if lose:  # calls whose end was lost are closed max_call_seconds after they went silent
+        time.sleep(options["routing.max_call_seconds"] + 5)
     problems = _check_run(engine, sims, outage)
+    if lose:
+        problems += _stranded(engine)
     problems += outage.check(engine, simulators) if outage is not None else []
     stream = events(engine)
     problems += mismatches(engine, stream) + overlaps(stream)
@@ -273,6 +306,7 @@ def _run(
         "threads": options["server.threads"],
         "agents": agents,
         "webhooks": hooks,
+        "reports_lost": sum(len(cast(Lossy, tape.inner).lost) for _, tape in sims),
         "wall_s": round(wall, 1),
         "webhooks_per_s": round(hooks / wall, 1),
         "replay_wall_s": round(replay_wall, 1),
@@ -292,12 +326,14 @@ def _check_run(
     for sim, tape in sims:
         window = outage.window(tape) if outage is not None else range(0)
         for f in sim.faults:
+            if f.message == LOST:  # a report lost on purpose: Twilio's 11205, not the app's
+                continue
             if outage is not None and f.code == 11205 and f.call_sid in skipped:
                 outage.cut.append(f.url)  # in flight to the killed worker
             else:
                 problems.append(f"fault {f.code} {f.message} at {f.url}")
         for i, (sent, reply) in enumerate(zip(tape.sent, tape.replies, strict=True)):
-            if i not in window:
+            if i not in window and reply.body != LOST:
                 problems += _bad(sent.url, reply.status, reply.body)
         routed |= {
             leg.sid
@@ -308,6 +344,27 @@ def _check_run(
     if set(entered) - skipped != routed - skipped:
         problems.append(f"{len(routed ^ set(entered))} routed calls not in the stream once")
     problems += [f"{call} entered {n} times" for call, n in entered.items() if n > 1]
+    return problems
+
+
+def _stranded(engine: Engine) -> list[str]:
+    """Agents still held by a call, and routed calls with no end or more than one."""
+    problems = [
+        f"agent {agent_id} stuck {status.state} on {status.call_sid}"
+        for agent_id, status in engine.agents.states().items()
+        if status.state in ("offered", "on_call")
+    ]
+    ends: dict[str, list[str]] = {}
+    for ev in events(engine):
+        if ev["kind"] == "entered":
+            ends.setdefault(ev["call"], [])
+        elif ev["kind"] in ("answered", "abandoned", "unreported"):
+            ends.setdefault(ev["call"], []).append(ev["kind"])
+    for call, kinds in ends.items():
+        # an answered call closed unreported afterwards has one outcome: answered
+        outcome = [k for k in kinds if k != "unreported"] or kinds
+        if len(outcome) != 1:
+            problems.append(f"{call} ended {kinds or 'never'}")
     return problems
 
 
@@ -338,10 +395,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--restart-worker", action="store_true", help="see the module's doc")
     parser.add_argument("--outage-s", type=float, default=2.0)
-    args = parser.parse_args()
-    result = soak(
-        args.calls, args.simulators, args.agents, args.workers, args.restart_worker, args.outage_s
+    parser.add_argument(
+        "--lose-reports", type=float, default=0.0, help="share of report webhooks lost (0-1)"
     )
+    args = parser.parse_args()
+    if not 0.0 <= args.lose_reports < 1.0:
+        parser.error("--lose-reports must be from 0 up to 1 (a share, e.g. 0.05)")
+    result = soak(
+        args.calls, args.simulators, args.agents, args.workers, args.restart_worker,
+        args.outage_s, args.lose_reports,
+    )  # fmt: skip
     print(json.dumps(result, indent=2, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)
 

@@ -24,6 +24,7 @@ ROW_FIELDS = (
     "answered_sl",
     "abandoned",
     "short_abandoned",
+    "unreported",
     "asa_s",
     "service_level",
     "abandon_rate",
@@ -67,7 +68,7 @@ def queues(engine: Engine, today: dict[str, dict[str, Figures]] | None = None) -
         "day": engine.stats.today().isoformat(),
         "senior_target_s": target,
         "queues": rows,
-        "all": _total(rows, snap, today[ALL], target),
+        "all": _total(engine, rows, snap, today[ALL], target),
     }
 
 
@@ -90,7 +91,11 @@ def _live(fig: QueueFigures | None, now: datetime) -> dict[str, Any]:
 
 
 def _total(
-    rows: list[dict[str, Any]], snap: QueueSnapshot, today: dict[str, Figures], target: int
+    engine: Engine,
+    rows: list[dict[str, Any]],
+    snap: QueueSnapshot,
+    today: dict[str, Figures],
+    target: int,
 ) -> dict[str, Any]:
     seniors_longest = max((r["seniors_longest_wait_s"] for r in rows), default=0)
     return {
@@ -104,6 +109,8 @@ def _total(
         "agents": _by_state(snap.agents.values()),
         "callbacks_retrying": snap.callbacks_retrying,
         "callbacks_failed": snap.callbacks_failed,
+        # booked out of hours and not yet queued: callers who are not on the line
+        "callbacks_pending": engine.callbacks.count(),
         "today": figures_by_class(today),
     }
 

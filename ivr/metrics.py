@@ -45,6 +45,11 @@ COUNTERS = (
     ),
     ("callbacks_requested", "Call-backs requested by waiting callers.", "cb_requested"),
     ("offers_missed", "Offers an agent did not answer.", "missed"),
+    (
+        "ended_unreported",
+        "Calls closed with no report of their end and no answer from Twilio.",
+        "unreported",
+    ),
 )
 
 

@@ -1,4 +1,5 @@
-"""The few Twilio REST calls the app makes: pull a caller out of a queue, place a call-back."""
+"""The few Twilio REST calls the app makes: pull a caller out of a queue, place a call-back,
+ask how a call stands."""
 
 from __future__ import annotations
 
@@ -100,3 +101,18 @@ class Telephony:
             log.warning("could not place a call: %s", exc)
             return None
         return str(call.sid)
+
+    def call_status(self, call_sid: str) -> str | None:
+        """The call's status as Twilio's Call resource gives it; None if it cannot be asked.
+
+        One of queued, ringing, in-progress, completed, busy, failed, no-answer, canceled
+        (https://www.twilio.com/docs/voice/api/call-resource, "status"); the last five are final.
+        """
+        if self._client is None or not call_sid:
+            return None
+        try:
+            call = self._client.calls(call_sid).fetch()
+        except (TwilioException, OSError) as exc:
+            log.warning("could not look up call %s: %s", call_sid, exc)
+            return None
+        return str(call.status) if call.status else None

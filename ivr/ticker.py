@@ -2,9 +2,10 @@
 
 Waiting callers poll their wait URL, and every poll runs an assignment; but a call-back
 entry waits with nobody on the line, an agent's wrap-up ends with nobody polling, and
-out-of-hours call-back requests must join the queue when the hotline opens, and reports
-that arrived while Redis was away (ivr/spool.py) must be applied once it is back. The beat
-covers those. Assignment is atomic in Redis, so several workers beating at once is harmless.
+out-of-hours call-back requests must join the queue when the hotline opens, reports
+that arrived while Redis was away (ivr/spool.py) must be applied once it is back, and calls
+whose end report never came must be looked up (ivr/reconcile.py). The beat covers those.
+Assignment is atomic in Redis, so several workers beating at once is harmless.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 
 from flask import Flask
 
-from ivr import dispatch, spool
+from ivr import dispatch, reconcile, spool
 from routing.engine import Engine
 from routing.hours import is_open
 
@@ -27,7 +28,13 @@ def beat(app: Flask, base: str) -> None:
     with app.app_context():
         eng: Engine = app.extensions["silverline"]
         spool.replay(app, base)
-        release_after_hours(eng)
+        telephony = app.extensions["silverline.telephony"]
+        if telephony.enabled:
+            # Without a REST API (demo mode, no offline Twilio) a call-back cannot be placed:
+            # queued, it would sit on the dashboard as a senior waiting on the line, which
+            # nobody is. It stays a pending request, shown as such (dashboard.py).
+            release_after_hours(eng)
+        reconcile.reconcile(eng, telephony)
         dispatch.act_on(eng.router.tick(), base)
 
 

@@ -60,6 +60,10 @@ class CallbackRequests:
             _request(sid, int(ms), raw) for (sid, ms), raw in zip(sids, records, strict=True) if raw
         ]
 
+    def count(self) -> int:
+        """How many requests wait to be queued."""
+        return int(self.redis.zcard(self.keys.after_hours_callbacks()))
+
     def take(self, call_sid: str) -> bool:
         """Remove a request once it is queued; False if another process took it first."""
         removed = self.redis.zrem(self.keys.after_hours_callbacks(), call_sid)

@@ -23,6 +23,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:agent_states`               | hash   | router (Lua)     | until removed (id -> JSON)|
 | `{<p>:rt}:calls`                      | hash   | router (Lua)     | 1 day via call_expiry     |
 | `{<p>:rt}:call_expiry`                | zset   | router (Lua)     | sid -> expiry ms; pruned  |
+| `{<p>:rt}:heard`                      | zset   | router (Lua)     | live calls: sid -> ms last|
+|                                       |        |                  | heard of; until they end  |
 | `{<p>:rt}:wrap_up`                    | zset   | router (Lua)     | agent -> wrap-up end ms   |
 | `{<p>:rt}:staffed`                    | hash   | router (Lua)     | per skill, dialect: count|
 | `{<p>:rt}:pulls`                      | zset   | router (Lua)     | new offers until acted on |
@@ -128,6 +130,14 @@ class Keys:
     def routing_call_expiry(self) -> str:
         """When each call record expires (ms); the script prunes due ones."""
         return f"{self._routing()}:call_expiry"
+
+    def routing_heard(self) -> str:
+        """Live calls (waiting, offered, on call) by when last heard of or looked up (ms).
+
+        The ticker asks Twilio about those silent for `routing.reconcile_after` (route.lua
+        OPS.stale): a call whose end report was lost must not hold its agent for ever.
+        """
+        return f"{self._routing()}:heard"
 
     def routing_wrap_up(self) -> str:
         """Agents in wrap-up, scored by the time (ms) it ends."""

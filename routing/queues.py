@@ -128,6 +128,10 @@ class RoutingScript:
             # forced changes explain figures, so they are kept as long as the statistics
             "fkeep": FORCED_KEEP,
             "fkeep_ms": settings.stats.retention_days * 86_400_000,
+            # a live call not heard of for this long is looked up (OPS.stale), and closed
+            # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
+            "rca": r.reconcile_after * 1000,
+            "maxc": r.max_call_seconds * 1000,
             "st": route_config(settings),
         }
 
@@ -152,6 +156,7 @@ class RoutingScript:
         for skill in ["*", *self.skills]:
             fixed.append(k.routing_available(skill))
             fixed += [k.routing_available(skill, d) for d in self.dialects]
+        fixed.append(k.routing_heard())  # last: route.lua reads it as K[#K]
         return fixed
 
 

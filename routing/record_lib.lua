@@ -15,7 +15,7 @@
 local RECORD_SIMPLE = {
   entered = 'offered', offered = 'offers', missed = 'missed', completed = 'completed',
   callback_requested = 'cb_requested', callback_placed = 'cb_placed',
-  callback_failed = 'cb_failed', overflowed = 'overflowed',
+  callback_failed = 'cb_failed', overflowed = 'overflowed', unreported = 'unreported',
 }
 local RECORD_PER_AGENT = {offered = true, missed = true}  -- once per agent, not per call
 

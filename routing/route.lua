@@ -5,7 +5,8 @@
 --
 -- queues.py puts three constants and record_lib.lua before this file:
 -- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms}},
---        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl (ms); miss, cba (counts);
+--        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
+--        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
 -- K      the key names, all under the routing hash tag:
 --   K[1]  agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
@@ -23,14 +24,15 @@
 --         zset per dialect of cfg.dl and a last one for other dialects (sid -> entry ms)
 --   then  per skill of {"*"} + cfg.sk: available agents, then one per dialect
 --         (agent -> idle-since ms)
+--   K[#K] live calls (waiting, offered, on call) -> ms last heard of or looked up: what
+--         OPS.stale finds calls whose end report may have been lost in
 -- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
---          room_event, callback,
---          callback_answered, callback_result, left_queue, agent_state, force_state, save,
---          remove, snapshot, record
+--          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
+--          force_state, save, remove, snapshot, record, stale, reconcile
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -43,6 +45,7 @@ local arg = cjson.decode(ARGV[3])
 local IV, IV_EXPIRE = ARGV[4], tonumber(ARGV[5])
 local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K[1], K[2], K[3], K[4], K[5]
 local STAFFED, PULLS, RETRY, FAILED, EWT = K[6], K[7], K[8], K[9], K[10]
+local HEARD = K[#K]
 
 local Q, DL, SK = {}, {}, {['*'] = 1}
 for i, q in ipairs(cfg.q) do q.i = i; Q[q.n] = q end
@@ -53,12 +56,12 @@ local QSTRIDE = 2 + NB
 local ASTART = 11 + #cfg.q * QSTRIDE
 local ASTRIDE = 1 + #cfg.dl
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
-local _DONE_STATUS = {completed = true, busy = true, ['no-answer'] = true, failed = true,
-                      canceled = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
 -- A call-back that did not reach the senior: the statuses above, or a machine that answered.
 local UNREACHED = {busy = true, ['no-answer'] = true, failed = true, canceled = true,
                    machine = true}
+local FINAL = {completed = true, busy = true, ['no-answer'] = true, failed = true,
+               canceled = true}
 
 local made = {}
 
@@ -83,9 +86,19 @@ end
 -- A call-back entry whose senior answered our call and is on that leg now (c.lg, its sid).
 local function on_line(c) return c.lg ~= nil and c.lg ~= '' end
 
+-- A call that a report could still end: a caller on the line (a call-back entry waits with
+-- nobody on it, and reports nothing) or one holding an agent.
+local function live(c)
+  return (c.st == 'waiting' and c.cb ~= 1) or c.st == 'offered' or c.st == 'on_call'
+end
+
+-- Every change of a call is made because something was heard of it (a webhook) or done to it
+-- (an offer): `lr` keeps when, and HEARD lists the live calls by it for OPS.stale.
 local function put_call(sid, c)
+  c.lr = now
   redis.call('HSET', CALLS, sid, cjson.encode(c))
   redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
+  if live(c) then redis.call('ZADD', HEARD, now, sid) else redis.call('ZREM', HEARD, sid) end
 end
 
 -- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
@@ -319,11 +332,16 @@ local function due_retries()
   end
 end
 
+local close_unreported  -- defined with the operations; prune needs it first
+
 local function prune()
   for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, 20)) do
     local c = get_call(sid)
     if c then dequeue(sid, c) end
+    -- no agent may be left pointing at a call that is gone: release it, count the call
+    if c and live(c) then close_unreported(sid, c) end
     redis.call('HDEL', CALLS, sid)
+    redis.call('ZREM', HEARD, sid)
     redis.call('ZREM', EXPIRY, sid)
     redis.call('ZREM', PULLS, sid)
     redis.call('ZREM', RETRY, sid)
@@ -392,18 +410,23 @@ end
 
 -- operations ------------------------------------------------------------------------------
 
--- The conversation is over: counted completed (once), the agent to wrap-up. `talk_ms` nil:
--- the talk time is unknown (a supervisor closed a call whose end was never reported) and
--- stays out of the handle-time average, where hours of a lost call would swell every estimate.
-local function finish(sid, c, talk_ms)
-  c.st = 'done'
-  put_call(sid, c)
+-- The agent's conversation on `sid` is over: wrap-up, then the next caller.
+local function wrap_up(sid, c)
   local p, st = get_profile(c.ag), get_state(c.ag)
   if p and st.c == sid then
     st.c, st.w = '', now + cfg.wrap
     st.i = st.w
     move_agent(p, st, 'wrap_up')
   end
+end
+
+-- The conversation is over: counted completed (once), the agent to wrap-up. `talk_ms` nil:
+-- the talk time is unknown (a supervisor closed a call whose end was never reported) and
+-- stays out of the handle-time average, where hours of a lost call would swell every estimate.
+local function finish(sid, c, talk_ms)
+  c.st = 'done'
+  put_call(sid, c)
+  wrap_up(sid, c)
   event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e)
   if talk_ms then ewma(c.q .. ':h', talk_ms + cfg.wrap) end
 end
@@ -446,6 +469,23 @@ local function caller_gone(sid, c)
   release_agent(c.ag, sid, nil)
   redis.call('ZREM', PULLS, sid)
   event('abandoned', sid, c, '', now - c.e)
+end
+
+-- A live call nothing has been heard of for cfg.maxc ms, and Twilio cannot say how it ended:
+-- out of the queue, its agent released (wrap-up after a conversation), counted as
+-- "unreported" (neither answered nor abandoned: nobody knows which).
+close_unreported = function(sid, c)
+  if c.st == 'waiting' then
+    dequeue(sid, c)
+  elseif c.st == 'offered' then
+    release_agent(c.ag, sid, nil)
+    redis.call('ZREM', PULLS, sid)
+  elseif c.st == 'on_call' then
+    wrap_up(sid, c)
+  end
+  c.st = 'unreported'
+  put_call(sid, c)
+  event('unreported', sid, c, c.ag, now - c.e)
 end
 
 local OPS = {}
@@ -637,7 +677,7 @@ end
 function OPS.callback_result()
   local sid, c = arg.sid, get_call(arg.sid)
   if c and c.cb == 1 then
-    if on_line(c) and _DONE_STATUS[arg.status] then
+    if on_line(c) and FINAL[arg.status] then
       caller_left(sid, c)  -- the leg the senior answered has ended
     elseif c.st == 'on_call' and arg.status == 'completed' then
       finish(sid, c, now - c.am)
@@ -797,6 +837,38 @@ function OPS.snapshot()
   end
   return {queues = queues, states = redis.call('HGETALL', ASTATE),
           retry = redis.call('ZCARD', RETRY), failed = redis.call('ZCARD', FAILED)}
+end
+
+-- Claim up to arg.limit live calls not heard of for cfg.rca ms: each is marked looked-up
+-- now (so another server's beat does not take it again for cfg.rca ms) and returned for
+-- the caller to ask Twilio about. A call-back entry's own sid is not the call-back's call.
+function OPS.stale()
+  local out = {}
+  local due = redis.call('ZRANGEBYSCORE', HEARD, '-inf', now - cfg.rca, 'LIMIT', 0, arg.limit)
+  for _, sid in ipairs(due) do
+    local c = get_call(sid)
+    if c and live(c) then
+      redis.call('ZADD', HEARD, now, sid)
+      out[#out + 1] = {sid = sid, cb = c.cb}
+    else
+      redis.call('ZREM', HEARD, sid)
+    end
+  end
+  return {stale = out}
+end
+
+-- What Twilio says of a stale call (OPS.stale): a final status closes it as the lost status
+-- callback would have (OPS.hangup, which reads arg.sid too); "unreported" (Twilio could not
+-- be asked) closes it only once nothing has been heard of it for cfg.maxc ms.
+function OPS.reconcile()
+  local c = get_call(arg.sid)
+  if not c or not live(c) then return {} end
+  if FINAL[arg.status] and c.cb ~= 1 then return OPS.hangup() end
+  if arg.status == 'unreported' and now - (c.lr or c.e) >= cfg.maxc then
+    close_unreported(arg.sid, c)
+    settle()
+  end
+  return {}
 end
 
 local fn = OPS[op]

@@ -100,7 +100,9 @@ class CallInfo:
     caller_age: int | None
     caller_dialect: str
     entered_at: datetime
-    state: str  # waiting, offered, on_call, done, gone (abandoned), retry, failed
+    # waiting, offered, on_call, done, gone (abandoned), retry, failed, unreported (closed
+    # with no report of its end: routing.max_call_seconds)
+    state: str
     agent_id: str
     callback: bool
     callback_attempts: int
@@ -136,6 +138,14 @@ class ForcedChange:
             "call_sid": self.call_sid,
             "ended": self.ended,
         }
+
+
+@dataclass(frozen=True)
+class StaleCall:
+    """A live call nothing has been heard of for `routing.reconcile_after`, claimed to look up."""
+
+    call_sid: str
+    callback: bool  # a call-back entry: its sid is not the call-back's call, nothing to fetch
 
 
 @dataclass(frozen=True)
@@ -301,6 +311,26 @@ class Router:
     def tick(self) -> list[Offer]:
         """Run assignment now (wrap-ups ended, requirements widened); hand out pending offers."""
         return _offers(self._run("tick", {}).get("offers"))
+
+    def stale_calls(self, limit: int) -> list[StaleCall]:
+        """Claim up to `limit` live calls silent for `routing.reconcile_after`, to look up.
+
+        A claimed call is not returned again (to this or another server) for another
+        `reconcile_after`, so each is looked up once however many servers beat.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        out = self._run("stale", {"limit": limit})
+        return [StaleCall(s["sid"], s["cb"] == 1) for s in out.get("stale") or []]
+
+    def reconcile(self, call_sid: str, status: str) -> None:
+        """Close a stale call with what Twilio says of it.
+
+        A final status (completed, busy, failed, no-answer, canceled) ends it as its lost
+        status callback would have; "unreported" (Twilio could not say) ends it only once
+        nothing has been heard of it for `routing.max_call_seconds`. Anything else: no change.
+        """
+        self._run("reconcile", {"sid": call_sid, "status": status})
 
     def queue_sid(self, call_sid: str) -> str:
         """The Twilio QueueSid this caller's wait URL reported."""

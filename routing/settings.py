@@ -126,6 +126,8 @@ class Routing:
     callback_retry_seconds: int = 120
     senior_reserve: int = 1
     senior_reserve_release: int = 60
+    reconcile_after: int = 180
+    max_call_seconds: int = 14400
 
 
 @dataclass(frozen=True)
@@ -477,6 +479,26 @@ def _check(s: Settings) -> None:
     )
     _require(
         5 <= s.routing.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600"
+    )
+    _check_reconcile(s.routing)
+
+
+def _check_reconcile(r: Routing) -> None:
+    # A waiting caller reports every few seconds (wait URL polls), so a call silent for
+    # reconcile_after is worth asking Twilio about; below 30 s a live caller could look lost.
+    _require(
+        30 <= r.reconcile_after <= 3600, "routing.reconcile_after", "seconds between 30 and 3600"
+    )
+    _require(
+        r.wait_poll_seconds * 3 <= r.reconcile_after,
+        "routing.reconcile_after",
+        "at least three times routing.wait_poll_seconds",
+    )
+    # Call records expire a day after their last change; the bound must close a call first.
+    _require(
+        r.reconcile_after <= r.max_call_seconds <= 86_000,
+        "routing.max_call_seconds",
+        "seconds from routing.reconcile_after up to 86000 (a call record lives a day)",
     )
 
 

@@ -29,6 +29,7 @@ EventKind = Literal[
     "callback_requested",
     "callback_placed",
     "callback_failed",
+    "unreported",  # closed with no report of its end and nothing from Twilio (docs/statistics.md)
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 DEFAULT_SL_SECONDS = 20  # the service-level threshold of a queue the settings do not name

@@ -97,6 +97,7 @@ class Figures:
     connected: int = 0  # callers bridged to a person (their time to a human is known)
     tth_ms: int = 0
     max_tth_ms: int = 0
+    unreported: int = 0  # calls closed as "ended, unreported" (routing.max_call_seconds)
     wait_ms: int = 0
     abandon_wait_ms: int = 0
     max_wait_ms: int = 0

@@ -53,6 +53,7 @@ class Offline:
             seconds_per_char=seconds_per_char,
         )
         self.rest = RestClient(self.sim)
+        self._overrides = overrides
         self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
         self.engine: Engine = self.app.extensions["silverline"]
         secrets = self.engine.settings.secrets
@@ -70,6 +71,13 @@ class Offline:
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
         self._beat_due = False
+
+    def restart(self) -> None:
+        """Replace the app by a new instance on the same store, as a server restart does:
+        whatever the old one kept in memory (its spool, its caches) is gone."""
+        self.app = create_app(self._overrides, clock=self.sim.clock, twilio_http_client=self.rest)
+        self.engine = self.app.extensions["silverline"]
+        self.sim.connect(_Beating(FlaskTransport(self.app), self))
 
     def add_agent(
         self,

@@ -444,6 +444,7 @@ class RestClient(HttpClient):  # type: ignore[misc]
     def __init__(self, sim: Simulator) -> None:
         super().__init__(logger=None, is_async=False)
         self.api = RestApi(sim, lambda action: action())
+        self.reachable = True  # False: every request fails as a refused connection does
 
     def request(
         self,
@@ -456,6 +457,8 @@ class RestClient(HttpClient):  # type: ignore[misc]
         timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> TwilioResponse:
+        if not self.reachable:
+            raise ConnectionRefusedError(f"the offline Twilio REST API is down ({uri})")
         self._network(timeout if timeout is not None else self.timeout)
         form = {**(params or {}), **(data or {})}
         status, body = self.api.handle(method.upper(), urlsplit(uri).path, form, auth)

@@ -63,6 +63,8 @@
     if (over) over.classList.toggle("alert", all.senior_over_target);
     STATES.forEach(function (s) { set("agents-" + s, all.agents[s]); });
     set("callbacks-retrying", all.callbacks_retrying);
+    set("callbacks-pending", all.callbacks_pending);
+    set("calls-unreported", all.today.all.unreported);
   }
 
   function queues(board) {

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from flask import Flask
 
-from ivr import ticker
+from ivr import dashboard, ticker
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -30,3 +30,21 @@ def test_a_call_back_booked_at_night_is_queued_at_opening_with_the_customers_nam
     assert info is not None
     assert (info.queue, info.callback, info.senior) == ("senior", True, True)
     assert (info.caller_name, info.caller_age, info.caller_dialect) == ("陈伯", 72, "cantonese")
+
+
+def test_without_a_rest_api_a_booked_call_back_stays_pending_and_never_waits_on_the_line(
+    app: Flask, engine: Engine, clock: FixedClock
+) -> None:
+    # the `app` fixture has no Twilio account and no offline Twilio: nothing can be placed
+    assert not app.extensions["silverline.telephony"].enabled
+    engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
+    clock.set(T0 + timedelta(hours=13))
+    caller = engine.directory.identify(SENIOR, clock.now())
+    assert engine.callbacks.request_after_hours("CA" + "2" * 32, caller)
+    clock.advance(10 * 3600 + 200)  # open for 200 s
+    for _ in range(3):
+        ticker.beat(app, "http://localhost")
+    assert engine.router.call("CA" + "2" * 32) is None
+    board = dashboard.queues(engine)
+    assert board["all"]["seniors_waiting"] == 0 and not board["all"]["senior_over_target"]
+    assert board["all"]["callbacks_pending"] == 1

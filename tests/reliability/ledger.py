@@ -1,6 +1,6 @@
 """Checks of exactly-once bookkeeping, shared by tests/reliability/test_ledger.py and bench/soak.py.
 
-- `Tape` keeps every webhook a simulator sends, to be sent again.
+- `Tape` keeps every webhook a simulator sends, to be sent again; `Lossy` loses some.
 - `recount` rebuilds each queue's aggregates from the raw event stream by the rules of
   docs/statistics.md; `mismatches` compares them with what Stats reads.
 - `overlaps` finds agents the engine recorded on two calls at once; `double_answers` finds
@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from ivr.simulator.transport import Reply, Transport
+from ivr.simulator.transport import NO_ANSWER, Reply, Transport
 from routing.engine import Engine
 from routing.statsquery import CLASSES, Stats
 
@@ -54,6 +55,38 @@ class Tape:
         reply = self.inner.send(method, url, form, headers)
         self.replies.append(reply)
         return reply
+
+
+LOST = "HTTP connection failure: lost on purpose"  # what a request Lossy lost is answered
+
+
+class Lossy:
+    """A transport that loses the requests `drop(url)` picks, as a server that is down does.
+
+    A lost request gets Twilio's "HTTP connection failure" (11205): the simulator then tries
+    the Fallback URL where Twilio would, and forgets a status callback, as Twilio does.
+    """
+
+    def __init__(self, inner: Transport, drop: Callable[[str], bool]) -> None:
+        self.inner = inner
+        self.drop = drop
+        self.lost: list[Sent] = []  # what never reached the server, to be sent late
+
+    def send(
+        self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
+    ) -> Reply:
+        if self.drop(url):
+            self.lost.append(Sent(method, url, dict(form), dict(headers)))
+            return Reply(NO_ANSWER, "", LOST, error=11205)
+        return self.inner.send(method, url, form, headers)
+
+
+def is_report(url: str) -> bool:
+    """A webhook that reports how a call or a leg of it ended (or a caller left a queue)."""
+    path = urlsplit(url).path
+    return path in ("/voice/dial-result", "/voice/queue-result", "/voice/status") or (
+        path == "/voice/callback-status"
+    )
 
 
 def events(engine: Engine) -> list[dict[str, str]]:

@@ -40,6 +40,16 @@ def test_environment_then_overrides_take_precedence() -> None:
         ({"hotline.no_such_key": 1}, "hotline.no_such_key"),
         ({"twilio.validate_signatures": "maybe"}, "twilio.validate_signatures"),
         ({"ivr.senior_key": "1"}, "ivr.topics"),
+        ({"routing.reconcile_after": 10}, "routing.reconcile_after"),
+        (
+            {"routing.wait_poll_seconds": 20, "routing.reconcile_after": 40},
+            "routing.reconcile_after",
+        ),
+        (
+            {"routing.reconcile_after": 600, "routing.max_call_seconds": 300},
+            "routing.max_call_seconds",
+        ),
+        ({"routing.max_call_seconds": 90000}, "routing.max_call_seconds"),
     ],
 )
 def test_a_bad_value_names_its_key(overrides: dict[str, object], key: str) -> None:

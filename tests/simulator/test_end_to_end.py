@@ -132,3 +132,20 @@ def test_a_caller_who_hangs_up_in_the_queue_is_abandoned(hotline: Offline) -> No
     info = hotline.engine.router.call(leg.sid)
     assert info is not None and info.state == "gone"
     assert not hotline.sim.faults
+
+
+def test_a_call_back_booked_at_night_is_placed_through_the_offline_twilio_at_opening(
+    hotline: Offline, clock: FixedClock
+) -> None:
+    clock.advance(13 * 3600)  # 23:00 in Shanghai: closed
+    night = hotline.call(Caller(SENIOR, hotline.sim.rng))  # a senior is booked a call-back
+    hotline.run()
+    assert night.ended and hotline.engine.callbacks.count() == 1
+    clock.advance(10 * 3600)  # 09:00: open
+    agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0)
+    hotline.run()
+    assert hotline.engine.callbacks.count() == 0
+    back = [x for x in hotline.sim.legs.values() if x.direction == "outbound-api"]
+    assert len(back) == 1 and back[0].to == SENIOR
+    assert back[0].bridged_at is not None and agent.calls == 1
+    assert hotline.engine.router.snapshot().queues["senior"].seniors_waiting == 0
