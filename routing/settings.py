@@ -102,7 +102,7 @@ class Ivr:
     complaint_hours: str = "09:00-18:00"
     topics: tuple[Topic, ...] = ()
     whisper: str = "short"
-    connect: str = "conference"
+    connect: str = "dial"
 
 
 @dataclass(frozen=True)
