@@ -307,8 +307,12 @@ def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
     for sid, c in fresh.items():
         agent = team[c["ag"]]
         assert _eligible(run, agent, c, now, staffed), f"{sid} given to {agent.id} too early"
+        # At the offer this agent was free too: the fewest free senior-trained agents then.
+        # (A higher count would only make more callers eligible: this never blames an order
+        # the reserve explains, and may miss one it does not.)
+        least = free_seniors + ("senior" in agent.skills)
         for other, w in waiting.items():
-            if ordered and _eligible(run, agent, w, now, staffed):
+            if ordered and _eligible(run, agent, w, now, staffed, least):
                 assert _rank(run, sid, c) < _rank(run, other, w), f"{other} was ahead of {sid}"
         if c["q"] == "senior" and "senior" not in agent.skills:
             assert not any("senior" in a.skills for a in available), "a senior agent was free"
