@@ -420,12 +420,16 @@ class Simulator:
         text = twiml.spoken_text(verb)
         loops = int(verb.get("loop", "1")) or 1000
         leg.hear(self.now(), "say", text, **_voice(verb))
-        yield self.speaking_time(text) * loops
+        yield self.say_time(verb) * loops
         return None
 
     def speaking_time(self, text: str) -> float:
         """Seconds to speak `text`: about five CJK characters or two English words a second."""
         return len(text) * self.seconds_per_char
+
+    def say_time(self, say: Element) -> float:
+        """Seconds to speak a <Say> once: slower inside <prosody rate="80%"> (0.25 s a char)."""
+        return sum(self.speaking_time(text) / rate for text, rate in twiml.spoken_parts(say))
 
     def _verb_play(self, leg: Leg, verb: Element, base: str, context: str) -> Steps:
         loops = int(verb.get("loop", "1")) or 1000
