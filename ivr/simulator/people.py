@@ -10,7 +10,11 @@ from xml.etree.ElementTree import Element
 
 @dataclass(frozen=True)
 class Input:
-    """What a caller does at a <Gather>: keys, or words, after `after` seconds."""
+    """What a caller does at a <Gather>: keys, or words, after `after` seconds.
+
+    `after` counts from the start of the Gather's prompts: input within them cuts them short
+    (barge-in), later input counts until the Gather's timeout runs out after them.
+    """
 
     digits: str | None = None
     speech: str | None = None

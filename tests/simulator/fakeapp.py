@@ -15,6 +15,7 @@ BAD_XML = "+15550000004"
 WAIT_DIALS = "+15550000005"  # a wait URL that returns <Dial>: not allowed there
 SILENT_QUEUE = "+15550000006"  # waitUrl="" and no action: REST takes callers out
 WHISPER_DIAL = "+15550000007"  # a whisper that returns <Dial>
+NO_BARGE_IN = "+15550000008"  # a spoken menu with bargeIn="false"
 
 
 def xml(vr: VoiceResponse) -> Response:
@@ -53,6 +54,9 @@ def create() -> Flask:
         elif to == WHISPER_DIAL:
             dial = vr.dial(action="/dial-result", timeout=10)
             dial.client("bob", url="/whisper-dial")
+        elif to == NO_BARGE_IN:
+            with vr.gather(input="speech", action="/menu", timeout=4, barge_in=False) as g:
+                g.say("Say what you need after the tone.")
         else:
             with vr.gather(num_digits=1, input="dtmf speech", action="/menu", timeout=4) as g:
                 g.say("Press 1 to wait, 2 for Alice.")
