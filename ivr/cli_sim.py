@@ -38,6 +38,13 @@ from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
 SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
+ANSWER_AFTER = click.option(
+    "--answer-after",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Seconds the virtual agents' phones ring before they answer (0: auto-answer).",
+)
 
 
 @main.command("call")
@@ -48,6 +55,7 @@ SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK cha
 @click.option("--url", default=None, help="Base URL of a running server (default: in-process).")
 @click.option("--rest-port", type=int, default=None, help="Serve the REST API on this port.")
 @click.option("--patience", default=600.0, type=float, help="Seconds before hanging up.")
+@ANSWER_AFTER
 def call_command(
     number: str,
     press: tuple[str, ...],
@@ -56,17 +64,21 @@ def call_command(
     url: str | None,
     rest_port: int | None,
     patience: float,
+    answer_after: float,
 ) -> None:
     """Call the hotline from NUMBER and print what the caller and the agent heard."""
     inputs = [Input(digits=d) for d in press] + [Input(speech=s) for s in says]
+    phones: dict[str, object] = {"answer_delay_s": (answer_after, answer_after)}
     if url:
         _require_server(url)
         sim = _live(url, rest_port)
+        sim.people.agent_options = phones
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
     else:
         prefix = _scratch("slcall")
         offline = _offline(speed=None, prefix=prefix)
+        offline.sim.people.agent_options = phones
         try:
             _furnish(offline, number)
             _staff(offline)
@@ -123,6 +135,7 @@ def _furnish(offline: Offline, number: str) -> None:
 @click.option("--aht", type=float, default=180.0, help="Mean talk time, seconds (exponential).")
 @click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
 @click.option("--seed", type=int, default=0)
+@ANSWER_AFTER
 @click.option("--speed", type=float, default=None, help="Real time at X times speed.")
 @click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
 @click.option("--json", "as_json", is_flag=True)
@@ -140,6 +153,7 @@ def simulate_command(
     aht: float,
     patience: str,
     seed: int,
+    answer_after: float,
     speed: float | None,
     virtual: bool,
     as_json: bool,
@@ -164,7 +178,7 @@ def simulate_command(
         aht_s=aht,
         patience_s=_patience(patience),
         seed=seed,
-        answer_delay_s=(1.0, 4.0),
+        answer_delay_s=(answer_after, answer_after),
     )
     outcomes = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
     result = report(outcomes, plan.sl_seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -76,3 +77,36 @@ def test_simulate_refuses_speed_with_virtual(env: dict[str, str]) -> None:
     args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
     res = CliRunner().invoke(main, [*args, "--speed", "2", "--virtual"], env=env)
     assert res.exit_code != 0 and "exclusive" in res.output
+
+
+def _ring_to_answer(out: dict[str, Any]) -> float:
+    """Seconds from the agent's phone ringing to the agent hearing the whisper."""
+    lines = out["transcript"]
+    ringing = next(x["at"] for x in lines if x["text"].startswith("ringing client:"))
+    answered = next(x["at"] for x in lines if x["party"] == "agent")
+    return float(answered - ringing)
+
+
+@pytest.mark.parametrize("after", [0.0, 3.0, 7.5])
+def test_call_agents_answer_after_exactly_the_given_seconds(
+    env: dict[str, str], after: float
+) -> None:
+    args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", str(after)]
+    res = CliRunner().invoke(main, args, env=env)
+    assert res.exit_code == 0, res.output
+    assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(after)
+
+
+def test_call_agents_answer_after_three_seconds_by_default(env: dict[str, str]) -> None:
+    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("command", ["call", "simulate"])
+def test_a_negative_answer_after_is_refused(env: dict[str, str], command: str) -> None:
+    args = [GRANNY] if command == "call" else ["--calls", "1", "--rate", "1", "--agents", "1"]
+    if command == "simulate":
+        args += ["--senior-share", "0"]
+    res = CliRunner().invoke(main, [command, *args, "--answer-after", "-1"], env=env)
+    assert res.exit_code == 2 and "--answer-after" in res.output
