@@ -23,11 +23,12 @@ from ivr import dispatch
 from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
 from ivr.simulator.calls import Leg, Line
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
+from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.people import Caller, Input
 from ivr.simulator.rest import wsgi_app
 from ivr.simulator.switch import Simulator
-from ivr.simulator.traffic import CLASSES, Outcome, Plan, report
+from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
 from routing import numbers
 from routing.clock import FixedClock
 from routing.demo import seed_agents, seed_customers
@@ -132,7 +133,19 @@ def _furnish(offline: Offline, number: str) -> None:
     required=True,
     help="Share of callers aged 60+.",
 )
-@click.option("--aht", type=float, default=180.0, help="Mean talk time, seconds (exponential).")
+@click.option(
+    "--aht",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Mean handle time, seconds: talk (exponential) plus wrap-up.",
+)
+@click.option(
+    "--wrap-up",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Wrap-up after each call, seconds (default: the config's routing.wrap_up_seconds).",
+)
 @click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
 @click.option("--seed", type=int, default=0)
 @ANSWER_AFTER
@@ -151,6 +164,7 @@ def simulate_command(
     agents: int,
     senior_share: float,
     aht: float,
+    wrap_up: int | None,
     patience: str,
     seed: int,
     answer_after: float,
@@ -170,34 +184,61 @@ def simulate_command(
         raise click.UsageError(
             "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
         )
+    wrap_up = _wrap_up(wrap_up, aht, url)
     plan = Plan(
         calls=calls,
         rate=rate,
         agents=agents,
         senior_share=senior_share,
-        aht_s=aht,
+        aht_s=aht - wrap_up,  # the talk; the engine adds the wrap-up
         patience_s=_patience(patience),
         seed=seed,
         answer_delay_s=(answer_after, answer_after),
+        wrap_up_s=wrap_up,
     )
-    outcomes = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
+    outcomes, meter = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
     result = report(outcomes, plan.sl_seconds)
+    share = meter.share(*arrival_span(outcomes))
+    result["occupancy"] = None if share is None else round(share, 4)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     click.echo(_table(result))
+    if result["occupancy"] is not None:
+        click.echo(f"agents' occupancy {result['occupancy']:.1%} (ringing, talk, wrap-up)")
 
 
-def _simulate_offline(plan: Plan, speed: float | None) -> list[Outcome]:
+def _wrap_up(wrap_up: int | None, aht: float, url: str | None) -> int:
+    """The run's wrap-up: --wrap-up, else the config's; shorter than the handle time."""
+    configured = cli_settings().routing.wrap_up_seconds
+    if url and wrap_up is not None and wrap_up != configured:
+        raise click.UsageError(
+            f"--url: the server's routing.wrap_up_seconds ({configured} s) applies; "
+            "drop --wrap-up or change the server's configuration"
+        )
+    wrap_up = configured if wrap_up is None else wrap_up
+    if wrap_up >= aht:
+        raise click.UsageError(
+            f"--aht is the handle time, talk plus wrap-up: {aht:g} s leaves no talk after "
+            f"a {wrap_up} s wrap-up (give --aht above {wrap_up} or a shorter --wrap-up)"
+        )
+    return wrap_up
+
+
+Run = tuple[list[Outcome], Occupancy]
+
+
+def _simulate_offline(plan: Plan, speed: float | None) -> Run:
     prefix = _scratch("slsim")
-    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix)
+    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
     try:
-        return simulate(offline, plan)
+        outcomes = simulate(offline, plan)
     finally:
         _drop(offline.engine, prefix)
+    return outcomes, offline.occupancy
 
 
-def simulate_live(url: str, plan: Plan) -> list[Outcome]:
+def simulate_live(url: str, plan: Plan) -> Run:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
     _require_server(url)
     engine = cli_engine()
@@ -221,7 +262,7 @@ def simulate_live(url: str, plan: Plan) -> list[Outcome]:
         err=True,
     )
     try:
-        return traffic.run()
+        return traffic.run(), traffic.occupancy
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
@@ -250,10 +291,14 @@ def _patience(raw: str) -> float:
     return value
 
 
-def _offline(speed: float | None, seed: int = 0, prefix: str | None = None) -> Offline:
+def _offline(
+    speed: float | None, seed: int = 0, prefix: str | None = None, wrap_up: int | None = None
+) -> Offline:
     settings = cli_settings()
     warn_demo_token(settings)
-    overrides = {"redis.key_prefix": prefix} if prefix else {}
+    overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
+    if wrap_up is not None:
+        overrides["routing.wrap_up_seconds"] = wrap_up
     start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
     try:
         return Offline(overrides, clock=FixedClock(start), speed=speed, seed=seed)

@@ -110,3 +110,36 @@ def test_a_negative_answer_after_is_refused(env: dict[str, str], command: str) -
         args += ["--senior-share", "0"]
     res = CliRunner().invoke(main, [command, *args, "--answer-after", "-1"], env=env)
     assert res.exit_code == 2 and "--answer-after" in res.output
+
+
+def test_simulate_takes_handle_time_with_a_wrap_up_and_reports_occupancy(
+    env: dict[str, str], r: RedisClient
+) -> None:
+    args = ["simulate", "--calls", "30", "--rate", "0.05", "--agents", "2", "--seed", "4"]
+    args += ["--senior-share", "0.5", "--aht", "40", "--wrap-up", "10", "--answer-after", "2"]
+    res = CliRunner().invoke(main, [*args, "--patience", "120", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.splitlines()[-1])
+    assert 0 < out["occupancy"] <= 1
+    assert out["classes"]["all"]["answered"] + out["classes"]["all"]["abandoned"] == 30
+    assert r.dbsize() == 0
+    table = CliRunner().invoke(main, [*args, "--patience", "120"], env=env)
+    assert table.exit_code == 0 and "occupancy" in table.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--aht", "10", "--wrap-up", "10"], "10 s wrap-up"),
+        (["--aht", "12"], "15 s wrap-up"),  # the configuration's wrap-up
+        (["--aht", "0"], "--aht"),
+        (["--wrap-up", "-1"], "--wrap-up"),
+        (["--url", "http://127.0.0.1:9", "--wrap-up", "3"], "routing.wrap_up_seconds (15 s)"),
+    ],
+)
+def test_simulate_refuses_a_wrap_up_that_leaves_no_talk_or_that_the_server_does_not_use(
+    env: dict[str, str], extra: list[str], message: str
+) -> None:
+    args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
+    res = CliRunner().invoke(main, [*args, *extra], env=env)
+    assert res.exit_code == 2 and message in res.output, res.output
