@@ -39,6 +39,14 @@ from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
 SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
+# A traffic run measures the queue, not the opening hours: the reference scenario's 10,000
+# calls at 0.1333/s span 21 hours, and those after closing would hear the after-hours flow.
+OPEN_ALL_DAY = {
+    "business_hours.open": "00:00",
+    "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
+    "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "business_hours.holidays": [],
+}
 ANSWER_AFTER = click.option(
     "--answer-after",
     type=click.FloatRange(min=0),
@@ -297,8 +305,8 @@ def _offline(
     settings = cli_settings()
     warn_demo_token(settings)
     overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
-    if wrap_up is not None:
-        overrides["routing.wrap_up_seconds"] = wrap_up
+    if wrap_up is not None:  # a traffic run (simulate): its wrap-up, open round the clock
+        overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
     start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
     try:
         return Offline(overrides, clock=FixedClock(start), speed=speed, seed=seed)

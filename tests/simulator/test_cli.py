@@ -143,3 +143,13 @@ def test_simulate_refuses_a_wrap_up_that_leaves_no_talk_or_that_the_server_does_
     args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
     res = CliRunner().invoke(main, [*args, *extra], env=env)
     assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_a_simulated_run_longer_than_the_opening_hours_stays_open(env: dict[str, str]) -> None:
+    """Six calls about 14 hours apart in all (seed 1) from 09:00: past the 20:00 closing."""
+    args = ["simulate", "--calls", "6", "--rate", "0.0001", "--agents", "1", "--aht", "30"]
+    res = CliRunner().invoke(
+        main, [*args, "--senior-share", "0.5", "--seed", "1", "--json"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.splitlines()[-1])["classes"]["all"]["answered"] == 6
