@@ -23,11 +23,12 @@ from ivr import dispatch
 from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
 from ivr.simulator.calls import Leg, Line
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
+from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.people import Caller, Input
 from ivr.simulator.rest import wsgi_app
 from ivr.simulator.switch import Simulator
-from ivr.simulator.traffic import CLASSES, Outcome, Plan, report
+from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
 from routing import numbers
 from routing.clock import FixedClock
 from routing.demo import seed_agents, seed_customers
@@ -38,6 +39,21 @@ from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
 SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
+# A traffic run measures the queue, not the opening hours: the reference scenario's 10,000
+# calls at 0.1333/s span 21 hours, and those after closing would hear the after-hours flow.
+OPEN_ALL_DAY = {
+    "business_hours.open": "00:00",
+    "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
+    "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "business_hours.holidays": [],
+}
+ANSWER_AFTER = click.option(
+    "--answer-after",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Seconds the virtual agents' phones ring before they answer (0: auto-answer).",
+)
 
 
 @main.command("call")
@@ -48,6 +64,7 @@ SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK cha
 @click.option("--url", default=None, help="Base URL of a running server (default: in-process).")
 @click.option("--rest-port", type=int, default=None, help="Serve the REST API on this port.")
 @click.option("--patience", default=600.0, type=float, help="Seconds before hanging up.")
+@ANSWER_AFTER
 def call_command(
     number: str,
     press: tuple[str, ...],
@@ -56,17 +73,21 @@ def call_command(
     url: str | None,
     rest_port: int | None,
     patience: float,
+    answer_after: float,
 ) -> None:
     """Call the hotline from NUMBER and print what the caller and the agent heard."""
     inputs = [Input(digits=d) for d in press] + [Input(speech=s) for s in says]
+    phones: dict[str, object] = {"answer_delay_s": (answer_after, answer_after)}
     if url:
         _require_server(url)
         sim = _live(url, rest_port)
+        sim.people.agent_options = phones
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
     else:
         prefix = _scratch("slcall")
         offline = _offline(speed=None, prefix=prefix)
+        offline.sim.people.agent_options = phones
         try:
             _furnish(offline, number)
             _staff(offline)
@@ -120,9 +141,22 @@ def _furnish(offline: Offline, number: str) -> None:
     required=True,
     help="Share of callers aged 60+.",
 )
-@click.option("--aht", type=float, default=180.0, help="Mean talk time, seconds (exponential).")
+@click.option(
+    "--aht",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Mean handle time, seconds: talk (exponential) plus wrap-up.",
+)
+@click.option(
+    "--wrap-up",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Wrap-up after each call, seconds (default: the config's routing.wrap_up_seconds).",
+)
 @click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
 @click.option("--seed", type=int, default=0)
+@ANSWER_AFTER
 @click.option("--speed", type=float, default=None, help="Real time at X times speed.")
 @click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
 @click.option("--json", "as_json", is_flag=True)
@@ -138,8 +172,10 @@ def simulate_command(
     agents: int,
     senior_share: float,
     aht: float,
+    wrap_up: int | None,
     patience: str,
     seed: int,
+    answer_after: float,
     speed: float | None,
     virtual: bool,
     as_json: bool,
@@ -156,34 +192,61 @@ def simulate_command(
         raise click.UsageError(
             "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
         )
+    wrap_up = _wrap_up(wrap_up, aht, url)
     plan = Plan(
         calls=calls,
         rate=rate,
         agents=agents,
         senior_share=senior_share,
-        aht_s=aht,
+        aht_s=aht - wrap_up,  # the talk; the engine adds the wrap-up
         patience_s=_patience(patience),
         seed=seed,
-        answer_delay_s=(1.0, 4.0),
+        answer_delay_s=(answer_after, answer_after),
+        wrap_up_s=wrap_up,
     )
-    outcomes = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
+    outcomes, meter = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
     result = report(outcomes, plan.sl_seconds)
+    share = meter.share(*arrival_span(outcomes))
+    result["occupancy"] = None if share is None else round(share, 4)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     click.echo(_table(result))
+    if result["occupancy"] is not None:
+        click.echo(f"agents' occupancy {result['occupancy']:.1%} (ringing, talk, wrap-up)")
 
 
-def _simulate_offline(plan: Plan, speed: float | None) -> list[Outcome]:
+def _wrap_up(wrap_up: int | None, aht: float, url: str | None) -> int:
+    """The run's wrap-up: --wrap-up, else the config's; shorter than the handle time."""
+    configured = cli_settings().routing.wrap_up_seconds
+    if url and wrap_up is not None and wrap_up != configured:
+        raise click.UsageError(
+            f"--url: the server's routing.wrap_up_seconds ({configured} s) applies; "
+            "drop --wrap-up or change the server's configuration"
+        )
+    wrap_up = configured if wrap_up is None else wrap_up
+    if wrap_up >= aht:
+        raise click.UsageError(
+            f"--aht is the handle time, talk plus wrap-up: {aht:g} s leaves no talk after "
+            f"a {wrap_up} s wrap-up (give --aht above {wrap_up} or a shorter --wrap-up)"
+        )
+    return wrap_up
+
+
+Run = tuple[list[Outcome], Occupancy]
+
+
+def _simulate_offline(plan: Plan, speed: float | None) -> Run:
     prefix = _scratch("slsim")
-    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix)
+    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
     try:
-        return simulate(offline, plan)
+        outcomes = simulate(offline, plan)
     finally:
         _drop(offline.engine, prefix)
+    return outcomes, offline.occupancy
 
 
-def simulate_live(url: str, plan: Plan) -> list[Outcome]:
+def simulate_live(url: str, plan: Plan) -> Run:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
     _require_server(url)
     engine = cli_engine()
@@ -207,7 +270,7 @@ def simulate_live(url: str, plan: Plan) -> list[Outcome]:
         err=True,
     )
     try:
-        return traffic.run()
+        return traffic.run(), traffic.occupancy
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
@@ -236,10 +299,14 @@ def _patience(raw: str) -> float:
     return value
 
 
-def _offline(speed: float | None, seed: int = 0, prefix: str | None = None) -> Offline:
+def _offline(
+    speed: float | None, seed: int = 0, prefix: str | None = None, wrap_up: int | None = None
+) -> Offline:
     settings = cli_settings()
     warn_demo_token(settings)
-    overrides = {"redis.key_prefix": prefix} if prefix else {}
+    overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
+    if wrap_up is not None:  # a traffic run (simulate): its wrap-up, open round the clock
+        overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
     start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
     try:
         return Offline(overrides, clock=FixedClock(start), speed=speed, seed=seed)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from dialects.packs import default_packs
 from ivr.simulator.calls import Leg
+from ivr.simulator.occupancy import Observing, Occupancy
 from ivr.simulator.people import Caller
 from ivr.simulator.switch import Simulator, Steps
 from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
@@ -95,6 +96,7 @@ class LiveTraffic:
         self._on_offers = on_offers or (lambda offers: None)
         self._limit_s = limit_s
         self._placed_all = False
+        self.occupancy = Occupancy(engine.agents, sim.sched)
         first = secrets.randbelow(max(1, _NUMBER_BLOCKS - plan.calls))
         self._population = Population(random.Random(plan.seed + 2), first=first)
 
@@ -103,6 +105,9 @@ class LiveTraffic:
         legs: list[tuple[Leg, str]] = []
         try:
             self._staff()
+            self.occupancy.watch(self.agent_ids)
+            if self.sim.webhooks is not None:
+                self.sim.webhooks.transport = Observing(self.sim.webhooks.transport, self.occupancy)
             self.sim.on_call_end.append(self._call_ended)
             self.sim.sched.spawn(self._arrivals(legs))
             self.sim.run(until=self._limit_s)

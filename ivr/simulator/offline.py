@@ -18,6 +18,7 @@ from app import create_app
 from dialects.packs import default_packs
 from ivr import ticker
 from ivr.simulator.calls import Leg
+from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.people import Agent as Phone
 from ivr.simulator.people import Caller
 from ivr.simulator.rest import RestClient
@@ -71,6 +72,8 @@ class Offline:
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
         self._beat_due = False
+        self.occupancy = Occupancy(self.engine.agents, self.sim.sched)
+        self.metering = False  # simulate() turns the occupancy meter on
 
     def restart(self) -> None:
         """Replace the app by a new instance on the same store, as a server restart does:
@@ -113,8 +116,14 @@ class Offline:
             self._beat_due = True
             self.sim.sched.call_later(0, self._beat_now)
 
+    def observe(self) -> None:
+        """Let the occupancy meter read the agents' states before this instant's work."""
+        if self.metering:
+            self.occupancy.observe()
+
     def _beat_now(self) -> None:
         self._beat_due = False
+        self.observe()
         ticker.beat(self.app, self.base)
 
     def _keep_beating(self) -> None:
@@ -125,6 +134,7 @@ class Offline:
         """The server's ticker on virtual time; stops once calls have been over a while."""
         quiet_since = self.sim.now()
         while True:
+            self.observe()
             ticker.beat(self.app, self.base)
             if self.sim.live:
                 quiet_since = self.sim.now()
@@ -146,13 +156,22 @@ class _Beating:
     def send(
         self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
     ) -> Reply:
+        self._offline.observe()
         reply = self._inner.send(method, url, form, headers)
         self._offline.beat_soon()
         return reply
 
 
 def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
-    """Run `plan` through the app: `plan.agents` agents who take every queue and dialect."""
+    """Run `plan` through the app: `plan.agents` agents who take every queue and dialect.
+
+    `offline.occupancy` meters the agents' time on calls; the app must have been built with
+    the plan's wrap-up (`routing.wrap_up_seconds`), if the plan sets one.
+    """
+    wrap_up = offline.engine.settings.routing.wrap_up_seconds
+    if plan.wrap_up_s is not None and plan.wrap_up_s != wrap_up:
+        raise ValueError(f"the plan's wrap-up is {plan.wrap_up_s} s, the app's {wrap_up} s")
+    offline.metering = True
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
     for n in range(plan.agents):
@@ -176,4 +195,5 @@ def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
     legs: list[tuple[Leg, str]] = []
     offline.sim.sched.spawn(arrivals(offline.sim, plan, offline.call, callers, legs))
     offline.run()
+    offline.observe()
     return [outcome(leg, label) for leg, label in legs]

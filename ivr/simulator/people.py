@@ -10,7 +10,11 @@ from xml.etree.ElementTree import Element
 
 @dataclass(frozen=True)
 class Input:
-    """What a caller does at a <Gather>: keys, or words, after `after` seconds."""
+    """What a caller does at a <Gather>: keys, or words, after `after` seconds.
+
+    `after` counts from the start of the Gather's prompts: input within them cuts them short
+    (barge-in), later input counts until the Gather's timeout runs out after them.
+    """
 
     digits: str | None = None
     speech: str | None = None
@@ -87,6 +91,7 @@ class People:
     def __init__(self, rng: random.Random, *, auto_answer: bool = True) -> None:
         self._rng = rng
         self.auto_answer = auto_answer
+        self.agent_options: dict[str, object] = {}  # for agents met by auto_answer
         self.agents: dict[str, Agent] = {}
         self.callers: dict[str, Caller] = {}
 
@@ -103,5 +108,5 @@ class People:
         """The person who answers `address`, if anyone does."""
         found = self.agents.get(address) or self.callers.get(address)
         if found is None and self.auto_answer:
-            found = self.add_agent(address)
+            found = self.add_agent(address, **self.agent_options)
         return found

@@ -19,7 +19,11 @@ CLASSES = ("senior", "other", "all")
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run: `calls` arrivals at `rate` per second, `agents` agents, talk ~Exp(aht)."""
+    """What to run: `calls` arrivals at `rate` per second, `agents` agents, talk ~Exp(aht).
+
+    `aht_s` is the mean talk time of the agents' phones; the engine adds its wrap-up
+    (`wrap_up_s` when the run sets it, else the configuration's) to each call's handle time.
+    """
 
     calls: int
     rate: float
@@ -31,6 +35,7 @@ class Plan:
     answer_delay_s: tuple[float, float] = (0.0, 0.0)
     miss_probability: float = 0.0
     sl_seconds: float = 20.0
+    wrap_up_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,12 @@ def batch_means(values: list[float], batches: int = 20) -> tuple[float, float]:
     grand = sum(means) / batches
     variance = sum((m - grand) ** 2 for m in means) / (batches - 1)
     return grand, _T995[batches - 1] * math.sqrt(variance / batches)
+
+
+def arrival_span(outcomes: list[Outcome]) -> tuple[float, float]:
+    """From the first arrival to the last: the time the offered load is steady."""
+    arrived = [o.arrived for o in outcomes]
+    return (min(arrived), max(arrived)) if arrived else (0.0, 0.0)
 
 
 def outcome(leg: Leg, label: str) -> Outcome:

@@ -290,3 +290,68 @@ _CHECKS = {
 def spoken_text(say: ET.Element) -> str:
     """The words of a <Say>, SSML tags removed."""
     return "".join(say.itertext()).strip()
+
+
+# SSML's named speaking rates as shares of the voice's own rate. SSML 1.1 leaves their values
+# to the synthesiser (https://www.w3.org/TR/speech-synthesis11/#S3.2.4) and Amazon Polly calls
+# them approximate (https://docs.aws.amazon.com/polly/latest/dg/voice-speed-change-vip.html);
+# these are even steps around medium = 100 %.
+NAMED_RATES = {
+    "x-slow": 0.5,
+    "slow": 0.75,
+    "medium": 1.0,
+    "default": 1.0,
+    "fast": 1.5,
+    "x-fast": 2.0,
+}
+
+
+def prosody_rate(raw: str | None, inherited: float = 1.0) -> float:
+    """A <prosody rate> as a share of the voice's own rate (0.8 for "80%").
+
+    No rate keeps the enclosing one. A percentage multiplies the voice's default rate
+    (SSML 1.1); a value Twilio does not understand is spoken at the default rate, with
+    warning 13513 (https://www.twilio.com/docs/api/errors/13513).
+    """
+    if raw is None:
+        return inherited
+    value = raw.strip().lower()
+    if value in NAMED_RATES:
+        return NAMED_RATES[value]
+    if value.endswith("%"):
+        try:
+            share = float(value[:-1]) / 100
+        except ValueError:
+            return 1.0
+        return share if share > 0 else 1.0
+    return 1.0
+
+
+def spoken_parts(say: ET.Element) -> list[tuple[str, float]]:
+    """The words of a <Say> in order, each with its speaking rate (1.0 = the voice's own)."""
+    parts: list[tuple[str, float]] = []
+
+    def walk(el: ET.Element, rate: float) -> None:
+        if el is not say and el.tag == "prosody":
+            rate = prosody_rate(el.get("rate"), rate)
+        if el.text:
+            parts.append((el.text, rate))
+        for child in el:
+            walk(child, rate)
+            if child.tail:
+                parts.append((child.tail, rate))
+
+    walk(say, 1.0)
+    return _strip_ends(parts)
+
+
+def _strip_ends(parts: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Drop the blanks around the whole text, as spoken_text does."""
+    while parts and not parts[0][0].strip():
+        parts.pop(0)
+    while parts and not parts[-1][0].strip():
+        parts.pop()
+    if parts:
+        parts[0] = (parts[0][0].lstrip(), parts[0][1])
+        parts[-1] = (parts[-1][0].rstrip(), parts[-1][1])
+    return parts

@@ -17,6 +17,7 @@ SILENT_QUEUE = "+15550000006"  # waitUrl="" and no action: REST takes callers ou
 WHISPER_DIAL = "+15550000007"  # a whisper that returns <Dial>
 CONFERENCE = "+15550000008"  # the caller waits in a room named after their CallSid
 BAD_WAIT_ROOM = "+15550000009"  # a room whose waitUrl returns a <Gather>: 13238
+NO_BARGE_IN = "+15550000010"  # a spoken menu with bargeIn="false"
 
 
 def xml(vr: VoiceResponse) -> Response:
@@ -57,6 +58,9 @@ def create() -> Flask:
             dial.client("bob", url="/whisper-dial")
         elif to in (CONFERENCE, BAD_WAIT_ROOM):
             return room(request.form["CallSid"], to == BAD_WAIT_ROOM)
+        elif to == NO_BARGE_IN:
+            with vr.gather(input="speech", action="/menu", timeout=4, barge_in=False) as g:
+                g.say("Say what you need after the tone.")
         else:
             with vr.gather(num_digits=1, input="dtmf speech", action="/menu", timeout=4) as g:
                 g.say("Press 1 to wait, 2 for Alice.")

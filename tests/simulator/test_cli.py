@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -77,3 +78,79 @@ def test_simulate_refuses_speed_with_virtual(env: dict[str, str]) -> None:
     args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
     res = CliRunner().invoke(main, [*args, "--speed", "2", "--virtual"], env=env)
     assert res.exit_code != 0 and "exclusive" in res.output
+
+
+def _ring_to_answer(out: dict[str, Any]) -> float:
+    """Seconds from the agent's phone ringing to the agent hearing the whisper."""
+    lines = out["transcript"]
+    ringing = next(x["at"] for x in lines if x["text"].startswith("ringing client:"))
+    answered = next(x["at"] for x in lines if x["party"] == "agent")
+    return float(answered - ringing)
+
+
+@pytest.mark.parametrize("after", [0.0, 3.0, 7.5])
+def test_call_agents_answer_after_exactly_the_given_seconds(
+    env: dict[str, str], after: float
+) -> None:
+    args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", str(after)]
+    res = CliRunner().invoke(main, args, env=env)
+    assert res.exit_code == 0, res.output
+    assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(after)
+
+
+def test_call_agents_answer_after_three_seconds_by_default(env: dict[str, str]) -> None:
+    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("command", ["call", "simulate"])
+def test_a_negative_answer_after_is_refused(env: dict[str, str], command: str) -> None:
+    args = [GRANNY] if command == "call" else ["--calls", "1", "--rate", "1", "--agents", "1"]
+    if command == "simulate":
+        args += ["--senior-share", "0"]
+    res = CliRunner().invoke(main, [command, *args, "--answer-after", "-1"], env=env)
+    assert res.exit_code == 2 and "--answer-after" in res.output
+
+
+def test_simulate_takes_handle_time_with_a_wrap_up_and_reports_occupancy(
+    env: dict[str, str], r: RedisClient
+) -> None:
+    args = ["simulate", "--calls", "30", "--rate", "0.05", "--agents", "2", "--seed", "4"]
+    args += ["--senior-share", "0.5", "--aht", "40", "--wrap-up", "10", "--answer-after", "2"]
+    res = CliRunner().invoke(main, [*args, "--patience", "120", "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.splitlines()[-1])
+    assert 0 < out["occupancy"] <= 1
+    assert out["classes"]["all"]["answered"] + out["classes"]["all"]["abandoned"] == 30
+    assert r.dbsize() == 0
+    table = CliRunner().invoke(main, [*args, "--patience", "120"], env=env)
+    assert table.exit_code == 0 and "occupancy" in table.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--aht", "10", "--wrap-up", "10"], "10 s wrap-up"),
+        (["--aht", "12"], "15 s wrap-up"),  # the configuration's wrap-up
+        (["--aht", "0"], "--aht"),
+        (["--wrap-up", "-1"], "--wrap-up"),
+        (["--url", "http://127.0.0.1:9", "--wrap-up", "3"], "routing.wrap_up_seconds (15 s)"),
+    ],
+)
+def test_simulate_refuses_a_wrap_up_that_leaves_no_talk_or_that_the_server_does_not_use(
+    env: dict[str, str], extra: list[str], message: str
+) -> None:
+    args = ["simulate", "--calls", "1", "--rate", "1", "--agents", "1", "--senior-share", "0"]
+    res = CliRunner().invoke(main, [*args, *extra], env=env)
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_a_simulated_run_longer_than_the_opening_hours_stays_open(env: dict[str, str]) -> None:
+    """Six calls about 14 hours apart in all (seed 1) from 09:00: past the 20:00 closing."""
+    args = ["simulate", "--calls", "6", "--rate", "0.0001", "--agents", "1", "--aht", "30"]
+    res = CliRunner().invoke(
+        main, [*args, "--senior-share", "0.5", "--seed", "1", "--json"], env=env
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.splitlines()[-1])["classes"]["all"]["answered"] == 6

@@ -54,16 +54,79 @@ def test_speech_posts_speech_result_and_confidence(sim: Simulator, fake_app: Fla
     assert leg.status == "completed"
 
 
+MENU = "Press 1 to wait, 2 for Alice."
+
+
 def test_the_nested_prompt_plays_before_the_keypress_is_posted(
     sim: Simulator, fake_app: Flask
 ) -> None:
-    leg = call(sim, fakeapp.SUPPORT, Input(digits="2", after=1.0))
+    prompt_s = sim.speaking_time(MENU) + 1.0  # Say + Pause 1
+    leg = call(sim, fakeapp.SUPPORT, Input(digits="2", after=prompt_s + 1.0))
     sim.run()
-    assert said(leg)[0] == "Press 1 to wait, 2 for Alice."
+    assert said(leg)[0] == MENU
     press = next(line for line in leg.transcript if line.kind == "input")
-    prompt_s = sim.speaking_time("Press 1 to wait, 2 for Alice.") + 1.0  # Say + Pause 1
     assert press.at == pytest.approx(prompt_s + 1.0)
     assert seen(fake_app, "/menu")[0]["Digits"] == "2"
+
+
+def test_a_key_during_the_prompts_cuts_them_short_and_is_posted_at_once(
+    sim: Simulator, fake_app: Flask
+) -> None:
+    sim.people.add_agent("client:alice", answer_delay_s=(3.0, 3.0))
+    leg = call(sim, fakeapp.SUPPORT, Input(digits="2", after=0.5))
+    sim.run()
+    press = next(line for line in leg.transcript if line.kind == "input")
+    assert press.at == pytest.approx(0.5) and seen(fake_app, "/menu")[0]["Digits"] == "2"
+    ringing = next(line for line in leg.transcript if line.text == "ringing client:alice")
+    assert ringing.at == pytest.approx(0.5)  # neither the rest of the Say nor the Pause played
+
+
+def test_a_key_at_once_still_starts_the_prompt(sim: Simulator, fake_app: Flask) -> None:
+    leg = call(sim, fakeapp.SUPPORT, Input(digits="1", after=0.0))
+    sim.run(until=2)
+    assert said(leg)[0] == MENU  # it began; the key stopped it in its first instant
+    assert seen(fake_app, "/menu")[0]["Digits"] == "1"
+    assert next(line for line in leg.transcript if line.kind == "input").at == 0.0
+    sim.hang_up(leg.sid)
+    sim.run()
+
+
+def test_speech_cuts_the_prompts_short_too(sim: Simulator, fake_app: Flask) -> None:
+    leg = call(sim, fakeapp.SUPPORT, Input(speech="agent", after=2.0))
+    sim.run()
+    reply = next(line for line in leg.transcript if line.text == "You said agent")
+    assert reply.at == pytest.approx(2.0)
+
+
+def test_speech_waits_for_the_prompts_when_barge_in_is_off(sim: Simulator, fake_app: Flask) -> None:
+    leg = call(sim, fakeapp.NO_BARGE_IN, Input(speech="claims", after=1.0))
+    sim.run()
+    prompt_s = sim.speaking_time("Say what you need after the tone.")
+    reply = next(line for line in leg.transcript if line.text == "You said claims")
+    assert reply.at == pytest.approx(prompt_s)
+
+
+def test_a_key_the_gather_does_not_take_does_not_cut_the_prompts(
+    sim: Simulator, fake_app: Flask
+) -> None:
+    leg = call(sim, fakeapp.NO_BARGE_IN, Input(digits="1", after=1.0))  # input="speech"
+    sim.run(until=20)
+    prompt_s = sim.speaking_time("Say what you need after the tone.")
+    assert seen(fake_app, "/menu") == []
+    assert leg.ended_at == pytest.approx(prompt_s + 4.0)  # the whole prompt, then the timeout
+
+
+def test_a_key_later_than_the_timeout_after_the_prompts_is_no_input(
+    sim: Simulator, fake_app: Flask
+) -> None:
+    prompt_s = sim.speaking_time(MENU) + 1.0
+    leg = call(sim, fakeapp.SUPPORT, Input(digits="2", after=prompt_s + 4.5))  # timeout=4
+    sim.run(until=prompt_s + 10)
+    assert seen(fake_app, "/menu") == []
+    missed = next(line for line in leg.transcript if line.text == "We did not get that.")
+    assert missed.at == pytest.approx(prompt_s + 4.0)
+    sim.hang_up(leg.sid)
+    sim.run()
 
 
 def test_no_input_falls_through_to_the_next_verb_and_redirect(
@@ -153,6 +216,16 @@ def test_dial_client_runs_the_whisper_on_the_agent_leg_then_posts_the_action(
     assert result["DialCallStatus"] == "completed" and result["DialCallSid"] == whisper["CallSid"]
     assert int(result["DialCallDuration"]) >= 0 and alice.calls == 1 and not alice.busy
     assert said(leg)[-1] == "Dial completed"
+
+
+def test_a_whisper_lasts_as_long_as_its_text(sim: Simulator) -> None:
+    sim.people.add_agent("client:alice", answer_delay_s=(3.0, 3.0))
+    leg = call(sim, fakeapp.SUPPORT, Input(digits="2", after=0.0))
+    sim.run()
+    whisper = next(line for line in leg.transcript if line.party == "agent")
+    connected = next(line for line in leg.transcript if line.text == "connected to client:alice")
+    assert whisper.at == pytest.approx(3.0)
+    assert connected.at - whisper.at == pytest.approx(sim.speaking_time(f"Call from {FROM}"))
 
 
 def test_an_agent_who_misses_the_offer_gives_no_answer_after_the_timeout(

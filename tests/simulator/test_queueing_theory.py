@@ -11,8 +11,9 @@ import pytest
 
 from ivr.simulator import erlang
 from ivr.simulator.direct import EngineTraffic
+from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.scheduler import Scheduler
-from ivr.simulator.traffic import Outcome, Plan, batch_means
+from ivr.simulator.traffic import Outcome, Plan, arrival_span, batch_means
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.settings import load_settings
@@ -43,9 +44,11 @@ def run(
     return outcomes[WARM_UP:]
 
 
-def check(values: list[float], expected: float, what: str) -> tuple[float, float]:
+def check(
+    values: list[float], expected: float, what: str, width: float = 0.10
+) -> tuple[float, float]:
     mean, half = batch_means(values)
-    assert half < 0.10 * mean, f"{what}: interval +/-{half / mean:.1%} is too wide"
+    assert half < width * mean, f"{what}: interval +/-{half / mean:.1%} is too wide"
     assert abs(mean - expected) <= half, (
         f"{what}: Erlang C {expected:.4f} outside {mean:.4f}+/-{half:.4f}"
     )
@@ -82,3 +85,28 @@ def test_seniors_wait_less_as_priority_theory_predicts_while_the_mean_stays_at_e
         [o.wait_s or 0.0 for o in outcomes if o.label == "other"], other_w, "other mean wait"
     )
     assert seniors < 0.8 * others
+
+
+# The whole app (webhooks, TwiML, REST pulls, the offline Twilio) costs ~25 ms a call, so this
+# run is shorter: one agent at 50 % (M/M/1) is where a short run's estimates are tightest.
+APP_CALLS, APP_AHT_S, APP_TRAFFIC = 5_000, 4.0, 0.5
+
+
+@pytest.mark.slow
+def test_one_class_through_the_whole_app_waits_as_erlang_c_predicts(redis_url: str) -> None:
+    """Seniors through the app with no connection overhead: auto-answer, no wrap-up, and
+    speech that takes no time (so the whisper takes none); what is left is Erlang C's queue.
+    The agent's occupancy, rebuilt from the engine's states, must be the offered load."""
+    overrides = {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
+    overrides |= {"business_hours.open": "00:00", "business_hours.close": "00:00"}
+    offline = Offline(overrides, clock=FixedClock(T0), seed=2, seconds_per_char=0.0)
+    plan = Plan(APP_CALLS, APP_TRAFFIC / APP_AHT_S, 1, 1.0, APP_AHT_S, seed=2, wrap_up_s=0)
+    outcomes = simulate(offline, plan)
+    assert all(o.answered is not None for o in outcomes)  # no abandons, nobody turned away
+    steady = outcomes[APP_CALLS // 20 :]
+    check([float(o.waited) for o in steady], erlang.p_wait(APP_TRAFFIC, 1), "P(wait)")
+    expected = erlang.mean_wait(APP_TRAFFIC / APP_AHT_S, APP_AHT_S, 1)
+    check([o.wait_s or 0.0 for o in steady], expected, "mean wait", width=0.25)
+    start, stop = arrival_span(outcomes)
+    occupancy = offline.occupancy.share(start, stop)
+    assert occupancy == pytest.approx(APP_TRAFFIC, rel=0.05)

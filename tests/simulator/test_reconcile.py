@@ -141,8 +141,10 @@ def test_a_queued_caller_whose_hang_up_was_lost_is_never_offered_once_twilio_say
 ) -> None:
     lossy = lose(hotline, lambda url: "/voice/queue-result" in url or "/voice/status" in url)
     leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=40.0))
-    hotline.run(until=40.0 + RECONCILE_AFTER + 5)
-    assert leg.ended and any("/voice/queue-result" in sent.url for sent in lossy.lost)
+    hotline.run(until=120.0)  # the greeting, then 40 s of patience in the queue
+    assert leg.ended and leg.ended_at is not None
+    hotline.run(until=leg.ended_at + RECONCILE_AFTER + 5)  # silent that long: looked up
+    assert any("/voice/queue-result" in sent.url for sent in lossy.lost)
     info = hotline.engine.router.call(leg.sid)
     assert info is not None and info.state == "gone"  # abandoned, as its hang-up would say
     assert hotline.engine.router.snapshot().queues["senior"].waiting == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 import pytest
@@ -157,3 +158,34 @@ def test_conference_warnings_do_not_stop_the_document() -> None:
     noun = "<Conference startConferenceOnEnter='maybe' waitMethod='PUT' coach='CA1'>r</Conference>"
     parsed = twiml.parse(doc(f"<Dial>{noun}</Dial>"))
     assert sorted(w.code for w in parsed.warnings) == [13232, 13234]
+
+
+def _say(xml: str) -> ET.Element:
+    return ET.fromstring(xml)
+
+
+@pytest.mark.parametrize(
+    ("xml", "seconds"),
+    [
+        ("<Say>你好，欢迎来电</Say>", 7 * 0.2),
+        ('<Say><prosody rate="80%">你好，欢迎来电</prosody></Say>', 7 * 0.25),
+        ('<Say>您好<prosody rate="50%">请稍候</prosody></Say>', 2 * 0.2 + 3 * 0.4),
+        (
+            '<Say><prosody rate="x-slow">慢</prosody><prosody rate="x-fast">快快</prosody></Say>',
+            0.4 + 0.2,
+        ),
+        (
+            '<Say><prosody rate="slow"><prosody rate="200%">内</prosody>外</prosody></Say>',
+            0.1 + 0.2 / 0.75,
+        ),
+        (
+            '<Say><prosody rate="medium">中</prosody><prosody rate="fast">快</prosody></Say>',
+            0.2 + 0.2 / 1.5,
+        ),
+        ('<Say><prosody rate="bogus">默认</prosody><prosody rate="-5%">默认</prosody></Say>', 0.8),
+        ("<Say>\n  <prosody rate='80%'>  字 </prosody>\n</Say>", 0.25),
+    ],
+)
+def test_say_lasts_its_characters_at_the_prosody_rate(xml: str, seconds: float) -> None:
+    sim = Simulator(clock=FixedClock(T0))
+    assert sim.say_time(_say(xml)) == pytest.approx(seconds)
