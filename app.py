@@ -10,10 +10,12 @@ from flask import Flask
 from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import auth, blueprints, jsonresponse, logmask
-from ivr.context import init_engine
-from ivr.store import open_store
+from ivr import services
+from ivr.cli import build as build_cli
+from ivr.runtime import logmask
+from ivr.runtime.store import open_store
 from ivr.telephony import Telephony
+from ivr.web import auth, blueprints, jsonresponse
 from routing import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
@@ -47,8 +49,8 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     if not settings.twilio.validate_signatures:
         log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
-    init_engine(app, Engine(redis, clock or SystemClock(), settings))
-    app.extensions["silverline.telephony"] = Telephony(settings, twilio_http_client)
+    engine = Engine(redis, clock or SystemClock(), settings)
+    services.install(app, services.Services(engine, Telephony(settings, twilio_http_client)))
     auth.init_app(app)
     blueprints.register(app)
     return app
@@ -60,3 +62,7 @@ def _move_old_keys(redis: RedisClient, settings: Settings) -> None:
         move_statistics(redis, Keys(settings.redis.key_prefix))
     except RedisError as exc:  # Redis is away: start anyway (/healthz says so), move later
         log.warning("could not check for statistics keys to move: %s", exc)
+
+
+# The `silverline` command (pyproject.toml's entry point), handed this module's factory.
+cli = build_cli(create_app)

@@ -32,10 +32,10 @@ from bench.common import median
 from bench.directory import start_redis
 from bench.http import start_server
 from dialects.packs import default_packs
-from ivr.simulator.people import Caller
-from ivr.simulator.switch import Simulator
+from ivr.simulator.core.people import Caller
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import HttpTransport, Reply
 from ivr.simulator.traffic import Plan, Population, arrivals, caller_for
-from ivr.simulator.transport import HttpTransport, Reply
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine

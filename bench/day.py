@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from bench.directory import NOW, start_redis
+from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
-from ivr.simulator.scheduler import Scheduler
 from ivr.simulator.traffic import Plan, report
 from routing.clock import FixedClock
 from routing.engine import Engine

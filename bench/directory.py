@@ -26,7 +26,7 @@ from pathlib import Path
 import redis
 
 from bench.common import machine, median, percentile
-from ivr.embedded import free_port, redis_binary
+from ivr.runtime.embedded import free_port, redis_binary
 from routing.clock import FixedClock
 from routing.directory import Directory
 from routing.importer import import_csv
@@ -116,7 +116,7 @@ def start_redis(workdir: Path, *, tcp: bool = False) -> tuple[subprocess.Popen[b
     """A redis-server with the embedded server's settings, no persistence; its URL.
 
     It listens on a Unix socket in `workdir`, as `make run`'s embedded server does
-    (ivr/embedded.py); `tcp` makes it listen on 127.0.0.1 instead, as an external Redis
+    (ivr/runtime/embedded.py); `tcp` makes it listen on 127.0.0.1 instead, as an external Redis
     reached over the network would.
     """
     if tcp:

@@ -1,7 +1,7 @@
 """Live servers and a load generator for the HTTP benchmarks.
 
 `start_server` runs `python -m bench.target` in a child process: the app (Silverline's
-create_app, or the bare baseline) under gunicorn with `ivr.server.gunicorn_options` — the
+create_app, or the bare baseline) under gunicorn with `ivr.runtime.server.gunicorn_options` — the
 production settings `make run` uses. `load` drives it with a Python load generator (wrk is not
 needed): one process, `connections` keep-alive connections multiplexed with selectors,
 pre-built request bytes, the latency of every response recorded.
@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 from bench.common import percentile, tree_cpu_seconds
-from ivr.embedded import free_port
+from ivr.runtime.embedded import free_port
 from routing.settings import DEMO_AUTH_TOKEN, PROJECT_ROOT
 
 

@@ -14,7 +14,7 @@ therefore sees webhooks from several calls at the same moment, in both workers.
 When every call has ended it checks, and reports as JSON (exit status 1 on any failure):
 - every webhook got 200 and valid TwiML for where it runs; no simulator fault;
 - every call that reached routing is in the event stream exactly once, and the aggregates
-  equal the stream's recount (tests/reliability/ledger.py);
+  equal the stream's recount (ivr/simulator/ledger.py);
 - no agent was recorded on two calls at once, no caller answered twice;
 - replaying every webhook and status callback of every simulator, again concurrently,
   changes no figure and adds nothing to the stream.
@@ -22,7 +22,7 @@ When every call has ended it checks, and reports as JSON (exit status 1 on any f
 `--restart-worker` adds a worker's death mid-run: when the first simulator places its middle
 call, Redis holds every write for `--outage-s` seconds (`CLIENT PAUSE ... WRITE`) while the
 others go on: the server's commands time out (`redis.socket_timeout`), so the report webhooks of
-that time are kept in the workers' spool files (ivr/spool.py); the soak's own writes only
+that time are kept in the workers' spool files (ivr/call/spool.py); the soak's own writes only
 wait. Then the worker holding the most reports is SIGKILLed, gunicorn boots a replacement, and
 Redis takes writes again. It checks as well that every spool file
 was applied and removed and that no agent is left offered or on a call. Calls with a webhook
@@ -64,20 +64,16 @@ import redis
 from bench.directory import start_redis
 from bench.http import Server, start_server
 from dialects.packs import default_packs
-from ivr.simulator.people import Caller, Input, patience
-from ivr.simulator.switch import Simulator
-from ivr.simulator.transport import HttpTransport
-from ivr.spool import SUFFIX, read
-from routing.agents import Agent
-from routing.caller import Customer
-from routing.clock import FixedClock, SystemClock
-from routing.engine import Engine
-from routing.settings import load_settings
-from routing.store import connect
-from tests.reliability.ledger import (
+from ivr.call.spool import SUFFIX, read
+from ivr.simulator.core import twiml
+from ivr.simulator.core.people import Caller, Input, patience
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import HttpTransport
+from ivr.simulator.ledger import (
     LOST,
     Lossy,
     Tape,
+    context_of,
     double_answers,
     events,
     figures,
@@ -85,7 +81,12 @@ from tests.reliability.ledger import (
     mismatches,
     overlaps,
 )
-from tests.twiml import context_of, twiml_of
+from routing.agents import Agent
+from routing.caller import Customer
+from routing.clock import FixedClock, SystemClock
+from routing.engine import Engine
+from routing.settings import load_settings
+from routing.store import connect
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
 # With reports lost: a call nothing was heard of for 30 wall-clock seconds is over (a
@@ -381,8 +382,8 @@ def _bad(url: str, status: int, body: str) -> list[str]:
     if status != 200:
         return [f"{url}: HTTP {status}"]
     try:
-        twiml_of(body, context_of(url))
-    except (AssertionError, SyntaxError) as exc:
+        twiml.parse(body, context_of(url))
+    except twiml.TwimlError as exc:
         return [f"{url}: invalid TwiML ({exc})"]
     return []
 

@@ -10,10 +10,10 @@ one by one would take hours, so they are written in bulk, in the shapes the Reco
 year of past days' interval and day aggregates (copies of today's recorded hashes, counts
 scaled to 27,000 calls a day), the all-time totals raised to 10,000,000 calls, and per-call
 dedupe records for the last 8 days (the Recorder's TTL) — 219,000 keys. GET /api/v1/queues and
-GET /api/v1/intervals (today) are then timed on both (after `ivr.server.freeze_heap()`, as the
-server does before it forks), the two taking turns: a warm-up pass,
-then five passes of `--requests` requests per endpoint and hotline. p50, p99 and the 10M ÷ 10k
-ratio of each pass: medians over the passes.
+GET /api/v1/intervals (today) are then timed on both (after
+`ivr.runtime.server.freeze_heap()`, as the server does before it forks), the two taking turns:
+a warm-up pass, then five passes of `--requests` requests per endpoint and hotline. p50, p99
+and the 10M ÷ 10k ratio of each pass: medians over the passes.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from flask.testing import FlaskClient
 from app import create_app
 from bench.common import median, percentile
 from bench.directory import start_redis
-from ivr.auth import USERS
-from ivr.server import freeze_heap
+from ivr import services
+from ivr.runtime.server import freeze_heap
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.stats import day_intervals, interval_id
@@ -157,11 +157,11 @@ def time_api(
 def hotline(url: str) -> tuple[Engine, FlaskClient]:
     """The app on `url` with a signed-in supervisor's test client."""
     app = create_app({"redis.url": url}, clock=FixedClock(NOW))
-    user = app.extensions[USERS].add("sue", "bench-password-1", "supervisor")
+    user = services.of(app).engine.users.add("sue", "bench-password-1", "supervisor")
     client = app.test_client()
     with client.session_transaction() as session:
         session["u"], session["f"] = user.name, user.fingerprint
-    return app.extensions["silverline"], client
+    return services.of(app).engine, client
 
 
 def measure(small: int, large: int, requests: int) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """A benchmark's server: `python -m bench.target silverline|bare PORT REDIS_URL [JSON]`.
 
-Both apps run under gunicorn with `ivr.server.gunicorn_options` (the production settings:
+Both apps run under gunicorn with `ivr.runtime.server.gunicorn_options` (the production settings:
 workers, threads, gthread, preloaded app), bound to 127.0.0.1:PORT. Silverline is open round
 the clock here so every call takes the open-hours path whatever the time of day.
 """
@@ -11,7 +11,8 @@ import json
 import sys
 
 from bench.bare_app import create_bare_app
-from ivr.server import _Gunicorn, gunicorn_options
+from ivr import services
+from ivr.runtime.server import _Gunicorn, gunicorn_options
 from routing.settings import load_settings
 
 
@@ -33,7 +34,7 @@ def main() -> None:
         from app import create_app  # noqa: PLC0415
 
         app = create_app(overrides(port, redis_url) | extra)
-        settings = app.extensions["silverline"].settings
+        settings = services.of(app).engine.settings
         _Gunicorn(app, gunicorn_options(settings, app)).run()
     elif kind == "bare":
         settings = load_settings(overrides(port, redis_url or "redis://unused"))

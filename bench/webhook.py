@@ -6,7 +6,7 @@ Starts a redis-server listening on a Unix socket, as `make run`'s embedded one d
 on 127.0.0.1, as an external Redis would be reached), imports a 1,000,000-customer directory
 (the CSV of bench.directory, cached under var/bench/), then in each round serves first the bare
 baseline (bench/bare_app.py) and then Silverline with the same gunicorn settings
-(ivr.server.gunicorn_options), each driven for `--seconds` (after 2 s of warm-up) by 16
+(ivr.runtime.server.gunicorn_options), each driven for `--seconds` (after 2 s of warm-up) by 16
 keep-alive connections from the Python load generator in bench/http.py. Every request is a
 signed Twilio `incoming` webhook with a new CallSid from a senior customer's number, so
 Silverline validates the signature, parses the number, reads the directory, places the caller

@@ -27,16 +27,3 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("sichuanese", "四川话", "Sichuanese"),
     )
 }
-
-
-def is_known(code: str) -> bool:
-    """Tell whether `code` names a dialect pack."""
-    return code in DIALECTS
-
-
-def dialect(code: str) -> Dialect:
-    """Return the dialect for `code`; KeyError names the code when it is unknown."""
-    try:
-        return DIALECTS[code]
-    except KeyError:
-        raise KeyError(f"unknown dialect code {code!r}; known: {', '.join(DIALECTS)}") from None

@@ -19,7 +19,7 @@ WITHHELD_WORDS = frozenset(
     {"anonymous", "restricted", "unknown", "private", "unavailable", "blocked"}
 )
 # What Twilio puts in `From` when the caller ID is withheld: the words above spelled on a
-# phone keypad (reference/twilio.md §1; +2562533 spells BLOCKED).
+# phone keypad (docs/caller-identification.md; +2562533 spells BLOCKED).
 TWILIO_WITHHELD = frozenset({"+266696687", "+7378742833", "+8656696", "+2562533", "+86282452253"})
 _IDENTITIES = ("client:", "sip:", "sips:")
 _SEPARATORS = re.compile(r"[\s\-().]")

@@ -548,7 +548,7 @@ end
 -- DialCallStatus says what became of the agent's leg, never whether the caller is still
 -- there (canceled means canceled through REST: https://www.twilio.com/docs/voice/twiml/dial
 -- #dialcallstatus). The caller's own hang-up is the status callback's to report (OPS.hangup);
--- ivr/voice.py does not call this op for a caller whose call has ended.
+-- ivr/call/voice.py does not call this op for a caller whose call has ended.
 function OPS.dial_result()
   local sid, c = arg.sid, get_call(arg.sid)
   local mine = c and c.ag == arg.agent
@@ -591,7 +591,7 @@ function OPS.connected()
   return {}
 end
 
--- The caller's own conference (ivr/connect.py): it started (the agent arrived) or the caller
+-- The caller's own conference (ivr/call/connect.py): it started (the agent arrived) or the caller
 -- joined it. Once both have happened, in either order, the caller hears the agent.
 function OPS.room_event()
   local sid, c = arg.sid, get_call(arg.sid)
@@ -618,7 +618,7 @@ function OPS.hangup()
 end
 
 -- The call flow placed agent `agent`'s leg (its CallSid `leg`) for this offer; `room`: the
--- caller waits for them in the call's own conference (ivr/connect.py).
+-- caller waits for them in the call's own conference (ivr/call/connect.py).
 function OPS.agent_leg()
   local sid, c = arg.sid, get_call(arg.sid)
   if c and c.ag == arg.agent and c.st == 'offered' then

@@ -52,7 +52,7 @@ class Offer:
     entered_at: datetime  # original entry time, kept across re-routes
     callback: bool  # True: a call-back entry
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
-    in_room: bool = False  # the caller waits in the call's own conference (ivr/connect.py)
+    in_room: bool = False  # the caller waits in the call's own conference (ivr/call/connect.py)
     agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
 
     @property

@@ -200,7 +200,7 @@ class Settings:
         return zoneinfo.ZoneInfo(self.hotline.timezone)
 
 
-# Environment variables with names of their own (DESIGN.md); everything else is
+# Environment variables with names of their own (README.md, "Configuration"); everything else is
 # SILVERLINE__<SECTION>__<KEY>.
 _NAMED_ENV = {
     "SILVERLINE_PUBLIC_URL": "twilio.public_url",

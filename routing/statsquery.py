@@ -25,7 +25,6 @@ from routing.stats import TTH_BOUNDS, day_intervals, days, interval_start, local
 from routing.store import RedisClient
 
 CLASSES = ("senior", "other", "all")
-_PREFIX = {"senior": "s", "other": "o"}
 ALL = "all"  # the name of the sum over every queue
 # One call reads many aggregate hashes and answers only those that exist: a day has 96
 # intervals per queue and most are empty at night. Batches keep each call short, so a long

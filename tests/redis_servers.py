@@ -11,7 +11,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from ivr.embedded import free_port, redis_binary
+from ivr.runtime.embedded import free_port, redis_binary
 
 _READY = "Ready to accept connections"
 

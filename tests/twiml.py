@@ -13,7 +13,7 @@ from routing.settings import DEMO_AUTH_TOKEN
 
 BASE = "http://localhost"
 
-# Verbs Twilio allows in each place a document runs (reference/twilio.md).
+# Verbs Twilio allows in each place a document runs (ivr/simulator/core/twiml.py cites the pages).
 ALLOWED = {
     "call": {
         "Say",
@@ -81,15 +81,3 @@ def twiml_of(body: str, where: str = "call") -> ET.Element:
         if verb.tag == "Gather":
             assert all(child.tag in GATHER_CHILDREN for child in verb), body[:200]
     return root
-
-
-def context_of(url: str) -> str:
-    """Where the document a webhook returns runs: a wait URL, a whisper, or the call."""
-    path = url.split("?")[0]
-    if path.endswith("/voice/wait"):
-        return "wait"
-    if path.endswith("/voice/whisper"):
-        return "whisper"
-    if path.endswith("/voice/hold"):
-        return "conference-wait"
-    return "call"

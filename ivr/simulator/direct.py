@@ -13,10 +13,10 @@ import random
 from dataclasses import dataclass
 
 from dialects.packs import default_packs
-from ivr.simulator.calls import new_sid
-from ivr.simulator.people import patience
-from ivr.simulator.scheduler import Scheduler
-from ivr.simulator.switch import Steps
+from ivr.simulator.core.calls import new_sid
+from ivr.simulator.core.people import patience
+from ivr.simulator.core.scheduler import Scheduler
+from ivr.simulator.core.steps import Steps
 from ivr.simulator.traffic import Outcome, Plan
 from routing.agents import Agent
 from routing.caller import Caller

@@ -19,12 +19,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dialects.packs import default_packs
-from ivr.simulator.calls import Leg
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller
+from ivr.simulator.core.steps import Steps
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import HttpTransport, Transport
 from ivr.simulator.occupancy import Observing, Occupancy
-from ivr.simulator.people import Caller
-from ivr.simulator.switch import Simulator, Steps
 from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
-from ivr.simulator.transport import HttpTransport, Transport
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine

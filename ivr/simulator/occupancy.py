@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ivr.simulator.scheduler import Scheduler
-from ivr.simulator.transport import Reply, Transport
+from ivr.simulator.core.scheduler import Scheduler
+from ivr.simulator.core.transport import Reply, Transport
 from routing.agents import Agents, AgentStatus
 
 BUSY = frozenset({"offered", "on_call", "wrap_up"})

@@ -1,8 +1,9 @@
 """The real app, in-process, on the simulator's clock: calls without a Twilio account.
 
-`Offline(overrides)` builds `create_app(overrides, clock=..., twilio_http_client=...)` with the
-simulator's virtual clock and in-process REST client, points the hotline number at
-/voice/incoming, and runs the app's ticker beat on the virtual clock while calls are live.
+`Offline(create_app, overrides)` builds the app with `create_app(overrides, clock=...,
+twilio_http_client=...)` on the simulator's virtual clock and in-process REST client, points
+the hotline number at /voice/incoming, and runs the app's ticker beat on the virtual clock while
+calls are live.
 """
 
 from __future__ import annotations
@@ -14,18 +15,21 @@ from typing import Any
 
 from flask import Flask
 
-from app import create_app
 from dialects.packs import default_packs
-from ivr import ticker
-from ivr.simulator.calls import Leg
+from ivr import services
+from ivr.call.dispatch import Dispatcher
+from ivr.runtime import ticker
+from ivr.services import AppFactory
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Agent as Phone
+from ivr.simulator.core.people import Caller
+from ivr.simulator.core.rest import RestClient
+from ivr.simulator.core.scheduler import Process
+from ivr.simulator.core.steps import Steps
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.occupancy import Occupancy
-from ivr.simulator.people import Agent as Phone
-from ivr.simulator.people import Caller
-from ivr.simulator.rest import RestClient
-from ivr.simulator.scheduler import Process
-from ivr.simulator.switch import Simulator, Steps
 from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
-from ivr.simulator.transport import FlaskTransport, Reply
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -38,6 +42,7 @@ class Offline:
 
     def __init__(
         self,
+        create_app: AppFactory,
         overrides: Mapping[str, Any] | None = None,
         *,
         clock: FixedClock | None = None,
@@ -54,9 +59,9 @@ class Offline:
             seconds_per_char=seconds_per_char,
         )
         self.rest = RestClient(self.sim)
-        self._overrides = overrides
+        self._create_app, self._overrides = create_app, overrides
         self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
-        self.engine: Engine = self.app.extensions["silverline"]
+        self.engine: Engine = services.of(self.app).engine
         secrets = self.engine.settings.secrets
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
         transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
@@ -78,8 +83,10 @@ class Offline:
     def restart(self) -> None:
         """Replace the app by a new instance on the same store, as a server restart does:
         whatever the old one kept in memory (its spool, its caches) is gone."""
-        self.app = create_app(self._overrides, clock=self.sim.clock, twilio_http_client=self.rest)
-        self.engine = self.app.extensions["silverline"]
+        self.app = self._create_app(
+            self._overrides, clock=self.sim.clock, twilio_http_client=self.rest
+        )
+        self.engine = services.of(self.app).engine
         self.sim.connect(_Beating(FlaskTransport(self.app), self))
 
     def add_agent(
@@ -93,10 +100,8 @@ class Offline:
         contact = f"client:{agent_id}"
         agent = Agent(agent_id, f"Agent {agent_id}", contact, frozenset(skills), dialects)
         self.engine.agents.save(agent)
-        with self.app.app_context():
-            from ivr import dispatch  # noqa: PLC0415  (needs the app context)
-
-            dispatch.act_on(self.engine.router.set_agent_state(agent_id, "available"), self.base)
+        offers = self.engine.router.set_agent_state(agent_id, "available")
+        Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
         return self.sim.people.add_agent(contact, **phone)
 
     def call(self, caller: Caller, delay: float = 0.0) -> Leg:

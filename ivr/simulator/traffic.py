@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ivr.simulator.calls import Leg
-from ivr.simulator.people import Caller, Input, patience
-from ivr.simulator.switch import Simulator, Steps
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller, Input, patience
+from ivr.simulator.core.steps import Steps
+from ivr.simulator.core.switch import Simulator
 from routing.caller import Customer
 
 CLASSES = ("senior", "other", "all")

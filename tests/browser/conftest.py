@@ -24,8 +24,8 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
-from ivr.auth import USERS
-from ivr.pages import stop_streams
+from ivr import services
+from ivr.web.pages import stop_streams
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.users import Users
@@ -57,7 +57,7 @@ class LiveServer:
 
     @property
     def users(self) -> Users:
-        found: Users = self.app.extensions[USERS]
+        found: Users = services.of(self.app).engine.users
         return found
 
 
@@ -68,7 +68,7 @@ def live_server(redis_url: str, clock: FixedClock) -> Iterator[LiveServer]:
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    engine: Engine = app.extensions["silverline"]
+    engine: Engine = services.of(app).engine
     try:
         yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, engine, clock)
     finally:

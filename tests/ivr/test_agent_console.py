@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from ivr.agent_console import ELDERLY_EN, ELDERLY_ZH
-from ivr.auth import USERS
-from ivr.pages import stop_streams
+from ivr import services
+from ivr.web.agent_console import ELDERLY_EN, ELDERLY_ZH
+from ivr.web.pages import stop_streams
 from routing.agents import Agent
 from routing.caller import Caller, Customer
 from routing.clock import FixedClock
@@ -52,7 +52,7 @@ def team(app: Flask, engine: Engine) -> Users:
     engine.agents.save(
         Agent("a02", "Emily", "client:a02", frozenset({"senior"}), ("english", "cantonese"))
     )
-    users: Users = app.extensions[USERS]
+    users: Users = services.of(app).engine.users
     users.add("a01", PASSWORD, "agent", "a01")
     users.add("a02", PASSWORD, "agent", "a02")
     users.add("sue", PASSWORD, "supervisor")

@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
-from ivr import jsonresponse
-from ivr.auth import USERS
-from ivr.pages import stop_streams
+from ivr import services
+from ivr.web import jsonresponse
+from ivr.web.pages import stop_streams
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import FixedClock
@@ -34,7 +34,7 @@ YOUNGER = Caller("", "+8613800138035", None, 35, "mandarin", False)
 
 @pytest.fixture
 def users(app: Flask) -> Users:
-    found: Users = app.extensions[USERS]
+    found: Users = services.of(app).engine.users
     found.add("sue", PASSWORD, "supervisor")
     found.add("a01", PASSWORD, "agent", "a01")
     return found
@@ -365,7 +365,7 @@ def test_stopping_the_apps_streams_ends_the_board_stream(app: Flask, sup: FlaskC
 
 
 def test_json_responses_read_as_flask_would_write_them() -> None:
-    # orjson encodes the responses (ivr/jsonresponse.py); what a client parses is unchanged:
+    # orjson encodes the responses (ivr/web/jsonresponse.py); what a client parses is unchanged:
     # keys sorted, dates and dataclasses as Flask writes them.
     @dataclasses.dataclass
     class Point:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from app import cli as main
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import SystemClock
@@ -22,7 +22,7 @@ from routing.users import Users
 @pytest.fixture
 def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setattr("ivr.cli_users.DEMO_FILE", tmp_path / "demo-users.json")
+    monkeypatch.setattr("ivr.runtime.demo.DEMO_FILE", tmp_path / "demo-users.json")
     return CliRunner()
 
 

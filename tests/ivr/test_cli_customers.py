@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from app import cli as main
 from routing.store import RedisClient
 
 HEADER = "name,phones,birth_date,id_number,dialect\n"
@@ -23,7 +23,7 @@ BAD = "孙七,13800138002,2199-01-01,,\n赵六,13800138001,,110105194912310021,\
 def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("REDIS_URL", redis_url)
     # `demo seed` keeps the demo passwords it prints; not in the real var/ from a test
-    monkeypatch.setattr("ivr.cli_users.DEMO_FILE", tmp_path / "demo_users.json")
+    monkeypatch.setattr("ivr.runtime.demo.DEMO_FILE", tmp_path / "demo_users.json")
     return CliRunner()
 
 

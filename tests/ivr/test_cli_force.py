@@ -8,7 +8,7 @@ import pwd
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from app import cli as main
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import SystemClock

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
-from ivr.cli_users import seed_demo
-from ivr.server import banner
+from app import cli as main
+from ivr.runtime.demo import seed_demo
+from ivr.runtime.server import banner
 from routing.agents import Agent, Agents
 from routing.clock import FixedClock
 from routing.engine import Engine

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import supervisor
-from ivr.auth import USERS
+from ivr import services
+from ivr.web import supervisor
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import FixedClock
@@ -25,7 +25,7 @@ FORCE = "/api/v1/agents/a01/state"
 
 @pytest.fixture
 def users(app: Flask) -> Users:
-    found: Users = app.extensions[USERS]
+    found: Users = services.of(app).engine.users
     found.add("sue", PASSWORD, "supervisor")
     found.add("a01", PASSWORD, "agent", "a01")
     return found

@@ -9,8 +9,9 @@ from flask.testing import FlaskClient
 
 import app as app_module
 from app import create_app
-from ivr.embedded import EmbeddedRedis
-from ivr.server import _Gunicorn, banner
+from ivr import services
+from ivr.runtime.embedded import EmbeddedRedis
+from ivr.runtime.server import _Gunicorn, banner
 from routing.settings import load_settings
 
 
@@ -87,6 +88,6 @@ def test_starting_the_app_moves_statistics_an_earlier_release_recorded(redis_url
     old = redis.Redis.from_url(redis_url, decode_responses=True)
     old.hset("{sl:st}:total:senior", "s:offered", 12)
     app = create_app({"redis.url": redis_url})
-    figures = app.extensions["silverline"].stats.totals()["senior"]["senior"]
+    figures = services.of(app).engine.stats.totals()["senior"]["senior"]
     assert figures.offered == 12
     assert old.exists("{sl:st}:total:senior") == 0

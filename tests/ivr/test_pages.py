@@ -8,14 +8,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.auth import USERS
+from ivr import services
 from routing.users import Users
 
 PASSWORD = "correct-horse-1"
 
 
 def users_of(app: Flask) -> Users:
-    found: Users = app.extensions[USERS]
+    found: Users = services.of(app).engine.users
     return found
 
 
@@ -96,7 +96,7 @@ def test_wrong_password_is_refused(client: FlaskClient, seeded: Users) -> None:
 def test_sign_in_is_throttled_after_the_configured_failures(
     client: FlaskClient, seeded: Users, app: Flask
 ) -> None:
-    limit = app.extensions["silverline"].settings.auth.login_attempts
+    limit = services.of(app).engine.settings.auth.login_attempts
     token = csrf_of(client)
     for _ in range(limit):
         bad = {"name": "sue", "password": "nope-nope", "csrf_token": token}

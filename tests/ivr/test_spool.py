@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from ivr import spool as spool_module
-from ivr.spool import (
+from ivr import services
+from ivr.call import spool as spool_module
+from ivr.call.spool import (
     SUFFIX,
     Report,
     Spool,
@@ -28,11 +29,11 @@ from ivr.spool import (
     replay,
     spool_of,
 )
+from ivr.simulator.ledger import events, figures
 from routing.agents import Agent
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 from routing.store import RedisClient
-from tests.reliability.ledger import events, figures
 from tests.twiml import BASE, post, twiml_of
 
 SID = "CA" + "6" * 32
@@ -240,7 +241,7 @@ def test_an_unwritable_spool_still_answers_the_fallback_and_keeps_the_report_in_
     blocked.write_text("in the way of the spool directory")
     app = create_app({"redis.url": redis_url, "server.spool_dir": str(blocked / "spool")})
     client = app.test_client()
-    engine: Engine = app.extensions["silverline"]
+    engine: Engine = services.of(app).engine
     on_call(client, engine)
     r.config_set("maxmemory", 1)
     try:

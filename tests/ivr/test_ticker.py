@@ -6,7 +6,9 @@ from datetime import date, timedelta
 
 from flask import Flask
 
-from ivr import dashboard, ticker
+from ivr import services
+from ivr.runtime import ticker
+from ivr.web import dashboard
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -36,7 +38,7 @@ def test_without_a_rest_api_a_booked_call_back_stays_pending_and_never_waits_on_
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
     # the `app` fixture has no Twilio account and no offline Twilio: nothing can be placed
-    assert not app.extensions["silverline.telephony"].enabled
+    assert not services.of(app).telephony.enabled
     engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
     clock.set(T0 + timedelta(hours=13))
     caller = engine.directory.identify(SENIOR, clock.now())

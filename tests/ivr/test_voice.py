@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
+from ivr import services
 from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -174,7 +175,7 @@ def test_no_input_repeats_the_menu_slower_then_reaches_a_person(
     again = twiml(post(client, "/voice/menu?attempt=1&empty=1", params(YOUNG, sid)))
     gather = again.find("Gather")
     assert gather is not None and "attempt=2" in gather.get("action")
-    assert gather.find("Say/prosody").get("rate") == "80%"
+    assert gather.find("Say/prosody").get("rate") == "85%"  # ivr.repeat_rate
     person = twiml(post(client, "/voice/menu?attempt=2&empty=1", params(YOUNG, sid)))
     assert person.find("Gather") is None
     assert person.find("Enqueue").text == "general"
@@ -245,7 +246,7 @@ def test_the_whisper_may_be_full_or_none(
     app = create_app(
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.whisper": kind}, clock=clock
     )
-    people: Engine = app.extensions["silverline"]
+    people: Engine = services.of(app).engine
     _directory(people)
     root = _whisper_for(app.test_client(), people, "s2")
     text = spoken(root)
@@ -329,7 +330,7 @@ def test_out_of_hours_a_senior_can_book_a_call_back(redis_url: str, people: Engi
     assert "08:00" in spoken(root) and root.find("Gather") is not None
     booked = twiml(post(c, "/voice/after-hours?attempt=1", params(SENIOR, sid, Digits="1")))
     assert "打返俾你" in spoken(booked)  # the Cantonese pack's confirmation
-    assert [r.number for r in app.extensions["silverline"].callbacks.pending()] == [SENIOR]
+    assert [r.number for r in services.of(app).engine.callbacks.pending()] == [SENIOR]
 
 
 def test_out_of_hours_with_an_on_call_senior_line(redis_url: str, people: Engine) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.embedded import EmbeddedRedis
+from ivr.runtime.embedded import EmbeddedRedis
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from ivr.simulator.ledger import context_of
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.directory import Directory
@@ -32,7 +33,7 @@ from routing.keys import Keys
 from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
-from tests.twiml import context_of, twiml_of
+from tests.twiml import twiml_of
 
 BASE = "http://localhost"
 ROUTES = {
@@ -58,7 +59,7 @@ ROUTES = {
     "/voice/room-result",
 }
 # Settings-only routes that only dial the fallback lines: they answer a bad signature too
-# (ivr/fallback.py), and must still change nothing.
+# (ivr/call/fallback.py), and must still change nothing.
 ANSWER_ANYWAY = {"/voice/fallback", "/voice/line-result"}
 FUZZ = settings(
     max_examples=150,

@@ -22,21 +22,23 @@ from dataclasses import dataclass
 
 import pytest
 
-from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import Plan
-from ivr.simulator.transport import FlaskTransport
-from routing.clock import FixedClock
-from routing.store import connect
-from tests.conftest import CLUSTER, T0
-from tests.reliability.ledger import (
+from app import create_app
+from ivr.simulator.core.transport import FlaskTransport
+from ivr.simulator.ledger import (
     Tape,
+    context_of,
     double_answers,
     events,
     figures,
     mismatches,
     overlaps,
 )
-from tests.twiml import context_of, twiml_of
+from ivr.simulator.offline import Offline, simulate
+from ivr.simulator.traffic import Plan
+from routing.clock import FixedClock
+from routing.store import connect
+from tests.conftest import CLUSTER, T0
+from tests.twiml import twiml_of
 
 CALLS = int(os.environ.get("SILVERLINE_LEDGER_CALLS", "1200"))
 PLAN = Plan(
@@ -61,6 +63,7 @@ class Run:
 def run(redis_server: str) -> Run:
     connect(redis_server, cluster=CLUSTER).flushall()
     off = Offline(
+        create_app,
         {"redis.url": redis_server, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 2},
         clock=FixedClock(T0),
         seed=PLAN.seed,

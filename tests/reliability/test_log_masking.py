@@ -18,9 +18,10 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 
 from app import create_app
-from ivr.logmask import mask
+from ivr import services
+from ivr.runtime.logmask import mask
+from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller, Input
 from routing.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
@@ -71,6 +72,7 @@ def test_calls_log_no_number_or_birth_date(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     off = Offline(
+        create_app,
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.callback_offer_after": 20},
         clock=clock,
         seed=3,
@@ -107,7 +109,7 @@ def test_failures_log_no_number_or_birth_date(
         twilio_http_client=RefusingTwilio(),
     )
     with app.app_context():
-        sid = app.extensions["silverline.telephony"].place(
+        sid = services.of(app).telephony.place(
             SENIOR[0], "+861095500000", "http://x/voice/callback-answer", "http://x/s"
         )
     assert sid is None

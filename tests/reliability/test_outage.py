@@ -20,12 +20,14 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from ivr import ticker
-from ivr.simulator.calls import Leg
-from ivr.simulator.people import Caller, Input
-from ivr.simulator.switch import Simulator
-from ivr.simulator.transport import FlaskTransport, Reply
-from ivr.spool import replay, spool_of
+from ivr import services
+from ivr.call.spool import replay, spool_of
+from ivr.runtime import ticker
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import FlaskTransport, Reply
+from ivr.simulator.ledger import context_of
 from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -33,7 +35,7 @@ from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.conftest import T0
 from tests.redis_servers import RedisProcess
-from tests.twiml import context_of, post, twiml_of
+from tests.twiml import post, twiml_of
 
 FALLBACK = "+861095500999"
 BASE = "http://localhost"
@@ -102,7 +104,7 @@ def hotline(tmp_path: Path) -> Iterator[Hotline]:
     # default timeouts; every agent here is senior-trained, and these tests are about outages,
     # not about keeping one of them free for seniors (routing.senior_reserve)
     app = create_app({"redis.url": server.url, "routing.senior_reserve": 0}, clock=sim.clock)
-    engine: Engine = app.extensions["silverline"]
+    engine: Engine = services.of(app).engine
     sim.account_sid = engine.settings.secrets.account_sid
     sim.auth_token = engine.settings.secrets.auth_token
     wire = Recording(FlaskTransport(app))

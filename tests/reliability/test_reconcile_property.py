@@ -17,11 +17,12 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app import create_app
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.ledger import Lossy, events, is_report, mismatches
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller, Input
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER, T0
-from tests.reliability.ledger import Lossy, events, is_report, mismatches
 
 RECONCILE_AFTER = 30
 PROPERTY = settings(
@@ -44,7 +45,9 @@ def _hotline(redis_url: str, seed: int) -> Offline:
         # agents set away after missed offers would leave a patient caller waiting for ever
         "routing.max_missed_offers": 1000,
     }
-    off = Offline(overrides, clock=FixedClock(T0), seed=seed, beat_s=2.0, linger_s=150.0)
+    off = Offline(
+        create_app, overrides, clock=FixedClock(T0), seed=seed, beat_s=2.0, linger_s=150.0
+    )
     for n in range(2):
         off.add_agent(f"a{n}", {"senior"}, aht_s=40.0, miss_probability=0.3)
     return off

@@ -18,7 +18,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from ivr.embedded import redis_binary
+from ivr import services
+from ivr.runtime.embedded import redis_binary
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -39,7 +40,7 @@ def locked(tmp_path: Path, clock: FixedClock) -> Iterator[Flask]:
 
 
 def test_a_call_is_routed_and_counted_through_a_password_protected_redis(locked: Flask) -> None:
-    engine: Engine = locked.extensions["silverline"]
+    engine: Engine = services.of(locked).engine
     engine.agents.save(Agent("a1", "A1", "client:a1", frozenset({"policy"}), ("mandarin",)))
     engine.router.set_agent_state("a1", "available")
     client = locked.test_client()

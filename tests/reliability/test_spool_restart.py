@@ -26,16 +26,16 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ivr.embedded import free_port
-from ivr.spool import SUFFIX, read
+from ivr.call.spool import SUFFIX, read
+from ivr.runtime.embedded import free_port
+from ivr.simulator.ledger import context_of, events
 from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.engine import Engine
 from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import connect
 from tests.redis_servers import RedisProcess
-from tests.reliability.ledger import events
-from tests.twiml import context_of, twiml_of
+from tests.twiml import twiml_of
 
 SID = "CA" + "4" * 32
 CALLER = {"CallSid": SID, "From": "+8613700000001"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from ivr.simulator.switch import Simulator
-from ivr.simulator.transport import FlaskTransport
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import FlaskTransport
 from routing.clock import FixedClock
 from tests.conftest import T0
 from tests.simulator import fakeapp

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ivr.cli import main
+from app import cli as main
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine

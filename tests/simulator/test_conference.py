@@ -9,10 +9,10 @@ from flask import Flask
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from ivr.simulator.calls import Leg
-from ivr.simulator.people import Agent, Caller
-from ivr.simulator.rest import RestClient
-from ivr.simulator.switch import Simulator
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Agent, Caller
+from ivr.simulator.core.rest import RestClient
+from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
 from tests.simulator.test_interpreter import FROM, call, said, seen
 

@@ -1,4 +1,5 @@
-"""Whole calls through the real app (ivr/voice.py, the routing engine, Redis) and the simulator."""
+"""Whole calls through the real app (ivr/call/voice.py, the routing engine, Redis) and the
+simulator."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import date
 
 import pytest
 
+from app import create_app
 from dialects.packs import default_packs
-from ivr.simulator.calls import Leg
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller, Input
 from routing.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
@@ -23,6 +25,7 @@ PACKS = default_packs()
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
     """The app on the test Redis and clock, with two customers in the directory."""
     off = Offline(
+        create_app,
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.callback_offer_after": 20},
         clock=clock,
         seed=11,

@@ -11,14 +11,15 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
+from app import cli as main
 from app import create_app
-from ivr import cli_sim
-from ivr.cli import main
+from ivr import services
+from ivr.cli import sim as cli_sim
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
+from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
 from ivr.simulator.live import LiveTraffic, live_simulator
-from ivr.simulator.people import Caller, Input
-from ivr.simulator.switch import APPLICATION_ERROR, Simulator
 from ivr.simulator.traffic import Plan, outcome
-from ivr.simulator.transport import NO_ANSWER, HttpTransport, Reply
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
@@ -112,7 +113,7 @@ def server(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     thread = threading.Thread(target=http.serve_forever, name="live-sim-server", daemon=True)
     thread.start()
     try:
-        yield Server(f"http://127.0.0.1:{http.server_port}", app.extensions["silverline"])
+        yield Server(f"http://127.0.0.1:{http.server_port}", services.of(app).engine)
     finally:
         http.shutdown()
         thread.join(timeout=10)

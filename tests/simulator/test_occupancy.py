@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from app import create_app
+from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.scheduler import Scheduler
 from ivr.simulator.traffic import Plan, arrival_span
 from routing.agents import Agent
 from routing.caller import Caller
@@ -92,7 +93,10 @@ def test_a_free_spell_between_two_reads_is_found_from_the_wrap_ups_end(
 def _offline(redis_url: str, wrap_up_s: int) -> Offline:
     overrides = {"redis.url": redis_url, "redis.cluster": CLUSTER}
     return Offline(
-        {**overrides, "routing.wrap_up_seconds": wrap_up_s}, clock=FixedClock(T0), seed=3
+        create_app,
+        {**overrides, "routing.wrap_up_seconds": wrap_up_s},
+        clock=FixedClock(T0),
+        seed=3,
     )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from app import create_app
 from ivr.simulator import erlang
+from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.scheduler import Scheduler
 from ivr.simulator.traffic import Outcome, Plan, arrival_span, batch_means
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -99,7 +100,7 @@ def test_one_class_through_the_whole_app_waits_as_erlang_c_predicts(redis_url: s
     The agent's occupancy, rebuilt from the engine's states, must be the offered load."""
     overrides = {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
     overrides |= {"business_hours.open": "00:00", "business_hours.close": "00:00"}
-    offline = Offline(overrides, clock=FixedClock(T0), seed=2, seconds_per_char=0.0)
+    offline = Offline(create_app, overrides, clock=FixedClock(T0), seed=2, seconds_per_char=0.0)
     plan = Plan(APP_CALLS, APP_TRAFFIC / APP_AHT_S, 1, 1.0, APP_AHT_S, seed=2, wrap_up_s=0)
     outcomes = simulate(offline, plan)
     assert all(o.answered is not None for o in outcomes)  # no abandons, nobody turned away

@@ -1,7 +1,7 @@
 """What the real network does that the happy path hides: call-backs with CallSids of their own,
 voicemail, busy lines, queue errors, a slow or failing REST API, a caller who leaves while the
 agent's phone rings. Whole calls through the real app and the offline Twilio; each behaviour
-relied on is cited where the offline Twilio models it (ivr/simulator/switch.py, rest.py).
+relied on is cited where the offline Twilio models it (ivr/simulator/core/switch.py, rest.py).
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from datetime import date
 
 import pytest
 
+from app import create_app
 from dialects.packs import default_packs
-from ivr.simulator.calls import Leg
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller, Input
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.statsquery import Figures
@@ -26,6 +27,7 @@ FALLBACK = "+861095500999"
 
 def _hotline(redis_url: str, clock: FixedClock, **overrides: object) -> Offline:
     off = Offline(
+        create_app,
         {
             "redis.url": redis_url,
             "redis.cluster": CLUSTER,

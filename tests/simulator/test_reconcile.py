@@ -1,4 +1,4 @@
-"""Calls whose end report is lost are put right (ivr/reconcile.py), through the webhooks.
+"""Calls whose end report is lost are put right (ivr/call/reconcile.py), through the webhooks.
 
 The real app runs on the offline Twilio (ivr/simulator/offline.py) on a virtual clock; a
 `Lossy` transport loses chosen report webhooks as a server that is down would. The offline
@@ -14,17 +14,17 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from ivr import ticker
+from ivr.runtime import ticker
+from ivr.simulator.core.people import Caller
+from ivr.simulator.core.scheduler import Program
+from ivr.simulator.core.transport import FlaskTransport
+from ivr.simulator.ledger import Lossy, events, mismatches
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller
-from ivr.simulator.scheduler import Program
-from ivr.simulator.transport import FlaskTransport
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Figures
 from tests.conftest import CLUSTER
-from tests.reliability.ledger import Lossy, events, mismatches
 
 SENIOR = "+8613800000001"
 RECONCILE_AFTER = 60
@@ -45,7 +45,7 @@ def _overrides(redis_url: str) -> dict[str, object]:
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    off = Offline(_overrides(redis_url), clock=clock, seed=5, linger_s=3 * MAX_CALL)
+    off = Offline(create_app, _overrides(redis_url), clock=clock, seed=5, linger_s=3 * MAX_CALL)
     off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
     return off
 

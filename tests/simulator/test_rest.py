@@ -11,9 +11,9 @@ from flask import Flask
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from ivr.simulator.people import Caller, Input
-from ivr.simulator.rest import RestClient, wsgi_app
-from ivr.simulator.switch import Simulator
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.rest import RestClient, wsgi_app
+from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
 from tests.simulator.test_interpreter import said, seen
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ivr.simulator.scheduler import Interrupt, Scheduler
-from ivr.simulator.switch import Steps
+from ivr.simulator.core.scheduler import Interrupt, Scheduler
+from ivr.simulator.core.steps import Steps
 from routing.clock import FixedClock
 from tests.conftest import T0
 

@@ -1,4 +1,4 @@
-"""The conference connection path (ivr/connect.py) through the real webhooks and the offline
+"""The conference connection path (ivr/call/connect.py) through the real webhooks and the offline
 Twilio's conferences: the agent rings while the senior is greeted, and every failure of the
 path still reaches a person."""
 
@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
+from app import create_app
 from dialects.packs import default_packs
-from ivr.simulator.calls import Leg
+from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import Caller
 from ivr.simulator.offline import Offline
-from ivr.simulator.people import Caller
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.statsquery import Figures
@@ -25,6 +26,7 @@ PACKS = default_packs()
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
     off = Offline(
+        create_app,
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": "conference"},
         clock=clock,
         seed=3,

@@ -10,10 +10,10 @@ import pytest
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.serving import make_server
 
-from ivr.simulator import twiml
-from ivr.simulator.people import Caller, Input
-from ivr.simulator.switch import Simulator
-from ivr.simulator.transport import HttpTransport
+from ivr.simulator.core import twiml
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import HttpTransport
 from routing.clock import FixedClock
 from tests.conftest import T0
 from tests.simulator import fakeapp

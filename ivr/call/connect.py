@@ -1,0 +1,214 @@
+"""The connection path: the agent rings while the caller is greeted, in a room of the call's own.
+
+This is how Twilio Flex connects calls, and it takes the greeting and the agent's ringing out
+of each other's way (docs/time-to-human.md):
+
+incoming, an agent free -> the agent's leg is placed through REST at once (dispatch.ring_agent),
+    and the caller is answered with <Dial><Conference> into a room named after their call,
+    hearing the greeting from the conference's waitUrl (/voice/hold) while the agent's phone
+    rings
+the agent answers -> /voice/agent-answer: a short whisper, then the same room; the conference
+    starts, the caller's wait audio stops and they hear the agent (/voice/room-status records
+    the time to a human)
+the agent misses -> /voice/agent-status: the next free agent is rung, the caller still in the
+    room; with nobody free they wait there, and are rung for when an agent frees up
+a caller who waited in the queue -> when assigned, the agent's leg is placed and the caller is
+    pulled from the queue into their room (/voice/room)
+
+Without REST (no Twilio credentials, or `ivr.connect = "dial"`) and whenever the agent's leg
+cannot be placed, the call goes the classic way: greeting, then <Dial> the agent
+(ivr/call/voice.py).
+Conference facts used: https://www.twilio.com/docs/voice/twiml/conference (waitUrl before the
+start; startConferenceOnEnter, endConferenceOnExit; statusCallbackEvent), and the waitUrl's
+document may hold only Say, Play, Pause and Redirect (https://www.twilio.com/docs/api/errors/13238).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from dialects.packs import default_packs
+from ivr.call import dispatch
+from ivr.call.twiml import reply, speak
+from ivr.call.webhooks import fallback, public_base, twilio_webhook
+from ivr.services import engine
+from routing.router import CallInfo, Offer
+
+bp = Blueprint("connect", __name__, url_prefix="/voice")
+
+_DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+_HOLD_SECONDS = 10  # silence between the reassurances of a caller waiting in their room
+_REASSURE_EVERY = 3  # hold documents: "connecting you" every third (~30 s)
+
+
+def _url(path: str, **params: object) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{public_base()}/voice/{path}" + (f"?{query}" if query else "")
+
+
+def _arg(name: str) -> str:
+    return request.args.get(name, "")[:64]
+
+
+def room(vr: VoiceResponse, call_sid: str, prompt: str) -> VoiceResponse:
+    """The caller's answer: into the call's own room, hearing `prompt` until the agent comes.
+
+    The caller ends the conference when they leave (endConferenceOnExit) and never starts it:
+    the agent's arrival does, which cuts the wait audio at once.
+    """
+    dial = vr.dial(action=_url("room-result", call=call_sid), method="POST")
+    _conference(
+        dial,
+        call_sid,
+        start=False,
+        wait_url=_url("hold", call=call_sid, p=prompt),
+        wait_method="POST",
+        status_callback=_url("room-status", call=call_sid),
+        status_callback_event="start join",
+        status_callback_method="POST",
+    )
+    return vr
+
+
+def _conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> None:
+    # The room is named after the routing record's CallSid: no personal data in its name, as
+    # Twilio asks.
+    dial.conference(
+        call_sid,
+        start_conference_on_enter=start,
+        end_conference_on_exit=True,
+        beep=False,
+        **options,
+    )
+
+
+@bp.route("/hold", methods=["POST", "GET"])
+@twilio_webhook
+def hold() -> Response:
+    """The room's waitUrl: the greeting first, then silence with a reassurance now and then."""
+    eng = engine()
+    call_sid, prompt = _arg("call"), _arg("p") or "connecting"
+    step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
+    info = eng.router.call(call_sid)
+    dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
+    senior = bool(info and info.senior)
+    vr = VoiceResponse()
+    if step == 1 or step % _REASSURE_EVERY == 0:
+        s = eng.settings
+        words = prompt if step == 1 else "connecting"
+        params = {"hotline": s.hotline.name, "hours": s.ivr.complaint_hours}
+        rate = s.ivr.senior_rate if senior else None
+        speak(vr, default_packs().utterance(dialect, words, **params), public_base(), rate)
+    vr.pause(length=_HOLD_SECONDS)
+    vr.redirect(_url("hold", call=call_sid, p=prompt, n=step + 1), method="POST")
+    return reply(vr)
+
+
+@bp.route("/room", methods=["POST", "GET"])
+@twilio_webhook
+def join_room() -> Response:
+    """Where a waiting caller is pulled when their agent is being rung: into their room."""
+    call_sid = _arg("call") or request.form.get("CallSid", "")[:64]
+    if engine().router.call(call_sid) is None:
+        return fallback()
+    return reply(room(VoiceResponse(), call_sid, "wait_next"))
+
+
+@bp.route("/agent-answer", methods=["POST", "GET"])
+@twilio_webhook
+def agent_answer() -> Response:
+    """The agent picked up: a short whisper, then the caller's room (which starts it)."""
+    eng = engine()
+    call_sid, agent_id = _arg("call"), _arg("agent")
+    offer = eng.router.answered(call_sid, agent_id)
+    vr = VoiceResponse()
+    if offer is None:  # the caller hung up, or was given to someone else meanwhile
+        vr.hangup()
+        return reply(vr)
+    whisper_into(vr, offer, eng.settings.ivr.whisper)
+    return reply(join_as_agent(vr, call_sid))
+
+
+def join_as_agent(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
+    """The agent's side of the room: their arrival starts the conference."""
+    _conference(vr.dial(), call_sid, start=True)
+    return vr
+
+
+@bp.route("/agent-status", methods=["POST", "GET"])
+@twilio_webhook
+def agent_status() -> Response:
+    """The agent's leg ended: talked (done), or missed (the caller's next agent is rung)."""
+    eng = engine()
+    status = request.form.get("CallStatus", "")[:32]
+    if status in _DONE:
+        duration = request.form.get("CallDuration", "")[:16]
+        placement = eng.router.dial_result(
+            _arg("call"), _arg("agent"), status, int(duration) if duration.isdigit() else 0
+        )
+        offers = eng.router.tick()
+        if isinstance(placement, Offer):
+            offers.append(placement)
+        dispatch.act_on(offers)
+    return reply(VoiceResponse())
+
+
+@bp.route("/room-status", methods=["POST", "GET"])
+@twilio_webhook
+def room_status() -> Response:
+    """The room's events: the caller is connected once the conference has started with them
+    in it, whichever came first (a caller pulled from the queue may join after the agent)."""
+    eng = engine()
+    call_sid = _arg("call")
+    event = request.form.get("StatusCallbackEvent", "")[:32]
+    info = eng.router.call(call_sid)
+    if info is not None:
+        joiner = request.form.get("CallSid", "")[:64]
+        eng.router.room_event(call_sid, _room_event(event, joiner, info))
+    return reply(VoiceResponse())
+
+
+def _room_event(event: str, joiner: str, info: CallInfo) -> str:
+    if event == "conference-start":
+        return "start"
+    if event == "participant-join" and joiner in (info.call_sid, info.leg):
+        return "caller"
+    return ""
+
+
+@bp.route("/room-result", methods=["POST", "GET"])
+@twilio_webhook
+def room_result() -> Response:
+    """The caller's conference ended: the conversation is over; a failed one, a person."""
+    if request.form.get("DialCallStatus", "") in ("completed", "answered"):
+        vr = VoiceResponse()
+        vr.hangup()
+        return reply(vr)
+    return fallback()
+
+
+def whisper_into(vr: VoiceResponse, offer: Offer, kind: str) -> None:
+    """Who is on the line, in the agent's first language: `full`, `short` or `none`.
+
+    The caller hears nothing while it plays, so it counts in their time to a human; the
+    console shows the same card (and the elderly-caller banner) from the moment of the offer.
+    """
+    if kind == "none":
+        return
+    packs = default_packs()
+    language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
+    queue = packs.text(language, f"topic_{offer.queue}")
+    if kind == "short":
+        prompt = "whisper_senior_short" if offer.senior else "whisper_other_short"
+        text = packs.text(language, prompt, queue=queue)
+    else:
+        name = offer.caller_name or packs.text(language, "caller_unknown")
+        dialect = packs.text(language, f"dialect_{offer.caller_dialect}")
+        age = offer.caller_age or ""
+        prompt = "whisper_senior" if offer.senior else "whisper_other"
+        text = packs.text(language, prompt, name=name, age=age, queue=queue, dialect=dialect)
+    voice = packs.speech_pack(language)
+    vr.say(text, voice=voice.say_voice, language=voice.say_language)

@@ -1,0 +1,528 @@
+"""The Twilio voice webhooks: the call flow of docs/design.md, one route per step.
+
+incoming -> (senior) greeting -> route  |  (others) menu -> route  |  (closed) after-hours
+route    -> an agent is free: <Dial> with a whisper  |  none: <Enqueue> with a wait URL
+wait     -> position and wait, call-back offer for seniors, <Leave/> once assigned
+dial-result -> completed: done  |  busy / no-answer / failed: the next agent, same place
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from dialects.packs import Packs, default_packs
+from ivr.call import dispatch
+from ivr.call.connect import room, whisper_into
+from ivr.call.twiml import dial_contact, fallback_response, reply, speak
+from ivr.call.webhooks import fallback, public_base, twilio_webhook
+from ivr.services import engine
+from routing.caller import Caller
+from routing.clock import epoch_ms
+from routing.hours import is_open
+from routing.menu import Choice, choose
+from routing.router import CallInfo, Offer, Placement, Queued
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+_GIVE_UP_AFTER = 2  # menu attempts before a person is the answer
+_DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+# AnsweredBy values that are not a person: machine_start, machine_end_beep, machine_end_silence,
+# machine_end_other, fax (https://www.twilio.com/docs/voice/answering-machine-detection).
+# "unknown" is put through: an older person who says little is better reached than missed.
+_MACHINE = ("machine_", "fax")
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _url(path: str, *, base: str | None = None, **params: object) -> str:
+    """A voice webhook's URL under `base` (the public base of this request by default)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base or public_base()}/voice/{path}" + (f"?{query}" if query else "")
+
+
+def _packs() -> Packs:
+    return default_packs()
+
+
+def _form(name: str, limit: int = 256) -> str:
+    """A form field, trimmed to a sane length (Twilio never sends more)."""
+    return request.form.get(name, "")[:limit]
+
+
+def _routing_sid() -> str:
+    """The routing record this request is about.
+
+    A call-back is a call of its own with a new CallSid, carried by every webhook of that leg
+    (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource); the inbound
+    call it was made for appears nowhere unless we put it in the URL, so our URLs carry it as
+    `call`. Without it, the request's own CallSid is the record's.
+    """
+    return request.args.get("call", "")[:64] or _form("CallSid", 64)
+
+
+def _carried() -> str | None:
+    """`call` to carry into the URLs of this answer, when this request was given one."""
+    return request.args.get("call", "")[:64] or None
+
+
+def _caller() -> Caller:
+    eng = engine()
+    return eng.directory.identify(_form("From"), eng.clock.now())
+
+
+def _say(
+    vr: VoiceResponse, caller: Caller, prompt: str, *, slow: bool = False, **params: object
+) -> None:
+    _utter(vr, caller, prompt, params, slow)
+
+
+def _utter(
+    vr: VoiceResponse, caller: Caller, prompt: str, params: Mapping[str, object], slow: bool = False
+) -> None:
+    s = engine().settings
+    # Seniors always hear the slow rate; anyone else hears the menu's repeat a little slower.
+    rate = s.ivr.senior_rate if caller.senior else s.ivr.repeat_rate if slow else None
+    speak(vr, _packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
+
+
+def _hotline(caller: Caller) -> str:
+    return engine().settings.hotline.name
+
+
+# -- entry ---------------------------------------------------------------------------------
+
+
+@bp.route("/incoming", methods=["POST", "GET"])
+@twilio_webhook
+def incoming() -> Response:
+    """A new call: seniors straight to a person, others to the menu, out of hours to a call-back."""
+    eng = engine()
+    caller = _caller()
+    vr = VoiceResponse()
+    if not is_open(eng.clock.now(), eng.settings.business_hours, eng.settings.tz):
+        return reply(_after_hours_menu(vr, caller, attempt=1))
+    if caller.senior:
+        return _say_and_route(caller, "senior", "senior_greeting", hotline=_hotline(caller))
+    _say(vr, caller, "welcome", hotline=_hotline(caller))
+    return reply(_menu(vr, caller, attempt=1))
+
+
+# -- the menu ------------------------------------------------------------------------------
+
+
+def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False) -> VoiceResponse:
+    """One Gather taking keys and speech; no input falls through to a Redirect."""
+    s = engine().settings
+    packs = _packs()
+    timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+    with vr.gather(
+        input="dtmf speech",
+        action=_url("menu", attempt=attempt, t=_started_ms()),
+        method="POST",
+        num_digits=1,
+        timeout=timeout,
+        speech_timeout=str(timeout if slow else s.ivr.speech_timeout),
+        language=packs.gather_language(caller.dialect),
+        hints=",".join(_hints(caller.dialect)),
+    ) as gather:
+        for topic in s.ivr.topics:
+            name = packs.text(caller.dialect, f"topic_{topic.name}")
+            _say(gather, caller, "menu_topic", slow=slow, topic=name, key=topic.key)
+        _say(gather, caller, "menu_complaint", slow=slow, key=s.ivr.complaint_key)
+        if not caller.known:
+            _say(gather, caller, "menu_senior", slow=slow, key=s.ivr.senior_key)
+        _say(gather, caller, "menu_agent", slow=slow, key=s.ivr.agent_key)
+    vr.redirect(_url("menu", attempt=attempt, empty=1, t=_started_ms()), method="POST")
+    return vr
+
+
+def _hints(dialect: str) -> list[str]:
+    packs = _packs()
+    meanings = ["agent", "complaints", "senior"] + [t.name for t in engine().settings.ivr.topics]
+    return [w for m in meanings for w in packs.words(dialect, m)]
+
+
+@bp.route("/menu", methods=["POST", "GET"])
+@twilio_webhook
+def menu() -> Response:
+    """The caller's answer to the menu, or its absence."""
+    s = engine().settings
+    caller = _caller()
+    attempt = _int_arg("attempt", 1)
+    choice = _choice(caller)
+    vr = VoiceResponse()
+    if choice.kind in ("none", "invalid"):
+        if attempt >= _GIVE_UP_AFTER:
+            return _say_and_route(caller, "general", "connecting")
+        if choice.kind == "invalid":
+            _say(vr, caller, "menu_sorry")
+        return reply(_menu(vr, caller, attempt + 1, slow=choice.kind == "none"))
+    if choice.kind == "complaint":
+        return _say_and_route(caller, choice.queue, "complaint_info", hours=s.ivr.complaint_hours)
+    if choice.kind == "senior":
+        caller = dataclasses.replace(caller, senior=True)
+        return _say_and_route(caller, choice.queue, "senior_greeting", hotline=_hotline(caller))
+    return _say_and_route(caller, choice.queue, "connecting")
+
+
+def _choice(caller: Caller) -> Choice:
+    if request.args.get("empty"):
+        return Choice("none")
+    return choose(
+        _form("Digits", 32),
+        _form("SpeechResult", 1000),
+        engine().settings.ivr,
+        lambda meaning: _packs().words(caller.dialect, meaning),
+        offer_senior=not caller.known,
+    )
+
+
+def _started_ms() -> int:
+    """When this call's first webhook came (epoch ms): carried as `t` through the menu's URLs,
+    where the time to a human starts."""
+    raw = request.args.get("t", "")
+    now = epoch_ms(engine().clock.now())
+    return min(int(raw), now) if raw.isdigit() and len(raw) < 16 else now
+
+
+def _started() -> datetime:
+    return datetime.fromtimestamp(_started_ms() / 1000, UTC)
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 4 else default
+
+
+# -- routing: dial an agent or wait --------------------------------------------------------
+
+
+def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
+    """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
+    placement = engine().router.arrive(_form("CallSid", 64), caller, queue, _started())
+    if isinstance(placement, Queued):
+        key = (prompt, tuple(params.items()), caller.dialect, caller.senior, placement.queue)
+        return reply(_queued_answers()(*key, public_base()))
+    if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()):
+        return reply(room(VoiceResponse(), placement.call_sid, prompt))
+    vr = VoiceResponse()
+    _utter(vr, caller, prompt, params)
+    return reply(_dial(vr, placement))
+
+
+QueuedAnswers = Callable[[str, tuple[tuple[str, str | int], ...], str, bool, str, str], str]
+_QUEUED_ANSWERS = "silverline.queued_answers"
+
+
+def _queued_answers() -> QueuedAnswers:
+    """This app's queued answers: each built once and kept (most calls queue).
+
+    A queued answer names no agent and no call, so every caller with the same prompt,
+    dialect, pace and queue gets the same document; building and serialising it was a tenth
+    of a webhook's CPU. Kept per app: another app may have other settings or prompts.
+    """
+    found: QueuedAnswers | None = current_app.extensions.get(_QUEUED_ANSWERS)
+    if found is None:
+        found = current_app.extensions[_QUEUED_ANSWERS] = lru_cache(maxsize=512)(_queued_answer)
+    return found
+
+
+def _queued_answer(
+    prompt: str,
+    params: tuple[tuple[str, str | int], ...],
+    dialect: str,
+    senior: bool,
+    queue: str,
+    base: str,
+) -> str:
+    vr = VoiceResponse()
+    _utter(vr, Caller("", None, None, None, dialect, senior), prompt, dict(params))
+    return str(_enqueue(vr, queue, base))
+
+
+def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
+    if isinstance(placement, Offer):
+        return _dial(vr, placement)
+    return _enqueue(vr, placement.queue, public_base(), call=_carried())
+
+
+def _enqueue(vr: VoiceResponse, queue: str, base: str, call: str | None = None) -> VoiceResponse:
+    vr.enqueue(
+        queue,
+        action=_url("queue-result", base=base, call=call),
+        method="POST",
+        wait_url=_url("wait", base=base, call=call),
+        wait_url_method="POST",
+    )
+    return vr
+
+
+def _dial(vr: VoiceResponse, offer: Offer) -> VoiceResponse:
+    s = engine().settings
+    dial = vr.dial(
+        action=_url("dial-result", agent=offer.agent.id, call=offer.call_sid),
+        method="POST",
+        # Only a first verb can keep the caller's leg ringing until the agent answers; after a
+        # <Say> the call is already answered (https://www.twilio.com/docs/voice/twiml/dial
+        # #answeronbridge), and the attribute would only mislead a reader.
+        answer_on_bridge=True if not vr.verbs else None,
+        timeout=s.routing.dial_timeout,
+    )
+    dial_contact(
+        dial, offer.agent.contact, _url("whisper", call=offer.call_sid, agent=offer.agent.id)
+    )
+    return vr
+
+
+@bp.route("/wait", methods=["POST", "GET"])
+@twilio_webhook
+def wait() -> Response:
+    """The wait URL, re-requested whenever its TwiML runs out."""
+    eng = engine()
+    call_sid = _routing_sid()
+    status = eng.router.poll(call_sid, _form("QueueSid", 64))
+    dispatch.act_on(status.pulls)
+    vr = VoiceResponse()
+    if status.offer is not None:
+        vr.leave()
+        return reply(vr)
+    info = eng.router.call(call_sid)
+    dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
+    senior = bool(info and info.senior)
+    waiting = Caller("", None, None, None, dialect, senior)
+    if status.offer_callback and info is not None and info.caller_number:
+        with vr.gather(
+            input="dtmf",
+            num_digits=1,
+            action=_url("callback-request", call=_carried()),
+            method="POST",
+            timeout=eng.settings.ivr.senior_gather_timeout,
+        ) as gather:
+            _say(gather, waiting, "wait_callback_offer")
+    if status.announce:
+        if status.position <= 1:
+            _say(vr, waiting, "wait_next")
+        else:
+            minutes = max(1, round(status.ewt_s / 60))
+            _say(vr, waiting, "wait_position", ahead=status.position - 1, minutes=minutes)
+    vr.pause(length=eng.settings.routing.wait_poll_seconds)
+    return reply(vr)
+
+
+@bp.route("/callback-request", methods=["POST", "GET"])
+@twilio_webhook
+def callback_request() -> Response:
+    """A waiting senior pressed 1: call them back when their turn comes, keeping their place."""
+    eng = engine()
+    call_sid = _routing_sid()
+    info = eng.router.call(call_sid)
+    vr = VoiceResponse()
+    if _form("Digits", 8) != "1" or info is None or not info.caller_number:
+        vr.pause(length=1)  # back to the wait URL
+        return reply(vr)
+    eng.router.request_callback(call_sid)
+    caller = Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
+    _say(vr, caller, "callback_confirmed")
+    vr.hangup()
+    return reply(vr)
+
+
+@bp.route("/queue-result", methods=["POST", "GET"])
+@twilio_webhook
+def queue_result() -> Response:
+    """The <Enqueue> action: after <Leave/> (assigned), a REST pull, or a hang-up in the queue."""
+    result = _form("QueueResult", 64)
+    call_sid = _routing_sid()
+    vr = VoiceResponse()
+    if result == "hangup":
+        dispatch.end_agent_leg(engine().router.hangup(call_sid))
+        return reply(vr)
+    if result in ("leave", "redirected"):
+        return reply(_connect_assigned(vr, call_sid))
+    # error, queue-full, system-error: Twilio has put the caller out of the queue; routing
+    # forgets them (or a free agent would be reserved for nobody) and the fallback line
+    # answers them.
+    engine().router.left_queue(call_sid)
+    return fallback()
+
+
+@bp.route("/connect", methods=["POST", "GET"])
+@twilio_webhook
+def connect() -> Response:
+    """Where a REST pull sends a dequeued caller: the agent they were assigned."""
+    return reply(_connect_assigned(VoiceResponse(), _routing_sid()))
+
+
+def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
+    offer = engine().router.offer_for(call_sid)
+    if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
+        return room(vr, call_sid, "wait_next")
+    if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
+        info = engine().router.call(call_sid)
+        if info is None:
+            return fallback_vr()
+        return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
+    return _dial(vr, offer)
+
+
+def _caller_of(info: CallInfo) -> Caller:
+    """The caller as routing recorded them (no directory lookup)."""
+    return Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
+
+
+def fallback_vr() -> VoiceResponse:
+    return fallback_response(engine().settings, _packs(), public_base())
+
+
+# -- the agent's side ------------------------------------------------------------------------
+
+
+@bp.route("/whisper", methods=["POST", "GET"])
+@twilio_webhook
+def whisper() -> Response:
+    """Runs on the agent's leg after they answer, before the bridge: who is on the line."""
+    eng = engine()
+    call_sid = request.args.get("call", "")[:64]
+    agent_id = request.args.get("agent", "")[:64]
+    offer = eng.router.answered(call_sid, agent_id)
+    vr = VoiceResponse()
+    if offer is None:
+        vr.hangup()  # the caller is gone or was given to someone else
+        return reply(vr)
+    # The bridge follows this document; the whisper is the only time between (ivr.whisper).
+    eng.router.connected(call_sid, agent_id)
+    whisper_into(vr, offer, eng.settings.ivr.whisper)
+    return reply(vr)
+
+
+@bp.route("/dial-result", methods=["POST", "GET"])
+@twilio_webhook
+def dial_result() -> Response:
+    """The <Dial> action: the call ended, or the agent did not answer and the next one is tried."""
+    eng = engine()
+    call_sid = _routing_sid()
+    agent_id = request.args.get("agent", "")[:64]
+    vr = VoiceResponse()
+    if _form("CallStatus", 32) in _DONE:
+        # The caller has hung up (this request reports it only incidentally): nothing to
+        # route, and no miss against an agent whose phone was still ringing. The status
+        # callback is the authority on the caller's end and frees the agent (/voice/status).
+        return reply(vr)
+    duration = _form("DialCallDuration", 16)
+    placement = eng.router.dial_result(
+        call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
+    )
+    dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
+    if placement is None:
+        vr.hangup()  # the conversation is over
+        return reply(vr)
+    info = eng.router.call(call_sid)
+    if info is not None:
+        _say(vr, _caller_of(info), "reroute")
+    return reply(_place(vr, placement))
+
+
+# -- status callbacks and call-backs -----------------------------------------------------------
+
+
+@bp.route("/status", methods=["POST", "GET"])
+@twilio_webhook
+def status() -> Response:
+    """The number's status callback: a caller who hangs up while waiting has abandoned."""
+    if _form("CallStatus", 32) in _DONE:
+        dispatch.end_agent_leg(engine().router.hangup(_form("CallSid", 64)))
+        dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
+    return reply(VoiceResponse())
+
+
+@bp.route("/callback-answer", methods=["POST", "GET"])
+@twilio_webhook
+def callback_answer() -> Response:
+    """The senior answered our call-back: greet them and put them through to their agent.
+
+    A voicemail or fax (answering-machine detection, `AnsweredBy`) is not the senior: the
+    reserved agent is released and the call-back is retried as a failed attempt.
+    """
+    eng = engine()
+    call_sid = _routing_sid()
+    vr = VoiceResponse()
+    if _form("AnsweredBy", 32).startswith(_MACHINE):
+        dispatch.act_on(eng.router.callback_result(call_sid, "machine"))
+        vr.hangup()
+        return reply(vr)
+    eng.router.callback_answered(call_sid, _form("CallSid", 64))
+    info = eng.router.call(call_sid)
+    if info is None or info.state not in ("waiting", "offered"):
+        return fallback()  # nothing of ours to put them through to: the fallback line
+    _say(vr, _caller_of(info), "callback_intro", hotline=eng.settings.hotline.name)
+    offer = eng.router.offer_for(call_sid)
+    if offer is None:  # the reserved agent went away meanwhile: the senior waits on the line
+        return reply(_place(vr, eng.router.arrive(call_sid, _caller_of(info), info.queue)))
+    return reply(_dial(vr, offer))
+
+
+@bp.route("/callback-status", methods=["POST", "GET"])
+@twilio_webhook
+def callback_status() -> Response:
+    """The outcome of a call-back call; a failed one is retried per config."""
+    call_sid = request.args.get("call", "")[:64]
+    dispatch.act_on(engine().router.callback_result(call_sid, _form("CallStatus", 32)))
+    return reply(VoiceResponse())
+
+
+# -- out of hours -------------------------------------------------------------------------------
+
+
+def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceResponse:
+    s = engine().settings
+    on_call = s.business_hours.on_call_senior_number
+    if caller.senior and on_call:
+        _say(vr, caller, "out_of_hours_oncall")
+        # busy or unanswered, the line-result action puts the senior through to the fallback
+        # lines rather than ending the call
+        vr.dial(on_call, timeout=60, action=_url("line-result"), method="POST")
+        return vr
+    _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
+    if caller.number:
+        key = "out_of_hours_callback_senior" if caller.senior else "out_of_hours_callback"
+        timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+        with vr.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=timeout,
+            action=_url("after-hours", attempt=attempt),
+            method="POST",
+        ) as gather:
+            _say(gather, caller, key)
+    vr.redirect(_url("after-hours", attempt=attempt, empty=1), method="POST")
+    return vr
+
+
+@bp.route("/after-hours", methods=["POST", "GET"])
+@twilio_webhook
+def after_hours() -> Response:
+    """Out of hours: take a call-back request, repeat once, or put the caller through to duty."""
+    eng = engine()
+    caller = _caller()
+    attempt = _int_arg("attempt", 1)
+    pressed = "" if request.args.get("empty") else _form("Digits", 8)
+    vr = VoiceResponse()
+    if pressed == eng.settings.ivr.agent_key:
+        return fallback()  # "0" always reaches a person: out of hours, the duty line
+    wants_callback = pressed == "1" or (caller.senior and attempt >= _GIVE_UP_AFTER)
+    if caller.number and wants_callback:
+        eng.callbacks.request_after_hours(_form("CallSid", 64), caller)
+        _say(vr, caller, "callback_recorded")
+        vr.hangup()
+        return reply(vr)
+    if attempt < _GIVE_UP_AFTER and caller.number:
+        return reply(_after_hours_menu(vr, caller, attempt + 1))
+    return fallback()  # the duty line: never a dead end

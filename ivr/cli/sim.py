@@ -1,0 +1,400 @@
+"""`silverline call` and `silverline simulate`: the offline Twilio from the command line.
+
+Without --url both run the app in-process on the simulator's clock (the configured store:
+REDIS_URL or the embedded server). With --url they call a running server over HTTP in real
+time (its clock is the wall clock). `call --url` can serve the simulator's REST API with
+--rest-port (set the server's `twilio.api_base_url` to it so the server can pull callers out
+of queues; without it, assigned callers leave at their next wait poll). `simulate --url`
+staffs the run with temporary agents on the server's store and removes them afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import click
+
+from ivr.call.dispatch import Dispatcher
+from ivr.cli.helpers import app_factory, cli_engine, cli_settings
+from ivr.runtime.demo import warn_demo_token
+from ivr.simulator.core.calls import Leg, Line
+from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.rest import wsgi_app
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.live import LiveTraffic, check_server, live_simulator
+from ivr.simulator.occupancy import Occupancy
+from ivr.simulator.offline import Offline, simulate
+from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
+from ivr.telephony import Telephony
+from routing import numbers
+from routing.clock import FixedClock
+from routing.demo import seed_agents, seed_customers
+from routing.engine import Engine
+from routing.exceptions import SilverlineError
+from routing.hours import is_open
+from routing.router import Offer
+
+_LONGEST_CALL_S = 4 * 3600.0
+SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
+# A traffic run measures the queue, not the opening hours: the reference scenario's 10,000
+# calls at 0.1333/s span 21 hours, and those after closing would hear the after-hours flow.
+OPEN_ALL_DAY = {
+    "business_hours.open": "00:00",
+    "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
+    "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "business_hours.holidays": [],
+}
+ANSWER_AFTER = click.option(
+    "--answer-after",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Seconds the virtual agents' phones ring before they answer (0: auto-answer).",
+)
+
+
+@click.command("call")
+@click.argument("number")
+@click.option("--press", multiple=True, help="Keys for successive menus, e.g. --press 0.")
+@click.option("--say", "says", multiple=True, help="Words for menus after the keys run out.")
+@click.option("--json", "as_json", is_flag=True, help="Print the transcript as JSON.")
+@click.option("--url", default=None, help="Base URL of a running server (default: in-process).")
+@click.option("--rest-port", type=int, default=None, help="Serve the REST API on this port.")
+@click.option("--patience", default=600.0, type=float, help="Seconds before hanging up.")
+@ANSWER_AFTER
+def call_command(
+    number: str,
+    press: tuple[str, ...],
+    says: tuple[str, ...],
+    as_json: bool,
+    url: str | None,
+    rest_port: int | None,
+    patience: float,
+    answer_after: float,
+) -> None:
+    """Call the hotline from NUMBER and print what the caller and the agent heard."""
+    inputs = [Input(digits=d) for d in press] + [Input(speech=s) for s in says]
+    phones: dict[str, object] = {"answer_delay_s": (answer_after, answer_after)}
+    if url:
+        _require_server(url)
+        sim = _live(url, rest_port)
+        sim.people.agent_options = phones
+        leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
+        sim.run(until=_LONGEST_CALL_S)
+    else:
+        prefix = _scratch("slcall")
+        offline = _offline(speed=None, prefix=prefix)
+        offline.sim.people.agent_options = phones
+        try:
+            _furnish(offline, number)
+            _staff(offline)
+            sim = offline.sim
+            leg = offline.call(Caller(number, sim.rng, inputs=inputs, patience_s=patience))
+            offline.run(until=_LONGEST_CALL_S)
+        finally:
+            _drop(offline.engine, prefix)
+    _print_call(sim, leg, as_json)
+
+
+def _scratch(kind: str) -> str:
+    """A key prefix of its own for an in-process run: the real store's data stay untouched."""
+    return f"{kind}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
+
+
+def _drop(engine: Engine, prefix: str) -> None:
+    for key in engine.redis.scan_iter(match=f"*{prefix}*", count=1000):  # hash tags: {prefix…}
+        engine.redis.delete(key)
+
+
+def _furnish(offline: Offline, number: str) -> None:
+    """Give an in-process call the store's team and the caller's record, else the demo ones."""
+    real = cli_engine()
+    seed_customers(offline.engine.directory, offline.sim.clock, count=0)
+    e164 = numbers.normalise(number, real.settings.hotline.default_region)
+    customer = real.directory.lookup(e164) if e164 else None
+    if customer is not None:
+        offline.engine.directory.save(customer)
+    team = real.agents.all()
+    if not team:
+        seed_agents(offline.engine.agents)
+    for agent in team:
+        offline.engine.agents.save(agent)
+
+
+@click.command("simulate")
+@click.option("--calls", type=click.IntRange(min=1), required=True, help="Calls to place.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Arrivals per second (Poisson).",
+)
+@click.option(
+    "--agents", type=click.IntRange(min=1), required=True, help="Virtual agents taking all calls."
+)
+@click.option(
+    "--senior-share",
+    type=click.FloatRange(0, 1),
+    required=True,
+    help="Share of callers aged 60+.",
+)
+@click.option(
+    "--aht",
+    type=click.FloatRange(min=0, min_open=True),
+    default=180.0,
+    show_default=True,
+    help="Mean handle time, seconds: talk (exponential) plus wrap-up.",
+)
+@click.option(
+    "--wrap-up",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Wrap-up after each call, seconds (default: the config's routing.wrap_up_seconds).",
+)
+@click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
+@click.option("--seed", type=int, default=0)
+@ANSWER_AFTER
+@click.option("--speed", type=float, default=None, help="Real time at X times speed.")
+@click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--url",
+    default=None,
+    help="Base URL of a running server: real time, with temporary agents on its store "
+    "(default: in-process).",
+)
+def simulate_command(
+    calls: int,
+    rate: float,
+    agents: int,
+    senior_share: float,
+    aht: float,
+    wrap_up: int | None,
+    patience: str,
+    seed: int,
+    answer_after: float,
+    speed: float | None,
+    virtual: bool,
+    as_json: bool,
+    url: str | None,
+) -> None:
+    """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL.
+
+    With --url the calls go to a running server and land in its statistics (the supervisor
+    dashboard); the temporary agents it creates are removed at the end.
+    """
+    if virtual and speed is not None:
+        raise click.UsageError("--speed and --virtual are exclusive")
+    if url and (virtual or (speed is not None and speed != 1.0)):
+        raise click.UsageError(
+            "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
+        )
+    wrap_up = _wrap_up(wrap_up, aht, url)
+    plan = Plan(
+        calls=calls,
+        rate=rate,
+        agents=agents,
+        senior_share=senior_share,
+        aht_s=aht - wrap_up,  # the talk; the engine adds the wrap-up
+        patience_s=_patience(patience),
+        seed=seed,
+        answer_delay_s=(answer_after, answer_after),
+        wrap_up_s=wrap_up,
+    )
+    outcomes, meter = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
+    result = report(outcomes, plan.sl_seconds)
+    share = meter.share(*arrival_span(outcomes))
+    result["occupancy"] = None if share is None else round(share, 4)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(_table(result))
+    if result["occupancy"] is not None:
+        click.echo(f"agents' occupancy {result['occupancy']:.1%} (ringing, talk, wrap-up)")
+
+
+def _wrap_up(wrap_up: int | None, aht: float, url: str | None) -> int:
+    """The run's wrap-up: --wrap-up, else the config's; shorter than the handle time."""
+    configured = cli_settings().routing.wrap_up_seconds
+    if url and wrap_up is not None and wrap_up != configured:
+        raise click.UsageError(
+            f"--url: the server's routing.wrap_up_seconds ({configured} s) applies; "
+            "drop --wrap-up or change the server's configuration"
+        )
+    wrap_up = configured if wrap_up is None else wrap_up
+    if wrap_up >= aht:
+        raise click.UsageError(
+            f"--aht is the handle time, talk plus wrap-up: {aht:g} s leaves no talk after "
+            f"a {wrap_up} s wrap-up (give --aht above {wrap_up} or a shorter --wrap-up)"
+        )
+    return wrap_up
+
+
+Run = tuple[list[Outcome], Occupancy]
+
+
+def _simulate_offline(plan: Plan, speed: float | None) -> Run:
+    prefix = _scratch("slsim")
+    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
+    try:
+        outcomes = simulate(offline, plan)
+    finally:
+        _drop(offline.engine, prefix)
+    return outcomes, offline.occupancy
+
+
+def simulate_live(url: str, plan: Plan) -> Run:
+    """Run `plan` against the server at `url` in real time, with temporary agents."""
+    _require_server(url)
+    engine = cli_engine()
+    settings = engine.settings
+    warn_demo_token(settings)
+    if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
+        click.echo(
+            "WARNING: the hotline is closed now: callers hear the after-hours flow", err=True
+        )
+    sim = live_simulator(url, settings, seed=plan.seed, seconds_per_char=SAY_SECONDS_PER_CHAR)
+    traffic = LiveTraffic(
+        sim,
+        engine,
+        plan,
+        on_offers=lambda offers: _dispatch(engine, offers, url),
+        limit_s=5 * plan.calls / plan.rate + _LONGEST_CALL_S,
+    )
+    click.echo(
+        f"{plan.calls} calls to {url} in real time (about {plan.calls / plan.rate:.0f} s of "
+        f"arrivals) with {plan.agents} temporary agents sim{traffic.run_id}*",
+        err=True,
+    )
+    try:
+        return traffic.run(), traffic.occupancy
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"the server at {url} stopped answering: {exc}") from exc
+    finally:
+        for problem in traffic.problems:
+            click.echo(f"WARNING: {problem}", err=True)
+        if traffic.agent_ids and not traffic.problems:
+            click.echo(f"removed the {len(traffic.agent_ids)} temporary agents", err=True)
+
+
+def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
+    """Carry out assignments as `agents set-state` does (a REST pull, or a call-back)."""
+    Dispatcher(engine, Telephony(engine.settings)).act(offers, url.rstrip("/"))
+
+
+def _patience(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise click.BadParameter(f"--patience must be seconds or inf, got {raw!r}") from exc
+    if value <= 0 or math.isnan(value):
+        raise click.BadParameter("--patience must be positive")
+    return value
+
+
+def _offline(
+    speed: float | None, seed: int = 0, prefix: str | None = None, wrap_up: int | None = None
+) -> Offline:
+    settings = cli_settings()
+    warn_demo_token(settings)
+    overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
+    if wrap_up is not None:  # a traffic run (simulate): its wrap-up, open round the clock
+        overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
+    start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
+    try:
+        return Offline(app_factory(), overrides, clock=FixedClock(start), speed=speed, seed=seed)
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _staff(offline: Offline) -> None:
+    """In-process calls need someone to answer: make every configured agent available."""
+    router = offline.engine.router
+    for agent in offline.engine.agents.all():
+        router.set_agent_state(agent.id, "available")
+
+
+def _to() -> str:
+    return cli_settings().twilio.caller_id
+
+
+def _require_server(url: str) -> None:
+    """Stop with a clear message unless a Silverline server answers /healthz at `url`."""
+    try:
+        check_server(url)
+    except OSError as exc:
+        raise click.ClickException(f"no healthy Silverline server at {url}: {exc}") from exc
+
+
+def _live(url: str, rest_port: int | None) -> Simulator:
+    """A real-time simulator calling `url` over HTTP; REST served on `rest_port` if given."""
+    sim = live_simulator(url, cli_settings())
+    if rest_port:
+        server = make_server("127.0.0.1", rest_port, wsgi_app(sim), handler_class=_Quiet)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    return sim
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def _print_call(sim: Simulator, leg: Leg, as_json: bool) -> None:
+    # Every leg of the run: the agent's leg placed through REST (the conference path) is a
+    # call of its own, with a transcript of its own; a <Dial>ed leg shares its caller's.
+    shared = {id(x.transcript): x.transcript for x in sim.legs.values()}
+    lines = sorted((line for t in shared.values() for line in t), key=lambda line: line.at)
+    if as_json:
+        out: dict[str, Any] = {
+            "call_sid": leg.sid,
+            "status": leg.status,
+            # first webhook to the bridge: the transcript's "connected to" line
+            "time_to_human_s": None
+            if leg.bridged_at is None
+            else round(leg.bridged_at - leg.created_at, 2),
+            "transcript": [
+                {"at": round(x.at, 2), "party": x.party, "kind": x.kind, "text": x.text}
+                for x in lines
+            ],
+            "errors": [f"{f.code} {f.message} ({f.url})" for f in sim.faults],
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    for line in lines:
+        click.echo(_describe(line))
+    click.echo(f"call {leg.sid}: {leg.status}, {leg.duration()} s")
+    if leg.bridged_at is not None:
+        click.echo(f"time to a human: {leg.bridged_at - leg.created_at:.1f} s")
+    for fault in sim.faults:
+        click.echo(f"ERROR {fault.code}: {fault.message} ({fault.url})", err=True)
+
+
+def _describe(line: Line) -> str:
+    stamp = f"[{int(line.at // 60):02d}:{line.at % 60:04.1f}]"
+    if line.kind in ("say", "play"):
+        return f"{stamp} {line.party} hears: {line.text}"
+    if line.kind == "input":
+        return f"{stamp} caller {line.text}"
+    return f"{stamp} {line.kind}: {line.text}"
+
+
+def _table(result: dict[str, Any]) -> str:
+    head = f"{'class':<8}{'offered':>9}{'answered':>10}{'abandoned':>11}"
+    head += f"{'ASA s':>9}{'SL':>8}{'max wait s':>12}{'P(wait)':>9}"
+    rows = [head]
+    for name in CLASSES:
+        f = result["classes"][name]
+        rows.append(
+            f"{name:<8}{f['offered']:>9}{f['answered']:>10}{f['abandoned']:>11}"
+            f"{f['asa_s']:>9.1f}{f['service_level']:>8.1%}{f['max_wait_s']:>12.1f}"
+            f"{f['p_wait']:>9.1%}"
+        )
+    return "\n".join(rows)

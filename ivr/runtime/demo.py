@@ -1,0 +1,65 @@
+"""Demo mode (no Twilio credentials): the demo team, customers and sign-ins, and the warning.
+
+`silverline serve` seeds an empty store at start-up; `silverline users demo` and `demo seed`
+print the sign-ins again. The passwords are kept in var/ so a restart prints the same ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from routing.demo import seed_agents, seed_customers
+from routing.engine import Engine
+from routing.settings import DEMO_AUTH_TOKEN, PROJECT_ROOT, Settings
+from routing.users import Users, seed_demo_users
+
+# Demo passwords as last printed, so `users demo` run again keeps the ones people wrote down.
+DEMO_FILE = PROJECT_ROOT / "var" / "demo_users.json"
+
+
+def warn_demo_token(settings: Settings) -> None:
+    if settings.secrets.demo:
+        click.echo(
+            f"WARNING: TWILIO_AUTH_TOKEN is not set; demo mode signs webhooks with the fixed dev "
+            f"token {DEMO_AUTH_TOKEN!r}. It is for demos only.",
+            err=True,
+        )
+
+
+def seed_demo(engine: Engine, path: Path = DEMO_FILE) -> dict[str, str]:
+    """Demo mode's start: the demo team and customers on an empty store, then demo users.
+
+    Returns user name -> password, kept in `path` so each start prints the same ones.
+    """
+    if not engine.agents.all():
+        seed_customers(engine.directory, engine.clock)
+        seed_agents(engine.agents)
+    return seed_users(engine.users, engine, path)
+
+
+def seed_users(store: Users, engine: Engine, path: Path = DEMO_FILE) -> dict[str, str]:
+    """A demo supervisor and one user per agent; passwords kept in `path` (0600)."""
+    made = seed_demo_users(store, engine.agents.all(), _read_known(path))
+    _write_known(path, made)
+    return made
+
+
+def _read_known(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _write_known(path: Path, made: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(made, f, ensure_ascii=False, indent=1)

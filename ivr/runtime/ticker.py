@@ -1,0 +1,73 @@
+"""A background beat in each server worker: assignments that no webhook would trigger.
+
+Waiting callers poll their wait URL, and every poll runs an assignment; but a call-back
+entry waits with nobody on the line, an agent's wrap-up ends with nobody polling, and
+out-of-hours call-back requests must join the queue when the hotline opens, reports
+that arrived while Redis was away (ivr/call/spool.py) must be applied once it is back, and calls
+whose end report never came must be looked up (ivr/call/reconcile.py). The beat covers those.
+Assignment is atomic in Redis, so several workers beating at once is harmless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+
+from flask import Flask
+
+from ivr import services
+from ivr.call import dispatch, reconcile, spool
+from routing.engine import Engine
+from routing.hours import is_open
+
+log = logging.getLogger("silverline.ticker")
+
+
+def beat(app: Flask, base: str) -> None:
+    """One beat: queue opened-hours call-backs, run assignment, act on what it decided."""
+    with app.app_context():
+        found = services.of(app)
+        eng = found.engine
+        spool.replay(app, base)
+        telephony = found.telephony
+        if telephony.enabled:
+            # Without a REST API (demo mode, no offline Twilio) a call-back cannot be placed:
+            # queued, it would sit on the dashboard as a senior waiting on the line, which
+            # nobody is. It stays a pending request, shown as such (dashboard.py).
+            release_after_hours(eng)
+        reconcile.reconcile(eng, telephony)
+        dispatch.act_on(eng.router.tick(), base)
+
+
+def release_after_hours(eng: Engine) -> int:
+    """Once the hotline is open, queue out-of-hours call-back requests; return how many."""
+    s = eng.settings
+    if not is_open(eng.clock.now(), s.business_hours, s.tz):
+        return 0
+    released = 0
+    for req in eng.callbacks.pending():
+        if not eng.callbacks.take(req.call_sid):
+            continue  # another worker took it
+        # the directory again, so the agent's banner and whisper name the customer
+        found = eng.directory.identify(req.number, eng.clock.now())
+        caller = dataclasses.replace(found, dialect=req.dialect, senior=req.senior or found.senior)
+        eng.router.arrive(req.call_sid, caller, "senior" if req.senior else "general")
+        eng.router.request_callback(req.call_sid)
+        released += 1
+    return released
+
+
+def start(app: Flask, base: str, every_s: float = 1.0) -> threading.Event:
+    """Beat every `every_s` seconds in a daemon thread until the returned event is set."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                beat(app, base)
+            except Exception:  # a failed beat (Redis down) must not end the thread
+                log.exception("ticker beat failed")
+
+    threading.Thread(target=loop, name="silverline-ticker", daemon=True).start()
+    return stop

@@ -1,0 +1,111 @@
+"""Virtual people: agents who answer, miss and talk; callers who press, speak and give up."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
+
+
+@dataclass(frozen=True)
+class Input:
+    """What a caller does at a <Gather>: keys, or words, after `after` seconds.
+
+    `after` counts from the start of the Gather's prompts: input within them cuts them short
+    (barge-in), later input counts until the Gather's timeout runs out after them.
+    """
+
+    digits: str | None = None
+    speech: str | None = None
+    after: float = 1.0
+    confidence: float = 0.92
+
+
+@dataclass
+class Agent:
+    """An agent's phone: answers after a drawn delay, sometimes misses, talks ~Exp(aht)."""
+
+    address: str  # "client:<id>" or an E.164 number
+    rng: random.Random
+    aht_s: float = 180.0
+    answer_delay_s: tuple[float, float] = (2.0, 6.0)
+    miss_probability: float = 0.0
+    busy: bool = False
+    refuse: str = ""  # "busy": the line is always engaged; "no-answer": it rings out
+
+    calls: int = 0
+
+    def ring(self) -> float | None:
+        """Seconds until the agent picks up, or None if they let this offer ring out."""
+        if self.busy or self.refuse or self.rng.random() < self.miss_probability:
+            return None
+        low, high = self.answer_delay_s
+        return self.rng.uniform(low, high) if high > low else low
+
+    def talk_time(self) -> float:
+        """A conversation's length, exponential with mean `aht_s`."""
+        return self.rng.expovariate(1.0 / self.aht_s) if self.aht_s > 0 else 0.0
+
+    def respond(self, context: str, gather: Element) -> Input | None:
+        """Agents give no input to a whisper's <Gather>."""
+        del context, gather
+        return None
+
+
+@dataclass
+class Caller:
+    """A caller: presses `inputs` at successive menus, waits `patience_s` for a person."""
+
+    number: str
+    rng: random.Random
+    inputs: list[Input] = field(default_factory=list)
+    patience_s: float = math.inf
+    senior: bool = False
+    accept_callback: bool = False
+    answer_delay_s: float = 3.0  # when we are called back
+    label: str = "other"
+    # Who picks up when we call back: "person", "voicemail" (a machine that answers like a
+    # person unless detection was asked for), "busy", or "nobody" (rings out).
+    answers: str = "person"
+
+    def respond(self, context: str, gather: Element) -> Input | None:
+        """The next scripted input for a call's menu; '1' to a call-back offer if wanted."""
+        if context == "wait":
+            return Input(digits="1") if self.accept_callback else None
+        return self.inputs.pop(0) if self.inputs else None
+
+    def ring(self) -> float | None:
+        return None if self.answers in ("busy", "nobody") else self.answer_delay_s
+
+
+def patience(rng: random.Random, mean_s: float) -> float:
+    """Exponential patience with mean `mean_s` (inf: never gives up)."""
+    return math.inf if math.isinf(mean_s) else rng.expovariate(1.0 / mean_s)
+
+
+class People:
+    """Who answers which address; unknown addresses get a default agent when `auto_answer`."""
+
+    def __init__(self, rng: random.Random, *, auto_answer: bool = True) -> None:
+        self._rng = rng
+        self.auto_answer = auto_answer
+        self.agent_options: dict[str, object] = {}  # for agents met by auto_answer
+        self.agents: dict[str, Agent] = {}
+        self.callers: dict[str, Caller] = {}
+
+    def add_agent(self, address: str, **options: object) -> Agent:
+        agent = Agent(address, self._rng, **options)  # type: ignore[arg-type]
+        self.agents[address] = agent
+        return agent
+
+    def add_caller(self, caller: Caller) -> Caller:
+        self.callers[caller.number] = caller
+        return caller
+
+    def reach(self, address: str) -> Agent | Caller | None:
+        """The person who answers `address`, if anyone does."""
+        found = self.agents.get(address) or self.callers.get(address)
+        if found is None and self.auto_answer:
+            found = self.add_agent(address, **self.agent_options)
+        return found

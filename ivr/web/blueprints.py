@@ -1,0 +1,21 @@
+"""Every blueprint the app serves, registered in one place."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from ivr.call import audio, connect, fallback, voice
+from ivr.web import agent_console, api, health, metrics, pages, supervisor
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(health.bp)
+    app.register_blueprint(audio.bp)
+    app.register_blueprint(fallback.bp)
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(connect.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(supervisor.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(agent_console.bp)

@@ -1,0 +1,188 @@
+"""The supervisor dashboard: the page, its live event stream and the CSV export.
+
+The page draws what `/supervisor/events` pushes: a server-sent event with the whole board
+(ivr.dashboard) whenever it differs from the last one sent. The stream polls Redis every
+half second of real time (a routing snapshot and one read of today's aggregates) and ends
+after a few minutes; the browser reconnects at once, and the sign-in is checked again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+
+from ivr.services import engine
+from ivr.web import dashboard
+from ivr.web.auth import require_role
+from ivr.web.pages import streams_stop
+from routing.engine import Engine
+from routing.exceptions import StoreUnavailable
+from routing.settings import Stats as StatsSettings
+from routing.statsquery import CLASSES, Interval
+
+bp = Blueprint("supervisor", __name__)
+
+POLL_S = 0.5  # real seconds between polls: a change shows within a second
+LIFETIME_S = 300.0  # a stream ends after this; EventSource reconnects (retry below)
+KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
+CSV_COLUMNS = (
+    "interval_start",
+    "interval_end",
+    "queue",
+    "class",
+    "offered",
+    "answered",
+    "answered_within_sl",
+    "sl_seconds",
+    "abandoned",
+    "short_abandoned",
+    "asa_s",
+    "service_level",
+    "abandon_rate",
+    "max_wait_s",
+    "callbacks_requested",
+    "connected",
+    "time_to_human_s",
+    "time_to_human_p90_s",
+)
+
+
+@bp.get("/supervisor")
+@require_role("supervisor")
+def page() -> str:
+    eng = engine()
+    try:
+        initial: dict[str, Any] | None = dashboard.Board(eng).build()
+    except StoreUnavailable:
+        initial = None
+    return render_template(
+        "supervisor.html",
+        board=initial,
+        queues=eng.settings.queues,
+        bounds=eng.settings.stats.histogram_bounds,
+        today=eng.stats.today().isoformat(),
+        short_abandon_s=eng.settings.stats.short_abandon_seconds,
+        interval_minutes=eng.settings.stats.interval_minutes,
+    )
+
+
+@bp.get("/supervisor/events")
+@require_role("supervisor")
+def events() -> Response:
+    """The board as server-sent events, one whenever it changes."""
+    config = current_app.config
+    stream = board_events(
+        engine(),
+        poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_S)),
+        lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", LIFETIME_S)),
+        stop=streams_stop(current_app),
+    )
+    response = Response(stream_with_context(stream), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
+    return response
+
+
+def board_events(
+    eng: Engine, *, poll_s: float, lifetime_s: float, stop: threading.Event
+) -> Iterator[str]:
+    """Yield SSE frames: the board at once, then each time it changes, until `lifetime_s`.
+
+    Between polls it waits `poll_s` of real time on `stop`, and ends when that is set.
+    """
+    board = dashboard.Board(eng)
+    started = last_sent = time.monotonic()
+    last = ""
+    yield "retry: 1000\n\n"
+    while True:
+        data = _board_json(board)
+        now = time.monotonic()
+        if _without_time(data) != last:
+            last = _without_time(data)
+            last_sent = now
+            yield f"data: {data}\n\n"
+        elif now - last_sent >= KEEPALIVE_S:
+            last_sent = now
+            yield ": keepalive\n\n"
+        # real time between polls; the engine's clock is its own
+        if now - started >= lifetime_s or stop.wait(poll_s):
+            return
+
+
+def _board_json(board: dashboard.Board) -> str:
+    try:
+        return json.dumps(board.build(), ensure_ascii=False, separators=(",", ":"))
+    except StoreUnavailable:
+        return json.dumps({"error": "store unavailable"})
+
+
+def _without_time(data: str) -> str:
+    """The payload minus what changes every poll by itself: its "at" stamp and how long each
+    agent has been in their state (the page counts that on from the last frame)."""
+    parsed = json.loads(data)
+    parsed.pop("at", None)
+    for agent in parsed.get("agents", []):
+        agent.pop("in_state_s", None)
+    return json.dumps(parsed, sort_keys=True)
+
+
+@bp.get("/supervisor/export.csv")
+@require_role("supervisor")
+def export_csv() -> Response | tuple[Response, int]:
+    """Every interval of a date range as CSV: one row per interval and class."""
+    eng = engine()
+    try:
+        start, end, queue = dashboard.range_query(eng, request.args)
+    except ValueError as exc:
+        return Response(f"{exc}\n", mimetype="text/plain"), 400
+    text = intervals_csv(eng.stats.intervals(start, end, queue), eng.settings.stats)
+    response = Response(text, mimetype="text/csv")
+    name = f"silverline-{queue or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def intervals_csv(intervals: list[Interval], stats: StatsSettings) -> str:
+    """Intervals as CSV text, with local start and end times."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    size = timedelta(minutes=stats.interval_minutes)
+    for iv in intervals:
+        for klass in CLASSES:
+            f = iv.figures[klass]
+            writer.writerow(
+                [
+                    iv.start.isoformat(),
+                    (iv.start + size).isoformat(),
+                    iv.queue,
+                    klass,
+                    f.offered,
+                    f.answered,
+                    f.answered_sl,
+                    "" if f.sl_seconds is None else f.sl_seconds,
+                    f.abandoned,
+                    f.short_abandoned,
+                    _num(f.asa_s, 1),
+                    _num(f.service_level, 4),
+                    _num(f.abandon_rate, 4),
+                    round(f.max_wait_s, 1),
+                    f.cb_requested,
+                    f.connected,
+                    _num(f.tth_s, 1),
+                    _num(f.tth_p90_s, 0),
+                ]
+            )
+    return out.getvalue()
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"

@@ -1,0 +1,186 @@
+"""The architecture, checked: no import cycles, every arrow points down, the engine is web-free.
+
+Reads the source with `ast` (nothing is imported), so a violation is reported with the file
+and line of the offending import. The layers, lowest first (docs/design.md explains them):
+
+    routing, dialects     the engine and the prompt packs: no web framework
+    ivr.telephony         Twilio's REST client
+    ivr.services          the app's services, named once
+    ivr.call              the voice call flow: webhooks, TwiML, dispatch
+    ivr.web               pages, API, metrics
+    ivr.runtime           the process: server, embedded Redis, ticker
+    ivr.simulator         the offline Twilio's glue to the app (its core imports no Silverline)
+    ivr.cli               the command line
+    app                   the composition root: create_app and the `silverline` command
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("app", "ivr", "routing", "dialects")
+LAYERS = (
+    ("routing", "dialects"),
+    ("ivr.telephony",),
+    ("ivr.services",),
+    ("ivr.call",),
+    ("ivr.web",),
+    ("ivr.runtime",),
+    ("ivr.simulator",),
+    ("ivr.cli",),
+    ("app",),
+)
+WEB = ("flask", "werkzeug", "jinja2", "gunicorn", "prometheus_client", "twilio")
+# werkzeug's password hashing is a hashing library the engine's user store uses (the standard
+# the project holds to: no home-made password hashing), not the web framework.
+WEB_ALLOWED = ("werkzeug.security",)
+CORE = "ivr.simulator.core"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def product_files() -> dict[str, Path]:
+    found = {"app": ROOT / "app.py"}
+    for top in PRODUCT[1:]:
+        for path in (ROOT / top).rglob("*.py"):
+            found[module_name(path)] = path
+    return found
+
+
+def imports(path: Path, package: str) -> Iterator[tuple[str, int]]:
+    """Every module `path` imports (at any depth, outside `if TYPE_CHECKING:`), with its line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip |= {id(n) for n in ast.walk(node)}
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            yield base, node.lineno
+            for alias in node.names:  # `from ivr.call import voice` imports ivr.call.voice
+                yield f"{base}.{alias.name}", node.lineno
+
+
+def graph() -> dict[str, set[tuple[str, int]]]:
+    """Product module -> the product modules it imports (with the line of each import)."""
+    files = product_files()
+    edges: dict[str, set[tuple[str, int]]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges[name] = {(m, line) for m, line in imports(path, package) if m in files}
+    return edges
+
+
+def layer(module: str) -> int:
+    if module == "ivr":  # the bare namespace package: `from ivr import services`
+        return 0
+    best = -1, -1  # (prefix length, layer)
+    for rank, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best[0]:
+                best = len(prefix), rank
+    assert best[1] >= 0, f"{module} is in no layer: add it to LAYERS"
+    return best[1]
+
+
+def test_no_import_cycles() -> None:
+    edges = {m: {t for t, _ in targets} for m, targets in graph().items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            if nxt == node or nxt in path[:-1] and nxt == path[-1]:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    # A package's __init__ importing its own submodules (which import their package) is how
+    # Python packages are built, not a cycle of design.
+    real = [c for c in cycles if not _package_init_only(c)]
+    assert not real, "import cycles:\n" + "\n".join(" -> ".join(c) for c in real)
+
+
+def _package_init_only(cycle: list[str]) -> bool:
+    return any(b.startswith(a + ".") for a, b in zip(cycle, cycle[1:], strict=False)) and all(
+        m.startswith(cycle[0].rpartition(".")[0]) for m in cycle
+    )
+
+
+def test_every_arrow_points_down() -> None:
+    files = product_files()
+    upward = [
+        f"{files[src].relative_to(ROOT)}:{line}: {src} imports {dst}"
+        for src, targets in graph().items()
+        for dst, line in sorted(targets)
+        if layer(dst) > layer(src)
+    ]
+    assert not upward, "imports that point up a layer:\n" + "\n".join(upward)
+
+
+def test_the_offline_twilio_core_imports_nothing_of_silverline() -> None:
+    files = product_files()
+    leaks = [
+        f"{files[src].relative_to(ROOT)}:{line}: {dst}"
+        for src, targets in graph().items()
+        if src.startswith(CORE)
+        for dst, line in sorted(targets)
+        if not dst.startswith(CORE)
+    ]
+    assert not leaks, "the simulator's core reaches into Silverline:\n" + "\n".join(leaks)
+
+
+def test_the_engine_and_the_packs_import_nothing_web() -> None:
+    found = []
+    for top in ("routing", "dialects"):
+        for path in (ROOT / top).rglob("*.py"):
+            for module, line in imports(path, module_name(path)):
+                top = module.split(".")[0]
+                if module.startswith(WEB_ALLOWED):
+                    continue
+                if top in WEB or top in ("ivr", "app"):
+                    found.append(f"{path.relative_to(ROOT)}:{line}: {module}")
+    assert not found, "web imports in the engine:\n" + "\n".join(found)
+
+
+def test_benchmarks_and_product_import_nothing_from_the_tests() -> None:
+    found = []
+    for top in ("bench", *PRODUCT[1:]):
+        for path in (ROOT / top).rglob("*.py"):
+            for module, line in imports(path, module_name(path)):
+                if module.split(".")[0] == "tests":
+                    found.append(f"{path.relative_to(ROOT)}:{line}: {module}")
+    assert not found, "imports of tests/:\n" + "\n".join(found)
+
+
+def test_a_cycle_and_an_upward_arrow_are_caught(tmp_path: Path) -> None:
+    """The checks above can fail: an upward import is ranked above its importer."""
+    assert layer("ivr.cli.sim") > layer("ivr.simulator.offline") > layer("ivr.call.voice")
+    assert layer("app") > layer("ivr.cli") and layer("routing.router") == 0
+    source = tmp_path / "m.py"
+    source.write_text("from ivr.call import voice\nimport app\n", encoding="utf-8")
+    assert {m for m, _ in imports(source, "ivr.web")} >= {"ivr.call.voice", "app"}
