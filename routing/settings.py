@@ -38,6 +38,16 @@ class Hotline:
     default_dialect: str = "mandarin"
     senior_age: int = 60
 
+    def check(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"config key 'hotline.timezone' must be an IANA time zone such as "
+                f"Asia/Shanghai, got {self.timezone!r}"
+            ) from exc
+        _require(0 < self.senior_age < 130, "hotline.senior_age", "an age between 1 and 129")
+
 
 @dataclass(frozen=True)
 class Server:
@@ -49,6 +59,16 @@ class Server:
     seed_demo: bool = True
     spool_dir: str = "var/spool"
 
+    def check(self) -> None:
+        _require(0 < self.port < 65536, "server.port", "a TCP port (1-65535)")
+        _require(self.workers >= 1, "server.workers", "at least 1")
+        _require(self.threads >= 1, "server.threads", "at least 1")
+        _require(
+            bool(self.spool_dir.strip()) and "\0" not in self.spool_dir,
+            "server.spool_dir",
+            "a directory path",
+        )
+
 
 @dataclass(frozen=True)
 class Twilio:
@@ -59,6 +79,19 @@ class Twilio:
     caller_id: str = "+861095500000"
     rest_timeout: float = 5.0
 
+    def check(self) -> None:
+        _require(bool(_E164.match(self.caller_id)), "twilio.caller_id", "an E.164 number")
+        _require(
+            0 < self.rest_timeout <= 10,
+            "twilio.rest_timeout",
+            "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
+        )
+        _require(
+            not self.public_url or self.public_url.startswith(("http://", "https://")),
+            "twilio.public_url",
+            "an http:// or https:// URL",
+        )
+
 
 @dataclass(frozen=True)
 class RedisSettings:
@@ -68,6 +101,19 @@ class RedisSettings:
     cluster: bool = False
     appendfsync: str = "everysec"
     socket_timeout: float = 0.5
+
+    def check(self) -> None:
+        _require(
+            self.appendfsync in {"always", "everysec", "no"},
+            "redis.appendfsync",
+            "one of always, everysec, no",
+        )
+        _require(self.socket_timeout > 0, "redis.socket_timeout", "a positive number of seconds")
+        _require(
+            not self.url or self.url.startswith(("redis://", "rediss://", "unix://")),
+            "redis.url",
+            "a redis://, rediss:// or unix:// URL",
+        )
 
 
 @dataclass(frozen=True)
@@ -80,6 +126,13 @@ class Fallback:
     def lines(self) -> tuple[str, ...]:
         """The fallback number, then the alternates: the order a busy line is tried in."""
         return (self.number, *self.alternates)
+
+    def check(self) -> None:
+        _require(
+            bool(_E164.match(self.number)), "fallback.number", "an E.164 number like +861095500999"
+        )
+        for line in self.alternates:
+            _require(bool(_E164.match(line)), "fallback.alternates", "E.164 numbers")
 
 
 @dataclass(frozen=True)
@@ -104,6 +157,23 @@ class Ivr:
     whisper: str = "short"
     connect: str = "dial"
 
+    def check(self) -> None:
+        _require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
+        _require(self.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
+        for key in ("senior_rate", "repeat_rate"):
+            rate = getattr(self, key)
+            _require(bool(_RATE.match(rate)), f"ivr.{key}", "a prosody rate like 80%")
+        for key in ("gather_timeout", "senior_gather_timeout", "speech_timeout"):
+            _require(1 <= getattr(self, key) <= 60, f"ivr.{key}", "seconds between 1 and 60")
+        keys = [t.key for t in self.topics] + [self.agent_key, self.senior_key, self.complaint_key]
+        for k in keys:
+            _require(len(k) == 1 and k in "0123456789", "ivr.topics", "single keys 0-9")
+        _require(
+            len(set(keys)) == len(keys),
+            "ivr.topics",
+            "keys that differ from each other and from agent_key, senior_key and complaint_key",
+        )
+
 
 @dataclass(frozen=True)
 class BusinessHours:
@@ -112,6 +182,26 @@ class BusinessHours:
     weekdays: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
     holidays: tuple[str, ...] = ()
     on_call_senior_number: str = ""
+
+    def check(self) -> None:
+        for key in ("open", "close"):
+            _require(
+                bool(_HHMM.match(getattr(self, key))), f"business_hours.{key}", "a time as HH:MM"
+            )
+        for day in self.weekdays:
+            _require(1 <= day <= 7, "business_hours.weekdays", "ISO weekdays 1 (Monday) to 7")
+        for holiday in self.holidays:
+            _require(
+                bool(re.match(r"^\d{4}-\d{2}-\d{2}$", holiday)),
+                "business_hours.holidays",
+                "dates as YYYY-MM-DD",
+            )
+        on_call = self.on_call_senior_number
+        _require(
+            not on_call or bool(_E164.match(on_call)),
+            "business_hours.on_call_senior_number",
+            "empty or an E.164 number",
+        )
 
 
 @dataclass(frozen=True)
@@ -129,6 +219,34 @@ class Routing:
     reconcile_after: int = 180
     max_call_seconds: int = 14400
 
+    def check(self) -> None:
+        _require(self.max_missed_offers >= 1, "routing.max_missed_offers", "at least 1")
+        _require(self.senior_reserve >= 0, "routing.senior_reserve", "0 or more agents")
+        _require(
+            self.senior_reserve_release >= 0,
+            "routing.senior_reserve_release",
+            "0 or more seconds",
+        )
+        _require(5 <= self.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600")
+        # A waiting caller reports every few seconds (wait URL polls), so a call silent for
+        # reconcile_after is worth asking Twilio about; below 30 s a live caller could look lost.
+        _require(
+            30 <= self.reconcile_after <= 3600,
+            "routing.reconcile_after",
+            "seconds between 30 and 3600",
+        )
+        _require(
+            self.wait_poll_seconds * 3 <= self.reconcile_after,
+            "routing.reconcile_after",
+            "at least three times routing.wait_poll_seconds",
+        )
+        # Call records expire a day after their last change; the bound must close a call first.
+        _require(
+            self.reconcile_after <= self.max_call_seconds <= 86_000,
+            "routing.max_call_seconds",
+            "seconds from routing.reconcile_after up to 86000 (a call record lives a day)",
+        )
+
 
 @dataclass(frozen=True)
 class Queue:
@@ -139,6 +257,14 @@ class Queue:
     widen_to_any_after: int = 0
     drop_dialect_after: int = 20
 
+    def check(self, name: str) -> None:
+        where = f"queues.{name}"
+        _require(bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", name)), where, "a lower-case queue name")
+        _require(0 < self.sl_percent <= 100, f"{where}.sl_percent", "a percentage 1-100")
+        _require(self.sl_seconds > 0, f"{where}.sl_seconds", "a positive number of seconds")
+        _require(self.widen_to_any_after >= 0, f"{where}.widen_to_any_after", "seconds >= 0")
+        _require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
+
 
 @dataclass(frozen=True)
 class Stats:
@@ -147,6 +273,20 @@ class Stats:
     histogram_bounds: tuple[int, ...] = (5, 10, 20, 30, 60, 120, 300)
     retention_days: int = 400
     stream_maxlen: int = 1_000_000
+
+    def check(self) -> None:
+        _require(
+            self.interval_minutes > 0 and 60 % self.interval_minutes == 0,
+            "stats.interval_minutes",
+            "a divisor of 60 such as 15 or 30",
+        )
+        bounds = list(self.histogram_bounds)
+        _require(
+            bounds == sorted(set(bounds)) and bool(bounds) and bounds[0] > 0,
+            "stats.histogram_bounds",
+            "increasing positive seconds",
+        )
+        _require(self.stream_maxlen >= 1000, "stats.stream_maxlen", "at least 1000")
 
 
 @dataclass(frozen=True)
@@ -199,6 +339,31 @@ class Settings:
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.hotline.timezone)
 
+    def check(self) -> None:
+        """Each section's own checks (next to its fields), then those across sections."""
+        for section in (
+            self.hotline,
+            self.server,
+            self.twilio,
+            self.redis,
+            self.fallback,
+            self.business_hours,
+            self.ivr,
+            self.routing,
+            self.stats,
+        ):
+            section.check()
+        for name, queue in self.queues.items():
+            queue.check(name)
+        for required in ("senior", "general"):
+            _require(
+                required in self.queues, f"queues.{required}", "a queue table (it is required)"
+            )
+        for topic in self.ivr.topics:
+            _require(
+                topic.queue in self.queues, "ivr.topics", f"queues that exist (no '{topic.queue}')"
+            )
+
 
 # Environment variables with names of their own (README.md, "Configuration"); everything else is
 # SILVERLINE__<SECTION>__<KEY>.
@@ -240,7 +405,7 @@ def load_settings(
     raw["secrets"] = secrets
     raw["config_path"] = str(path)
     settings: Settings = _build(Settings, raw, "")
-    _check(settings)
+    settings.check()
     return settings
 
 
@@ -359,147 +524,6 @@ def _scalar(hint: Any, value: Any, key: str) -> Any:
 
 def _fail(key: str, form: str, value: Any) -> Any:
     raise SettingsError(f"config key '{key}' must be {form}, got {value!r}")
-
-
-def _check(s: Settings) -> None:
-    """Range and form checks that types alone do not express."""
-    try:
-        zoneinfo.ZoneInfo(s.hotline.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise SettingsError(
-            f"config key 'hotline.timezone' must be an IANA time zone such as "
-            f"Asia/Shanghai, got {s.hotline.timezone!r}"
-        ) from exc
-    _require(0 < s.hotline.senior_age < 130, "hotline.senior_age", "an age between 1 and 129")
-    _require(0 < s.server.port < 65536, "server.port", "a TCP port (1-65535)")
-    _require(s.server.workers >= 1, "server.workers", "at least 1")
-    _require(s.server.threads >= 1, "server.threads", "at least 1")
-    _require(
-        bool(s.server.spool_dir.strip()) and "\0" not in s.server.spool_dir,
-        "server.spool_dir",
-        "a directory path",
-    )
-    _require(
-        bool(_E164.match(s.fallback.number)),
-        "fallback.number",
-        "an E.164 number like +861095500999",
-    )
-    for line in s.fallback.alternates:
-        _require(bool(_E164.match(line)), "fallback.alternates", "E.164 numbers")
-    _require(bool(_E164.match(s.twilio.caller_id)), "twilio.caller_id", "an E.164 number")
-    _require(
-        0 < s.twilio.rest_timeout <= 10,
-        "twilio.rest_timeout",
-        "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
-    )
-    on_call = s.business_hours.on_call_senior_number
-    _require(
-        not on_call or bool(_E164.match(on_call)),
-        "business_hours.on_call_senior_number",
-        "empty or an E.164 number",
-    )
-    _require(
-        s.redis.appendfsync in {"always", "everysec", "no"},
-        "redis.appendfsync",
-        "one of always, everysec, no",
-    )
-    _require(s.redis.socket_timeout > 0, "redis.socket_timeout", "a positive number of seconds")
-    url = s.redis.url
-    _require(
-        not url or url.startswith(("redis://", "rediss://", "unix://")),
-        "redis.url",
-        "a redis://, rediss:// or unix:// URL",
-    )
-    public = s.twilio.public_url
-    _require(
-        not public or public.startswith(("http://", "https://")),
-        "twilio.public_url",
-        "an http:// or https:// URL",
-    )
-    for key in ("open", "close"):
-        _require(
-            bool(_HHMM.match(getattr(s.business_hours, key))),
-            f"business_hours.{key}",
-            "a time as HH:MM",
-        )
-    for day in s.business_hours.weekdays:
-        _require(1 <= day <= 7, "business_hours.weekdays", "ISO weekdays 1 (Monday) to 7")
-    for holiday in s.business_hours.holidays:
-        _require(
-            bool(re.match(r"^\d{4}-\d{2}-\d{2}$", holiday)),
-            "business_hours.holidays",
-            "dates as YYYY-MM-DD",
-        )
-    _require(s.ivr.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
-    _require(s.ivr.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
-    for key in ("senior_rate", "repeat_rate"):
-        _require(bool(_RATE.match(getattr(s.ivr, key))), f"ivr.{key}", "a prosody rate like 80%")
-    for key in ("gather_timeout", "senior_gather_timeout", "speech_timeout"):
-        _require(1 <= getattr(s.ivr, key) <= 60, f"ivr.{key}", "seconds between 1 and 60")
-    keys = [t.key for t in s.ivr.topics] + [s.ivr.agent_key, s.ivr.senior_key, s.ivr.complaint_key]
-    for k in keys:
-        _require(len(k) == 1 and k in "0123456789", "ivr.topics", "single keys 0-9")
-    _require(
-        len(set(keys)) == len(keys),
-        "ivr.topics",
-        "keys that differ from each other and from agent_key, senior_key and complaint_key",
-    )
-    for name, q in s.queues.items():
-        _require(
-            bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", name)),
-            f"queues.{name}",
-            "a lower-case queue name",
-        )
-        _require(0 < q.sl_percent <= 100, f"queues.{name}.sl_percent", "a percentage 1-100")
-        _require(q.sl_seconds > 0, f"queues.{name}.sl_seconds", "a positive number of seconds")
-        _require(q.widen_to_any_after >= 0, f"queues.{name}.widen_to_any_after", "seconds >= 0")
-        _require(q.drop_dialect_after >= 0, f"queues.{name}.drop_dialect_after", "seconds >= 0")
-    for required in ("senior", "general"):
-        _require(required in s.queues, f"queues.{required}", "a queue table (it is required)")
-    for topic in s.ivr.topics:
-        _require(topic.queue in s.queues, "ivr.topics", f"queues that exist (no '{topic.queue}')")
-    _require(
-        s.stats.interval_minutes > 0 and 60 % s.stats.interval_minutes == 0,
-        "stats.interval_minutes",
-        "a divisor of 60 such as 15 or 30",
-    )
-    bounds = list(s.stats.histogram_bounds)
-    _require(
-        bounds == sorted(set(bounds)) and bool(bounds) and bounds[0] > 0,
-        "stats.histogram_bounds",
-        "increasing positive seconds",
-    )
-    _require(s.stats.stream_maxlen >= 1000, "stats.stream_maxlen", "at least 1000")
-    _require(s.routing.max_missed_offers >= 1, "routing.max_missed_offers", "at least 1")
-    _require(s.routing.senior_reserve >= 0, "routing.senior_reserve", "0 or more agents")
-    _require(
-        s.routing.senior_reserve_release >= 0,
-        "routing.senior_reserve_release",
-        "0 or more seconds",
-    )
-    _require(
-        5 <= s.routing.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600"
-    )
-    _check_reconcile(s.routing)
-
-
-def _check_reconcile(r: Routing) -> None:
-    # A waiting caller reports every few seconds (wait URL polls), so a call silent for
-    # reconcile_after is worth asking Twilio about; below 30 s a live caller could look lost.
-    _require(
-        30 <= r.reconcile_after <= 3600, "routing.reconcile_after", "seconds between 30 and 3600"
-    )
-    _require(
-        r.wait_poll_seconds * 3 <= r.reconcile_after,
-        "routing.reconcile_after",
-        "at least three times routing.wait_poll_seconds",
-    )
-    # Call records expire a day after their last change; the bound must close a call first.
-    _require(
-        r.reconcile_after <= r.max_call_seconds <= 86_000,
-        "routing.max_call_seconds",
-        "seconds from routing.reconcile_after up to 86000 (a call record lives a day)",
-    )
 
 
 def _require(ok: bool, key: str, form: str) -> None:

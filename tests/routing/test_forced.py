@@ -16,7 +16,7 @@ from routing.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.routing import test_router_properties as props
-from tests.routing.test_router import Desk, build, caller
+from tests.routing.conftest import Desk, build, caller
 
 
 @pytest.fixture

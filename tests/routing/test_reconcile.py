@@ -5,7 +5,7 @@ from __future__ import annotations
 from routing.clock import FixedClock
 from routing.router import Offer
 from routing.store import RedisClient
-from tests.routing.test_router import Desk, build, caller
+from tests.routing.conftest import Desk, build, caller
 
 AFTER, MAX = 60, 600
 

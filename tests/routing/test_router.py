@@ -2,73 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
-from routing.agents import Agent, Agents
-from routing.caller import Caller
-from routing.clock import FixedClock
+from routing.agents import Agent
 from routing.ewt import DEFAULT_HANDLE_S, estimate
-from routing.keys import Keys
-from routing.router import Offer, Queued, Router
-from routing.settings import Settings, load_settings
+from routing.router import Offer, Queued
 from routing.stats import interval_id
-from routing.store import RedisClient
 from tests.conftest import T0
-
-
-@dataclass
-class Desk:
-    """A router with its agents, recorder stream and clock, for one test."""
-
-    r: RedisClient
-    clock: FixedClock
-    keys: Keys
-    agents: Agents
-    router: Router
-
-    def agent(self, aid: str, skills: str = "", dialects: str = "mandarin") -> Agent:
-        """Add an agent and make them available."""
-        a = Agent(
-            aid, aid.upper(), f"client:{aid}", frozenset(skills.split()), tuple(dialects.split())
-        )
-        self.agents.save(a)
-        self.router.set_agent_state(aid, "available")
-        return a
-
-    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Recorded events (from the statistics stream), oldest first."""
-        entries = self.r.xrange(self.keys.stats_events())
-        return [f for _, f in entries if kind is None or f["kind"] == kind]
-
-
-@functools.cache
-def _default_settings() -> Settings:
-    return load_settings()
-
-
-def build(r: RedisClient, clock: FixedClock, prefix: str = "sl", **overrides: Any) -> Desk:
-    settings = load_settings(overrides) if overrides else _default_settings()
-    keys = Keys(prefix)
-    agents = Agents(r, clock, settings, keys)
-    router = Router(r, clock, settings, keys, agents)
-    return Desk(r, clock, keys, agents, router)
-
-
-def caller(
-    dialect: str = "mandarin", senior: bool = False, number: str = "+8613800138000"
-) -> Caller:
-    return Caller("", number, None, 75 if senior else 40, dialect, senior)
-
-
-@pytest.fixture
-def desk(r: RedisClient, clock: FixedClock) -> Desk:
-    return build(r, clock)
-
+from tests.routing.conftest import Desk, caller, default_settings
 
 # -- placement ------------------------------------------------------------------------------
 
@@ -493,7 +436,7 @@ def test_a_decision_records_its_statistics_in_the_same_call(desk: Desk) -> None:
     desk.router.answered("CA1", "a01")
     desk.clock.advance(60)
     desk.router.dial_result("CA1", "a01", "completed", 60)
-    interval = interval_id(T0, _default_settings())
+    interval = interval_id(T0, default_settings())
     keys = desk.keys
     for key in (
         keys.stats_interval("senior", interval),

@@ -32,7 +32,7 @@ from routing.clock import FixedClock, epoch_ms
 from routing.router import Offer, Placement
 from routing.store import RedisClient
 from tests.conftest import T0
-from tests.routing.test_router import Desk, build
+from tests.routing.conftest import Desk, build
 
 QUEUES = ("senior", "general", "policy", "claims")
 DIALECTS = ("mandarin", "cantonese", "minnan", "english")

@@ -7,8 +7,8 @@ from playwright.sync_api import Page, expect
 
 from routing.agents import Agent
 from routing.router import Offer
-from tests.browser.conftest import LiveServer, add_user, sign_in
-from tests.ivr.test_agent_console import SENIOR, YOUNGER
+from tests.web.browser.conftest import LiveServer, add_user, sign_in
+from tests.web.conftest import SENIOR, YOUNGER
 
 pytestmark = pytest.mark.browser
 

@@ -17,8 +17,8 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.router import Queued
 from routing.users import Users
+from tests.web.conftest import PASSWORD, sign_in
 
-PASSWORD = "long-enough-1"
 CALLER = Caller("", "+8613800138035", None, 35, "mandarin", False)
 FORCE = "/api/v1/agents/a01/state"
 
@@ -33,11 +33,7 @@ def users(app: Flask) -> Users:
 
 def signed_in(client: FlaskClient, name: str, page: str) -> str:
     """Sign `name` in through the login form; return the CSRF token `page` carries."""
-    login = client.get("/login").get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', login)
-    assert found
-    form = {"name": name, "password": PASSWORD, "csrf_token": found.group(1)}
-    assert client.post("/login", data=form).status_code == 302
+    sign_in(client, name)
     html = client.get(page).get_data(as_text=True)
     meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
     assert meta, html

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,33 +15,21 @@ from ivr import services
 from ivr.web.agent_console import ELDERLY_EN, ELDERLY_ZH
 from ivr.web.pages import stop_streams
 from routing.agents import Agent
-from routing.caller import Caller, Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.router import Offer
 from routing.users import Users
 from tests.conftest import CLUSTER
 from tests.twiml import post, spoken, twiml
-
-PASSWORD = "correct-horse-1"
-SENIOR = Caller(
-    "+8613902200060",
-    "+8613902200060",
-    Customer("c1", "陈婉仪", date(1954, 5, 1), None, ("+8613902200060",)),
-    72,
-    "cantonese",
-    True,
+from tests.web.conftest import (
+    PASSWORD,
+    SENIOR,
+    SENIOR_SID,
+    YOUNGER,
+    YOUNGER_SID,
+    session_csrf,
+    sign_in,
 )
-YOUNGER = Caller(
-    "+8613800138035",
-    "+8613800138035",
-    Customer("c2", "李明", date(1991, 3, 2), None, ("+8613800138035",)),
-    35,
-    "mandarin",
-    False,
-)
-SENIOR_SID = "CA" + "5" * 32
-YOUNGER_SID = "CA" + "3" * 32
 
 
 @pytest.fixture
@@ -57,17 +44,6 @@ def team(app: Flask, engine: Engine) -> Users:
     users.add("a02", PASSWORD, "agent", "a02")
     users.add("sue", PASSWORD, "supervisor")
     return users
-
-
-def sign_in(client: FlaskClient, name: str) -> str:
-    """Sign in through the form; return the session's CSRF token."""
-    page = client.get("/login").get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    data = {"name": name, "password": PASSWORD, "csrf_token": found.group(1)}
-    assert client.post("/login", data=data).status_code == 302
-    with client.session_transaction() as session:
-        return str(session["csrf"])
 
 
 def state_of(client: FlaskClient) -> dict[str, Any]:
@@ -98,13 +74,15 @@ def test_the_console_needs_a_signed_in_agent(app: Flask, team: Users) -> None:
     assert anonymous.get("/agent/events").status_code == 401
     assert anonymous.get("/agent/state").status_code in (302, 401)
     supervisor = app.test_client()
-    token = sign_in(supervisor, "sue")
+    sign_in(supervisor, "sue")
+    token = session_csrf(supervisor)
     for path in ("/agent", "/agent/state", "/agent/events"):
         assert supervisor.get(path).status_code == 403, path
     refused = supervisor.post("/agent/state", data={"state": "available", "csrf_token": token})
     assert refused.status_code == 403
     agent = app.test_client()
-    token = sign_in(agent, "a01")
+    sign_in(agent, "a01")
+    token = session_csrf(agent)
     assert agent.get("/agent").status_code == 200
     allowed = agent.post(
         "/agent/state", data={"state": "available"}, headers={"X-CSRF-Token": token}
@@ -115,7 +93,8 @@ def test_the_console_needs_a_signed_in_agent(app: Flask, team: Users) -> None:
 def test_state_changes_need_the_csrf_token(
     client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    token = sign_in(client, "a01")
+    sign_in(client, "a01")
+    token = session_csrf(client)
     assert client.post("/agent/state", data={"state": "available"}).status_code == 400
     forged = {"state": "available", "csrf_token": "forged"}
     assert client.post("/agent/state", data=forged).status_code == 400
@@ -130,7 +109,8 @@ def test_state_changes_need_the_csrf_token(
 def test_available_away_and_the_buttons_each_state_offers(
     client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    token = sign_in(client, "a01")
+    sign_in(client, "a01")
+    token = session_csrf(client)
     first = state_of(client)
     assert first["state"] == "offline" and first["call"] is None and not first["elderly"]
     assert first["agent"] == {
@@ -150,7 +130,8 @@ def test_available_away_and_the_buttons_each_state_offers(
 def test_a_senior_offered_shows_every_detail_and_the_elderly_flag(
     client: FlaskClient, team: Users, engine: Engine, clock: FixedClock
 ) -> None:
-    token = sign_in(client, "a01")
+    sign_in(client, "a01")
+    token = session_csrf(client)
     assert not banner_shown(client.get("/agent").get_data(as_text=True))
     engine.router.arrive(SENIOR_SID, SENIOR, "senior")
     clock.advance(12)
@@ -173,7 +154,8 @@ def test_a_younger_caller_offered_shows_no_elderly_flag(
 ) -> None:
     engine.agents.save(Agent("a03", "张磊", "client:a03", frozenset(), ("mandarin",)))
     team.add("a03", PASSWORD, "agent", "a03")
-    token = sign_in(client, "a03")
+    sign_in(client, "a03")
+    token = session_csrf(client)
     engine.router.arrive(YOUNGER_SID, YOUNGER, "general")
     offered = set_state(client, token, "available")
     assert offered["state"] == "offered" and offered["elderly"] is False
@@ -199,7 +181,8 @@ def test_an_agent_sees_only_their_own_caller(app: Flask, team: Users, engine: En
 def test_a_user_whose_agent_was_removed_sees_a_note_and_can_set_nothing(
     client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    token = sign_in(client, "a01")
+    sign_in(client, "a01")
+    token = session_csrf(client)
     engine.agents.remove("a01")
     assert 'id="no-agent"' in client.get("/agent").get_data(as_text=True)
     assert state_of(client)["agent"] is None
@@ -212,7 +195,8 @@ def test_a_user_whose_agent_was_removed_sees_a_note_and_can_set_nothing(
 def test_talking_then_wrap_up_then_ready(
     client: FlaskClient, team: Users, engine: Engine, clock: FixedClock
 ) -> None:
-    token = sign_in(client, "a01")
+    sign_in(client, "a01")
+    token = session_csrf(client)
     engine.router.arrive(SENIOR_SID, SENIOR, "senior")
     # a younger caller waits too: a01 is the only senior-trained agent, kept for seniors until
     # the younger caller has waited routing.senior_reserve_release (60 s)
@@ -243,7 +227,8 @@ def test_talking_then_wrap_up_then_ready(
 def test_the_console_speaks_english_when_asked(
     client: FlaskClient, team: Users, engine: Engine
 ) -> None:
-    token = sign_in(client, "a02")
+    sign_in(client, "a02")
+    token = session_csrf(client)
     client.post("/lang", data={"lang": "en", "csrf_token": token, "next": "/agent"})
     engine.router.arrive(SENIOR_SID, SENIOR, "senior")
     offered = set_state(client, token, "available")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import services
 from routing.users import Users
-
-PASSWORD = "correct-horse-1"
+from tests.web.conftest import PASSWORD, csrf_of, sign_in
 
 
 def users_of(app: Flask) -> Users:
@@ -25,23 +22,6 @@ def seeded(app: Flask) -> Users:
     users.add("sue", PASSWORD, "supervisor")
     users.add("a01", PASSWORD, "agent", "a01")
     return users
-
-
-def csrf_of(client: FlaskClient, path: str = "/login") -> str:
-    page = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def sign_in(client: FlaskClient, name: str, password: str = PASSWORD, **extra: str) -> str:
-    """Sign in through the form; return where the response redirects to."""
-    token = csrf_of(client)
-    response = client.post(
-        "/login", data={"name": name, "password": password, "csrf_token": token, **extra}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response.headers["Location"]
 
 
 def test_login_page_renders_in_chinese_by_default(client: FlaskClient) -> None:

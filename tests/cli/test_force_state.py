@@ -16,15 +16,10 @@ from routing.engine import Engine
 from routing.router import Offer
 from routing.settings import load_settings
 from routing.store import RedisClient
+from tests.cli.conftest import run
 
 CALLER = Caller("", "+8613800138035", None, 35, "mandarin", False)
 ME = pwd.getpwuid(os.geteuid()).pw_name
-
-
-@pytest.fixture
-def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    return CliRunner()
 
 
 @pytest.fixture
@@ -34,12 +29,6 @@ def eng(r: RedisClient) -> Engine:
     engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset(), ("mandarin",)))
     engine.router.set_agent_state("a01", "available")
     return engine
-
-
-def run(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(main, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_force_closes_a_lost_call_and_records_the_os_user(runner: CliRunner, eng: Engine) -> None:

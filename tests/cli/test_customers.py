@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from app import cli as main
@@ -17,14 +16,6 @@ ROWS = (
     "李明,13800138035,1991-03-02,,english\n"
 )
 BAD = "孙七,13800138002,2199-01-01,,\n赵六,13800138001,,110105194912310021,\n"
-
-
-@pytest.fixture
-def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    # `demo seed` keeps the demo passwords it prints; not in the real var/ from a test
-    monkeypatch.setattr("ivr.runtime.demo.DEMO_FILE", tmp_path / "demo_users.json")
-    return CliRunner()
 
 
 def csv_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> str:

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.router import Queued
-from tests.browser.conftest import LiveServer, add_user, sign_in
+from tests.web.browser.conftest import LiveServer, add_user, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -26,8 +26,8 @@ from routing.exceptions import SettingsError
 from routing.router import Queued
 from routing.users import Users
 from tests.conftest import CLUSTER
+from tests.web.conftest import PASSWORD
 
-PASSWORD = "long-enough-1"
 SENIOR = Caller("", "+8613800138000", None, 75, "mandarin", True)
 YOUNGER = Caller("", "+8613800138035", None, 35, "mandarin", False)
 

@@ -17,25 +17,13 @@ from routing.router import Offer
 from routing.settings import load_settings
 from routing.store import RedisClient
 from routing.users import Users
-
-
-@pytest.fixture
-def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    monkeypatch.setattr("ivr.runtime.demo.DEMO_FILE", tmp_path / "demo-users.json")
-    return CliRunner()
+from tests.cli.conftest import run
 
 
 @pytest.fixture
 def eng(r: RedisClient) -> Engine:
     """The engine the CLI sees (same store, same key prefix)."""
     return Engine(r, SystemClock(), load_settings())
-
-
-def run(runner: CliRunner, *args: str) -> str:
-    result = runner.invoke(main, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_add_then_list(runner: CliRunner, eng: Engine) -> None:

@@ -22,12 +22,6 @@ from routing.users import Users
 
 
 @pytest.fixture
-def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    return CliRunner()
-
-
-@pytest.fixture
 def store(r: RedisClient, clock: FixedClock) -> Users:
     return Users(r, clock, Keys(load_settings().redis.key_prefix), 5)
 
