@@ -79,6 +79,11 @@ class Twilio:
     caller_id: str = "+861095500000"
     rest_timeout: float = 5.0
 
+    @property
+    def base(self) -> str:
+        """The configured public URL without a trailing slash ("" when not set)."""
+        return self.public_url.rstrip("/")
+
     def check(self) -> None:
         _require(bool(_E164.match(self.caller_id)), "twilio.caller_id", "an E.164 number")
         _require(
@@ -249,7 +254,7 @@ class Routing:
 
 
 @dataclass(frozen=True)
-class Queue:
+class QueueSettings:
     priority: int = 1
     sl_seconds: int = 20
     sl_percent: int = 80
@@ -267,7 +272,7 @@ class Queue:
 
 
 @dataclass(frozen=True)
-class Stats:
+class StatsSettings:
     interval_minutes: int = 15
     short_abandon_seconds: int = 5
     histogram_bounds: tuple[int, ...] = (5, 10, 20, 30, 60, 120, 300)
@@ -328,8 +333,8 @@ class Settings:
     ivr: Ivr = Ivr()
     business_hours: BusinessHours = BusinessHours()
     routing: Routing = Routing()
-    queues: dict[str, Queue] = field(default_factory=dict)
-    stats: Stats = Stats()
+    queues: dict[str, QueueSettings] = field(default_factory=dict)
+    stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
     dialect_regions: dict[str, str] = field(default_factory=dict)
     secrets: Secrets = Secrets()
@@ -338,6 +343,12 @@ class Settings:
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.hotline.timezone)
+
+    @property
+    def public_base(self) -> str:
+        """Where Twilio reaches this server: the public URL, else the address it listens on.
+        (Inside a request, ivr/call/webhooks.py falls back to the request's host instead.)"""
+        return self.twilio.base or f"http://{self.server.host}:{self.server.port}"
 
     def check(self) -> None:
         """Each section's own checks (next to its fields), then those across sections."""

@@ -17,11 +17,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from dialects.packs import Packs, default_packs
+from dialects.packs import default_packs
 from ivr.call import dispatch
 from ivr.call.connect import room, whisper_into
-from ivr.call.twiml import dial_contact, fallback_response, reply, speak
-from ivr.call.webhooks import fallback, public_base, twilio_webhook
+from ivr.call.twiml import dial_contact, reply, speak
+from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
 from ivr.services import engine
 from routing.caller import Caller
 from routing.clock import epoch_ms
@@ -46,10 +46,6 @@ def _url(path: str, *, base: str | None = None, **params: object) -> str:
     """A voice webhook's URL under `base` (the public base of this request by default)."""
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return f"{base or public_base()}/voice/{path}" + (f"?{query}" if query else "")
-
-
-def _packs() -> Packs:
-    return default_packs()
 
 
 def _form(name: str, limit: int = 256) -> str:
@@ -90,7 +86,7 @@ def _utter(
     s = engine().settings
     # Seniors always hear the slow rate; anyone else hears the menu's repeat a little slower.
     rate = s.ivr.senior_rate if caller.senior else s.ivr.repeat_rate if slow else None
-    speak(vr, _packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
+    speak(vr, default_packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
 
 
 def _hotline(caller: Caller) -> str:
@@ -121,7 +117,7 @@ def incoming() -> Response:
 def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False) -> VoiceResponse:
     """One Gather taking keys and speech; no input falls through to a Redirect."""
     s = engine().settings
-    packs = _packs()
+    packs = default_packs()
     timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
     with vr.gather(
         input="dtmf speech",
@@ -145,7 +141,7 @@ def _menu(vr: VoiceResponse, caller: Caller, attempt: int, *, slow: bool = False
 
 
 def _hints(dialect: str) -> list[str]:
-    packs = _packs()
+    packs = default_packs()
     meanings = ["agent", "complaints", "senior"] + [t.name for t in engine().settings.ivr.topics]
     return [w for m in meanings for w in packs.words(dialect, m)]
 
@@ -180,7 +176,7 @@ def _choice(caller: Caller) -> Choice:
         _form("Digits", 32),
         _form("SpeechResult", 1000),
         engine().settings.ivr,
-        lambda meaning: _packs().words(caller.dialect, meaning),
+        lambda meaning: default_packs().words(caller.dialect, meaning),
         offer_senior=not caller.known,
     )
 
@@ -368,7 +364,7 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
         if info is None:
-            return fallback_vr()
+            return fallback_twiml()
         return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
     return _dial(vr, offer)
 
@@ -376,10 +372,6 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
 def _caller_of(info: CallInfo) -> Caller:
     """The caller as routing recorded them (no directory lookup)."""
     return Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
-
-
-def fallback_vr() -> VoiceResponse:
-    return fallback_response(engine().settings, _packs(), public_base())
 
 
 # -- the agent's side ------------------------------------------------------------------------

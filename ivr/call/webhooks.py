@@ -24,7 +24,7 @@ View = Callable[..., Response]
 
 def public_base() -> str:
     """The base URL Twilio uses for this app: the configured public URL, else the request's."""
-    configured = settings().twilio.public_url.rstrip("/")
+    configured = settings().twilio.base
     return configured or request.host_url.rstrip("/") + request.script_root
 
 
@@ -52,9 +52,14 @@ def signature_ok() -> bool:
     return bool(validator.validate(url, params, signature))
 
 
+def fallback_twiml() -> VoiceResponse:
+    """The settings-only answer that dials the fallback line (no Redis), for this request."""
+    return fallback_response(settings(), default_packs(), public_base())
+
+
 def fallback() -> Response:
-    """The settings-only answer that dials the fallback line."""
-    return reply(fallback_response(settings(), default_packs(), public_base()))
+    """`fallback_twiml()` as the webhook's response."""
+    return reply(fallback_twiml())
 
 
 def failure_answer() -> Response:

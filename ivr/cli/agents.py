@@ -139,7 +139,7 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         offers = _force(eng, agent_id, target)
     else:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
-    Dispatcher(eng, Telephony(eng.settings)).act(offers, _base(eng))
+    Dispatcher(eng, Telephony(eng.settings)).act(offers, eng.settings.public_base)
     status = _guard(lambda: eng.agents.state(agent_id))
     busy = status.state in ("offered", "on_call") and not force
     after = f" (then {target} after the call; --force ends it now)" if busy else ""
@@ -196,11 +196,6 @@ def forced_command(limit: int) -> None:
             f"{_local(c.at, eng)}  {c.agent_id:<8} {c.from_state} -> {c.to_state}  "
             f"by {c.by} ({c.via}){ended}"
         )
-
-
-def _base(engine: Engine) -> str:
-    s = engine.settings
-    return s.twilio.public_url.rstrip("/") or f"http://{s.server.host}:{s.server.port}"
 
 
 def _split(values: tuple[str, ...]) -> list[str]:

@@ -56,7 +56,7 @@ def freeze_heap() -> None:
 
 def gunicorn_options(settings: Settings, app: Flask | None = None) -> dict[str, Any]:
     """The production server settings; the benchmarks use the same ones."""
-    base = settings.twilio.public_url or f"http://{settings.server.host}:{settings.server.port}"
+    base = settings.public_base
 
     def post_worker_init(worker: Any) -> None:
         if app is not None:
@@ -98,7 +98,7 @@ def banner(
     demo_users: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> str:
-    public = settings.twilio.public_url or base
+    public = settings.twilio.base or base
     store = settings.redis.url or f"embedded redis-server under {settings.redis.data_dir}/"
     lines = [
         f"Silverline is starting on {base}",

@@ -66,7 +66,7 @@ class Offline:
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
         transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
         self.sim.connect(_Beating(transport, self))
-        self.base = self.engine.settings.twilio.public_url.rstrip("/") or BASE
+        self.base = self.engine.settings.twilio.base or BASE
         self.number = self.engine.settings.twilio.caller_id
         self.sim.add_number(
             self.number,

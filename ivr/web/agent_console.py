@@ -10,9 +10,6 @@ away or offline, or "ready" (wrap-up done).
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +31,7 @@ from dialects.registry import DIALECTS
 from ivr.call import dispatch
 from ivr.services import engine
 from ivr.web import auth
-from ivr.web.pages import lang, streams_stop
+from ivr.web.pages import event_stream, lang, stream_response, streams_stop
 from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
@@ -48,7 +45,6 @@ ELDERLY_EN = "Elderly caller — speak slowly and clearly"
 CHOICES = ("available", "away", "offline", "ready")  # "ready": wrap-up done, next caller
 POLL_SECONDS = 0.4  # real time between the event stream's looks at Redis (app config
 STREAM_SECONDS = 120.0  # SILVERLINE_SSE_POLL_S / _LIFETIME_S); the browser then reconnects
-KEEPALIVE_SECONDS = 15.0
 _LIVE = ("offered", "on_call")  # call states in which the caller is the agent's
 
 _STATE_NAMES = {
@@ -224,42 +220,23 @@ def set_state() -> BaseResponse:
 def events() -> Response:
     """Server-sent events: the state now, then again whenever it changes."""
     config = current_app.config  # the same stream settings as the supervisor's board
-    stream = state_events(
-        engine(),
-        _viewer(),
+    eng, viewer = engine(), _viewer()
+
+    def look() -> tuple[str, str] | None:
+        try:
+            state = console_state(eng, viewer)
+        except StoreUnavailable:
+            return None  # Redis is away for a moment: keep the stream, say nothing new
+        return json.dumps(state, ensure_ascii=False), _fingerprint(state)
+
+    frames = event_stream(
+        look,
+        event="state",
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_SECONDS)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", STREAM_SECONDS)),
         stop=streams_stop(current_app),
     )
-    response = Response(stream, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # no proxy buffering in front of the stream
-    return response
-
-
-def state_events(
-    eng: Engine, viewer: Viewer, *, poll_s: float, lifetime_s: float, stop: threading.Event
-) -> Iterator[str]:
-    """Look at Redis every `poll_s` of real time and send the state when it changed.
-
-    The stream ends after `lifetime_s`, or at its next look once `stop` is set (shutdown).
-    """
-    yield "retry: 1000\n\n"
-    started = last_sent = time.monotonic()
-    sent = ""
-    while time.monotonic() - started < lifetime_s and not stop.is_set():
-        try:
-            state: dict[str, Any] | None = console_state(eng, viewer)
-        except StoreUnavailable:
-            state = None  # Redis is away for a moment: keep the stream, say nothing new
-        mark = _fingerprint(state) if state is not None else sent
-        if mark != sent:
-            sent, last_sent = mark, time.monotonic()
-            yield f"event: state\ndata: {json.dumps(state, ensure_ascii=False)}\n\n"
-        elif time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
-            last_sent = time.monotonic()
-            yield ": keep-alive\n\n"
-        stop.wait(poll_s)  # real time between looks; the engine's clock is its own
+    return stream_response(frames)
 
 
 def _json(state: dict[str, Any]) -> Response:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,17 +19,15 @@ from flask import Blueprint, Response, current_app, render_template, request, st
 from ivr.services import engine
 from ivr.web import dashboard
 from ivr.web.auth import require_role
-from ivr.web.pages import streams_stop
-from routing.engine import Engine
+from ivr.web.pages import event_stream, stream_response, streams_stop
 from routing.exceptions import StoreUnavailable
-from routing.settings import Stats as StatsSettings
+from routing.settings import StatsSettings
 from routing.statsquery import CLASSES, Interval
 
 bp = Blueprint("supervisor", __name__)
 
 POLL_S = 0.5  # real seconds between polls: a change shows within a second
 LIFETIME_S = 300.0  # a stream ends after this; EventSource reconnects (retry below)
-KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 CSV_COLUMNS = (
     "interval_start",
     "interval_end",
@@ -79,42 +74,20 @@ def page() -> str:
 def events() -> Response:
     """The board as server-sent events, one whenever it changes."""
     config = current_app.config
-    stream = board_events(
-        engine(),
+    board = dashboard.Board(engine())
+
+    def look() -> tuple[str, str]:
+        data = _board_json(board)
+        return data, _without_time(data)
+
+    frames = event_stream(
+        look,
+        event=None,  # the page listens to plain messages (supervisor.js onmessage)
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_S)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", LIFETIME_S)),
         stop=streams_stop(current_app),
     )
-    response = Response(stream_with_context(stream), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
-    return response
-
-
-def board_events(
-    eng: Engine, *, poll_s: float, lifetime_s: float, stop: threading.Event
-) -> Iterator[str]:
-    """Yield SSE frames: the board at once, then each time it changes, until `lifetime_s`.
-
-    Between polls it waits `poll_s` of real time on `stop`, and ends when that is set.
-    """
-    board = dashboard.Board(eng)
-    started = last_sent = time.monotonic()
-    last = ""
-    yield "retry: 1000\n\n"
-    while True:
-        data = _board_json(board)
-        now = time.monotonic()
-        if _without_time(data) != last:
-            last = _without_time(data)
-            last_sent = now
-            yield f"data: {data}\n\n"
-        elif now - last_sent >= KEEPALIVE_S:
-            last_sent = now
-            yield ": keepalive\n\n"
-        # real time between polls; the engine's clock is its own
-        if now - started >= lifetime_s or stop.wait(poll_s):
-            return
+    return stream_response(stream_with_context(frames))
 
 
 def _board_json(board: dashboard.Board) -> str:
