@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 from dialects.registry import DIALECTS
 from routing import numbers
@@ -178,40 +178,48 @@ def _validate_span(span: _Span, tmp: Path) -> _Result:
     """
     directory = _JOB
     assert directory is not None
+    result = _Result(tmp / f"scratch-{span.start}")
+    with result.scratch.open("w", encoding="utf-8", newline="\n") as scratch:
+        try:
+            _scan(span, directory, result, scratch)
+        except ImportRowError as exc:
+            result.fatal = (exc.line, exc.reason)
+    return result
+
+
+def _scan(span: _Span, directory: Directory, result: _Result, scratch: TextIO) -> None:
+    """The rows of `span` into `scratch` and `result`; numbers seen twice become candidates
+    for the duplicate check (a bitmap of hashes, shared with the other spans afterwards)."""
     today = directory.local_date(directory.clock.now())
     region = directory.settings.hotline.default_region
-    result = _Result(tmp / f"scratch-{span.start}")
     seen = bytearray(1 << (_BITMAP_BITS - 3))
     mask = (1 << _BITMAP_BITS) - 1
     out: list[str] = []
     entries_of, candidates, problems = directory.entries, result.candidates, result.problems
-    with result.scratch.open("w", encoding="utf-8", newline="\n") as scratch:
-        try:
-            for line, fields in _rows(span):
-                result.rows += 1
-                try:
-                    name, birth, dialect, phones = _row(fields, today, region)
-                except ValueError as exc:
-                    problems.append((line, str(exc)))
-                    continue
-                entries = entries_of((name, birth, dialect, phones, ""))
-                for number, (key, field_, value) in zip(phones, entries, strict=True):
-                    # _mark(), inlined: a call per number costs more than the work.
-                    h = (((int(number[1:]) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 20) & mask
-                    byte, bit = h >> 3, 1 << (h & 7)
-                    if seen[byte] & bit:
-                        candidates.add(number)
-                    else:
-                        seen[byte] |= bit
-                    out.append(f"{line}\t{number}\t{key}\t{field_}\t{value}\n")
-                if len(out) >= 4096:  # TextIOWrapper.write per line costs more than the rest
-                    scratch.writelines(out)
-                    out.clear()
-        except ImportRowError as exc:
-            result.fatal = (exc.line, exc.reason)
+    try:
+        for line, fields in _rows(span):
+            result.rows += 1
+            try:
+                name, birth, dialect, phones = _row(fields, today, region)
+            except ValueError as exc:
+                problems.append((line, str(exc)))
+                continue
+            entries = entries_of((name, birth, dialect, phones, ""))
+            for number, (key, field_, value) in zip(phones, entries, strict=True):
+                # _mark(), inlined: a call per number costs more than the work.
+                h = (((int(number[1:]) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF) >> 20) & mask
+                byte, bit = h >> 3, 1 << (h & 7)
+                if seen[byte] & bit:
+                    candidates.add(number)
+                else:
+                    seen[byte] |= bit
+                out.append(f"{line}\t{number}\t{key}\t{field_}\t{value}\n")
+            if len(out) >= 4096:  # TextIOWrapper.write per line costs more than the rest
+                scratch.writelines(out)
+                out.clear()
+    finally:
         scratch.writelines(out)
-    result.seen = bytes(seen)
-    return result
+        result.seen = bytes(seen)
 
 
 def _rows(span: _Span) -> Iterator[tuple[int, list[str]]]:
