@@ -93,7 +93,7 @@ class RoutingScript:
         body = resources.files("routing").joinpath("route.lua").read_text("utf-8")
         constants = (
             f"local cfg = {lua_literal(self._config_of(settings))}\n"
-            f"local K = {lua_literal(self._key_list())}\n"
+            f"local K = {lua_literal(self._keys_by_name())}\n"
             f"local STATS = {lua_literal(self.keys.stats_prefix())}\n"
             f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
@@ -135,29 +135,37 @@ class RoutingScript:
             "st": route_config(settings),
         }
 
-    def _key_list(self) -> list[str]:
+    def _keys_by_name(self) -> dict[str, Any]:
+        """Every key route.lua touches, by the name it reads it under (route.lua's header)."""
         k = self.keys
-        fixed = [
-            k.routing_agents(),
-            k.routing_agent_states(),
-            k.routing_calls(),
-            k.routing_call_expiry(),
-            k.routing_wrap_up(),
-            k.routing_staffed(),
-            k.routing_pulls(),
-            k.routing_callback_retry(),
-            k.routing_callback_failed(),
-            k.routing_ewt(),
-        ]
-        for q in self.rules:
-            fixed += [k.routing_waiting(q.name), k.routing_waiting(q.name, "sr")]
-            fixed += [k.routing_waiting(q.name, d) for d in self.dialects]
-            fixed.append(k.routing_waiting(q.name, "other"))
-        for skill in ["*", *self.skills]:
-            fixed.append(k.routing_available(skill))
-            fixed += [k.routing_available(skill, d) for d in self.dialects]
-        fixed.append(k.routing_heard())  # last: route.lua reads it as K[#K]
-        return fixed
+        return {
+            "agents": k.routing_agents(),
+            "agent_states": k.routing_agent_states(),
+            "calls": k.routing_calls(),
+            "call_expiry": k.routing_call_expiry(),
+            "wrap_up": k.routing_wrap_up(),
+            "staffed": k.routing_staffed(),
+            "pulls": k.routing_pulls(),
+            "callback_retry": k.routing_callback_retry(),
+            "callback_failed": k.routing_callback_failed(),
+            "ewt": k.routing_ewt(),
+            "heard": k.routing_heard(),
+            "waiting": {
+                q.name: {
+                    "all": k.routing_waiting(q.name),
+                    "sr": k.routing_waiting(q.name, "sr"),
+                    "by": {d: k.routing_waiting(q.name, d) for d in [*self.dialects, "other"]},
+                }
+                for q in self.rules
+            },
+            "available": {
+                skill: {
+                    "any": k.routing_available(skill),
+                    "by": {d: k.routing_available(skill, d) for d in self.dialects},
+                }
+                for skill in ["*", *self.skills]
+            },
+        }
 
 
 def lua_literal(value: object) -> str:

@@ -8,27 +8,28 @@
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
--- K      the key names, all under the routing hash tag:
---   K[1]  agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
---   K[2]  agent states hash (id -> JSON {s state, t since ms, c call, m missed, i idle ms,
---         w wrap-up end ms, nx state to take after the current call})
---   K[3]  calls hash (sid -> JSON call record, see OPS.arrive)
---   K[4]  call expiry zset (sid -> expiry ms)
---   K[5]  wrap-up zset (agent -> wrap-up end ms)
---   K[6]  staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
---   K[7]  pulls zset (sid -> ms offered; offers the call flow has not acted on yet)
---   K[8]  call-back retry zset (sid -> due ms)
---   K[9]  call-back failed zset (sid -> ms)
---   K[10] moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle ms)
---   K[11..] per queue, in cfg.q's order: waiting all, waiting seniors, then one waiting
---         zset per dialect of cfg.dl and a last one for other dialects (sid -> entry ms)
---   then  per skill of {"*"} + cfg.sk: available agents, then one per dialect
---         (agent -> idle-since ms)
---   K[#K] live calls (waiting, offered, on call) -> ms last heard of or looked up: what
---         OPS.stale finds calls whose end report may have been lost in
+-- K      the key names by name, all under the routing hash tag (routing/keys.py makes each;
+--        queues.py's RoutingScript._keys_by_name says which is which):
+--   K.agents          agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
+--   K.agent_states    agent states hash (id -> JSON {s state, t since ms, c call, m missed,
+--                     i idle ms, w wrap-up end ms, nx state to take after the current call})
+--   K.calls           calls hash (sid -> JSON call record, see OPS.arrive)
+--   K.call_expiry     call expiry zset (sid -> expiry ms)
+--   K.wrap_up         wrap-up zset (agent -> wrap-up end ms)
+--   K.staffed         staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
+--   K.pulls           pulls zset (sid -> ms offered; offers the call flow has not acted on)
+--   K.callback_retry  call-back retry zset (sid -> due ms)
+--   K.callback_failed call-back failed zset (sid -> ms)
+--   K.ewt             moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle)
+--   K.heard           live calls (waiting, offered, on call) -> ms last heard of or looked
+--                     up: what OPS.stale finds calls whose end report may have been lost in
+--   K.waiting[queue]  .all and .sr (seniors) waiting zsets, and .by[bucket]: one per dialect
+--                     of cfg.dl and .by.other for the rest (sid -> entry ms)
+--   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
+--                     (agent -> idle-since ms)
 -- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
--- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
+-- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
 --          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
@@ -43,18 +44,19 @@
 local op, now = ARGV[1], tonumber(ARGV[2])
 local arg = cjson.decode(ARGV[3])
 local IV, IV_EXPIRE = ARGV[4], tonumber(ARGV[5])
-local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K[1], K[2], K[3], K[4], K[5]
-local STAFFED, PULLS, RETRY, FAILED, EWT = K[6], K[7], K[8], K[9], K[10]
-local HEARD = K[#K]
+local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K.agents, K.agent_states, K.calls, K.call_expiry,
+  K.wrap_up
+local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
+  K.callback_failed, K.ewt
+local HEARD = K.heard
 
 local Q, DL, SK = {}, {}, {['*'] = 1}
-for i, q in ipairs(cfg.q) do q.i = i; Q[q.n] = q end
+for _, q in ipairs(cfg.q) do Q[q.n] = q end
 for i, d in ipairs(cfg.dl) do DL[d] = i end
 for i, s in ipairs(cfg.sk) do SK[s] = i + 1 end
-local NB = #cfg.dl + 1                 -- dialect buckets per queue (+1: other dialects)
-local QSTRIDE = 2 + NB
-local ASTART = 11 + #cfg.q * QSTRIDE
-local ASTRIDE = 1 + #cfg.dl
+local BUCKETS = {}                     -- a queue's waiting buckets: each dialect, then other
+for _, d in ipairs(cfg.dl) do BUCKETS[#BUCKETS + 1] = d end
+BUCKETS[#BUCKETS + 1] = 'other'
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
 -- A call-back that did not reach the senior: the statuses above, or a machine that answered.
@@ -65,14 +67,13 @@ local FINAL = {completed = true, busy = true, ['no-answer'] = true, failed = tru
 
 local made = {}
 
-local function wait_all(q) return K[11 + (q.i - 1) * QSTRIDE] end
-local function wait_sr(q) return K[12 + (q.i - 1) * QSTRIDE] end
-local function bucket_of(d) return DL[d] or NB end
-local function wait_bucket(q, b) return K[12 + (q.i - 1) * QSTRIDE + b] end
+local function wait_all(q) return K.waiting[q.n].all end
+local function wait_sr(q) return K.waiting[q.n].sr end
+local function bucket_of(d) if DL[d] then return d end return 'other' end
+local function wait_bucket(q, b) return K.waiting[q.n].by[b] end
 local function avail(s, d)
-  local base = ASTART + (SK[s] - 1) * ASTRIDE
-  if d then return K[base + DL[d]] end
-  return K[base]
+  if d then return K.available[s].by[d] end
+  return K.available[s].any
 end
 
 -- calls ---------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ local function match()
   if redis.call('ZCARD', avail('*')) == 0 then return end
   local heads = {}
   for _, q in ipairs(cfg.q) do
-    for b = 1, NB do heads[#heads + 1] = head(q, b, 0) end
+    for _, b in ipairs(BUCKETS) do heads[#heads + 1] = head(q, b, 0) end
   end
   while #heads > 0 do
     local best = 1
