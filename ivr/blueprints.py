@@ -13,6 +13,7 @@ from ivr import (
     health,
     metrics,
     pages,
+    softphone,
     supervisor,
     voice,
 )
@@ -29,3 +30,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(agent_console.bp)
+    app.register_blueprint(softphone.bp)

@@ -12,6 +12,7 @@ from routing.router import Router
 from routing.settings import Settings
 from routing.statsquery import Stats
 from routing.store import RedisClient
+from routing.wrapup import WrapUps
 
 
 class Engine:
@@ -28,3 +29,4 @@ class Engine:
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(redis, clock, settings, self.keys, self.agents)
         self.recorder = Recorder(self.agents.script, clock)
+        self.wrap_ups = WrapUps(redis, clock, self.keys, settings)

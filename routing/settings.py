@@ -156,6 +156,24 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class Softphone:
+    # Seconds an agent's Access Token lives; the page asks for a new one before it runs out.
+    token_ttl: int = 3600
+
+
+@dataclass(frozen=True)
+class WrapUpCode:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    codes: tuple[WrapUpCode, ...] = ()
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Credentials from the environment only; repr() hides them."""
 
@@ -163,6 +181,9 @@ class Secrets:
     twilio_account_sid: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     metrics_token: str = field(default="", repr=False)
+    twilio_api_key_sid: str = field(default="", repr=False)
+    twilio_api_key_secret: str = field(default="", repr=False)
+    twilio_twiml_app_sid: str = field(default="", repr=False)
 
     @property
     def demo(self) -> bool:
@@ -191,6 +212,8 @@ class Settings:
     queues: dict[str, Queue] = field(default_factory=dict)
     stats: Stats = Stats()
     auth: Auth = Auth()
+    softphone: Softphone = Softphone()
+    wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
     secrets: Secrets = Secrets()
     config_path: str = ""
@@ -213,6 +236,9 @@ _SECRET_ENV = {
     "TWILIO_ACCOUNT_SID": "twilio_account_sid",
     "SILVERLINE_SECRET_KEY": "secret_key",
     "SILVERLINE_METRICS_TOKEN": "metrics_token",
+    "TWILIO_API_KEY_SID": "twilio_api_key_sid",
+    "TWILIO_API_KEY_SECRET": "twilio_api_key_secret",
+    "TWILIO_TWIML_APP_SID": "twilio_twiml_app_sid",
 }
 
 
@@ -481,6 +507,21 @@ def _check(s: Settings) -> None:
         5 <= s.routing.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600"
     )
     _check_reconcile(s.routing)
+    _check_agent_desk(s)
+
+
+def _check_agent_desk(s: Settings) -> None:
+    # Twilio allows tokens of up to 24 hours (https://www.twilio.com/docs/iam/access-tokens)
+    # and asks for the shortest feasible; an hour bounds what a leaked token is worth.
+    _require(60 <= s.softphone.token_ttl <= 3600, "softphone.token_ttl", "seconds from 60 to 3600")
+    codes = [c.code for c in s.wrap_up.codes]
+    for code in codes:
+        _require(
+            bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", code)),
+            "wrap_up.codes",
+            f"lower-case codes such as call_back (not {code!r})",
+        )
+    _require(len(set(codes)) == len(codes), "wrap_up.codes", "codes that differ")
 
 
 def _check_reconcile(r: Routing) -> None:
