@@ -31,7 +31,7 @@ from werkzeug import Response as BaseResponse
 
 from dialects.packs import default_packs
 from dialects.registry import DIALECTS
-from ivr import auth, dispatch
+from ivr import auth, dispatch, softphone
 from ivr.context import engine
 from ivr.pages import lang, streams_stop
 from routing.agents import Agent, AgentStatus
@@ -112,6 +112,7 @@ def _call(info: CallInfo, viewer: Viewer, now: datetime) -> dict[str, Any]:
     """The caller as the agent sees them: number masked, wait and talk time in seconds."""
     waited_until = info.answered_at or now
     return {
+        "sid": info.call_sid,  # the agent's own call: the phone's buttons and wrap-up name it
         "status": info.state,
         "senior": info.senior,
         "name": info.caller_name or _name(("未登记客户", "Unregistered caller"), viewer),
@@ -184,12 +185,14 @@ def _viewer() -> Viewer:
 @bp.get("")
 @auth.require_role("agent")
 def console() -> str:
-    state = console_state(engine(), _viewer())
+    viewer = _viewer()
+    state = console_state(engine(), viewer)
     return render_template(
         "agent.html",
         state=state,
         elderly_zh=ELDERLY_ZH,
         elderly_en=ELDERLY_EN,
+        phone=softphone.page_config(engine().settings, viewer.agent_id),
     )
 
 

@@ -21,6 +21,7 @@ import click
 
 from ivr import dispatch
 from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
+from ivr.demo_phone import phone_options
 from ivr.simulator.calls import Leg, Line
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.occupancy import Occupancy
@@ -82,12 +83,15 @@ def call_command(
         _require_server(url)
         sim = _live(url, rest_port)
         sim.people.agent_options = phones
+        # the server's agents: auto-answer ones pick up at once, a console's demo phone by click
+        sim.people.options_for = phone_options(cli_engine())
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
     else:
         prefix = _scratch("slcall")
         offline = _offline(speed=None, prefix=prefix)
         offline.sim.people.agent_options = phones
+        offline.sim.people.options_for = phone_options(offline.engine)
         try:
             _furnish(offline, number)
             _staff(offline)
