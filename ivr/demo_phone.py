@@ -67,6 +67,11 @@ class DemoPhones:
             raise StoreUnavailable(f"Redis did not answer a demo phone request: {exc}") from exc
 
 
+def _buttons(phones: DemoPhones, agent_id: str) -> str:
+    """The button pressed; "hangup" once the console has gone (the agent left the call)."""
+    return phones.pressed(agent_id) or ("" if phones.is_on(agent_id) else "hangup")
+
+
 def phone_options(engine: Engine) -> Callable[[str], dict[str, object]]:
     """What the offline Twilio's phone at an address does, from the agent's own settings."""
     phones = DemoPhones(engine)
@@ -79,7 +84,7 @@ def phone_options(engine: Engine) -> Callable[[str], dict[str, object]]:
         if agent is None:
             return {}
         if phones.is_on(agent_id):  # a person at the console: their clicks answer
-            return {"buttons": lambda: phones.pressed(agent_id)}
+            return {"buttons": lambda: _buttons(phones, agent_id)}
         return {"answer_delay_s": (0.0, 0.0)} if agent.auto_answer else {}
 
     return options

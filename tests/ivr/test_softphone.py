@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from ivr.auth import USERS
-from ivr.demo_phone import DemoPhones
+from ivr.demo_phone import DemoPhones, phone_options
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -257,3 +257,26 @@ def test_wrap_up_codes_appear_in_the_interval_csv_and_the_agents_figures(
     agents = {a["id"]: a for a in sup.get("/api/v1/agents").get_json()["agents"]}
     assert agents["a01"]["wrap_up_today"] == {"complaint": 1}
     assert agents["a02"]["wrap_up_today"] == {}
+
+
+def test_the_offline_twilio_takes_each_agents_phone_from_the_store(
+    app: Flask, engine: Engine, clock: FixedClock
+) -> None:
+    _team(app)
+    engine.agents.save(Agent("a03", "张磊", "client:a03", frozenset(), ("mandarin",), True))
+    options = phone_options(engine)
+    assert options("client:a01") == {}  # no console open: the run's own answer delay
+    assert options("client:a03") == {"answer_delay_s": (0.0, 0.0)}  # auto-answer: at once
+    assert options("+8613800138000") == {} and options("client:nobody") == {}
+    client = app.test_client()
+    token = sign_in(client, "a01")
+    client.post("/agent/phone", data={"button": "on"}, headers={"X-CSRF-Token": token})
+    buttons = options("client:a01")["buttons"]
+    engine.router.set_agent_state("a01", "available")
+    engine.router.arrive(SENIOR_SID, SENIOR, "senior")
+    assert buttons() == ""  # ringing: waits for the click
+    press = {"button": "answer", "sid": SENIOR_SID}
+    client.post("/agent/phone", data=press, headers={"X-CSRF-Token": token})
+    assert buttons() == "answer"
+    engine.redis.delete(engine.keys.demo_phone("a01"))  # the console closed, its beat ran out
+    assert buttons() == "hangup"  # a call is not held open for an agent who has gone
