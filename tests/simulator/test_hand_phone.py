@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
+from twilio.rest import Client
 
 from ivr.cli import main
 from ivr.simulator.people import Caller, Input
@@ -21,6 +22,8 @@ from routing.store import RedisClient
 from tests.conftest import T0
 from tests.simulator import fakeapp
 from tests.simulator.test_cli import GRANNY, _ring_to_answer, env  # noqa: F401  (fixture)
+from tests.simulator.test_conference import AGENT, api, ring_agent  # noqa: F401  (fixture)
+from tests.simulator.test_interpreter import call
 
 NUMBER_FROM = "+14155550100"
 
@@ -84,3 +87,20 @@ def test_an_agent_flagged_auto_answer_answers_at_once_in_the_offline_twilio(
     out = json.loads(res.output.splitlines()[-1])
     assert "ringing client:a01" in [line["text"] for line in out["transcript"]]
     assert _ring_to_answer(out) == pytest.approx(expected)
+
+
+def test_an_agent_leg_placed_through_rest_rings_and_hangs_up_by_hand(
+    sim: Simulator,
+    api: Client,  # noqa: F811
+) -> None:
+    """The conference path: the agent's own leg (calls.create) is answered and ended by hand."""
+    sim.people.add_agent(AGENT, buttons=_hand(sim, [(4.0, "answer"), (25.0, "hangup")]))
+    leg = call(sim, fakeapp.CONFERENCE)
+    agent_sid = ring_agent(api, leg.sid)
+    sim.run()
+    agent_leg = sim.legs[agent_sid]
+    assert agent_leg.answered_at is not None and leg.bridged_at is not None
+    assert 4.0 <= agent_leg.answered_at - agent_leg.created_at < 4.0 + HAND_POLL_S + 1e-9
+    assert agent_leg.ended_at is not None
+    assert 25.0 <= agent_leg.ended_at - leg.created_at < 25.0 + HAND_POLL_S + 1e-9
+    assert leg.status == "completed"
