@@ -93,6 +93,13 @@ def _open(page: Page, live: LiveServer, agent: Agent = A01) -> None:
     expect(page.locator("#live")).to_have_attribute("data-live", "on")
 
 
+def _registered(page: Page, live: LiveServer) -> None:
+    """Open the console with the stand-in Device and wait for it to register."""
+    page.add_init_script(STAND_IN)
+    _open(page, live)
+    expect(page.locator("#phone-reg")).to_have_attribute("data-reg", "registered")
+
+
 def test_the_console_registers_a_device_with_the_agents_token_and_answers_in_the_page(
     browser_page: Page, account_server: LiveServer
 ) -> None:
@@ -133,9 +140,7 @@ def test_the_token_is_refreshed_before_it_expires_and_decline_rejects(
     browser_page: Page, account_server: LiveServer
 ) -> None:
     live, page = account_server, browser_page
-    page.add_init_script(STAND_IN)
-    _open(page, live)
-    expect(page.locator("#phone-reg")).to_have_attribute("data-reg", "registered")
+    _registered(page, live)
     page.evaluate("window.__phone.expire()")
     page.wait_for_function(
         "window.__phone.log.some(function (e) { return e[0] === 'updateToken'; })"
@@ -152,9 +157,7 @@ def test_auto_answer_picks_up_by_itself_and_is_kept_on_the_agent(
     browser_page: Page, account_server: LiveServer
 ) -> None:
     live, page = account_server, browser_page
-    page.add_init_script(STAND_IN)
-    _open(page, live)
-    expect(page.locator("#phone-reg")).to_have_attribute("data-reg", "registered")
+    _registered(page, live)
     with page.expect_response("**/agent/auto-answer"):
         page.check("#auto-answer")
     expect(page.locator("#auto-answer")).to_be_checked()
