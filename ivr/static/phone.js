@@ -14,7 +14,7 @@
   var texts = cfg.texts;
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var current = null;  // the call ringing or talking on this phone
-  var talkedSid = null;  // the caller this agent talked to (answered), for the wrap-up
+  var talkedSid = null;  // the caller last offered to or talking with the agent, for the wrap-up
   var wrapDone = {};  // calls whose wrap-up was submitted
 
   function byId(id) { return document.getElementById(id); }
@@ -208,7 +208,9 @@
     if (!form) { return; }
     document.addEventListener("agent-state", function (event) {
       var state = event.detail;
-      if (state.call && state.call.status === "on_call") { talkedSid = state.call.sid; }
+      // The last call seen, ringing or talking: a short call may go from ringing to wrap-up
+      // between two looks of the event stream. The server checks that the agent answered it.
+      if (state.call) { talkedSid = state.call.sid; }
       var asking = state.state === "wrap_up" && talkedSid && !wrapDone[talkedSid];
       form.hidden = !asking;
     });

@@ -222,3 +222,22 @@ def test_the_demo_phone_answers_a_call_of_the_offline_twilio_end_to_end(
     events = [f for _, f in live.engine.redis.xrange(live.engine.keys.stats_events())]
     coded = [e for e in events if e["kind"] == "wrap_up" and e["call"] == leg.sid]
     assert [(e["agent"], e["code"], e["note"]) for e in coded] == [("a01", "claim", "问理赔进度")]
+
+
+def test_a_call_too_short_to_be_seen_talking_still_asks_for_its_wrap_up(
+    browser_page: Page, live_server: LiveServer
+) -> None:
+    """Ringing, then wrap-up at the next look of the event stream: the form still comes."""
+    live, page = live_server, browser_page
+    _open(page, live)
+    page.click("#btn-available")
+    live.engine.router.arrive("CA-S1", SENIOR, "senior")
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "offered")
+    live.engine.router.answered("CA-S1", "a01")
+    live.engine.router.dial_result("CA-S1", "a01", "completed", 2)
+    expect(page.locator("#wrap-up-form")).to_be_visible()
+    page.select_option("#wrap-code", "call_back")
+    page.click("#btn-wrap-submit")
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
+    expect(page.locator("#wrap-up-form")).to_be_hidden()
+    assert live.engine.wrap_ups.by_agent(live.engine.wrap_ups.today()) == {"a01": {"call_back": 1}}
