@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit cluster bench clean
+.PHONY: run test lint typecheck unit cluster bench clean vendor-sdk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ cluster: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# Refresh the vendored Twilio Voice JavaScript SDK from the npm registry (needs npm).
+VOICE_SDK_VERSION ?= 2.18.5
+vendor-sdk:
+	scripts/vendor-voice-sdk.sh $(VOICE_SDK_VERSION)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

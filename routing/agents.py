@@ -35,6 +35,7 @@ class Agent:
     contact: str  # "client:a01" (Twilio Client identity) or an E.164 number
     skills: frozenset[str]  # "senior" (senior-trained) and topic skills: policy, claims, ...
     dialects: tuple[str, ...]  # spoken; the first is the language of the agent's whisper
+    auto_answer: bool = False  # their phone picks up by itself, with a short tone (a headset)
 
     @property
     def senior_trained(self) -> bool:
@@ -131,6 +132,7 @@ def profile_json(agent: Agent) -> dict[str, Any]:
         "contact": agent.contact,
         "skills": sorted(agent.skills),
         "dialects": list(agent.dialects),
+        "auto_answer": agent.auto_answer,
     }
 
 
@@ -141,6 +143,7 @@ def agent_from(data: dict[str, Any]) -> Agent:
         contact=data["contact"],
         skills=frozenset(data.get("skills") or []),
         dialects=tuple(data.get("dialects") or []),
+        auto_answer=bool(data.get("auto_answer")),
     )
 
 

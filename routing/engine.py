@@ -13,6 +13,7 @@ from routing.settings import Settings
 from routing.statsquery import Stats
 from routing.store import RedisClient
 from routing.users import Users
+from routing.wrapup import WrapUps
 
 
 class Engine:
@@ -30,3 +31,4 @@ class Engine:
         self.router = Router(redis, clock, settings, self.keys, self.agents)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
+        self.wrap_ups = WrapUps(redis, clock, self.keys, settings)

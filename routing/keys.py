@@ -15,6 +15,11 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
 | `{<p>:rt}:st:total:<queue>`           | hash   | record_lib (Lua) | forever (counters)        |
 | `{<p>:rt}:st:events`                  | stream | record_lib (Lua) | capped at stream_maxlen   |
+|                                       |        | and wrapup.lua   | (wrap_up events too)      |
+| `{<p>:rt}:st:wu:<queue>:<interval>`   | hash   | wrapup.lua       | retention_days (interval) |
+| `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
+| `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
+|                                       |        |                  | last heartbeat            |
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
@@ -97,6 +102,22 @@ class Keys:
     def stats_events(self) -> str:
         """The capped audit stream of every recorded event."""
         return f"{self.stats_prefix()}:events"
+
+    def stats_wrap_up(self, queue: str, interval: str) -> str:
+        """Wrap-up codes given after a queue's calls in one interval: "<class>:<code>" -> n."""
+        return f"{self.stats_prefix()}:wu:{queue}:{interval}"
+
+    def stats_wrap_up_day(self, day: str) -> str:
+        """Wrap-up codes per agent on one local day (YYYYMMDD): "<agent>:<code>" -> n."""
+        return f"{self.stats_prefix()}:wuday:{day}"
+
+    def demo_phone(self, agent_id: str) -> str:
+        """An agent's demo phone in the console (no Twilio account): "on", the last button.
+
+        The console sets "on" every few seconds with a short expiry, so the offline Twilio
+        knows a person is at the page and waits for their click (ivr/web/demo_phone.py).
+        """
+        return f"{self.prefix}:demophone:{agent_id}"
 
     def users(self) -> str:
         """Set of every user name that can sign in to the pages."""

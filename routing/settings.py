@@ -301,6 +301,39 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class Softphone:
+    # Seconds an agent's Access Token lives; the page asks for a new one before it runs out.
+    token_ttl: int = 3600
+
+    def check(self) -> None:
+        # Twilio allows tokens of up to 24 hours (https://www.twilio.com/docs/iam/access-tokens)
+        # and asks for the shortest feasible; an hour bounds what a leaked token is worth.
+        _require(60 <= self.token_ttl <= 3600, "softphone.token_ttl", "seconds from 60 to 3600")
+
+
+@dataclass(frozen=True)
+class WrapUpCode:
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    codes: tuple[WrapUpCode, ...] = ()
+
+    def check(self) -> None:
+        codes = [c.code for c in self.codes]
+        for code in codes:
+            _require(
+                bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", code)),
+                "wrap_up.codes",
+                f"lower-case codes such as call_back (not {code!r})",
+            )
+        _require(len(set(codes)) == len(codes), "wrap_up.codes", "codes that differ")
+
+
+@dataclass(frozen=True)
 class Secrets:
     """Credentials from the environment only; repr() hides them."""
 
@@ -308,6 +341,9 @@ class Secrets:
     twilio_account_sid: str = field(default="", repr=False)
     secret_key: str = field(default="", repr=False)
     metrics_token: str = field(default="", repr=False)
+    twilio_api_key_sid: str = field(default="", repr=False)
+    twilio_api_key_secret: str = field(default="", repr=False)
+    twilio_twiml_app_sid: str = field(default="", repr=False)
 
     @property
     def demo(self) -> bool:
@@ -336,6 +372,8 @@ class Settings:
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
+    softphone: Softphone = Softphone()
+    wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
     secrets: Secrets = Secrets()
     config_path: str = ""
@@ -362,6 +400,8 @@ class Settings:
             self.ivr,
             self.routing,
             self.stats,
+            self.softphone,
+            self.wrap_up,
         ):
             section.check()
         for name, queue in self.queues.items():
@@ -389,6 +429,9 @@ _SECRET_ENV = {
     "TWILIO_ACCOUNT_SID": "twilio_account_sid",
     "SILVERLINE_SECRET_KEY": "secret_key",
     "SILVERLINE_METRICS_TOKEN": "metrics_token",
+    "TWILIO_API_KEY_SID": "twilio_api_key_sid",
+    "TWILIO_API_KEY_SECRET": "twilio_api_key_secret",
+    "TWILIO_TWIML_APP_SID": "twilio_twiml_app_sid",
 }
 
 

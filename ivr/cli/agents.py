@@ -55,6 +55,11 @@ def agents() -> None:
     multiple=True,
     help="A dialect spoken; the first is the whisper's language. Repeat, or separate by commas.",
 )
+@click.option(
+    "--auto-answer",
+    is_flag=True,
+    help="Their phone picks up by itself after a short tone (agents on a headset).",
+)
 @click.option("--update", is_flag=True, help="Replace an existing agent's profile.")
 def add_command(
     agent_id: str,
@@ -62,6 +67,7 @@ def add_command(
     contact: str | None,
     skills: tuple[str, ...],
     dialects: tuple[str, ...],
+    auto_answer: bool,
     update: bool,
 ) -> None:
     """Add AGENT_ID (a01: lower-case letters, digits, underscores); new agents start offline.
@@ -76,6 +82,7 @@ def add_command(
         contact=_contact(engine, contact or f"client:{agent_id}"),
         skills=frozenset(_skills(engine, skills)),
         dialects=tuple(_dialects(dialects) or [engine.settings.hotline.default_dialect]),
+        auto_answer=auto_answer,
     )
     if not agent.name:
         raise click.BadParameter("must not be empty", param_hint="--name")
@@ -244,7 +251,8 @@ def _line(agent: Agent, status: AgentStatus | None, engine: Engine) -> str:
     state = f"  {status.state} since {_local(status.since, engine)}" if status else ""
     return (
         f"{agent.id:<8} {agent.name}  {agent.contact}  skills={skills}  "
-        f"dialects={','.join(agent.dialects)}{state}"
+        f"dialects={','.join(agent.dialects)}{'  auto-answer' if agent.auto_answer else ''}"
+        f"{state}"
     )
 
 

@@ -31,6 +31,7 @@ from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
 from ivr.telephony import Telephony
+from ivr.web.demo_phone import phone_options
 from routing import numbers
 from routing.clock import FixedClock
 from routing.demo import seed_agents, seed_customers
@@ -84,12 +85,15 @@ def call_command(
         _require_server(url)
         sim = _live(url, rest_port)
         sim.people.agent_options = phones
+        # the server's agents: auto-answer ones pick up at once, a console's demo phone by click
+        sim.people.options_for = phone_options(cli_engine())
         leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
         sim.run(until=_LONGEST_CALL_S)
     else:
         prefix = _scratch("slcall")
         offline = _offline(speed=None, prefix=prefix)
         offline.sim.people.agent_options = phones
+        offline.sim.people.options_for = phone_options(offline.engine)
         try:
             _furnish(offline, number)
             _staff(offline)

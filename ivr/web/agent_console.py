@@ -30,7 +30,7 @@ from dialects.packs import default_packs
 from dialects.registry import DIALECTS
 from ivr.call import dispatch
 from ivr.services import engine
-from ivr.web import auth
+from ivr.web import auth, softphone
 from ivr.web.pages import event_stream, lang, stream_response, streams_stop
 from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
@@ -109,6 +109,7 @@ def _call(info: CallInfo, viewer: Viewer, now: datetime) -> dict[str, Any]:
     """The caller as the agent sees them: number masked, wait and talk time in seconds."""
     waited_until = info.answered_at or now
     return {
+        "sid": info.call_sid,  # the agent's own call: the phone's buttons and wrap-up name it
         "status": info.state,
         "senior": info.senior,
         "name": info.caller_name or _name(("未登记客户", "Unregistered caller"), viewer),
@@ -181,12 +182,14 @@ def _viewer() -> Viewer:
 @bp.get("")
 @auth.require_role("agent")
 def console() -> str:
-    state = console_state(engine(), _viewer())
+    viewer = _viewer()
+    state = console_state(engine(), viewer)
     return render_template(
         "agent.html",
         state=state,
         elderly_zh=ELDERLY_ZH,
         elderly_en=ELDERLY_EN,
+        phone=softphone.page_config(engine().settings, viewer.agent_id),
     )
 
 

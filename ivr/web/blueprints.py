@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.call import audio, connect, fallback, voice
-from ivr.web import agent_console, api, health, metrics, pages, supervisor
+from ivr.web import agent_console, api, health, metrics, pages, softphone, supervisor
 
 
 def register(app: Flask) -> None:
@@ -19,3 +19,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(agent_console.bp)
+    app.register_blueprint(softphone.bp)

@@ -198,7 +198,11 @@ def agents(engine: Engine) -> list[dict[str, Any]]:
     """Every agent with their state now (no caller details: those are the agent's own)."""
     states = engine.agents.states()
     now = engine.clock.now()
-    return [_agent(a, states.get(a.id), now) for a in engine.agents.all()]
+    codes = engine.wrap_ups.by_agent(engine.wrap_ups.today())
+    return [
+        {**_agent(a, states.get(a.id), now), "wrap_up_today": codes.get(a.id, {})}
+        for a in engine.agents.all()
+    ]
 
 
 def _agent(agent: Agent, status: AgentStatus | None, now: datetime) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ivr.web.pages import event_stream, stream_response, streams_stop
 from routing.exceptions import StoreUnavailable
 from routing.settings import StatsSettings
 from routing.statsquery import CLASSES, Interval
+from routing.wrapup import csv_cell
 
 bp = Blueprint("supervisor", __name__)
 
@@ -47,6 +48,7 @@ CSV_COLUMNS = (
     "connected",
     "time_to_human_s",
     "time_to_human_p90_s",
+    "wrap_up_codes",  # reasons agents gave after the interval's calls: claim=2;complaint=1
 )
 
 
@@ -116,22 +118,30 @@ def export_csv() -> Response | tuple[Response, int]:
         start, end, queue = dashboard.range_query(eng, request.args)
     except ValueError as exc:
         return Response(f"{exc}\n", mimetype="text/plain"), 400
-    text = intervals_csv(eng.stats.intervals(start, end, queue), eng.settings.stats)
+    rows = eng.stats.intervals(start, end, queue)
+    ids = [f"{iv.start:%Y%m%dT%H%M}" for iv in rows]
+    codes = eng.wrap_ups.by_class([queue] if queue else eng.stats.queues(), ids)
+    text = intervals_csv(rows, eng.settings.stats, codes)
     response = Response(text, mimetype="text/csv")
     name = f"silverline-{queue or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
-def intervals_csv(intervals: list[Interval], stats: StatsSettings) -> str:
-    """Intervals as CSV text, with local start and end times."""
+def intervals_csv(
+    intervals: list[Interval],
+    stats: StatsSettings,
+    wrap_ups: list[dict[str, dict[str, int]]] | None = None,
+) -> str:
+    """Intervals as CSV text, with local start and end times (and the wrap-up codes given)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     size = timedelta(minutes=stats.interval_minutes)
-    for iv in intervals:
+    for i, iv in enumerate(intervals):
         for klass in CLASSES:
             f = iv.figures[klass]
+            codes = csv_cell(wrap_ups[i].get(klass, {})) if wrap_ups else ""
             writer.writerow(
                 [
                     iv.start.isoformat(),
@@ -152,6 +162,7 @@ def intervals_csv(intervals: list[Interval], stats: StatsSettings) -> str:
                     f.connected,
                     _num(f.tth_s, 1),
                     _num(f.tth_p90_s, 0),
+                    codes,
                 ]
             )
     return out.getvalue()

@@ -140,3 +140,14 @@ def test_demo_team_serves_a_cantonese_senior_in_cantonese(eng: Engine) -> None:
     offer = eng.router.arrive("CA" + "2" * 32, caller, "senior")
     assert isinstance(offer, Offer)
     assert offer.agent.senior_trained and "cantonese" in offer.agent.dialects
+
+
+def test_add_with_auto_answer_is_kept_and_listed(runner: CliRunner, eng: Engine) -> None:
+    run(runner, "agents", "add", "a07", "--name", "Zhou", "--auto-answer")
+    assert eng.agents.get("a07") == Agent(
+        "a07", "Zhou", "client:a07", frozenset(), ("mandarin",), auto_answer=True
+    )
+    assert "auto-answer" in run(runner, "agents", "list")
+    run(runner, "agents", "add", "a07", "--name", "Zhou", "--update")  # off unless given
+    agent = eng.agents.get("a07")
+    assert agent is not None and not agent.auto_answer

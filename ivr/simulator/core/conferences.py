@@ -26,7 +26,15 @@ from ivr.simulator.core import twiml
 from ivr.simulator.core.calls import Leg, new_sid, standard_params
 from ivr.simulator.core.people import Agent
 from ivr.simulator.core.scheduler import Interrupt
-from ivr.simulator.core.steps import HOLD_MUSIC, Fetch, HungUp, Inline, Outcome, Redirected
+from ivr.simulator.core.steps import (
+    HAND_POLL_S,
+    HOLD_MUSIC,
+    Fetch,
+    HungUp,
+    Inline,
+    Outcome,
+    Redirected,
+)
 
 if TYPE_CHECKING:
     from ivr.simulator.core.switch import Simulator
@@ -282,11 +290,20 @@ class Conferences:
         person = self.sim._persons.get(leg.sid)
         if isinstance(person, Agent):  # talks for talk_time(), then hangs up
             person.calls += 1
+            if person.buttons is not None:  # a phone worked by hand: until its Hang up
+                self.sim.sched.spawn(self._hang_up_by_hand(person, part))
+                return
             self.sim.sched.call_later(person.talk_time(), self._agent_done, part)
             return
         leg.bridged_at = leg.bridged_at if leg.bridged_at is not None else now
         if leg.agent_answered_at is None:
             leg.agent_answered_at = now
+
+    def _hang_up_by_hand(self, agent: Agent, part: Participant) -> Steps:
+        """Look at the agent's buttons while they are in the room; Hang up takes them out."""
+        while part.status == "connected" and agent.buttons and agent.buttons() != "hangup":
+            yield HAND_POLL_S
+        self._agent_done(part)
 
     def _agent_done(self, part: Participant) -> None:
         if part.status == "connected":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -33,6 +34,9 @@ class Agent:
     miss_probability: float = 0.0
     busy: bool = False
     refuse: str = ""  # "busy": the line is always engaged; "no-answer": it rings out
+    # A phone a person works by hand (a web page): the button last pressed for the call now
+    # ringing or talking, "answer", "decline", "hangup" or "". None: the drawn delays above.
+    buttons: Callable[[], str] | None = None
 
     calls: int = 0
 
@@ -91,6 +95,8 @@ class People:
         self._rng = rng
         self.auto_answer = auto_answer
         self.agent_options: dict[str, object] = {}  # for agents met by auto_answer
+        # Options of one address's phone, over agent_options (the agent's own settings)
+        self.options_for: Callable[[str], dict[str, object]] | None = None
         self.agents: dict[str, Agent] = {}
         self.callers: dict[str, Caller] = {}
 
@@ -107,5 +113,6 @@ class People:
         """The person who answers `address`, if anyone does."""
         found = self.agents.get(address) or self.callers.get(address)
         if found is None and self.auto_answer:
-            found = self.add_agent(address, **self.agent_options)
+            own = self.options_for(address) if self.options_for else {}
+            found = self.add_agent(address, **{**self.agent_options, **own})
         return found

@@ -14,6 +14,7 @@ from typing import Any
 from ivr.simulator.core.calls import Leg
 
 Steps = Generator[Any, Any, Any]
+HAND_POLL_S = 0.25  # how often a phone worked by hand (a web page) is looked at
 HOLD_MUSIC = "https://s3.amazonaws.com/com.twilio.sounds.music/index.xml"
 
 

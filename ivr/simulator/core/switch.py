@@ -22,6 +22,7 @@ from ivr.simulator.core.people import Agent, Caller, Input, People
 from ivr.simulator.core.queues import Queue, QueueFull, Queues
 from ivr.simulator.core.scheduler import Clock, Interrupt, Process, Scheduler, Timer
 from ivr.simulator.core.steps import (
+    HAND_POLL_S,
     HOLD_MUSIC,
     Bridged,
     Fault,
@@ -38,6 +39,7 @@ from ivr.simulator.core.transport import Reply, Transport, Webhooks
 
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 _TWIML_TYPES = {"text/xml", "application/xml", "text/html"}
+HAND_TALK_MAX_S = 4 * 3600.0  # <Dial>'s own timeLimit default: a forgotten call ends
 
 
 class Simulator:
@@ -185,7 +187,10 @@ class Simulator:
         delay = person.ring() if person is not None else None
         rings = 1.0 if answers == "busy" else float(timeout)  # busy comes back at once
         try:
-            yield rings if delay is None or delay > timeout else delay
+            if isinstance(person, Agent) and person.buttons is not None:  # worked by hand
+                delay = 0.0 if (yield from self._ring_by_hand(person, timeout)) else None
+            else:
+                yield rings if delay is None or delay > timeout else delay
             if delay is not None and delay <= timeout:
                 self._answer(leg)
                 if detect:
@@ -635,8 +640,32 @@ class Simulator:
         child.status = "ringing"
         if isinstance(person, Agent):
             person.busy = True
-        yield delay
+        if isinstance(person, Agent) and person.buttons is not None:
+            if not (yield from self._ring_by_hand(person, timeout)):
+                self._end_child(child, "no-answer")
+                leg.hear(self.now(), "event", "dial: no-answer")
+                return "no-answer", None, None
+        else:
+            yield delay
         return (yield from self._talk(leg, child, noun, base, person))
+
+    def _ring_by_hand(self, agent: Agent, timeout: float) -> Steps:
+        """Ring a phone worked by hand until its Answer (True), its Decline or the timeout."""
+        deadline = self.now() + timeout
+        while self.now() < deadline:
+            pressed = agent.buttons() if agent.buttons else "decline"
+            if pressed in ("answer", "decline"):
+                return pressed == "answer"
+            yield HAND_POLL_S
+        return False
+
+    def _talk_by_hand(self, agent: Agent) -> Steps:
+        """Talk until the agent presses Hang up (the caller's hang-up interrupts it too)."""
+        started = self.now()
+        while self.now() - started < HAND_TALK_MAX_S and agent.buttons:
+            if agent.buttons() == "hangup":
+                return
+            yield HAND_POLL_S
 
     def _talk(self, leg: Leg, child: Leg, noun: Element, base: str, person: Any) -> Steps:
         self._answer(child)
@@ -653,7 +682,10 @@ class Simulator:
         leg.hear(self.now(), "event", f"connected to {child.to}")
         if isinstance(person, Agent):
             person.calls += 1
-        yield person.talk_time() if isinstance(person, Agent) else 60.0
+        if isinstance(person, Agent) and person.buttons is not None:
+            yield from self._talk_by_hand(person)
+        else:
+            yield person.talk_time() if isinstance(person, Agent) else 60.0
         self._end_child(child, "completed")
         leg.hear(self.now(), "event", f"{child.to} hung up")
         return "completed", child.sid, child.duration()

@@ -57,6 +57,8 @@
     }
     document.title = state.state === "offered" ? texts.title_ringing + " · " + baseTitle : baseTitle;
     tick();
+    // The phone (phone.js) follows the same state: ringing, the call's end, wrap-up.
+    document.dispatchEvent(new CustomEvent("agent-state", { detail: state }));
   }
 
   // Running clocks count on from the last state the server sent.

@@ -212,6 +212,9 @@
     since.id = "agent-" + a.id + "-since";
     since.dataset.seconds = a.in_state_s;
     cell(row, a.call_sid || "—", "call");
+    const codes = a.wrap_up_today || {};  // the reasons given after today's calls
+    cell(row, Object.keys(codes).sort().map(function (c) { return c + " " + codes[c]; })
+      .join(" · ") || "—", "wrap-ups");
     const buttons = cell(row, "", "force-buttons");
     SETTABLE.forEach(function (s) {
       const b = document.createElement("button");
@@ -235,7 +238,7 @@
     if (!table || !list) return;
     received = Date.now();
     const steady = JSON.stringify(list.map(function (a) {
-      return [a.id, a.name, a.state, a.since, a.call_sid];
+      return [a.id, a.name, a.state, a.since, a.call_sid, a.wrap_up_today];
     }));
     if (steady === drawnAgents) {
       list.forEach(function (a) {

@@ -1,0 +1,90 @@
+"""The demo phone: with no Twilio account, the agent console answers the offline Twilio's calls.
+
+The console beats `POST /agent/phone` while it is open and sends its buttons there (Answer,
+Decline, Hang up, each for one call); they are kept in Redis (`{p}:demophone:<agent>`).
+The offline Twilio (`silverline call --url`, on the same store) gives the phone of
+client:<agent> those buttons when the agent's console is open: it rings until the agent
+clicks instead of answering by itself. An agent flagged auto-answer, with no console open,
+answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from redis.exceptions import RedisError
+
+from routing.engine import Engine
+from routing.exceptions import StoreUnavailable
+
+BEAT_SECONDS = 10  # the console's beat
+ALIVE_MS = 30_000  # the phone counts as on this long after a beat: three beats may be lost
+BUTTONS = ("answer", "decline", "hangup")
+
+
+class DemoPhones:
+    """The consoles' demo phones, in Redis so a separate offline Twilio process sees them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def beat(self, agent_id: str) -> None:
+        """The console is open: the phone is on for ALIVE_MS more."""
+        key = self.engine.keys.demo_phone(agent_id)
+        self._do(
+            lambda: self.engine.redis.pipeline().hset(key, "on", 1).pexpire(key, ALIVE_MS).execute()
+        )
+
+    def is_on(self, agent_id: str) -> bool:
+        key = self.engine.keys.demo_phone(agent_id)
+        return bool(self._do(lambda: self.engine.redis.hexists(key, "on")))
+
+    def press(self, agent_id: str, button: str, call_sid: str) -> None:
+        """Press `button` for the call `call_sid` (a press for another call is ignored)."""
+        if button not in BUTTONS:
+            raise ValueError(f"unknown button {button!r}")
+        key = self.engine.keys.demo_phone(agent_id)
+        pressed = json.dumps({"b": button, "sid": call_sid})
+        self._do(lambda: self.engine.redis.hset(key, "pressed", pressed))
+
+    def pressed(self, agent_id: str) -> str:
+        """The button last pressed for the agent's current call, or ""."""
+        raw = self._do(
+            lambda: self.engine.redis.hget(self.engine.keys.demo_phone(agent_id), "pressed")
+        )
+        if not raw:
+            return ""
+        data = json.loads(str(raw))
+        current = self.engine.agents.state(agent_id).call_sid
+        return str(data["b"]) if current and data.get("sid") == current else ""
+
+    @staticmethod
+    def _do(command: Callable[[], object]) -> object:
+        try:
+            return command()
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer a demo phone request: {exc}") from exc
+
+
+def _buttons(phones: DemoPhones, agent_id: str) -> str:
+    """The button pressed; "hangup" once the console has gone (the agent left the call)."""
+    return phones.pressed(agent_id) or ("" if phones.is_on(agent_id) else "hangup")
+
+
+def phone_options(engine: Engine) -> Callable[[str], dict[str, object]]:
+    """What the offline Twilio's phone at an address does, from the agent's own settings."""
+    phones = DemoPhones(engine)
+
+    def options(address: str) -> dict[str, object]:
+        if not address.startswith("client:"):
+            return {}
+        agent_id = address.removeprefix("client:")
+        agent = engine.agents.get(agent_id)
+        if agent is None:
+            return {}
+        if phones.is_on(agent_id):  # a person at the console: their clicks answer
+            return {"buttons": lambda: _buttons(phones, agent_id)}
+        return {"answer_delay_s": (0.0, 0.0)} if agent.auto_answer else {}
+
+    return options

@@ -1,0 +1,244 @@
+// The agent console's phone. On a Twilio account it is the Voice JavaScript SDK
+// (static/vendor/twilio-voice-sdk, https://www.twilio.com/docs/voice/sdks/javascript/twiliodevice
+// and .../twiliocall): a Device registered with a token from /agent/token, refreshed on
+// tokenWillExpire. With no Twilio credentials it is the demo phone: the same buttons drive the
+// offline Twilio through /agent/phone. Both give the page one shape of call: accept(), reject(),
+// disconnect(), mute(bool), isMuted(), on("accept" | "disconnect" | "cancel" | "reject", fn).
+// Wrap-up: after a call the agent picks a reason (and a note) for /agent/wrap-up.
+(function () {
+  "use strict";
+
+  var configEl = document.getElementById("phone-config");
+  if (!configEl) { return; }  // the account is not linked to an agent: no phone
+  var cfg = JSON.parse(configEl.textContent);
+  var texts = cfg.texts;
+  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
+  var current = null;  // the call ringing or talking on this phone
+  var talkedSid = null;  // the caller last offered to or talking with the agent, for the wrap-up
+  var wrapDone = {};  // calls whose wrap-up was submitted
+
+  function byId(id) { return document.getElementById(id); }
+  function show(id, visible) { var el = byId(id); if (el) { el.hidden = !visible; } }
+
+  function post(path, fields) {
+    var body = new URLSearchParams();
+    Object.keys(fields).forEach(function (k) { body.append(k, fields[k]); });
+    return fetch(path, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { throw new Error(data.error || response.status); }
+        return data;
+      });
+    });
+  }
+
+  function setReg(state, words) {
+    var el = byId("phone-reg");
+    if (!el) { return; }
+    el.setAttribute("data-reg", state);
+    el.textContent = words || texts[state] || state;
+  }
+
+  function showError(words) {
+    var el = byId("phone-error");
+    if (!el) { return; }
+    el.textContent = words || "";
+    el.hidden = !words;
+  }
+
+  // Plain words for the SDK's errors (https://www.twilio.com/docs/api/errors: 31401 microphone
+  // refused, 31402 no usable microphone, 20101/20104/31204/31205 the token, 31005/31009/53000
+  // the connection) and for the browser's own getUserMedia errors.
+  function explain(error) {
+    var code = error && error.code;
+    var name = error && error.name;
+    if (code === 31401 || code === 31208 || name === "NotAllowedError") { return texts.mic_denied; }
+    if (code === 31402 || code === 31201 || name === "NotFoundError" ||
+        name === "NotReadableError") { return texts.mic_missing; }
+    if ([20101, 20104, 31204, 31205, 31206, 31207].indexOf(code) >= 0) { return texts.token; }
+    if ([31005, 31009, 53000, 53001].indexOf(code) >= 0) { return texts.network; }
+    return texts.other + ((error && (error.message || error.description)) || String(error));
+  }
+
+  function buttons(ringing, talking) {
+    show("phone-ringing", ringing);
+    show("btn-answer", ringing);
+    show("btn-decline", ringing);
+    show("btn-hangup", talking);
+    show("btn-mute", talking);
+  }
+
+  // A short tone before an automatic answer, so a headset wearer knows a caller is there.
+  function tone() {
+    return new Promise(function (resolve) {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) { resolve(); return; }
+      try {
+        var ctx = new Ctx();
+        var osc = ctx.createOscillator();
+        osc.frequency.value = 880;
+        osc.connect(ctx.destination);
+        osc.start();
+        osc.stop(ctx.currentTime + 0.25);
+      } catch (e) { /* no sound device: answer anyway */ }
+      window.setTimeout(resolve, 300);
+    });
+  }
+
+  function incoming(call) {
+    current = call;
+    buttons(true, false);
+    call.on("accept", function () { buttons(false, true); });
+    ["disconnect", "cancel", "reject"].forEach(function (name) {
+      call.on(name, function () { if (current === call) { current = null; buttons(false, false); } });
+    });
+    call.on("error", function (error) { showError(explain(error)); });
+    if (byId("auto-answer") && byId("auto-answer").checked) {
+      tone().then(function () { if (current === call) { call.accept(); } });
+    }
+  }
+
+  function wire() {
+    var answer = byId("btn-answer");
+    if (!answer) { return; }
+    answer.addEventListener("click", function () { if (current) { current.accept(); } });
+    byId("btn-decline").addEventListener("click", function () { if (current) { current.reject(); } });
+    byId("btn-hangup").addEventListener("click", function () { if (current) { current.disconnect(); } });
+    byId("btn-mute").addEventListener("click", function () {
+      if (!current) { return; }
+      var muted = !current.isMuted();
+      current.mute(muted);
+      byId("btn-mute").setAttribute("aria-pressed", String(muted));
+      byId("btn-mute").textContent = muted ? texts.unmute : texts.mute;
+    });
+    byId("auto-answer").addEventListener("change", function (event) {
+      post("/agent/auto-answer", { on: event.target.checked ? "1" : "0" }).catch(function () {
+        event.target.checked = !event.target.checked;
+        showError(texts.failed);
+      });
+    });
+  }
+
+  // -- a Twilio account: the Voice JavaScript SDK -------------------------------------------
+
+  function token() {
+    return fetch("/agent/token", { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(texts.no_token); }
+        return response.json();
+      });
+  }
+
+  // Ask for the microphone once, before any call: a refusal is explained now, not at Answer.
+  function checkMicrophone() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+    navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+      stream.getTracks().forEach(function (track) { track.stop(); });
+    }).catch(function (error) { showError(explain(error)); });
+  }
+
+  function startTwilio() {
+    setReg("registering");
+    token().then(function (t) {
+      var device = new window.Twilio.Device(t.token, { closeProtection: true });
+      device.on("registering", function () { setReg("registering"); });
+      device.on("registered", function () { setReg("registered"); });
+      device.on("unregistered", function () { setReg("unregistered"); });
+      device.on("error", function (error) { setReg("error", explain(error)); showError(explain(error)); });
+      device.on("incoming", incoming);
+      device.on("tokenWillExpire", function () {
+        token().then(function (fresh) { device.updateToken(fresh.token); })
+          .catch(function (error) { showError(explain(error)); });
+      });
+      device.register();
+      window.silverlinePhone = device;
+    }).catch(function (error) { setReg("error", texts.no_token); showError(error.message); });
+    checkMicrophone();
+  }
+
+  // -- no Twilio account: the demo phone drives the offline Twilio --------------------------
+
+  function DemoCall(sid) {
+    var handlers = {};
+    var muted = false;
+    var self = this;
+    function emit(name) { (handlers[name] || []).forEach(function (fn) { fn(self); }); }
+    function press(button, then) {
+      post("/agent/phone", { button: button, sid: sid }).then(then)
+        .catch(function () { showError(texts.failed); });
+    }
+    this.sid = sid;
+    this.on = function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); };
+    this.accept = function () { press("answer", function () { emit("accept"); }); };
+    this.reject = function () { press("decline", function () { emit("reject"); }); };
+    this.disconnect = function () { press("hangup", function () { emit("disconnect"); }); };
+    this.mute = function (on) { muted = !!on; };  // no audio in the demo: the button only
+    this.isMuted = function () { return muted; };
+    this.emit = emit;
+  }
+
+  function startDemo() {
+    function beat() {
+      post("/agent/phone", { button: "on" }).then(function () { setReg("demo"); })
+        .catch(function () { setReg("error", texts.network); });
+    }
+    beat();
+    window.setInterval(beat, cfg.beat_s * 1000);
+    document.addEventListener("agent-state", function (event) {
+      var call = event.detail.call;
+      if (call && event.detail.state === "offered" && (!current || current.sid !== call.sid)) {
+        incoming(new DemoCall(call.sid));
+      } else if (call && event.detail.state === "on_call" && current && current.sid === call.sid) {
+        buttons(false, true);
+      } else if (!call && current) {
+        var gone = current;  // the caller hung up, or the offer went elsewhere
+        current = null;
+        gone.emit("disconnect");
+        buttons(false, false);
+      }
+    });
+  }
+
+  // -- wrap-up ------------------------------------------------------------------------------
+
+  function followWrapUp() {
+    var form = byId("wrap-up-form");
+    if (!form) { return; }
+    document.addEventListener("agent-state", function (event) {
+      var state = event.detail;
+      // The last call seen, ringing or talking: a short call may go from ringing to wrap-up
+      // between two looks of the event stream. The server checks that the agent answered it.
+      if (state.call) { talkedSid = state.call.sid; }
+      var asking = state.state === "wrap_up" && talkedSid && !wrapDone[talkedSid];
+      form.hidden = !asking;
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var sid = talkedSid;
+      post("/agent/wrap-up", {
+        sid: sid, code: byId("wrap-code").value, note: byId("wrap-note-text").value,
+      }).then(function () {
+        wrapDone[sid] = true;
+        form.hidden = true;
+        form.reset();
+      }).catch(function (error) { showError(texts.failed + " " + error.message); });
+    });
+  }
+
+  wire();
+  followWrapUp();
+  if (cfg.mode === "twilio" && window.Twilio && window.Twilio.Device) {
+    startTwilio();
+  } else if (cfg.mode === "twilio") {
+    setReg("error", texts.other + "Twilio Voice SDK");
+  } else if (cfg.mode === "demo") {
+    startDemo();
+  }
+  // agent.js rendered the first state before this script ran: render it again for the phone.
+  var initial = document.getElementById("agent-initial");
+  if (initial) {
+    document.dispatchEvent(new CustomEvent("agent-state", { detail: JSON.parse(initial.textContent) }));
+  }
+})();
