@@ -32,7 +32,7 @@
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
 --          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
---          force_state, save, remove, snapshot, record, stale, reconcile
+--          force_state, save, remove, snapshot, record, stale, reconcile, due, tick_due
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -498,6 +498,35 @@ end
 function OPS.tick()
   settle()
   return {offers = drain(nil)}
+end
+
+-- The earliest time (ms) a tick could do anything without a new event (the simulator's
+-- ticker sleeps until then): now while offers wait to be acted on, or while callers wait
+-- and agents are free (a requirement widens with the wait); else the first wrap-up end,
+-- call-back retry, call expiry or call going stale; nil when nothing is due at all.
+local function due_at()
+  if redis.call('ZCARD', PULLS) > 0 then return now end
+  if redis.call('ZCARD', avail('*')) > 0 then
+    for _, q in ipairs(cfg.q) do
+      if redis.call('ZCARD', wait_all(q)) > 0 then return now end
+    end
+  end
+  local at = nil
+  for key, later in pairs({[WRAP] = 0, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
+    local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if top[2] and (at == nil or tonumber(top[2]) + later < at) then
+      at = tonumber(top[2]) + later
+    end
+  end
+  return at
+end
+
+function OPS.due() return {at = due_at()} end
+
+-- A tick that also says when the next one has anything to do (OPS.due).
+function OPS.tick_due()
+  settle()
+  return {offers = drain(nil), at = due_at()}
 end
 
 function OPS.arrive()
