@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import click
 
-from ivr import dispatch
+from ivr import dispatch, progress
 from ivr.cli import cli_engine, cli_settings, main, warn_demo_token
 from ivr.simulator.calls import Leg, Line
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
@@ -240,7 +240,8 @@ def _simulate_offline(plan: Plan, speed: float | None) -> Run:
     prefix = _scratch("slsim")
     offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
     try:
-        outcomes = simulate(offline, plan)
+        with progress.calls_bar(offline.sim, plan.calls):
+            outcomes = simulate(offline, plan)
     finally:
         _drop(offline.engine, prefix)
     return outcomes, offline.occupancy
