@@ -66,6 +66,7 @@ def warn_demo_token(settings: Settings) -> None:
 
 import ivr.cli_agents  # noqa: E402, F401  (registers `agents` on main)
 import ivr.cli_customers  # noqa: E402, F401  (registers `customers` and `demo` on main)
+import ivr.cli_plan  # noqa: E402, F401  (registers `plan` on main)
 import ivr.cli_sim  # noqa: E402, F401  (registers `call` and `simulate` on main)
 import ivr.cli_users  # noqa: E402, F401  (registers `users` on main)
 
