@@ -139,7 +139,7 @@ class Offline:
             offers, due = self.engine.router.tick_due()
             dispatch.act_on(offers, self.base)
         beat = self._beat
-        if beat is not None and beat.alive and self._beat_at(due) < self._wake_at:
+        if beat is not None and beat.alive and beat.turn and self._beat_at(due) < self._wake_at:
             beat.interrupt("due sooner")  # this webhook made something due before that beat
 
     def _keep_beating(self) -> None:
