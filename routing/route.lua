@@ -33,7 +33,7 @@
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
 --          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
---          force_state, save, remove, snapshot, record, stale, reconcile
+--          force_state, save, remove, snapshot, record, stale, reconcile, due, tick_due
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -499,6 +499,56 @@ end
 function OPS.tick()
   settle()
   return {offers = drain(nil)}
+end
+
+-- When the caller at the head of a waiting bucket may take more agents than now: their
+-- queue's widening, the dialect's drop, the senior reserve's release (pick_agent). Within a
+-- bucket eligibility only grows with the wait, so the head's times come first; a head kept
+-- from an agent who missed them lets the caller behind be tried: then it is now.
+local function widens_at(q, b)
+  local top = redis.call('ZRANGE', wait_bucket(q, b), 0, 0)
+  local c = top[1] and get_call(top[1])
+  if not c then return nil end
+  if excluded(c) then return now end
+  local at = nil
+  local times = {q.w > 0 and c.e + q.w, c.e + q.d, cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr}
+  for i = 1, 3 do
+    local t = times[i]
+    if t and t > now and (at == nil or t < at) then at = t end
+  end
+  return at
+end
+
+-- The earliest time (ms) a tick could do anything without a new event (the simulator's
+-- ticker sleeps until then): now while offers wait to be acted on; a waiting caller's next
+-- widening while agents are free (widens_at); the first wrap-up end, call-back retry, call
+-- expiry or call going stale; nil when nothing is due at all.
+local function due_at()
+  if redis.call('ZCARD', PULLS) > 0 then return now end
+  local at = nil
+  if redis.call('ZCARD', avail('*')) > 0 then
+    for _, q in ipairs(cfg.q) do
+      for _, b in ipairs(BUCKETS) do
+        local t = widens_at(q, b)
+        if t and (at == nil or t < at) then at = t end
+      end
+    end
+  end
+  for key, later in pairs({[WRAP] = 0, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
+    local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if top[2] and (at == nil or tonumber(top[2]) + later < at) then
+      at = tonumber(top[2]) + later
+    end
+  end
+  return at
+end
+
+function OPS.due() return {at = due_at()} end
+
+-- A tick that also says when the next one has anything to do (OPS.due).
+function OPS.tick_due()
+  settle()
+  return {offers = drain(nil), at = due_at()}
 end
 
 function OPS.arrive()

@@ -312,6 +312,20 @@ class Router:
         """Run assignment now (wrap-ups ended, requirements widened); hand out pending offers."""
         return _offers(self._run("tick", {}).get("offers"))
 
+    def next_due(self) -> datetime | None:
+        """The earliest time a tick could change anything without a new event (None: never).
+
+        Now while offers wait to be acted on or callers wait with agents free; else the
+        first wrap-up end, call-back retry, call expiry or call going stale. A ticker that
+        sleeps until then misses nothing a beat every second would have done.
+        """
+        return _due(self._run("due", {}))
+
+    def tick_due(self) -> tuple[list[Offer], datetime | None]:
+        """`tick()` and `next_due()` after it, in one round trip."""
+        out = self._run("tick_due", {})
+        return _offers(out.get("offers")), _due(out)
+
     def stale_calls(self, limit: int) -> list[StaleCall]:
         """Claim up to `limit` live calls silent for `routing.reconcile_after`, to look up.
 
@@ -394,6 +408,11 @@ class Router:
         except RedisError as exc:
             raise StoreUnavailable(f"Redis did not answer a call lookup: {exc}") from exc
         return cast(dict[str, Any], json.loads(raw)) if raw else None
+
+
+def _due(out: dict[str, Any]) -> datetime | None:
+    at = out.get("at")
+    return None if at is None else datetime.fromtimestamp(int(at) / 1000, UTC)
 
 
 def _caller_json(caller: Caller) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import agents, customers, serve, sim, users
+from ivr.cli import agents, customers, plan, serve, sim, users
 from ivr.services import AppFactory
 
 
@@ -26,6 +26,7 @@ def build(create_app: AppFactory) -> click.Group:
         customers.demo,
         sim.call_command,
         sim.simulate_command,
+        plan.plan_command,
         users.users,
     ):
         silverline.add_command(command)

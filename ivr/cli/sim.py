@@ -20,6 +20,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import click
 
 from ivr.call.dispatch import Dispatcher
+from ivr.cli import progress
 from ivr.cli.helpers import app_factory, cli_engine, cli_settings
 from ivr.runtime.demo import warn_demo_token
 from ivr.simulator.core.calls import Leg, Line
@@ -246,7 +247,8 @@ def _simulate_offline(plan: Plan, speed: float | None) -> Run:
     prefix = _scratch("slsim")
     offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
     try:
-        outcomes = simulate(offline, plan)
+        with progress.calls_bar(offline.sim, plan.calls):
+            outcomes = simulate(offline, plan)
     finally:
         _drop(offline.engine, prefix)
     return outcomes, offline.occupancy

@@ -8,6 +8,7 @@ calls are live.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from flask import Flask
 
 from dialects.packs import default_packs
 from ivr import services
+from ivr.call import spool
 from ivr.call.dispatch import Dispatcher
 from ivr.runtime import ticker
 from ivr.services import AppFactory
@@ -24,7 +26,7 @@ from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Agent as Phone
 from ivr.simulator.core.people import Caller
 from ivr.simulator.core.rest import RestClient
-from ivr.simulator.core.scheduler import Process
+from ivr.simulator.core.scheduler import Interrupt, Process
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
@@ -33,6 +35,8 @@ from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_fo
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.exceptions import StoreUnavailable
+from routing.hours import is_open
 
 BASE = "http://localhost"  # the Flask test client's host: webhooks are signed for it
 
@@ -77,6 +81,11 @@ class Offline:
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
         self._beat_due = False
+        # Traffic runs (simulate()) let the ticker sleep until the engine's next due time
+        # instead of beating every virtual second to find nothing to do.
+        self.sleep_until_due = False
+        self._wake_at = math.inf  # when the sleeping ticker beats next
+        self._grid = (0.0, beat_s or 1.0)  # the ticker's first beat and its period
         self.occupancy = Occupancy(self.engine.agents, self.sim.sched)
         self.metering = False  # simulate() turns the occupancy meter on
 
@@ -129,14 +138,28 @@ class Offline:
     def _beat_now(self) -> None:
         self._beat_due = False
         self.observe()
-        ticker.beat(self.app, self.base)
+        if not self.sleep_until_due:
+            ticker.beat(self.app, self.base)
+            return
+        # After a webhook only its assignments are new; the ticker's other jobs (spool,
+        # call-backs, reconcile) keep to its own beats. One round trip: tick and what is due.
+        offers, due = self.engine.router.tick_due()
+        Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
+        beat = self._beat
+        if beat is not None and beat.alive and beat.turn and self._beat_at(due) < self._wake_at:
+            beat.interrupt("due sooner")  # this webhook made something due before that beat
 
     def _keep_beating(self) -> None:
         if self._beat_s is not None and (self._beat is None or not self._beat.alive):
             self._beat = self.sim.sched.spawn(self._beats(self._beat_s))
 
     def _beats(self, every_s: float) -> Steps:
-        """The server's ticker on virtual time; stops once calls have been over a while."""
+        """The server's ticker on virtual time; stops once calls have been over a while.
+
+        With `sleep_until_due` it skips the beats that would find nothing due, keeping the
+        others on the same one-second grid, so the run is the one beating every second.
+        """
+        self._grid = (self.sim.now(), every_s)
         quiet_since = self.sim.now()
         while True:
             self.observe()
@@ -145,7 +168,47 @@ class Offline:
                 quiet_since = self.sim.now()
             elif self.sim.now() - quiet_since > self._linger_s:
                 return
-            yield every_s
+            soonest = self._on_grid(self.sim.now() + every_s)  # the grid's next beat
+            self._wake_at = soonest
+            if self.sleep_until_due:
+                last = quiet_since + self._linger_s + every_s
+                self._wake_at = min(max(self._next_beat(), soonest), last)
+            while True:
+                try:
+                    yield self._wake_at - self.sim.now()
+                    break
+                except Interrupt:  # a webhook made something due before the planned beat
+                    self._wake_at = min(self._wake_at, max(self._next_beat(), soonest))
+            self._wake_at = math.inf
+
+    def _on_grid(self, at: float) -> float:
+        """The first beat of the one-second grid at or after `at`."""
+        origin, every_s = self._grid
+        return origin + math.ceil((at - origin) / every_s - 1e-9) * every_s
+
+    def _next_beat(self) -> float:
+        """The grid's first beat at or after the engine's next due time (inf: none due).
+
+        Spooled reports (Redis was away) are replayed at the server's pace, every beat.
+        """
+        if len(spool.spool_of(self.app)):
+            return self._on_grid(self.sim.now() + self._grid[1])
+        try:
+            return self._beat_at(self.engine.router.next_due())
+        except StoreUnavailable:
+            return self._on_grid(self.sim.now() + self._grid[1])
+
+    def _beat_at(self, due: datetime | None) -> float:
+        """The grid's first beat at or after `due` (inf: nothing due).
+
+        Out of hours every beat is kept: call-backs asked for then are queued at opening.
+        """
+        s = self.engine.settings
+        if not is_open(self.sim.clock.now(), s.business_hours, s.tz):
+            return self._on_grid(self.sim.now() + self._grid[1])
+        if due is None:
+            return math.inf
+        return self._on_grid(self.sim.now() + (due - self.sim.clock.now()).total_seconds())
 
 
 class _Beating:
@@ -177,6 +240,7 @@ def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
     if plan.wrap_up_s is not None and plan.wrap_up_s != wrap_up:
         raise ValueError(f"the plan's wrap-up is {plan.wrap_up_s} s, the app's {wrap_up} s")
     offline.metering = True
+    offline.sleep_until_due = True
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
     for n in range(plan.agents):
