@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -21,6 +20,7 @@ from redis.exceptions import RedisError, ResponseError
 from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.scripts import lua_source
 from routing.settings import Settings
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
@@ -90,7 +90,7 @@ class RoutingScript:
 
     def _source(self, settings: Settings) -> str:
         """route.lua after its constants (cfg, K, STATS, FORCED) and the recording functions."""
-        body = resources.files("routing").joinpath("route.lua").read_text("utf-8")
+        body = lua_source("route")
         constants = (
             f"local cfg = {lua_literal(self._config_of(settings))}\n"
             f"local K = {lua_literal(self._keys_by_name())}\n"

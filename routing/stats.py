@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from routing.clock import epoch_ms
+from routing.scripts import lua_source
 from routing.settings import Settings
 
 EventKind = Literal[
@@ -37,7 +37,7 @@ DEFAULT_SL_SECONDS = 20  # the service-level threshold of a queue the settings d
 # compared with single seconds (Ping An's 4.6 s), and its p90 is read off these bounds.
 TTH_BOUNDS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 60, 120, 300)
 _CALL_TTL_MS = 8 * 24 * 3600 * 1000  # outlives a call-back booked over a week-long closure
-LIBRARY = resources.files("routing").joinpath("record_lib.lua").read_text(encoding="utf-8")
+LIBRARY = lua_source("record_lib")
 
 
 class Intervals:

@@ -20,6 +20,7 @@ import redis
 from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.scripts import lua_source
 from routing.settings import Settings
 from routing.stats import TTH_BOUNDS, day_intervals, days, interval_start, local_day, sl_seconds
 from routing.store import RedisClient
@@ -32,41 +33,12 @@ ALL = "all"  # the name of the sum over every queue
 # back as one string, its fields and values joined by newlines (neither holds one: the fields
 # are record_lib.lua's names, the values integers): one bulk reply per hash instead of one
 # per field halves the client's work.
-_GATHER = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local row = redis.call('HGETALL', key)
-  if #row > 0 then out[#out + 1] = i; out[#out + 1] = table.concat(row, '\\n') end
-end
-return out
-"""
 # The same for a range of intervals, whose key names are built in the script from each
 # queue's interval-key stem and the interval ids: ARGV = n, group, n stems, then the ids. Key
 # number k (1-based) is interval (k - 1) // n, queue (k - 1) % n. Sending 576 names for a day,
 # and declaring each, cost more than reading the hashes. One EXISTS over a group of intervals
 # (an hour) skips the group when nobody called in it: nights and quiet queues cost one call,
 # not one per hash.
-_GATHER_RANGE = """
-local n, group = tonumber(ARGV[1]), tonumber(ARGV[2])
-local first = n + 3
-local out = {}
-for g = first, #ARGV, group do
-  local names = {}
-  for i = g, math.min(g + group - 1, #ARGV) do
-    for j = 3, n + 2 do names[#names + 1] = ARGV[j] .. ARGV[i] end
-  end
-  if redis.call('EXISTS', unpack(names)) > 0 then
-    for m, key in ipairs(names) do
-      local row = redis.call('HGETALL', key)
-      if #row > 0 then
-        out[#out + 1] = (g - first) * n + m
-        out[#out + 1] = table.concat(row, '\\n')
-      end
-    end
-  end
-end
-return out
-"""
 _EXISTS_GROUP = 4  # intervals checked by one EXISTS
 _GATHER_BATCH = 1024
 # Distinct interval contents whose figures are kept between queries. A past interval rarely
@@ -189,8 +161,8 @@ class Stats:
         self.settings = settings
         self.keys = keys
         self._zeros: dict[tuple[str, ...], dict[str, Figures]] = {}  # see _no_calls
-        self._gather = redis.register_script(_GATHER)
-        self._gather_range = redis.register_script(_GATHER_RANGE)
+        self._gather = redis.register_script(lua_source("gather"))
+        self._gather_range = redis.register_script(lua_source("gather_range"))
         self._summed = lru_cache(maxsize=_MEMO_SIZE)(self._sum_figures)
 
     def queues(self) -> list[str]:

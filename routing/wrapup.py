@@ -9,13 +9,13 @@ call's own events. Every key carries the routing hash tag (routing/keys.py).
 from __future__ import annotations
 
 from datetime import date, datetime
-from importlib import resources
 
 from redis.exceptions import RedisError
 
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.scripts import lua_source
 from routing.settings import Settings
 from routing.stats import Intervals, route_config
 from routing.store import RedisClient
@@ -33,7 +33,7 @@ class WrapUps:
         self.settings = settings
         self.codes = tuple(c.code for c in settings.wrap_up.codes)
         self._intervals = Intervals(settings)
-        source = resources.files("routing").joinpath("wrapup.lua").read_text("utf-8")
+        source = lua_source("wrapup")
         self._script = redis.register_script(source)
 
     def record(

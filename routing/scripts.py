@@ -1,0 +1,16 @@
+"""The Lua scripts, kept as files in routing/lua/ and read by this one loader.
+
+Each script gets its keys through KEYS (or, for route.lua, by name from routing/keys.py: see
+queues.py) and the time through ARGV; none reads the clock or builds a key of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+
+@functools.cache
+def lua_source(name: str) -> str:
+    """The text of routing/lua/<name>.lua."""
+    return resources.files("routing").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
