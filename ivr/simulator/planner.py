@@ -265,6 +265,23 @@ def _senior_wait_ok(rate: float, handle: float, n: int, setup: Setup, targets: T
 # -- the search --------------------------------------------------------------------------
 
 
+def _trained_then_speakers(
+    setup: Setup, load: Load, search: Search, meets: Callable[[Team], bool], agents: int
+) -> Team:
+    """With the team's size settled: the fewest senior-trained, then speakers of each dialect."""
+    all_speak = tuple((d, MAX_AGENTS) for d, _ in setup.mix)
+    low = 1 if load.senior_share > 0 else 0
+    trained = _step(
+        search.guess.senior_trained, lambda n: meets(Team(agents, n, all_speak)), low, agents
+    )
+    team = _clip(Team(agents, agents if trained is None else trained, all_speak))
+    for i in range(len(setup.mix)):
+        base = team
+        n = _step(search.guess.speakers[i][1], _speakers_test(meets, base, i), 1, agents)
+        team = _clip(_speaking(base, i, agents if n is None else n))
+    return team
+
+
 def plan_load(
     setup: Setup, load: Load, targets: Targets, run: Runner, on_run: Callable[[Team], None]
 ) -> Search:
@@ -294,21 +311,7 @@ def plan_load(
             f"{load.label}: even {cap} agents miss {', '.join(most.misses(targets))}: "
             f"{json.dumps(most.as_dict())}"
         )
-    low = 1 if load.senior_share > 0 else 0
-    trained = _step(
-        search.guess.senior_trained, lambda n: meets(Team(agents, n, all_speak)), low, agents
-    )
-    team = _clip(Team(agents, agents if trained is None else trained, all_speak))
-    for i in range(len(setup.mix)):
-        base = team
-        n = _step(
-            search.guess.speakers[i][1],
-            _speakers_test(meets, base, i),
-            1,
-            agents,
-        )
-        team = _clip(_speaking(base, i, agents if n is None else n))
-    search.team = team
+    search.team = team = _trained_then_speakers(setup, load, search, meets, agents)
     if team.agents > 1:  # shown: what one agent fewer misses
         meets(dataclasses.replace(team, agents=team.agents - 1))
     return search

@@ -18,6 +18,7 @@ from xml.etree.ElementTree import Element
 
 from ivr.simulator.core import twiml
 from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
+from ivr.simulator.core.conferences import Conferences
 from ivr.simulator.core.people import Agent, Caller, Input, People
 from ivr.simulator.core.queues import Queue, QueueFull, Queues
 from ivr.simulator.core.scheduler import Clock, Interrupt, Process, Scheduler, Timer
@@ -76,19 +77,22 @@ class Simulator:
         self._patience: dict[str, Timer] = {}  # callers' give-up timers, cancelled at the end
         self.webhooks: Webhooks | None = None
         self.on_call_end: list[Callable[[Leg], None]] = []
-        # The real network, on demand. Twilio's docs do not say which DialCallStatus a <Dial>
-        # reports when the caller hangs up while the agent's phone rings (canceled is only
-        # for REST cancellation: https://www.twilio.com/docs/voice/twiml/dial#dialcallstatus);
-        # tests vary it so that the app depends on none.
+        self._real_network()
+        self.conferences = Conferences(self)
+
+    def _real_network(self) -> None:
+        """The real network's ways, each a setting tests may change.
+
+        Twilio's docs do not say which DialCallStatus a <Dial> reports when the caller hangs
+        up while the agent's phone rings (canceled is only for REST cancellation:
+        https://www.twilio.com/docs/voice/twiml/dial#dialcallstatus); tests vary it so that
+        the app depends on none.
+        """
         self.dial_status_when_caller_leaves = "no-answer"
         self.amd_seconds = 2.0  # answering-machine detection listens before the Url request
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
-        # conferences.py builds on this module's types: imported here, not at the top
-        from ivr.simulator.core.conferences import Conferences
-
-        self.conferences = Conferences(self)
 
     @property
     def clock(self) -> Clock:
