@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr import services
 from ivr.cli import build as build_cli
 from ivr.runtime import logmask
-from ivr.runtime.store import open_store
+from ivr.runtime.embedded import open_store
 from ivr.telephony import Telephony
 from ivr.web import auth, blueprints, jsonresponse
 from routing import numbers

@@ -6,7 +6,7 @@ from typing import cast
 
 import click
 
-from ivr.runtime.store import open_store
+from ivr.runtime.embedded import open_store
 from ivr.services import AppFactory
 from routing.clock import SystemClock
 from routing.engine import Engine

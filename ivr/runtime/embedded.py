@@ -5,10 +5,12 @@ serialised by an exclusive lock on `start.lock`; each process that uses the serv
 shared lock on `users.lock` for as long as it runs, and the last one out shuts the server down
 (SHUTDOWN writes the append-only file first). A pid file or socket left by a killed run is
 detected (the pid is gone or is not a redis-server) and cleaned up before a new start.
+`open_store` picks the Redis a process uses: REDIS_URL when set, else this server.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -26,6 +28,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from routing.exceptions import StoreUnavailable
+from routing.settings import PROJECT_ROOT, Settings
+from routing.store import RedisClient, connect
 
 # Unix socket paths are limited to 108 bytes on Linux; longer data dirs use a loopback port.
 _MAX_SOCKET_PATH = 100
@@ -214,3 +218,27 @@ class EmbeddedRedis:
             except OSError:
                 return
             time.sleep(0.02)
+
+
+def embedded_for(settings: Settings) -> EmbeddedRedis:
+    data_dir = settings.redis.data_dir
+    if not data_dir.startswith("/"):
+        data_dir = str(PROJECT_ROOT / data_dir)
+    return EmbeddedRedis(data_dir, appendfsync=settings.redis.appendfsync)
+
+
+def open_store(settings: Settings) -> tuple[RedisClient, str]:
+    """Return a client and the URL it talks to, starting the embedded server when needed.
+
+    A process that starts or joins the embedded server stays one of its users until it exits;
+    the last user to exit shuts it down.
+    """
+    url = settings.redis.url
+    if not url:
+        server = embedded_for(settings)
+        url = server.acquire()
+        atexit.register(server.release)
+    client = connect(
+        url, cluster=settings.redis.cluster, socket_timeout=settings.redis.socket_timeout
+    )
+    return client, url

@@ -4,7 +4,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app import create_app
-from tests.twiml import post, spoken, twiml
+from tests.webhook_client import post, spoken, twiml
 
 CALL = {"CallSid": "CA" + "1" * 32, "From": "+8613800138000", "To": "+861095500000"}
 

@@ -34,7 +34,7 @@ from routing.agents import Agent
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 from routing.store import RedisClient
-from tests.twiml import BASE, post, twiml_of
+from tests.webhook_client import BASE, post, twiml_of
 
 SID = "CA" + "6" * 32
 CALLER = {"CallSid": SID, "From": "+8613700000001"}

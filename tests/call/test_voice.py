@@ -14,7 +14,7 @@ from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from tests.conftest import CLUSTER
-from tests.twiml import post, spoken, twiml
+from tests.webhook_client import post, spoken, twiml
 
 SENIOR = "+8613800000001"  # 72, Cantonese
 YOUNG = "+8613800000002"  # 35, Mandarin

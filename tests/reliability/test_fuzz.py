@@ -33,7 +33,7 @@ from routing.keys import Keys
 from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
-from tests.twiml import twiml_of
+from tests.webhook_client import twiml_of
 
 BASE = "http://localhost"
 ROUTES = {

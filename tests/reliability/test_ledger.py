@@ -38,7 +38,7 @@ from ivr.simulator.traffic import Plan
 from routing.clock import FixedClock
 from routing.store import connect
 from tests.conftest import CLUSTER, T0
-from tests.twiml import twiml_of
+from tests.webhook_client import twiml_of
 
 CALLS = int(os.environ.get("SILVERLINE_LEDGER_CALLS", "1200"))
 PLAN = Plan(

@@ -25,7 +25,7 @@ from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
-from tests.twiml import post
+from tests.webhook_client import post
 
 SENIOR = ("+8613812345671", date(1951, 4, 17))
 SENIOR2 = ("+8613912345672", date(1948, 12, 3))

@@ -35,7 +35,7 @@ from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.conftest import T0
 from tests.redis_servers import RedisProcess
-from tests.twiml import post, twiml_of
+from tests.webhook_client import post, twiml_of
 
 FALLBACK = "+861095500999"
 BASE = "http://localhost"

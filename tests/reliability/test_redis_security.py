@@ -25,7 +25,7 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.redis_servers import RedisProcess
-from tests.twiml import post, twiml_of
+from tests.webhook_client import post, twiml_of
 
 PASSWORD = "s3cret pass:/@"  # characters a URL must escape
 

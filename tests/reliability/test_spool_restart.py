@@ -35,7 +35,7 @@ from routing.engine import Engine
 from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import connect
 from tests.redis_servers import RedisProcess
-from tests.twiml import twiml_of
+from tests.webhook_client import twiml_of
 
 SID = "CA" + "4" * 32
 CALLER = {"CallSid": SID, "From": "+8613700000001"}

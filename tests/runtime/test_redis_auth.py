@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from tests.redis_servers import RedisProcess
-from tests.twiml import post, twiml
+from tests.webhook_client import post, twiml
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from routing.engine import Engine
 from routing.router import Offer
 from routing.users import Users
 from tests.conftest import CLUSTER
-from tests.twiml import post, spoken, twiml
 from tests.web.conftest import (
     PASSWORD,
     SENIOR,
@@ -30,6 +29,7 @@ from tests.web.conftest import (
     session_csrf,
     sign_in,
 )
+from tests.webhook_client import post, spoken, twiml
 
 
 @pytest.fixture
