@@ -28,7 +28,7 @@ class Engine:
         self.callbacks = CallbackRequests(redis, clock, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
-        self.router = Router(redis, clock, settings, self.keys, self.agents)
+        self.router = Router(self.agents)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)

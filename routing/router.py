@@ -26,12 +26,9 @@ from routing.agents import (
     status_from,
 )
 from routing.caller import Caller
-from routing.clock import Clock, epoch_ms
+from routing.clock import epoch_ms
 from routing.ewt import estimate
 from routing.exceptions import StoreUnavailable
-from routing.keys import Keys
-from routing.settings import Settings
-from routing.store import RedisClient
 
 FORCED_VIA = ("web", "cli")
 MAX_BY = 64  # a user name or an OS login fits; the audit list stays small
@@ -170,18 +167,13 @@ class QueueSnapshot:
 class Router:
     """The routing engine's entry points; every one is safe to repeat (Twilio retries)."""
 
-    def __init__(
-        self,
-        redis: RedisClient,
-        clock: Clock,
-        settings: Settings,
-        keys: Keys,
-        agents: Agents,
-    ) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
+    def __init__(self, agents: Agents) -> None:
+        """Route on the store, clock, settings and routing script of `agents`, whose states
+        every decision changes."""
+        self.redis = agents.redis
+        self.clock = agents.clock
+        self.settings = agents.settings
+        self.keys = agents.keys
         self.agents = agents
         self.script = agents.script
 

@@ -51,7 +51,7 @@ def build(r: RedisClient, clock: FixedClock, prefix: str = "sl", **overrides: An
     settings = load_settings(overrides) if overrides else default_settings()
     keys = Keys(prefix)
     agents = Agents(r, clock, settings, keys)
-    router = Router(r, clock, settings, keys, agents)
+    router = Router(agents)
     return Desk(r, clock, keys, agents, router)
 
 

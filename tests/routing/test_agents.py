@@ -20,7 +20,7 @@ def _team(r: RedisClient, clock: FixedClock) -> tuple[Agents, Router]:
     settings = load_settings()
     keys = Keys("sl")
     agents = Agents(r, clock, settings, keys)
-    return agents, Router(r, clock, settings, keys, agents)
+    return agents, Router(agents)
 
 
 def _agent(

@@ -91,6 +91,7 @@ class Run:
     pulled: set[Ticket] = field(default_factory=set)
     direct: set[Ticket] = field(default_factory=set)
     offered: set[tuple[str, str, int]] = field(default_factory=set)  # after the last step
+    staffed: set[str] = field(default_factory=set)  # agents staffed after the last step
     last: tuple[Any, ...] | None = None
     sids: Iterator[int] = field(default_factory=itertools.count)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -304,9 +305,14 @@ def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
     offered = {(sid, c["ag"], c["om"]) for sid, c in calls.items() if c["st"] == "offered"}
     fresh = {sid: calls[sid] for sid, _, _ in offered - run.offered}
     run.offered = offered
+    before, run.staffed = run.staffed, {a.id for a in staffed}
     for sid, c in fresh.items():
         agent = team[c["ag"]]
-        assert _eligible(run, agent, c, now, staffed), f"{sid} given to {agent.id} too early"
+        # In a burst the agents' changes land in any order, and an agent who speaks the
+        # caller's dialect may sign in after the offer was made: then, at the offer, only
+        # those staffed before the burst (and the agent offered) were staffed.
+        then = staffed if ordered else [a for a in staffed if a.id in before or a is agent]
+        assert _eligible(run, agent, c, now, then), f"{sid} given to {agent.id} too early"
         # At the offer this agent was free too: the fewest free senior-trained agents then.
         # (A higher count would only make more callers eligible: this never blames an order
         # the reserve explains, and may miss one it does not.)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from ivr import services
 from routing.caller import Caller, Customer
+from routing.users import Users
 
 PASSWORD = "correct-horse-1"
 # A senior (72, Cantonese, known to the directory) and a younger caller, offered to agents.
@@ -29,6 +33,15 @@ YOUNGER = Caller(
 )
 SENIOR_SID = "CA" + "5" * 32
 YOUNGER_SID = "CA" + "3" * 32
+
+
+@pytest.fixture
+def users(app: Flask) -> Users:
+    """The app's sign-ins: sue (supervisor) and a01 (agent a01), with PASSWORD."""
+    found = services.of(app).engine.users
+    found.add("sue", PASSWORD, "supervisor")
+    found.add("a01", PASSWORD, "agent", "a01")
+    return found
 
 
 def csrf_of(client: FlaskClient, path: str = "/login") -> str:

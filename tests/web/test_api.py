@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from app import create_app
-from ivr import services
 from ivr.web import jsonresponse
 from ivr.web.pages import stop_streams
 from routing.agents import Agent
@@ -26,18 +25,9 @@ from routing.exceptions import SettingsError
 from routing.router import Queued
 from routing.users import Users
 from tests.conftest import CLUSTER
-from tests.web.conftest import PASSWORD
 
 SENIOR = Caller("", "+8613800138000", None, 75, "mandarin", True)
 YOUNGER = Caller("", "+8613800138035", None, 35, "mandarin", False)
-
-
-@pytest.fixture
-def users(app: Flask) -> Users:
-    found: Users = services.of(app).engine.users
-    found.add("sue", PASSWORD, "supervisor")
-    found.add("a01", PASSWORD, "agent", "a01")
-    return found
 
 
 def as_user(client: FlaskClient, users: Users, name: str) -> FlaskClient:

@@ -6,10 +6,8 @@ import json
 import re
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import services
 from ivr.web import supervisor
 from routing.agents import Agent
 from routing.caller import Caller
@@ -17,18 +15,10 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.router import Queued
 from routing.users import Users
-from tests.web.conftest import PASSWORD, sign_in
+from tests.web.conftest import sign_in
 
 CALLER = Caller("", "+8613800138035", None, 35, "mandarin", False)
 FORCE = "/api/v1/agents/a01/state"
-
-
-@pytest.fixture
-def users(app: Flask) -> Users:
-    found: Users = services.of(app).engine.users
-    found.add("sue", PASSWORD, "supervisor")
-    found.add("a01", PASSWORD, "agent", "a01")
-    return found
 
 
 def signed_in(client: FlaskClient, name: str, page: str) -> str:
