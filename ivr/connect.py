@@ -65,21 +65,24 @@ def room(vr: VoiceResponse, call_sid: str, prompt: str) -> VoiceResponse:
         start=False,
         wait_url=_url("hold", call=call_sid, p=prompt),
         wait_method="POST",
-        status_callback=_url("room-status", call=call_sid),
-        status_callback_event="start join",
-        status_callback_method="POST",
     )
     return vr
 
 
 def _conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> None:
     # The room is named after the routing record's CallSid: no personal data in its name, as
-    # Twilio asks.
+    # Twilio asks. Both sides ask for the room's events: "only the value set by the first
+    # participant to join the conference is used"
+    # (https://www.twilio.com/docs/voice/api/conference-participant-resource), and the agent
+    # joins first when the caller is pulled from the queue into the room after they answered.
     dial.conference(
         call_sid,
         start_conference_on_enter=start,
         end_conference_on_exit=True,
         beep=False,
+        status_callback=_url("room-status", call=call_sid),
+        status_callback_event="start join",
+        status_callback_method="POST",
         **options,
     )
 

@@ -118,8 +118,8 @@ def _act(offers: list[Offer], root: str) -> None:
         elif conference_enabled() and ring_agent(offer, root):
             if not offer.in_room:  # from the queue into their room, while the agent rings
                 _pull(offer, f"{root}/voice/room")
-        elif offer.in_room:  # the leg could not be placed: released, rung again later
-            eng.router.dial_result(offer.call_sid, offer.agent.id, "canceled", 0)
+        elif offer.in_room:  # the leg could not be placed: rung again at the next tick
+            eng.router.ring_later(offer.call_sid, offer.agent.id)
         elif telephony.enabled:
             _pull(offer, f"{root}/voice/connect")
 

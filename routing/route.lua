@@ -30,8 +30,8 @@
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K[1]: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
--- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
---          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
+-- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, ring_later,
+--          dial_result, hangup, room_event, callback, callback_answered, callback_result, left_queue, agent_state,
 --          force_state, save, remove, snapshot, record, stale, reconcile
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
@@ -625,6 +625,18 @@ function OPS.agent_leg()
     c.al = arg.leg
     if arg.room == 1 then c.rm = 1 end
     put_call(sid, c)
+  end
+  return {}
+end
+
+-- The call flow could not place the agent's leg for this offer (Twilio's REST API failed)
+-- while the caller waits in their room: the agent stays theirs and the offer is handed out
+-- again by the next tick (or poll), so that the leg is tried again. Releasing it would let
+-- the same assignment re-offer the agent at once, and nobody would ring them.
+function OPS.ring_later()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.ag == arg.agent and c.st == 'offered' and (c.al or '') == '' then
+    redis.call('ZADD', PULLS, now, sid)
   end
   return {}
 end

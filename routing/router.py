@@ -254,6 +254,11 @@ class Router:
         args = {"sid": call_sid, "agent": agent_id, "leg": leg_sid, "room": 1 if room else 0}
         self._run("agent_leg", args)
 
+    def ring_later(self, call_sid: str, agent_id: str) -> None:
+        """The agent's leg for this offer could not be placed: hand the offer out again at the
+        next tick, the agent still reserved for the caller (who waits in their room)."""
+        self._run("ring_later", {"sid": call_sid, "agent": agent_id})
+
     def callback_answered(self, call_sid: str, leg_sid: str) -> None:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
         self._run("callback_answered", {"sid": call_sid, "leg": leg_sid})

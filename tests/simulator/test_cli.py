@@ -67,7 +67,11 @@ def test_simulate_prints_figures_per_class_as_json(env: dict[str, str], r: Redis
     classes = json.loads(res.output.splitlines()[-1])["classes"]
     assert set(classes) == {"senior", "other", "all"}
     keys = {"offered", "answered", "abandoned", "asa_s", "service_level", "max_wait_s", "p_wait"}
+    keys |= {"time_to_human_s", "time_to_human_p90_s"}
     assert all(set(figures) == keys for figures in classes.values())
+    for figures in classes.values():
+        assert figures["offered"] == figures["answered"] + figures["abandoned"]
+        assert figures["time_to_human_s"] > 0 and figures["time_to_human_p90_s"] > 0
     assert classes["all"]["offered"] == 30
     assert classes["senior"]["offered"] + classes["other"]["offered"] == 30
     assert classes["all"]["answered"] + classes["all"]["abandoned"] == 30
