@@ -291,10 +291,6 @@ def wait() -> Response:
     dispatch.act_on(status.pulls)
     vr = VoiceResponse()
     if status.offer is not None:
-        if dispatch.conference_enabled() and not status.offer.agent_leg:
-            # assigned by this very poll: ring the agent now, as /voice/incoming does, so the
-            # caller leaves the queue for their room (/voice/queue-result), not a <Dial>
-            dispatch.ring_agent(status.offer, public_base())
         vr.leave()
         return reply(vr)
     info = eng.router.call(call_sid)

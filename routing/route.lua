@@ -596,7 +596,8 @@ end
 function OPS.room_event()
   local sid, c = arg.sid, get_call(arg.sid)
   if not c or (c.st ~= 'offered' and c.st ~= 'on_call') or arg.what == '' then return {} end
-  if arg.what == 'start' then c.rs = 1 else c.rj = 1 end
+  if arg.what ~= 'caller' then c.rs = 1 end  -- 'start', or 'both' (started with them in it)
+  if arg.what ~= 'start' then c.rj = 1 end
   put_call(sid, c)
   if c.rs == 1 and c.rj == 1 then connect(sid, c) end
   return {}

@@ -238,7 +238,8 @@ class Router:
         self._run("connected", {"sid": call_sid, "agent": agent_id})
 
     def room_event(self, call_sid: str, what: str) -> None:
-        """The caller's conference: "start" (the agent arrived) or "caller" (they joined)."""
+        """The caller's conference: "start" (the agent arrived), "caller" (they joined) or
+        "both" (it started with them in it)."""
         self._run("room_event", {"sid": call_sid, "what": what})
 
     def hangup(self, call_sid: str) -> str:

@@ -102,7 +102,7 @@ class Ivr:
     complaint_hours: str = "09:00-18:00"
     topics: tuple[Topic, ...] = ()
     whisper: str = "short"
-    connect: str = "dial"
+    connect: str = "conference"
 
 
 @dataclass(frozen=True)

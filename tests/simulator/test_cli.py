@@ -92,18 +92,21 @@ def _ring_to_answer(out: dict[str, Any]) -> float:
     return float(answered - ringing)
 
 
+DIAL = {"SILVERLINE__IVR__CONNECT": "dial"}  # the classic path: the caller hears the ringing
+
+
 @pytest.mark.parametrize("after", [0.0, 3.0, 7.5])
 def test_call_agents_answer_after_exactly_the_given_seconds(
     env: dict[str, str], after: float
 ) -> None:
     args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", str(after)]
-    res = CliRunner().invoke(main, args, env=env)
+    res = CliRunner().invoke(main, args, env=env | DIAL)
     assert res.exit_code == 0, res.output
     assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(after)
 
 
 def test_call_agents_answer_after_three_seconds_by_default(env: dict[str, str]) -> None:
-    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env | DIAL)
     assert res.exit_code == 0, res.output
     assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(3.0)
 
