@@ -329,14 +329,17 @@ class Router:
         out = self._run("stale", {"limit": limit})
         return [StaleCall(s["sid"], s["cb"] == 1) for s in out.get("stale") or []]
 
-    def reconcile(self, call_sid: str, status: str) -> None:
+    def reconcile(self, call_sid: str, status: str) -> str:
         """Close a stale call with what Twilio says of it.
 
         A final status (completed, busy, failed, no-answer, canceled) ends it as its lost
         status callback would have; "unreported" (Twilio could not say) ends it only once
         nothing has been heard of it for `routing.max_call_seconds`. Anything else: no change.
+        Returns the CallSid of the agent's leg placed for a caller found gone ("" if none),
+        for the call flow to end, as after a reported hang-up (`hangup`).
         """
-        self._run("reconcile", {"sid": call_sid, "status": status})
+        out = self._run("reconcile", {"sid": call_sid, "status": status})
+        return str(out.get("cancel") or "")
 
     def queue_sid(self, call_sid: str) -> str:
         """The Twilio QueueSid this caller's wait URL reported."""

@@ -20,6 +20,7 @@ from routing.clock import FixedClock
 from routing.statsquery import Figures
 from tests.conftest import CLUSTER
 from tests.redis_servers import RedisProcess
+from tests.reliability.ledger import Lossy
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 OTHER_SENIOR = "+8613800000003"
@@ -224,3 +225,30 @@ def test_when_the_next_agents_leg_cannot_be_placed_the_senior_waits_in_the_room_
     assert len(hold) >= 2  # the greeting, then "connecting" while REST was away
     day = seniors(hotline)
     assert (day.answered, day.abandoned, day.connected) == (1, 0, 1)
+
+
+def test_an_agent_answering_for_a_caller_whose_hang_up_was_lost_is_not_left_in_the_room(
+    redis_url: str, clock: FixedClock
+) -> None:
+    """The caller's status callback is lost: the agent picks up into an empty room, and the
+    caller, looked up once nothing is heard of them, is closed and the agent's leg ended."""
+    off = Offline(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.reconcile_after": 30},
+        clock=clock,
+        seed=3,
+    )  # the default path: conference
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    agent = off.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(8.0, 8.0))
+    assert off.sim.webhooks is not None
+    lossy = Lossy(off.sim.webhooks.transport, lambda url: url.split("?")[0].endswith("/status"))
+    off.sim.webhooks.transport = lossy
+    leg = off.call(Caller(SENIOR, off.sim.rng, patience_s=2.0))
+    off.run(until=3600)
+    assert lossy.lost and leg.ended and leg.bridged_at is None
+    [ring] = agent_legs(off)
+    assert ring.answered_at is not None and agent.calls == 0  # picked up, nobody there
+    assert ring.ended and ring.ended_at is not None and ring.ended_at < 120  # ended via REST
+    status = off.engine.agents.state("elder")
+    assert status.state not in ("offered", "on_call"), status
+    day = seniors(off)
+    assert (day.answered + day.abandoned + day.short_abandoned, day.connected) == (1, 0)
