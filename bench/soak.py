@@ -19,6 +19,12 @@ When every call has ended it checks, and reports as JSON (exit status 1 on any f
 - replaying every webhook and status callback of every simulator, again concurrently,
   changes no figure and adds nothing to the stream.
 
+`--connect conference|dial` sets the server's `ivr.connect` (default: the configuration's,
+conference). The server then has Twilio's REST API: each simulator's (ivr/simulator/rest.py),
+behind one loopback port that sends each request to the simulator holding the call it names
+(`_RestRouter`), so agents' legs are placed, callers pulled and calls looked up through REST as
+with a real account. A simulator and its REST API take turns (bench.call's `_Turns`).
+
 `--restart-worker` adds a worker's death mid-run: when the first simulator places its middle
 call, Redis holds every write for `--outage-s` seconds (`CLIENT PAUSE ... WRITE`) while the
 others go on: the server's commands time out (`redis.socket_timeout`), so the report webhooks of
@@ -30,8 +36,8 @@ in the outage window (answered with the fallback) are left out of the routed-cal
 their webhooks out of the second replay, which would be their first delivery.
 
 With `--lose-reports P` each report webhook (<Dial> action, queue hang-up, status callback,
-call-back status) is lost with probability P, as if the server had been down for it. The
-server has no Twilio REST API here, so calls whose end was lost are closed as "ended,
+call-back status) is lost with probability P, as if the server had
+been down for it. Calls whose end was lost are looked up through REST, or closed as "ended,
 unreported" after `routing.max_call_seconds` (LOST_REPORT_SERVER, real seconds: the server's
 clock is the wall clock, the simulators' virtual clocks run far faster); the soak waits that
 long after the last call, then checks besides that no agent is offered or on a call and every
@@ -43,9 +49,11 @@ together: a worker restarted mid-run while reports are being lost.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -57,16 +65,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any, cast
+from urllib.parse import unquote_plus
+from wsgiref.simple_server import WSGIServer, make_server
 
 import redis
 
+from bench.call import _Quiet, _Turns
 from bench.directory import start_redis
 from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.call.spool import SUFFIX, read
 from ivr.simulator.core import twiml
 from ivr.simulator.core.people import Caller, Input, patience
+from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport
 from ivr.simulator.ledger import (
@@ -92,6 +105,28 @@ SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
 # With reports lost: a call nothing was heard of for 30 wall-clock seconds is over (a
 # simulated conversation of minutes takes a fraction of a second of the server's time).
 LOST_REPORT_SERVER = {"routing.reconcile_after": 30, "routing.max_call_seconds": 30}
+
+
+class _RestRouter:
+    """One REST API for several simulators: each request goes to the one holding its call."""
+
+    def __init__(self) -> None:
+        self.sims: list[tuple[Simulator, _Turns, Any]] = []
+
+    def add(self, sim: Simulator, turns: _Turns) -> None:
+        self.sims.append((sim, turns, turns.wsgi(wsgi_app(sim))))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        # the call it is about: in the path (a call, a queue member), or the agent's leg's
+        # answer URL (?call=CA...), whose caller the new leg is for
+        text = environ.get("PATH_INFO", "") + " " + unquote_plus(body.decode())
+        sids = set(re.findall(r"CA[0-9a-f]{32}", text))
+        for sim, _, app in self.sims:
+            if any(sid in sim.legs for sid in sids):
+                return app(environ, start_response)
+        return self.sims[0][2](environ, start_response)  # unknown everywhere: 404 from one
 
 
 def _sim(
@@ -161,23 +196,37 @@ def _in_threads(jobs: list[Any]) -> None:
         raise errors[0]
 
 
+class _ThreadedWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 def soak(
     calls: int, simulators: int, agents: int, workers: int,
     restart_worker: bool = False, outage_s: float = 2.0, lose: float = 0.0,
+    connect: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    router = _RestRouter()
+    rest = make_server("127.0.0.1", 0, router, server_class=_ThreadedWSGIServer,
+                       handler_class=_Quiet)  # fmt: skip
+    threading.Thread(target=rest.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         redis_proc, url = start_redis(Path(tmp))
         spool = Path(tmp) / "spool"
         options = SERVER | {"server.workers": workers, "server.spool_dir": str(spool)}
         options |= LOST_REPORT_SERVER if lose else {}
+        options |= {"twilio.api_base_url": f"http://127.0.0.1:{rest.server_port}"}
+        options |= {"ivr.connect": connect} if connect else {}
         server = start_server("silverline", url, json.dumps(options))
         outage = Outage(server, url, spool, outage_s) if restart_worker else None
         try:
-            return _run(url, server.base, calls, simulators, agents, options, outage, lose)
+            return _run(url, server.base, calls, simulators, agents, options, outage, lose,
+                        router)  # fmt: skip
         finally:
             server.stop()
             redis_proc.terminate()
             redis_proc.wait(timeout=10)
+            rest.shutdown()
+            rest.server_close()
 
 
 @dataclass
@@ -257,7 +306,7 @@ def _children(pid: int) -> list[int]:
 
 def _run(
     url: str, base: str, calls: int, simulators: int, agents: int, options: dict[str, Any],
-    outage: Outage | None = None, lose: float = 0.0,
+    outage: Outage | None = None, lose: float = 0.0, router: _RestRouter | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     # The soak's own client outwaits a mid-run outage (--restart-worker); the server's does not.
     client = connect(url, socket_timeout=120.0)
@@ -269,6 +318,11 @@ def _run(
         engine.agents.save(agent)
         engine.router.set_agent_state(agent_id, "available")
     sims = [_sim(base, engine, seed, ids, lose) for seed in range(1, simulators + 1)]
+    turns = [_Turns(tape) for _, tape in sims]  # a simulator and its REST API take turns
+    for (sim, _), turn in zip(sims, turns, strict=True):
+        sim.connect(turn)
+        if router is not None:
+            router.add(sim, turn)
     share, rate = calls // simulators, 0.8 * agents / 20.0 / simulators
     tapes = [tape for _, tape in sims]
     for seed, (sim, _) in enumerate(sims, start=1):
@@ -276,7 +330,8 @@ def _run(
         sim.sched.spawn(_calls(sim, engine, seed, share, rate, midway))
 
     started = time.perf_counter()
-    _in_threads([sim.run for sim, _ in sims])
+    _in_threads([lambda sim=sim, turn=turn: turn.run(sim.run)
+                 for (sim, _), turn in zip(sims, turns, strict=True)])  # fmt: skip
     wall = time.perf_counter() - started
     if lose:  # calls whose end was lost are closed max_call_seconds after they went silent
         time.sleep(options["routing.max_call_seconds"] + 5)
@@ -303,6 +358,10 @@ def _run(
     return {
         "calls": share * simulators,
         "simulators": simulators,
+        "connect": engine.settings.ivr.connect,
+        "agent_legs_by_rest": sum(
+            1 for sim, _ in sims for leg in sim.legs.values() if leg.direction == "outbound-api"
+        ),
         "workers": options["server.workers"],
         "threads": options["server.threads"],
         "agents": agents,
@@ -399,12 +458,14 @@ def main() -> None:
     parser.add_argument(
         "--lose-reports", type=float, default=0.0, help="share of report webhooks lost (0-1)"
     )
+    parser.add_argument("--connect", choices=("conference", "dial"), default=None,
+                        help="the server's ivr.connect (default: the configuration's)")  # fmt: skip
     args = parser.parse_args()
     if not 0.0 <= args.lose_reports < 1.0:
         parser.error("--lose-reports must be from 0 up to 1 (a share, e.g. 0.05)")
     result = soak(
         args.calls, args.simulators, args.agents, args.workers, args.restart_worker,
-        args.outage_s, args.lose_reports,
+        args.outage_s, args.lose_reports, args.connect,
     )  # fmt: skip
     print(json.dumps(result, indent=2, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)

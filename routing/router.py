@@ -230,7 +230,8 @@ class Router:
         self._run("connected", {"sid": call_sid, "agent": agent_id})
 
     def room_event(self, call_sid: str, what: str) -> None:
-        """The caller's conference: "start" (the agent arrived) or "caller" (they joined)."""
+        """The caller's conference: "start" (the agent arrived), "caller" (they joined) or
+        "both" (it started with them in it)."""
         self._run("room_event", {"sid": call_sid, "what": what})
 
     def hangup(self, call_sid: str) -> str:
@@ -245,6 +246,11 @@ class Router:
         """The agent's leg for this offer was placed (`room`: the caller waits in a conference)."""
         args = {"sid": call_sid, "agent": agent_id, "leg": leg_sid, "room": 1 if room else 0}
         self._run("agent_leg", args)
+
+    def ring_later(self, call_sid: str, agent_id: str) -> None:
+        """The agent's leg for this offer could not be placed: hand the offer out again at the
+        next tick, the agent still reserved for the caller (who waits in their room)."""
+        self._run("ring_later", {"sid": call_sid, "agent": agent_id})
 
     def callback_answered(self, call_sid: str, leg_sid: str) -> None:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
@@ -329,14 +335,17 @@ class Router:
         out = self._run("stale", {"limit": limit})
         return [StaleCall(s["sid"], s["cb"] == 1) for s in out.get("stale") or []]
 
-    def reconcile(self, call_sid: str, status: str) -> None:
+    def reconcile(self, call_sid: str, status: str) -> str:
         """Close a stale call with what Twilio says of it.
 
         A final status (completed, busy, failed, no-answer, canceled) ends it as its lost
         status callback would have; "unreported" (Twilio could not say) ends it only once
         nothing has been heard of it for `routing.max_call_seconds`. Anything else: no change.
+        Returns the CallSid of the agent's leg placed for a caller found gone ("" if none),
+        for the call flow to end, as after a reported hang-up (`hangup`).
         """
-        self._run("reconcile", {"sid": call_sid, "status": status})
+        out = self._run("reconcile", {"sid": call_sid, "status": status})
+        return str(out.get("cancel") or "")
 
     def queue_sid(self, call_sid: str) -> str:
         """The Twilio QueueSid this caller's wait URL reported."""

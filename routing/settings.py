@@ -160,7 +160,7 @@ class Ivr:
     complaint_hours: str = "09:00-18:00"
     topics: tuple[Topic, ...] = ()
     whisper: str = "short"
-    connect: str = "dial"
+    connect: str = "conference"
 
     def check(self) -> None:
         _require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")

@@ -66,9 +66,8 @@ def room(vr: VoiceResponse, call_sid: str, prompt: str) -> VoiceResponse:
         start=False,
         wait_url=_url("hold", call=call_sid, p=prompt),
         wait_method="POST",
-        status_callback=_url("room-status", call=call_sid),
-        status_callback_event="start join",
-        status_callback_method="POST",
+        status_callback=_url("room-status", call=call_sid, by="caller"),
+        status_callback_event="start",
     )
     return vr
 
@@ -81,6 +80,7 @@ def _conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> No
         start_conference_on_enter=start,
         end_conference_on_exit=True,
         beep=False,
+        status_callback_method="POST",
         **options,
     )
 
@@ -133,8 +133,22 @@ def agent_answer() -> Response:
 
 
 def join_as_agent(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
-    """The agent's side of the room: their arrival starts the conference."""
-    _conference(vr.dial(), call_sid, start=True)
+    """The agent's side of the room: their arrival starts the conference.
+
+    Both sides ask for the room's events, and "only the value set by the first participant
+    to join the conference is used"
+    (https://www.twilio.com/docs/voice/api/conference-participant-resource). The caller is
+    first but for one who is pulled from the queue after their agent answered: their
+    callback asks for the start alone (they are in the room by then), the agent's for the
+    joins too, so that the caller's later arrival is heard of. One webhook a call, not three.
+    """
+    _conference(
+        vr.dial(),
+        call_sid,
+        start=True,
+        status_callback=_url("room-status", call=call_sid, by="agent"),
+        status_callback_event="start join",
+    )
     return vr
 
 
@@ -173,7 +187,8 @@ def room_status() -> Response:
 
 def _room_event(event: str, joiner: str, info: CallInfo) -> str:
     if event == "conference-start":
-        return "start"
+        # the caller's own callback: they were the room's first participant, so are in it
+        return "both" if _arg("by") == "caller" else "start"
     if event == "participant-join" and joiner in (info.call_sid, info.leg):
         return "caller"
     return ""

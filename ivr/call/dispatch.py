@@ -54,8 +54,8 @@ class Dispatcher:
             elif self.conference_enabled and self.ring_agent(offer, root):
                 if not offer.in_room:  # from the queue into their room, while the agent rings
                     self._pull(offer, f"{root}/voice/room")
-            elif offer.in_room:  # the leg could not be placed: released, rung again later
-                self.engine.router.dial_result(offer.call_sid, offer.agent.id, "canceled", 0)
+            elif offer.in_room:  # the leg could not be placed: rung again at the next tick
+                self.engine.router.ring_later(offer.call_sid, offer.agent.id)
             elif self.telephony.enabled:
                 self._pull(offer, f"{root}/voice/connect")
 

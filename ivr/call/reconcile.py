@@ -30,5 +30,6 @@ def reconcile(eng: Engine, telephony: Telephony, limit: int = PER_BEAT) -> int:
         if status is None:
             eng.router.reconcile(call.call_sid, "unreported")
         elif status in FINAL:
-            eng.router.reconcile(call.call_sid, status)
+            # the agent's leg placed for them, ringing or alone in their room: ended too
+            telephony.end(eng.router.reconcile(call.call_sid, status))
     return len(stale)

@@ -394,13 +394,18 @@ def _describe(line: Line) -> str:
 
 def _table(result: dict[str, Any]) -> str:
     head = f"{'class':<8}{'offered':>9}{'answered':>10}{'abandoned':>11}"
-    head += f"{'ASA s':>9}{'SL':>8}{'max wait s':>12}{'P(wait)':>9}"
+    head += f"{'ASA s':>9}{'SL':>8}{'max wait s':>12}{'P(wait)':>9}{'TTH s':>8}{'p90':>7}"
     rows = [head]
     for name in CLASSES:
         f = result["classes"][name]
         rows.append(
             f"{name:<8}{f['offered']:>9}{f['answered']:>10}{f['abandoned']:>11}"
             f"{f['asa_s']:>9.1f}{f['service_level']:>8.1%}{f['max_wait_s']:>12.1f}"
-            f"{f['p_wait']:>9.1%}"
+            f"{f['p_wait']:>9.1%}{_seconds(f['time_to_human_s']):>8}"
+            f"{_seconds(f['time_to_human_p90_s']):>7}"
         )
     return "\n".join(rows)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -49,6 +49,7 @@ class Outcome:
     waited: bool  # had to enter a queue
     answered: float | None  # an agent picked up (the whisper then plays to them)
     ended: float | None
+    bridged: float | None = None  # the caller can hear the agent: "connected to" in the transcript
 
     @property
     def wait_s(self) -> float | None:
@@ -57,10 +58,16 @@ class Outcome:
         end = self.answered if self.answered is not None else self.ended
         return None if end is None else end - self.routed
 
+    @property
+    def tth_s(self) -> float | None:
+        """Time to a human: from the first webhook to the bridge (docs/time-to-human.md)."""
+        return None if self.bridged is None else self.bridged - self.arrived
+
 
 @dataclass
 class Figures:
-    """Offered, answered, abandoned, ASA, service level, longest wait, P(wait)."""
+    """Offered, answered, abandoned, ASA, service level, longest wait, P(wait), time to a
+    human (mean and p90 over the calls bridged to an agent; None when none was)."""
 
     offered: int = 0
     answered: int = 0
@@ -69,6 +76,8 @@ class Figures:
     service_level: float = 0.0
     max_wait_s: float = 0.0
     p_wait: float = 0.0
+    tth_s: float | None = None
+    tth_p90_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +88,25 @@ class Figures:
             "service_level": round(self.service_level, 4),
             "max_wait_s": round(self.max_wait_s, 1),
             "p_wait": round(self.p_wait, 4),
+            "time_to_human_s": _round(self.tth_s),
+            "time_to_human_p90_s": _round(self.tth_p90_s),
         }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def p90(values: list[float]) -> float | None:
+    """The 90th percentile by nearest rank: at least 90 % of the values are at most it.
+
+    Exact, from every call: the product's own p90 (routing/stats.py) is read off second-sized
+    buckets because its aggregates keep counts, not calls; a run keeps every call.
+    """
+    if not values:
+        return None
+    ranked = sorted(values)
+    return ranked[math.ceil(0.9 * len(ranked)) - 1]
 
 
 def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
@@ -89,6 +116,7 @@ def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
     abandoned = [o for o in offered if o.answered is None and o.ended is not None]
     handled = len(answered) + len(abandoned)
     waits = [o.wait_s for o in offered if o.wait_s is not None]
+    tths = [o.tth_s for o in offered if o.tth_s is not None]
     return Figures(
         offered=len(offered),
         answered=len(answered),
@@ -97,6 +125,8 @@ def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
         service_level=sum(w <= sl_seconds for w in answered) / handled if handled else 0.0,
         max_wait_s=max(waits, default=0.0),
         p_wait=sum(o.waited for o in offered) / len(offered) if offered else 0.0,
+        tth_s=sum(tths) / len(tths) if tths else None,
+        tth_p90_s=p90(tths),
     )
 
 
@@ -148,6 +178,7 @@ def outcome(leg: Leg, label: str) -> Outcome:
         leg.enqueued_at is not None,
         leg.agent_answered_at,
         leg.ended_at,
+        leg.bridged_at,
     )
 
 

@@ -31,9 +31,10 @@
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
--- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, dial_result, hangup,
---          room_event, callback, callback_answered, callback_result, left_queue, agent_state,
---          force_state, save, remove, snapshot, record, stale, reconcile, due, tick_due
+-- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, ring_later,
+--          dial_result, hangup, room_event, callback, callback_answered, callback_result,
+--          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
+--          reconcile, due, tick_due
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -647,7 +648,8 @@ end
 function OPS.room_event()
   local sid, c = arg.sid, get_call(arg.sid)
   if not c or (c.st ~= 'offered' and c.st ~= 'on_call') or arg.what == '' then return {} end
-  if arg.what == 'start' then c.rs = 1 else c.rj = 1 end
+  if arg.what ~= 'caller' then c.rs = 1 end  -- 'start', or 'both' (started with them in it)
+  if arg.what ~= 'start' then c.rj = 1 end
   put_call(sid, c)
   if c.rs == 1 and c.rj == 1 then connect(sid, c) end
   return {}
@@ -676,6 +678,18 @@ function OPS.agent_leg()
     c.al = arg.leg
     if arg.room == 1 then c.rm = 1 end
     put_call(sid, c)
+  end
+  return {}
+end
+
+-- The call flow could not place the agent's leg for this offer (Twilio's REST API failed)
+-- while the caller waits in their room: the agent stays theirs and the offer is handed out
+-- again by the next tick (or poll), so that the leg is tried again. Releasing it would let
+-- the same assignment re-offer the agent at once, and nobody would ring them.
+function OPS.ring_later()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if c and c.ag == arg.agent and c.st == 'offered' and (c.al or '') == '' then
+    redis.call('ZADD', PULLS, now, sid)
   end
   return {}
 end

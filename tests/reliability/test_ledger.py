@@ -64,7 +64,14 @@ def run(redis_server: str) -> Run:
     connect(redis_server, cluster=CLUSTER).flushall()
     off = Offline(
         create_app,
-        {"redis.url": redis_server, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 2},
+        {
+            "redis.url": redis_server,
+            "redis.cluster": CLUSTER,
+            "routing.wrap_up_seconds": 2,
+            # the classic path, whose <Dial> legs and actions the checks below read; the
+            # conference path's ledger is checked by bench/soak.py --connect conference
+            "ivr.connect": "dial",
+        },
         clock=FixedClock(T0),
         seed=PLAN.seed,
         seconds_per_char=0.0,

@@ -67,7 +67,11 @@ def test_simulate_prints_figures_per_class_as_json(env: dict[str, str], r: Redis
     classes = json.loads(res.output.splitlines()[-1])["classes"]
     assert set(classes) == {"senior", "other", "all"}
     keys = {"offered", "answered", "abandoned", "asa_s", "service_level", "max_wait_s", "p_wait"}
+    keys |= {"time_to_human_s", "time_to_human_p90_s"}
     assert all(set(figures) == keys for figures in classes.values())
+    for figures in classes.values():
+        assert figures["offered"] == figures["answered"] + figures["abandoned"]
+        assert figures["time_to_human_s"] > 0 and figures["time_to_human_p90_s"] > 0
     assert classes["all"]["offered"] == 30
     assert classes["senior"]["offered"] + classes["other"]["offered"] == 30
     assert classes["all"]["answered"] + classes["all"]["abandoned"] == 30
@@ -88,18 +92,21 @@ def _ring_to_answer(out: dict[str, Any]) -> float:
     return float(answered - ringing)
 
 
+DIAL = {"SILVERLINE__IVR__CONNECT": "dial"}  # the classic path: the caller hears the ringing
+
+
 @pytest.mark.parametrize("after", [0.0, 3.0, 7.5])
 def test_call_agents_answer_after_exactly_the_given_seconds(
     env: dict[str, str], after: float
 ) -> None:
     args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", str(after)]
-    res = CliRunner().invoke(main, args, env=env)
+    res = CliRunner().invoke(main, args, env=env | DIAL)
     assert res.exit_code == 0, res.output
     assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(after)
 
 
 def test_call_agents_answer_after_three_seconds_by_default(env: dict[str, str]) -> None:
-    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env)
+    res = CliRunner().invoke(main, ["call", GRANNY, "--patience", "60", "--json"], env=env | DIAL)
     assert res.exit_code == 0, res.output
     assert _ring_to_answer(json.loads(res.output.splitlines()[-1])) == pytest.approx(3.0)
 

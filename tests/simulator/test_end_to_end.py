@@ -26,7 +26,14 @@ def hotline(redis_url: str, clock: FixedClock) -> Offline:
     """The app on the test Redis and clock, with two customers in the directory."""
     off = Offline(
         create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.callback_offer_after": 20},
+        {
+            "redis.url": redis_url,
+            "redis.cluster": CLUSTER,
+            "routing.callback_offer_after": 20,
+            # the classic path: greeting, then <Dial> (the conference path's are
+            # tests/simulator/test_time_to_human.py's)
+            "ivr.connect": "dial",
+        },
         clock=clock,
         seed=11,
     )

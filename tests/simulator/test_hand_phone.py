@@ -83,7 +83,9 @@ def test_an_agent_flagged_auto_answer_answers_at_once_in_the_offline_twilio(
         Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",), auto_answer)
     )
     args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", "3"]
-    res = CliRunner().invoke(main, args, env=env)
+    # the classic path, whose <Dial> transcript reads "ringing client:a01" on the caller's leg
+    # (the conference path's auto-answer is tests/simulator/test_time_to_human.py's)
+    res = CliRunner().invoke(main, args, env={**env, "SILVERLINE__IVR__CONNECT": "dial"})
     assert res.exit_code == 0, res.output
     out = json.loads(res.output.splitlines()[-1])
     assert "ringing client:a01" in [line["text"] for line in out["transcript"]]

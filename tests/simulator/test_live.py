@@ -132,8 +132,10 @@ def test_simulate_url_fills_the_servers_statistics_and_removes_its_agents(
     assert res.exit_code == 0, res.output
     classes = json.loads(res.stdout.splitlines()[-1])["classes"]
     keys = {"offered", "answered", "abandoned", "asa_s", "service_level", "max_wait_s", "p_wait"}
+    keys |= {"time_to_human_s", "time_to_human_p90_s"}
     assert all(set(figures) == keys for figures in classes.values())
     assert classes["all"]["offered"] == 4 and classes["all"]["answered"] == 4
+    assert classes["all"]["time_to_human_s"] > 0  # every call was put through
     assert classes["senior"]["offered"] > 0 and classes["other"]["offered"] > 0
     totals = server.engine.stats.totals()["all"]  # the server recorded every call
     for name in ("senior", "other", "all"):

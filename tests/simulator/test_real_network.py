@@ -32,7 +32,8 @@ def _hotline(redis_url: str, clock: FixedClock, **overrides: object) -> Offline:
             "redis.url": redis_url,
             "redis.cluster": CLUSTER,
             "routing.callback_offer_after": 20,
-            **overrides,
+            "ivr.connect": "dial",  # the classic path's network (the conference path's:
+            **overrides,  # tests/simulator/test_time_to_human.py)
         },
         clock=clock,
         seed=5,

@@ -4,7 +4,9 @@ path still reaches a person."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +14,14 @@ from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Caller
+from ivr.simulator.core.transport import Reply, Transport
+from ivr.simulator.ledger import Lossy
 from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.statsquery import Figures
 from tests.conftest import CLUSTER
+from tests.redis_servers import RedisProcess
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 OTHER_SENIOR = "+8613800000003"
@@ -143,3 +148,112 @@ def test_when_the_agents_leg_cannot_be_placed_the_call_goes_the_classic_way(
     assert not hotline.sim.faults
     assert agent_legs(hotline) == [] and "connected to client:elder" in events(leg)
     assert agent.calls == 1 and seniors(hotline).connected == 1
+
+
+class _RedisAwayFor:
+    """A transport that takes Redis away (SIGKILL) for the webhooks to `path`, and brings it
+    back (same port, its append-only file read back) once they are answered."""
+
+    def __init__(self, inner: Transport, server: RedisProcess, path: str) -> None:
+        self.inner, self.server, self.path = inner, server, path
+        self.hit: list[str] = []
+
+    def send(
+        self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
+    ) -> Reply:
+        if self.path not in url:
+            return self.inner.send(method, url, form, headers)
+        self.server.kill()
+        try:
+            reply = self.inner.send(method, url, form, headers)
+        finally:
+            self.server.start()
+        self.hit.append(reply.body)
+        return reply
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    server = RedisProcess(tmp_path / "redis", "--appendonly", "yes", "--appendfsync", "always")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_away_when_the_agent_picks_up_still_puts_the_senior_through(
+    own_redis: RedisProcess, clock: FixedClock
+) -> None:
+    off = Offline(
+        create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
+    )
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    agent = off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
+    assert off.sim.webhooks is not None
+    away = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/agent-answer")
+    off.sim.webhooks.transport = away
+    leg = off.call(Caller(SENIOR, off.sim.rng))
+    off.run()
+    assert not off.sim.faults
+    [answer] = away.hit  # the agent's pick-up, answered from settings alone: into the room,
+    assert f">{leg.sid}</Conference>" in answer and "<Say" not in answer  # with no whisper
+    assert leg.bridged_at is not None and leg.bridged_at - leg.created_at < 5.0
+    assert "connected to client:elder" in events(leg) and agent.calls == 1
+    # Redis back: the room's events and the agent's end still close the call, counted once
+    status = off.engine.agents.state("elder")
+    assert (status.state, status.call_sid, status.missed) == ("available", "", 0)
+    day = seniors(off)
+    assert (day.answered, day.abandoned, day.connected) == (1, 0, 1)
+
+
+def test_when_the_next_agents_leg_cannot_be_placed_the_senior_waits_in_the_room_for_one(
+    hotline: Offline,
+) -> None:
+    """REST fails after the senior is in their room: the offer is released, they keep hearing
+    the room's hold audio, and the first assignment after REST is back rings an agent."""
+    sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
+    hotline.run(until=30)  # sleepy has been idle longest, so is rung first
+    awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
+    hotline.run(until=31)
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    sched, sim = hotline.sim.sched, hotline.sim
+    sched.call_later(1.0, lambda: setattr(sim, "rest_down", True))  # before sleepy's miss
+    sched.call_later(40.0, lambda: setattr(sim, "rest_down", False))
+    hotline.run()
+    assert not hotline.sim.faults
+    assert [x.to for x in agent_legs(hotline)] == ["client:sleepy", "client:awake"]
+    [awake_leg] = [x for x in agent_legs(hotline) if x.to == "client:awake"]
+    assert awake_leg.created_at >= leg.created_at + 40.0  # rung once REST was back
+    assert "<Hangup>" not in events(leg)[:-2] and leg.bridged_at is not None
+    assert sleepy.calls == 0 and awake.calls >= 1
+    hold = [text for _, text in said(leg)]
+    assert len(hold) >= 2  # the greeting, then "connecting" while REST was away
+    day = seniors(hotline)
+    assert (day.answered, day.abandoned, day.connected) == (1, 0, 1)
+
+
+def test_an_agent_answering_for_a_caller_whose_hang_up_was_lost_is_not_left_in_the_room(
+    redis_url: str, clock: FixedClock
+) -> None:
+    """The caller's status callback is lost: the agent picks up into an empty room, and the
+    caller, looked up once nothing is heard of them, is closed and the agent's leg ended."""
+    off = Offline(
+        create_app,
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.reconcile_after": 30},
+        clock=clock,
+        seed=3,
+    )  # the default path: conference
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    agent = off.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(8.0, 8.0))
+    assert off.sim.webhooks is not None
+    lossy = Lossy(off.sim.webhooks.transport, lambda url: url.split("?")[0].endswith("/status"))
+    off.sim.webhooks.transport = lossy
+    leg = off.call(Caller(SENIOR, off.sim.rng, patience_s=2.0))
+    off.run(until=3600)
+    assert lossy.lost and leg.ended and leg.bridged_at is None
+    [ring] = agent_legs(off)
+    assert ring.answered_at is not None and agent.calls == 0  # picked up, nobody there
+    assert ring.ended and ring.ended_at is not None and ring.ended_at < 120  # ended via REST
+    status = off.engine.agents.state("elder")
+    assert status.state not in ("offered", "on_call"), status
+    day = seniors(off)
+    assert (day.answered + day.abandoned + day.short_abandoned, day.connected) == (1, 0)
