@@ -12,7 +12,9 @@ import click
 
 from dialects.packs import default_packs
 from ivr.cli import progress
+from ivr.cli.helpers import app_factory
 from ivr.cli.sim import ANSWER_AFTER, _drop, _offline, _patience, _scratch, _wrap_up
+from ivr.services import AppFactory
 from ivr.simulator.planner import Call, Load, Search, Setup, Targets, Team, plan_load, simulate_team
 
 INTERVAL_S = 900  # a forecast's interval: 15 minutes
@@ -143,17 +145,17 @@ def _plan_all(setup: Setup, loads: list[Load], targets: Targets) -> list[dict[st
         key = (load.rate, load.senior_share)
         if key not in done:
             try:
-                done[key] = plan_load(setup, load, targets, _runner(), _announce(load))
+                done[key] = plan_load(setup, load, targets, _runner(app_factory()), _announce(load))
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
         rows.append({**done[key].as_dict(targets), "interval": load.label})
     return rows
 
 
-def _runner() -> Any:
+def _runner(create_app: AppFactory) -> Any:
     def run(setup: Setup, load: Load, team: Team) -> list[Call]:
         prefix = _scratch("slplan")
-        offline = _offline(speed=None, seed=setup.seed, prefix=prefix, wrap_up=setup.wrap_up_s)
+        offline = _offline(None, setup.seed, prefix, setup.wrap_up_s, create_app)
         try:
             with progress.calls_bar(offline.sim, setup.calls):
                 return simulate_team(offline, setup, load, team)

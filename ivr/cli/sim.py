@@ -23,6 +23,7 @@ from ivr.call.dispatch import Dispatcher
 from ivr.cli import progress
 from ivr.cli.helpers import app_factory, cli_engine, cli_settings
 from ivr.runtime.demo import warn_demo_token
+from ivr.services import AppFactory
 from ivr.simulator.core.calls import Leg, Line
 from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.core.rest import wsgi_app
@@ -306,8 +307,14 @@ def _patience(raw: str) -> float:
 
 
 def _offline(
-    speed: float | None, seed: int = 0, prefix: str | None = None, wrap_up: int | None = None
+    speed: float | None,
+    seed: int = 0,
+    prefix: str | None = None,
+    wrap_up: int | None = None,
+    create_app: AppFactory | None = None,
 ) -> Offline:
+    """The app in-process on a virtual clock from 09:00 today; `create_app` defaults to the
+    one the command line was built with."""
     settings = cli_settings()
     warn_demo_token(settings)
     overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
@@ -315,7 +322,8 @@ def _offline(
         overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
     start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
     try:
-        return Offline(app_factory(), overrides, clock=FixedClock(start), speed=speed, seed=seed)
+        factory = create_app or app_factory()
+        return Offline(factory, overrides, clock=FixedClock(start), speed=speed, seed=seed)
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli as main
+from app import create_app
 from ivr.cli.plan import _runner
 from ivr.simulator.planner import Load, Setup, Targets, Team, first_guess, measure
 
@@ -42,7 +43,7 @@ def test_the_plans_team_meets_the_targets_and_one_agent_fewer_does_not(
     setup = Setup(60.0, 15, 300.0, 0.0, 300, seed=3)
     targets = Targets(13.5, 16.0, 0.8, 20.0, 0.05)
     load = Load("all day", 0.05, 0.3)
-    run = _runner()
+    run = _runner(create_app)
     assert measure(run(setup, load, team), targets).misses(targets) == []
     fewer = Team(team.agents - 1, min(team.senior_trained, team.agents - 1))
     assert measure(run(setup, load, fewer), targets).misses(targets) != []
