@@ -38,6 +38,8 @@ class LocalCluster:
         for node in nodes[1:]:
             node.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0])
         self._until(lambda: all(_cluster_ok(n) for n in nodes), "cluster did not form")
+        for node in nodes:  # a socket left to the garbage collector is a ResourceWarning
+            node.close()
         return self.url
 
     def stop(self) -> None:

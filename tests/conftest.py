@@ -55,20 +55,27 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def redis_url(redis_server: str) -> str:
     """The session server's URL, with its database flushed for this test."""
     if CLUSTER:
-        RedisCluster.from_url(redis_server).flushall(target_nodes=RedisCluster.PRIMARIES)
+        nodes = RedisCluster.from_url(redis_server)
+        nodes.flushall(target_nodes=RedisCluster.PRIMARIES)
+        nodes.close()
     else:
-        redis.Redis.from_url(redis_server).flushall()
+        with redis.Redis.from_url(redis_server) as one:
+            one.flushall()
     return redis_server
 
 
 @pytest.fixture
-def r(redis_url: str) -> RedisClient:
-    """A decoding client on the flushed test database (a cluster client in cluster runs).
+def r(redis_url: str) -> Iterator[RedisClient]:
+    """A decoding client on the flushed test database (a cluster client in cluster runs),
+    closed after the test: a socket left to the garbage collector is a ResourceWarning, an
+    error at the session's end.
 
     Its reads may take 5 s, not the webhook's 0.5 s: on a shared two-core machine a long
     statistical run saw a routing call wait longer than 0.5 s, and these tests assert
     behaviour, not latency (the benchmarks measure that)."""
-    return connect(redis_url, cluster=CLUSTER, socket_timeout=5.0)
+    client = connect(redis_url, cluster=CLUSTER, socket_timeout=5.0)
+    yield client
+    client.close()
 
 
 @pytest.fixture

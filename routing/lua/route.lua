@@ -275,8 +275,9 @@ local function better(x, y)
 end
 
 -- Within one (queue, dialect) bucket eligibility only grows with the wait, so once a caller
--- cannot be served nobody behind them can: the bucket is done. The one exception is a
--- caller kept from the agent who just missed them; the caller behind them is tried next.
+-- cannot be served nobody behind them can: the bucket is done. The exceptions are a caller
+-- kept from the agent who just missed them, and a younger caller kept from the senior
+-- reserve (a senior behind them may take that agent): the caller behind them is tried next.
 local function match()
   -- Every available agent is in the any-skill index: none there, nobody can be assigned.
   -- (The usual case when callers queue, so it is worth the early exit.)
@@ -298,7 +299,7 @@ local function match()
       redis.call('ZREM', wait_sr(h.q), h.sid)
     elseif agent then
       assign(h.sid, c, agent)
-    elseif excluded(c) then
+    elseif excluded(c) or reserve_guard(c) then
       rank = rank + 1
     else
       rank = -1
