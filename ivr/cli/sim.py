@@ -194,12 +194,7 @@ def simulate_command(
     With --url the calls go to a running server and land in its statistics (the supervisor
     dashboard); the temporary agents it creates are removed at the end.
     """
-    if virtual and speed is not None:
-        raise click.UsageError("--speed and --virtual are exclusive")
-    if url and (virtual or (speed is not None and speed != 1.0)):
-        raise click.UsageError(
-            "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
-        )
+    _check_clock(virtual, speed, url)
     wrap_up = _wrap_up(wrap_up, aht, url)
     plan = Plan(
         calls=calls,
@@ -216,12 +211,25 @@ def simulate_command(
     result = report(outcomes, plan.sl_seconds)
     share = meter.share(*arrival_span(outcomes))
     result["occupancy"] = None if share is None else round(share, 4)
+    _print_run(result, as_json)
+
+
+def _print_run(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     click.echo(_table(result))
     if result["occupancy"] is not None:
         click.echo(f"agents' occupancy {result['occupancy']:.1%} (ringing, talk, wrap-up)")
+
+
+def _check_clock(virtual: bool, speed: float | None, url: str | None) -> None:
+    if virtual and speed is not None:
+        raise click.UsageError("--speed and --virtual are exclusive")
+    if url and (virtual or (speed is not None and speed != 1.0)):
+        raise click.UsageError(
+            "--url runs in real time (the server reads the wall clock): drop --speed/--virtual"
+        )
 
 
 def _wrap_up(wrap_up: int | None, aht: float, url: str | None) -> int:

@@ -71,13 +71,7 @@ class Offline:
         transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
         self.sim.connect(_Beating(transport, self))
         self.base = self.engine.settings.twilio.base or BASE
-        self.number = self.engine.settings.twilio.caller_id
-        self.sim.add_number(
-            self.number,
-            f"{self.base}/voice/incoming",
-            status_callback=f"{self.base}/voice/status",
-            fallback_url=f"{self.base}/voice/fallback",
-        )
+        self.number = self._hotline_number()
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
         self._beat_due = False
@@ -88,6 +82,17 @@ class Offline:
         self._grid = (0.0, beat_s or 1.0)  # the ticker's first beat and its period
         self.occupancy = Occupancy(self.engine.agents, self.sim.sched)
         self.metering = False  # simulate() turns the occupancy meter on
+
+    def _hotline_number(self) -> str:
+        """The hotline's number on the offline Twilio, its webhooks pointed at the app."""
+        number = self.engine.settings.twilio.caller_id
+        self.sim.add_number(
+            number,
+            f"{self.base}/voice/incoming",
+            status_callback=f"{self.base}/voice/status",
+            fallback_url=f"{self.base}/voice/fallback",
+        )
+        return number
 
     def restart(self) -> None:
         """Replace the app by a new instance on the same store, as a server restart does:

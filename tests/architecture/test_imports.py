@@ -184,3 +184,15 @@ def test_a_cycle_and_an_upward_arrow_are_caught(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("from ivr.call import voice\nimport app\n", encoding="utf-8")
     assert {m for m, _ in imports(source, "ivr.web")} >= {"ivr.call.voice", "app"}
+
+
+def test_no_function_is_longer_than_forty_lines() -> None:
+    """A function a reader can hold in view: the project's rule, checked on the product code."""
+    long = []
+    for path in product_files().values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 40:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
+    assert not long, "functions over 40 lines:\n" + "\n".join(long)
