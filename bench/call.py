@@ -214,13 +214,13 @@ def _one(
 def measure(calls: int, agents: int, rounds: int) -> dict[str, object]:
     """Both paths in each round, dial first; conference ÷ dial of the server CPU per call."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp))
+        server = start_redis(Path(tmp))
+        url = server.url
         try:
             runs = [one(url, calls, agents, seed, path) for seed in range(1, rounds + 1)
                     for path in PATHS]  # fmt: skip
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     keys = ["webhooks_per_s", "calls_per_s", "cpu_us_per_webhook", "cpu_ms_per_call"]
     med: dict[str, object] = {}
     for path in PATHS:

@@ -41,7 +41,8 @@ class Hotline:
     """One size: its own redis-server, N busy agents, `waiting` callers queued."""
 
     def __init__(self, tmp: Path, n_agents: int, waiting: int) -> None:
-        self.proc, url = start_redis(tmp)
+        self.server = start_redis(tmp)
+        url = self.server.url
         settings = load_settings({"redis.url": url, "routing.wrap_up_seconds": 0})
         self.clock = FixedClock(NOW)
         self.eng = Engine(connect(url), self.clock, settings)
@@ -96,8 +97,7 @@ class Hotline:
         return frees, arrivals
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.server.stop()
 
 
 def measure(

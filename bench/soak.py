@@ -210,7 +210,8 @@ def soak(
                        handler_class=_Quiet)  # fmt: skip
     threading.Thread(target=rest.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
-        redis_proc, url = start_redis(Path(tmp))
+        redis_server = start_redis(Path(tmp))
+        url = redis_server.url
         spool = Path(tmp) / "spool"
         options = SERVER | {"server.workers": workers, "server.spool_dir": str(spool)}
         options |= LOST_REPORT_SERVER if lose else {}
@@ -223,8 +224,7 @@ def soak(
                         router)  # fmt: skip
         finally:
             server.stop()
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
+            redis_server.stop()
             rest.shutdown()
             rest.server_close()
 

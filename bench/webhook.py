@@ -104,22 +104,22 @@ def one(
 
 def measure(rows: int, rounds: int, seconds: float, *, tcp: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp), tcp=tcp)
+        server = start_redis(Path(tmp), tcp=tcp)
+        url = server.url
         try:
             path = load_directory(url, rows)
             numbers = senior_numbers(path, 50_000)
             results: list[dict[str, object]] = []
             for r in range(rounds):
-                bare = one("bare", url, numbers, seconds, 0, proc.pid)
-                silver = one("silverline", url, numbers, seconds, r * 20_000, proc.pid)
+                bare = one("bare", url, numbers, seconds, 0, server.pid)
+                silver = one("silverline", url, numbers, seconds, r * 20_000, server.pid)
                 ratio = silver.rps / bare.rps
                 results.append(
                     {"bare": _figures(bare), "silverline": _figures(silver), "ratio": ratio}
                 )
                 print(json.dumps(results[-1]), flush=True)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     return {
         "rows": rows,
         "redis": "TCP loopback" if tcp else "Unix socket",

@@ -23,6 +23,7 @@ from app import create_app
 from ivr import services
 from ivr.call.spool import replay, spool_of
 from ivr.runtime import ticker
+from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.core.switch import Simulator
@@ -34,7 +35,6 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.conftest import T0
-from tests.redis_servers import RedisProcess
 from tests.webhook_client import post, twiml_of
 
 FALLBACK = "+861095500999"

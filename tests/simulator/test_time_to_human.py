@@ -12,6 +12,7 @@ import pytest
 
 from app import create_app
 from dialects.packs import default_packs
+from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Caller
 from ivr.simulator.core.transport import Reply, Transport
@@ -21,7 +22,6 @@ from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.statsquery import Figures
 from tests.conftest import CLUSTER
-from tests.redis_servers import RedisProcess
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 OTHER_SENIOR = "+8613800000003"
