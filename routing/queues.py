@@ -89,12 +89,12 @@ class RoutingScript:
         return answer
 
     def _source(self, settings: Settings) -> str:
-        """route.lua after its constants (cfg, K, STATS, FORCED) and the recording functions."""
+        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""
         body = lua_source("route")
         constants = (
             f"local cfg = {lua_literal(self._config_of(settings))}\n"
             f"local K = {lua_literal(self._keys_by_name())}\n"
-            f"local STATS = {lua_literal(self.keys.stats_prefix())}\n"
+            f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
         return constants + LIBRARY + body

@@ -27,7 +27,7 @@
 --                     of cfg.dl and .by.other for the rest (sid -> entry ms)
 --   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
 --                     (agent -> idle-since ms)
--- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
+-- SK     the statistics keys as string.format patterns (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.

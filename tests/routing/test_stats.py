@@ -88,6 +88,28 @@ def test_a_repeated_event_counts_once(parts: Parts) -> None:
     assert parts.r.xlen(parts.keys.stats_events()) == 1
 
 
+def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
+    r: RedisClient, clock: FixedClock
+) -> None:
+    """record_lib.lua spells no key name: it fills in keys.py's patterns, even for a prefix
+    holding the pattern character."""
+    settings, keys = load_settings(), Keys("a%s")
+    recorder = Recorder(RoutingScript(r, settings, keys), clock)
+    recorder.record(
+        "answered", "CA1", queue="general", senior=False, dialect="mandarin", agent="a01",
+        wait_s=3, at=T0,
+    )  # fmt: skip
+    interval = interval_id(T0, settings)
+    named = {
+        keys.stats_call("CA1"),
+        keys.stats_interval("general", interval),
+        keys.stats_day("general", interval[:8]),
+        keys.stats_total("general"),
+        keys.stats_events(),
+    }
+    assert {k for k in r.scan_iter(match="*:st:*")} == named
+
+
 def test_an_answer_after_a_counted_abandon_overturns_it_across_intervals(parts: Parts) -> None:
     record(parts, Event("abandoned", "CA1", "senior", True, "", 40, T0 + timedelta(minutes=20)))
     assert parts.stats.day()["senior"]["senior"].abandoned == 1
