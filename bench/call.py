@@ -46,6 +46,7 @@ from bench.common import median
 from bench.directory import start_redis
 from bench.http import start_server
 from dialects.packs import default_packs
+from ivr.settings import load_settings
 from ivr.simulator.core.people import Caller
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
@@ -54,7 +55,6 @@ from ivr.simulator.traffic import Plan, Population, arrivals, caller_for
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect as connect_redis
 
 PATHS = ("dial", "conference")

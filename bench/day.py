@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 from bench.directory import NOW, start_redis
+from ivr.settings import load_settings
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
 from ivr.simulator.traffic import Plan, report
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect
 
 DAY_S = 86_400.0

@@ -27,12 +27,13 @@ import redis
 
 from bench.common import machine, median, percentile
 from ivr.runtime.redis_process import RedisProcess
+from ivr.settings import load_settings
 from routing.clock import FixedClock
 from routing.directory import Directory
 from routing.importer import import_csv
 from routing.keys import Keys
 from routing.resident_id import check_character
-from routing.settings import PROJECT_ROOT, load_settings
+from routing.settings import PROJECT_ROOT
 from routing.store import connect
 
 NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)

@@ -77,6 +77,7 @@ from bench.directory import start_redis
 from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.call.spool import SUFFIX, read
+from ivr.settings import load_settings
 from ivr.simulator.core import twiml
 from ivr.simulator.core.people import Caller, Input, patience
 from ivr.simulator.core.rest import wsgi_app
@@ -98,7 +99,6 @@ from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}

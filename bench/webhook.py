@@ -28,11 +28,12 @@ from pathlib import Path
 from bench.common import median
 from bench.directory import NOW, generate, start_redis
 from bench.http import LoadResult, load, signed_post, start_server
+from ivr.settings import load_settings
 from routing.clock import FixedClock
 from routing.directory import Directory
 from routing.importer import import_csv
 from routing.keys import Keys
-from routing.settings import PROJECT_ROOT, load_settings
+from routing.settings import PROJECT_ROOT
 from routing.store import connect
 
 CACHE = PROJECT_ROOT / "var" / "bench"

@@ -28,7 +28,7 @@ from routing.caller import Caller, Customer
 from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 SUFFIX_DIGITS = 4
@@ -85,7 +85,9 @@ def decode(value: str, number: str) -> Customer:
 class Directory:
     """Customer records by phone number, and caller identification on top of them."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings, keys: Keys) -> None:
+    def __init__(
+        self, redis: RedisClient, clock: Clock, settings: EngineSettings, keys: Keys
+    ) -> None:
         self.redis = redis
         self.clock = clock
         self.settings = settings

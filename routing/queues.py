@@ -21,7 +21,7 @@ from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
@@ -42,7 +42,7 @@ class QueueRule:
     sl_percent: int
 
 
-def queue_rules(settings: Settings) -> list[QueueRule]:
+def queue_rules(settings: EngineSettings) -> list[QueueRule]:
     """The configured queues, in config order."""
     return [
         QueueRule(
@@ -61,7 +61,7 @@ def queue_rules(settings: Settings) -> list[QueueRule]:
 class RoutingScript:
     """The routing state in Redis, changed only through `route.lua` (registered once)."""
 
-    def __init__(self, redis: RedisClient, settings: Settings, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, settings: EngineSettings, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self.rules = queue_rules(settings)
@@ -88,7 +88,7 @@ class RoutingScript:
         answer: dict[str, Any] = json.loads(raw)
         return answer
 
-    def _source(self, settings: Settings) -> str:
+    def _source(self, settings: EngineSettings) -> str:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""
         body = lua_source("route")
         constants = (
@@ -99,7 +99,7 @@ class RoutingScript:
         )
         return constants + LIBRARY + body
 
-    def _config_of(self, settings: Settings) -> dict[str, Any]:
+    def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
         r = settings.routing
         return {
             "q": [

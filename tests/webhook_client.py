@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from routing.settings import DEMO_AUTH_TOKEN
+from ivr.settings import DEMO_AUTH_TOKEN
 
 BASE = "http://localhost"
 

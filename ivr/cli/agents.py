@@ -17,7 +17,7 @@ import click
 
 from dialects.registry import DIALECTS
 from ivr.call.dispatch import Dispatcher
-from ivr.cli.helpers import cli_engine
+from ivr.cli.helpers import cli_engine, cli_settings
 from ivr.telephony import Telephony
 from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
@@ -138,7 +138,8 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
     An agent on a call leaves when the call ends, unless --force; an available one may be
     offered a waiting caller at once.
     """
-    eng = cli_engine()
+    settings = cli_settings()
+    eng = cli_engine(settings)
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
@@ -146,7 +147,7 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         offers = _force(eng, agent_id, target)
     else:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
-    Dispatcher(eng, Telephony(eng.settings)).act(offers, eng.settings.public_base)
+    Dispatcher(eng, Telephony(settings)).act(offers, settings.public_base)
     status = _guard(lambda: eng.agents.state(agent_id))
     busy = status.state in ("offered", "on_call") and not force
     after = f" (then {target} after the call; --force ends it now)" if busy else ""

@@ -215,8 +215,8 @@ def _simulateoffline_hotline(plan: Plan, speed: float | None) -> Run:
 def simulate_live(url: str, plan: Plan) -> Run:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
     _require_server(url)
-    engine = cli_engine()
-    settings = engine.settings
+    settings = cli_settings()
+    engine = cli_engine(settings)
     warn_demo_token(settings)
     if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
         click.echo(
@@ -250,7 +250,7 @@ def simulate_live(url: str, plan: Plan) -> Run:
 
 def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
     """Carry out assignments as `agents set-state` does (a REST pull, or a call-back)."""
-    Dispatcher(engine, Telephony(engine.settings)).act(offers, url.rstrip("/"))
+    Dispatcher(engine, Telephony(cli_settings())).act(offers, url.rstrip("/"))
 
 
 def _staff(offline: Offline) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dialects.packs import default_packs
+from ivr.settings import Settings
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Caller
 from ivr.simulator.core.steps import Steps
@@ -31,7 +32,6 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
 from routing.router import Offer
-from routing.settings import Settings
 
 _NUMBER_BLOCKS = 10**8  # the eight digits after +86139 / +86137
 
@@ -89,7 +89,7 @@ class LiveTraffic:
         limit_s: float | None = None,
     ) -> None:
         self.sim, self.engine, self.plan = sim, engine, plan
-        self.number = engine.settings.twilio.caller_id
+        self.number = next(iter(sim.numbers))  # the hotline's number (live_simulator)
         self.run_id = secrets.token_hex(3)
         self.agent_ids: list[str] = []
         self.saved_numbers: list[str] = []  # seniors put in the directory for this run

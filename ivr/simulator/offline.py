@@ -66,11 +66,12 @@ class Offline:
         self._create_app, self._overrides = create_app, overrides
         self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
         self.engine: Engine = services.of(self.app).engine
-        secrets = self.engine.settings.secrets
+        self.settings = services.of(self.app).settings
+        secrets = self.settings.secrets
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
         transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
         self.sim.connect(_Beating(transport, self))
-        self.base = self.engine.settings.twilio.base or BASE
+        self.base = self.settings.twilio.base or BASE
         self.number = self._hotline_number()
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
@@ -85,7 +86,7 @@ class Offline:
 
     def _hotline_number(self) -> str:
         """The hotline's number on the offline Twilio, its webhooks pointed at the app."""
-        number = self.engine.settings.twilio.caller_id
+        number = self.settings.twilio.caller_id
         self.sim.add_number(
             number,
             f"{self.base}/voice/incoming",

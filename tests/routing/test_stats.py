@@ -21,7 +21,7 @@ from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.queues import RoutingScript
 from routing.recorder import Recorder
-from routing.settings import Settings, load_settings
+from routing.settings import EngineSettings, load_engine_settings
 from routing.stats import EventKind, day_intervals, interval_id
 from routing.statsquery import Figures, Stats
 from routing.store import RedisClient
@@ -43,7 +43,7 @@ class Event:
 
 @dataclass
 class Parts:
-    settings: Settings
+    settings: EngineSettings
     recorder: Recorder
     stats: Stats
     r: RedisClient
@@ -52,7 +52,7 @@ class Parts:
 
 @pytest.fixture
 def parts(r: RedisClient, clock: FixedClock) -> Parts:
-    settings = load_settings()
+    settings = load_engine_settings()
     keys = Keys("sl")
     return Parts(
         settings,
@@ -93,7 +93,7 @@ def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
 ) -> None:
     """record_lib.lua spells no key name: it fills in keys.py's patterns, even for a prefix
     holding the pattern character."""
-    settings, keys = load_settings(), Keys("a%s")
+    settings, keys = load_engine_settings(), Keys("a%s")
     recorder = Recorder(RoutingScript(r, settings, keys), clock)
     recorder.record(
         "answered", "CA1", queue="general", senior=False, dialect="mandarin", agent="a01",
@@ -233,7 +233,9 @@ SIMPLE = {
 }
 
 
-def recount(entries: list[dict[str, str]], settings: Settings) -> dict[tuple[str, str, str], Tally]:
+def recount(
+    entries: list[dict[str, str]], settings: EngineSettings
+) -> dict[tuple[str, str, str], Tally]:
     """Aggregates by (queue, interval id | day, class) from the raw stream's events."""
     bounds = [b * 1000 for b in settings.stats.histogram_bounds]
     short_ms = settings.stats.short_abandon_seconds * 1000

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from twilio.rest import Client
 
 from app import cli as main
+from ivr.settings import load_settings
 from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.core.steps import HAND_POLL_S
 from ivr.simulator.core.switch import Simulator
@@ -18,7 +19,6 @@ from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.simulator import fakeapp

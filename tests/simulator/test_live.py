@@ -15,6 +15,7 @@ from app import cli as main
 from app import create_app
 from ivr import services
 from ivr.cli import sim as cli_sim
+from ivr.settings import load_settings
 from ivr.simulator.core.people import Caller, Input
 from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
 from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
@@ -23,7 +24,6 @@ from ivr.simulator.traffic import Plan, outcome
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from tests.conftest import CLUSTER, T0
 from tests.simulator import fakeapp
 

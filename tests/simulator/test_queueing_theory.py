@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from ivr.settings import load_settings
 from ivr.simulator import erlang
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
@@ -17,7 +18,6 @@ from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Outcome, Plan, arrival_span, batch_means
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
 
