@@ -47,7 +47,7 @@ from bench.directory import start_redis
 from bench.http import start_server
 from dialects.packs import default_packs
 from ivr.settings import load_settings
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport, Reply, Transport
@@ -174,7 +174,7 @@ def _one(
         population = Population(random.Random(seed + 2))
         agent_key = settings.ivr.agent_key
 
-        def callers(i: int, rng: random.Random) -> Caller:
+        def callers(i: int, rng: random.Random) -> VirtualCaller:
             caller = caller_for(i + seed * 100_000, rng, plan, population, agent_key)
             if caller.senior:
                 eng.directory.save(population.seniors[-1])

@@ -78,8 +78,8 @@ from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.call.spool import SUFFIX, read
 from ivr.settings import load_settings
-from ivr.simulator.core import twiml
-from ivr.simulator.core.people import Caller, Input, patience
+from ivr.simulator.core import parse as twiml
+from ivr.simulator.core.people import Input, VirtualCaller, patience
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport
@@ -170,10 +170,10 @@ def _calls(
             number = f"+86139{n:08d}"
             born = datetime(1950, 1 + i % 12, 1 + i % 28).date()
             engine.directory.save(Customer(f"soak{n}", f"长者{i}", born, None, (number,)))
-            caller = Caller(number, sim.rng, senior=True, label="senior")
+            caller = VirtualCaller(number, sim.rng, senior=True, label="senior")
         else:
             keys = [Input(digits=engine.settings.ivr.agent_key, after=1.0)]
-            caller = Caller(f"+86137{n:08d}", sim.rng, inputs=keys, label="other")
+            caller = VirtualCaller(f"+86137{n:08d}", sim.rng, inputs=keys, label="other")
         caller.patience_s = patience(rng, 60.0)
         sim.place_call(caller, engine.settings.twilio.caller_id)
 

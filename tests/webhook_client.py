@@ -13,7 +13,7 @@ from ivr.settings import DEMO_AUTH_TOKEN
 
 BASE = "http://localhost"
 
-# Verbs Twilio allows in each place a document runs (ivr/simulator/core/twiml.py cites the pages).
+# Verbs Twilio allows in each place a document runs (ivr/simulator/core/parse.py cites the pages).
 ALLOWED = {
     "call": {
         "Say",

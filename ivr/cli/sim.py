@@ -31,13 +31,13 @@ from ivr.cli.runs import (
 )
 from ivr.runtime.demo import warn_demo_token
 from ivr.simulator.core.calls import Leg, Line
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
+from ivr.simulator.traffic import CLASSES, LivedCall, Plan, arrival_span, report
 from ivr.telephony import Telephony
 from ivr.web.demo_phone import phone_options
 from routing import numbers
@@ -79,7 +79,9 @@ def call_command(
         sim.people.agent_options = phones
         # the server's agents: auto-answer ones pick up at once, a console's demo phone by click
         sim.people.options_for = phone_options(cli_engine())
-        leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
+        leg = sim.place_call(
+            VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience), _to()
+        )
         sim.run(until=_LONGEST_CALL_S)
     else:
         prefix = scratch_prefix("slcall")
@@ -90,7 +92,7 @@ def call_command(
             _furnish(offline, number)
             _staff(offline)
             sim = offline.sim
-            leg = offline.call(Caller(number, sim.rng, inputs=inputs, patience_s=patience))
+            leg = offline.call(VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience))
             offline.run(until=_LONGEST_CALL_S)
         finally:
             drop_prefix(offline.engine, prefix)
@@ -198,7 +200,7 @@ def _check_clock(virtual: bool, speed: float | None, url: str | None) -> None:
         )
 
 
-Run = tuple[list[Outcome], Occupancy]
+Run = tuple[list[LivedCall], Occupancy]
 
 
 def _simulateoffline_hotline(plan: Plan, speed: float | None) -> Run:

@@ -25,7 +25,7 @@ from ivr.call.spool import replay, spool_of
 from ivr.runtime import ticker
 from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.ledger import context_of
@@ -88,10 +88,10 @@ class Hotline:
         legs = []
         for i in range(first, first + count):
             if i % 2 == 0:
-                caller = Caller(f"+86139{i:08d}", self.sim.rng, senior=True, label="senior")
+                caller = VirtualCaller(f"+86139{i:08d}", self.sim.rng, senior=True, label="senior")
             else:
                 keys = [Input(digits="0", after=1.0)]
-                caller = Caller(f"+86137{i:08d}", self.sim.rng, inputs=keys, label="other")
+                caller = VirtualCaller(f"+86137{i:08d}", self.sim.rng, inputs=keys, label="other")
             legs.append(self.sim.place_call(caller, self.number, float(i - first)))
         return legs
 
