@@ -213,7 +213,7 @@ class Keys:
     def routing_forced(self) -> str:
         """Supervisors' forced agent state changes, newest first (JSON: who, when, what).
 
-        An audit trail, so it is bounded twice: the newest entries only (queues.py's
+        An audit trail, so it is bounded twice: the newest entries only (route.py's
         FORCED_KEEP) and none older than the statistics' retention, which they explain.
         """
         return f"{self._routing()}:forced"

@@ -1,6 +1,6 @@
 """Who gets which caller: queue entry, assignment to agents, re-routing and call-backs.
 
-Each method is one atomic call of `route.lua` (see queues.py): it applies the event, then
+Each method is one atomic call of `route.lua` (see route.py): it applies the event, then
 assigns waiting callers (queue priority, then original entry time) to free agents (skill,
 dialect, then longest idle) until no free agent may take any waiting caller. Offers the
 script makes are returned so the call flow can act on them; offers made inside a call whose

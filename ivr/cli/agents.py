@@ -23,7 +23,7 @@ from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
-from routing.queues import FORCED_KEEP
+from routing.route import FORCED_KEEP
 from routing.router import Offer
 
 T = TypeVar("T")

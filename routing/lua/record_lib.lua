@@ -1,5 +1,5 @@
 -- Statistics recording, run by route.lua for the events of each routing decision and for
--- single events (OPS.record, routing/recorder.py). queues.py puts it after the constants
+-- single events (OPS.record, routing/recorder.py). route.py puts it after the constants
 -- cfg (cfg.st: sl per queue, sl_default, short, bounds, ttl, maxlen) and SK (the
 -- statistics keys as string.format patterns: call, iv, day, total, events; made by
 -- routing/keys.py's stats_formats, so no key name is spelled here) and before route.lua's body.

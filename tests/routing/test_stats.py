@@ -19,8 +19,8 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.keys import Keys
-from routing.queues import RoutingScript
 from routing.recorder import Recorder
+from routing.route import RoutingScript
 from routing.settings import EngineSettings, load_engine_settings
 from routing.stats import EventKind, day_intervals, interval_id
 from routing.statsquery import Figures, Stats

@@ -21,7 +21,7 @@ from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_param
 from ivr.simulator.core.conferences import Conferences
 from ivr.simulator.core.people import AgentPhone, Input, People, VirtualCaller
 from ivr.simulator.core.queues import Queue, QueueFull, Queues
-from ivr.simulator.core.scheduler import Clock, Interrupt, Process, Scheduler, Timer
+from ivr.simulator.core.scheduler import Interrupt, Process, Scheduler, SettableClock, Timer
 from ivr.simulator.core.steps import (
     HAND_POLL_S,
     HOLD_MUSIC,
@@ -49,7 +49,7 @@ class Simulator:
     def __init__(
         self,
         *,
-        clock: Clock,
+        clock: SettableClock,
         speed: float | None = None,
         seed: int = 0,
         account_sid: str = "AC" + "0" * 32,
@@ -95,7 +95,7 @@ class Simulator:
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> SettableClock:
         return self.sched.clock
 
     def connect(self, transport: Transport) -> None:
