@@ -88,10 +88,7 @@ class Directory:
     def __init__(
         self, redis: RedisClient, clock: Clock, settings: EngineSettings, keys: Keys
     ) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
+        self.redis, self.clock, self.settings, self.keys = redis, clock, settings, keys
         # Longest key first, so "江苏省苏州市" wins over a province-wide "江苏省".
         self._regions = sorted(settings.dialect_regions.items(), key=lambda kv: -len(kv[0]))
 

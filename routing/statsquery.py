@@ -158,10 +158,7 @@ class Stats:
     def __init__(
         self, redis: RedisClient, clock: Clock, settings: EngineSettings, keys: Keys
     ) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
+        self.redis, self.clock, self.settings, self.keys = redis, clock, settings, keys
         self._zeros: dict[tuple[str, ...], dict[str, Figures]] = {}  # see _no_calls
         self._gather = redis.register_script(lua_source("gather"))
         self._gather_range = redis.register_script(lua_source("gather_range"))
