@@ -43,7 +43,9 @@ class Hotline:
     def __init__(self, tmp: Path, n_agents: int, waiting: int) -> None:
         self.server = start_redis(tmp)
         url = self.server.url
-        settings = load_settings({"redis.url": url, "routing.wrap_up_seconds": 0})
+        # No senior reserve: the set-up fills every agent with general callers.
+        overrides = {"redis.url": url, "routing.wrap_up_seconds": 0, "routing.senior_reserve": 0}
+        settings = load_settings(overrides)
         self.clock = FixedClock(NOW)
         self.eng = Engine(connect(url), self.clock, settings)
         self.router = self.eng.router

@@ -169,12 +169,8 @@ def measure(small: int, large: int, requests: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         servers: list[RedisProcess] = []
         try:
-            small = start_redis(Path(tmp) / "a")
-            servers.append(small)
-            small_url = small.url
-            large = start_redis(Path(tmp) / "b")
-            servers.append(large)
-            large_url = large.url
+            servers += [start_redis(Path(tmp) / "a"), start_redis(Path(tmp) / "b")]
+            small_url, large_url = servers[0].url, servers[1].url
             small_eng, small_client = hotline(small_url)
             large_eng, large_client = hotline(large_url)
             t0 = time.perf_counter()
