@@ -12,6 +12,7 @@ from routing.router import Router
 from routing.settings import EngineSettings
 from routing.statsquery import Stats
 from routing.store import RedisClient
+from routing.teamstats import TeamStats
 from routing.users import Users
 from routing.wrapup import WrapUps
 
@@ -27,6 +28,7 @@ class Engine:
         self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
+        self.team = TeamStats(self.stats, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)
         self.recorder = Recorder(self.agents.script, clock)

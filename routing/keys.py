@@ -16,6 +16,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:st:total:<queue>`           | hash   | record_lib (Lua) | forever (counters)        |
 | `{<p>:rt}:st:events`                  | stream | record_lib (Lua) | capped at stream_maxlen   |
 |                                       |        | and wrapup.lua   | (wrap_up events too)      |
+| `{<p>:rt}:st:agent:<interval>`        | hash   | record_lib (Lua) | retention_days (interval) |
+| `{<p>:rt}:st:dialect:<interval>`      | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:wu:<queue>:<interval>`   | hash   | wrapup.lua       | retention_days (interval) |
 | `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
 | `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
@@ -103,6 +105,14 @@ class Keys:
         """The capped audit stream of every recorded event."""
         return f"{self.stats_prefix()}:events"
 
+    def stats_agents(self, interval: str) -> str:
+        """Per-agent figures of one interval: "<agent>:<figure>" -> n (teamstats.py)."""
+        return f"{self.stats_prefix()}:agent:{interval}"
+
+    def stats_dialects(self, interval: str) -> str:
+        """Per-dialect figures of one interval: "<dialect>:<figure>" -> n (teamstats.py)."""
+        return f"{self.stats_prefix()}:dialect:{interval}"
+
     def stats_wrap_up(self, queue: str, interval: str) -> str:
         """Wrap-up codes given after a queue's calls in one interval: "<class>:<code>" -> n."""
         return f"{self.stats_prefix()}:wu:{queue}:{interval}"
@@ -125,6 +135,8 @@ class Keys:
             "day": pattern(self.stats_day(hole, hole)),
             "total": pattern(self.stats_total(hole)),
             "events": pattern(self.stats_events()),
+            "agent": pattern(self.stats_agents(hole)),
+            "dialect": pattern(self.stats_dialects(hole)),
         }
 
     def demo_phone(self, agent_id: str) -> str:

@@ -240,6 +240,10 @@ class Stats:
         other = _figures(row, "o", size, t)
         return {"senior": senior, "other": other, "all": senior + other}
 
+    def hashes(self, names: list[str]) -> list[dict[str, str]]:
+        """The statistics hashes `names` ({} for a missing one), in order (teamstats.py)."""
+        return self._read(names)
+
     def _read(self, names: list[str]) -> list[dict[str, str]]:
         """The hashes `names` ({} for a missing one), in order; the keys share one hash tag."""
         rows: list[dict[str, str]] = [{} for _ in names]

@@ -19,6 +19,43 @@ local RECORD_SIMPLE = {
   callback_failed = 'cb_failed', overflowed = 'overflowed', unreported = 'unreported',
 }
 local RECORD_PER_AGENT = {offered = true, missed = true}  -- once per agent, not per call
+-- Per-agent and per-dialect figures of an interval (docs/statistics.md, "Agents and dialects"):
+-- the field each kind of event adds one to.
+local RECORD_AGENT = {offered = 'offered', answered = 'answered', missed = 'missed',
+                      completed = 'completed'}
+local RECORD_DIALECT = {entered = 'offered', answered = 'answered', connected = 'connected'}
+
+-- Per agent: the events above, seniors answered, talk time and (configured) wrap-up time.
+-- Per dialect: offered, answered, answered by an agent who speaks it, connected and time to
+-- a human. One hash per interval each, with the interval's retention.
+local function record_people(e)
+  local kind = e.kind
+  if e.agent ~= '' and RECORD_AGENT[kind] then
+    local key, a = SK.agent:format(e.interval), e.agent .. ':'
+    redis.call('HINCRBY', key, a .. RECORD_AGENT[kind], 1)
+    if kind == 'answered' and e.class == 's' then redis.call('HINCRBY', key, a .. 'seniors', 1) end
+    if kind == 'completed' and (e.talk or -1) >= 0 then
+      redis.call('HINCRBY', key, a .. 'talk_ms', e.talk)
+      redis.call('HINCRBY', key, a .. 'wrap_ms', cfg.wrap)
+    end
+    redis.call('PEXPIREAT', key, e.expire)
+  end
+  if RECORD_DIALECT[kind] then
+    local key, d = SK.dialect:format(e.interval), e.dialect .. ':'
+    redis.call('HINCRBY', key, d .. RECORD_DIALECT[kind], 1)
+    if kind == 'answered' and e.match == 1 then redis.call('HINCRBY', key, d .. 'matched', 1) end
+    if kind == 'connected' then redis.call('HINCRBY', key, d .. 'tth_ms', e.wait) end
+    redis.call('PEXPIREAT', key, e.expire)
+  end
+end
+
+-- Time an agent spent in a state (ms), counted in the interval the state ended in.
+local function record_state_time(agent, state, ms, interval, expire)
+  if ms <= 0 or state == 'offline' then return end
+  local key = SK.agent:format(interval)
+  redis.call('HINCRBY', key, agent .. ':t_' .. state, ms)
+  redis.call('PEXPIREAT', key, expire)
+end
 
 -- The interval, day and all-time aggregate hashes of queue q for interval iv.
 local function stats_keys(q, iv)
@@ -109,6 +146,7 @@ local function record_event(e)
   redis.call('PEXPIREAT', counts[1], e.expire)
   redis.call('PEXPIREAT', counts[2], e.expire)
 
+  record_people(e)
   redis.call('XADD', SK.events:format(), 'MAXLEN', '~', cfg.st.maxlen, '*',
              'kind', kind, 'call', e.sid, 'queue', e.queue, 'class', class,
              'dialect', e.dialect, 'agent', e.agent, 'wait_ms', wait, 'at_ms', e.at)

@@ -104,10 +104,13 @@ local function put_call(sid, c)
 end
 
 -- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
-local function event(kind, sid, c, agent, wait_ms)
-  return record_event({kind = kind, sid = sid, queue = c.q, class = c.sr == 1 and 's' or 'o',
-                       dialect = c.d, agent = agent or '', wait = wait_ms or 0, at = now,
-                       interval = IV, expire = IV_EXPIRE})
+-- `extra`: fields of the per-agent and per-dialect figures (record_people): talk, match.
+local function event(kind, sid, c, agent, wait_ms, extra)
+  local e = {kind = kind, sid = sid, queue = c.q, class = c.sr == 1 and 's' or 'o',
+             dialect = c.d, agent = agent or '', wait = wait_ms or 0, at = now,
+             interval = IV, expire = IV_EXPIRE}
+  for k, v in pairs(extra or {}) do e[k] = v end
+  return record_event(e)
 end
 
 local function enqueue(sid, c)
@@ -144,6 +147,13 @@ local function get_state(id)
   local raw = redis.call('HGET', ASTATE, id)
   if raw then return cjson.decode(raw) end
   return {s = 'offline', t = now, c = '', m = 0, i = now, w = 0, nx = ''}
+end
+
+local function speaks(p, dialect)
+  for _, d in ipairs(p.dialects or {}) do
+    if d == dialect then return true end
+  end
+  return false
 end
 
 local function index_sets(p)
@@ -183,6 +193,7 @@ local function move_agent(p, st, to, at)
   if st.s == 'wrap_up' then redis.call('ZREM', WRAP, p.id) end
   local was, is = STAFFED_STATES[st.s], STAFFED_STATES[to]
   if was and not is then staff(p, -1) elseif is and not was then staff(p, 1) end
+  record_state_time(p.id, st.s, (at or now) - (st.t or now), IV, IV_EXPIRE)
   st.s, st.t = to, at or now
   if to == 'available' then index_agent(p, st.i) end
   if to == 'wrap_up' then redis.call('ZADD', WRAP, st.w, p.id) end
@@ -430,7 +441,7 @@ local function finish(sid, c, talk_ms)
   c.st = 'done'
   put_call(sid, c)
   wrap_up(sid, c)
-  event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e)
+  event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e, {talk = talk_ms or -1})
   if talk_ms then ewma(c.q .. ':h', talk_ms + cfg.wrap) end
 end
 
@@ -443,7 +454,7 @@ local function mark_answered(sid, c)
     move_agent(p, st, 'on_call')
   end
   redis.call('ZREM', PULLS, sid)
-  event('answered', sid, c, c.ag, now - c.e)
+  event('answered', sid, c, c.ag, now - c.e, {match = p and speaks(p, c.d) and 1 or 0})
   ewma(c.q .. ':w', now - c.e)
 end
 

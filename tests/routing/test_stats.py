@@ -106,6 +106,8 @@ def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
         keys.stats_day("general", interval[:8]),
         keys.stats_total("general"),
         keys.stats_events(),
+        keys.stats_agents(interval),
+        keys.stats_dialects(interval),
     }
     assert {k for k in r.scan_iter(match="*:st:*")} == named
 
