@@ -15,7 +15,7 @@ from ivr.cli import build as build_cli
 from ivr.runtime import logmask
 from ivr.runtime.embedded import open_store
 from ivr.telephony import Telephony
-from ivr.web import auth, blueprints, jsonresponse
+from ivr.web import auth, blueprints, headers, jsonresponse
 from routing import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
@@ -52,6 +52,7 @@ def create_app(
     engine = Engine(redis, clock or SystemClock(), settings)
     services.install(app, services.Services(engine, Telephony(settings, twilio_http_client)))
     auth.init_app(app)
+    headers.install(app)
     blueprints.register(app)
     return app
 
