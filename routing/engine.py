@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from routing.agents import Agents
+from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
 from routing.clock import Clock
 from routing.directory import Directory
@@ -32,3 +33,4 @@ class Engine:
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
+        self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

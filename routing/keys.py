@@ -39,6 +39,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
 | `{<p>:rt}:forced`                     | list   | router (Lua)     | newest 1000, retention_days |
+| `{p}:audit:<YYYYMMDD>`                | list   | audit.py         | privacy.audit_days after  |
+|                                       |        |                  | the (UTC) day (JSON each) |
 
 Directory buckets: field = the E.164 digits before the last four, value = the customer record
 (see directory.py). Each bucket holds ~n/10,000 customers as one small listpack; that needs
@@ -201,3 +203,11 @@ class Keys:
         FORCED_KEEP) and none older than the statistics' retention, which they explain.
         """
         return f"{self._routing()}:forced"
+
+    def audit_day(self, day: str) -> str:
+        """The audit trail of one UTC day (YYYYMMDD): JSON entries, oldest first.
+
+        One list per day so that Redis itself expires the trail `privacy.audit_days` after
+        each day; no hash tag: every command touches one key.
+        """
+        return f"{self.prefix}:audit:{day}"

@@ -301,6 +301,19 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """How long personal data and the audit trail are kept (docs/data-protection.md)."""
+
+    audit_days: int = 180  # the audit trail: who did what, when, from where
+    callback_days: int = 8  # out-of-hours call-back requests (the caller's number)
+    event_days: int = 400  # the statistics event stream (call sids, wrap-up notes)
+
+    def check(self) -> None:
+        for name in ("audit_days", "callback_days", "event_days"):
+            _require(1 <= getattr(self, name) <= 3650, f"privacy.{name}", "days from 1 to 3650")
+
+
+@dataclass(frozen=True)
 class Softphone:
     # Seconds an agent's Access Token lives; the page asks for a new one before it runs out.
     token_ttl: int = 3600
@@ -373,6 +386,7 @@ class Settings:
     stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
     softphone: Softphone = Softphone()
+    privacy: Privacy = Privacy()
     wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
     secrets: Secrets = Secrets()
@@ -402,6 +416,7 @@ class Settings:
             self.stats,
             self.softphone,
             self.wrap_up,
+            self.privacy,
         ):
             section.check()
         for name, queue in self.queues.items():

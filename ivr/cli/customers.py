@@ -11,7 +11,7 @@ import click
 
 from dialects.registry import DIALECTS
 from ivr.cli import users
-from ivr.cli.helpers import cli_engine
+from ivr.cli.helpers import cli_audit, cli_engine
 from ivr.runtime import demo as demo_mode
 from routing import numbers
 from routing.caller import Caller
@@ -46,6 +46,7 @@ def import_command(file: Path, encoding: str, skip_invalid: bool) -> None:
             f"{len(report.problems)} bad row(s) of {report.rows}; nothing imported "
             f"(fix them, or pass --skip-invalid to import the good rows)"
         )
+    cli_audit(engine, "customers_imported", file.name, added=report.added, updated=report.updated)
     click.echo(
         f"imported {report.added + report.updated} customer(s): {report.added} new, "
         f"{report.updated} updated; skipped {len(report.problems)} bad row(s)"
