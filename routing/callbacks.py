@@ -27,10 +27,14 @@ class CallbackRequest:
 class CallbackRequests:
     """The out-of-hours call-back book: one sorted set by request time, one hash per request."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, keys: Keys) -> None:
+    def __init__(
+        self, redis: RedisClient, clock: Clock, keys: Keys, keep_days: int | None = None
+    ) -> None:
         self.redis = redis
         self.clock = clock
         self.keys = keys
+        # privacy.callback_days: the request holds the caller's number
+        self.keep_s = keep_days * 86_400 if keep_days else _KEEP_S
 
     def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
         """Book a call-back for `caller`; False when this call already booked one."""
@@ -46,7 +50,9 @@ class CallbackRequests:
         }
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: now}, nx=True)
-        pipe.set(self.keys.after_hours_callback(call_sid), json.dumps(record), ex=_KEEP_S, nx=True)
+        pipe.set(
+            self.keys.after_hours_callback(call_sid), json.dumps(record), ex=self.keep_s, nx=True
+        )
         added, _ = pipe.execute()
         return bool(added)
 

@@ -8,14 +8,17 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app, migrate.py  | forever (key moves done)  |
-| `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
-| `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
+| `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms), |
+|                                       |        | privacy.py trims | privacy.callback_days     |
+| `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
+|                                       |        |                  | (caller as JSON)          |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
 | `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
 | `{<p>:rt}:st:total:<queue>`           | hash   | record_lib (Lua) | forever (counters)        |
 | `{<p>:rt}:st:events`                  | stream | record_lib (Lua) | capped at stream_maxlen   |
-|                                       |        | and wrapup.lua   | (wrap_up events too)      |
+|                                       |        | and wrapup.lua   | (wrap_up events too);     |
+|                                       |        | privacy.py trims | privacy.event_days        |
 | `{<p>:rt}:st:wu:<queue>:<interval>`   | hash   | wrapup.lua       | retention_days (interval) |
 | `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
 | `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
@@ -23,10 +26,11 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
-| `{p}:dir:<last 4 digits>`             | hash   | directory.py     | forever (customers)       |
+| `{p}:dir:<last 4 digits>`             | hash   | directory.py     | until deleted (customers) |
 | `{<p>:rt}:agents`                     | hash   | agents.py        | until removed (id -> JSON)|
 | `{<p>:rt}:agent_states`               | hash   | router (Lua)     | until removed (id -> JSON)|
-| `{<p>:rt}:calls`                      | hash   | router (Lua)     | 1 day via call_expiry     |
+| `{<p>:rt}:calls`                      | hash   | router (Lua)     | privacy.call_record_hours |
+|                                       |        |                  | via call_expiry (def. 1 d)|
 | `{<p>:rt}:call_expiry`                | zset   | router (Lua)     | sid -> expiry ms; pruned  |
 | `{<p>:rt}:heard`                      | zset   | router (Lua)     | live calls: sid -> ms last|
 |                                       |        |                  | heard of; until they end  |

@@ -305,12 +305,16 @@ class Privacy:
     """How long personal data and the audit trail are kept (docs/data-protection.md)."""
 
     audit_days: int = 180  # the audit trail: who did what, when, from where
+    call_record_hours: int = 24  # a call's record (number, name, age) after its last change
     callback_days: int = 8  # out-of-hours call-back requests (the caller's number)
     event_days: int = 400  # the statistics event stream (call sids, wrap-up notes)
 
     def check(self) -> None:
         for name in ("audit_days", "callback_days", "event_days"):
             _require(1 <= getattr(self, name) <= 3650, f"privacy.{name}", "days from 1 to 3650")
+        _require(
+            6 <= self.call_record_hours <= 24 * 90, "privacy.call_record_hours", "hours, 6 to 2160"
+        )
 
 
 @dataclass(frozen=True)
@@ -421,6 +425,11 @@ class Settings:
             section.check()
         for name, queue in self.queues.items():
             queue.check(name)
+        _require(
+            self.privacy.call_record_hours * 3600 >= self.routing.max_call_seconds,
+            "privacy.call_record_hours",
+            "at least routing.max_call_seconds (a live call keeps its record)",
+        )
         for required in ("senior", "general"):
             _require(
                 required in self.queues, f"queues.{required}", "a queue table (it is required)"

@@ -1,0 +1,54 @@
+"""Retention of personal data in the engine: what expires, and what `enforce` trims."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from routing.caller import Caller
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.settings import load_settings
+from routing.store import RedisClient
+
+SENIOR = Caller("+8613900139001", "+8613900139001", None, 72, "mandarin", True)
+
+
+def engine_at(r: RedisClient, when: datetime, **privacy: int) -> Engine:
+    overrides = {f"privacy.{k}": v for k, v in privacy.items()}
+    return Engine(r, FixedClock(when), load_settings(overrides))
+
+
+def test_a_call_record_expires_the_configured_hours_after_its_last_change(r: RedisClient) -> None:
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    eng = engine_at(r, now, call_record_hours=6)
+    eng.router.arrive("CA1", SENIOR, "senior")
+    expiry_ms = r.zscore(eng.keys.routing_call_expiry(), "CA1")
+    assert expiry_ms == (now + timedelta(hours=6)).timestamp() * 1000
+
+
+def test_enforce_trims_events_and_call_back_requests_past_their_retention(
+    r: RedisClient,
+) -> None:
+    now = datetime.now(UTC)  # stream ids are Redis's own (wall) time
+    eng = engine_at(r, now, event_days=1, callback_days=2)
+    events = eng.keys.stats_events()
+    r.xadd(events, {"kind": "wrap_up", "call": "CA1", "note": "call back 13900139001"})
+    assert eng.callbacks.request_after_hours("CA2", SENIOR)
+    assert eng.privacy.enforce() == {"events": 0, "callback_requests": 0}  # all recent
+
+    later = engine_at(r, now + timedelta(days=1, minutes=1), event_days=1, callback_days=2)
+    assert later.privacy.enforce() == {"events": 1, "callback_requests": 0}
+    assert r.xlen(events) == 0
+    assert [req.call_sid for req in later.callbacks.pending()] == ["CA2"]
+
+    last = engine_at(r, now + timedelta(days=2, minutes=1), event_days=1, callback_days=2)
+    assert last.privacy.enforce() == {"events": 0, "callback_requests": 1}
+    assert last.callbacks.count() == 0
+    assert r.exists(last.keys.after_hours_callback("CA2")) == 0
+
+
+def test_a_call_back_request_expires_after_the_configured_days(r: RedisClient) -> None:
+    eng = engine_at(r, datetime.now(UTC), callback_days=3)
+    assert eng.callbacks.request_after_hours("CA3", SENIOR)
+    ttl_s = r.ttl(eng.keys.after_hours_callback("CA3"))
+    assert 3 * 86_400 - 5 <= ttl_s <= 3 * 86_400
