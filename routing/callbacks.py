@@ -1,4 +1,5 @@
-"""Call-back requests left out of hours, kept until the hotline opens and then queued."""
+"""Call-back requests left out of hours (or booked by a supervisor for a caller who hung up),
+kept until the hotline is open and then queued."""
 
 from __future__ import annotations
 
@@ -38,23 +39,31 @@ class CallbackRequests:
 
     def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
         """Book a call-back for `caller`; False when this call already booked one."""
+        return self.book(call_sid, caller, caller.name, epoch_ms(self.clock.now()))
+
+    def book(self, call_sid: str, caller: Caller, name: str, at_ms: int) -> bool:
+        """Book a call-back scored `at_ms` (the oldest is queued first); False when `call_sid`
+        has one booked already."""
         if not caller.number:
             return False
-        now = epoch_ms(self.clock.now())
         record = {
             "number": caller.number,
-            "name": caller.name,
+            "name": name,
             "age": caller.age,
             "dialect": caller.dialect,
             "senior": caller.senior,
         }
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: now}, nx=True)
+        pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: at_ms}, nx=True)
         pipe.set(
             self.keys.after_hours_callback(call_sid), json.dumps(record), ex=self.keep_s, nx=True
         )
         added, _ = pipe.execute()
         return bool(added)
+
+    def is_booked(self, call_sid: str) -> bool:
+        """Whether a call-back for `call_sid` waits in the book."""
+        return self.redis.zscore(self.keys.after_hours_callbacks(), call_sid) is not None
 
     def pending(self, limit: int = 1000) -> list[CallbackRequest]:
         """The oldest requests first."""

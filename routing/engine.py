@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from routing.abandoned import Abandoned
 from routing.agents import Agents
 from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
@@ -31,6 +32,7 @@ class Engine:
         self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)
+        self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
