@@ -37,6 +37,8 @@ def assert_secured(headers: Headers) -> None:
     assert get("X-Frame-Options") == "DENY"
     assert get("Referrer-Policy") == "same-origin"
     assert get("Strict-Transport-Security") is None  # plain HTTP: never HSTS
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"):
+        assert len(headers.getlist(name)) == 1, name  # once, however the answer was made
 
 
 @pytest.fixture
