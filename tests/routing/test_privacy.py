@@ -47,6 +47,19 @@ def test_enforce_trims_events_and_call_back_requests_past_their_retention(
     assert r.exists(last.keys.after_hours_callback("CA2")) == 0
 
 
+def test_the_ticker_trims_at_most_once_a_minute(r: RedisClient) -> None:
+    now = datetime.now(UTC)
+    clock = FixedClock(now)
+    eng = Engine(r, clock, load_settings({"privacy.event_days": 1}))
+    assert eng.privacy.enforce_due() == {"events": 0, "callback_requests": 0}
+    r.xadd(eng.keys.stats_events(), {"kind": "entered", "call": "CA1"})
+    clock.advance(30)
+    assert eng.privacy.enforce_due() is None  # half a minute after the last: not yet
+    clock.advance(86_400)
+    assert eng.privacy.enforce_due() == {"events": 1, "callback_requests": 0}
+    assert eng.privacy.enforce_due() is None
+
+
 def test_a_call_back_request_expires_after_the_configured_days(r: RedisClient) -> None:
     eng = engine_at(r, datetime.now(UTC), callback_days=3)
     assert eng.callbacks.request_after_hours("CA3", SENIOR)
