@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from routing.caller import Caller
+from routing.caller import Caller, Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.settings import load_settings
@@ -65,3 +65,21 @@ def test_a_call_back_request_expires_after_the_configured_days(r: RedisClient) -
     assert eng.callbacks.request_after_hours("CA3", SENIOR)
     ttl_s = r.ttl(eng.keys.after_hours_callback("CA3"))
     assert 3 * 86_400 - 5 <= ttl_s <= 3 * 86_400
+
+
+def test_delete_forgets_the_customer_everywhere_the_engine_keeps_them(r: RedisClient) -> None:
+    """The same deletion as tests/cli/test_privacy.py, on whichever store runs (a cluster too)."""
+    eng = engine_at(r, datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    eng.directory.save(Customer("c9", "欧阳秀英", date(1954, 3, 1), None, (SENIOR.number or "",)))
+    caller = eng.directory.identify(SENIOR.number or "", eng.clock.now())
+    eng.router.arrive("CA-D", caller, "senior")
+    eng.router.hangup("CA-D")
+    assert eng.callbacks.request_after_hours("CA-N", caller)
+    r.xadd(eng.keys.stats_events(), {"kind": "wrap_up", "call": "CA-X", "note": "欧阳秀英 回电"})
+    gone = eng.privacy.delete("13900139001")
+    # CA-D entered and abandoned; the note names her
+    assert gone == {"numbers": 1, "calls": 1, "callback_requests": 1, "events": 3}
+    assert eng.directory.lookup(SENIOR.number or "") is None
+    assert eng.router.call("CA-D") is None
+    assert eng.callbacks.pending() == []
+    assert [f for _, f in r.xrange(eng.keys.stats_events()) if "欧阳" in f.get("note", "")] == []
