@@ -14,6 +14,7 @@ from ivr import services
 from ivr.cli import build as build_cli
 from ivr.runtime import logmask
 from ivr.runtime.embedded import open_store
+from ivr.settings import Settings, load_settings
 from ivr.telephony import Telephony
 from ivr.web import auth, blueprints, headers, jsonresponse
 from routing import numbers
@@ -21,7 +22,6 @@ from routing.clock import Clock, SystemClock
 from routing.engine import Engine
 from routing.keys import Keys
 from routing.migrate import move_statistics
-from routing.settings import Settings, load_settings
 from routing.store import RedisClient
 
 log = logging.getLogger("silverline")
@@ -50,7 +50,8 @@ def create_app(
     if not settings.twilio.validate_signatures:
         log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
     engine = Engine(redis, clock or SystemClock(), settings)
-    services.install(app, services.Services(engine, Telephony(settings, twilio_http_client)))
+    telephony = Telephony(settings, twilio_http_client)
+    services.install(app, services.Services(settings, engine, telephony))
     auth.init_app(app)
     headers.install(app)
     blueprints.register(app)

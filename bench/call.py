@@ -46,7 +46,8 @@ from bench.common import median
 from bench.directory import start_redis
 from bench.http import start_server
 from dialects.packs import default_packs
-from ivr.simulator.core.people import Caller
+from ivr.settings import load_settings
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport, Reply, Transport
@@ -54,7 +55,6 @@ from ivr.simulator.traffic import Plan, Population, arrivals, caller_for
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect as connect_redis
 
 PATHS = ("dial", "conference")
@@ -174,7 +174,7 @@ def _one(
         population = Population(random.Random(seed + 2))
         agent_key = settings.ivr.agent_key
 
-        def callers(i: int, rng: random.Random) -> Caller:
+        def callers(i: int, rng: random.Random) -> VirtualCaller:
             caller = caller_for(i + seed * 100_000, rng, plan, population, agent_key)
             if caller.senior:
                 eng.directory.save(population.seniors[-1])
@@ -214,13 +214,13 @@ def _one(
 def measure(calls: int, agents: int, rounds: int) -> dict[str, object]:
     """Both paths in each round, dial first; conference ÷ dial of the server CPU per call."""
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp))
+        server = start_redis(Path(tmp))
+        url = server.url
         try:
             runs = [one(url, calls, agents, seed, path) for seed in range(1, rounds + 1)
                     for path in PATHS]  # fmt: skip
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     keys = ["webhooks_per_s", "calls_per_s", "cpu_us_per_webhook", "cpu_ms_per_call"]
     med: dict[str, object] = {}
     for path in PATHS:

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 from bench.directory import NOW, start_redis
+from ivr.settings import load_settings
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
 from ivr.simulator.traffic import Plan, report
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect
 
 DAY_S = 86_400.0
@@ -36,7 +36,8 @@ DAY_S = 86_400.0
 def measure(calls: int, agents: int, fraction: float) -> dict[str, float]:
     run_calls = max(1, round(calls * fraction))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp))
+        server = start_redis(Path(tmp))
+        url = server.url
         try:
             settings = load_settings({"redis.url": url, "routing.wrap_up_seconds": 0})
             sched = Scheduler(FixedClock(NOW))
@@ -49,11 +50,10 @@ def measure(calls: int, agents: int, fraction: float) -> dict[str, float]:
             outcomes = EngineTraffic(engine, sched, plan).run()
             wall = time.perf_counter() - start
             cpu = time.process_time() - cpu0
-            redis_peak = _vm_hwm(proc.pid)
+            redis_peak = _vm_hwm(server.pid)
             used_peak = int(engine.redis.info("memory")["used_memory_peak"])
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     figures = report(outcomes, plan.sl_seconds)["classes"]["all"]
     return {
         "calls": run_calls,

@@ -26,13 +26,14 @@ from pathlib import Path
 import redis
 
 from bench.common import machine, median, percentile
-from ivr.runtime.embedded import free_port, redis_binary
+from ivr.runtime.redis_process import RedisProcess
+from ivr.settings import load_settings
 from routing.clock import FixedClock
 from routing.directory import Directory
 from routing.importer import import_csv
 from routing.keys import Keys
 from routing.resident_id import check_character
-from routing.settings import PROJECT_ROOT, load_settings
+from routing.settings import PROJECT_ROOT
 from routing.store import connect
 
 NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)
@@ -112,36 +113,20 @@ def lookups(url: str, rows: int, count: int) -> list[float]:
     return samples
 
 
-def start_redis(workdir: Path, *, tcp: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-    """A redis-server with the embedded server's settings, no persistence; its URL.
+def start_redis(workdir: Path, *, tcp: bool = False) -> RedisProcess:
+    """A started redis-server with the embedded server's settings, no persistence.
 
     It listens on a Unix socket in `workdir`, as `make run`'s embedded server does
     (ivr/runtime/embedded.py); `tcp` makes it listen on 127.0.0.1 instead, as an external Redis
     reached over the network would.
     """
-    if tcp:
-        port = free_port()
-        listen = ["--port", str(port), "--bind", "127.0.0.1"]
-        url = f"redis://127.0.0.1:{port}/0"
-    else:
-        socket = workdir / "redis.sock"
-        listen = ["--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700"]
-        url = f"unix://{socket}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [redis_binary(), *listen, "--save", "", "--appendonly", "no", "--dir", str(workdir),
-         "--hash-max-ziplist-entries", "1024", "--hash-max-ziplist-value", "128"],
-        stdout=subprocess.DEVNULL,
+    server = RedisProcess(
+        workdir, "--save", "", "--appendonly", "no",
+        "--hash-max-ziplist-entries", "1024", "--hash-max-ziplist-value", "128",
+        unix_socket=not tcp,
     )  # fmt: skip
-    client = redis.Redis.from_url(url)
-    for _ in range(500):
-        try:
-            client.ping()
-            return proc, url
-        except redis.ConnectionError:
-            time.sleep(0.01)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
+    server.start()
+    return server
 
 
 def used_memory(url: str) -> int:
@@ -154,7 +139,8 @@ def measure(rows: int, count: int) -> dict[str, float]:
         small, full = work / "small.csv", work / "full.csv"
         generate(small, rows // 10, seed=5)
         generate(full, rows)
-        proc, url = start_redis(work)
+        server = start_redis(work)
+        url = server.url
         try:
             small_run = run_import(small, url)
             redis.Redis.from_url(url).flushall()
@@ -163,8 +149,7 @@ def measure(rows: int, count: int) -> dict[str, float]:
             after = used_memory(url)
             samples = lookups(url, rows, count)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     return {
         "rows": rows,
         "rows_per_s": full_run["rows"] / full_run["seconds"],

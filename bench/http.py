@@ -26,7 +26,8 @@ from twilio.request_validator import RequestValidator
 
 from bench.common import percentile, tree_cpu_seconds
 from ivr.runtime.embedded import free_port
-from routing.settings import DEMO_AUTH_TOKEN, PROJECT_ROOT
+from ivr.settings import DEMO_AUTH_TOKEN
+from routing.settings import PROJECT_ROOT
 
 
 @dataclass

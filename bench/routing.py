@@ -28,12 +28,12 @@ from pathlib import Path
 
 from bench.common import median, percentile
 from bench.directory import NOW, start_redis
+from ivr.settings import load_settings
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.router import Offer
-from routing.settings import load_settings
 from routing.store import connect
 
 
@@ -41,8 +41,11 @@ class Hotline:
     """One size: its own redis-server, N busy agents, `waiting` callers queued."""
 
     def __init__(self, tmp: Path, n_agents: int, waiting: int) -> None:
-        self.proc, url = start_redis(tmp)
-        settings = load_settings({"redis.url": url, "routing.wrap_up_seconds": 0})
+        self.server = start_redis(tmp)
+        url = self.server.url
+        # No senior reserve: the set-up fills every agent with general callers.
+        overrides = {"redis.url": url, "routing.wrap_up_seconds": 0, "routing.senior_reserve": 0}
+        settings = load_settings(overrides)
         self.clock = FixedClock(NOW)
         self.eng = Engine(connect(url), self.clock, settings)
         self.router = self.eng.router
@@ -96,8 +99,7 @@ class Hotline:
         return frees, arrivals
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        self.server.stop()
 
 
 def measure(

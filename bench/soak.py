@@ -77,8 +77,9 @@ from bench.directory import start_redis
 from bench.http import Server, start_server
 from dialects.packs import default_packs
 from ivr.call.spool import SUFFIX, read
-from ivr.simulator.core import twiml
-from ivr.simulator.core.people import Caller, Input, patience
+from ivr.settings import load_settings
+from ivr.simulator.core import parse as twiml
+from ivr.simulator.core.people import Input, VirtualCaller, patience
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport
@@ -98,7 +99,6 @@ from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import connect
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}
@@ -170,10 +170,10 @@ def _calls(
             number = f"+86139{n:08d}"
             born = datetime(1950, 1 + i % 12, 1 + i % 28).date()
             engine.directory.save(Customer(f"soak{n}", f"长者{i}", born, None, (number,)))
-            caller = Caller(number, sim.rng, senior=True, label="senior")
+            caller = VirtualCaller(number, sim.rng, senior=True, label="senior")
         else:
             keys = [Input(digits=engine.settings.ivr.agent_key, after=1.0)]
-            caller = Caller(f"+86137{n:08d}", sim.rng, inputs=keys, label="other")
+            caller = VirtualCaller(f"+86137{n:08d}", sim.rng, inputs=keys, label="other")
         caller.patience_s = patience(rng, 60.0)
         sim.place_call(caller, engine.settings.twilio.caller_id)
 
@@ -210,7 +210,8 @@ def soak(
                        handler_class=_Quiet)  # fmt: skip
     threading.Thread(target=rest.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
-        redis_proc, url = start_redis(Path(tmp))
+        redis_server = start_redis(Path(tmp))
+        url = redis_server.url
         spool = Path(tmp) / "spool"
         options = SERVER | {"server.workers": workers, "server.spool_dir": str(spool)}
         options |= LOST_REPORT_SERVER if lose else {}
@@ -223,8 +224,7 @@ def soak(
                         router)  # fmt: skip
         finally:
             server.stop()
-            redis_proc.terminate()
-            redis_proc.wait(timeout=10)
+            redis_server.stop()
             rest.shutdown()
             rest.server_close()
 

@@ -32,6 +32,7 @@ from app import create_app
 from bench.common import median, percentile
 from bench.directory import start_redis
 from ivr import services
+from ivr.runtime.redis_process import RedisProcess
 from ivr.runtime.server import freeze_heap
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -166,12 +167,10 @@ def hotline(url: str) -> tuple[Engine, FlaskClient]:
 
 def measure(small: int, large: int, requests: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        procs = []
+        servers: list[RedisProcess] = []
         try:
-            proc, small_url = start_redis(Path(tmp) / "a")
-            procs.append(proc)
-            proc, large_url = start_redis(Path(tmp) / "b")
-            procs.append(proc)
+            servers += [start_redis(Path(tmp) / "a"), start_redis(Path(tmp) / "b")]
+            small_url, large_url = servers[0].url, servers[1].url
             small_eng, small_client = hotline(small_url)
             large_eng, large_client = hotline(large_url)
             t0 = time.perf_counter()
@@ -187,9 +186,8 @@ def measure(small: int, large: int, requests: int) -> dict[str, object]:
             dbsize = int(large_eng.redis.dbsize())
             small_keys = int(small_eng.redis.dbsize())
         finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(timeout=10)
+            for server in servers:
+                server.stop()
     assert interval_id(NOW, large_eng.settings)  # today's interval exists
     return {
         "small": small,

@@ -13,7 +13,7 @@ import sys
 from bench.bare_app import create_bare_app
 from ivr import services
 from ivr.runtime.server import _Gunicorn, gunicorn_options
-from routing.settings import load_settings
+from ivr.settings import load_settings
 
 
 def overrides(port: int, redis_url: str) -> dict[str, object]:

@@ -28,11 +28,12 @@ from pathlib import Path
 from bench.common import median
 from bench.directory import NOW, generate, start_redis
 from bench.http import LoadResult, load, signed_post, start_server
+from ivr.settings import load_settings
 from routing.clock import FixedClock
 from routing.directory import Directory
 from routing.importer import import_csv
 from routing.keys import Keys
-from routing.settings import PROJECT_ROOT, load_settings
+from routing.settings import PROJECT_ROOT
 from routing.store import connect
 
 CACHE = PROJECT_ROOT / "var" / "bench"
@@ -104,22 +105,22 @@ def one(
 
 def measure(rows: int, rounds: int, seconds: float, *, tcp: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_redis(Path(tmp), tcp=tcp)
+        server = start_redis(Path(tmp), tcp=tcp)
+        url = server.url
         try:
             path = load_directory(url, rows)
             numbers = senior_numbers(path, 50_000)
             results: list[dict[str, object]] = []
             for r in range(rounds):
-                bare = one("bare", url, numbers, seconds, 0, proc.pid)
-                silver = one("silverline", url, numbers, seconds, r * 20_000, proc.pid)
+                bare = one("bare", url, numbers, seconds, 0, server.pid)
+                silver = one("silverline", url, numbers, seconds, r * 20_000, server.pid)
                 ratio = silver.rps / bare.rps
                 results.append(
                     {"bare": _figures(bare), "silverline": _figures(silver), "ratio": ratio}
                 )
                 print(json.dumps(results[-1]), flush=True)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     return {
         "rows": rows,
         "redis": "TCP loopback" if tcp else "Unix socket",

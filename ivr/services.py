@@ -15,10 +15,10 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 from flask.sansio.app import App
 
+from ivr.settings import Settings
 from ivr.telephony import Telephony
 from routing.clock import Clock
 from routing.engine import Engine
-from routing.settings import Settings
 from routing.users import Users
 
 EXTENSION = "silverline"
@@ -38,8 +38,10 @@ class AppFactory(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """What one app instance serves with: the engine (Redis, clock, settings) and Twilio's REST."""
+    """What one app instance serves with: its settings, the engine (Redis, clock, the engine's
+    sections of the settings) and Twilio's REST."""
 
+    settings: Settings
     engine: Engine
     telephony: Telephony
 
@@ -60,7 +62,8 @@ def engine() -> Engine:
 
 
 def settings() -> Settings:
-    return engine().settings
+    """The settings of the app handling this request."""
+    return of(current_app).settings
 
 
 def telephony() -> Telephony:

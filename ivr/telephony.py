@@ -10,7 +10,7 @@ from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from routing.settings import Settings
+from ivr.settings import Settings
 
 log = logging.getLogger("silverline.telephony")
 
@@ -23,6 +23,7 @@ class Telephony:
     """
 
     def __init__(self, settings: Settings, http_client: Any = None) -> None:
+        self.caller_id = settings.twilio.caller_id  # the hotline's number, our calls' From
         self.enabled = bool(
             settings.secrets.twilio_account_sid or settings.twilio.api_base_url or http_client
         )

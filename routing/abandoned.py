@@ -26,7 +26,7 @@ from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.router import CallInfo, Router
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 MAX_LISTED = 200
@@ -62,7 +62,7 @@ class Abandoned:
         self,
         redis_client: RedisClient,
         clock: Clock,
-        settings: Settings,
+        settings: EngineSettings,
         keys: Keys,
         router: Router,
         callbacks: CallbackRequests,

@@ -13,8 +13,8 @@ from redis.exceptions import RedisError
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
-from routing.queues import RoutingScript
-from routing.settings import Settings
+from routing.route import RoutingScript
+from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 AgentState = Literal["offline", "available", "offered", "on_call", "wrap_up", "away"]
@@ -58,7 +58,7 @@ class Agents:
         self,
         redis: RedisClient,
         clock: Clock,
-        settings: Settings,
+        settings: EngineSettings,
         keys: Keys,
         script: RoutingScript | None = None,
     ) -> None:

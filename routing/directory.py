@@ -28,7 +28,7 @@ from routing.caller import Caller, Customer
 from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 SUFFIX_DIGITS = 4
@@ -85,11 +85,10 @@ def decode(value: str, number: str) -> Customer:
 class Directory:
     """Customer records by phone number, and caller identification on top of them."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings, keys: Keys) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
+    def __init__(
+        self, redis: RedisClient, clock: Clock, settings: EngineSettings, keys: Keys
+    ) -> None:
+        self.redis, self.clock, self.settings, self.keys = redis, clock, settings, keys
         # Longest key first, so "江苏省苏州市" wins over a province-wide "江苏省".
         self._regions = sorted(settings.dialect_regions.items(), key=lambda kv: -len(kv[0]))
 

@@ -12,7 +12,7 @@ from routing.keys import Keys
 from routing.privacy import PersonalData
 from routing.recorder import Recorder
 from routing.router import Router
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.statsquery import Stats
 from routing.store import RedisClient
 from routing.users import Users
@@ -22,7 +22,7 @@ from routing.wrapup import WrapUps
 class Engine:
     """Bundle of the engine's parts; the web app, the CLI and the simulator each build one."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings) -> None:
+    def __init__(self, redis: RedisClient, clock: Clock, settings: EngineSettings) -> None:
         self.redis = redis
         self.clock = clock
         self.settings = settings

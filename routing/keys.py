@@ -117,6 +117,22 @@ class Keys:
         """Wrap-up codes per agent on one local day (YYYYMMDD): "<agent>:<code>" -> n."""
         return f"{self.stats_prefix()}:wuday:{day}"
 
+    def stats_formats(self) -> dict[str, str]:
+        """The statistics keys record_lib.lua writes, as Lua `string.format` patterns (one `%s`
+        a part), made by the methods above: the names keep one owner, this table."""
+        hole = "\x00"
+
+        def pattern(name: str) -> str:
+            return name.replace("%", "%%").replace(hole, "%s")
+
+        return {
+            "call": pattern(self.stats_call(hole)),
+            "iv": pattern(self.stats_interval(hole, hole)),
+            "day": pattern(self.stats_day(hole, hole)),
+            "total": pattern(self.stats_total(hole)),
+            "events": pattern(self.stats_events()),
+        }
+
     def demo_phone(self, agent_id: str) -> str:
         """An agent's demo phone in the console (no Twilio account): "on", the last button.
 
@@ -203,7 +219,7 @@ class Keys:
     def routing_forced(self) -> str:
         """Supervisors' forced agent state changes, newest first (JSON: who, when, what).
 
-        An audit trail, so it is bounded twice: the newest entries only (queues.py's
+        An audit trail, so it is bounded twice: the newest entries only (route.py's
         FORCED_KEEP) and none older than the statistics' retention, which they explain.
         """
         return f"{self._routing()}:forced"

@@ -27,7 +27,7 @@ from routing.directory import Directory, age_on
 from routing.exceptions import CustomerBusy, StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 SCAN_COUNT = 1000
@@ -57,7 +57,7 @@ class PersonalData:
         self,
         redis_client: RedisClient,
         clock: Clock,
-        settings: Settings,
+        settings: EngineSettings,
         keys: Keys,
         directory: Directory,
     ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from routing.clock import Clock, epoch_ms
-from routing.queues import RoutingScript
+from routing.route import RoutingScript
 from routing.stats import EVENT_KINDS, EventKind
 
 

@@ -1,6 +1,6 @@
 """Who gets which caller: queue entry, assignment to agents, re-routing and call-backs.
 
-Each method is one atomic call of `route.lua` (see queues.py): it applies the event, then
+Each method is one atomic call of `route.lua` (see route.py): it applies the event, then
 assigns waiting callers (queue priority, then original entry time) to free agents (skill,
 dialect, then longest idle) until no free agent may take any waiting caller. Offers the
 script makes are returned so the call flow can act on them; offers made inside a call whose
@@ -34,12 +34,11 @@ FORCED_VIA = ("web", "cli")
 MAX_BY = 64  # a user name or an OS login fits; the audit list stays small
 
 
-@dataclass(frozen=True)
-class Offer:
-    """A caller assigned to an agent."""
+@dataclass(frozen=True, kw_only=True)
+class Routed:
+    """What an offer and a call's record both say of a routed caller (the script's `call`)."""
 
     call_sid: str
-    agent: Agent
     queue: str
     senior: bool
     caller_name: str
@@ -51,6 +50,13 @@ class Offer:
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
     in_room: bool = False  # the caller waits in the call's own conference (ivr/call/connect.py)
     agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Offer(Routed):
+    """A caller assigned to an agent."""
+
+    agent: Agent
 
     @property
     def to_place(self) -> bool:
@@ -85,29 +91,17 @@ class WaitStatus:
     pulls: list[Offer]  # OTHER callers just assigned: ivr pulls them out via REST
 
 
-@dataclass(frozen=True)
-class CallInfo:
+@dataclass(frozen=True, kw_only=True)
+class CallInfo(Routed):
     """A routed call's record."""
 
-    call_sid: str
-    queue: str
-    senior: bool
-    caller_name: str
-    caller_number: str | None
-    caller_age: int | None
-    caller_dialect: str
-    entered_at: datetime
     # waiting, offered, on_call, done, gone (abandoned), retry, failed, unreported (closed
     # with no report of its end: routing.max_call_seconds)
     state: str
     agent_id: str
-    callback: bool
     callback_attempts: int
     queue_sid: str
     answered_at: datetime | None = None  # when an agent picked up; None before that
-    leg: str = ""  # the call-back leg the senior answered, if any (Offer.leg)
-    in_room: bool = False  # waiting in the call's own conference (Offer.in_room)
-    agent_leg: str = ""  # (Offer.agent_leg)
 
 
 @dataclass(frozen=True)

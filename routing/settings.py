@@ -1,7 +1,10 @@
-"""One typed settings object: config/silverline.toml, then environment, then overrides.
+"""The engine's settings: its sections of config/silverline.toml, then environment, then
+overrides; and the loader the app's settings (ivr/settings.py) are read with too.
 
-A bad value stops start-up with a SettingsError naming the key and the expected form.
-Secrets come only from the environment and are kept out of repr() so they are never printed.
+A bad value stops start-up with a SettingsError naming the key and the expected form. Each
+section checks its own values next to its fields; EngineSettings checks those across sections.
+The web server's, Twilio's and the secrets' sections are the app's (ivr/settings.py): the
+engine never sees them.
 """
 
 from __future__ import annotations
@@ -16,16 +19,14 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from routing.exceptions import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "silverline.toml"
-DEMO_AUTH_TOKEN = "silverline-demo-token-not-secret"
-DEMO_ACCOUNT_SID = "AC" + "0" * 32
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _RATE = re.compile(r"^(\d{2,3}%|x-slow|slow|medium|fast|x-fast)$")
 
@@ -46,56 +47,7 @@ class Hotline:
                 f"config key 'hotline.timezone' must be an IANA time zone such as "
                 f"Asia/Shanghai, got {self.timezone!r}"
             ) from exc
-        _require(0 < self.senior_age < 130, "hotline.senior_age", "an age between 1 and 129")
-
-
-@dataclass(frozen=True)
-class Server:
-    host: str = "127.0.0.1"
-    port: int = 5000
-    workers: int = 2
-    threads: int = 32
-    timeout: int = 30
-    seed_demo: bool = True
-    spool_dir: str = "var/spool"
-
-    def check(self) -> None:
-        _require(0 < self.port < 65536, "server.port", "a TCP port (1-65535)")
-        _require(self.workers >= 1, "server.workers", "at least 1")
-        _require(self.threads >= 1, "server.threads", "at least 1")
-        _require(
-            bool(self.spool_dir.strip()) and "\0" not in self.spool_dir,
-            "server.spool_dir",
-            "a directory path",
-        )
-
-
-@dataclass(frozen=True)
-class Twilio:
-    public_url: str = ""
-    validate_signatures: bool = True
-    proxy_fix: bool = False
-    api_base_url: str = ""
-    caller_id: str = "+861095500000"
-    rest_timeout: float = 5.0
-
-    @property
-    def base(self) -> str:
-        """The configured public URL without a trailing slash ("" when not set)."""
-        return self.public_url.rstrip("/")
-
-    def check(self) -> None:
-        _require(bool(_E164.match(self.caller_id)), "twilio.caller_id", "an E.164 number")
-        _require(
-            0 < self.rest_timeout <= 10,
-            "twilio.rest_timeout",
-            "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
-        )
-        _require(
-            not self.public_url or self.public_url.startswith(("http://", "https://")),
-            "twilio.public_url",
-            "an http:// or https:// URL",
-        )
+        require(0 < self.senior_age < 130, "hotline.senior_age", "an age between 1 and 129")
 
 
 @dataclass(frozen=True)
@@ -108,13 +60,13 @@ class RedisSettings:
     socket_timeout: float = 0.5
 
     def check(self) -> None:
-        _require(
+        require(
             self.appendfsync in {"always", "everysec", "no"},
             "redis.appendfsync",
             "one of always, everysec, no",
         )
-        _require(self.socket_timeout > 0, "redis.socket_timeout", "a positive number of seconds")
-        _require(
+        require(self.socket_timeout > 0, "redis.socket_timeout", "a positive number of seconds")
+        require(
             not self.url or self.url.startswith(("redis://", "rediss://", "unix://")),
             "redis.url",
             "a redis://, rediss:// or unix:// URL",
@@ -133,11 +85,11 @@ class Fallback:
         return (self.number, *self.alternates)
 
     def check(self) -> None:
-        _require(
-            bool(_E164.match(self.number)), "fallback.number", "an E.164 number like +861095500999"
+        require(
+            bool(E164.match(self.number)), "fallback.number", "an E.164 number like +861095500999"
         )
         for line in self.alternates:
-            _require(bool(_E164.match(line)), "fallback.alternates", "E.164 numbers")
+            require(bool(E164.match(line)), "fallback.alternates", "E.164 numbers")
 
 
 @dataclass(frozen=True)
@@ -163,17 +115,17 @@ class Ivr:
     connect: str = "conference"
 
     def check(self) -> None:
-        _require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
-        _require(self.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
+        require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
+        require(self.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
         for key in ("senior_rate", "repeat_rate"):
             rate = getattr(self, key)
-            _require(bool(_RATE.match(rate)), f"ivr.{key}", "a prosody rate like 80%")
+            require(bool(_RATE.match(rate)), f"ivr.{key}", "a prosody rate like 80%")
         for key in ("gather_timeout", "senior_gather_timeout", "speech_timeout"):
-            _require(1 <= getattr(self, key) <= 60, f"ivr.{key}", "seconds between 1 and 60")
+            require(1 <= getattr(self, key) <= 60, f"ivr.{key}", "seconds between 1 and 60")
         keys = [t.key for t in self.topics] + [self.agent_key, self.senior_key, self.complaint_key]
         for k in keys:
-            _require(len(k) == 1 and k in "0123456789", "ivr.topics", "single keys 0-9")
-        _require(
+            require(len(k) == 1 and k in "0123456789", "ivr.topics", "single keys 0-9")
+        require(
             len(set(keys)) == len(keys),
             "ivr.topics",
             "keys that differ from each other and from agent_key, senior_key and complaint_key",
@@ -190,20 +142,20 @@ class BusinessHours:
 
     def check(self) -> None:
         for key in ("open", "close"):
-            _require(
+            require(
                 bool(_HHMM.match(getattr(self, key))), f"business_hours.{key}", "a time as HH:MM"
             )
         for day in self.weekdays:
-            _require(1 <= day <= 7, "business_hours.weekdays", "ISO weekdays 1 (Monday) to 7")
+            require(1 <= day <= 7, "business_hours.weekdays", "ISO weekdays 1 (Monday) to 7")
         for holiday in self.holidays:
-            _require(
+            require(
                 bool(re.match(r"^\d{4}-\d{2}-\d{2}$", holiday)),
                 "business_hours.holidays",
                 "dates as YYYY-MM-DD",
             )
         on_call = self.on_call_senior_number
-        _require(
-            not on_call or bool(_E164.match(on_call)),
+        require(
+            not on_call or bool(E164.match(on_call)),
             "business_hours.on_call_senior_number",
             "empty or an E.164 number",
         )
@@ -225,28 +177,28 @@ class Routing:
     max_call_seconds: int = 14400
 
     def check(self) -> None:
-        _require(self.max_missed_offers >= 1, "routing.max_missed_offers", "at least 1")
-        _require(self.senior_reserve >= 0, "routing.senior_reserve", "0 or more agents")
-        _require(
+        require(self.max_missed_offers >= 1, "routing.max_missed_offers", "at least 1")
+        require(self.senior_reserve >= 0, "routing.senior_reserve", "0 or more agents")
+        require(
             self.senior_reserve_release >= 0,
             "routing.senior_reserve_release",
             "0 or more seconds",
         )
-        _require(5 <= self.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600")
+        require(5 <= self.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600")
         # A waiting caller reports every few seconds (wait URL polls), so a call silent for
         # reconcile_after is worth asking Twilio about; below 30 s a live caller could look lost.
-        _require(
+        require(
             30 <= self.reconcile_after <= 3600,
             "routing.reconcile_after",
             "seconds between 30 and 3600",
         )
-        _require(
+        require(
             self.wait_poll_seconds * 3 <= self.reconcile_after,
             "routing.reconcile_after",
             "at least three times routing.wait_poll_seconds",
         )
         # Call records expire a day after their last change; the bound must close a call first.
-        _require(
+        require(
             self.reconcile_after <= self.max_call_seconds <= 86_000,
             "routing.max_call_seconds",
             "seconds from routing.reconcile_after up to 86000 (a call record lives a day)",
@@ -264,11 +216,11 @@ class QueueSettings:
 
     def check(self, name: str) -> None:
         where = f"queues.{name}"
-        _require(bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", name)), where, "a lower-case queue name")
-        _require(0 < self.sl_percent <= 100, f"{where}.sl_percent", "a percentage 1-100")
-        _require(self.sl_seconds > 0, f"{where}.sl_seconds", "a positive number of seconds")
-        _require(self.widen_to_any_after >= 0, f"{where}.widen_to_any_after", "seconds >= 0")
-        _require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
+        require(bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", name)), where, "a lower-case queue name")
+        require(0 < self.sl_percent <= 100, f"{where}.sl_percent", "a percentage 1-100")
+        require(self.sl_seconds > 0, f"{where}.sl_seconds", "a positive number of seconds")
+        require(self.widen_to_any_after >= 0, f"{where}.widen_to_any_after", "seconds >= 0")
+        require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
 
 
 @dataclass(frozen=True)
@@ -280,18 +232,18 @@ class StatsSettings:
     stream_maxlen: int = 1_000_000
 
     def check(self) -> None:
-        _require(
+        require(
             self.interval_minutes > 0 and 60 % self.interval_minutes == 0,
             "stats.interval_minutes",
             "a divisor of 60 such as 15 or 30",
         )
         bounds = list(self.histogram_bounds)
-        _require(
+        require(
             bounds == sorted(set(bounds)) and bool(bounds) and bounds[0] > 0,
             "stats.histogram_bounds",
             "increasing positive seconds",
         )
-        _require(self.stream_maxlen >= 1000, "stats.stream_maxlen", "at least 1000")
+        require(self.stream_maxlen >= 1000, "stats.stream_maxlen", "at least 1000")
 
 
 @dataclass(frozen=True)
@@ -311,21 +263,10 @@ class Privacy:
 
     def check(self) -> None:
         for name in ("audit_days", "callback_days", "event_days"):
-            _require(1 <= getattr(self, name) <= 3650, f"privacy.{name}", "days from 1 to 3650")
-        _require(
+            require(1 <= getattr(self, name) <= 3650, f"privacy.{name}", "days from 1 to 3650")
+        require(
             6 <= self.call_record_hours <= 24 * 90, "privacy.call_record_hours", "hours, 6 to 2160"
         )
-
-
-@dataclass(frozen=True)
-class Softphone:
-    # Seconds an agent's Access Token lives; the page asks for a new one before it runs out.
-    token_ttl: int = 3600
-
-    def check(self) -> None:
-        # Twilio allows tokens of up to 24 hours (https://www.twilio.com/docs/iam/access-tokens)
-        # and asks for the shortest feasible; an hour bounds what a leaked token is worth.
-        _require(60 <= self.token_ttl <= 3600, "softphone.token_ttl", "seconds from 60 to 3600")
 
 
 @dataclass(frozen=True)
@@ -342,45 +283,19 @@ class WrapUp:
     def check(self) -> None:
         codes = [c.code for c in self.codes]
         for code in codes:
-            _require(
+            require(
                 bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", code)),
                 "wrap_up.codes",
                 f"lower-case codes such as call_back (not {code!r})",
             )
-        _require(len(set(codes)) == len(codes), "wrap_up.codes", "codes that differ")
+        require(len(set(codes)) == len(codes), "wrap_up.codes", "codes that differ")
 
 
 @dataclass(frozen=True)
-class Secrets:
-    """Credentials from the environment only; repr() hides them."""
+class EngineSettings:
+    """The sections the engine (routing/) reads."""
 
-    twilio_auth_token: str = field(default="", repr=False)
-    twilio_account_sid: str = field(default="", repr=False)
-    secret_key: str = field(default="", repr=False)
-    metrics_token: str = field(default="", repr=False)
-    twilio_api_key_sid: str = field(default="", repr=False)
-    twilio_api_key_secret: str = field(default="", repr=False)
-    twilio_twiml_app_sid: str = field(default="", repr=False)
-
-    @property
-    def demo(self) -> bool:
-        """True when no Twilio token is set and the printed dev token signs webhooks."""
-        return not self.twilio_auth_token
-
-    @property
-    def auth_token(self) -> str:
-        return self.twilio_auth_token or DEMO_AUTH_TOKEN
-
-    @property
-    def account_sid(self) -> str:
-        return self.twilio_account_sid or DEMO_ACCOUNT_SID
-
-
-@dataclass(frozen=True)
-class Settings:
     hotline: Hotline = Hotline()
-    server: Server = Server()
-    twilio: Twilio = Twilio()
     redis: RedisSettings = RedisSettings()
     fallback: Fallback = Fallback()
     ivr: Ivr = Ivr()
@@ -389,89 +304,62 @@ class Settings:
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
-    softphone: Softphone = Softphone()
     privacy: Privacy = Privacy()
     wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
-    secrets: Secrets = Secrets()
-    config_path: str = ""
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.hotline.timezone)
 
-    @property
-    def public_base(self) -> str:
-        """Where Twilio reaches this server: the public URL, else the address it listens on.
-        (Inside a request, ivr/call/webhooks.py falls back to the request's host instead.)"""
-        return self.twilio.base or f"http://{self.server.host}:{self.server.port}"
-
     def check(self) -> None:
         """Each section's own checks (next to its fields), then those across sections."""
         for section in (
             self.hotline,
-            self.server,
-            self.twilio,
             self.redis,
             self.fallback,
             self.business_hours,
             self.ivr,
             self.routing,
             self.stats,
-            self.softphone,
             self.wrap_up,
             self.privacy,
         ):
             section.check()
         for name, queue in self.queues.items():
             queue.check(name)
-        _require(
+        require(
             self.privacy.call_record_hours * 3600 >= self.routing.max_call_seconds,
             "privacy.call_record_hours",
             "at least routing.max_call_seconds (a live call keeps its record)",
         )
         for required in ("senior", "general"):
-            _require(
-                required in self.queues, f"queues.{required}", "a queue table (it is required)"
-            )
+            require(required in self.queues, f"queues.{required}", "a queue table (it is required)")
         for topic in self.ivr.topics:
-            _require(
+            require(
                 topic.queue in self.queues, "ivr.topics", f"queues that exist (no '{topic.queue}')"
             )
 
 
-# Environment variables with names of their own (README.md, "Configuration"); everything else is
-# SILVERLINE__<SECTION>__<KEY>.
-_NAMED_ENV = {
-    "SILVERLINE_PUBLIC_URL": "twilio.public_url",
-    "SILVERLINE_HOST": "server.host",
-    "SILVERLINE_PORT": "server.port",
-    "REDIS_URL": "redis.url",
-}
-_SECRET_ENV = {
-    "TWILIO_AUTH_TOKEN": "twilio_auth_token",
-    "TWILIO_ACCOUNT_SID": "twilio_account_sid",
-    "SILVERLINE_SECRET_KEY": "secret_key",
-    "SILVERLINE_METRICS_TOKEN": "metrics_token",
-    "TWILIO_API_KEY_SID": "twilio_api_key_sid",
-    "TWILIO_API_KEY_SECRET": "twilio_api_key_secret",
-    "TWILIO_TWIML_APP_SID": "twilio_twiml_app_sid",
-}
+# Environment variables with names of their own (README.md, "Configuration") that the engine's
+# sections read; everything else is SILVERLINE__<SECTION>__<KEY>.
+ENGINE_ENV = {"REDIS_URL": "redis.url"}
+_S = TypeVar("_S", bound=EngineSettings)
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-    config_path: str | Path | None = None,
-) -> Settings:
-    """Build Settings from the TOML file, the environment and dotted-key overrides."""
-    env = os.environ if environ is None else environ
+def read_config(
+    overrides: Mapping[str, Any] | None,
+    env: Mapping[str, str],
+    config_path: str | Path | None,
+    named_env: Mapping[str, str],
+) -> tuple[dict[str, Any], Path]:
+    """The raw tables: the TOML file, then the environment, then dotted-key overrides."""
     path = Path(config_path or env.get("SILVERLINE_CONFIG") or DEFAULT_CONFIG)
     raw = _read_toml(path)
     for reserved in ("secrets", "config_path"):
         if reserved in raw:
             raise SettingsError(f"config key '{reserved}' cannot be set in {path}")
-    for name, dotted in _NAMED_ENV.items():
+    for name, dotted in named_env.items():
         if env.get(name):
             _set_dotted(raw, dotted, env[name])
     for name, value in env.items():
@@ -479,12 +367,27 @@ def load_settings(
             _set_dotted(raw, name.removeprefix("SILVERLINE__").lower().replace("__", "."), value)
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value)
-    secrets = {attr: env.get(name, "") for name, attr in _SECRET_ENV.items()}
-    raw["secrets"] = secrets
-    raw["config_path"] = str(path)
-    settings: Settings = _build(Settings, raw, "")
+    return raw, path
+
+
+def build_settings(cls: type[_S], raw: dict[str, Any]) -> _S:
+    """Typed, coerced and checked settings of class `cls` from raw tables."""
+    settings: _S = _build(cls, raw, "")
     settings.check()
     return settings
+
+
+def load_engine_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+) -> EngineSettings:
+    """The engine's sections alone, for the engine's own tests and tools. The app's sections
+    in the file are left out here; the app's loader (ivr/settings.py) reads and checks them."""
+    env = os.environ if environ is None else environ
+    raw, _ = read_config(overrides, env, config_path, ENGINE_ENV)
+    mine = {f.name for f in dataclasses.fields(EngineSettings)}
+    return build_settings(EngineSettings, {k: v for k, v in raw.items() if k in mine})
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -604,6 +507,6 @@ def _fail(key: str, form: str, value: Any) -> Any:
     raise SettingsError(f"config key '{key}' must be {form}, got {value!r}")
 
 
-def _require(ok: bool, key: str, form: str) -> None:
+def require(ok: bool, key: str, form: str) -> None:
     if not ok:
         raise SettingsError(f"config key '{key}' must be {form}")

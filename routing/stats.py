@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from routing.clock import epoch_ms
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 
 EventKind = Literal[
     "entered",
@@ -43,7 +43,7 @@ LIBRARY = lua_source("record_lib")
 class Intervals:
     """The statistics interval a time falls in, remembered while time stays inside it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         self._current = (0, 0, "", 0)  # [start ms, end ms), interval id, expire-at ms
 
@@ -61,7 +61,7 @@ class Intervals:
         return interval, expire
 
 
-def route_config(settings: Settings) -> dict[str, Any]:
+def route_config(settings: EngineSettings) -> dict[str, Any]:
     """What route.lua needs to record the events of its decisions, fixed by the settings."""
     stats = settings.stats
     return {
@@ -75,13 +75,13 @@ def route_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def sl_seconds(settings: Settings, queue: str) -> int:
+def sl_seconds(settings: EngineSettings, queue: str) -> int:
     """The queue's service-level threshold T in seconds (the default queue's for unknown ones)."""
     found = settings.queues.get(queue)
     return found.sl_seconds if found else DEFAULT_SL_SECONDS
 
 
-def interval_id(when: datetime, settings: Settings) -> str:
+def interval_id(when: datetime, settings: EngineSettings) -> str:
     """The local start of the interval holding `when`, as YYYYMMDDTHHMM."""
     local = when.astimezone(settings.tz)
     size = settings.stats.interval_minutes
@@ -95,14 +95,14 @@ def interval_start(interval: str, tz: ZoneInfo) -> datetime:
     return datetime.strptime(interval, "%Y%m%dT%H%M").replace(tzinfo=tz)
 
 
-def day_intervals(day: date, settings: Settings) -> list[str]:
+def day_intervals(day: date, settings: EngineSettings) -> list[str]:
     """Every interval id of one local day, in order."""
     size = settings.stats.interval_minutes
     stamp = f"{day:%Y%m%d}"
     return [f"{stamp}T{m // 60:02d}{m % 60:02d}" for m in range(0, 24 * 60, size)]
 
 
-def local_day(when: datetime, settings: Settings) -> date:
+def local_day(when: datetime, settings: EngineSettings) -> date:
     """The hotline's calendar day at `when`."""
     return when.astimezone(settings.tz).date()
 

@@ -21,7 +21,7 @@ from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.stats import TTH_BOUNDS, day_intervals, days, interval_start, local_day, sl_seconds
 from routing.store import RedisClient
 
@@ -155,11 +155,10 @@ class Interval:
 class Stats:
     """Queries over the aggregates the Recorder writes."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, settings: Settings, keys: Keys) -> None:
-        self.redis = redis
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
+    def __init__(
+        self, redis: RedisClient, clock: Clock, settings: EngineSettings, keys: Keys
+    ) -> None:
+        self.redis, self.clock, self.settings, self.keys = redis, clock, settings, keys
         self._zeros: dict[tuple[str, ...], dict[str, Figures]] = {}  # see _no_calls
         self._gather = redis.register_script(lua_source("gather"))
         self._gather_range = redis.register_script(lua_source("gather_range"))

@@ -16,7 +16,7 @@ from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.stats import Intervals, route_config
 from routing.store import RedisClient
 
@@ -26,7 +26,9 @@ NOTE_MAX_CHARS = 500  # a line or two; the stream is an audit trail, not a case 
 class WrapUps:
     """Record and read wrap-up codes."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, keys: Keys, settings: Settings) -> None:
+    def __init__(
+        self, redis: RedisClient, clock: Clock, keys: Keys, settings: EngineSettings
+    ) -> None:
         self.redis = redis
         self.clock = clock
         self.keys = keys

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_servers import RedisProcess
+from ivr.runtime.redis_process import RedisProcess
 
 SLOTS = 16384
 BUS_OFFSET = 10000

@@ -15,11 +15,11 @@ from redis.cluster import RedisCluster
 
 from app import create_app
 from ivr import services
+from ivr.runtime.redis_process import RedisProcess
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient, connect
 from tests.cluster import LocalCluster
-from tests.redis_servers import RedisProcess
 
 # A Monday, 10:00 in Shanghai: inside business hours.
 T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)

@@ -9,11 +9,11 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from routing.settings import DEMO_AUTH_TOKEN
+from ivr.settings import DEMO_AUTH_TOKEN
 
 BASE = "http://localhost"
 
-# Verbs Twilio allows in each place a document runs (ivr/simulator/core/twiml.py cites the pages).
+# Verbs Twilio allows in each place a document runs (ivr/simulator/core/parse.py cites the pages).
 ALLOWED = {
     "call": {
         "Say",

@@ -67,7 +67,7 @@ class Dispatcher:
         query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
         leg = self.telephony.call_agent(
             offer.agent.contact,
-            settings.twilio.caller_id,
+            self.telephony.caller_id,
             f"{root}/voice/agent-answer?{query}",
             f"{root}/voice/agent-status?{query}",
             settings.routing.dial_timeout,
@@ -89,7 +89,7 @@ class Dispatcher:
         if offer.caller_number:
             sid = self.telephony.place(
                 offer.caller_number,
-                self.engine.settings.twilio.caller_id,
+                self.telephony.caller_id,
                 f"{root}/voice/callback-answer?{query}",
                 f"{root}/voice/callback-status?{query}",
             )

@@ -41,8 +41,9 @@ from flask import Flask, request
 from werkzeug.datastructures import MultiDict
 
 from ivr import services
+from ivr.settings import Settings
 from routing.exceptions import StoreUnavailable
-from routing.settings import PROJECT_ROOT, Settings
+from routing.settings import PROJECT_ROOT
 
 log = logging.getLogger("silverline.spool")
 
@@ -238,7 +239,7 @@ def spool_of(app: Flask) -> Spool:
     """The app's spool, made on first use (in the worker: nothing is opened before a report)."""
     found: Spool | None = app.extensions.get(EXTENSION)
     if found is None:
-        settings = services.of(app).engine.settings
+        settings = services.of(app).settings
         found = app.extensions.setdefault(EXTENSION, Spool(spool_dir(settings)))
     return found
 

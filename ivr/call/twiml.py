@@ -9,7 +9,7 @@ from flask import Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from dialects.packs import Packs, Play, Utterance
-from routing.settings import Settings
+from ivr.settings import Settings
 
 TwimlParent = Any  # VoiceResponse or a nested Gather: both have say/play/pause
 

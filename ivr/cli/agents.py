@@ -15,13 +15,13 @@ import click
 
 from dialects.registry import DIALECTS
 from ivr.call.dispatch import Dispatcher
-from ivr.cli.helpers import cli_audit, cli_engine, os_user
+from ivr.cli.helpers import cli_audit, cli_engine, cli_settings, os_user
 from ivr.telephony import Telephony
 from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
-from routing.queues import FORCED_KEEP
+from routing.route import FORCED_KEEP
 from routing.router import Offer
 
 T = TypeVar("T")
@@ -138,7 +138,8 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
     An agent on a call leaves when the call ends, unless --force; an available one may be
     offered a waiting caller at once.
     """
-    eng = cli_engine()
+    settings = cli_settings()
+    eng = cli_engine(settings)
     if _guard(lambda: eng.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
@@ -148,7 +149,7 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
     if not force:  # a forced change is recorded by _force, with what it ended
         cli_audit(eng, "agent_state_set", agent_id, to_state=target)
-    Dispatcher(eng, Telephony(eng.settings)).act(offers, eng.settings.public_base)
+    Dispatcher(eng, Telephony(settings)).act(offers, settings.public_base)
     status = _guard(lambda: eng.agents.state(agent_id))
     busy = status.state in ("offered", "on_call") and not force
     after = f" (then {target} after the call; --force ends it now)" if busy else ""

@@ -10,15 +10,15 @@ import click
 
 from ivr.runtime.embedded import open_store
 from ivr.services import AppFactory
+from ivr.settings import Settings, load_settings
 from routing.clock import SystemClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError, SilverlineError
-from routing.settings import Settings, load_settings
 
 
-def cli_engine() -> Engine:
+def cli_engine(settings: Settings | None = None) -> Engine:
     """The engine on the configured store (REDIS_URL, or the embedded server), wall clock."""
-    settings = cli_settings()
+    settings = settings or cli_settings()
     try:
         redis, _ = open_store(settings)
     except SilverlineError as exc:

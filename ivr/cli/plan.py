@@ -11,9 +11,8 @@ from typing import Any
 import click
 
 from dialects.packs import default_packs
-from ivr.cli import progress
+from ivr.cli import progress, runs
 from ivr.cli.helpers import app_factory
-from ivr.cli.sim import ANSWER_AFTER, _drop, _offline, _patience, _scratch, _wrap_up
 from ivr.services import AppFactory
 from ivr.simulator.planner import Call, Load, Search, Setup, Targets, Team, plan_load, simulate_team
 
@@ -28,23 +27,7 @@ INTERVAL_S = 900  # a forecast's interval: 15 minutes
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV of 15-minute intervals: start, calls (or rate per second), senior_share.",
 )
-@click.option(
-    "--aht",
-    type=click.FloatRange(min=0, min_open=True),
-    default=180.0,
-    show_default=True,
-    help="Mean handle time (talk plus wrap-up), seconds.",
-)
-@click.option(
-    "--wrap-up",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Wrap-up, seconds (default: the config's).",
-)
-@click.option(
-    "--patience", default="300", show_default=True, help="Callers' mean patience, seconds, or inf."
-)
-@ANSWER_AFTER
+@runs.handle_options(patience_default="300")
 @click.option(
     "--senior-tth-mean",
     type=float,
@@ -102,11 +85,11 @@ def plan_command(**opts: Any) -> None:
     real app with the same callers for every candidate team (docs/planning.md).
     """
     loads = _loads(opts["rate"], opts["senior_share"], opts["forecast"])
-    wrap_up = _wrap_up(opts["wrap_up"], opts["aht"], None)
+    wrap_up = runs.wrap_up_of(opts["wrap_up"], opts["aht"], None)
     setup = Setup(
         aht_s=opts["aht"],
         wrap_up_s=wrap_up,
-        patience_s=_patience(opts["patience"]),
+        patience_s=runs.patience_of(opts["patience"]),
         answer_after_s=opts["answer_after"],
         calls=opts["calls"],
         seed=opts["seed"],
@@ -154,13 +137,13 @@ def _plan_all(setup: Setup, loads: list[Load], targets: Targets) -> list[dict[st
 
 def _runner(create_app: AppFactory) -> Any:
     def run(setup: Setup, load: Load, team: Team) -> list[Call]:
-        prefix = _scratch("slplan")
-        offline = _offline(None, setup.seed, prefix, setup.wrap_up_s, create_app)
+        prefix = runs.scratch_prefix("slplan")
+        offline = runs.offline_hotline(None, setup.seed, prefix, setup.wrap_up_s, create_app)
         try:
             with progress.calls_bar(offline.sim, setup.calls):
                 return simulate_team(offline, setup, load, team)
         finally:
-            _drop(offline.engine, prefix)
+            runs.drop_prefix(offline.engine, prefix)
 
     return run
 

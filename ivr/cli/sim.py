@@ -11,9 +11,7 @@ staffs the run with temporary agents on the server's store and removes them afte
 from __future__ import annotations
 
 import json
-import math
 import threading
-from datetime import UTC, datetime
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -21,21 +19,28 @@ import click
 
 from ivr.call.dispatch import Dispatcher
 from ivr.cli import progress
-from ivr.cli.helpers import app_factory, cli_engine, cli_settings
+from ivr.cli.helpers import cli_engine, cli_settings
+from ivr.cli.runs import (
+    ANSWER_AFTER,
+    drop_prefix,
+    handle_options,
+    offline_hotline,
+    patience_of,
+    scratch_prefix,
+    wrap_up_of,
+)
 from ivr.runtime.demo import warn_demo_token
-from ivr.services import AppFactory
 from ivr.simulator.core.calls import Leg, Line
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import CLASSES, Outcome, Plan, arrival_span, report
+from ivr.simulator.traffic import CLASSES, LivedCall, Plan, arrival_span, report
 from ivr.telephony import Telephony
 from ivr.web.demo_phone import phone_options
 from routing import numbers
-from routing.clock import FixedClock
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
@@ -44,21 +49,6 @@ from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
 SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
-# A traffic run measures the queue, not the opening hours: the reference scenario's 10,000
-# calls at 0.1333/s span 21 hours, and those after closing would hear the after-hours flow.
-OPEN_ALL_DAY = {
-    "business_hours.open": "00:00",
-    "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
-    "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
-    "business_hours.holidays": [],
-}
-ANSWER_AFTER = click.option(
-    "--answer-after",
-    type=click.FloatRange(min=0),
-    default=3.0,
-    show_default=True,
-    help="Seconds the virtual agents' phones ring before they answer (0: auto-answer).",
-)
 
 
 @click.command("call")
@@ -89,32 +79,24 @@ def call_command(
         sim.people.agent_options = phones
         # the server's agents: auto-answer ones pick up at once, a console's demo phone by click
         sim.people.options_for = phone_options(cli_engine())
-        leg = sim.place_call(Caller(number, sim.rng, inputs=inputs, patience_s=patience), _to())
+        leg = sim.place_call(
+            VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience), _to()
+        )
         sim.run(until=_LONGEST_CALL_S)
     else:
-        prefix = _scratch("slcall")
-        offline = _offline(speed=None, prefix=prefix)
+        prefix = scratch_prefix("slcall")
+        offline = offline_hotline(speed=None, prefix=prefix)
         offline.sim.people.agent_options = phones
         offline.sim.people.options_for = phone_options(offline.engine)
         try:
             _furnish(offline, number)
             _staff(offline)
             sim = offline.sim
-            leg = offline.call(Caller(number, sim.rng, inputs=inputs, patience_s=patience))
+            leg = offline.call(VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience))
             offline.run(until=_LONGEST_CALL_S)
         finally:
-            _drop(offline.engine, prefix)
+            drop_prefix(offline.engine, prefix)
     _print_call(sim, leg, as_json)
-
-
-def _scratch(kind: str) -> str:
-    """A key prefix of its own for an in-process run: the real store's data stay untouched."""
-    return f"{kind}{datetime.now(UTC):%Y%m%d%H%M%S%f}"
-
-
-def _drop(engine: Engine, prefix: str) -> None:
-    for key in engine.redis.scan_iter(match=f"*{prefix}*", count=1000):  # hash tags: {prefix…}
-        engine.redis.delete(key)
 
 
 def _furnish(offline: Offline, number: str) -> None:
@@ -149,22 +131,8 @@ def _furnish(offline: Offline, number: str) -> None:
     required=True,
     help="Share of callers aged 60+.",
 )
-@click.option(
-    "--aht",
-    type=click.FloatRange(min=0, min_open=True),
-    default=180.0,
-    show_default=True,
-    help="Mean handle time, seconds: talk (exponential) plus wrap-up.",
-)
-@click.option(
-    "--wrap-up",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Wrap-up after each call, seconds (default: the config's routing.wrap_up_seconds).",
-)
-@click.option("--patience", default="inf", help="Mean patience, seconds (exponential), or inf.")
+@handle_options(patience_default="inf")
 @click.option("--seed", type=int, default=0)
-@ANSWER_AFTER
 @click.option("--speed", type=float, default=None, help="Real time at X times speed.")
 @click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
 @click.option("--json", "as_json", is_flag=True)
@@ -195,19 +163,19 @@ def simulate_command(
     dashboard); the temporary agents it creates are removed at the end.
     """
     _check_clock(virtual, speed, url)
-    wrap_up = _wrap_up(wrap_up, aht, url)
+    wrap_up = wrap_up_of(wrap_up, aht, url)
     plan = Plan(
         calls=calls,
         rate=rate,
         agents=agents,
         senior_share=senior_share,
         aht_s=aht - wrap_up,  # the talk; the engine adds the wrap-up
-        patience_s=_patience(patience),
+        patience_s=patience_of(patience),
         seed=seed,
         answer_delay_s=(answer_after, answer_after),
         wrap_up_s=wrap_up,
     )
-    outcomes, meter = simulate_live(url, plan) if url else _simulate_offline(plan, speed)
+    outcomes, meter = simulate_live(url, plan) if url else _simulateoffline_hotline(plan, speed)
     result = report(outcomes, plan.sl_seconds)
     share = meter.share(*arrival_span(outcomes))
     result["occupancy"] = None if share is None else round(share, 4)
@@ -232,42 +200,25 @@ def _check_clock(virtual: bool, speed: float | None, url: str | None) -> None:
         )
 
 
-def _wrap_up(wrap_up: int | None, aht: float, url: str | None) -> int:
-    """The run's wrap-up: --wrap-up, else the config's; shorter than the handle time."""
-    configured = cli_settings().routing.wrap_up_seconds
-    if url and wrap_up is not None and wrap_up != configured:
-        raise click.UsageError(
-            f"--url: the server's routing.wrap_up_seconds ({configured} s) applies; "
-            "drop --wrap-up or change the server's configuration"
-        )
-    wrap_up = configured if wrap_up is None else wrap_up
-    if wrap_up >= aht:
-        raise click.UsageError(
-            f"--aht is the handle time, talk plus wrap-up: {aht:g} s leaves no talk after "
-            f"a {wrap_up} s wrap-up (give --aht above {wrap_up} or a shorter --wrap-up)"
-        )
-    return wrap_up
+Run = tuple[list[LivedCall], Occupancy]
 
 
-Run = tuple[list[Outcome], Occupancy]
-
-
-def _simulate_offline(plan: Plan, speed: float | None) -> Run:
-    prefix = _scratch("slsim")
-    offline = _offline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
+def _simulateoffline_hotline(plan: Plan, speed: float | None) -> Run:
+    prefix = scratch_prefix("slsim")
+    offline = offline_hotline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
     try:
         with progress.calls_bar(offline.sim, plan.calls):
             outcomes = simulate(offline, plan)
     finally:
-        _drop(offline.engine, prefix)
+        drop_prefix(offline.engine, prefix)
     return outcomes, offline.occupancy
 
 
 def simulate_live(url: str, plan: Plan) -> Run:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
     _require_server(url)
-    engine = cli_engine()
-    settings = engine.settings
+    settings = cli_settings()
+    engine = cli_engine(settings)
     warn_demo_token(settings)
     if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
         click.echo(
@@ -301,39 +252,7 @@ def simulate_live(url: str, plan: Plan) -> Run:
 
 def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
     """Carry out assignments as `agents set-state` does (a REST pull, or a call-back)."""
-    Dispatcher(engine, Telephony(engine.settings)).act(offers, url.rstrip("/"))
-
-
-def _patience(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise click.BadParameter(f"--patience must be seconds or inf, got {raw!r}") from exc
-    if value <= 0 or math.isnan(value):
-        raise click.BadParameter("--patience must be positive")
-    return value
-
-
-def _offline(
-    speed: float | None,
-    seed: int = 0,
-    prefix: str | None = None,
-    wrap_up: int | None = None,
-    create_app: AppFactory | None = None,
-) -> Offline:
-    """The app in-process on a virtual clock from 09:00 today; `create_app` defaults to the
-    one the command line was built with."""
-    settings = cli_settings()
-    warn_demo_token(settings)
-    overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
-    if wrap_up is not None:  # a traffic run (simulate): its wrap-up, open round the clock
-        overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
-    start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
-    try:
-        factory = create_app or app_factory()
-        return Offline(factory, overrides, clock=FixedClock(start), speed=speed, seed=seed)
-    except SilverlineError as exc:
-        raise click.ClickException(str(exc)) from exc
+    Dispatcher(engine, Telephony(cli_settings())).act(offers, url.rstrip("/"))
 
 
 def _staff(offline: Offline) -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import click
 
+from ivr.settings import DEMO_AUTH_TOKEN, Settings
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
-from routing.settings import DEMO_AUTH_TOKEN, PROJECT_ROOT, Settings
+from routing.settings import PROJECT_ROOT
 from routing.users import Users, seed_demo_users
 
 # Demo passwords as last printed, so `users demo` run again keeps the ones people wrote down.

@@ -27,8 +27,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ivr.settings import Settings
 from routing.exceptions import StoreUnavailable
-from routing.settings import PROJECT_ROOT, Settings
+from routing.settings import PROJECT_ROOT
 from routing.store import RedisClient, connect
 
 # Unix socket paths are limited to 108 bytes on Linux; longer data dirs use a loopback port.

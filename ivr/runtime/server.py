@@ -18,8 +18,8 @@ from ivr import services
 from ivr.runtime import ticker
 from ivr.runtime.demo import seed_demo, warn_demo_token
 from ivr.services import AppFactory
+from ivr.settings import Settings
 from routing.hours import is_open
-from routing.settings import Settings
 
 log = logging.getLogger("silverline")
 
@@ -81,7 +81,7 @@ def run(create_app: AppFactory, overrides: Mapping[str, Any]) -> None:
     """Build the app (starting the embedded Redis if needed), print where things are, serve."""
     app = create_app(overrides)
     engine = services.of(app).engine
-    settings = engine.settings
+    settings = services.of(app).settings
     warn_demo_token(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
     demo_users: dict[str, str] = {}

@@ -17,7 +17,7 @@ from ivr.simulator.core.calls import new_sid
 from ivr.simulator.core.people import patience
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.core.steps import Steps
-from ivr.simulator.traffic import Outcome, Plan
+from ivr.simulator.traffic import LivedCall, Plan
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.engine import Engine
@@ -45,13 +45,13 @@ class EngineTraffic:
         self.calls: dict[str, _Call] = {}
         self._waiting = 0  # callers queued and not yet answered: only then can a tick assign
 
-    def run(self) -> list[Outcome]:
+    def run(self) -> list[LivedCall]:
         """Staff the agents, place every call, run to the end; outcomes in arrival order."""
         self._staff()
         self.sched.spawn(self._arrivals())
         self.sched.run()
         return [
-            Outcome(c.label, c.arrived, c.arrived, c.waited, c.answered, c.ended)
+            LivedCall(c.label, c.arrived, c.arrived, c.waited, c.answered, c.ended)
             for c in self.calls.values()
         ]
 

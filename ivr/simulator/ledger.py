@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ivr.simulator.core import twiml
+from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.transport import NO_ANSWER, Reply, Transport
 from routing.engine import Engine
 from routing.statsquery import CLASSES, Stats

@@ -19,19 +19,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dialects.packs import default_packs
+from ivr.settings import Settings
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport, Transport
 from ivr.simulator.occupancy import Observing, Occupancy
-from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
+from ivr.simulator.traffic import LivedCall, Plan, Population, arrivals, caller_for, outcome
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
 from routing.router import Offer
-from routing.settings import Settings
 
 _NUMBER_BLOCKS = 10**8  # the eight digits after +86139 / +86137
 
@@ -89,7 +89,7 @@ class LiveTraffic:
         limit_s: float | None = None,
     ) -> None:
         self.sim, self.engine, self.plan = sim, engine, plan
-        self.number = engine.settings.twilio.caller_id
+        self.number = next(iter(sim.numbers))  # the hotline's number (live_simulator)
         self.run_id = secrets.token_hex(3)
         self.agent_ids: list[str] = []
         self.saved_numbers: list[str] = []  # seniors put in the directory for this run
@@ -101,7 +101,7 @@ class LiveTraffic:
         first = secrets.randbelow(max(1, _NUMBER_BLOCKS - plan.calls))
         self._population = Population(random.Random(plan.seed + 2), first=first)
 
-    def run(self) -> list[Outcome]:
+    def run(self) -> list[LivedCall]:
         """Staff, place every call, run until all have ended; outcomes in arrival order."""
         legs: list[tuple[Leg, str]] = []
         try:
@@ -146,10 +146,10 @@ class LiveTraffic:
         self._placed_all = True
         self._call_ended(None)
 
-    def _place(self, caller: Caller) -> Leg:
+    def _place(self, caller: VirtualCaller) -> Leg:
         return self.sim.place_call(caller, self.number)
 
-    def _caller(self, i: int, rng: random.Random) -> Caller:
+    def _caller(self, i: int, rng: random.Random) -> VirtualCaller:
         agent_key = self.engine.settings.ivr.agent_key
         caller = caller_for(i, rng, self.plan, self._population, agent_key)
         if caller.senior and self.engine.directory.lookup(caller.number) is None:

@@ -23,15 +23,14 @@ from ivr.call.dispatch import Dispatcher
 from ivr.runtime import ticker
 from ivr.services import AppFactory
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Agent as Phone
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.core.rest import RestClient
 from ivr.simulator.core.scheduler import Interrupt, Process
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.occupancy import Occupancy
-from ivr.simulator.traffic import Outcome, Plan, Population, arrivals, caller_for, outcome
+from ivr.simulator.traffic import LivedCall, Plan, Population, arrivals, caller_for, outcome
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
@@ -66,11 +65,12 @@ class Offline:
         self._create_app, self._overrides = create_app, overrides
         self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
         self.engine: Engine = services.of(self.app).engine
-        secrets = self.engine.settings.secrets
+        self.settings = services.of(self.app).settings
+        secrets = self.settings.secrets
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
         transport = FlaskTransport(self.app, lambda: self.sim.rest_charged)
         self.sim.connect(_Beating(transport, self))
-        self.base = self.engine.settings.twilio.base or BASE
+        self.base = self.settings.twilio.base or BASE
         self.number = self._hotline_number()
         self._beat_s, self._linger_s = beat_s, linger_s
         self._beat: Process | None = None
@@ -85,7 +85,7 @@ class Offline:
 
     def _hotline_number(self) -> str:
         """The hotline's number on the offline Twilio, its webhooks pointed at the app."""
-        number = self.engine.settings.twilio.caller_id
+        number = self.settings.twilio.caller_id
         self.sim.add_number(
             number,
             f"{self.base}/voice/incoming",
@@ -109,7 +109,7 @@ class Offline:
         skills: set[str],
         dialects: tuple[str, ...] = ("mandarin",),
         **phone: Any,
-    ) -> Phone:
+    ) -> AgentPhone:
         """Register an agent in the engine, make them available, and give them a phone."""
         contact = f"client:{agent_id}"
         agent = Agent(agent_id, f"Agent {agent_id}", contact, frozenset(skills), dialects)
@@ -118,7 +118,7 @@ class Offline:
         Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
         return self.sim.people.add_agent(contact, **phone)
 
-    def call(self, caller: Caller, delay: float = 0.0) -> Leg:
+    def call(self, caller: VirtualCaller, delay: float = 0.0) -> Leg:
         """Place a call from `caller` to the hotline in `delay` seconds."""
         leg = self.sim.place_call(caller, self.number, delay)
         self._keep_beating()
@@ -235,7 +235,7 @@ class _Beating:
         return reply
 
 
-def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
+def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
     """Run `plan` through the app: `plan.agents` agents who take every queue and dialect.
 
     `offline.occupancy` meters the agents' time on calls; the app must have been built with
@@ -260,7 +260,7 @@ def simulate(offline: Offline, plan: Plan) -> list[Outcome]:
     population = Population(random.Random(plan.seed + 2))
     agent_key = offline.engine.settings.ivr.agent_key
 
-    def callers(i: int, rng: random.Random) -> Caller:
+    def callers(i: int, rng: random.Random) -> VirtualCaller:
         caller = caller_for(i, rng, plan, population, agent_key)
         if caller.senior:
             offline.engine.directory.save(population.seniors[-1])

@@ -20,7 +20,7 @@ from typing import Any
 from dialects.packs import default_packs
 from ivr.simulator import erlang
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
 from ivr.simulator.traffic import Plan, Population, arrivals, batch_means, caller_for, outcome
 
@@ -395,12 +395,14 @@ def _staff(offline: Offline, plan: Plan, team: Team) -> None:
         )
 
 
-def _callers(offline: Offline, plan: Plan, setup: Setup) -> Callable[[int, random.Random], Caller]:
+def _callers(
+    offline: Offline, plan: Plan, setup: Setup
+) -> Callable[[int, random.Random], VirtualCaller]:
     population = Population(random.Random(plan.seed + 2))
     dialect_rng = random.Random(plan.seed + 3)  # its own stream: the arrivals stay the same
     agent_key = offline.engine.settings.ivr.agent_key
 
-    def callers(i: int, rng: random.Random) -> Caller:
+    def callers(i: int, rng: random.Random) -> VirtualCaller:
         caller = caller_for(i, rng, plan, population, agent_key)
         if caller.senior:
             record = population.seniors[-1]

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input, patience
+from ivr.simulator.core.people import Input, VirtualCaller, patience
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.core.switch import Simulator
 from routing.caller import Customer
@@ -40,7 +40,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class LivedCall:
     """One call as the caller lived it; times in seconds on the simulator's line."""
 
     label: str
@@ -65,7 +65,7 @@ class Outcome:
 
 
 @dataclass
-class Figures:
+class ClassFigures:
     """Offered, answered, abandoned, ASA, service level, longest wait, P(wait), time to a
     human (mean and p90 over the calls bridged to an agent; None when none was)."""
 
@@ -109,7 +109,7 @@ def p90(values: list[float]) -> float | None:
     return ranked[math.ceil(0.9 * len(ranked)) - 1]
 
 
-def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
+def figures(outcomes: Iterable[LivedCall], sl_seconds: float) -> ClassFigures:
     """Contact-centre figures; SL = answered within T / (answered + abandoned)."""
     offered = [o for o in outcomes if o.routed is not None]
     answered = [o.wait_s or 0.0 for o in offered if o.answered is not None]
@@ -117,7 +117,7 @@ def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
     handled = len(answered) + len(abandoned)
     waits = [o.wait_s for o in offered if o.wait_s is not None]
     tths = [o.tth_s for o in offered if o.tth_s is not None]
-    return Figures(
+    return ClassFigures(
         offered=len(offered),
         answered=len(answered),
         abandoned=len(abandoned),
@@ -130,9 +130,9 @@ def figures(outcomes: Iterable[Outcome], sl_seconds: float) -> Figures:
     )
 
 
-def report(outcomes: list[Outcome], sl_seconds: float) -> dict[str, Any]:
+def report(outcomes: list[LivedCall], sl_seconds: float) -> dict[str, Any]:
     """{"classes": {"senior": {...}, "other": {...}, "all": {...}}}."""
-    chosen: dict[str, Callable[[Outcome], bool]] = {
+    chosen: dict[str, Callable[[LivedCall], bool]] = {
         "senior": lambda o: o.label == "senior",
         "other": lambda o: o.label == "other",
         "all": lambda o: True,
@@ -164,14 +164,14 @@ def batch_means(values: list[float], batches: int = 20) -> tuple[float, float]:
     return grand, _T995[batches - 1] * math.sqrt(variance / batches)
 
 
-def arrival_span(outcomes: list[Outcome]) -> tuple[float, float]:
+def arrival_span(outcomes: list[LivedCall]) -> tuple[float, float]:
     """From the first arrival to the last: the time the offered load is steady."""
     arrived = [o.arrived for o in outcomes]
     return (min(arrived), max(arrived)) if arrived else (0.0, 0.0)
 
 
-def outcome(leg: Leg, label: str) -> Outcome:
-    return Outcome(
+def outcome(leg: Leg, label: str) -> LivedCall:
+    return LivedCall(
         label,
         leg.created_at,
         leg.routed_at,
@@ -206,8 +206,8 @@ class Population:
 def arrivals(
     sim: Simulator,
     plan: Plan,
-    place: Callable[[Caller], Leg],
-    callers: Callable[[int, random.Random], Caller],
+    place: Callable[[VirtualCaller], Leg],
+    callers: Callable[[int, random.Random], VirtualCaller],
     legs: list[tuple[Leg, str]],
 ) -> Steps:
     """Place `plan.calls` calls with exponential gaps (a Poisson process at `plan.rate`)."""
@@ -221,11 +221,11 @@ def arrivals(
 
 def caller_for(
     i: int, rng: random.Random, plan: Plan, population: Population, agent_key: str
-) -> Caller:
+) -> VirtualCaller:
     """A senior (straight through, no menu) or another caller who presses the agent key."""
     if rng.random() < plan.senior_share:
         number = population.senior(i).phones[0]
-        return Caller(number, rng, senior=True, label="senior")
-    return Caller(
+        return VirtualCaller(number, rng, senior=True, label="senior")
+    return VirtualCaller(
         population.other_number(i), rng, inputs=[Input(digits=agent_key, after=0.0)], label="other"
     )

@@ -30,6 +30,7 @@ from dialects.packs import default_packs
 from dialects.registry import DIALECTS
 from ivr.call import dispatch
 from ivr.services import engine
+from ivr.services import settings as app_settings
 from ivr.web import auth, softphone
 from ivr.web.pages import event_stream, lang, stream_response, streams_stop
 from routing.agents import Agent, AgentStatus
@@ -189,7 +190,7 @@ def console() -> str:
         state=state,
         elderly_zh=ELDERLY_ZH,
         elderly_en=ELDERLY_EN,
-        phone=softphone.page_config(engine().settings, viewer.agent_id),
+        phone=softphone.page_config(app_settings(), viewer.agent_id),
     )
 
 

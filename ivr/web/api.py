@@ -18,7 +18,7 @@ from ivr.web import audit, dashboard
 from ivr.web.auth import current_user, require_role
 from routing.agents import SETTABLE_STATES
 from routing.exceptions import StoreUnavailable
-from routing.queues import FORCED_KEEP
+from routing.route import FORCED_KEEP
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("silverline.api")

@@ -33,8 +33,9 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from ivr import services
+from ivr.settings import Settings
 from routing.exceptions import SettingsError, StoreUnavailable
-from routing.settings import PROJECT_ROOT, Settings
+from routing.settings import PROJECT_ROOT
 from routing.users import ROLES, User
 
 log = logging.getLogger("silverline.auth")
@@ -64,8 +65,7 @@ def init_app(app: Flask, var_dir: Path | None = None) -> None:
     """Give `app` its secret key, cookie policy, user store and CSRF check (once)."""
     if app.secret_key:
         return
-    eng = services.of(app).engine
-    app.secret_key = secret_key(eng.settings, var_dir or PROJECT_ROOT / "var")
+    app.secret_key = secret_key(services.of(app).settings, var_dir or PROJECT_ROOT / "var")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -174,7 +174,7 @@ def _setup(state: BlueprintSetupState) -> None:
     """Refuse to start when a token is required but not set; make the app's registry."""
     app = state.app
     engine = services.of(app).engine
-    settings = engine.settings
+    settings = services.of(app).settings
     if settings.auth.metrics_token_required and not settings.secrets.metrics_token:
         raise SettingsError(
             "config key 'auth.metrics_token_required' is true but SILVERLINE_METRICS_TOKEN "

@@ -19,9 +19,10 @@ from twilio.jwt.access_token.grants import VoiceGrant
 
 from ivr.call import dispatch
 from ivr.services import engine
+from ivr.services import settings as app_settings
+from ivr.settings import Settings
 from ivr.web import auth
 from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones
-from routing.settings import Settings
 
 bp = Blueprint("softphone", __name__, url_prefix="/agent")
 
@@ -80,7 +81,7 @@ def _agent_id() -> str:
 @auth.require_role("agent")
 def token() -> Response | tuple[Response, int]:
     """The signed-in agent's Access Token as JSON: token, identity, expires_in."""
-    settings = engine().settings
+    settings = app_settings()
     identity = _agent_id()
     if mode(settings) != "twilio":
         why = "softphone not configured: set TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET"
@@ -97,7 +98,7 @@ def demo_phone() -> Response | tuple[Response, int]:
     """The demo phone: `button=on` while the page is open, else a button for the call `sid`."""
     eng = engine()
     agent_id = _agent_id()
-    if mode(eng.settings) != "demo":
+    if mode(app_settings()) != "demo":
         return jsonify(error="the demo phone runs only without Twilio credentials"), 409
     phones = DemoPhones(eng)
     button = request.form.get("button", "")

@@ -1,7 +1,8 @@
 -- Statistics recording, run by route.lua for the events of each routing decision and for
--- single events (OPS.record, routing/recorder.py). queues.py puts it after the constants
--- cfg (cfg.st: sl per queue, sl_default, short, bounds, ttl, maxlen) and STATS (the
--- statistics keys' prefix, routing/keys.py) and before route.lua's body.
+-- single events (OPS.record, routing/recorder.py). route.py puts it after the constants
+-- cfg (cfg.st: sl per queue, sl_default, short, bounds, ttl, maxlen) and SK (the
+-- statistics keys as string.format patterns: call, iv, day, total, events; made by
+-- routing/keys.py's stats_formats, so no key name is spelled here) and before route.lua's body.
 --
 -- record_event(e) dedupes one event per (call, kind[, agent]), updates the queue's
 -- interval, day and all-time aggregates for its class and appends it to the capped stream.
@@ -21,8 +22,7 @@ local RECORD_PER_AGENT = {offered = true, missed = true}  -- once per agent, not
 
 -- The interval, day and all-time aggregate hashes of queue q for interval iv.
 local function stats_keys(q, iv)
-  return {STATS .. ':iv:' .. q .. ':' .. iv, STATS .. ':day:' .. q .. ':' .. iv:sub(1, 8),
-          STATS .. ':total:' .. q}
+  return {SK.iv:format(q, iv), SK.day:format(q, iv:sub(1, 8)), SK.total:format(q)}
 end
 
 local function record_bucket(w, bounds)
@@ -61,7 +61,7 @@ local function record_apply(keys, fields, maxfield, w, sign)
 end
 
 local function record_event(e)
-  local call, kind, class, wait = STATS .. ':call:' .. e.sid, e.kind, e.class, e.wait
+  local call, kind, class, wait = SK.call:format(e.sid), e.kind, e.class, e.wait
   local dfield = RECORD_PER_AGENT[kind] and ('k:' .. kind .. ':' .. e.agent) or ('k:' .. kind)
   if redis.call('HEXISTS', call, dfield) == 1 then return 0 end
 
@@ -109,7 +109,7 @@ local function record_event(e)
   redis.call('PEXPIREAT', counts[1], e.expire)
   redis.call('PEXPIREAT', counts[2], e.expire)
 
-  redis.call('XADD', STATS .. ':events', 'MAXLEN', '~', cfg.st.maxlen, '*',
+  redis.call('XADD', SK.events:format(), 'MAXLEN', '~', cfg.st.maxlen, '*',
              'kind', kind, 'call', e.sid, 'queue', e.queue, 'class', class,
              'dialect', e.dialect, 'agent', e.agent, 'wait_ms', wait, 'at_ms', e.at)
   return 1

@@ -3,13 +3,13 @@
 -- is eligible for any waiting caller; record the statistics of every event on the way
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
--- queues.py puts three constants and record_lib.lua before this file:
+-- route.py puts three constants and record_lib.lua before this file:
 -- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms}},
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
 -- K      the key names by name, all under the routing hash tag (routing/keys.py makes each;
---        queues.py's RoutingScript._keys_by_name says which is which):
+--        route.py's RoutingScript._keys_by_name says which is which):
 --   K.agents          agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
 --   K.agent_states    agent states hash (id -> JSON {s state, t since ms, c call, m missed,
 --                     i idle ms, w wrap-up end ms, nx state to take after the current call})
@@ -27,7 +27,7 @@
 --                     of cfg.dl and .by.other for the rest (sid -> entry ms)
 --   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
 --                     (agent -> idle-since ms)
--- STATS  the statistics keys' prefix (routing/keys.py), same hash tag
+-- SK     the statistics keys as string.format patterns (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = ("app", "ivr", "routing", "dialects")
 LAYERS = (
     ("routing", "dialects"),
+    ("ivr.settings",),
     ("ivr.telephony",),
     ("ivr.services",),
     ("ivr.call",),

@@ -64,7 +64,7 @@ def test_signatures_use_the_public_url(redis_url: str) -> None:
     app = create_app({"redis.url": redis_url, "twilio.public_url": "https://hotline.example.com"})
     from twilio.request_validator import RequestValidator
 
-    from routing.settings import DEMO_AUTH_TOKEN
+    from ivr.settings import DEMO_AUTH_TOKEN
 
     good = RequestValidator(DEMO_AUTH_TOKEN).compute_signature(
         "https://hotline.example.com/voice/status", CALL

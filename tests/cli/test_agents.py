@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli as main
+from ivr.settings import load_settings
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import SystemClock
 from routing.demo import seed_agents
 from routing.engine import Engine
 from routing.router import Offer
-from routing.settings import load_settings
 from routing.store import RedisClient
 from routing.users import Users
 from tests.cli.conftest import run

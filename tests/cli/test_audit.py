@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli as main
+from ivr.settings import load_settings
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.cli.conftest import run
 

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 
 from app import cli as main
 from app import create_app
-from ivr.simulator.core.people import Caller as SimCaller
+from ivr.settings import load_settings
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.audit import AuditEntry
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from routing.resident_id import check_character
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.cli.conftest import run
 from tests.conftest import CLUSTER
@@ -76,8 +76,8 @@ def hotline(runner: CliRunner, redis_url: str, clock: FixedClock, tmp_path: Path
 
 def call_and_leave_traces(hotline: Offline) -> str:
     """A real call from the customer, a wrap-up note naming them, an out-of-hours request."""
-    leg = hotline.call(SimCaller(NUMBER, random.Random(1)))
-    hotline.call(SimCaller(OTHER, random.Random(2)), delay=60)
+    leg = hotline.call(VirtualCaller(NUMBER, random.Random(1)))
+    hotline.call(VirtualCaller(OTHER, random.Random(2)), delay=60)
     hotline.run()
     eng = hotline.engine
     noted = eng.wrap_ups.record(

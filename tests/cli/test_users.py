@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from app import cli as main
 from ivr.runtime.demo import seed_demo
 from ivr.runtime.server import banner
+from ivr.settings import load_settings
 from routing.agents import Agent, Agents
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.keys import Keys
-from routing.settings import load_settings
 from routing.store import RedisClient, connect
 from routing.users import Users
 

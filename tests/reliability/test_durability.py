@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from ivr.runtime.embedded import EmbeddedRedis
+from ivr.settings import load_settings
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.statsquery import Stats
 from routing.store import RedisClient, connect
 from tests.conftest import T0

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from ivr.settings import DEMO_AUTH_TOKEN, load_settings
 from ivr.simulator.ledger import context_of
 from routing.agents import Agent
 from routing.clock import FixedClock
@@ -30,7 +31,6 @@ from routing.engine import Engine
 from routing.exceptions import ImportRowError, SettingsError
 from routing.importer import HEADER, import_csv
 from routing.keys import Keys
-from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.webhook_client import twiml_of

@@ -20,7 +20,7 @@ from twilio.http.response import Response as TwilioResponse
 from app import create_app
 from ivr import services
 from ivr.runtime.logmask import mask
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -80,10 +80,10 @@ def test_calls_log_no_number_or_birth_date(
     for i, (number, born) in enumerate((SENIOR, SENIOR2, YOUNG)):
         off.engine.directory.save(Customer(f"c{i}", f"客户{i}", born, None, (number,)))
     off.add_agent("a1", {"senior", "policy"}, aht_s=120.0)
-    off.call(Caller(SENIOR[0], off.sim.rng, accept_callback=True))
-    off.call(Caller(SENIOR2[0], off.sim.rng, accept_callback=True), delay=1)
-    off.call(Caller(YOUNG[0], off.sim.rng, inputs=[Input(digits="1")]), delay=2)
-    off.call(Caller(UNKNOWN, off.sim.rng, inputs=[Input(digits="9")]), delay=3)
+    off.call(VirtualCaller(SENIOR[0], off.sim.rng, accept_callback=True))
+    off.call(VirtualCaller(SENIOR2[0], off.sim.rng, accept_callback=True), delay=1)
+    off.call(VirtualCaller(YOUNG[0], off.sim.rng, inputs=[Input(digits="1")]), delay=2)
+    off.call(VirtualCaller(UNKNOWN, off.sim.rng, inputs=[Input(digits="9")]), delay=3)
     off.run()
     assert not off.sim.faults
     assert len(caplog.records) > 0

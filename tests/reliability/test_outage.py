@@ -23,8 +23,9 @@ from app import create_app
 from ivr import services
 from ivr.call.spool import replay, spool_of
 from ivr.runtime import ticker
+from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.ledger import context_of
@@ -34,7 +35,6 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.statsquery import Stats
 from tests.conftest import T0
-from tests.redis_servers import RedisProcess
 from tests.webhook_client import post, twiml_of
 
 FALLBACK = "+861095500999"
@@ -88,10 +88,10 @@ class Hotline:
         legs = []
         for i in range(first, first + count):
             if i % 2 == 0:
-                caller = Caller(f"+86139{i:08d}", self.sim.rng, senior=True, label="senior")
+                caller = VirtualCaller(f"+86139{i:08d}", self.sim.rng, senior=True, label="senior")
             else:
                 keys = [Input(digits="0", after=1.0)]
-                caller = Caller(f"+86137{i:08d}", self.sim.rng, inputs=keys, label="other")
+                caller = VirtualCaller(f"+86137{i:08d}", self.sim.rng, inputs=keys, label="other")
             legs.append(self.sim.place_call(caller, self.number, float(i - first)))
         return legs
 

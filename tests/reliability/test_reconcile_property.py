@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app import create_app
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.ledger import Lossy, events, is_report, mismatches
 from ivr.simulator.offline import Offline
 from routing.clock import FixedClock
@@ -56,7 +56,7 @@ def _hotline(redis_url: str, seed: int) -> Offline:
 def _callers(off: Offline, rng: random.Random, count: int) -> None:
     for i in range(count):
         keys = [Input(digits=off.engine.settings.ivr.agent_key)]
-        caller = Caller(
+        caller = VirtualCaller(
             f"+8613700000{i:03d}",
             off.sim.rng,
             inputs=keys,

@@ -28,13 +28,13 @@ from twilio.request_validator import RequestValidator
 
 from ivr.call.spool import SUFFIX, read
 from ivr.runtime.embedded import free_port
+from ivr.runtime.redis_process import RedisProcess
+from ivr.settings import DEMO_AUTH_TOKEN, load_settings
 from ivr.simulator.ledger import context_of, events
 from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.engine import Engine
-from routing.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.store import connect
-from tests.redis_servers import RedisProcess
 from tests.webhook_client import twiml_of
 
 SID = "CA" + "4" * 32

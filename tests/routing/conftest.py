@@ -13,7 +13,7 @@ from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.router import Router
-from routing.settings import Settings, load_settings
+from routing.settings import EngineSettings, load_engine_settings
 from routing.store import RedisClient
 
 
@@ -43,12 +43,12 @@ class Desk:
 
 
 @functools.cache
-def default_settings() -> Settings:
-    return load_settings()
+def default_settings() -> EngineSettings:
+    return load_engine_settings()
 
 
 def build(r: RedisClient, clock: FixedClock, prefix: str = "sl", **overrides: Any) -> Desk:
-    settings = load_settings(overrides) if overrides else default_settings()
+    settings = load_engine_settings(overrides) if overrides else default_settings()
     keys = Keys(prefix)
     agents = Agents(r, clock, settings, keys)
     router = Router(agents)

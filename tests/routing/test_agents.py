@@ -11,13 +11,13 @@ from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.router import Offer, Router
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import T0
 
 
 def _team(r: RedisClient, clock: FixedClock) -> tuple[Agents, Router]:
-    settings = load_settings()
+    settings = load_engine_settings()
     keys = Keys("sl")
     agents = Agents(r, clock, settings, keys)
     return agents, Router(agents)

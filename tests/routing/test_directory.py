@@ -10,12 +10,12 @@ from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.directory import Directory, age_on, decode, encode
 from routing.keys import Keys
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 from routing.store import RedisClient
 
 
 def make_directory(r: RedisClient, clock: FixedClock, **overrides: object) -> Directory:
-    settings = load_settings(overrides, environ={})
+    settings = load_engine_settings(overrides, environ={})
     return Directory(r, clock, settings, Keys(settings.redis.key_prefix))
 
 

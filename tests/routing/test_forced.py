@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing import queues
+from routing import route
 from routing.clock import FixedClock
 from routing.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
@@ -181,7 +181,7 @@ def test_forcing_an_idle_agent_is_a_plain_change_and_still_recorded(desk: Desk) 
 def test_forced_changes_are_kept_newest_first_bounded_in_number(
     r: RedisClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queues, "FORCED_KEEP", 3)
+    monkeypatch.setattr(route, "FORCED_KEEP", 3)
     desk = build(r, clock, prefix="few")
     desk.agent("a01")
     for i, state in enumerate(["away", "available", "offline", "available", "away"]):

@@ -1,9 +1,9 @@
 from datetime import UTC, datetime
 
 from routing.hours import is_open
-from routing.settings import BusinessHours, load_settings
+from routing.settings import BusinessHours, load_engine_settings
 
-TZ = load_settings(environ={}).tz
+TZ = load_engine_settings(environ={}).tz
 
 
 def at(local: str) -> datetime:

@@ -13,7 +13,7 @@ from routing.directory import Directory
 from routing.exceptions import ImportRowError
 from routing.importer import import_csv
 from routing.keys import Keys
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 from routing.store import RedisClient
 
 HEADER = "name,phones,birth_date,id_number,dialect\n"
@@ -50,7 +50,7 @@ EXPECTED = {
 
 @pytest.fixture
 def directory(r: RedisClient, clock: FixedClock) -> Directory:
-    settings = load_settings(environ={})
+    settings = load_engine_settings(environ={})
     return Directory(r, clock, settings, Keys(settings.redis.key_prefix))
 
 

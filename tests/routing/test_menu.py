@@ -2,9 +2,9 @@ import pytest
 
 from dialects.packs import default_packs
 from routing.menu import Choice, choose
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 
-IVR = load_settings(environ={}).ivr
+IVR = load_engine_settings(environ={}).ivr
 
 
 def pick(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from routing.caller import Caller, Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 from routing.store import RedisClient
 
 SENIOR = Caller("+8613900139001", "+8613900139001", None, 72, "mandarin", True)
@@ -15,7 +15,7 @@ SENIOR = Caller("+8613900139001", "+8613900139001", None, 72, "mandarin", True)
 
 def engine_at(r: RedisClient, when: datetime, **privacy: int) -> Engine:
     overrides = {f"privacy.{k}": v for k, v in privacy.items()}
-    return Engine(r, FixedClock(when), load_settings(overrides))
+    return Engine(r, FixedClock(when), load_engine_settings(overrides))
 
 
 def test_a_call_record_expires_the_configured_hours_after_its_last_change(r: RedisClient) -> None:
@@ -50,7 +50,7 @@ def test_enforce_trims_events_and_call_back_requests_past_their_retention(
 def test_the_ticker_trims_at_most_once_a_minute(r: RedisClient) -> None:
     now = datetime.now(UTC)
     clock = FixedClock(now)
-    eng = Engine(r, clock, load_settings({"privacy.event_days": 1}))
+    eng = Engine(r, clock, load_engine_settings({"privacy.event_days": 1}))
     assert eng.privacy.enforce_due() == {"events": 0, "callback_requests": 0}
     r.xadd(eng.keys.stats_events(), {"kind": "entered", "call": "CA1"})
     clock.advance(30)

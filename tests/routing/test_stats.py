@@ -19,9 +19,9 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.keys import Keys
-from routing.queues import RoutingScript
 from routing.recorder import Recorder
-from routing.settings import Settings, load_settings
+from routing.route import RoutingScript
+from routing.settings import EngineSettings, load_engine_settings
 from routing.stats import EventKind, day_intervals, interval_id
 from routing.statsquery import Figures, Stats
 from routing.store import RedisClient
@@ -43,7 +43,7 @@ class Event:
 
 @dataclass
 class Parts:
-    settings: Settings
+    settings: EngineSettings
     recorder: Recorder
     stats: Stats
     r: RedisClient
@@ -52,7 +52,7 @@ class Parts:
 
 @pytest.fixture
 def parts(r: RedisClient, clock: FixedClock) -> Parts:
-    settings = load_settings()
+    settings = load_engine_settings()
     keys = Keys("sl")
     return Parts(
         settings,
@@ -86,6 +86,28 @@ def test_a_repeated_event_counts_once(parts: Parts) -> None:
     f = parts.stats.day()["general"]["other"]
     assert (f.answered, f.wait_ms, f.answered_sl) == (1, 12_000, 1)
     assert parts.r.xlen(parts.keys.stats_events()) == 1
+
+
+def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
+    r: RedisClient, clock: FixedClock
+) -> None:
+    """record_lib.lua spells no key name: it fills in keys.py's patterns, even for a prefix
+    holding the pattern character."""
+    settings, keys = load_engine_settings(), Keys("a%s")
+    recorder = Recorder(RoutingScript(r, settings, keys), clock)
+    recorder.record(
+        "answered", "CA1", queue="general", senior=False, dialect="mandarin", agent="a01",
+        wait_s=3, at=T0,
+    )  # fmt: skip
+    interval = interval_id(T0, settings)
+    named = {
+        keys.stats_call("CA1"),
+        keys.stats_interval("general", interval),
+        keys.stats_day("general", interval[:8]),
+        keys.stats_total("general"),
+        keys.stats_events(),
+    }
+    assert {k for k in r.scan_iter(match="*:st:*")} == named
 
 
 def test_an_answer_after_a_counted_abandon_overturns_it_across_intervals(parts: Parts) -> None:
@@ -211,7 +233,9 @@ SIMPLE = {
 }
 
 
-def recount(entries: list[dict[str, str]], settings: Settings) -> dict[tuple[str, str, str], Tally]:
+def recount(
+    entries: list[dict[str, str]], settings: EngineSettings
+) -> dict[tuple[str, str, str], Tally]:
     """Aggregates by (queue, interval id | day, class) from the raw stream's events."""
     bounds = [b * 1000 for b in settings.stats.histogram_bounds]
     short_ms = settings.stats.short_abandon_seconds * 1000

@@ -8,14 +8,14 @@ import pytest
 from routing.clock import FixedClock
 from routing.exceptions import SettingsError
 from routing.keys import Keys
-from routing.settings import load_settings
+from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from routing.wrapup import NOTE_MAX_CHARS, WrapUps, csv_cell
 
 
 @pytest.fixture
 def wrap_ups(r: RedisClient, clock: FixedClock) -> WrapUps:
-    return WrapUps(r, clock, Keys("sl"), load_settings())
+    return WrapUps(r, clock, Keys("sl"), load_engine_settings())
 
 
 def test_a_code_is_counted_once_per_call_and_agent(
@@ -66,4 +66,4 @@ def test_unknown_codes_and_long_notes_are_refused(wrap_ups: WrapUps, r: RedisCli
 )
 def test_bad_wrap_up_codes_stop_start_up_naming_the_key(codes: list[dict[str, str]]) -> None:
     with pytest.raises(SettingsError, match="wrap_up.codes"):
-        load_settings({"wrap_up.codes": codes}, environ={})
+        load_engine_settings({"wrap_up.codes": codes}, environ={})

@@ -12,7 +12,7 @@ from app import create_app
 from ivr import services
 from ivr.runtime.embedded import EmbeddedRedis
 from ivr.runtime.server import _Gunicorn, banner
-from routing.settings import load_settings
+from ivr.settings import load_settings
 
 
 def test_importing_the_app_starts_nothing() -> None:

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from app import create_app
-from tests.redis_servers import RedisProcess
+from ivr.runtime.redis_process import RedisProcess
 from tests.webhook_client import post, twiml
 
 

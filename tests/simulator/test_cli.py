@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli as main
+from ivr.settings import load_settings
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
 

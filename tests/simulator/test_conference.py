@@ -10,7 +10,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Agent, Caller
+from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.core.rest import RestClient
 from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
@@ -46,7 +46,7 @@ def ring_agent(api: Client, room: str) -> str:
     return str(api.calls.create(to=AGENT, from_=fakeapp.CONFERENCE, url=url).sid)
 
 
-def agent(sim: Simulator, answer_s: float = 3.0, talk_s: float = 30.0) -> Agent:
+def agent(sim: Simulator, answer_s: float = 3.0, talk_s: float = 30.0) -> AgentPhone:
     alice = sim.people.add_agent(AGENT, answer_delay_s=(answer_s, answer_s))
     alice.talk_time = lambda: talk_s  # type: ignore[method-assign]
     return alice
@@ -116,7 +116,7 @@ def test_a_caller_who_hangs_up_waiting_leaves_and_ends_the_room(
     sim: Simulator, api: Client, fake_app: Flask
 ) -> None:
     alice = agent(sim, answer_s=8.0)
-    leg = sim.place_call(Caller(FROM, sim.rng, patience_s=5.0), fakeapp.CONFERENCE)
+    leg = sim.place_call(VirtualCaller(FROM, sim.rng, patience_s=5.0), fakeapp.CONFERENCE)
     sim.run(until=1)
     room = api.conferences.list(friendly_name=leg.sid)[0]
     added = api.conferences(room.sid).participants.create(
@@ -207,7 +207,7 @@ def test_kicking_the_agent_ends_the_room_and_the_caller_goes_on_to_the_action(
 def test_a_participant_added_by_name_creates_the_room(
     sim: Simulator, api: Client, fake_app: Flask
 ) -> None:
-    guest = sim.people.add_caller(Caller("+14155550177", sim.rng, answer_delay_s=2.0))
+    guest = sim.people.add_caller(VirtualCaller("+14155550177", sim.rng, answer_delay_s=2.0))
     agent(sim, answer_s=5.0)
     wait = f"{fakeapp.BASE}/conf-wait"
     first = api.conferences("room-7").participants.create(

@@ -10,7 +10,7 @@ import pytest
 from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -54,7 +54,7 @@ def connected_to(leg: Leg) -> list[str]:
 def test_a_senior_reaches_a_senior_trained_agent_who_hears_the_whisper(hotline: Offline) -> None:
     young = hotline.add_agent("young", {"policy"}, aht_s=60.0)
     senior = hotline.add_agent("elder", {"senior"}, aht_s=60.0)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     assert not hotline.sim.faults
     assert connected_to(leg) == ["connected to client:elder"]
@@ -74,7 +74,7 @@ def test_a_younger_caller_goes_through_the_menu_by_keys_and_by_speech(
 ) -> None:
     hotline.add_agent("claims", {"claims"}, aht_s=60.0)
     policy = hotline.add_agent("policy", {"policy"}, aht_s=60.0)
-    leg = hotline.call(Caller(YOUNG, hotline.sim.rng, inputs=[said]))
+    leg = hotline.call(VirtualCaller(YOUNG, hotline.sim.rng, inputs=[said]))
     hotline.run()
     assert not hotline.sim.faults
     assert connected_to(leg) == ["connected to client:policy"] and policy.calls == 1
@@ -90,8 +90,8 @@ def test_no_agent_free_the_caller_waits_hears_position_and_is_pulled_out(
     hotline.engine.directory.save(
         Customer("c3", "王婆", date(1950, 1, 1), "mandarin", ("+8613800000003",))
     )
-    first = hotline.call(Caller(SENIOR, hotline.sim.rng))
-    second = hotline.call(Caller("+8613800000003", hotline.sim.rng), delay=5)
+    first = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    second = hotline.call(VirtualCaller("+8613800000003", hotline.sim.rng), delay=5)
     hotline.run()
     assert not hotline.sim.faults
     assert second.enqueued_at is not None and second.bridged_at is not None
@@ -108,7 +108,7 @@ def test_an_agents_no_answer_reroutes_without_losing_place(hotline: Offline) -> 
     sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
     hotline.run(until=30)  # sleepy has been idle longest, so is offered the call first
     awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     assert not hotline.sim.faults
     assert "ringing client:sleepy" in [line.text for line in leg.transcript]
@@ -120,7 +120,7 @@ def test_an_agents_no_answer_reroutes_without_losing_place(hotline: Offline) -> 
 
 
 def test_a_senior_asks_for_a_call_back_and_gets_it(hotline: Offline) -> None:
-    senior = Caller(SENIOR, hotline.sim.rng, accept_callback=True)
+    senior = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
     leg = hotline.call(senior)
     hotline.run(until=120)
     assert PACKS.text("mandarin", "callback_confirmed") in heard(leg)
@@ -136,7 +136,7 @@ def test_a_senior_asks_for_a_call_back_and_gets_it(hotline: Offline) -> None:
 
 
 def test_a_caller_who_hangs_up_in_the_queue_is_abandoned(hotline: Offline) -> None:
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=15))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=15))
     hotline.run()
     assert leg.queue_results == ["hangup"] and leg.bridged_at is None
     info = hotline.engine.router.call(leg.sid)
@@ -148,7 +148,7 @@ def test_a_call_back_booked_at_night_is_placed_through_the_offline_twilio_at_ope
     hotline: Offline, clock: FixedClock
 ) -> None:
     clock.advance(13 * 3600)  # 23:00 in Shanghai: closed
-    night = hotline.call(Caller(SENIOR, hotline.sim.rng))  # a senior is booked a call-back
+    night = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))  # a senior is booked a call-back
     hotline.run()
     assert night.ended and hotline.engine.callbacks.count() == 1
     clock.advance(10 * 3600)  # 09:00: open

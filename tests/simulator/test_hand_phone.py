@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from twilio.rest import Client
 
 from app import cli as main
-from ivr.simulator.core.people import Caller, Input
+from ivr.settings import load_settings
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.steps import HAND_POLL_S
 from ivr.simulator.core.switch import Simulator
 from routing.agents import Agent
 from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.simulator import fakeapp
@@ -42,7 +42,9 @@ def _hand(sim: Simulator, presses: list[tuple[float, str]]) -> Callable[[], str]
 
 def test_a_hand_worked_phone_rings_until_answer_and_talks_until_hang_up(sim: Simulator) -> None:
     sim.people.add_agent("client:alice", buttons=_hand(sim, [(6.0, "answer"), (40.0, "hangup")]))
-    leg = sim.place_call(Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT)
+    leg = sim.place_call(
+        VirtualCaller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT
+    )
     sim.run()
     agent_leg = next(x for x in sim.legs.values() if x.parent_sid == leg.sid)
     assert agent_leg.answered_at is not None and leg.bridged_at is not None
@@ -55,7 +57,9 @@ def test_a_hand_worked_phone_rings_until_answer_and_talks_until_hang_up(sim: Sim
 
 def test_decline_on_a_hand_worked_phone_is_a_no_answer(sim: Simulator) -> None:
     sim.people.add_agent("client:alice", buttons=_hand(sim, [(3.0, "decline")]))
-    leg = sim.place_call(Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT)
+    leg = sim.place_call(
+        VirtualCaller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT
+    )
     sim.run()
     assert leg.bridged_at is None
     assert any("Dial no-answer" in line.text for line in leg.transcript)
@@ -64,7 +68,9 @@ def test_decline_on_a_hand_worked_phone_is_a_no_answer(sim: Simulator) -> None:
 
 def test_a_phone_nobody_works_rings_out_at_the_dial_timeout(sim: Simulator) -> None:
     sim.people.add_agent("client:alice", buttons=lambda: "")
-    leg = sim.place_call(Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT)
+    leg = sim.place_call(
+        VirtualCaller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT
+    )
     sim.run()
     assert leg.bridged_at is None
     assert any("Dial no-answer" in line.text for line in leg.transcript)

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
 from tests.simulator import fakeapp
 
@@ -25,7 +25,7 @@ def said(leg: Leg, party: str = "caller") -> list[str]:
 
 
 def call(sim: Simulator, to: str, *inputs: Input, **options: Any) -> Leg:
-    caller = Caller(FROM, sim.rng, inputs=list(inputs), **options)
+    caller = VirtualCaller(FROM, sim.rng, inputs=list(inputs), **options)
     return sim.place_call(caller, to)
 
 

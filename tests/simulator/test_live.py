@@ -15,7 +15,8 @@ from app import cli as main
 from app import create_app
 from ivr import services
 from ivr.cli import sim as cli_sim
-from ivr.simulator.core.people import Caller, Input
+from ivr.settings import load_settings
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
 from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
 from ivr.simulator.live import LiveTraffic, live_simulator
@@ -23,7 +24,6 @@ from ivr.simulator.traffic import Plan, outcome
 from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from tests.conftest import CLUSTER, T0
 from tests.simulator import fakeapp
 
@@ -35,7 +35,9 @@ def _sids(unique_sids: bool = False) -> list[str]:
     """The sids a fresh simulator seeded 5 gives two calls and a queue."""
     sim = Simulator(clock=FixedClock(T0), seed=5, unique_sids=unique_sids)
     sim.add_number(NUMBER, "http://localhost/incoming")
-    calls = [sim.place_call(Caller(f"+8613700000{n:03d}", sim.rng), NUMBER).sid for n in range(2)]
+    calls = [
+        sim.place_call(VirtualCaller(f"+8613700000{n:03d}", sim.rng), NUMBER).sid for n in range(2)
+    ]
     return [*calls, sim.queues.named("support", 0.0).sid]
 
 
@@ -52,7 +54,7 @@ def test_two_call_url_runs_never_share_a_call_sid() -> None:
     for _ in range(2):
         sim = live_simulator("http://127.0.0.1:5000", settings)
         sids.append(
-            sim.place_call(Caller("+8613800138000", sim.rng), settings.twilio.caller_id).sid
+            sim.place_call(VirtualCaller("+8613800138000", sim.rng), settings.twilio.caller_id).sid
         )
     assert sids[0] != sids[1]
 
@@ -65,7 +67,7 @@ def test_offline_simulators_with_one_seed_repeat_their_sids() -> None:
 def test_a_finished_call_leaves_no_patience_timer_to_wait_for(sim: Simulator) -> None:
     """In real time `call --url` would otherwise sit until the caller's patience ran out."""
     sim.people.add_agent("client:alice", aht_s=5.0, answer_delay_s=(1.0, 1.0))
-    caller = Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")], patience_s=600.0)
+    caller = VirtualCaller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")], patience_s=600.0)
     leg = sim.place_call(caller, fakeapp.SUPPORT)
     sim.run()
     assert leg.bridged_at is not None and leg.ended_at is not None
@@ -77,7 +79,9 @@ def test_a_call_counts_as_answered_when_the_agent_picks_up_as_the_server_counts_
 ) -> None:
     """The server records `answered` when the whisper is fetched; the whisper then plays."""
     sim.people.add_agent("client:alice", aht_s=5.0, answer_delay_s=(3.0, 3.0))
-    leg = sim.place_call(Caller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT)
+    leg = sim.place_call(
+        VirtualCaller(NUMBER_FROM, sim.rng, inputs=[Input(digits="2")]), fakeapp.SUPPORT
+    )
     sim.run()
     agent_leg = next(x for x in sim.legs.values() if x.parent_sid == leg.sid)
     result = outcome(leg, "other")
@@ -205,7 +209,7 @@ def test_a_webhook_nobody_answers_is_twilios_11205_and_the_call_goes_on() -> Non
     sim = Simulator(clock=FixedClock(T0), auth_token=fakeapp.TOKEN, seed=7)
     sim.connect(HttpTransport(timeout=2))
     sim.add_number(fakeapp.SUPPORT, dead, status_callback="http://127.0.0.1:9/voice/status")
-    leg = sim.place_call(Caller("+14155550100", sim.rng), fakeapp.SUPPORT)
+    leg = sim.place_call(VirtualCaller("+14155550100", sim.rng), fakeapp.SUPPORT)
     sim.run()
     assert [f.code for f in sim.faults] == [11205]
     assert sim.faults[0].url == dead and "connection failure" in sim.faults[0].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from ivr.settings import load_settings
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
@@ -14,7 +15,6 @@ from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.router import Offer
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from ivr.settings import load_settings
 from ivr.simulator import erlang
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import Outcome, Plan, arrival_span, batch_means
+from ivr.simulator.traffic import LivedCall, Plan, arrival_span, batch_means
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.settings import load_settings
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
 
@@ -27,7 +27,7 @@ CALLS, WARM_UP = 60_000, 1_000
 
 def run(
     r: RedisClient, redis_url: str, senior_share: float, seed: int, calls: int = CALLS
-) -> list[Outcome]:
+) -> list[LivedCall]:
     """A long run; the first calls (an empty system at the start) are dropped."""
     # Pure priority, as the theory assumes: no senior-trained agent held back for seniors.
     settings = load_settings(

@@ -13,7 +13,7 @@ import pytest
 from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -63,7 +63,7 @@ def call_backs(off: Offline) -> list[Leg]:
     return [leg for leg in off.sim.legs.values() if leg.direction == "outbound-api"]
 
 
-def _ask_for_a_call_back(off: Offline, caller: Caller) -> Leg:
+def _ask_for_a_call_back(off: Offline, caller: VirtualCaller) -> Leg:
     """The senior waits with nobody staffed, accepts the call-back offer and hangs up."""
     leg = off.call(caller)
     off.run(until=120)
@@ -77,7 +77,9 @@ def _ask_for_a_call_back(off: Offline, caller: Caller) -> Leg:
 def test_a_senior_whose_call_back_the_agent_misses_is_put_through_to_the_next(
     hotline: Offline,
 ) -> None:
-    inbound = _ask_for_a_call_back(hotline, Caller(SENIOR, hotline.sim.rng, accept_callback=True))
+    inbound = _ask_for_a_call_back(
+        hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
+    )
     sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
     hotline.run(until=hotline.sim.now() + 1)  # the call-back is placed for sleepy
     awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0)
@@ -98,7 +100,9 @@ def test_a_senior_whose_call_back_the_agent_misses_is_put_through_to_the_next(
 def test_a_missed_call_back_waits_on_the_line_and_is_pulled_out_by_rest(
     hotline: Offline,
 ) -> None:
-    inbound = _ask_for_a_call_back(hotline, Caller(SENIOR, hotline.sim.rng, accept_callback=True))
+    inbound = _ask_for_a_call_back(
+        hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
+    )
     hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
     hotline.run(until=hotline.sim.now() + 20)
     [back] = call_backs(hotline)
@@ -121,7 +125,7 @@ def test_a_missed_call_back_waits_on_the_line_and_is_pulled_out_by_rest(
 def test_a_senior_who_hangs_up_while_waiting_on_the_call_back_leg_has_abandoned(
     hotline: Offline,
 ) -> None:
-    caller = Caller(SENIOR, hotline.sim.rng, accept_callback=True)
+    caller = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
     inbound = _ask_for_a_call_back(hotline, caller)
     sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
     hotline.run(until=hotline.sim.now() + 60)
@@ -144,7 +148,7 @@ def test_a_voicemail_that_answers_a_call_back_is_retried_not_put_through(
     redis_url: str, clock: FixedClock
 ) -> None:
     off = _hotline(redis_url, clock, **{"routing.callback_retry_seconds": 60})
-    caller = Caller(SENIOR, off.sim.rng, accept_callback=True)
+    caller = VirtualCaller(SENIOR, off.sim.rng, accept_callback=True)
     inbound = _ask_for_a_call_back(off, caller)
     caller.answers = "voicemail"
     agent = off.add_agent("elder", {"senior"}, aht_s=60.0)
@@ -183,7 +187,7 @@ def test_a_busy_on_call_line_and_a_busy_fallback_line_lead_to_the_next_line(
     off.sim.people.add_agent("+861095500100", refuse="busy")
     off.sim.people.add_agent(FALLBACK, refuse="no-answer")
     spare = off.sim.people.add_agent("+861095500998", aht_s=30.0)
-    leg = off.call(Caller(SENIOR, off.sim.rng))
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
     off.run()
     said = heard(leg)
     assert PACKS.text("mandarin", "out_of_hours_oncall") in said
@@ -201,7 +205,7 @@ def test_when_every_line_is_busy_the_caller_hears_so_and_is_never_hung_up_on(
         **{"business_hours.open": "22:00", "business_hours.close": "23:00"},
     )
     line = off.sim.people.add_agent(FALLBACK, refuse="busy")
-    leg = off.call(Caller(SENIOR, off.sim.rng, inputs=[Input(digits="0")]))  # the duty line
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng, inputs=[Input(digits="0")]))  # the duty line
     off.run(until=200)
     assert not leg.ended
     assert PACKS.text("mandarin", "fallback_all_busy") in heard(leg)
@@ -219,8 +223,8 @@ def test_a_caller_put_out_of_a_full_queue_is_never_offered_to_an_agent(hotline: 
         Customer("c3", "王婆", date(1950, 1, 1), "mandarin", ("+8613800000003",))
     )
     hotline.sim.queues.named("senior", 0.0).max_size = 1  # queue-full for the second caller
-    first = hotline.call(Caller(SENIOR, hotline.sim.rng))
-    second = hotline.call(Caller("+8613800000003", hotline.sim.rng), delay=5)
+    first = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    second = hotline.call(VirtualCaller("+8613800000003", hotline.sim.rng), delay=5)
     hotline.run(until=40)
     assert second.queue_results == ["queue-full"]
     assert f"connected to {FALLBACK}" in events(second)  # a person on the fallback line
@@ -254,8 +258,8 @@ def test_a_slow_or_failing_rest_api_never_delays_a_webhook(
     else:
         off.sim.rest_down = True
     agent = off.add_agent("elder", {"senior"}, aht_s=40.0)
-    first = off.call(Caller(SENIOR, off.sim.rng))
-    second = off.call(Caller("+8613800000003", off.sim.rng), delay=5)
+    first = off.call(VirtualCaller(SENIOR, off.sim.rng))
+    second = off.call(VirtualCaller("+8613800000003", off.sim.rng), delay=5)
     off.run()
     # The first call's end frees the agent inside /voice/dial-result, which assigns the second
     # caller; the pull is REST work. Done inside the webhook, it made Twilio give up (11205)
@@ -278,7 +282,7 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_abandoned_and_no_miss_is_co
     # depend on it (canceled is for REST cancellation).
     hotline.sim.dial_status_when_caller_leaves = reported
     agent = hotline.add_agent("slow", {"senior"}, answer_delay_s=(15.0, 15.0))
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=3.0))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=3.0))
     hotline.run()
     assert leg.bridged_at is None and agent.calls == 0
     status = hotline.engine.agents.state("slow")
@@ -295,7 +299,7 @@ def test_a_caller_who_hangs_up_while_the_agent_rings_abandoned_and_no_miss_is_co
 
 def test_the_menu_sets_a_speech_timeout_twilio_accepts(hotline: Offline) -> None:
     hotline.add_agent("policy", {"policy"}, aht_s=30.0)
-    leg = hotline.call(Caller("+8613800000002", hotline.sim.rng))  # unknown: the menu
+    leg = hotline.call(VirtualCaller("+8613800000002", hotline.sim.rng))  # unknown: the menu
     hotline.run()
     topic = PACKS.text("mandarin", "topic_policy")
     assert any(topic in text for text in heard(leg))  # the menu's Gather ran

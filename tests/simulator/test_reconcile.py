@@ -15,7 +15,7 @@ from flask import Flask
 
 from app import create_app
 from ivr.runtime import ticker
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.core.scheduler import Program
 from ivr.simulator.core.transport import FlaskTransport
 from ivr.simulator.ledger import Lossy, events, mismatches
@@ -94,7 +94,7 @@ def test_a_call_whose_dial_result_and_status_are_lost_frees_its_agent_after_reco
     hotline.add_agent("elder", {"senior"}, aht_s=120.0, answer_delay_s=(2.0, 2.0))
     lossy = lose_end_reports(hotline)
     freed = when_state_left(hotline, "elder", "on_call")
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
 
     assert leg.ended and leg.ended_at is not None
@@ -119,7 +119,7 @@ def test_with_the_rest_api_down_the_agent_is_freed_after_max_call_seconds_as_unr
     hotline.rest.reachable = False
     lose_end_reports(hotline)
     freed = when_state_left(hotline, "elder", "on_call")
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
 
     assert leg.ended and leg.agent_answered_at is not None
@@ -140,7 +140,7 @@ def test_a_queued_caller_whose_hang_up_was_lost_is_never_offered_once_twilio_say
     hotline: Offline,
 ) -> None:
     lossy = lose(hotline, lambda url: "/voice/queue-result" in url or "/voice/status" in url)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=40.0))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=40.0))
     hotline.run(until=120.0)  # the greeting, then 40 s of patience in the queue
     assert leg.ended and leg.ended_at is not None
     hotline.run(until=leg.ended_at + RECONCILE_AFTER + 5)  # silent that long: looked up
@@ -159,7 +159,7 @@ def test_a_queued_caller_whose_hang_up_was_lost_is_never_offered_once_twilio_say
 
 
 def test_a_caller_still_waiting_is_heard_from_and_never_looked_up(hotline: Offline) -> None:
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=600.0))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=600.0))
     hotline.run(until=500.0)
     assert not leg.ended
     assert fetches(hotline, leg.sid) == []  # each wait-URL poll is news of the call
@@ -200,7 +200,7 @@ def test_two_servers_on_one_store_look_each_stale_call_up_once(
     _second_server(hotline, redis_url)
     lose_end_reports(hotline)
     times = _fetch_times(hotline)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
 
     assert leg.ended_at is not None and leg.agent_answered_at is not None
@@ -220,7 +220,7 @@ def test_a_lost_report_arriving_after_the_call_was_put_right_changes_nothing(
 ) -> None:
     hotline.add_agent("elder", {"senior"}, aht_s=120.0, answer_delay_s=(2.0, 2.0))
     lossy = lose_end_reports(hotline)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     before, stream = hotline.engine.stats.totals(), len(events(hotline.engine))
     assert lossy.lost

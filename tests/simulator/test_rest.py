@@ -11,7 +11,7 @@ from flask import Flask
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.rest import RestClient, wsgi_app
 from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
@@ -31,7 +31,7 @@ def waiting(sim: Simulator, n: int) -> list[str]:
     """Place `n` callers into the silent queue, a second apart; return their CallSids."""
     sids = []
     for i in range(n):
-        caller = Caller(f"+1415555010{i}", sim.rng)
+        caller = VirtualCaller(f"+1415555010{i}", sim.rng)
         sids.append(sim.place_call(caller, fakeapp.SILENT_QUEUE, delay=float(i)).sid)
     sim.run(until=n + 5)
     return sids
@@ -90,7 +90,9 @@ def test_wrong_credentials_are_refused(sim: Simulator) -> None:
 def test_create_call_rings_the_person_and_posts_status_callbacks(
     sim: Simulator, client: Client, fake_app: Flask
 ) -> None:
-    callee = sim.people.add_caller(Caller("+14155550199", sim.rng, inputs=[Input(digits="2")]))
+    callee = sim.people.add_caller(
+        VirtualCaller("+14155550199", sim.rng, inputs=[Input(digits="2")])
+    )
     callee.answer_delay_s = 4.0
     call = client.calls.create(
         to=callee.number,

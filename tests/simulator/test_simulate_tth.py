@@ -7,7 +7,7 @@ import pytest
 
 from app import create_app
 from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import Outcome, Plan, figures, p90, report
+from ivr.simulator.traffic import LivedCall, Plan, figures, p90, report
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
 
@@ -53,9 +53,9 @@ def test_simulate_reports_each_class_time_to_human_as_the_product_records_it(
     assert classes["senior"]["time_to_human_s"] < classes["other"]["time_to_human_s"]
 
 
-def _outcome(label: str, arrived: float, bridged: float | None, ended: float) -> Outcome:
+def _outcome(label: str, arrived: float, bridged: float | None, ended: float) -> LivedCall:
     answered = None if bridged is None else bridged - 1.0
-    return Outcome(label, arrived, arrived + 2.0, False, answered, ended, bridged)
+    return LivedCall(label, arrived, arrived + 2.0, False, answered, ended, bridged)
 
 
 def test_time_to_human_is_the_mean_and_p90_of_the_bridged_calls_only() -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from app import create_app
 from dialects.packs import default_packs
+from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.core.transport import Reply, Transport
 from ivr.simulator.ledger import Lossy
 from ivr.simulator.offline import Offline
@@ -21,7 +22,6 @@ from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.statsquery import Figures
 from tests.conftest import CLUSTER
-from tests.redis_servers import RedisProcess
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 OTHER_SENIOR = "+8613800000003"
@@ -66,7 +66,7 @@ def test_the_agent_rings_while_the_senior_is_greeted_and_the_greeting_stops_for_
     hotline: Offline,
 ) -> None:
     agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     assert not hotline.sim.faults
     [ring] = agent_legs(hotline)
@@ -96,7 +96,7 @@ def test_an_agent_who_does_not_answer_is_followed_by_the_next_while_the_senior_w
     awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
     hotline.run(until=31)
     awake_calls_before = awake.calls
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     assert not hotline.sim.faults
     assert [x.to for x in agent_legs(hotline)] == ["client:sleepy", "client:awake"]
@@ -112,7 +112,7 @@ def test_a_senior_who_hangs_up_during_the_greeting_frees_the_agent_and_stops_the
     hotline: Offline,
 ) -> None:
     agent = hotline.add_agent("elder", {"senior"}, answer_delay_s=(8.0, 8.0))
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng, patience_s=2.0))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=2.0))
     hotline.run()
     [ring] = agent_legs(hotline)
     assert ring.status == "canceled" and agent.calls == 0  # canceled through REST
@@ -127,8 +127,8 @@ def test_a_waiting_senior_is_pulled_into_their_room_when_an_agent_is_rung_for_th
     hotline: Offline,
 ) -> None:
     agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0, answer_delay_s=(3.0, 3.0))
-    first = hotline.call(Caller(SENIOR, hotline.sim.rng))
-    second = hotline.call(Caller(OTHER_SENIOR, hotline.sim.rng), delay=5)
+    first = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    second = hotline.call(VirtualCaller(OTHER_SENIOR, hotline.sim.rng), delay=5)
     hotline.run()
     assert not hotline.sim.faults
     assert second.enqueued_at is not None and second.bridged_at is not None
@@ -143,7 +143,7 @@ def test_when_the_agents_leg_cannot_be_placed_the_call_goes_the_classic_way(
 ) -> None:
     hotline.sim.rest_down = True
     agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run()
     assert not hotline.sim.faults
     assert agent_legs(hotline) == [] and "connected to client:elder" in events(leg)
@@ -191,7 +191,7 @@ def test_redis_away_when_the_agent_picks_up_still_puts_the_senior_through(
     assert off.sim.webhooks is not None
     away = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/agent-answer")
     off.sim.webhooks.transport = away
-    leg = off.call(Caller(SENIOR, off.sim.rng))
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
     off.run()
     assert not off.sim.faults
     [answer] = away.hit  # the agent's pick-up, answered from settings alone: into the room,
@@ -214,7 +214,7 @@ def test_when_the_next_agents_leg_cannot_be_placed_the_senior_waits_in_the_room_
     hotline.run(until=30)  # sleepy has been idle longest, so is rung first
     awake = hotline.add_agent("awake", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
     hotline.run(until=31)
-    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     sched, sim = hotline.sim.sched, hotline.sim
     sched.call_later(1.0, lambda: setattr(sim, "rest_down", True))  # before sleepy's miss
     sched.call_later(40.0, lambda: setattr(sim, "rest_down", False))
@@ -247,7 +247,7 @@ def test_an_agent_answering_for_a_caller_whose_hang_up_was_lost_is_not_left_in_t
     assert off.sim.webhooks is not None
     lossy = Lossy(off.sim.webhooks.transport, lambda url: url.split("?")[0].endswith("/status"))
     off.sim.webhooks.transport = lossy
-    leg = off.call(Caller(SENIOR, off.sim.rng, patience_s=2.0))
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng, patience_s=2.0))
     off.run(until=3600)
     assert lossy.lost and leg.ended and leg.bridged_at is None
     [ring] = agent_legs(off)

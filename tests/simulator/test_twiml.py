@@ -10,8 +10,8 @@ import pytest
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.serving import make_server
 
-from ivr.simulator.core import twiml
-from ivr.simulator.core.people import Caller, Input
+from ivr.simulator.core import parse as twiml
+from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport
 from routing.clock import FixedClock
@@ -48,7 +48,7 @@ def test_verbs_outside_their_allow_list_are_12200(context: str, verb: str) -> No
     ("context", "verb"),
     [
         (twiml.WAIT, "<Gather input='dtmf' numDigits='1'><Say>Press 1</Say></Gather><Leave/>"),
-        (twiml.WHISPER, "<Say>Caller waiting</Say><Gather><Play>/a.mp3</Play></Gather>"),
+        (twiml.WHISPER, "<Say>VirtualCaller waiting</Say><Gather><Play>/a.mp3</Play></Gather>"),
         (twiml.QUEUE_URL, "<Say>Connecting</Say><Pause length='1'/><Redirect>/x</Redirect>"),
         (twiml.CALL, "<Say voice='Polly.Hiujin-Neural'><prosody rate='80%'>你好</prosody></Say>"),
     ],
@@ -120,7 +120,7 @@ def test_a_call_over_real_http_is_signed_for_the_url_the_server_sees(live_fake_a
     sim.connect(HttpTransport())
     sim.add_number(fakeapp.SUPPORT, f"{live_fake_app}/incoming")
     leg = sim.place_call(
-        Caller("+14155550100", sim.rng, inputs=[Input(speech="hi")]), fakeapp.SUPPORT
+        VirtualCaller("+14155550100", sim.rng, inputs=[Input(speech="hi")]), fakeapp.SUPPORT
     )
     sim.run()
     assert not sim.faults  # a bad signature would be a 403 and fault 11200

@@ -22,9 +22,9 @@ from xml.etree.ElementTree import Element
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.simulator.core import twiml
+from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.calls import Leg, new_sid, standard_params
-from ivr.simulator.core.people import Agent
+from ivr.simulator.core.people import AgentPhone
 from ivr.simulator.core.scheduler import Interrupt
 from ivr.simulator.core.steps import (
     HAND_POLL_S,
@@ -255,7 +255,7 @@ class Conferences:
             method = noun.get("statusCallbackMethod", "POST").upper()
             url = self.sim._resolve(leg, base, noun.get("statusCallback", ""))
             conf.callback = (url, method, events)
-        if isinstance(person := self.sim._persons.get(leg.sid), Agent):
+        if isinstance(person := self.sim._persons.get(leg.sid), AgentPhone):
             person.busy = True
         self._event(conf, "participant-join", part)
         leg.hear(now, "event", f"joined conference {conf.name}")
@@ -288,7 +288,7 @@ class Conferences:
         leg = self.sim.legs[part.call_sid]
         leg.hear(now, "event", f"connected to {_address(other)}")
         person = self.sim._persons.get(leg.sid)
-        if isinstance(person, Agent):  # talks for talk_time(), then hangs up
+        if isinstance(person, AgentPhone):  # talks for talk_time(), then hangs up
             person.calls += 1
             if person.buttons is not None:  # a phone worked by hand: until its Hang up
                 self.sim.sched.spawn(self._hang_up_by_hand(person, part))
@@ -299,7 +299,7 @@ class Conferences:
         if leg.agent_answered_at is None:
             leg.agent_answered_at = now
 
-    def _hang_up_by_hand(self, agent: Agent, part: Participant) -> Steps:
+    def _hang_up_by_hand(self, agent: AgentPhone, part: Participant) -> Steps:
         """Look at the agent's buttons while they are in the room; Hang up takes them out."""
         while part.status == "connected" and agent.buttons and agent.buttons() != "hangup":
             yield HAND_POLL_S
@@ -314,7 +314,7 @@ class Conferences:
         was_in = part.status == "connected"  # a call that never joined cannot end it
         part.status, part.updated_at = "complete", self.sim.now()
         del conf.participants[part.call_sid]
-        if isinstance(person := self.sim._persons.get(part.call_sid), Agent):
+        if isinstance(person := self.sim._persons.get(part.call_sid), AgentPhone):
             person.busy = False
         extra = {"ReasonParticipantLeft": why, "ParticipantCallStatus": call_status}
         self._event(conf, "participant-leave", part, extra)

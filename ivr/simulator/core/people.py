@@ -24,7 +24,7 @@ class Input:
 
 
 @dataclass
-class Agent:
+class AgentPhone:
     """An agent's phone: answers after a drawn delay, sometimes misses, talks ~Exp(aht)."""
 
     address: str  # "client:<id>" or an E.164 number
@@ -58,7 +58,7 @@ class Agent:
 
 
 @dataclass
-class Caller:
+class VirtualCaller:
     """A caller: presses `inputs` at successive menus, waits `patience_s` for a person."""
 
     number: str
@@ -97,19 +97,19 @@ class People:
         self.agent_options: dict[str, object] = {}  # for agents met by auto_answer
         # Options of one address's phone, over agent_options (the agent's own settings)
         self.options_for: Callable[[str], dict[str, object]] | None = None
-        self.agents: dict[str, Agent] = {}
-        self.callers: dict[str, Caller] = {}
+        self.agents: dict[str, AgentPhone] = {}
+        self.callers: dict[str, VirtualCaller] = {}
 
-    def add_agent(self, address: str, **options: object) -> Agent:
-        agent = Agent(address, self._rng, **options)  # type: ignore[arg-type]
+    def add_agent(self, address: str, **options: object) -> AgentPhone:
+        agent = AgentPhone(address, self._rng, **options)  # type: ignore[arg-type]
         self.agents[address] = agent
         return agent
 
-    def add_caller(self, caller: Caller) -> Caller:
+    def add_caller(self, caller: VirtualCaller) -> VirtualCaller:
         self.callers[caller.number] = caller
         return caller
 
-    def reach(self, address: str) -> Agent | Caller | None:
+    def reach(self, address: str) -> AgentPhone | VirtualCaller | None:
         """The person who answers `address`, if anyone does."""
         found = self.agents.get(address) or self.callers.get(address)
         if found is None and self.auto_answer:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 Program = Generator[Any, Any, Any]
 
 
-class Clock(Protocol):
+class SettableClock(Protocol):
     """The time line's clock: it tells the time and is set by the scheduler. The app under
     test is given the same clock (routing/clock.py's FixedClock is one), so both share time."""
 
@@ -123,7 +123,7 @@ class Timer:
 class Scheduler:
     """Runs timed callbacks in order on a virtual or a real time line."""
 
-    def __init__(self, clock: Clock, *, speed: float | None = None) -> None:
+    def __init__(self, clock: SettableClock, *, speed: float | None = None) -> None:
         self.clock = clock
         self.speed = speed  # None: virtual time; else real time at `speed` x
         self._start = self.clock.now()

@@ -16,12 +16,12 @@ from typing import Any
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
-from ivr.simulator.core import twiml
+from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
 from ivr.simulator.core.conferences import Conferences
-from ivr.simulator.core.people import Agent, Caller, Input, People
+from ivr.simulator.core.people import AgentPhone, Input, People, VirtualCaller
 from ivr.simulator.core.queues import Queue, QueueFull, Queues
-from ivr.simulator.core.scheduler import Clock, Interrupt, Process, Scheduler, Timer
+from ivr.simulator.core.scheduler import Interrupt, Process, Scheduler, SettableClock, Timer
 from ivr.simulator.core.steps import (
     HAND_POLL_S,
     HOLD_MUSIC,
@@ -49,7 +49,7 @@ class Simulator:
     def __init__(
         self,
         *,
-        clock: Clock,
+        clock: SettableClock,
         speed: float | None = None,
         seed: int = 0,
         account_sid: str = "AC" + "0" * 32,
@@ -73,7 +73,7 @@ class Simulator:
         self.live: set[str] = set()  # CallSids of legs not yet ended
         self.faults: list[Fault] = []
         self._procs: dict[str, Process] = {}
-        self._persons: dict[str, Agent | Caller] = {}
+        self._persons: dict[str, AgentPhone | VirtualCaller] = {}
         self._patience: dict[str, Timer] = {}  # callers' give-up timers, cancelled at the end
         self.webhooks: Webhooks | None = None
         self.on_call_end: list[Callable[[Leg], None]] = []
@@ -95,7 +95,7 @@ class Simulator:
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> SettableClock:
         return self.sched.clock
 
     def connect(self, transport: Transport) -> None:
@@ -114,7 +114,7 @@ class Simulator:
 
     # -- placing calls ------------------------------------------------------------------
 
-    def place_call(self, caller: Caller, to: str, delay: float = 0.0) -> Leg:
+    def place_call(self, caller: VirtualCaller, to: str, delay: float = 0.0) -> Leg:
         """An inbound call from `caller` to our number `to`, starting in `delay` seconds."""
         number = self.numbers[to]
         leg = self._new_leg(caller.number, to, "inbound", "caller", caller)
@@ -146,7 +146,7 @@ class Simulator:
         (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
         person = self.people.reach(to)
-        party = "agent" if isinstance(person, Agent) else "caller"  # whose ears: an agent rung
+        party = "agent" if isinstance(person, AgentPhone) else "caller"  # whose ears: an agent rung
         leg = self._new_leg(from_, to, "outbound-api", party, person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
@@ -160,7 +160,7 @@ class Simulator:
         to: str,
         direction: str,
         party: str,
-        person: Agent | Caller | None,
+        person: AgentPhone | VirtualCaller | None,
         parent: Leg | None = None,
     ) -> Leg:
         leg = Leg(
@@ -187,11 +187,11 @@ class Simulator:
         leg.status = "ringing"
         self._callback(leg, "ringing")
         person = self._persons.get(leg.sid)
-        answers = person.answers if isinstance(person, Caller) else "person"
+        answers = person.answers if isinstance(person, VirtualCaller) else "person"
         delay = person.ring() if person is not None else None
         rings = 1.0 if answers == "busy" else float(timeout)  # busy comes back at once
         try:
-            if isinstance(person, Agent) and person.buttons is not None:  # worked by hand
+            if isinstance(person, AgentPhone) and person.buttons is not None:  # worked by hand
                 delay = 0.0 if (yield from self._ring_by_hand(person, timeout)) else None
             else:
                 yield rings if delay is None or delay > timeout else delay
@@ -567,7 +567,7 @@ class Simulator:
             return
         leg.routed_at = self.now()
         person = self._persons.get(leg.sid)
-        if isinstance(person, Caller) and not math.isinf(person.patience_s):
+        if isinstance(person, VirtualCaller) and not math.isinf(person.patience_s):
             self._patience[leg.sid] = self.sched.call_later(
                 person.patience_s, self._lose_patience, leg
             )
@@ -619,14 +619,14 @@ class Simulator:
         """Ring every Number/Client at once; the first to answer hears the whisper, then talks."""
         timeout = float(verb.get("timeout", "30"))
         nouns = list(verb) or [_number_noun((verb.text or "").strip())]
-        rung: list[tuple[float, Element, Agent | Caller]] = []
+        rung: list[tuple[float, Element, AgentPhone | VirtualCaller]] = []
         busy = 0
         for noun in nouns:
             address = _address(noun)
             person = self.people.reach(address)
             if person is None:
                 continue
-            if isinstance(person, Agent) and person.busy:
+            if isinstance(person, AgentPhone) and person.busy:
                 busy += 1
                 continue
             delay = person.ring()
@@ -642,9 +642,9 @@ class Simulator:
         caller_id = verb.get("callerId") or leg.from_
         child = self._new_leg(caller_id, _address(noun), "outbound-dial", "agent", person, leg)
         child.status = "ringing"
-        if isinstance(person, Agent):
+        if isinstance(person, AgentPhone):
             person.busy = True
-        if isinstance(person, Agent) and person.buttons is not None:
+        if isinstance(person, AgentPhone) and person.buttons is not None:
             if not (yield from self._ring_by_hand(person, timeout)):
                 self._end_child(child, "no-answer")
                 leg.hear(self.now(), "event", "dial: no-answer")
@@ -653,7 +653,7 @@ class Simulator:
             yield delay
         return (yield from self._talk(leg, child, noun, base, person))
 
-    def _ring_by_hand(self, agent: Agent, timeout: float) -> Steps:
+    def _ring_by_hand(self, agent: AgentPhone, timeout: float) -> Steps:
         """Ring a phone worked by hand until its Answer (True), its Decline or the timeout."""
         deadline = self.now() + timeout
         while self.now() < deadline:
@@ -663,7 +663,7 @@ class Simulator:
             yield HAND_POLL_S
         return False
 
-    def _talk_by_hand(self, agent: Agent) -> Steps:
+    def _talk_by_hand(self, agent: AgentPhone) -> Steps:
         """Talk until the agent presses Hang up (the caller's hang-up interrupts it too)."""
         started = self.now()
         while self.now() - started < HAND_TALK_MAX_S and agent.buttons:
@@ -684,19 +684,19 @@ class Simulator:
                 return "no-answer", child.sid, None
         leg.bridged_at = self.now()
         leg.hear(self.now(), "event", f"connected to {child.to}")
-        if isinstance(person, Agent):
+        if isinstance(person, AgentPhone):
             person.calls += 1
-        if isinstance(person, Agent) and person.buttons is not None:
+        if isinstance(person, AgentPhone) and person.buttons is not None:
             yield from self._talk_by_hand(person)
         else:
-            yield person.talk_time() if isinstance(person, Agent) else 60.0
+            yield person.talk_time() if isinstance(person, AgentPhone) else 60.0
         self._end_child(child, "completed")
         leg.hear(self.now(), "event", f"{child.to} hung up")
         return "completed", child.sid, child.duration()
 
     def _end_child(self, child: Leg, status: str) -> None:
         person = self._persons.get(child.sid)
-        if isinstance(person, Agent):
+        if isinstance(person, AgentPhone):
             person.busy = False
         self._finish(child, status)
 
@@ -717,7 +717,7 @@ class Simulator:
         yield how.ready
         started = self.now()
         person = self._persons.get(leg.sid)
-        yield person.talk_time() if isinstance(person, Agent) else 60.0
+        yield person.talk_time() if isinstance(person, AgentPhone) else 60.0
         how.over.fire()
         return "completed", member.call_sid, int(self.now() - started)
 

@@ -18,7 +18,7 @@ import jwt
 import pytest
 from playwright.sync_api import Page, expect
 
-from ivr.simulator.core.people import Caller
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.live import live_simulator
 from ivr.web.demo_phone import phone_options
 from routing.agents import Agent
@@ -198,7 +198,9 @@ def test_the_demo_phone_answers_a_call_of_the_offline_twilio_end_to_end(
     page.click("#btn-available")
     expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
 
-    leg = sim.place_call(Caller(SENIOR.number, sim.rng), live.engine.settings.twilio.caller_id)
+    leg = sim.place_call(
+        VirtualCaller(SENIOR.number, sim.rng), live.engine.settings.twilio.caller_id
+    )
     runner = threading.Thread(target=sim.run, kwargs={"until": 120.0}, daemon=True)
     runner.start()
     expect(page.locator("#btn-answer")).to_be_visible()  # the emulator waits for the click

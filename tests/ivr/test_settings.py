@@ -1,9 +1,11 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from ivr.settings import DEMO_AUTH_TOKEN, load_settings
 from routing.exceptions import SettingsError
-from routing.settings import DEMO_AUTH_TOKEN, load_settings
+from routing.settings import load_engine_settings
 
 
 def test_defaults_come_from_the_shipped_config() -> None:
@@ -85,3 +87,16 @@ def test_secrets_come_from_env_only_and_are_never_in_repr() -> None:
 def test_demo_mode_uses_the_printed_dev_token() -> None:
     s = load_settings(environ={})
     assert s.secrets.demo and s.secrets.auth_token == DEMO_AUTH_TOKEN
+
+
+def test_the_engine_reads_only_its_own_sections_of_the_same_file() -> None:
+    """The engine's loader takes its sections and leaves the app's (server, Twilio, secrets)
+    to the app's loader, which still rejects a bad value there naming the key."""
+    env = {"TWILIO_AUTH_TOKEN": "t0ken", "SILVERLINE__SERVER__PORT": "0"}
+    engine = load_engine_settings({"routing.wrap_up_seconds": 7}, environ=env)
+    assert engine.routing.wrap_up_seconds == 7
+    assert {"server", "twilio", "softphone", "secrets"}.isdisjoint(
+        f.name for f in dataclasses.fields(engine)
+    )
+    with pytest.raises(SettingsError, match="server.port"):
+        load_settings(environ=env)

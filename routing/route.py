@@ -21,7 +21,7 @@ from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import Settings
+from routing.settings import EngineSettings
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
@@ -41,7 +41,7 @@ class QueueRule:
     sl_percent: int
 
 
-def queue_rules(settings: Settings) -> list[QueueRule]:
+def queue_rules(settings: EngineSettings) -> list[QueueRule]:
     """The configured queues, in config order."""
     return [
         QueueRule(
@@ -60,7 +60,7 @@ def queue_rules(settings: Settings) -> list[QueueRule]:
 class RoutingScript:
     """The routing state in Redis, changed only through `route.lua` (registered once)."""
 
-    def __init__(self, redis: RedisClient, settings: Settings, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, settings: EngineSettings, keys: Keys) -> None:
         self.redis = redis
         self.keys = keys
         self.rules = queue_rules(settings)
@@ -87,18 +87,18 @@ class RoutingScript:
         answer: dict[str, Any] = json.loads(raw)
         return answer
 
-    def _source(self, settings: Settings) -> str:
-        """route.lua after its constants (cfg, K, STATS, FORCED) and the recording functions."""
+    def _source(self, settings: EngineSettings) -> str:
+        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""
         body = lua_source("route")
         constants = (
             f"local cfg = {lua_literal(self._config_of(settings))}\n"
             f"local K = {lua_literal(self._keys_by_name())}\n"
-            f"local STATS = {lua_literal(self.keys.stats_prefix())}\n"
+            f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
         return constants + LIBRARY + body
 
-    def _config_of(self, settings: Settings) -> dict[str, Any]:
+    def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
         r = settings.routing
         return {
             "q": [

@@ -1,7 +1,9 @@
-"""A redis-server of a test's own, started (and killed) on demand.
+"""A redis-server owned by one process, started (and killed) on demand: the test fixtures'
+and the benchmarks' (`make run`'s shared server is ivr/runtime/embedded.py).
 
 The server runs in the foreground (no daemonize); readiness is read from its log on stdout
-("Ready to accept connections"), so starting it needs no polling and no sleeps.
+("ready to accept connections"), so starting it needs no polling and no sleeps. It listens on
+loopback TCP, or on a Unix socket in its directory as `make run`'s embedded server does.
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from pathlib import Path
 
 from ivr.runtime.embedded import free_port, redis_binary
 
-_READY = "Ready to accept connections"
+# "Ready to accept connections" on TCP; "The server is now ready to accept connections at
+# <path>" on a Unix socket alone (redis 6.2).
+_READY = "ready to accept connections"
 
 
 class RedisProcess:
     """One redis-server on its own port and directory, started and killed on demand."""
 
-    def __init__(self, workdir: Path, *options: str, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *options: str, port: int | None = None, unix_socket: bool = False
+    ) -> None:
         self.dir = workdir
-        self.port = port or free_port()
+        self.socket = workdir / "redis.sock" if unix_socket else None
+        self.port = 0 if unix_socket else port or free_port()
         self.options = options
         self.proc: subprocess.Popen[str] | None = None
         self._drainer: threading.Thread | None = None
@@ -29,12 +36,24 @@ class RedisProcess:
 
     @property
     def url(self) -> str:
+        if self.socket is not None:
+            return f"unix://{self.socket}"
         return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def _listen(self) -> list[str]:
+        if self.socket is None:
+            return ["--port", str(self.port), "--bind", "127.0.0.1"]
+        return ["--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700"]
 
     def start(self) -> None:
         """Start the server and return once it accepts connections (AOF loaded, if any)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        args = [redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1"]
+        args = [redis_binary(), *self._listen()]
         args += ["--dir", str(self.dir), "--daemonize", "no", "--save", "", *self.options]
         proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -42,7 +61,7 @@ class RedisProcess:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log.append(line)
-            if _READY in line:
+            if _READY in line.lower():
                 break
         else:
             raise RuntimeError("redis-server exited during start-up:\n" + "".join(self.log))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from routing.queues import lua_literal
+from routing.route import lua_literal
 from routing.store import RedisClient
 
 
