@@ -16,7 +16,7 @@ from ivr.runtime import logmask
 from ivr.runtime.embedded import open_store
 from ivr.settings import Settings, load_settings
 from ivr.telephony import Telephony
-from ivr.web import auth, blueprints, jsonresponse
+from ivr.web import auth, blueprints, headers, jsonresponse
 from routing import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
@@ -53,6 +53,7 @@ def create_app(
     telephony = Telephony(settings, twilio_http_client)
     services.install(app, services.Services(settings, engine, telephony))
     auth.init_app(app)
+    headers.install(app)
     blueprints.register(app)
     return app
 

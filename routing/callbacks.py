@@ -1,4 +1,5 @@
-"""Call-back requests left out of hours, kept until the hotline opens and then queued."""
+"""Call-back requests left out of hours (or booked by a supervisor for a caller who hung up),
+kept until the hotline is open and then queued."""
 
 from __future__ import annotations
 
@@ -27,28 +28,42 @@ class CallbackRequest:
 class CallbackRequests:
     """The out-of-hours call-back book: one sorted set by request time, one hash per request."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, keys: Keys) -> None:
+    def __init__(
+        self, redis: RedisClient, clock: Clock, keys: Keys, keep_days: int | None = None
+    ) -> None:
         self.redis = redis
         self.clock = clock
         self.keys = keys
+        # privacy.callback_days: the request holds the caller's number
+        self.keep_s = keep_days * 86_400 if keep_days else _KEEP_S
 
     def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
         """Book a call-back for `caller`; False when this call already booked one."""
+        return self.book(call_sid, caller, caller.name, epoch_ms(self.clock.now()))
+
+    def book(self, call_sid: str, caller: Caller, name: str, at_ms: int) -> bool:
+        """Book a call-back scored `at_ms` (the oldest is queued first); False when `call_sid`
+        has one booked already."""
         if not caller.number:
             return False
-        now = epoch_ms(self.clock.now())
         record = {
             "number": caller.number,
-            "name": caller.name,
+            "name": name,
             "age": caller.age,
             "dialect": caller.dialect,
             "senior": caller.senior,
         }
         pipe = self.redis.pipeline(transaction=False)
-        pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: now}, nx=True)
-        pipe.set(self.keys.after_hours_callback(call_sid), json.dumps(record), ex=_KEEP_S, nx=True)
+        pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: at_ms}, nx=True)
+        pipe.set(
+            self.keys.after_hours_callback(call_sid), json.dumps(record), ex=self.keep_s, nx=True
+        )
         added, _ = pipe.execute()
         return bool(added)
+
+    def is_booked(self, call_sid: str) -> bool:
+        """Whether a call-back for `call_sid` waits in the book."""
+        return self.redis.zscore(self.keys.after_hours_callbacks(), call_sid) is not None
 
     def pending(self, limit: int = 1000) -> list[CallbackRequest]:
         """The oldest requests first."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from routing.abandoned import Abandoned
 from routing.agents import Agents
+from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
 from routing.clock import Clock
 from routing.directory import Directory
 from routing.keys import Keys
+from routing.privacy import PersonalData
 from routing.recorder import Recorder
 from routing.router import Router
 from routing.settings import EngineSettings
@@ -26,11 +29,14 @@ class Engine:
         self.settings = settings
         self.keys = Keys(settings.redis.key_prefix)
         self.directory = Directory(redis, clock, settings, self.keys)
-        self.callbacks = CallbackRequests(redis, clock, self.keys)
+        self.callbacks = CallbackRequests(redis, clock, self.keys, settings.privacy.callback_days)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.team = TeamStats(self.stats, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)
+        self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
+        self.privacy = PersonalData(redis, clock, settings, self.keys, self.directory)
+        self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

@@ -20,3 +20,8 @@ class ImportRowError(SilverlineError):
         super().__init__(f"line {line}: {reason}")
         self.line = line
         self.reason = reason
+
+
+class CustomerBusy(SilverlineError):
+    """A customer cannot be deleted now: a call of theirs is live (on the line, offered, or a
+    call-back queued to them)."""

@@ -8,14 +8,17 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app, migrate.py  | forever (key moves done)  |
-| `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms)  |
-| `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | 8 days (caller as JSON)   |
+| `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms), |
+|                                       |        | privacy.py trims | privacy.callback_days     |
+| `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
+|                                       |        |                  | (caller as JSON)          |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
 | `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
 | `{<p>:rt}:st:total:<queue>`           | hash   | record_lib (Lua) | forever (counters)        |
 | `{<p>:rt}:st:events`                  | stream | record_lib (Lua) | capped at stream_maxlen   |
-|                                       |        | and wrapup.lua   | (wrap_up events too)      |
+|                                       |        | and wrapup.lua   | (wrap_up events too);     |
+|                                       |        | privacy.py trims | privacy.event_days        |
 | `{<p>:rt}:st:agent:<interval>`        | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:dialect:<interval>`      | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:wu:<queue>:<interval>`   | hash   | wrapup.lua       | retention_days (interval) |
@@ -25,10 +28,11 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
-| `{p}:dir:<last 4 digits>`             | hash   | directory.py     | forever (customers)       |
+| `{p}:dir:<last 4 digits>`             | hash   | directory.py     | until deleted (customers) |
 | `{<p>:rt}:agents`                     | hash   | agents.py        | until removed (id -> JSON)|
 | `{<p>:rt}:agent_states`               | hash   | router (Lua)     | until removed (id -> JSON)|
-| `{<p>:rt}:calls`                      | hash   | router (Lua)     | 1 day via call_expiry     |
+| `{<p>:rt}:calls`                      | hash   | router (Lua)     | privacy.call_record_hours |
+|                                       |        |                  | via call_expiry (def. 1 d)|
 | `{<p>:rt}:call_expiry`                | zset   | router (Lua)     | sid -> expiry ms; pruned  |
 | `{<p>:rt}:heard`                      | zset   | router (Lua)     | live calls: sid -> ms last|
 |                                       |        |                  | heard of; until they end  |
@@ -41,6 +45,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
 | `{<p>:rt}:forced`                     | list   | router (Lua)     | newest 1000, retention_days |
+| `{p}:audit:<YYYYMMDD>`                | list   | audit.py         | privacy.audit_days after  |
+|                                       |        |                  | the (UTC) day (JSON each) |
 
 Directory buckets: field = the E.164 digits before the last four, value = the customer record
 (see directory.py). Each bucket holds ~n/10,000 customers as one small listpack; that needs
@@ -229,3 +235,11 @@ class Keys:
         FORCED_KEEP) and none older than the statistics' retention, which they explain.
         """
         return f"{self._routing()}:forced"
+
+    def audit_day(self, day: str) -> str:
+        """The audit trail of one UTC day (YYYYMMDD): JSON entries, oldest first.
+
+        One list per day so that Redis itself expires the trail `privacy.audit_days` after
+        each day; no hash tag: every command touches one key.
+        """
+        return f"{self.prefix}:audit:{day}"

@@ -73,6 +73,12 @@ def region_description(e164: str) -> str:
     return description
 
 
+def national(e164: str) -> str:
+    """The national significant number of `e164` (the digits a person dials at home), or ""."""
+    parsed = _from_e164(e164)
+    return str(phonenumbers.national_significant_number(parsed)) if parsed else ""
+
+
 def _from_e164(e164: str) -> phonenumbers.PhoneNumber | None:
     """The PhoneNumber of a plain E.164 string, without the parser (~20 us), or None.
 

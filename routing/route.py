@@ -25,7 +25,6 @@ from routing.settings import EngineSettings
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
-CALL_TTL_MS = 24 * 3600 * 1000  # a call record outlives any call by far
 FORCED_KEEP = 1000  # forced state changes kept: months of them at a few a day
 
 
@@ -115,7 +114,7 @@ class RoutingScript:
             "dl": self.dialects,
             "sk": self.skills,
             "wrap": r.wrap_up_seconds * 1000,
-            "ttl": CALL_TTL_MS,
+            "ttl": settings.privacy.call_record_hours * 3_600_000,  # personal data: privacy
             "miss": r.max_missed_offers,
             "cba": r.callback_attempts,
             "cbr": r.callback_retry_seconds * 1000,

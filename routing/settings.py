@@ -253,6 +253,23 @@ class Auth:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """How long personal data and the audit trail are kept (docs/data-protection.md)."""
+
+    audit_days: int = 180  # the audit trail: who did what, when, from where
+    call_record_hours: int = 24  # a call's record (number, name, age) after its last change
+    callback_days: int = 8  # out-of-hours call-back requests (the caller's number)
+    event_days: int = 400  # the statistics event stream (call sids, wrap-up notes)
+
+    def check(self) -> None:
+        for name in ("audit_days", "callback_days", "event_days"):
+            require(1 <= getattr(self, name) <= 3650, f"privacy.{name}", "days from 1 to 3650")
+        require(
+            6 <= self.call_record_hours <= 24 * 90, "privacy.call_record_hours", "hours, 6 to 2160"
+        )
+
+
+@dataclass(frozen=True)
 class WrapUpCode:
     code: str
     zh: str
@@ -287,6 +304,7 @@ class EngineSettings:
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
+    privacy: Privacy = Privacy()
     wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
 
@@ -305,10 +323,16 @@ class EngineSettings:
             self.routing,
             self.stats,
             self.wrap_up,
+            self.privacy,
         ):
             section.check()
         for name, queue in self.queues.items():
             queue.check(name)
+        require(
+            self.privacy.call_record_hours * 3600 >= self.routing.max_call_seconds,
+            "privacy.call_record_hours",
+            "at least routing.max_call_seconds (a live call keeps its record)",
+        )
         for required in ("senior", "general"):
             require(required in self.queues, f"queues.{required}", "a queue table (it is required)")
         for topic in self.ivr.topics:

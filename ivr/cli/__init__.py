@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import agents, customers, plan, serve, sim, users
+from ivr.cli import agents, audit, customers, plan, privacy, serve, sim, users
 from ivr.services import AppFactory
 
 
@@ -28,6 +28,8 @@ def build(create_app: AppFactory) -> click.Group:
         sim.simulate_command,
         plan.plan_command,
         users.users,
+        audit.audit_command,
+        privacy.privacy,
     ):
         silverline.add_command(command)
     return silverline

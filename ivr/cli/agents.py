@@ -7,8 +7,6 @@ on the Twilio side as the web app would (a REST pull, or a senior's call-back).
 
 from __future__ import annotations
 
-import os
-import pwd
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -17,7 +15,7 @@ import click
 
 from dialects.registry import DIALECTS
 from ivr.call.dispatch import Dispatcher
-from ivr.cli.helpers import cli_engine, cli_settings
+from ivr.cli.helpers import cli_audit, cli_engine, cli_settings, os_user
 from ivr.telephony import Telephony
 from routing import numbers
 from routing.agents import SETTABLE_STATES, Agent, AgentStatus
@@ -95,6 +93,7 @@ def add_command(
         raise click.ClickException(str(exc)) from exc
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
+    cli_audit(engine, "agent_saved", agent_id, updated=exists, skills=sorted(agent.skills))
     click.echo(f"{'updated' if exists else 'added'} {_line(agent, None, engine)}")
 
 
@@ -119,6 +118,7 @@ def remove_command(agent_id: str) -> None:
     if _guard(lambda: engine.agents.get(agent_id)) is None:
         raise click.ClickException(f"no agent {agent_id!r}")
     _guard(lambda: engine.agents.remove(agent_id))
+    cli_audit(engine, "agent_removed", agent_id)
     click.echo(f"removed {agent_id}")
 
 
@@ -147,6 +147,8 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         offers = _force(eng, agent_id, target)
     else:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
+    if not force:  # a forced change is recorded by _force, with what it ended
+        cli_audit(eng, "agent_state_set", agent_id, to_state=target)
     Dispatcher(eng, Telephony(settings)).act(offers, settings.public_base)
     status = _guard(lambda: eng.agents.state(agent_id))
     busy = status.state in ("offered", "on_call") and not force
@@ -164,6 +166,10 @@ def _force(eng: Engine, agent_id: str, target: str) -> list[Offer]:
         change, offers = _guard(lambda: eng.router.force_agent_state(agent_id, target, who, "cli"))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    cli_audit(
+        eng, "agent_state_forced", agent_id, from_state=change.from_state, to_state=target,
+        ended=change.ended, call_sid=change.call_sid,
+    )  # fmt: skip
     ended = {
         "offer": f"; caller {change.call_sid} went back to their place in line",
         "call": f"; call {change.call_sid} was closed as completed",
@@ -172,22 +178,6 @@ def _force(eng: Engine, agent_id: str, target: str) -> list[Offer]:
         f"{agent_id} forced from {change.from_state} to {change.to_state} by {change.by}{ended}"
     )
     return offers
-
-
-def os_user() -> str:
-    """Who runs this command, as the operating system knows them (the forced change's "who").
-
-    Not a --by option: the command line has no sign-in, so a name typed there would be a
-    claim nobody checked, and an audit line anyone can fill in proves nothing. The effective
-    uid's login name is what the machine vouches for: whoever holds it holds the store's
-    credentials. It is read from the password database, not from $USER or $LOGNAME, which
-    any caller can set.
-    """
-    uid = os.geteuid()
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:  # a uid with no entry (some containers): the number is still the truth
-        return f"uid {uid}"
 
 
 @agents.command("forced")

@@ -5,13 +5,14 @@ The commands use the same store as the server (REDIS_URL, or the embedded server
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from dialects.registry import DIALECTS
 from ivr.cli import users
-from ivr.cli.helpers import cli_engine
+from ivr.cli.helpers import cli_audit, cli_engine
 from ivr.runtime import demo as demo_mode
 from routing import numbers
 from routing.caller import Caller
@@ -19,11 +20,12 @@ from routing.demo import DEMO_CUSTOMERS, seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import ImportRowError, SilverlineError
 from routing.importer import import_csv
+from routing.privacy import mask
 
 
 @click.group()
 def customers() -> None:
-    """The customer directory: import a CSV, show a caller."""
+    """The customer directory: import a CSV, show, export or delete a customer."""
 
 
 @customers.command("import")
@@ -46,6 +48,7 @@ def import_command(file: Path, encoding: str, skip_invalid: bool) -> None:
             f"{len(report.problems)} bad row(s) of {report.rows}; nothing imported "
             f"(fix them, or pass --skip-invalid to import the good rows)"
         )
+    cli_audit(engine, "customers_imported", file.name, added=report.added, updated=report.updated)
     click.echo(
         f"imported {report.added + report.updated} customer(s): {report.added} new, "
         f"{report.updated} updated; skipped {len(report.problems)} bad row(s)"
@@ -68,6 +71,44 @@ def show_command(number: str) -> None:
             f"no customer has {caller.number}; a call from it would use {_dialect(engine, caller)}"
         )
     click.echo(_describe(engine, caller))
+
+
+@customers.command("export")
+@click.argument("number")
+def export_command(number: str) -> None:
+    """Print, as JSON, everything held about the customer behind NUMBER (their copy)."""
+    engine = cli_engine()
+    try:
+        found = engine.privacy.export(number)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NUMBER") from exc
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    cli_audit(engine, "customer_exported", mask(found["number"]), calls=len(found["calls"]))
+    click.echo(json.dumps(found, ensure_ascii=False, indent=1, sort_keys=True))
+
+
+@customers.command("delete")
+@click.argument("number")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_command(number: str, yes: bool) -> None:
+    """Delete the customer behind NUMBER and every trace of their numbers in the store."""
+    engine = cli_engine()
+    try:
+        target = engine.privacy.normalise(number)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NUMBER") from exc
+    if not yes:
+        click.confirm(f"Delete everything held about {target}? This cannot be undone", abort=True)
+    try:
+        gone = engine.privacy.delete(target)
+    except SilverlineError as exc:  # CustomerBusy: a call of theirs is live
+        raise click.ClickException(str(exc)) from exc
+    cli_audit(engine, "customer_deleted", mask(target), **gone)
+    click.echo(
+        f"deleted {mask(target)}: {gone['numbers']} directory number(s), {gone['calls']} call "
+        f"record(s), {gone['callback_requests']} call-back request(s), {gone['events']} event(s)"
+    )
 
 
 def _describe(engine: Engine, caller: Caller) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ivr.cli.helpers import cli_engine
+from ivr.cli.helpers import cli_audit, cli_engine
 from ivr.runtime.demo import DEMO_FILE, seed_users
 from routing.exceptions import SilverlineError
 from routing.users import ROLES
@@ -49,6 +49,7 @@ def add_command(name: str, role: str, agent_id: str, password: str | None, gener
         user = store.add(name, password or "", role, agent_id)
     except (ValueError, SilverlineError) as exc:
         raise click.ClickException(str(exc)) from exc
+    cli_audit(engine, "user_added", user.name, role=user.role, agent_id=user.agent_id)
     linked = f" (agent {user.agent_id})" if user.agent_id else ""
     click.echo(f"added {user.role} {user.name}{linked}")
     if generate:
@@ -72,12 +73,14 @@ def list_command() -> None:
 @click.argument("name")
 def remove_command(name: str) -> None:
     """Delete user NAME; their sessions end at their next request."""
+    engine = cli_engine()
     try:
-        removed = cli_engine().users.remove(name)
+        removed = engine.users.remove(name)
     except SilverlineError as exc:
         raise click.ClickException(str(exc)) from exc
     if not removed:
         raise click.ClickException(f"no user {name!r}")
+    cli_audit(engine, "user_removed", name.lower())
     click.echo(f"removed {name.lower()}")
 
 

@@ -37,6 +37,7 @@ def beat(app: Flask, base: str) -> None:
             # nobody is. It stays a pending request, shown as such (dashboard.py).
             release_after_hours(eng)
         reconcile.reconcile(eng, telephony)
+        eng.privacy.enforce_due()  # data past its retention that Redis does not expire
         dispatch.act_on(eng.router.tick(), base)
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from ivr.call import dispatch
 from ivr.services import engine
-from ivr.web import dashboard
+from ivr.web import audit, dashboard
 from ivr.web.auth import current_user, require_role
 from routing.agents import SETTABLE_STATES
 from routing.exceptions import StoreUnavailable
@@ -96,6 +96,7 @@ def force_state(agent_id: str) -> Response | tuple[Response, int]:
         change.ended or "nothing",
         change.call_sid,
     )
+    audit.record("agent_state_forced", agent_id, **audit.forced_detail(change))
     dispatch.act_on(offers)  # a freed agent, or the caller put back, may be offered at once
     return jsonify(
         change=change.as_dict(), agents=dashboard.agents(eng), forced=dashboard.forced(eng)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.call import audio, connect, fallback, voice
-from ivr.web import agent_console, api, health, metrics, pages, softphone, supervisor
+from ivr.web import agent_console, api, audit, floor, health, metrics, pages, softphone, supervisor
 
 
 def register(app: Flask) -> None:
@@ -20,3 +20,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(agent_console.bp)
     app.register_blueprint(softphone.bp)
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(floor.bp)

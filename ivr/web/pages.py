@@ -28,7 +28,7 @@ from werkzeug import Response
 from werkzeug.exceptions import HTTPException
 
 from ivr import services
-from ivr.web import auth
+from ivr.web import audit, auth
 from routing.users import User
 
 LANGS = ("zh", "en")
@@ -102,6 +102,8 @@ def login() -> Response | tuple[str, int]:
         return render_template("login.html", next=target, error=""), 200
     name = request.form.get("name", "")
     result = auth.users().sign_in(name, request.form.get("password", ""), auth.address())
+    if result.user is None:
+        audit.record("sign_in_failed", by=name, throttled=result.throttled)
     if result.throttled:
         error = pick("尝试次数过多，请 15 分钟后再试。", "Too many attempts; try again later.")
         return render_template("login.html", next=target, error=error, name=name), 429
@@ -109,11 +111,14 @@ def login() -> Response | tuple[str, int]:
         error = pick("用户名或密码不正确。", "Wrong user name or password.")
         return render_template("login.html", next=target, error=error, name=name), 401
     auth.sign_in(result.user)
+    audit.record("sign_in", role=result.user.role)
     return redirect(target or _home(result.user))
 
 
 @bp.post("/logout")
 def logout() -> Response:
+    if auth.current_user() is not None:
+        audit.record("sign_out")
     auth.sign_out()
     return redirect(url_for("pages.login"))
 

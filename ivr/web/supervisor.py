@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
 from ivr.services import engine
-from ivr.web import dashboard
+from ivr.web import audit, dashboard
 from ivr.web.auth import require_role
 from ivr.web.pages import event_stream, stream_response, streams_stop
 from routing.exceptions import StoreUnavailable
@@ -124,6 +124,7 @@ def export_csv() -> Response | tuple[Response, int]:
     text = intervals_csv(rows, eng.settings.stats, codes)
     response = Response(text, mimetype="text/csv")
     name = f"silverline-{queue or 'all'}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
+    audit.record("export", name, start=start.isoformat(), end=end.isoformat())
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

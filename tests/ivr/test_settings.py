@@ -52,6 +52,13 @@ def test_environment_then_overrides_take_precedence() -> None:
             "routing.max_call_seconds",
         ),
         ({"routing.max_call_seconds": 90000}, "routing.max_call_seconds"),
+        ({"privacy.audit_days": 0}, "privacy.audit_days"),
+        ({"privacy.event_days": 4000}, "privacy.event_days"),
+        ({"privacy.call_record_hours": 2}, "privacy.call_record_hours"),
+        (
+            {"privacy.call_record_hours": 6, "routing.max_call_seconds": 36000},
+            "privacy.call_record_hours",
+        ),
     ],
 )
 def test_a_bad_value_names_its_key(overrides: dict[str, object], key: str) -> None:
