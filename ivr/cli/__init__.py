@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import agents, audit, customers, plan, privacy, serve, sim, users
+from ivr.cli import agents, audit, customers, plan, privacy, serve, sim, stats, users
 from ivr.services import AppFactory
 
 
@@ -30,6 +30,7 @@ def build(create_app: AppFactory) -> click.Group:
         users.users,
         audit.audit_command,
         privacy.privacy,
+        stats.stats_command,
     ):
         silverline.add_command(command)
     return silverline

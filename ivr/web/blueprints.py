@@ -5,7 +5,18 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr.call import audio, connect, fallback, voice
-from ivr.web import agent_console, api, audit, floor, health, metrics, pages, softphone, supervisor
+from ivr.web import (
+    agent_console,
+    api,
+    audit,
+    floor,
+    health,
+    metrics,
+    pages,
+    softphone,
+    supervisor,
+    team,
+)
 
 
 def register(app: Flask) -> None:
@@ -22,3 +33,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(softphone.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(floor.bp)
+    app.register_blueprint(team.bp)
