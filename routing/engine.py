@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from routing.abandoned import Abandoned
 from routing.agents import Agents
+from routing.alerts import Alerts
 from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
 from routing.clock import Clock
@@ -35,6 +36,7 @@ class Engine:
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)
         self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
+        self.alerts = Alerts(redis, clock, settings, self.keys, self.router, self.stats)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)

@@ -45,6 +45,10 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
 | `{<p>:rt}:forced`                     | list   | router (Lua)     | newest 1000, retention_days |
+| `{<p>:al}:active`                     | hash   | alerts.lua       | while the alert holds     |
+|                                       |        |                  | (id -> JSON)              |
+| `{<p>:al}:outbox`                     | zset   | alerts.lua,      | until delivered or out of |
+|                                       |        | alerts.py        | attempts (JSON -> due ms) |
 | `{p}:audit:<YYYYMMDD>`                | list   | audit.py         | privacy.audit_days after  |
 |                                       |        |                  | the (UTC) day (JSON each) |
 
@@ -164,6 +168,14 @@ class Keys:
     def login_failures(self, name: str, address: str) -> str:
         """Failed sign-ins of one user name from one address, scored by time (ms)."""
         return f"{self.prefix}:login:{name}:{address}"
+
+    def alerts_active(self) -> str:
+        """The alerts holding now (alerts.py): id -> JSON of the alert."""
+        return f"{{{self.prefix}:al}}:active"
+
+    def alerts_outbox(self) -> str:
+        """Alert notices to post to the webhook: JSON -> when the next attempt is due (ms)."""
+        return f"{{{self.prefix}:al}}:outbox"
 
     def _routing(self) -> str:
         # One hash tag for every routing key: the assignment script reads and writes agents,

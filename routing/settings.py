@@ -270,6 +270,38 @@ class Privacy:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Rules a supervisor is told of on the dashboard and at `webhook_url` (docs/supervisors.md)."""
+
+    webhook_url: str = ""  # JSON posted on each alert firing and resolving; "" = dashboard only
+    senior_wait_seconds: int = 30  # a senior waiting longer than this in a queue; 0 = off
+    service_level_minutes: int = 15  # a queue's service level over this window under its target
+    service_level_min_calls: int = 5  # ... once at least this many calls were answered or lost
+    offered_stuck_seconds: int = 120  # an agent ringing this long: their leg is lost
+    on_call_max_seconds: int = 3600  # an agent on one call this long: its end may be lost
+    check_seconds: int = 15  # how often the rules are evaluated
+    webhook_attempts: int = 8  # deliveries are retried with doubling waits from 5 s
+
+    def check(self) -> None:
+        require(
+            not self.webhook_url or self.webhook_url.startswith(("http://", "https://")),
+            "alerts.webhook_url",
+            "an http:// or https:// URL, or empty",
+        )
+        require(self.senior_wait_seconds >= 0, "alerts.senior_wait_seconds", "seconds, 0 or more")
+        require(
+            5 <= self.service_level_minutes <= 240,
+            "alerts.service_level_minutes",
+            "minutes from 5 to 240",
+        )
+        require(self.service_level_min_calls >= 1, "alerts.service_level_min_calls", "at least 1")
+        for name in ("offered_stuck_seconds", "on_call_max_seconds"):
+            require(getattr(self, name) >= 30, f"alerts.{name}", "seconds, at least 30")
+        require(1 <= self.check_seconds <= 300, "alerts.check_seconds", "seconds from 1 to 300")
+        require(1 <= self.webhook_attempts <= 20, "alerts.webhook_attempts", "from 1 to 20")
+
+
+@dataclass(frozen=True)
 class WrapUpCode:
     code: str
     zh: str
@@ -305,6 +337,7 @@ class EngineSettings:
     stats: StatsSettings = StatsSettings()
     auth: Auth = Auth()
     privacy: Privacy = Privacy()
+    alerts: AlertSettings = AlertSettings()
     wrap_up: WrapUp = WrapUp()
     dialect_regions: dict[str, str] = field(default_factory=dict)
 
@@ -324,6 +357,7 @@ class EngineSettings:
             self.stats,
             self.wrap_up,
             self.privacy,
+            self.alerts,
         ):
             section.check()
         for name, queue in self.queues.items():

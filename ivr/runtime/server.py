@@ -15,7 +15,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ivr import services
-from ivr.runtime import ticker
+from ivr.runtime import alert_webhook, ticker
 from ivr.runtime.demo import seed_demo, warn_demo_token
 from ivr.services import AppFactory
 from ivr.settings import Settings
@@ -61,6 +61,7 @@ def gunicorn_options(settings: Settings, app: Flask | None = None) -> dict[str, 
     def post_worker_init(worker: Any) -> None:
         if app is not None:
             ticker.start(app, base)
+            alert_webhook.start(app)
 
     return {
         "post_worker_init": post_worker_init,

@@ -36,6 +36,14 @@ def queues() -> Response:
     return jsonify(dashboard.queues(engine()))
 
 
+@bp.get("/alerts")
+@require_role("supervisor")
+def alerts() -> Response:
+    """The alerts holding now, oldest first (docs/supervisors.md, "Alerts")."""
+    eng = engine()
+    return jsonify(at=eng.clock.now().isoformat(), alerts=eng.alerts.active())
+
+
 @bp.get("/agents")
 @require_role("supervisor")
 def agents() -> Response:

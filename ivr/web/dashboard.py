@@ -191,6 +191,7 @@ class Board:
             "intervals": self._intervals,
             "agents": agents(self.engine),
             "forced": forced(self.engine),
+            "alerts": self.engine.alerts.active(),
         }
 
 

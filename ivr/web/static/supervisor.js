@@ -107,6 +107,24 @@
     }
   }
 
+  // The alerts holding now (routing/alerts.py), in the page's language, oldest first.
+  function alerts(list) {
+    const ul = $("alerts");
+    if (!ul) return;
+    while (ul.firstChild) ul.removeChild(ul.firstChild);
+    (list || []).forEach(function (a) {
+      const li = document.createElement("li");
+      li.id = "alert-" + a.id.replace(/[^A-Za-z0-9_-]/g, "-");
+      li.className = "alert-" + a.rule;
+      const since = new Date(a.since);
+      const two = function (n) { return (n < 10 ? "0" : "") + n; };
+      li.textContent = (ul.dataset.lang === "zh" ? a.zh : a.en) + " · " +
+        ul.dataset.since.replace("{time}", two(since.getHours()) + ":" + two(since.getMinutes()));
+      ul.appendChild(li);
+    });
+    $("alerts-section").hidden = !(list && list.length);
+  }
+
   function el(name, attrs, text) {
     const node = document.createElementNS(SVG, name);
     Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -356,6 +374,7 @@
     classes(board);
     queues(board);
     alert(board);
+    alerts(board.alerts);
     histogram(board);
     intervals(board);
     agents(board.agents);

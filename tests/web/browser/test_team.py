@@ -53,3 +53,21 @@ def test_the_dashboard_shows_each_agents_answers_and_the_dialects(
     expect(dialects.nth(1)).to_contain_text("3.0 s")
     expect(page.locator("#team-error")).to_be_hidden()
     watch.assert_none_then_control()
+
+
+def test_an_alert_shows_on_the_dashboard_and_goes_when_it_resolves(
+    watch: Watch,  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    live, page = live_server, watch.page
+    live.engine.router.arrive("CA-S", SENIOR, "senior")
+    live.clock.advance(40)
+    live.engine.alerts.evaluate(force=True)
+    sign_in(page, live, "sue", add_user(live, "sue", "supervisor"))
+    item = page.locator("#alerts li")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text("senior 队列有老年客户已等待 40 秒")
+    live.engine.router.hangup("CA-S")
+    live.engine.alerts.evaluate(force=True)
+    expect(page.locator("#alerts-section")).to_be_hidden()  # the live stream redraws
+    watch.assert_none_then_control()
