@@ -172,17 +172,26 @@ class Router:
         self.script = agents.script
 
     def arrive(
-        self, call_sid: str, caller: Caller, queue: str, started: datetime | None = None
+        self,
+        call_sid: str,
+        caller: Caller,
+        queue: str,
+        started: datetime | None = None,
+        entered: datetime | None = None,
     ) -> Placement:
         """Enter a caller in `queue` (a repeat returns the current placement, records nothing).
 
         `started`: the call's first webhook, where the time to a human starts (default now).
+        `entered`: the place in line (default now): a call-back booked for a caller who hung up
+        keeps the time they first entered, as call-backs requested while waiting do.
         """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
         args = {"sid": call_sid, "q": queue, **_caller_json(caller)}
         if started is not None:
             args["t0"] = epoch_ms(started)
+        if entered is not None:
+            args["e"] = epoch_ms(entered)
         out = self._run("arrive", args)
         placement = self._placement(call_sid, out["placement"])
         if placement is None:  # the call is over; tell the caller where they were

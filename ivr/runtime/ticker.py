@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from datetime import UTC, datetime
 
 from flask import Flask
 
@@ -53,7 +54,13 @@ def release_after_hours(eng: Engine) -> int:
         # the directory again, so the agent's banner and whisper name the customer
         found = eng.directory.identify(req.number, eng.clock.now())
         caller = dataclasses.replace(found, dialect=req.dialect, senior=req.senior or found.senior)
-        eng.router.arrive(req.call_sid, caller, "senior" if req.senior else "general")
+        # A caller who hung up waiting while the hotline was open keeps their place in line
+        # (routing/abandoned.py books them with their entry time); a request made while closed
+        # joins now, or its wait would count the night.
+        asked = datetime.fromtimestamp(req.requested_ms / 1000, UTC)
+        entered = asked if is_open(asked, s.business_hours, s.tz) else None
+        queue = "senior" if req.senior else "general"
+        eng.router.arrive(req.call_sid, caller, queue, entered=entered)
         eng.router.request_callback(req.call_sid)
         released += 1
     return released

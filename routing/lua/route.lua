@@ -569,8 +569,9 @@ function OPS.arrive()
   if not get_call(sid) then
     if not Q[arg.q] then return {err = 'unknown queue ' .. arg.q} end
     local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
-               e = now, st = 'waiting', ag = '', cb = 0, at = 0, qs = '', an = 0, om = 0, am = 0,
-               lg = '', t0 = math.min(tonumber(arg.t0) or now, now)}
+               e = math.min(tonumber(arg.e) or now, now), st = 'waiting', ag = '', cb = 0,
+               at = 0, qs = '', an = 0, om = 0, am = 0, lg = '',
+               t0 = math.min(tonumber(arg.t0) or now, now)}
     put_call(sid, c)
     enqueue(sid, c)
     event('entered', sid, c, '', 0)

@@ -81,3 +81,17 @@ def test_only_an_abandoned_call_with_a_number_can_be_called_back(
     engine.router.arrive("CA-LIVE", SENIOR, "senior")
     with pytest.raises(KeyError):  # still waiting: not abandoned
         engine.abandoned.book_callback("CA-LIVE")
+
+
+def test_a_booked_call_back_keeps_its_place_ahead_of_seniors_who_came_later(
+    engine: Engine, clock: FixedClock
+) -> None:
+    abandon(engine, clock, "CA-S", SENIOR, 30)  # entered at T0, hung up at T0 + 30 s
+    engine.router.arrive("CA-LATER", OLDER, "senior")  # a senior who came after her
+    clock.advance(60)
+    engine.abandoned.book_callback("CA-S")
+    assert ticker.release_after_hours(engine) == 1
+    info = engine.router.call("CA-S:cb")
+    assert info is not None and info.entered_at == clock.now() - timedelta(seconds=90)
+    first = engine.router.snapshot().queues["senior"].seniors_oldest
+    assert first == info.entered_at  # the call-back is the oldest in line, not the newcomer
