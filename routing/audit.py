@@ -38,6 +38,9 @@ ACTIONS = (
     "customers_imported",
     "customer_exported",
     "customer_deleted",
+    "campaign_added",
+    "campaign_state_set",
+    "do_not_call_added",
 )
 VIAS = ("web", "cli")
 MAX_FIELD = 200  # a typed user name or a target is cut here: the trail is not a dump

@@ -7,6 +7,7 @@ from routing.agents import Agents
 from routing.alerts import Alerts
 from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
+from routing.campaigns import Campaigns
 from routing.clock import Clock
 from routing.directory import Directory
 from routing.keys import Keys
@@ -40,5 +41,8 @@ class Engine:
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
-        self.privacy = PersonalData(redis, clock, settings, self.keys, self.directory)
+        self.campaigns = Campaigns(redis, clock, settings, self.keys)
+        self.privacy = PersonalData(
+            redis, clock, settings, self.keys, self.directory, self.campaigns
+        )
         self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

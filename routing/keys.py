@@ -45,6 +45,10 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
 | `{<p>:rt}:forced`                     | list   | router (Lua)     | newest 1000, retention_days |
+| `{<p>:cp}:campaigns`                   | hash   | campaigns.py     | until removed (name->JSON)|
+| `{<p>:cp}:campaign:<name>`            | hash   | campaigns.py     | with the campaign         |
+|                                       |        |                  | (number -> JSON)          |
+| `{<p>:cp}:do_not_call`                | set    | campaigns.py     | forever (numbers)         |
 | `{<p>:al}:active`                     | hash   | alerts.lua       | while the alert holds     |
 |                                       |        |                  | (id -> JSON)              |
 | `{<p>:al}:outbox`                     | zset   | alerts.lua,      | until delivered or out of |
@@ -168,6 +172,22 @@ class Keys:
     def login_failures(self, name: str, address: str) -> str:
         """Failed sign-ins of one user name from one address, scored by time (ms)."""
         return f"{self.prefix}:login:{name}:{address}"
+
+    def campaigns(self) -> str:
+        """Return-visit campaigns: name -> JSON (campaigns.py)."""
+        return f"{self._campaign_tag()}:campaigns"
+
+    def campaign_targets(self, name: str) -> str:
+        """One campaign's customers: E.164 number -> JSON (outcome, attempts, log)."""
+        return f"{self._campaign_tag()}:campaign:{name}"
+
+    def do_not_call(self) -> str:
+        """Numbers no campaign may dial again (the customer asked)."""
+        return f"{self._campaign_tag()}:do_not_call"
+
+    def _campaign_tag(self) -> str:
+        # A campaign is made in one transaction with its list: one slot on a Redis Cluster.
+        return f"{{{self.prefix}:cp}}"
 
     def alerts_active(self) -> str:
         """The alerts holding now (alerts.py): id -> JSON of the alert."""

@@ -22,6 +22,7 @@ import redis
 
 from routing import numbers
 from routing.caller import Customer
+from routing.campaigns import Campaigns
 from routing.clock import Clock, epoch_ms
 from routing.directory import Directory, age_on
 from routing.exceptions import CustomerBusy, StoreUnavailable
@@ -60,12 +61,14 @@ class PersonalData:
         settings: EngineSettings,
         keys: Keys,
         directory: Directory,
+        campaigns: Campaigns | None = None,
     ) -> None:
         self.redis = redis_client
         self.clock = clock
         self.settings = settings
         self.keys = keys
         self.directory = directory
+        self.campaigns = campaigns
         self._forget = redis_client.register_script(lua_source("forget"))
         self._next_enforce_ms = 0
 
@@ -89,6 +92,7 @@ class PersonalData:
             "calls": [{"call_sid": sid, "record": rec} for sid, rec in calls.items()],
             "callback_requests": [r for _, r in self._callbacks_of(phones)],
             "events": [f for _, f in self._events_of(set(calls), self._needles(phones))],
+            "campaigns": self.campaigns.entries_of(phones) if self.campaigns else [],
         }
 
     def _customer_json(self, customer: Customer) -> dict[str, Any]:
@@ -121,6 +125,7 @@ class PersonalData:
         events = [eid for eid, _ in self._events_of(set(calls), needles)]
         requests = [sid for sid, _ in self._callbacks_of(phones)]
         gone = sum(1 for phone in sorted(phones) if self.directory.delete(phone))
+        in_campaigns = self.campaigns.forget(phones) if self.campaigns else 0
         pipe = self.redis.pipeline(transaction=False)
         for sid in requests:
             pipe.zrem(self.keys.after_hours_callbacks(), sid)
@@ -136,6 +141,7 @@ class PersonalData:
             "calls": len(calls),
             "callback_requests": len(requests),
             "events": len(events),
+            "campaign_entries": in_campaigns,
         }
 
     def enforce_due(self) -> dict[str, int] | None:
@@ -257,6 +263,10 @@ def _customer_families(data: PersonalData) -> list[Family]:
                "statistics events: call sids, agent ids, wrap-up notes (free text)",
                f"{p.event_days} days (privacy.event_days), at most "
                f"{data.settings.stats.stream_maxlen} entries", count.of("xlen", k.stats_events())),
+        Family(k.campaign_targets("<campaign>"),
+               "return-visit campaigns: number, name, note, each attempt's outcome",
+               "until the customer is deleted (the do-not-call list keeps a SHA-256 of the "
+               "number, never the number)", count.of("hlen", k.campaigns())),
     ]  # fmt: skip
 
 

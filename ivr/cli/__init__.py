@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import agents, audit, customers, plan, privacy, serve, sim, stats, users
+from ivr.cli import agents, audit, campaigns, customers, plan, privacy, serve, sim, stats, users
 from ivr.services import AppFactory
 
 
@@ -31,6 +31,7 @@ def build(create_app: AppFactory) -> click.Group:
         audit.audit_command,
         privacy.privacy,
         stats.stats_command,
+        campaigns.campaigns,
     ):
         silverline.add_command(command)
     return silverline

@@ -116,9 +116,14 @@ def test_export_gives_the_customer_everything_held(
 
 
 def test_after_a_deletion_nothing_in_the_store_holds_the_customer(
-    runner: CliRunner, hotline: Offline, r: RedisClient
+    runner: CliRunner, hotline: Offline, r: RedisClient, tmp_path: Path
 ) -> None:
     call_and_leave_traces(hotline)
+    listed = tmp_path / "visits.csv"
+    listed.write_text(f"number,name,note\n{NUMBER},{NAME},贷款\n{OTHER},李明,\n", "utf-8")
+    run(runner, "campaigns", "add", "loan", str(listed), "--reason", "贷款确认", "--hours",
+        "09:00-17:00")  # fmt: skip
+    run(runner, "campaigns", "do-not-call", NUMBER)
     before = dump(r)
     assert [t for t in TRACES if t not in before] == ["1954-03-01", RESIDENT_ID, ID_17]
 
@@ -129,10 +134,16 @@ def test_after_a_deletion_nothing_in_the_store_holds_the_customer(
     assert [trace for trace in TRACES if trace in after] == []
     assert OTHER in after and "李明" in after  # the other customer is untouched
     assert hotline.engine.directory.lookup(NUMBER) is None
+    assert [t.number for t in hotline.engine.campaigns.targets("loan")] == [OTHER]
     day = hotline.engine.stats.day()
     assert day["all"]["all"].offered == 2  # the counts name nobody: they stay
     [entry] = cli_audit(r)[:1]
     assert (entry.action, entry.target) == ("customer_deleted", "+86•••••••9001")
+    listed.write_text(f"number\n{NUMBER}\n", "utf-8")  # a later list cannot call her
+    run(
+        runner, "campaigns", "add", "loan-2", str(listed), "--reason", "r", "--hours", "09:00-17:00"
+    )
+    assert hotline.engine.campaigns.targets("loan-2") == []
 
 
 def test_a_customer_on_a_live_call_is_not_deleted(
