@@ -8,6 +8,8 @@ and fall back, prompt by prompt, to their `fallback` pack where a recording is m
 
 from __future__ import annotations
 
+import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -16,6 +18,8 @@ from pathlib import Path
 PACK_DIR = Path(__file__).parent / "packs"
 AUDIO_DIR = Path(__file__).parent / "audio"
 DEFAULT = "mandarin"
+# An optional part of a prompt: "来电人{name}[，{age}岁]" drops "，{age}岁" when the age is unknown.
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class Packs:
         template = self.speech_pack(code).prompts.get(key)
         if template is None:
             raise KeyError(f"prompt {key!r} is missing from dialect pack {code!r}")
-        return template.format(**params)
+        return _fill(template, params)
 
     def words(self, code: str, meaning: str) -> tuple[str, ...]:
         """Speech words for `meaning` (e.g. "agent") in `code`, plus its fallback's words."""
@@ -100,6 +104,18 @@ class Packs:
 
     def gather_language(self, code: str) -> str:
         return self.get(code).gather_language
+
+
+def _fill(template: str, params: dict[str, object]) -> str:
+    """`template` with `params` filled in; a [bracketed] part is kept only when every field it
+    names is known (not None, not empty), so an unknown age or name leaves no "，岁，" behind."""
+
+    def optional(part: re.Match[str]) -> str:
+        fields = [f for _, f, _, _ in string.Formatter().parse(part[1]) if f]
+        known = all(params.get(f) not in (None, "") for f in fields)
+        return part[1] if known else ""
+
+    return _OPTIONAL.sub(optional, template).format(**params)
 
 
 def _load(path: Path) -> Pack:
