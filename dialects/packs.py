@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,8 @@ class Pack:
     prompts: dict[str, str] = field(default_factory=dict)
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     audio: dict[str, str] = field(default_factory=dict)
+    # How records and profiles may name this dialect ([spellings]): ISO 639-3, Chinese, English
+    spellings: tuple[str, ...] = ()
 
 
 class Packs:
@@ -62,6 +65,7 @@ class Packs:
         for pack in self._packs.values():
             if pack.fallback and pack.fallback not in self._packs:
                 raise ValueError(f"dialect pack {pack.code}: fallback {pack.fallback!r} is missing")
+        self._spelt = _spelling_index(self._packs.values())
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -102,6 +106,17 @@ class Packs:
             )
         return own
 
+    def dialect_named(self, spelling: str) -> str | None:
+        """The pack code a record or profile means by `spelling` ("yue", "廣東話", "Cantonese")."""
+        return self._spelt.get(_spelling_key(spelling))
+
+    def accepted_spellings(self) -> str:
+        """Every accepted spelling, pack by pack: what a refusal lists."""
+        return "; ".join(
+            f"{p.code}: {', '.join(s for s in p.spellings if s != p.code) or '-'}"
+            for p in self._packs.values()
+        )
+
     def gather_language(self, code: str) -> str:
         return self.get(code).gather_language
 
@@ -118,6 +133,23 @@ def _fill(template: str, params: dict[str, object]) -> str:
     return _OPTIONAL.sub(optional, template).format(**params)
 
 
+def _spelling_key(spelling: str) -> str:
+    return re.sub(r"[\s\-_]+", "", spelling).casefold()
+
+
+def _spelling_index(packs: Iterable[Pack]) -> dict[str, str]:
+    """Spelling (normalised) -> pack code; a spelling two packs claim is a mistake in dialects/."""
+    index: dict[str, str] = {}
+    for pack in packs:
+        for spelling in (pack.code, *pack.spellings):
+            key = _spelling_key(spelling)
+            if index.setdefault(key, pack.code) != pack.code:
+                raise ValueError(
+                    f"dialect packs {index[key]} and {pack.code} both claim spelling {spelling!r}"
+                )
+    return index
+
+
 def _load(path: Path) -> Pack:
     with path.open("rb") as f:
         raw = tomllib.load(f)
@@ -130,6 +162,7 @@ def _load(path: Path) -> Pack:
         prompts=dict(raw.get("prompts", {})),
         words={k: tuple(v) for k, v in raw.get("words", {}).items()},
         audio=dict(raw.get("audio", {})),
+        spellings=tuple(s for group in raw.get("spellings", {}).values() for s in group),
     )
 
 
