@@ -15,7 +15,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
@@ -26,7 +26,7 @@ from ivr.services import engine
 from routing.caller import Caller
 from routing.clock import epoch_ms
 from routing.hours import is_open
-from routing.menu import Choice, choose
+from routing.menu import Choice, OfferReply, choose, reply_to_offer
 from routing.router import CallInfo, Offer, Placement, Queued
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -295,13 +295,8 @@ def wait() -> Response:
     senior = bool(info and info.senior)
     waiting = Caller("", None, None, None, dialect, senior)
     if status.offer_callback and info is not None and info.caller_number:
-        with vr.gather(
-            input="dtmf",
-            num_digits=1,
-            action=_url("callback-request", call=_carried()),
-            method="POST",
-            timeout=eng.settings.ivr.senior_gather_timeout,
-        ) as gather:
+        action = _url("callback-request", call=_carried())
+        with _offer_gather(vr, waiting, action) as gather:
             _say(gather, waiting, "wait_callback_offer")
     if status.announce:
         if status.position <= 1:
@@ -313,19 +308,60 @@ def wait() -> Response:
     return reply(vr)
 
 
+def _offer_gather(vr: VoiceResponse, caller: Caller, action: str) -> Gather:
+    """A Gather for a call-back offer: its key, or a word ("回电", "人工") in the caller's dialect.
+
+    Twilio's Gather takes `input="dtmf speech"` (https://www.twilio.com/docs/voice/twiml/gather
+    #input) and <Gather> is among the verbs of a wait URL
+    (https://www.twilio.com/docs/voice/twiml/enqueue#attributes-waiturl); where speech is not
+    recognised, the key still works and silence keeps the caller's place (docs/call-flow.md).
+    """
+    s = engine().settings
+    timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+    words = [w for m in ("yes", "agent") for w in default_packs().words(caller.dialect, m)]
+    return vr.gather(
+        input="dtmf speech",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=timeout,
+        speech_timeout=str(s.ivr.speech_timeout),
+        language=default_packs().gather_language(caller.dialect),
+        hints=",".join(words),
+    )
+
+
+def _offer_reply(caller: Caller) -> OfferReply:
+    """What the caller answered to a call-back offer (key or words)."""
+    return reply_to_offer(
+        "" if request.args.get("empty") else _form("Digits", 8),
+        _form("SpeechResult", 1000),
+        lambda meaning: default_packs().words(caller.dialect, meaning),
+        yes_key="1",
+        agent_key=engine().settings.ivr.agent_key,
+    )
+
+
 @bp.route("/callback-request", methods=["POST", "GET"])
 @twilio_webhook
 def callback_request() -> Response:
-    """A waiting senior pressed 1: call them back when their turn comes, keeping their place."""
+    """A waiting senior pressed 1 or said "回电": call them back when their turn comes, keeping
+    their place. A word for a person ("人工") is answered: they are in line for one."""
     eng = engine()
     call_sid = _routing_sid()
     info = eng.router.call(call_sid)
     vr = VoiceResponse()
-    if _form("Digits", 8) != "1" or info is None or not info.caller_number:
+    if info is None or not info.caller_number:
         vr.pause(length=1)  # back to the wait URL
         return reply(vr)
+    caller = _caller_of(info)
+    answer = _offer_reply(caller)
+    if answer != "yes":
+        if answer == "agent":
+            _say(vr, caller, "wait_person")
+        vr.pause(length=1)  # back to the wait URL, place kept
+        return reply(vr)
     eng.router.request_callback(call_sid)
-    caller = Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
     _say(vr, caller, "callback_confirmed")
     vr.hangup()
     return reply(vr)
@@ -485,14 +521,7 @@ def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceR
     _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
     if caller.number:
         key = "out_of_hours_callback_senior" if caller.senior else "out_of_hours_callback"
-        timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
-        with vr.gather(
-            input="dtmf",
-            num_digits=1,
-            timeout=timeout,
-            action=_url("after-hours", attempt=attempt),
-            method="POST",
-        ) as gather:
+        with _offer_gather(vr, caller, _url("after-hours", attempt=attempt)) as gather:
             _say(gather, caller, key)
     vr.redirect(_url("after-hours", attempt=attempt, empty=1), method="POST")
     return vr
@@ -505,11 +534,11 @@ def after_hours() -> Response:
     eng = engine()
     caller = _caller()
     attempt = _int_arg("attempt", 1)
-    pressed = "" if request.args.get("empty") else _form("Digits", 8)
+    answer = _offer_reply(caller)
     vr = VoiceResponse()
-    if pressed == eng.settings.ivr.agent_key:
-        return fallback()  # "0" always reaches a person: out of hours, the duty line
-    wants_callback = pressed == "1" or (caller.senior and attempt >= _GIVE_UP_AFTER)
+    if answer == "agent":
+        return fallback()  # "0" or "人工" always reaches a person: out of hours, the duty line
+    wants_callback = answer == "yes" or (caller.senior and attempt >= _GIVE_UP_AFTER)
     if caller.number and wants_callback:
         eng.callbacks.request_after_hours(_form("CallSid", 64), caller)
         _say(vr, caller, "callback_recorded")

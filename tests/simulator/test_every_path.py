@@ -28,6 +28,13 @@ YOUNG = "+8613800000002"  # born 1991
 STRANGER = "+8613800000099"  # no record
 WITHHELD = "+266696687"  # Twilio's "anonymous"
 PACKS = default_packs()
+# Known callers per language: (senior, younger), and what they say for a person, yes and no.
+BY_LANGUAGE = {
+    "mandarin": (("+8613800000011", "+8613800000021"), ("转人工", "回电", "不要回电")),
+    "cantonese": (("+8613800000012", "+8613800000022"), ("我要搵真人", "回電", "唔要回電")),
+    "english": (("+8613800000013", "+8613800000023"), ("agent please", "call me back", "no")),
+}
+LANGUAGES = list(BY_LANGUAGE)
 
 
 def hotline_for(redis_url: str, clock: FixedClock, **overrides: object) -> Offline:
@@ -40,6 +47,9 @@ def hotline_for(redis_url: str, clock: FixedClock, **overrides: object) -> Offli
     directory = off.engine.directory
     directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
     directory.save(Customer("c2", "李娜", date(1991, 6, 1), "cantonese", (YOUNG,)))
+    for language, ((senior, younger), _) in BY_LANGUAGE.items():
+        directory.save(Customer(f"s-{language}", "Old", date(1950, 1, 1), language, (senior,)))
+        directory.save(Customer(f"y-{language}", "Young", date(1990, 1, 1), language, (younger,)))
     return off
 
 
@@ -127,3 +137,84 @@ def test_a_dialect_spelt_as_the_crm_spells_it_reaches_an_agent_who_speaks_it(
     greeting = PACKS.text(code, "senior_greeting", hotline=off.engine.settings.hotline.name)
     assert heard(leg)[0] == greeting
     assert "connected to client:own" in [line.text for line in leg.transcript]
+
+
+# -- one word anywhere a key is accepted (issue 21, point 1) ------------------------------------
+
+NIGHT = 13 * 3600  # from the test's 10:00 to 23:00 in Shanghai: closed
+
+
+def connected(leg: Leg) -> list[str]:
+    return [line.text for line in leg.transcript if line.text.startswith("connected to ")]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("senior", [True, False])
+def test_after_hours_a_word_for_a_person_reaches_the_duty_line(
+    redis_url: str, clock: FixedClock, language: str, senior: bool
+) -> None:
+    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    clock.advance(NIGHT)
+    (numbers, (person, _, _)) = BY_LANGUAGE[language]
+    said = Input(speech=person, after=2.0)
+    leg = off.call(Caller(numbers[0 if senior else 1], off.sim.rng, inputs=[said]))
+    off.run()
+    assert not off.sim.faults
+    assert f"said {person}" in [line.text for line in leg.transcript]
+    fallback = off.engine.settings.fallback.number
+    assert connected(leg) == [f"connected to {fallback}"]
+    assert off.engine.callbacks.count() == 0
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_after_hours_a_word_for_yes_books_a_call_back_and_no_does_not(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    clock.advance(NIGHT)
+    ((_, younger), (_, yes, no)) = BY_LANGUAGE[language]
+    refused = off.call(Caller(younger, off.sim.rng, inputs=[Input(speech=no)] * 2))
+    off.run()
+    assert off.engine.callbacks.count() == 0  # twice "no": the duty line, never a hang-up
+    assert connected(refused) == [f"connected to {off.engine.settings.fallback.number}"]
+    leg = off.call(Caller(younger, off.sim.rng, inputs=[Input(speech=yes)]))
+    off.run()
+    assert not off.sim.faults
+    assert off.engine.callbacks.count() == 1
+    assert heard(leg)[-1] == PACKS.text(language, "callback_recorded")
+    assert not connected(leg)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_waiting_senior_books_a_call_back_by_word(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"routing.callback_offer_after": 20})
+    ((senior, _), (_, yes, _)) = BY_LANGUAGE[language]
+    caller = Caller(senior, off.sim.rng, wait_inputs=[Input(speech=yes)])
+    leg = off.call(caller)
+    off.run(until=120)
+    assert not off.sim.faults
+    assert f"said {yes}" in [line.text for line in leg.transcript]
+    assert PACKS.text(language, "callback_confirmed") in heard(leg)
+    info = off.engine.router.call(leg.sid)
+    assert info is not None and info.callback and leg.ended
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_waiting_senior_who_asks_for_a_person_keeps_their_place_and_reaches_one(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"routing.callback_offer_after": 20})
+    ((senior, _), (person, _, no)) = BY_LANGUAGE[language]
+    words = [Input(speech=person), Input(speech=no)]
+    leg = off.call(Caller(senior, off.sim.rng, wait_inputs=words))
+    off.run(until=200)
+    assert PACKS.text(language, "wait_person") in heard(leg)
+    assert not leg.ended and off.engine.callbacks.count() == 0
+    off.add_agent("elder", {"senior"}, (language,), aht_s=30.0)
+    off.run()
+    assert not off.sim.faults
+    assert leg.bridged_at is not None and connected(leg) == ["connected to client:elder"]
+    info = off.engine.router.call(leg.sid)
+    assert info is not None and not info.callback
