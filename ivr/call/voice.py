@@ -25,7 +25,7 @@ from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webh
 from ivr.services import engine
 from routing.caller import Caller
 from routing.clock import epoch_ms
-from routing.hours import is_open
+from routing.hours import is_open, special_today
 from routing.menu import Choice, OfferReply, choose, reply_to_offer
 from routing.router import CallInfo, Offer, Placement, Queued
 
@@ -518,7 +518,11 @@ def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceR
         # lines rather than ending the call
         vr.dial(on_call, timeout=60, action=_url("line-result"), method="POST")
         return vr
-    _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
+    today = special_today(engine().clock.now(), s.business_hours, s.tz)
+    if today is not None:  # a day with hours of its own (business_hours.special_days)
+        _say(vr, caller, "out_of_hours_special", open=today[0], close=today[1])
+    else:
+        _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
     if caller.number:
         key = "out_of_hours_callback_senior" if caller.senior else "out_of_hours_callback"
         with _offer_gather(vr, caller, _url("after-hours", attempt=attempt)) as gather:

@@ -51,6 +51,7 @@ OPEN_ALL_DAY = {
     "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
     "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
     "business_hours.holidays": [],
+    "business_hours.special_days": {},
 }
 ANSWER_AFTER = click.option(
     "--answer-after",

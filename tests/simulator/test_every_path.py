@@ -218,3 +218,56 @@ def test_a_waiting_senior_who_asks_for_a_person_keeps_their_place_and_reaches_on
     assert leg.bridged_at is not None and connected(leg) == ["connected to client:elder"]
     info = off.engine.router.call(leg.sid)
     assert info is not None and not info.callback
+
+
+# -- days with hours of their own (issue 21, point 8) -------------------------------------------
+# The test clock starts on Monday 2026-11-23, 10:00 in Shanghai.
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_after_a_half_day_closes_the_caller_hears_today_s_hours(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    half_day = {"2026-11-23": "08:00-09:30"}
+    off = hotline_for(redis_url, clock, **{"business_hours.special_days": half_day})
+    off.add_agent("a1", {"senior"}, (language,))
+    ((_, younger), _) = BY_LANGUAGE[language]
+    leg = off.call(Caller(younger, off.sim.rng, inputs=[Input(digits="1")]))
+    off.run()
+    assert not off.sim.faults
+    said = heard(leg)
+    assert said[0] == PACKS.text(language, "out_of_hours_special", open="08:00", close="09:30")
+    assert PACKS.text(language, "callback_recorded") in said and not connected(leg)
+    assert off.engine.callbacks.count() == 1
+
+
+def test_within_a_special_day_s_hours_the_day_flow_runs(redis_url: str, clock: FixedClock) -> None:
+    off = hotline_for(
+        redis_url, clock, **{"business_hours.special_days": {"2026-11-23": "08:00-12:00"}}
+    )
+    off.add_agent("a1", {"senior"})
+    leg = off.call(Caller(SENIOR, off.sim.rng))
+    off.run()
+    assert not off.sim.faults and connected(leg) == ["connected to client:a1"]
+
+
+def test_a_call_back_booked_at_night_waits_for_the_special_day_s_opening(
+    redis_url: str, clock: FixedClock
+) -> None:
+    later = {"2026-11-24": "13:00-17:00"}  # Tuesday opens at 13:00, not 08:00
+    off = hotline_for(redis_url, clock, **{"business_hours.special_days": later})
+    clock.advance(NIGHT)  # Monday 23:00
+    night = off.call(Caller(SENIOR, off.sim.rng))  # a senior is booked a call-back
+    off.run()
+    assert night.ended and off.engine.callbacks.count() == 1
+    clock.advance(10 * 3600)  # Tuesday 09:00: regular hours would be open
+    off.add_agent("elder", {"senior"}, aht_s=60.0)
+    off.run()
+    assert off.engine.callbacks.count() == 1
+    assert not [x for x in off.sim.legs.values() if x.direction == "outbound-api"]
+    clock.advance(4 * 3600)  # 13:00: the special day opens
+    off.beat_soon()
+    off.run()
+    assert off.engine.callbacks.count() == 0
+    back = [x for x in off.sim.legs.values() if x.direction == "outbound-api" and x.to == SENIOR]
+    assert len(back) == 1 and back[0].bridged_at is not None
