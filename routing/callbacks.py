@@ -22,6 +22,7 @@ class CallbackRequest:
     dialect: str
     senior: bool
     requested_ms: int
+    queue: str = ""  # "": the senior or general queue; "complaints": when complaint hours open
 
 
 class CallbackRequests:
@@ -32,8 +33,9 @@ class CallbackRequests:
         self.clock = clock
         self.keys = keys
 
-    def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
-        """Book a call-back for `caller`; False when this call already booked one."""
+    def request_after_hours(self, call_sid: str, caller: Caller, queue: str = "") -> bool:
+        """Book a call-back for `caller` (into `queue` when given); False when this call
+        already booked one."""
         if not caller.number:
             return False
         now = epoch_ms(self.clock.now())
@@ -43,6 +45,7 @@ class CallbackRequests:
             "age": caller.age,
             "dialect": caller.dialect,
             "senior": caller.senior,
+            "queue": queue,
         }
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: now}, nx=True)
@@ -80,4 +83,5 @@ def _request(call_sid: str, requested_ms: int, raw: str) -> CallbackRequest:
         dialect=data.get("dialect", "mandarin"),
         senior=bool(data.get("senior")),
         requested_ms=requested_ms,
+        queue=str(data.get("queue", "")),
     )

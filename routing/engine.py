@@ -5,6 +5,7 @@ from __future__ import annotations
 from routing.agents import Agents
 from routing.callbacks import CallbackRequests
 from routing.clock import Clock
+from routing.complaints import ComplaintBox
 from routing.directory import Directory
 from routing.keys import Keys
 from routing.recorder import Recorder
@@ -26,6 +27,7 @@ class Engine:
         self.keys = Keys(settings.redis.key_prefix)
         self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys)
+        self.complaints = ComplaintBox(redis, clock, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)

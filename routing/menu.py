@@ -116,3 +116,21 @@ def reply_to_offer(
     if _mentions(said, words("no")):
         return "no"
     return "yes" if _mentions(said, words("yes")) else "invalid"
+
+
+def reply_by(
+    digits: str, speech: str, words: Callable[[str], tuple[str, ...]], keys: dict[str, str]
+) -> str:
+    """The meaning of a caller's key or words where `keys` (key -> meaning) are offered.
+
+    A word for a meaning counts as its key; words for a person ("agent") win over the others.
+    Returns a meaning of `keys`, "none" (silence) or "invalid".
+    """
+    digits = (digits or "").strip()
+    if digits:
+        return keys.get(digits, "invalid")
+    said = _normalise(speech)
+    if not said:
+        return "none"
+    meanings = sorted(set(keys.values()), key=lambda m: m != "agent")
+    return next((m for m in meanings if _mentions(said, words(m))), "invalid")

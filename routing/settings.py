@@ -166,6 +166,13 @@ class Ivr:
     def check(self) -> None:
         _require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
         _require(self.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
+        hours = _SPAN.match(self.complaint_hours)
+        _require(
+            hours is not None and hours[1] < hours[3],
+            "ivr.complaint_hours",
+            '"HH:MM-HH:MM" with the opening before the closing (the hours the complaint queue '
+            'keeps, e.g. "09:00-18:00")',
+        )
         for key in ("senior_rate", "repeat_rate"):
             rate = getattr(self, key)
             _require(bool(_RATE.match(rate)), f"ivr.{key}", "a prosody rate like 80%")

@@ -25,8 +25,9 @@ from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webh
 from ivr.services import engine
 from routing.caller import Caller
 from routing.clock import epoch_ms
+from routing.complaints import complaints_open
 from routing.hours import is_open, special_today
-from routing.menu import Choice, OfferReply, choose, reply_to_offer
+from routing.menu import Choice, OfferReply, choose, reply_by, reply_to_offer
 from routing.router import CallInfo, Offer, Placement, Queued
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -162,6 +163,8 @@ def menu() -> Response:
             _say(vr, caller, "menu_sorry")
         return reply(_menu(vr, caller, attempt + 1, slow=choice.kind == "none"))
     if choice.kind == "complaint":
+        if not complaints_open(engine().clock.now(), s):  # the hours read out are kept
+            return reply(_complaints_closed(vr, caller, attempt=1))
         return _say_and_route(caller, choice.queue, "complaint_info", hours=s.ivr.complaint_hours)
     if choice.kind == "senior":
         caller = dataclasses.replace(caller, senior=True)
@@ -298,6 +301,8 @@ def wait() -> Response:
         action = _url("callback-request", call=_carried())
         with _offer_gather(vr, waiting, action) as gather:
             _say(gather, waiting, "wait_callback_offer")
+    if status.announce and _tell_complaints(status.waited_s, senior):
+        _utter(vr, waiting, "complaint_channel", _complaint_params())
     if status.announce:
         if status.position <= 1:
             _say(vr, waiting, "wait_next")
@@ -340,6 +345,19 @@ def _offer_reply(caller: Caller) -> OfferReply:
         yes_key="1",
         agent_key=engine().settings.ivr.agent_key,
     )
+
+
+def _tell_complaints(waited_s: int, senior: bool) -> bool:
+    """Seniors never hear the menu, so never its complaint line: they hear the complaint
+    channel once while they wait, at the second announcement (stateless: the waited time
+    says which one it is), where it delays nobody."""
+    every = engine().settings.routing.announce_every
+    return senior and every <= waited_s < 2 * every
+
+
+def _complaint_params() -> dict[str, str]:
+    ivr = engine().settings.ivr
+    return {"hours": ivr.complaint_hours, "key": ivr.complaint_key}
 
 
 @bp.route("/callback-request", methods=["POST", "GET"])
@@ -449,8 +467,11 @@ def dial_result() -> Response:
         call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
     )
     dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
-    if placement is None:
-        vr.hangup()  # the conversation is over
+    if placement is None:  # the conversation is over; a senior still on the line hears the
+        info = eng.router.call(call_sid)  # complaint channel, which delays them no longer
+        if info is not None and info.senior:
+            _utter(vr, _caller_of(info), "complaint_channel", _complaint_params())
+        vr.hangup()
         return reply(vr)
     info = eng.router.call(call_sid)
     if info is not None:
@@ -551,3 +572,65 @@ def after_hours() -> Response:
     if attempt < _GIVE_UP_AFTER and caller.number:
         return reply(_after_hours_menu(vr, caller, attempt + 1))
     return fallback()  # the duty line: never a dead end
+
+
+# -- complaints out of complaint hours ------------------------------------------------------------
+
+
+def _complaints_closed(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceResponse:
+    """The complaint queue is closed: a recorded complaint, a call-back, or another person."""
+    _say(vr, caller, "complaint_closed", hours=engine().settings.ivr.complaint_hours)
+    with _offer_gather(vr, caller, _url("complaint-choice", attempt=attempt)) as gather:
+        _say(gather, caller, "complaint_options", key=engine().settings.ivr.agent_key)
+    vr.redirect(_url("complaint-choice", attempt=attempt, empty=1), method="POST")
+    return vr
+
+
+@bp.route("/complaint-choice", methods=["POST", "GET"])
+@twilio_webhook
+def complaint_choice() -> Response:
+    """Out of complaint hours: "1"/留言 records, "2"/回电 books a call-back, "0"/人工 a person."""
+    eng = engine()
+    caller = _caller()
+    keys = {"1": "message", "2": "callback", eng.settings.ivr.agent_key: "agent"}
+    digits = "" if request.args.get("empty") else _form("Digits", 8)
+    choice = reply_by(
+        digits,
+        _form("SpeechResult", 1000),
+        lambda meaning: default_packs().words(caller.dialect, meaning),
+        keys,
+    )
+    vr = VoiceResponse()
+    if choice == "message":
+        _say(vr, caller, "complaint_record")
+        # https://www.twilio.com/docs/voice/twiml/record: the action gets RecordingUrl and
+        # RecordingDuration; the Redirect after it handles a caller who said nothing, whether
+        # Twilio then requests the action or goes on to the next verb.
+        vr.record(action=_url("complaint-recorded"), method="POST", max_length=180, timeout=5)
+        vr.redirect(_url("complaint-recorded", empty=1), method="POST")
+        return reply(vr)
+    if choice == "callback" and caller.number:
+        eng.callbacks.request_after_hours(_form("CallSid", 64), caller, queue="complaints")
+        _say(vr, caller, "complaint_callback")
+        vr.hangup()
+        return reply(vr)
+    if choice in ("none", "invalid") and _int_arg("attempt", 1) < _GIVE_UP_AFTER:
+        return reply(_complaints_closed(vr, caller, _int_arg("attempt", 1) + 1))
+    return _say_and_route(caller, "general", "connecting")  # a person: never a dead end
+
+
+@bp.route("/complaint-recorded", methods=["POST", "GET"])
+@twilio_webhook
+def complaint_recorded() -> Response:
+    """A recorded complaint is kept for the complaints team; no recording: a person."""
+    eng = engine()
+    caller = _caller()
+    url = "" if request.args.get("empty") else _form("RecordingUrl", 512)
+    seconds = _form("RecordingDuration", 8)
+    if not url or not seconds.isdigit() or int(seconds) == 0:
+        return _say_and_route(caller, "general", "connecting")
+    eng.complaints.add(_form("CallSid", 64), caller.number or "", caller.name, url, int(seconds))
+    vr = VoiceResponse()
+    _say(vr, caller, "complaint_recorded")
+    vr.hangup()
+    return reply(vr)

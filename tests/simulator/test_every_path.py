@@ -5,7 +5,7 @@ the complaint channel, and every caller counted (issue 21)."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -271,3 +271,103 @@ def test_a_call_back_booked_at_night_waits_for_the_special_day_s_opening(
     assert off.engine.callbacks.count() == 0
     back = [x for x in off.sim.legs.values() if x.direction == "outbound-api" and x.to == SENIOR]
     assert len(back) == 1 and back[0].bridged_at is not None
+
+
+# -- the complaint channel for seniors, and the complaint queue's own hours (point 3) -----------
+
+EVENING = 9 * 3600  # 19:00: the hotline is open (to 20:00), the complaint queue (09-18) is not
+MESSAGE = {"mandarin": "我要留言", "cantonese": "留言", "english": "leave a message"}
+CALL_BACK = {"mandarin": "回电", "cantonese": "回電", "english": "call me back"}
+
+
+def channel(off: Offline, language: str) -> str:
+    ivr = off.engine.settings.ivr
+    return PACKS.text(language, "complaint_channel", hours=ivr.complaint_hours, key="8")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_waiting_senior_hears_the_complaint_channel_once(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock)
+    ((senior, _), _) = BY_LANGUAGE[language]
+    leg = off.call(Caller(senior, off.sim.rng))
+    off.run(until=150)
+    assert heard(leg).count(channel(off, language)) == 1
+    off.add_agent("elder", {"senior"}, (language,), aht_s=30.0)
+    off.run()
+    assert not off.sim.faults and connected(leg) == ["connected to client:elder"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_senior_put_through_at_once_hears_the_complaint_channel_after_the_call(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off.add_agent("elder", {"senior"}, (language,), aht_s=30.0)
+    ((senior, _), _) = BY_LANGUAGE[language]
+    leg = off.call(Caller(senior, off.sim.rng))
+    off.run()
+    assert not off.sim.faults
+    said = heard(leg)
+    assert said[-1] == channel(off, language)  # after the agent, before the call ends
+    talk = [line.at for line in leg.transcript if line.text.startswith("connected to ")]
+    assert [line.at for line in leg.transcript if line.text == said[-1]][0] > talk[0]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_out_of_complaint_hours_a_complaint_is_recorded_by_key_or_word(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock)
+    off.add_agent("c1", {"complaints", "senior"}, (language,))
+    clock.advance(EVENING)
+    ((_, younger), _) = BY_LANGUAGE[language]
+    for answer in (Input(digits="1"), Input(speech=MESSAGE[language])):
+        caller = Caller(younger, off.sim.rng, inputs=[Input(digits="8"), answer], message_s=20)
+        leg = off.call(caller)
+        off.run()
+        assert not off.sim.faults
+        hours = off.engine.settings.ivr.complaint_hours
+        assert PACKS.text(language, "complaint_closed", hours=hours) in heard(leg)
+        assert heard(leg)[-1] == PACKS.text(language, "complaint_recorded")
+        assert not connected(leg) and off.engine.router.call(leg.sid) is None
+    box = off.engine.complaints.latest()
+    assert len(box) == 2 and all(
+        c.seconds == 20 and "/Recordings/RE" in c.recording_url for c in box
+    )
+
+
+def test_a_complaint_left_silent_reaches_a_person(redis_url: str, clock: FixedClock) -> None:
+    off = hotline_for(redis_url, clock)
+    off.add_agent("g1", set())
+    clock.advance(EVENING)
+    leg = off.call(Caller(YOUNG, off.sim.rng, inputs=[Input(digits="8"), Input(digits="1")]))
+    off.run()
+    assert not off.sim.faults and off.engine.complaints.count() == 0
+    assert connected(leg) == ["connected to client:g1"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_complaint_call_back_waits_for_the_complaint_queue_s_hours(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    clock.advance(EVENING)
+    ((_, younger), _) = BY_LANGUAGE[language]
+    inputs = [Input(digits="8"), Input(speech=CALL_BACK[language])]
+    leg = off.call(Caller(younger, off.sim.rng, inputs=inputs))
+    off.run()
+    assert heard(leg)[-1] == PACKS.text(language, "complaint_callback")
+    assert off.engine.callbacks.count() == 1
+    clock.advance(13 * 3600 + 1800)  # Tuesday 08:30: the hotline is open, complaints are not
+    off.add_agent("c1", {"complaints"}, (language,), aht_s=30.0)
+    off.beat_soon()
+    off.run()
+    assert not off.sim.faults and off.engine.callbacks.count() == 0
+    back = [x for x in off.sim.legs.values() if x.direction == "outbound-api" and x.to == younger]
+    assert len(back) == 1 and connected(back[0]) == ["connected to client:c1"]
+    info = off.engine.router.call(leg.sid)
+    assert info is not None and info.queue == "complaints" and info.callback
+    opened = datetime(2026, 11, 24, 9, tzinfo=off.engine.settings.tz)
+    assert info.entered_at == opened  # queued when the complaint queue opened, not at 08:30

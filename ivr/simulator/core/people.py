@@ -74,6 +74,7 @@ class Caller:
     answers: str = "person"
     # What they answer to call-back offers while waiting, in turn (then accept_callback holds)
     wait_inputs: list[Input] = field(default_factory=list)
+    message_s: float = 0.0  # how long they speak when recorded (<Record>); 0: they say nothing
 
     def respond(self, context: str, gather: Element) -> Input | None:
         """The next scripted input for a call's menu; '1' to a call-back offer if wanted."""
