@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from routing.complaints import complaints_open
 from routing.hours import is_open, special_today
 from routing.menu import Choice, OfferReply, choose, reply_by, reply_to_offer
 from routing.router import CallInfo, Offer, Placement, Queued
+from routing.stats import EventKind
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -88,6 +89,18 @@ def _utter(
     # Seniors always hear the slow rate; anyone else hears the menu's repeat a little slower.
     rate = s.ivr.senior_rate if caller.senior else s.ivr.repeat_rate if slow else None
     speak(vr, default_packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
+
+
+def _count(kind: EventKind, caller: Caller, queue: str = "") -> None:
+    """Count a call that ends without reaching a queue (docs/statistics.md, "Every caller
+    counted"), in the queue it would have gone to; once per call and kind."""
+    engine().recorder.record(
+        kind,
+        _form("CallSid", 64),
+        queue=queue or ("senior" if caller.senior else "general"),
+        senior=caller.senior,
+        dialect=caller.dialect,
+    )
 
 
 def _hotline(caller: Caller) -> str:
@@ -488,8 +501,22 @@ def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
         dispatch.end_agent_leg(engine().router.hangup(_form("CallSid", 64)))
+        _count_unrouted_end()
         dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
     return reply(VoiceResponse())
+
+
+def _count_unrouted_end() -> None:
+    """A caller who hung up before reaching a queue: in the menu, or in the after-hours flow
+    (by the hours when the call began: now minus CallDuration). Nothing is counted for a call
+    already accounted for (record_lib.lua): queued, a call-back booked, the duty line."""
+    eng = engine()
+    if _form("Direction", 32) not in ("", "inbound") or eng.router.call(_form("CallSid", 64)):
+        return
+    duration = _form("CallDuration", 8)
+    began = eng.clock.now() - timedelta(seconds=int(duration) if duration.isdigit() else 0)
+    closed = not is_open(began, eng.settings.business_hours, eng.settings.tz)
+    _count("after_hours_hangup" if closed else "ivr_abandoned", _caller())
 
 
 @bp.route("/callback-answer", methods=["POST", "GET"])
@@ -535,6 +562,7 @@ def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceR
     on_call = s.business_hours.on_call_senior_number
     if caller.senior and on_call:
         _say(vr, caller, "out_of_hours_oncall")
+        _count("after_hours_duty", caller)
         # busy or unanswered, the line-result action puts the senior through to the fallback
         # lines rather than ending the call
         vr.dial(on_call, timeout=60, action=_url("line-result"), method="POST")
@@ -562,15 +590,18 @@ def after_hours() -> Response:
     answer = _offer_reply(caller)
     vr = VoiceResponse()
     if answer == "agent":
+        _count("after_hours_duty", caller)
         return fallback()  # "0" or "人工" always reaches a person: out of hours, the duty line
     wants_callback = answer == "yes" or (caller.senior and attempt >= _GIVE_UP_AFTER)
     if caller.number and wants_callback:
         eng.callbacks.request_after_hours(_form("CallSid", 64), caller)
+        _count("booked_callback", caller)
         _say(vr, caller, "callback_recorded")
         vr.hangup()
         return reply(vr)
     if attempt < _GIVE_UP_AFTER and caller.number:
         return reply(_after_hours_menu(vr, caller, attempt + 1))
+    _count("after_hours_duty", caller)
     return fallback()  # the duty line: never a dead end
 
 
@@ -611,6 +642,7 @@ def complaint_choice() -> Response:
         return reply(vr)
     if choice == "callback" and caller.number:
         eng.callbacks.request_after_hours(_form("CallSid", 64), caller, queue="complaints")
+        _count("booked_callback", caller, "complaints")
         _say(vr, caller, "complaint_callback")
         vr.hangup()
         return reply(vr)
@@ -630,6 +662,7 @@ def complaint_recorded() -> Response:
     if not url or not seconds.isdigit() or int(seconds) == 0:
         return _say_and_route(caller, "general", "connecting")
     eng.complaints.add(_form("CallSid", 64), caller.number or "", caller.name, url, int(seconds))
+    _count("complaint_recorded", caller, "complaints")
     vr = VoiceResponse()
     _say(vr, caller, "complaint_recorded")
     vr.hangup()

@@ -4,6 +4,8 @@ the complaint channel, and every caller counted (issue 21)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from routing.importer import import_csv
 from tests.cli.conftest import run
 from tests.conftest import CLUSTER
 from tests.readable import reads_badly
+from tests.web.conftest import PASSWORD, sign_in
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 YOUNG = "+8613800000002"  # born 1991
@@ -371,3 +374,55 @@ def test_a_complaint_call_back_waits_for_the_complaint_queue_s_hours(
     assert info is not None and info.queue == "complaints" and info.callback
     opened = datetime(2026, 11, 24, 9, tzinfo=off.engine.settings.tz)
     assert info.entered_at == opened  # queued when the complaint queue opened, not at 08:30
+
+
+# -- every caller counted (point 10) -----------------------------------------------------------
+
+UNROUTED = ("ivr_abandoned", "booked_callback", "ah_duty", "ah_hangup", "complaint_recorded")
+
+
+def test_every_caller_is_counted_on_the_api_the_dashboard_and_the_csv(
+    redis_url: str, clock: FixedClock
+) -> None:
+    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off.add_agent("a1", {"senior"}, aht_s=30.0)
+    impatient = {"patience_s": 3.0, "patience_from": "start"}
+    calls = [
+        off.call(Caller(STRANGER, off.sim.rng, **impatient)),  # hangs up in the menu
+        off.call(Caller(YOUNG, off.sim.rng, inputs=[Input(digits="0")]), delay=60),  # an agent
+    ]
+    off.run()
+    clock.advance(NIGHT)  # 23:00: closed
+    ((senior, _), _) = BY_LANGUAGE["mandarin"]
+    calls += [
+        off.call(
+            Caller(BY_LANGUAGE["english"][0][1], off.sim.rng, inputs=[Input(speech="call back")])
+        ),
+        off.call(
+            Caller(BY_LANGUAGE["mandarin"][0][1], off.sim.rng, inputs=[Input(speech="转人工")]),
+            delay=60,
+        ),
+        off.call(Caller(senior, off.sim.rng, **impatient), delay=120),  # hangs up after hours
+    ]
+    off.run()
+    assert not off.sim.faults and all(leg.ended for leg in calls)
+    day = off.engine.stats.day()["all"]
+    expect = {"other": (1, 1, 1, 0, 0), "senior": (0, 0, 0, 1, 0)}
+    for klass, counts in expect.items():
+        assert tuple(getattr(day[klass], k) for k in UNROUTED) == counts, klass
+    assert day["all"].offered == 1 and day["all"].answered == 1
+    placed = day["all"].offered + sum(getattr(day["all"], k) for k in UNROUTED)
+    assert placed == len(calls)  # every call placed is accounted for, once
+    client = off.app.test_client()
+    off.engine.users.add("sue", PASSWORD, "supervisor")
+    sign_in(client, "sue")
+    api = client.get("/api/v1/queues").get_json()["all"]["today"]["all"]
+    assert [api[k] for k in UNROUTED] == [1, 1, 1, 1, 0]
+    page = client.get("/supervisor").get_data(as_text=True)
+    assert 'id="u-all-ivr_abandoned"' in page
+    text = client.get("/supervisor/export.csv?start=2026-11-23&end=2026-11-23").get_data(
+        as_text=True
+    )
+    rows = [r for r in csv.DictReader(io.StringIO(text)) if r["class"] == "all"]
+    columns = ("ivr_abandoned", "callbacks_booked", "after_hours_duty", "after_hours_hangup")
+    assert [sum(int(r[c]) for r in rows) for c in columns] == [1, 1, 1, 1]

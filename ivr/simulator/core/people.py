@@ -75,6 +75,9 @@ class Caller:
     # What they answer to call-back offers while waiting, in turn (then accept_callback holds)
     wait_inputs: list[Input] = field(default_factory=list)
     message_s: float = 0.0  # how long they speak when recorded (<Record>); 0: they say nothing
+    # When patience starts: "routing" (their first Enqueue or Dial: time in a queue, as
+    # queueing theory counts it) or "start" (the call's start: they may hang up in a menu too)
+    patience_from: str = "routing"
 
     def respond(self, context: str, gather: Element) -> Input | None:
         """The next scripted input for a call's menu; '1' to a call-back offer if wanted."""

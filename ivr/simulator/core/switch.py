@@ -123,6 +123,10 @@ class Simulator:
         leg.fallback_url = number.fallback_url
         self.people.add_caller(caller)
         self._start(leg, Fetch(number.voice_url, number.method), delay)
+        if caller.patience_from == "start" and not math.isinf(caller.patience_s):
+            self._patience[leg.sid] = self.sched.call_later(
+                delay + caller.patience_s, self._lose_patience, leg
+            )
         return leg
 
     def create_call(
@@ -595,6 +599,8 @@ class Simulator:
             return
         leg.routed_at = self.now()
         person = self._persons.get(leg.sid)
+        if leg.sid in self._patience:  # patience from the call's start, already running
+            return
         if isinstance(person, Caller) and not math.isinf(person.patience_s):
             self._patience[leg.sid] = self.sched.call_later(
                 person.patience_s, self._lose_patience, leg
