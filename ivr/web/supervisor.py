@@ -54,7 +54,7 @@ CSV_COLUMNS = (
     "callbacks_booked",
     "after_hours_duty",
     "after_hours_hangup",
-    "complaints_recorded",
+    "recordings_left",  # complaints recorded out of complaint hours
 )
 
 
