@@ -8,7 +8,10 @@ and fall back, prompt by prompt, to their `fallback` pack where a recording is m
 
 from __future__ import annotations
 
+import re
+import string
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,6 +19,8 @@ from pathlib import Path
 PACK_DIR = Path(__file__).parent / "packs"
 AUDIO_DIR = Path(__file__).parent / "audio"
 DEFAULT = "mandarin"
+# An optional part of a prompt: "来电人{name}[，{age}岁]" drops "，{age}岁" when the age is unknown.
+_OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class Pack:
     prompts: dict[str, str] = field(default_factory=dict)
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     audio: dict[str, str] = field(default_factory=dict)
+    # How records and profiles may name this dialect ([spellings]): ISO 639-3, Chinese, English
+    spellings: tuple[str, ...] = ()
 
 
 class Packs:
@@ -58,6 +65,7 @@ class Packs:
         for pack in self._packs.values():
             if pack.fallback and pack.fallback not in self._packs:
                 raise ValueError(f"dialect pack {pack.code}: fallback {pack.fallback!r} is missing")
+        self._spelt = _spelling_index(self._packs.values())
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -86,7 +94,7 @@ class Packs:
         template = self.speech_pack(code).prompts.get(key)
         if template is None:
             raise KeyError(f"prompt {key!r} is missing from dialect pack {code!r}")
-        return template.format(**params)
+        return _fill(template, params)
 
     def words(self, code: str, meaning: str) -> tuple[str, ...]:
         """Speech words for `meaning` (e.g. "agent") in `code`, plus its fallback's words."""
@@ -98,8 +106,48 @@ class Packs:
             )
         return own
 
+    def dialect_named(self, spelling: str) -> str | None:
+        """The pack code a record or profile means by `spelling` ("yue", "廣東話", "Cantonese")."""
+        return self._spelt.get(_spelling_key(spelling))
+
+    def accepted_spellings(self) -> str:
+        """Every accepted spelling, pack by pack: what a refusal lists."""
+        return "; ".join(
+            f"{p.code}: {', '.join(s for s in p.spellings if s != p.code) or '-'}"
+            for p in self._packs.values()
+        )
+
     def gather_language(self, code: str) -> str:
         return self.get(code).gather_language
+
+
+def _fill(template: str, params: dict[str, object]) -> str:
+    """`template` with `params` filled in; a [bracketed] part is kept only when every field it
+    names is known (not None, not empty), so an unknown age or name leaves no "，岁，" behind."""
+
+    def optional(part: re.Match[str]) -> str:
+        fields = [f for _, f, _, _ in string.Formatter().parse(part[1]) if f]
+        known = all(params.get(f) not in (None, "") for f in fields)
+        return part[1] if known else ""
+
+    return _OPTIONAL.sub(optional, template).format(**params)
+
+
+def _spelling_key(spelling: str) -> str:
+    return re.sub(r"[\s\-_]+", "", spelling).casefold()
+
+
+def _spelling_index(packs: Iterable[Pack]) -> dict[str, str]:
+    """Spelling (normalised) -> pack code; a spelling two packs claim is a mistake in dialects/."""
+    index: dict[str, str] = {}
+    for pack in packs:
+        for spelling in (pack.code, *pack.spellings):
+            key = _spelling_key(spelling)
+            if index.setdefault(key, pack.code) != pack.code:
+                raise ValueError(
+                    f"dialect packs {index[key]} and {pack.code} both claim spelling {spelling!r}"
+                )
+    return index
 
 
 def _load(path: Path) -> Pack:
@@ -114,6 +162,7 @@ def _load(path: Path) -> Pack:
         prompts=dict(raw.get("prompts", {})),
         words={k: tuple(v) for k, v in raw.get("words", {}).items()},
         audio=dict(raw.get("audio", {})),
+        spellings=tuple(s for group in raw.get("spellings", {}).values() for s in group),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialects.packs import default_packs
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -27,3 +29,20 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("sichuanese", "四川话", "Sichuanese"),
     )
 }
+
+
+class UnknownDialect(ValueError):
+    """A dialect spelling no pack accepts; the message lists the accepted spellings."""
+
+
+def resolve(spelling: str) -> str:
+    """The dialect code `spelling` names, as a CRM export or an operator spells it: a pack code,
+    an ISO 639-3 code (yue), a Chinese (粤语, 廣東話) or an English name (Cantonese); each pack's
+    [spellings] table says which. Raises UnknownDialect, listing the accepted spellings."""
+    packs = default_packs()
+    code = packs.dialect_named(spelling)
+    if code is None or code not in DIALECTS:
+        raise UnknownDialect(
+            f"unknown dialect {spelling!r}; accepted: {packs.accepted_spellings()}"
+        )
+    return code

@@ -23,6 +23,7 @@ class CallbackRequest:
     dialect: str
     senior: bool
     requested_ms: int
+    queue: str = ""  # "": the senior or general queue; "complaints": when complaint hours open
 
 
 class CallbackRequests:
@@ -37,13 +38,14 @@ class CallbackRequests:
         # privacy.callback_days: the request holds the caller's number
         self.keep_s = keep_days * 86_400 if keep_days else _KEEP_S
 
-    def request_after_hours(self, call_sid: str, caller: Caller) -> bool:
-        """Book a call-back for `caller`; False when this call already booked one."""
-        return self.book(call_sid, caller, caller.name, epoch_ms(self.clock.now()))
+    def request_after_hours(self, call_sid: str, caller: Caller, queue: str = "") -> bool:
+        """Book a call-back for `caller` (into `queue` when given); False when this call
+        already booked one."""
+        return self.book(call_sid, caller, caller.name, epoch_ms(self.clock.now()), queue)
 
-    def book(self, call_sid: str, caller: Caller, name: str, at_ms: int) -> bool:
-        """Book a call-back scored `at_ms` (the oldest is queued first); False when `call_sid`
-        has one booked already."""
+    def book(self, call_sid: str, caller: Caller, name: str, at_ms: int, queue: str = "") -> bool:
+        """Book a call-back scored `at_ms` (the oldest is queued first), into `queue` when
+        given; False when `call_sid` has one booked already."""
         if not caller.number:
             return False
         record = {
@@ -52,6 +54,7 @@ class CallbackRequests:
             "age": caller.age,
             "dialect": caller.dialect,
             "senior": caller.senior,
+            "queue": queue,
         }
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.keys.after_hours_callbacks(), {call_sid: at_ms}, nx=True)
@@ -95,4 +98,5 @@ def _request(call_sid: str, requested_ms: int, raw: str) -> CallbackRequest:
         dialect=data.get("dialect", "mandarin"),
         senior=bool(data.get("senior")),
         requested_ms=requested_ms,
+        queue=str(data.get("queue", "")),
     )

@@ -9,6 +9,7 @@ from routing.audit import AuditTrail
 from routing.callbacks import CallbackRequests
 from routing.campaigns import Campaigns
 from routing.clock import Clock
+from routing.complaints import ComplaintBox
 from routing.directory import Directory
 from routing.keys import Keys
 from routing.privacy import PersonalData
@@ -32,6 +33,7 @@ class Engine:
         self.keys = Keys(settings.redis.key_prefix)
         self.directory = Directory(redis, clock, settings, self.keys)
         self.callbacks = CallbackRequests(redis, clock, self.keys, settings.privacy.callback_days)
+        self.complaints = ComplaintBox(redis, clock, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.team = TeamStats(self.stats, settings, self.keys)
         self.agents = Agents(redis, clock, settings, self.keys)

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from dialects.registry import DIALECTS
+from dialects.registry import resolve
 from routing import numbers
 from routing.directory import Directory, Entry
 from routing.exceptions import ImportRowError
@@ -310,8 +310,8 @@ def _row(fields: list[str], today: date, region: str) -> tuple[str, str, str, tu
         raise ValueError(f"birth date {birth} is in the future")
     if birth.year < today.year - MAX_AGE:
         raise ValueError(f"birth date {birth} is more than {MAX_AGE} years ago")
-    if dialect and dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
+    if dialect:
+        dialect = resolve(dialect)  # UnknownDialect is a ValueError: the row's problem
     # A valid birth_date column is YYYY-MM-DD already: dropping the hyphens is the cheap way.
     yyyymmdd = birth_text.replace("-", "") if birth_text else _yyyymmdd(birth)
     return _name(name), yyyymmdd, dialect, _phones(phones, region)

@@ -12,6 +12,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 |                                       |        | privacy.py trims | privacy.callback_days     |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
 |                                       |        |                  | (caller as JSON)          |
+| `{p}:complaints:recorded`             | list   | complaints.py    | newest 10,000 (JSON each) |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
 | `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
@@ -85,6 +86,10 @@ class Keys:
     def after_hours_callback(self, call_sid: str) -> str:
         """One out-of-hours call-back request (JSON of the caller)."""
         return f"{self.prefix}:ahcb:{call_sid}"
+
+    def recorded_complaints(self) -> str:
+        """Complaints recorded out of complaint hours, newest first (JSON each; capped)."""
+        return f"{self.prefix}:complaints:recorded"
 
     def directory_bucket(self, suffix: str) -> str:
         """One bucket of customer records: the numbers ending in `suffix` (four digits)."""

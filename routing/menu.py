@@ -85,3 +85,52 @@ def _mentions(said: str, candidates: tuple[str, ...]) -> bool:
         if (w.isascii() and f" {w} " in padded) or (not w.isascii() and w in said):
             return True
     return False
+
+
+OfferReply = Literal["yes", "agent", "no", "none", "invalid"]
+
+
+def reply_to_offer(
+    digits: str,
+    speech: str,
+    words: Callable[[str], tuple[str, ...]],
+    *,
+    yes_key: str,
+    agent_key: str,
+) -> OfferReply:
+    """A caller's answer where a call-back is offered by key: after hours, or while waiting.
+
+    `yes_key` or a word for yes ("回电", "call back") takes the offer; `agent_key` or a word for
+    a person ("人工", "搵真人", "agent") asks for one, and wins over yes, so "我要人工" is never a
+    call-back. A word for no ("不要回电") outweighs a yes word. `words(meaning)` gives the
+    dialect's words for "agent", "yes" and "no".
+    """
+    digits = (digits or "").strip()
+    if digits:
+        return "yes" if digits == yes_key else "agent" if digits == agent_key else "invalid"
+    said = _normalise(speech)
+    if not said:
+        return "none"
+    if _mentions(said, words("agent")):
+        return "agent"
+    if _mentions(said, words("no")):
+        return "no"
+    return "yes" if _mentions(said, words("yes")) else "invalid"
+
+
+def reply_by(
+    digits: str, speech: str, words: Callable[[str], tuple[str, ...]], keys: dict[str, str]
+) -> str:
+    """The meaning of a caller's key or words where `keys` (key -> meaning) are offered.
+
+    A word for a meaning counts as its key; words for a person ("agent") win over the others.
+    Returns a meaning of `keys`, "none" (silence) or "invalid".
+    """
+    digits = (digits or "").strip()
+    if digits:
+        return keys.get(digits, "invalid")
+    said = _normalise(speech)
+    if not said:
+        return "none"
+    meanings = sorted(set(keys.values()), key=lambda m: m != "agent")
+    return next((m for m in meanings if _mentions(said, words(m))), "invalid")

@@ -10,6 +10,7 @@ engine never sees them.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import re
 import tomllib
@@ -117,6 +118,13 @@ class Ivr:
     def check(self) -> None:
         require(self.whisper in {"full", "short", "none"}, "ivr.whisper", "full, short or none")
         require(self.connect in {"conference", "dial"}, "ivr.connect", "conference or dial")
+        hours = _SPAN.match(self.complaint_hours)
+        require(
+            hours is not None and hours[1] < hours[3],
+            "ivr.complaint_hours",
+            '"HH:MM-HH:MM" with the opening before the closing (the hours the complaint queue '
+            'keeps, e.g. "09:00-18:00")',
+        )
         for key in ("senior_rate", "repeat_rate"):
             rate = getattr(self, key)
             require(bool(_RATE.match(rate)), f"ivr.{key}", "a prosody rate like 80%")
@@ -139,6 +147,8 @@ class BusinessHours:
     weekdays: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
     holidays: tuple[str, ...] = ()
     on_call_senior_number: str = ""
+    # date (YYYY-MM-DD) -> "HH:MM-HH:MM" (that day's own hours) or "closed"
+    special_days: dict[str, str] = field(default_factory=dict)
 
     def check(self) -> None:
         for key in ("open", "close"):
@@ -159,6 +169,32 @@ class BusinessHours:
             "business_hours.on_call_senior_number",
             "empty or an E.164 number",
         )
+        for when, span in self.special_days.items():
+            _check_special_day(when, span)
+
+
+def _real_date(text: str) -> bool:
+    if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+_SPAN = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d)-(([01]\d|2[0-3]):[0-5]\d)$")
+
+
+def _check_special_day(day: str, span: str) -> None:
+    key = f"business_hours.special_days.{day}"
+    require(_real_date(day), key, "named by a real date as YYYY-MM-DD")
+    hours = _SPAN.match(span)
+    require(
+        span == "closed" or (hours is not None and hours[1] < hours[3]),
+        key,
+        '"HH:MM-HH:MM" with the opening before the closing (e.g. "08:00-12:00"), or "closed"',
+    )
 
 
 @dataclass(frozen=True)

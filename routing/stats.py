@@ -30,6 +30,12 @@ EventKind = Literal[
     "callback_placed",
     "callback_failed",
     "unreported",  # closed with no report of its end and nothing from Twilio (docs/statistics.md)
+    # calls that never reached a queue (docs/statistics.md, "Every caller counted")
+    "ivr_abandoned",  # hung up in the menu, the hotline open
+    "after_hours_hangup",  # hung up in the after-hours flow
+    "after_hours_duty",  # put through to the duty or on-call line out of hours
+    "booked_callback",  # a call-back booked instead of a queue (out of hours or complaint hours)
+    "complaint_recorded",  # left a recorded complaint out of complaint hours
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 DEFAULT_SL_SECONDS = 20  # the service-level threshold of a queue the settings do not name

@@ -69,6 +69,12 @@ class Figures:
     tth_ms: int = 0
     max_tth_ms: int = 0
     unreported: int = 0  # calls closed as "ended, unreported" (routing.max_call_seconds)
+    # Calls that never reached a queue (docs/statistics.md, "Every caller counted")
+    ivr_abandoned: int = 0  # hung up in the menu, the hotline open
+    ah_hangup: int = 0  # hung up in the after-hours flow
+    ah_duty: int = 0  # put through to the duty or on-call line out of hours
+    booked_callback: int = 0  # a call-back booked out of hours or out of complaint hours
+    complaint_recorded: int = 0  # a complaint left as a recording out of complaint hours
     wait_ms: int = 0
     abandon_wait_ms: int = 0
     max_wait_ms: int = 0

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
@@ -25,9 +25,11 @@ from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webh
 from ivr.services import engine
 from routing.caller import Caller
 from routing.clock import epoch_ms
-from routing.hours import is_open
-from routing.menu import Choice, choose
+from routing.complaints import complaints_open
+from routing.hours import is_open, special_today
+from routing.menu import Choice, OfferReply, choose, reply_by, reply_to_offer
 from routing.router import CallInfo, Offer, Placement, Queued
+from routing.stats import EventKind
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -87,6 +89,18 @@ def _utter(
     # Seniors always hear the slow rate; anyone else hears the menu's repeat a little slower.
     rate = s.ivr.senior_rate if caller.senior else s.ivr.repeat_rate if slow else None
     speak(vr, default_packs().utterance(caller.dialect, prompt, **params), public_base(), rate)
+
+
+def _count(kind: EventKind, caller: Caller, queue: str = "") -> None:
+    """Count a call that ends without reaching a queue (docs/statistics.md, "Every caller
+    counted"), in the queue it would have gone to; once per call and kind."""
+    engine().recorder.record(
+        kind,
+        _form("CallSid", 64),
+        queue=queue or ("senior" if caller.senior else "general"),
+        senior=caller.senior,
+        dialect=caller.dialect,
+    )
 
 
 def _hotline(caller: Caller) -> str:
@@ -162,6 +176,8 @@ def menu() -> Response:
             _say(vr, caller, "menu_sorry")
         return reply(_menu(vr, caller, attempt + 1, slow=choice.kind == "none"))
     if choice.kind == "complaint":
+        if not complaints_open(engine().clock.now(), s):  # the hours read out are kept
+            return reply(_complaints_closed(vr, caller, attempt=1))
         return _say_and_route(caller, choice.queue, "complaint_info", hours=s.ivr.complaint_hours)
     if choice.kind == "senior":
         caller = dataclasses.replace(caller, senior=True)
@@ -295,14 +311,11 @@ def wait() -> Response:
     senior = bool(info and info.senior)
     waiting = Caller("", None, None, None, dialect, senior)
     if status.offer_callback and info is not None and info.caller_number:
-        with vr.gather(
-            input="dtmf",
-            num_digits=1,
-            action=_url("callback-request", call=_carried()),
-            method="POST",
-            timeout=eng.settings.ivr.senior_gather_timeout,
-        ) as gather:
+        action = _url("callback-request", call=_carried())
+        with _offer_gather(vr, waiting, action) as gather:
             _say(gather, waiting, "wait_callback_offer")
+    if status.announce and _tell_complaints(status.waited_s, senior):
+        _utter(vr, waiting, "complaint_channel", _complaint_params())
     if status.announce:
         if status.position <= 1:
             _say(vr, waiting, "wait_next")
@@ -313,19 +326,73 @@ def wait() -> Response:
     return reply(vr)
 
 
+def _offer_gather(vr: VoiceResponse, caller: Caller, action: str) -> Gather:
+    """A Gather for a call-back offer: its key, or a word ("回电", "人工") in the caller's dialect.
+
+    Twilio's Gather takes `input="dtmf speech"` (https://www.twilio.com/docs/voice/twiml/gather
+    #input) and <Gather> is among the verbs of a wait URL
+    (https://www.twilio.com/docs/voice/twiml/enqueue#attributes-waiturl); where speech is not
+    recognised, the key still works and silence keeps the caller's place (docs/call-flow.md).
+    """
+    s = engine().settings
+    timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
+    words = [w for m in ("yes", "agent") for w in default_packs().words(caller.dialect, m)]
+    return vr.gather(
+        input="dtmf speech",
+        num_digits=1,
+        action=action,
+        method="POST",
+        timeout=timeout,
+        speech_timeout=str(s.ivr.speech_timeout),
+        language=default_packs().gather_language(caller.dialect),
+        hints=",".join(words),
+    )
+
+
+def _offer_reply(caller: Caller) -> OfferReply:
+    """What the caller answered to a call-back offer (key or words)."""
+    return reply_to_offer(
+        "" if request.args.get("empty") else _form("Digits", 8),
+        _form("SpeechResult", 1000),
+        lambda meaning: default_packs().words(caller.dialect, meaning),
+        yes_key="1",
+        agent_key=engine().settings.ivr.agent_key,
+    )
+
+
+def _tell_complaints(waited_s: int, senior: bool) -> bool:
+    """Seniors never hear the menu, so never its complaint line: they hear the complaint
+    channel once while they wait, at the second announcement (stateless: the waited time
+    says which one it is), where it delays nobody."""
+    every = engine().settings.routing.announce_every
+    return senior and every <= waited_s < 2 * every
+
+
+def _complaint_params() -> dict[str, str]:
+    ivr = engine().settings.ivr
+    return {"hours": ivr.complaint_hours, "key": ivr.complaint_key}
+
+
 @bp.route("/callback-request", methods=["POST", "GET"])
 @twilio_webhook
 def callback_request() -> Response:
-    """A waiting senior pressed 1: call them back when their turn comes, keeping their place."""
+    """A waiting senior pressed 1 or said "回电": call them back when their turn comes, keeping
+    their place. A word for a person ("人工") is answered: they are in line for one."""
     eng = engine()
     call_sid = _routing_sid()
     info = eng.router.call(call_sid)
     vr = VoiceResponse()
-    if _form("Digits", 8) != "1" or info is None or not info.caller_number:
+    if info is None or not info.caller_number:
         vr.pause(length=1)  # back to the wait URL
         return reply(vr)
+    caller = _caller_of(info)
+    answer = _offer_reply(caller)
+    if answer != "yes":
+        if answer == "agent":
+            _say(vr, caller, "wait_person")
+        vr.pause(length=1)  # back to the wait URL, place kept
+        return reply(vr)
     eng.router.request_callback(call_sid)
-    caller = Caller("", info.caller_number, None, info.caller_age, info.caller_dialect, info.senior)
     _say(vr, caller, "callback_confirmed")
     vr.hangup()
     return reply(vr)
@@ -413,8 +480,11 @@ def dial_result() -> Response:
         call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
     )
     dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
-    if placement is None:
-        vr.hangup()  # the conversation is over
+    if placement is None:  # the conversation is over; a senior still on the line hears the
+        info = eng.router.call(call_sid)  # complaint channel, which delays them no longer
+        if info is not None and info.senior:
+            _utter(vr, _caller_of(info), "complaint_channel", _complaint_params())
+        vr.hangup()
         return reply(vr)
     info = eng.router.call(call_sid)
     if info is not None:
@@ -431,8 +501,22 @@ def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
         dispatch.end_agent_leg(engine().router.hangup(_form("CallSid", 64)))
+        _count_unrouted_end()
         dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
     return reply(VoiceResponse())
+
+
+def _count_unrouted_end() -> None:
+    """A caller who hung up before reaching a queue: in the menu, or in the after-hours flow
+    (by the hours when the call began: now minus CallDuration). Nothing is counted for a call
+    already accounted for (record_lib.lua): queued, a call-back booked, the duty line."""
+    eng = engine()
+    if _form("Direction", 32) not in ("", "inbound") or eng.router.call(_form("CallSid", 64)):
+        return
+    duration = _form("CallDuration", 8)
+    began = eng.clock.now() - timedelta(seconds=int(duration) if duration.isdigit() else 0)
+    closed = not is_open(began, eng.settings.business_hours, eng.settings.tz)
+    _count("after_hours_hangup" if closed else "ivr_abandoned", _caller())
 
 
 @bp.route("/callback-answer", methods=["POST", "GET"])
@@ -478,21 +562,19 @@ def _after_hours_menu(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceR
     on_call = s.business_hours.on_call_senior_number
     if caller.senior and on_call:
         _say(vr, caller, "out_of_hours_oncall")
+        _count("after_hours_duty", caller)
         # busy or unanswered, the line-result action puts the senior through to the fallback
         # lines rather than ending the call
         vr.dial(on_call, timeout=60, action=_url("line-result"), method="POST")
         return vr
-    _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
+    today = special_today(engine().clock.now(), s.business_hours, s.tz)
+    if today is not None:  # a day with hours of its own (business_hours.special_days)
+        _say(vr, caller, "out_of_hours_special", open=today[0], close=today[1])
+    else:
+        _say(vr, caller, "out_of_hours", open=s.business_hours.open, close=s.business_hours.close)
     if caller.number:
         key = "out_of_hours_callback_senior" if caller.senior else "out_of_hours_callback"
-        timeout = s.ivr.senior_gather_timeout if caller.senior else s.ivr.gather_timeout
-        with vr.gather(
-            input="dtmf",
-            num_digits=1,
-            timeout=timeout,
-            action=_url("after-hours", attempt=attempt),
-            method="POST",
-        ) as gather:
+        with _offer_gather(vr, caller, _url("after-hours", attempt=attempt)) as gather:
             _say(gather, caller, key)
     vr.redirect(_url("after-hours", attempt=attempt, empty=1), method="POST")
     return vr
@@ -505,16 +587,83 @@ def after_hours() -> Response:
     eng = engine()
     caller = _caller()
     attempt = _int_arg("attempt", 1)
-    pressed = "" if request.args.get("empty") else _form("Digits", 8)
+    answer = _offer_reply(caller)
     vr = VoiceResponse()
-    if pressed == eng.settings.ivr.agent_key:
-        return fallback()  # "0" always reaches a person: out of hours, the duty line
-    wants_callback = pressed == "1" or (caller.senior and attempt >= _GIVE_UP_AFTER)
+    if answer == "agent":
+        _count("after_hours_duty", caller)
+        return fallback()  # "0" or "人工" always reaches a person: out of hours, the duty line
+    wants_callback = answer == "yes" or (caller.senior and attempt >= _GIVE_UP_AFTER)
     if caller.number and wants_callback:
         eng.callbacks.request_after_hours(_form("CallSid", 64), caller)
+        _count("booked_callback", caller)
         _say(vr, caller, "callback_recorded")
         vr.hangup()
         return reply(vr)
     if attempt < _GIVE_UP_AFTER and caller.number:
         return reply(_after_hours_menu(vr, caller, attempt + 1))
+    _count("after_hours_duty", caller)
     return fallback()  # the duty line: never a dead end
+
+
+# -- complaints out of complaint hours ------------------------------------------------------------
+
+
+def _complaints_closed(vr: VoiceResponse, caller: Caller, attempt: int) -> VoiceResponse:
+    """The complaint queue is closed: a recorded complaint, a call-back, or another person."""
+    _say(vr, caller, "complaint_closed", hours=engine().settings.ivr.complaint_hours)
+    with _offer_gather(vr, caller, _url("complaint-choice", attempt=attempt)) as gather:
+        _say(gather, caller, "complaint_options", key=engine().settings.ivr.agent_key)
+    vr.redirect(_url("complaint-choice", attempt=attempt, empty=1), method="POST")
+    return vr
+
+
+@bp.route("/complaint-choice", methods=["POST", "GET"])
+@twilio_webhook
+def complaint_choice() -> Response:
+    """Out of complaint hours: "1"/留言 records, "2"/回电 books a call-back, "0"/人工 a person."""
+    eng = engine()
+    caller = _caller()
+    keys = {"1": "message", "2": "callback", eng.settings.ivr.agent_key: "agent"}
+    digits = "" if request.args.get("empty") else _form("Digits", 8)
+    choice = reply_by(
+        digits,
+        _form("SpeechResult", 1000),
+        lambda meaning: default_packs().words(caller.dialect, meaning),
+        keys,
+    )
+    vr = VoiceResponse()
+    if choice == "message":
+        _say(vr, caller, "complaint_record")
+        # https://www.twilio.com/docs/voice/twiml/record: the action gets RecordingUrl and
+        # RecordingDuration; the Redirect after it handles a caller who said nothing, whether
+        # Twilio then requests the action or goes on to the next verb.
+        vr.record(action=_url("complaint-recorded"), method="POST", max_length=180, timeout=5)
+        vr.redirect(_url("complaint-recorded", empty=1), method="POST")
+        return reply(vr)
+    if choice == "callback" and caller.number:
+        eng.callbacks.request_after_hours(_form("CallSid", 64), caller, queue="complaints")
+        _count("booked_callback", caller, "complaints")
+        _say(vr, caller, "complaint_callback")
+        vr.hangup()
+        return reply(vr)
+    if choice in ("none", "invalid") and _int_arg("attempt", 1) < _GIVE_UP_AFTER:
+        return reply(_complaints_closed(vr, caller, _int_arg("attempt", 1) + 1))
+    return _say_and_route(caller, "general", "connecting")  # a person: never a dead end
+
+
+@bp.route("/complaint-recorded", methods=["POST", "GET"])
+@twilio_webhook
+def complaint_recorded() -> Response:
+    """A recorded complaint is kept for the complaints team; no recording: a person."""
+    eng = engine()
+    caller = _caller()
+    url = "" if request.args.get("empty") else _form("RecordingUrl", 512)
+    seconds = _form("RecordingDuration", 8)
+    if not url or not seconds.isdigit() or int(seconds) == 0:
+        return _say_and_route(caller, "general", "connecting")
+    eng.complaints.add(_form("CallSid", 64), caller.number or "", caller.name, url, int(seconds))
+    _count("complaint_recorded", caller, "complaints")
+    vr = VoiceResponse()
+    _say(vr, caller, "complaint_recorded")
+    vr.hangup()
+    return reply(vr)

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 import click
 
-from dialects.registry import DIALECTS
+from dialects.registry import UnknownDialect, resolve
 from ivr.call.dispatch import Dispatcher
 from ivr.cli.helpers import cli_audit, cli_engine, cli_settings, os_user
 from ivr.telephony import Telephony
@@ -214,11 +214,11 @@ def _skills(engine: Engine, values: tuple[str, ...]) -> list[str]:
 
 def _dialects(values: tuple[str, ...]) -> list[str]:
     chosen: list[str] = []
-    for code in _split(values):
-        if code not in DIALECTS:
-            raise click.BadParameter(
-                f"unknown dialect {code!r}; known: {', '.join(DIALECTS)}", param_hint="--dialect"
-            )
+    for spelling in _split(values):
+        try:
+            code = resolve(spelling)
+        except UnknownDialect as exc:
+            raise click.BadParameter(str(exc), param_hint="--dialect") from None
         if code not in chosen:
             chosen.append(code)
     return chosen

@@ -28,6 +28,7 @@ OPEN_ALL_DAY = {
     "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
     "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
     "business_hours.holidays": [],
+    "business_hours.special_days": {},
 }
 
 ANSWER_AFTER = click.option(
@@ -118,14 +119,16 @@ def offline_hotline(
     prefix: str | None = None,
     wrap_up: int | None = None,
     create_app: AppFactory | None = None,
+    hours: bool = False,
 ) -> Offline:
     """The app in-process on a virtual clock from 09:00 today; `create_app` defaults to the
-    one the command line was built with."""
+    one the command line was built with. A traffic run (`wrap_up` given) is open round the
+    clock unless `hours` (simulate --business-hours)."""
     settings = cli_settings()
     warn_demo_token(settings)
     overrides: dict[str, object] = {"redis.key_prefix": prefix} if prefix else {}
     if wrap_up is not None:  # a traffic run (simulate): its wrap-up, open round the clock
-        overrides.update({"routing.wrap_up_seconds": wrap_up, **OPEN_ALL_DAY})
+        overrides.update({"routing.wrap_up_seconds": wrap_up, **({} if hours else OPEN_ALL_DAY)})
     start = datetime.now(settings.tz).replace(hour=9, minute=0, second=0, microsecond=0)
     try:
         factory = create_app or app_factory()

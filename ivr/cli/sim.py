@@ -30,6 +30,7 @@ from ivr.cli.runs import (
     wrap_up_of,
 )
 from ivr.runtime.demo import warn_demo_token
+from ivr.simulator.accounting import accounting
 from ivr.simulator.core.calls import Leg, Line
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.rest import wsgi_app
@@ -137,6 +138,21 @@ def _furnish(offline: Offline, number: str) -> None:
 @click.option("--virtual", is_flag=True, help="Virtual time (the default without --speed).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
+    "--business-hours",
+    "honour_hours",
+    is_flag=True,
+    help="Honour the configured business hours: calls out of them hear the after-hours flow "
+    "(by default an in-process run is open round the clock; --url always honours them).",
+)
+@click.option(
+    "--patience-from",
+    type=click.Choice(["queue", "start"]),
+    default="queue",
+    show_default=True,
+    help="When a caller's patience starts: in the queue, or at the call's start (they may "
+    "then hang up in the menu or the after-hours flow too).",
+)
+@click.option(
     "--url",
     default=None,
     help="Base URL of a running server: real time, with temporary agents on its store "
@@ -155,9 +171,12 @@ def simulate_command(
     speed: float | None,
     virtual: bool,
     as_json: bool,
+    honour_hours: bool,
+    patience_from: str,
     url: str | None,
 ) -> None:
-    """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL.
+    """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL, and
+    where every call placed ended up (calls placed = calls accounted for).
 
     With --url the calls go to a running server and land in its statistics (the supervisor
     dashboard); the temporary agents it creates are removed at the end.
@@ -174,12 +193,24 @@ def simulate_command(
         seed=seed,
         answer_delay_s=(answer_after, answer_after),
         wrap_up_s=wrap_up,
+        patience_from="start" if patience_from == "start" else "routing",
     )
-    outcomes, meter = simulate_live(url, plan) if url else _simulateoffline_hotline(plan, speed)
+    _print_run(_run(plan, url, speed, honour_hours), as_json)
+
+
+def _run(plan: Plan, url: str | None, speed: float | None, honour_hours: bool) -> dict[str, Any]:
+    """Run `plan` (on the server at `url`, or in-process) and report it."""
+    if url:
+        outcomes, meter = simulate_live(url, plan)
+    else:
+        outcomes, meter = _simulate_offline(plan, speed, honour_hours)
     result = report(outcomes, plan.sl_seconds)
+    result["business_hours"] = _hours_note(bool(url) or honour_hours)
+    # where every call placed ended up (in-process runs: their paths are known)
+    result["calls"] = accounting([(o.label, o.path) for o in outcomes]) if not url else None
     share = meter.share(*arrival_span(outcomes))
     result["occupancy"] = None if share is None else round(share, 4)
-    _print_run(result, as_json)
+    return result
 
 
 def _print_run(result: dict[str, Any], as_json: bool) -> None:
@@ -187,6 +218,16 @@ def _print_run(result: dict[str, Any], as_json: bool) -> None:
         click.echo(json.dumps(result, ensure_ascii=False))
         return
     click.echo(_table(result))
+    hours = result["business_hours"]
+    click.echo(
+        f"business hours honoured: {hours['open']}-{hours['close']} {hours['timezone']}"
+        if hours["honoured"]
+        else f"business hours not honoured: {hours['note']}"
+    )
+    if result["calls"] is not None:
+        calls = result["calls"]
+        paths = ", ".join(f"{p} {n}" for p, n in calls["paths"].items() if n)
+        click.echo(f"calls placed {calls['placed']}, accounted for {calls['accounted']}: {paths}")
     if result["occupancy"] is not None:
         click.echo(f"agents' occupancy {result['occupancy']:.1%} (ringing, talk, wrap-up)")
 
@@ -203,9 +244,24 @@ def _check_clock(virtual: bool, speed: float | None, url: str | None) -> None:
 Run = tuple[list[LivedCall], Occupancy]
 
 
-def _simulateoffline_hotline(plan: Plan, speed: float | None) -> Run:
+def _hours_note(honoured: bool) -> dict[str, Any]:
+    """Whether the run honours business hours, and which (simulate --json's business_hours)."""
+    if not honoured:
+        return {"honoured": False, "note": "open round the clock (--business-hours honours them)"}
+    hours = cli_settings().business_hours
+    return {
+        "honoured": True,
+        "open": hours.open,
+        "close": hours.close,
+        "timezone": cli_settings().hotline.timezone,
+    }
+
+
+def _simulate_offline(plan: Plan, speed: float | None, honour_hours: bool = False) -> Run:
     prefix = scratch_prefix("slsim")
-    offline = offline_hotline(speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s)
+    offline = offline_hotline(
+        speed=speed, seed=plan.seed, prefix=prefix, wrap_up=plan.wrap_up_s, hours=honour_hours
+    )
     try:
         with progress.calls_bar(offline.sim, plan.calls):
             outcomes = simulate(offline, plan)

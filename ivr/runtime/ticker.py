@@ -19,6 +19,7 @@ from flask import Flask
 
 from ivr import services
 from ivr.call import dispatch, reconcile, spool
+from routing.complaints import complaints_open
 from routing.engine import Engine
 from routing.hours import is_open
 
@@ -48,7 +49,10 @@ def release_after_hours(eng: Engine) -> int:
     if not is_open(eng.clock.now(), s.business_hours, s.tz):
         return 0
     released = 0
+    complaints = complaints_open(eng.clock.now(), s)
     for req in eng.callbacks.pending():
+        if req.queue == "complaints" and not complaints:
+            continue  # kept until the complaint queue's own hours (ivr.complaint_hours)
         if not eng.callbacks.take(req.call_sid):
             continue  # another worker took it
         # the directory again, so the agent's banner and whisper name the customer
@@ -59,7 +63,7 @@ def release_after_hours(eng: Engine) -> int:
         # joins now, or its wait would count the night.
         asked = datetime.fromtimestamp(req.requested_ms / 1000, UTC)
         entered = asked if is_open(asked, s.business_hours, s.tz) else None
-        queue = "senior" if req.senior else "general"
+        queue = req.queue or ("senior" if req.senior else "general")
         eng.router.arrive(req.call_sid, caller, queue, entered=entered)
         eng.router.request_callback(req.call_sid)
         released += 1

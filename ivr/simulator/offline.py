@@ -8,9 +8,10 @@ calls are live.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from ivr.call import spool
 from ivr.call.dispatch import Dispatcher
 from ivr.runtime import ticker
 from ivr.services import AppFactory
+from ivr.simulator.accounting import closed_now, path_of
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.core.rest import RestClient
@@ -266,8 +268,25 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
             offline.engine.directory.save(population.seniors[-1])
         return caller
 
+    return _run_traffic(offline, plan, callers)
+
+
+def _run_traffic(
+    offline: Offline, plan: Plan, callers: Callable[[int, random.Random], VirtualCaller]
+) -> list[LivedCall]:
+    """Place the plan's calls, run them out, and say where each one ended up."""
     legs: list[tuple[Leg, str]] = []
-    offline.sim.sched.spawn(arrivals(offline.sim, plan, offline.call, callers, legs))
+    closed: dict[str, bool] = {}  # was the hotline closed when each call arrived
+
+    def place(caller: VirtualCaller) -> Leg:
+        leg = offline.call(caller)
+        closed[leg.sid] = closed_now(offline.engine)
+        return leg
+
+    offline.sim.sched.spawn(arrivals(offline.sim, plan, place, callers, legs))
     offline.run()
     offline.observe()
-    return [outcome(leg, label) for leg, label in legs]
+    return [
+        dataclasses.replace(outcome(leg, label), path=path_of(offline.engine, leg, closed[leg.sid]))
+        for leg, label in legs
+    ]

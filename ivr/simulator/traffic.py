@@ -16,6 +16,7 @@ from ivr.simulator.core.switch import Simulator
 from routing.caller import Customer
 
 CLASSES = ("senior", "other", "all")
+ROUTED_PATHS = ("agent", "abandoned_queue", "callback")  # the paths of calls offered to agents
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Plan:
     miss_probability: float = 0.0
     sl_seconds: float = 20.0
     wrap_up_s: int | None = None
+    # "routing": patience runs in the queue (as queueing theory counts it); "start": from the
+    # call's start, so a caller may hang up in the menu or the after-hours flow too
+    patience_from: str = "routing"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,13 @@ class LivedCall:
     answered: float | None  # an agent picked up (the whisper then plays to them)
     ended: float | None
     bridged: float | None = None  # the caller can hear the agent: "connected to" in the transcript
+    # Where the call ended up (ivr/simulator/accounting.py's PATHS); "" when not classified
+    path: str = ""
+
+    @property
+    def queued(self) -> bool:
+        """Reached an agents' queue (offered): by its path, else by its first Enqueue or Dial."""
+        return self.path in ROUTED_PATHS if self.path else self.routed is not None
 
     @property
     def wait_s(self) -> float | None:
@@ -111,7 +122,7 @@ def p90(values: list[float]) -> float | None:
 
 def figures(outcomes: Iterable[LivedCall], sl_seconds: float) -> ClassFigures:
     """Contact-centre figures; SL = answered within T / (answered + abandoned)."""
-    offered = [o for o in outcomes if o.routed is not None]
+    offered = [o for o in outcomes if o.queued]
     answered = [o.wait_s or 0.0 for o in offered if o.answered is not None]
     abandoned = [o for o in offered if o.answered is None and o.ended is not None]
     handled = len(answered) + len(abandoned)
@@ -216,6 +227,7 @@ def arrivals(
         yield rng.expovariate(plan.rate)
         caller = callers(i, rng)
         caller.patience_s = patience(rng, plan.patience_s)
+        caller.patience_from = plan.patience_from
         legs.append((place(caller), caller.label))
 
 

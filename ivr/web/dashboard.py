@@ -32,6 +32,12 @@ ROW_FIELDS = (
     "sl_seconds",
     "time_to_human_s",
     "time_to_human_p90_s",
+    # calls that never reached a queue: every caller counted
+    "ivr_abandoned",
+    "booked_callback",
+    "ah_duty",
+    "ah_hangup",
+    "complaint_recorded",
 )
 
 

@@ -22,7 +22,7 @@ from ivr.web.auth import require_role
 from ivr.web.pages import event_stream, stream_response, streams_stop
 from routing.exceptions import StoreUnavailable
 from routing.settings import StatsSettings
-from routing.statsquery import CLASSES, Interval
+from routing.statsquery import CLASSES, Figures, Interval
 from routing.wrapup import csv_cell
 
 bp = Blueprint("supervisor", __name__)
@@ -49,6 +49,12 @@ CSV_COLUMNS = (
     "time_to_human_s",
     "time_to_human_p90_s",
     "wrap_up_codes",  # reasons agents gave after the interval's calls: claim=2;complaint=1
+    # calls that never reached a queue (docs/statistics.md, "Every caller counted")
+    "ivr_abandoned",
+    "callbacks_booked",
+    "after_hours_duty",
+    "after_hours_hangup",
+    "recordings_left",  # complaints recorded out of complaint hours
 )
 
 
@@ -164,9 +170,15 @@ def intervals_csv(
                     _num(f.tth_s, 1),
                     _num(f.tth_p90_s, 0),
                     codes,
+                    *_unrouted(f),
                 ]
             )
     return out.getvalue()
+
+
+def _unrouted(f: Figures) -> tuple[int, ...]:
+    """The counts of calls that never reached a queue, in CSV_COLUMNS' order."""
+    return (f.ivr_abandoned, f.booked_callback, f.ah_duty, f.ah_hangup, f.complaint_recorded)
 
 
 def _num(value: float | None, digits: int) -> str:

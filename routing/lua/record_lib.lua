@@ -17,7 +17,14 @@ local RECORD_SIMPLE = {
   entered = 'offered', offered = 'offers', missed = 'missed', completed = 'completed',
   callback_requested = 'cb_requested', callback_placed = 'cb_placed',
   callback_failed = 'cb_failed', overflowed = 'overflowed', unreported = 'unreported',
+  -- calls that never reached a queue (issue 21): every caller counted
+  ivr_abandoned = 'ivr_abandoned', after_hours_hangup = 'ah_hangup', after_hours_duty = 'ah_duty',
+  booked_callback = 'booked_callback', complaint_recorded = 'complaint_recorded',
 }
+-- A hang-up outside routing counts only for a call nothing else accounted for.
+local RECORD_UNROUTED_END = {ivr_abandoned = true, after_hours_hangup = true}
+local RECORD_ACCOUNTED = {'k:entered', 'k:booked_callback', 'k:after_hours_duty',
+                          'k:complaint_recorded', 'k:ivr_abandoned', 'k:after_hours_hangup'}
 local RECORD_PER_AGENT = {offered = true, missed = true}  -- once per agent, not per call
 -- Per-agent and per-dialect figures of an interval (docs/statistics.md, "Agents and dialects"):
 -- the field each kind of event adds one to.
@@ -101,6 +108,11 @@ local function record_event(e)
   local call, kind, class, wait = SK.call:format(e.sid), e.kind, e.class, e.wait
   local dfield = RECORD_PER_AGENT[kind] and ('k:' .. kind .. ':' .. e.agent) or ('k:' .. kind)
   if redis.call('HEXISTS', call, dfield) == 1 then return 0 end
+  if RECORD_UNROUTED_END[kind] then
+    for _, f in ipairs(RECORD_ACCOUNTED) do
+      if redis.call('HEXISTS', call, f) == 1 then return 0 end
+    end
+  end
 
   local outcome = redis.call('HGET', call, 'outcome')
   if outcome == 'abandoned' and (kind == 'answered' or kind == 'callback_requested') then

@@ -49,6 +49,8 @@ ROUTES = {
     "/voice/callback-answer",
     "/voice/callback-status",
     "/voice/after-hours",
+    "/voice/complaint-choice",
+    "/voice/complaint-recorded",
     "/voice/fallback",
     "/voice/line-result",
     "/voice/hold",

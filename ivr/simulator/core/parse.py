@@ -20,7 +20,7 @@ CONFERENCE_WAIT = "conference-wait"
 ALLOWED: dict[str, frozenset[str]] = {
     CALL: frozenset(
         {"Say", "Play", "Pause", "Gather", "Redirect", "Enqueue", "Dial", "Hangup", "Reject"}
-        | {"Leave"}
+        | {"Leave", "Record"}
     ),
     GATHER: frozenset({"Say", "Play", "Pause"}),
     WAIT: frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}),
@@ -45,6 +45,12 @@ ATTRIBUTES: dict[str, frozenset[str]] = {
         | {"bargeIn", "maxSpeechTime", "debug"}
     ),
     "Redirect": frozenset({"method"}),
+    # https://www.twilio.com/docs/voice/twiml/record#attributes
+    "Record": frozenset(
+        {"action", "method", "timeout", "finishOnKey", "maxLength", "playBeep", "trim"}
+        | {"recordingStatusCallback", "recordingStatusCallbackMethod"}
+        | {"recordingStatusCallbackEvent", "transcribe", "transcribeCallback"}
+    ),
     "Enqueue": frozenset(
         {"action", "method", "waitUrl", "waitUrlMethod", "workflowSid", "maxQueueSize"}
     ),

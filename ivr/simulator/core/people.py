@@ -72,10 +72,18 @@ class VirtualCaller:
     # Who picks up when we call back: "person", "voicemail" (a machine that answers like a
     # person unless detection was asked for), "busy", or "nobody" (rings out).
     answers: str = "person"
+    # What they answer to call-back offers while waiting, in turn (then accept_callback holds)
+    wait_inputs: list[Input] = field(default_factory=list)
+    message_s: float = 0.0  # how long they speak when recorded (<Record>); 0: they say nothing
+    # When patience starts: "routing" (their first Enqueue or Dial: time in a queue, as
+    # queueing theory counts it) or "start" (the call's start: they may hang up in a menu too)
+    patience_from: str = "routing"
 
     def respond(self, context: str, gather: Element) -> Input | None:
         """The next scripted input for a call's menu; '1' to a call-back offer if wanted."""
         if context == "wait":
+            if self.wait_inputs:
+                return self.wait_inputs.pop(0)
             return Input(digits="1") if self.accept_callback else None
         return self.inputs.pop(0) if self.inputs else None
 

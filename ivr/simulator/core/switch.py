@@ -123,6 +123,10 @@ class Simulator:
         leg.fallback_url = number.fallback_url
         self.people.add_caller(caller)
         self._start(leg, Fetch(number.voice_url, number.method), delay)
+        if caller.patience_from == "start" and not math.isinf(caller.patience_s):
+            self._patience[leg.sid] = self.sched.call_later(
+                delay + caller.patience_s, self._lose_patience, leg
+            )
         return leg
 
     def create_call(
@@ -398,6 +402,34 @@ class Simulator:
         yield float(verb.get("length", "1"))
         return None
 
+    def _verb_record(self, leg: Leg, verb: Element, base: str, context: str) -> Steps:
+        """Record the caller: they speak `message_s`, then `timeout` s of silence ends it.
+
+        The action gets RecordingUrl, RecordingSid and RecordingDuration
+        (https://www.twilio.com/docs/voice/twiml/record#request-parameters). A caller who says
+        nothing leaves no recording; Twilio's pages do not promise what follows then, so
+        this emulator goes on with the next verb and the app must not depend on either.
+        """
+        person = self._persons.get(leg.sid)
+        spoken = float(getattr(person, "message_s", 0.0))
+        limit = float(verb.get("maxLength", "3600")) or 3600.0
+        timeout = float(verb.get("timeout", "5"))
+        leg.hear(self.now(), "event", "<Record> beep")
+        if spoken <= 0:
+            yield timeout
+            return None
+        duration = min(spoken, limit)
+        yield duration + (timeout if duration < limit else 0.0)
+        leg.hear(self.now(), "event", f"recorded {duration:.0f} s")
+        sid = "RE" + f"{self.sid_rng.getrandbits(128):032x}"
+        params = {
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}"
+            f"/Recordings/{sid}",
+            "RecordingSid": sid,
+            "RecordingDuration": str(int(round(duration))),
+        }
+        return Fetch(self._resolve(leg, base, verb.get("action", base)), _method(verb), params)
+
     def _verb_hangup(self, leg: Leg, verb: Element, base: str, context: str) -> Steps:
         leg.hear(self.now(), "event", "<Hangup>")
         yield 0
@@ -567,6 +599,8 @@ class Simulator:
             return
         leg.routed_at = self.now()
         person = self._persons.get(leg.sid)
+        if leg.sid in self._patience:  # patience from the call's start, already running
+            return
         if isinstance(person, VirtualCaller) and not math.isinf(person.patience_s):
             self._patience[leg.sid] = self.sched.call_later(
                 person.patience_s, self._lose_patience, leg

@@ -6,6 +6,8 @@
   const SVG = "http://www.w3.org/2000/svg";
   const CLASSES = ["senior", "other", "all"];
   const STATES = ["available", "offered", "on_call", "wrap_up", "away"];
+  // calls that never reached a queue (dashboard.ROW_FIELDS): every caller counted
+  const UNROUTED = ["ivr_abandoned", "booked_callback", "ah_duty", "ah_hangup", "complaint_recorded"];
 
   function $(id) { return document.getElementById(id); }
 
@@ -58,6 +60,7 @@
       level("c-" + c + "-sl", f.service_level, c === "senior" ? seniorTarget : null);
       set("c-" + c + "-abandon-rate", percent(f.abandon_rate));
       set("c-" + c + "-max-wait", wait(f.max_wait_s));
+      UNROUTED.forEach(function (k) { set("u-" + c + "-" + k, f[k]); });
     });
     const over = $("c-senior-longest");
     if (over) over.classList.toggle("alert", all.senior_over_target);
