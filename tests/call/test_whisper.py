@@ -24,7 +24,11 @@ def _offer(
 ) -> Offer:
     agent = Agent("a1", "A", "client:a1", frozenset({"senior"}), (language,))
     when = datetime(2026, 11, 23, 2, tzinfo=UTC)
-    return Offer("CA1", agent, queue, senior, name, None, age, dialect, when, False)
+    return Offer(
+        call_sid="CA1", agent=agent, queue=queue, senior=senior, caller_name=name,
+        caller_number=None, caller_age=age, caller_dialect=dialect, entered_at=when,
+        callback=False,
+    )  # fmt: skip
 
 
 def _whisper(offer: Offer, kind: str) -> str:
