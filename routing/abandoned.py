@@ -67,12 +67,8 @@ class Abandoned:
         router: Router,
         callbacks: CallbackRequests,
     ) -> None:
-        self.redis = redis_client
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
-        self.router = router
-        self.callbacks = callbacks
+        self.redis, self.clock, self.settings, self.keys = redis_client, clock, settings, keys
+        self.router, self.callbacks = router, callbacks
 
     def today(self) -> list[AbandonedCaller]:
         """Today's abandoned callers still on record: seniors first, then the longest wait."""

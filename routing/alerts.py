@@ -18,15 +18,12 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from routing.clock import Clock, epoch_ms
+from routing.clock import epoch_ms
 from routing.exceptions import StoreUnavailable
-from routing.keys import Keys
 from routing.router import QueueSnapshot, Router
 from routing.scripts import lua_source
-from routing.settings import EngineSettings
 from routing.stats import local_day
 from routing.statsquery import Stats
-from routing.store import RedisClient
 
 log = logging.getLogger("silverline.alerts")
 FIRST_RETRY_MS = 5_000
@@ -58,18 +55,15 @@ class Alert:
 
 
 class Alerts:
-    def __init__(
-        self,
-        redis: RedisClient,
-        clock: Clock,
-        settings: EngineSettings,
-        keys: Keys,
-        router: Router,
-        stats: Stats,
-    ) -> None:
-        self.redis, self.clock, self.settings, self.keys = redis, clock, settings, keys
+    """The alert rules over the router's live state and the statistics reader's figures, on
+    the same store, clock, settings and keys as the statistics."""
+
+    def __init__(self, router: Router, stats: Stats) -> None:
         self.router, self.stats = router, stats
-        self._apply = redis.register_script(lua_source("alerts"))
+        self.redis, self.clock, self.settings, self.keys = (
+            stats.redis, stats.clock, stats.settings, stats.keys
+        )  # fmt: skip
+        self._apply = self.redis.register_script(lua_source("alerts"))
         self._next_ms = 0
 
     def evaluate(self, force: bool = False) -> tuple[list[str], list[str]]:

@@ -39,7 +39,7 @@ class Engine:
         self.agents = Agents(redis, clock, settings, self.keys)
         self.router = Router(self.agents)
         self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
-        self.alerts = Alerts(redis, clock, settings, self.keys, self.router, self.stats)
+        self.alerts = Alerts(self.router, self.stats)
         self.recorder = Recorder(self.agents.script, clock)
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)

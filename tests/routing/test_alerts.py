@@ -18,9 +18,7 @@ HOOK = "http://127.0.0.1:9/alerts"
 
 def alerts_of(desk: Desk) -> Alerts:
     s = desk.agents.settings
-    return Alerts(
-        desk.r, desk.clock, s, desk.keys, desk.router, Stats(desk.r, desk.clock, s, desk.keys)
-    )
+    return Alerts(desk.router, Stats(desk.r, desk.clock, s, desk.keys))
 
 
 def outbox(desk: Desk) -> list[dict[str, Any]]:
