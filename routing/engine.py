@@ -44,7 +44,5 @@ class Engine:
         self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
         self.campaigns = Campaigns(redis, clock, settings, self.keys)
-        self.privacy = PersonalData(
-            redis, clock, settings, self.keys, self.directory, self.campaigns
-        )
+        self.privacy = PersonalData(self.directory, self.campaigns)
         self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

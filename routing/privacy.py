@@ -54,22 +54,14 @@ def mask(number: str) -> str:
 class PersonalData:
     """Export, delete and age out customers' personal data."""
 
-    def __init__(
-        self,
-        redis_client: RedisClient,
-        clock: Clock,
-        settings: EngineSettings,
-        keys: Keys,
-        directory: Directory,
-        campaigns: Campaigns | None = None,
-    ) -> None:
-        self.redis = redis_client
-        self.clock = clock
-        self.settings = settings
-        self.keys = keys
-        self.directory = directory
-        self.campaigns = campaigns
-        self._forget = redis_client.register_script(lua_source("forget"))
+    def __init__(self, directory: Directory, campaigns: Campaigns | None = None) -> None:
+        """On the directory's store, clock, settings and keys: the customers it keeps."""
+        self.directory, self.campaigns = directory, campaigns
+        self.redis: RedisClient = directory.redis
+        self.clock: Clock = directory.clock
+        self.settings: EngineSettings = directory.settings
+        self.keys: Keys = directory.keys
+        self._forget = self.redis.register_script(lua_source("forget"))
         self._next_enforce_ms = 0
 
     def normalise(self, raw: str) -> str:
