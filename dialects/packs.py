@@ -4,6 +4,13 @@ A pack is a TOML file in dialects/packs/. Packs with a Twilio text-to-speech voi
 Cantonese, English) hold every prompt as text. Packs for dialects no TTS engine speaks
 (Shanghainese, Minnan, Sichuanese) name a recording per prompt under dialects/audio/<code>/
 and fall back, prompt by prompt, to their `fallback` pack where a recording is missing.
+
+A prompt that carries parameters (the greeting names the hotline, the wait names a position)
+is recorded in segments: its [audio] entry is a list of files and `{parameter}` places, e.g.
+`wait_position = ["wait_before.mp3", "{position}", "wait_after.mp3"]`. A parameter is played
+from `values/<parameter>/<value>.mp3` when that recording exists, else spoken by the fallback
+pack's voice. docs/dialect-audio.md says how an operator records a pack; `silverline dialects
+check` lists what a pack is missing.
 """
 
 from __future__ import annotations
@@ -39,7 +46,17 @@ class Play:
     path: str  # "<code>/<file>", relative to the audio directory
 
 
-Utterance = Say | Play
+@dataclass(frozen=True)
+class Composed:
+    """A prompt of recorded segments and spoken parameters, played in order."""
+
+    parts: tuple[Say | Play, ...]
+
+
+Utterance = Say | Play | Composed
+Segments = tuple[str, ...]  # files and "{parameter}" places, in order
+PLACE = re.compile(r"^\{(\w+)\}$")
+VALUE_DIR = "values"
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,7 @@ class Pack:
     fallback: str | None = None
     prompts: dict[str, str] = field(default_factory=dict)
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    audio: dict[str, str] = field(default_factory=dict)
+    audio: dict[str, str | Segments] = field(default_factory=dict)
     # How records and profiles may name this dialect ([spellings]): ISO 639-3, Chinese, English
     spellings: tuple[str, ...] = ()
 
@@ -84,10 +101,38 @@ class Packs:
         """Resolve prompt `key` for a caller of dialect `code`: a recording, or TTS text."""
         pack = self.get(code)
         recording = pack.audio.get(key)
-        if recording and not params and (self.audio_dir / pack.code / recording).is_file():
+        if isinstance(recording, tuple):
+            composed = self._compose(pack, recording, params)
+            if composed is not None:
+                return composed
+        elif recording and not params and (self.audio_dir / pack.code / recording).is_file():
             return Play(f"{pack.code}/{recording}")
         voice = self.speech_pack(code)
         return Say(self.text(voice.code, key, **params), voice.say_voice, voice.say_language)
+
+    def _compose(
+        self, pack: Pack, segments: Segments, params: dict[str, object]
+    ) -> Composed | None:
+        """The recorded segments with the parameters between them; None when a segment's file
+        or a parameter's value is missing (then the whole prompt is spoken: never half)."""
+        voice = self.speech_pack(pack.code)
+        parts: list[Say | Play] = []
+        for segment in segments:
+            place = PLACE.match(segment)
+            if place is None:
+                if not (self.audio_dir / pack.code / segment).is_file():
+                    return None
+                parts.append(Play(f"{pack.code}/{segment}"))
+                continue
+            value = params.get(place[1])
+            if value in (None, ""):
+                return None
+            recorded = f"{VALUE_DIR}/{place[1]}/{value}.mp3"
+            if (self.audio_dir / pack.code / recorded).is_file():
+                parts.append(Play(f"{pack.code}/{recorded}"))
+            else:
+                parts.append(Say(str(value), voice.say_voice, voice.say_language))
+        return Composed(tuple(parts))
 
     def text(self, code: str, key: str, /, **params: object) -> str:
         """The text of prompt `key` in the TTS pack for `code`, with `params` filled in."""
@@ -161,7 +206,7 @@ def _load(path: Path) -> Pack:
         fallback=raw.get("fallback"),
         prompts=dict(raw.get("prompts", {})),
         words={k: tuple(v) for k, v in raw.get("words", {}).items()},
-        audio=dict(raw.get("audio", {})),
+        audio={k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("audio", {}).items()},
         spellings=tuple(s for group in raw.get("spellings", {}).values() for s in group),
     )
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Response
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from dialects.packs import Packs, Play, Utterance
+from dialects.packs import Composed, Packs, Play, Utterance
 from ivr.settings import Settings
 
 TwimlParent = Any  # VoiceResponse or a nested Gather: both have say/play/pause
@@ -22,7 +22,12 @@ def reply(vr: VoiceResponse | str, status: int = 200) -> Response:
 def speak(
     parent: TwimlParent, utterance: Utterance, audio_base: str, rate: str | None = None
 ) -> None:
-    """Add a prompt: <Play> for a recording, else <Say>, slowed with SSML prosody if `rate`."""
+    """Add a prompt: <Play> for a recording, else <Say>, slowed with SSML prosody if `rate`;
+    a prompt recorded in segments adds each in order."""
+    if isinstance(utterance, Composed):
+        for part in utterance.parts:
+            speak(parent, part, audio_base, rate)
+        return
     if isinstance(utterance, Play):
         parent.play(f"{audio_base}/dialects/audio/{utterance.path}")
         return

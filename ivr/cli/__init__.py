@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import click
 
-from ivr.cli import agents, audit, campaigns, customers, plan, privacy, serve, sim, stats, users
+from ivr.cli import (
+    agents,
+    audit,
+    campaigns,
+    customers,
+    dialects,
+    plan,
+    privacy,
+    serve,
+    sim,
+    stats,
+    users,
+)
 from ivr.services import AppFactory
 
 
@@ -32,6 +44,7 @@ def build(create_app: AppFactory) -> click.Group:
         privacy.privacy,
         stats.stats_command,
         campaigns.campaigns,
+        dialects.dialects,
     ):
         silverline.add_command(command)
     return silverline
