@@ -39,6 +39,7 @@ class QueueRule:
     drop_dialect_after: int  # seconds the caller waits for their dialect; 0 = never waits
     sl_seconds: int
     sl_percent: int
+    age_after: int = 0  # seconds after which the caller goes ahead of every priority; 0 = never
 
 
 def queue_rules(settings: EngineSettings) -> list[QueueRule]:
@@ -52,6 +53,7 @@ def queue_rules(settings: EngineSettings) -> list[QueueRule]:
             q.drop_dialect_after,
             q.sl_seconds,
             q.sl_percent,
+            q.age_after,
         )
         for name, q in settings.queues.items()
     ]
@@ -108,6 +110,7 @@ class RoutingScript:
                     "s": q.skill,
                     "w": q.widen_to_any_after * 1000,
                     "d": q.drop_dialect_after * 1000,
+                    "a": q.age_after * 1000,
                 }
                 for q in self.rules
             ],

@@ -249,6 +249,9 @@ class QueueSettings:
     skill: str = ""
     widen_to_any_after: int = 0
     drop_dialect_after: int = 20
+    # Aging: a caller who has waited this long is served ahead of every priority, so a stream
+    # of higher-priority callers cannot hold them without limit (0: never).
+    age_after: int = 0
 
     def check(self, name: str) -> None:
         where = f"queues.{name}"
@@ -257,6 +260,7 @@ class QueueSettings:
         require(self.sl_seconds > 0, f"{where}.sl_seconds", "a positive number of seconds")
         require(self.widen_to_any_after >= 0, f"{where}.widen_to_any_after", "seconds >= 0")
         require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
+        require(self.age_after >= 0, f"{where}.age_after", "seconds >= 0 (0: never)")
 
 
 @dataclass(frozen=True)

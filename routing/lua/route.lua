@@ -4,7 +4,8 @@
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
 -- route.py puts three constants and record_lib.lua before this file:
--- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms}},
+-- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms,
+--        a aging ms}},
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
@@ -279,8 +280,17 @@ local function head(q, b, rank)
   return nil
 end
 
+-- A caller past their queue's aging bound (cfg q.a ms, 0: never) ranks above every priority;
+-- among such callers the one waiting longest goes first.
+local AGED = math.huge
+local function priority(x)
+  if x.q.a and x.q.a > 0 and now - x.e >= x.q.a then return AGED end
+  return x.q.p
+end
+
 local function better(x, y)
-  if x.q.p ~= y.q.p then return x.q.p > y.q.p end
+  local px, py = priority(x), priority(y)
+  if px ~= py then return px > py end
   if x.e ~= y.e then return x.e < y.e end
   return x.sid < y.sid
 end

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -280,8 +281,12 @@ def _eligible(
     return not needs_dialect or dialect in agent.dialects
 
 
-def _rank(run: Run, sid: str, call: dict[str, Any]) -> tuple[int, int, str]:
-    return (-run.desk.router.script.rule[call["q"]].priority, call["e"], sid)
+def _rank(run: Run, sid: str, call: dict[str, Any]) -> tuple[float, int, str]:
+    """Who goes first: priority, then the longest wait; a caller past their queue's aging
+    bound goes ahead of every priority (queues' age_after)."""
+    rule = run.desk.router.script.rule[call["q"]]
+    aged = rule.age_after and epoch_ms(run.clock.now()) - call["e"] >= rule.age_after * 1000
+    return (-math.inf if aged else -rule.priority, call["e"], sid)
 
 
 def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
