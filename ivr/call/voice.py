@@ -33,6 +33,8 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 _GIVE_UP_AFTER = 2  # menu attempts before a person is the answer
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+# Routing records that are over: nobody will be assigned to the caller any more.
+_OVER = {"done", "gone", "failed", "unreported", "overflowed"}
 # AnsweredBy values that are not a person: machine_start, machine_end_beep, machine_end_silence,
 # machine_end_other, fax (https://www.twilio.com/docs/voice/answering-machine-detection).
 # "unknown" is put through: an older person who says little is better reached than missed.
@@ -300,10 +302,12 @@ def wait() -> Response:
     status = eng.router.poll(call_sid, _form("QueueSid", 64))
     dispatch.act_on(status.pulls)
     vr = VoiceResponse()
-    if status.offer is not None:
+    info = eng.router.call(call_sid)
+    if status.offer is not None or info is None or info.state in _OVER:
+        # assigned: to their agent; or nobody will ever be (the record is over, yet the
+        # caller is here): out of the queue, to a person (_connect_assigned)
         vr.leave()
         return reply(vr)
-    info = eng.router.call(call_sid)
     dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
     senior = bool(info and info.senior)
     waiting = Caller("", None, None, None, dialect, senior)
@@ -380,7 +384,10 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
         return room(vr, call_sid, "wait_next")
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
-        if info is None:
+        if info is None or info.state in _OVER:
+            # the caller is on the line, and routing will never assign them: a person now
+            # (before, they went back into a queue nobody serves, polling for good: how a
+            # bench.call run never ended)
             return fallback_twiml()
         return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
     if dispatch.conference_enabled() and _rung_for(offer):

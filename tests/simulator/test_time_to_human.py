@@ -269,19 +269,19 @@ def test_a_senior_who_finds_nobody_free_hears_the_greeting_in_the_queue_cut_for_
     hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
     hotline.engine.router.set_agent_state("elder", "away")  # nobody free
     leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
-    hotline.run(until=3)
+    hotline.run(until=1)
     greeting = PACKS.text(
         "mandarin", "senior_greeting", hotline=hotline.engine.settings.hotline.name
     )
     assert leg.enqueued_at == leg.created_at  # into the queue at once, the greeting there
     assert [text for _, text in said(leg)][:1] == [greeting]
-    offers = hotline.engine.router.set_agent_state("elder", "available")  # frees at 3 s
+    offers = hotline.engine.router.set_agent_state("elder", "available")  # frees at 1 s
     Dispatcher(hotline.engine, services.of(hotline.app).telephony).act(offers, hotline.base)
     hotline.run()
     assert not hotline.sim.faults
     assert leg.bridged_at is not None
-    assert leg.bridged_at - leg.created_at == pytest.approx(3.0 + 4.0, abs=0.01)  # ring + whisper
-    assert leg.bridged_at - leg.created_at < hotline.sim.speaking_time(greeting) / 0.8
+    assert leg.bridged_at - leg.created_at == pytest.approx(1.0 + 4.0, abs=0.01)  # ring + whisper
+    assert leg.bridged_at - leg.created_at < hotline.sim.speaking_time(greeting) / 0.8  # cut
     assert len(agent_legs(hotline)) == 1 and seniors(hotline).connected == 1
 
 
@@ -327,3 +327,23 @@ def test_a_senior_left_in_their_room_after_their_record_is_over_reaches_a_person
     assert "<Hangup>" not in events(leg)[:-2] and duty.calls == 1
     [ring] = agent_legs(hotline)
     assert ring.ended and ring.answered_at is None  # ended through REST before the pick-up
+
+
+def test_a_caller_left_in_the_queue_after_their_record_is_over_reaches_a_person(
+    hotline: Offline,
+) -> None:
+    """The queue's side of the same: a wait-URL poll whose routing record is over leaves the
+    queue to the fallback line (before, the caller went back into a queue nobody serves and
+    polled for good, which is how a bench.call run never ended)."""
+    line = hotline.engine.settings.fallback.lines[0]
+    duty = hotline.sim.people.add_agent(line, answer_delay_s=(2.0, 2.0), aht_s=30.0)
+    hotline.add_agent("elder", {"senior"})
+    hotline.engine.router.set_agent_state("elder", "away")  # nobody free: the senior queues
+    leg = hotline.call(Caller(SENIOR, hotline.sim.rng))
+    hotline.run(until=2)
+    assert leg.enqueued_at is not None
+    hotline.engine.router.hangup(leg.sid)  # the record is over; the senior is not
+    hotline.run(until=600)
+    assert not hotline.sim.faults
+    assert leg.bridged_at is not None and f"connected to {line}" in events(leg)
+    assert duty.calls == 1 and "leave" in leg.queue_results
