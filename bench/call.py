@@ -137,7 +137,10 @@ def _rest(sim: Simulator, turns: _Turns) -> Iterator[str]:
 
 
 def one(url: str, calls: int, agents: int, seed: int, connect: str = "dial") -> dict[str, object]:
-    sim = Simulator(clock=FixedClock(datetime.now(UTC)), speed=None, seed=seed)
+    # Both paths of a round run on one Redis with the same seed: without sids of its own the
+    # second run's calls took the first run's CallSids, found their routing records over
+    # (`done`) and were never assigned, which is how the conference run never ended.
+    sim = Simulator(clock=FixedClock(datetime.now(UTC)), speed=None, seed=seed, unique_sids=True)
     turns = _Turns(HttpTransport())
     with _rest(sim, turns) as api:
         return _one(sim, turns, api, url, calls, agents, seed, connect)

@@ -66,6 +66,18 @@ class Telephony:
         """Ring an agent (their leg runs `url` once they answer); its CallSid, or None."""
         return self._create(to, from_, url, status_callback, timeout)
 
+    def redirect(self, call_sid: str, url: str) -> bool:
+        """Make a live call leave what it is doing and run the TwiML at `url`; False if not
+        done (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource)."""
+        if self._client is None or not call_sid:
+            return False
+        try:
+            self._client.calls(call_sid).update(url=url, method="POST")
+        except (TwilioException, OSError) as exc:
+            log.warning("could not redirect call %s: %s", call_sid, exc)
+            return False
+        return True
+
     def end(self, call_sid: str) -> bool:
         """Hang up a call, ringing or answered (Status=completed); False if not done.
 

@@ -89,6 +89,15 @@ class WaitStatus:
     announce: bool  # time to speak position/EWT again (routing.announce_every)
     offer_callback: bool  # senior who has waited >= routing.callback_offer_after
     pulls: list[Offer]  # OTHER callers just assigned: ivr pulls them out via REST
+    first: bool = False  # the caller's first poll: nothing said to them in the queue yet
+
+
+@dataclass(frozen=True)
+class LegClaim:
+    """The answer to a claim on an offer's agent leg (Router.claim_leg)."""
+
+    outcome: str  # "claimed": place it; "taken": another has; "none": no such offer
+    in_room: bool  # the caller waits in their room (ivr/call/connect.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +222,7 @@ class Router:
             announce=bool(out.get("announce")),
             offer_callback=bool(out.get("cb_offer")),
             pulls=pulls,
+            first=bool(out.get("first")),
         )
 
     def answered(self, call_sid: str, agent_id: str) -> Offer | None:
@@ -254,6 +264,22 @@ class Router:
         """The agent's leg for this offer could not be placed: hand the offer out again at the
         next tick, the agent still reserved for the caller (who waits in their room)."""
         self._run("ring_later", {"sid": call_sid, "agent": agent_id})
+
+    def claim_leg(self, call_sid: str, agent_id: str, room: bool = False) -> LegClaim:
+        """Claim the placing of the agent's leg for this offer: one leg per offer.
+
+        `room`: if another has it, the claimant puts the caller in their room (recorded).
+        """
+        args = {"sid": call_sid, "agent": agent_id, "room": 1 if room else 0}
+        out = self._run("claim_leg", args)
+        outcome = {1: "claimed", 0: "taken"}.get(int(out["ok"]), "none")
+        return LegClaim(outcome, out.get("rm") == 1)
+
+    def leg_failed(self, call_sid: str, agent_id: str) -> bool:
+        """The claimed leg could not be placed: give the claim back. True if the caller waits
+        in their room, in which case the offer is handed out again at the next tick."""
+        out = self._run("leg_failed", {"sid": call_sid, "agent": agent_id})
+        return out.get("rm") == 1
 
     def callback_answered(self, call_sid: str, leg_sid: str) -> None:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""

@@ -40,6 +40,7 @@ from routing.router import CallInfo, Offer
 bp = Blueprint("connect", __name__, url_prefix="/voice")
 
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+_LIVE = ("waiting", "offered", "on_call")  # a routing record someone may still come to
 _HOLD_SECONDS = 10  # silence between the reassurances of a caller waiting in their room
 _REASSURE_EVERY = 3  # hold documents: "connecting you" every third (~30 s)
 
@@ -93,6 +94,11 @@ def hold() -> Response:
     call_sid, prompt = _arg("call"), _arg("p") or "connecting"
     step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
     info = eng.router.call(call_sid)
+    if info is None or info.state not in _LIVE:
+        # Nobody will come to this room (the record is over: closed by a lost or mistaken
+        # report, or expired), yet the caller is in it: out to the fallback line, never left
+        # on hold for good. The waitUrl may not <Dial> (13238), so through REST.
+        dispatch.rescue(request.form.get("CallSid", "")[:64], info.agent_leg if info else "")
     dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
     senior = bool(info and info.senior)
     vr = VoiceResponse()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, Response, after_this_request, current_app, has_request_context
@@ -24,6 +25,16 @@ from routing.engine import Engine
 from routing.router import Offer
 
 log = logging.getLogger("silverline.dispatch")
+
+
+@dataclass(frozen=True)
+class Ring:
+    """What became of ringing an offer's agent (Dispatcher.ring_agent)."""
+
+    # "rung" now; "taken": another request has rung them or is ringing them; "none": the
+    # offer is no longer there; "failed": REST failed, the claim given back
+    outcome: str
+    in_room: bool  # the caller waits in their room (for "failed": offered again next tick)
 
 
 class Dispatcher:
@@ -51,19 +62,36 @@ class Dispatcher:
         for offer in offers:
             if offer.to_place:
                 self._place_callback(offer, root)
-            elif self.conference_enabled and self.ring_agent(offer, root):
-                if not offer.in_room:  # from the queue into their room, while the agent rings
-                    self._pull(offer, f"{root}/voice/room")
-            elif offer.in_room:  # the leg could not be placed: rung again at the next tick
-                self.engine.router.ring_later(offer.call_sid, offer.agent.id)
+            elif self.conference_enabled:
+                self._ring_and_pull(offer, root)
             elif self.telephony.enabled:
                 self._pull(offer, f"{root}/voice/connect")
 
-    def ring_agent(self, offer: Offer, root: str) -> bool:
-        """Place the agent's leg for `offer`; their answer joins the caller's room. False if
-        the leg could not be placed (the call then goes the classic way, or waits to be rung
-        again)."""
-        settings = self.engine.settings
+    def _ring_and_pull(self, offer: Offer, root: str) -> None:
+        """Ring the agent, and bring a caller who waits in the queue into their room.
+
+        Nothing when another request has rung them (the caller's own poll got there first:
+        they are in their room or on their way). A leg that could not be placed is tried again
+        at the next tick for a caller in their room; one in the queue is pulled to be
+        connected the classic way.
+        """
+        ring = self.ring_agent(offer, root)
+        if ring.outcome == "rung" and not ring.in_room:
+            self._pull(offer, f"{root}/voice/room")
+        elif ring.outcome == "failed" and not ring.in_room:
+            self._pull(offer, f"{root}/voice/connect")
+
+    def ring_agent(self, offer: Offer, root: str, *, joining: bool = False) -> Ring:
+        """Place the agent's leg for `offer`, once: their answer joins the caller's room.
+
+        The leg is claimed first (Router.claim_leg), so that of two requests acting on one
+        offer only one rings the agent. `joining`: this request puts the caller in their room
+        whatever happens, which a refused claim records.
+        """
+        router, settings = self.engine.router, self.engine.settings
+        claim = router.claim_leg(offer.call_sid, offer.agent.id, room=joining)
+        if claim.outcome != "claimed":
+            return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
         query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
         leg = self.telephony.call_agent(
             offer.agent.contact,
@@ -73,9 +101,9 @@ class Dispatcher:
             settings.routing.dial_timeout,
         )
         if leg is None:
-            return False
-        self.engine.router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
-        return True
+            return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
+        router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
+        return Ring("rung", claim.in_room)
 
     def _pull(self, offer: Offer, url: str) -> None:
         """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""
@@ -122,8 +150,8 @@ def conference_enabled() -> bool:
     return dispatcher().conference_enabled
 
 
-def ring_agent(offer: Offer, root: str) -> bool:
-    return dispatcher().ring_agent(offer, root)
+def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
+    return dispatcher().ring_agent(offer, root, joining=joining)
 
 
 def end_agent_leg(call_sid: str) -> None:
@@ -137,6 +165,29 @@ def end_agent_leg(call_sid: str) -> None:
         _after_answer(app, functools.partial(telephony.end, call_sid))
     else:
         telephony.end(call_sid)
+
+
+def rescue(caller_sid: str, agent_leg: str) -> None:
+    """Take a caller out of a room nobody will join to the fallback line, and end the agent's
+    leg placed for them, if any (after the webhook's answer).
+
+    A live call updated with a Url leaves what it was doing and runs that document
+    (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+    """
+    if not caller_sid:
+        return
+    telephony = services.telephony()
+    url = f"{public_base()}/voice/fallback"
+
+    def job() -> None:
+        telephony.redirect(caller_sid, url)
+        if agent_leg:
+            telephony.end(agent_leg)
+
+    if has_request_context():
+        _after_answer(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    else:
+        job()
 
 
 def _after_answer(app: Flask, job: Callable[[], object]) -> None:

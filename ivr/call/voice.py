@@ -22,7 +22,7 @@ from ivr.call import dispatch
 from ivr.call.connect import room, whisper_into
 from ivr.call.twiml import dial_contact, reply, speak
 from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
-from ivr.services import engine
+from ivr.services import engine, telephony
 from routing.caller import Caller
 from routing.clock import epoch_ms
 from routing.complaints import complaints_open
@@ -35,6 +35,8 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 _GIVE_UP_AFTER = 2  # menu attempts before a person is the answer
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+# Routing records that are over: nobody will be assigned to the caller any more.
+_OVER = {"done", "gone", "failed", "unreported", "overflowed"}
 # AnsweredBy values that are not a person: machine_start, machine_end_beep, machine_end_silence,
 # machine_end_other, fax (https://www.twilio.com/docs/voice/answering-machine-detection).
 # "unknown" is put through: an older person who says little is better reached than missed.
@@ -221,16 +223,24 @@ def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int)
     """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
     placement = engine().router.arrive(_form("CallSid", 64), caller, queue, _started())
     if isinstance(placement, Queued):
+        # Where a REST pull can take the caller out of the queue, the prompt is the wait
+        # URL's first document: a pull cuts it the moment an agent is theirs (a verb outside
+        # the queue cannot be cut), e.g. a senior who finds nobody free hears the greeting
+        # in the queue, not before it.
+        cut = prompt if telephony().enabled else ""
         key = (prompt, tuple(params.items()), caller.dialect, caller.senior, placement.queue)
-        return reply(_queued_answers()(*key, public_base()))
-    if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()):
+        return reply(_queued_answers()(*key, public_base(), cut))
+    if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()).outcome in (
+        "rung",
+        "taken",
+    ):
         return reply(room(VoiceResponse(), placement.call_sid, prompt))
     vr = VoiceResponse()
     _utter(vr, caller, prompt, params)
     return reply(_dial(vr, placement))
 
 
-QueuedAnswers = Callable[[str, tuple[tuple[str, str | int], ...], str, bool, str, str], str]
+QueuedAnswers = Callable[[str, tuple[tuple[str, str | int], ...], str, bool, str, str, str], str]
 _QUEUED_ANSWERS = "silverline.queued_answers"
 
 
@@ -254,10 +264,13 @@ def _queued_answer(
     senior: bool,
     queue: str,
     base: str,
+    in_queue: str = "",
 ) -> str:
+    """<Enqueue>, after `prompt`, or with `prompt` said by the wait URL (`in_queue`)."""
     vr = VoiceResponse()
-    _utter(vr, Caller("", None, None, None, dialect, senior), prompt, dict(params))
-    return str(_enqueue(vr, queue, base))
+    if not in_queue:
+        _utter(vr, Caller("", None, None, None, dialect, senior), prompt, dict(params))
+    return str(_enqueue(vr, queue, base, greet=in_queue or None))
 
 
 def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
@@ -266,12 +279,14 @@ def _place(vr: VoiceResponse, placement: Placement) -> VoiceResponse:
     return _enqueue(vr, placement.queue, public_base(), call=_carried())
 
 
-def _enqueue(vr: VoiceResponse, queue: str, base: str, call: str | None = None) -> VoiceResponse:
+def _enqueue(
+    vr: VoiceResponse, queue: str, base: str, call: str | None = None, greet: str | None = None
+) -> VoiceResponse:
     vr.enqueue(
         queue,
         action=_url("queue-result", base=base, call=call),
         method="POST",
-        wait_url=_url("wait", base=base, call=call),
+        wait_url=_url("wait", base=base, call=call, g=greet),
         wait_url_method="POST",
     )
     return vr
@@ -303,13 +318,19 @@ def wait() -> Response:
     status = eng.router.poll(call_sid, _form("QueueSid", 64))
     dispatch.act_on(status.pulls)
     vr = VoiceResponse()
-    if status.offer is not None:
+    info = eng.router.call(call_sid)
+    if status.offer is not None or info is None or info.state in _OVER:
+        # assigned: to their agent; or nobody will ever be (the record is over, yet the
+        # caller is here): out of the queue, to a person (_connect_assigned)
         vr.leave()
         return reply(vr)
-    info = eng.router.call(call_sid)
     dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
     senior = bool(info and info.senior)
     waiting = Caller("", None, None, None, dialect, senior)
+    greeting = request.args.get("g", "")[:32]
+    if greeting and status.first:  # the prompt of the caller's entry, where a pull can cut it
+        s = eng.settings
+        _say(vr, waiting, greeting, hotline=s.hotline.name, hours=s.ivr.complaint_hours)
     if status.offer_callback and info is not None and info.caller_number:
         action = _url("callback-request", call=_carried())
         with _offer_gather(vr, waiting, action) as gather:
@@ -430,10 +451,28 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
         return room(vr, call_sid, "wait_next")
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
-        if info is None:
+        if info is None or info.state in _OVER:
+            # the caller is on the line, and routing will never assign them: a person now
+            # (before, they went back into a queue nobody serves, polling for good: how a
+            # bench.call run never ended)
             return fallback_twiml()
         return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
+    if dispatch.conference_enabled() and _rung_for(offer):
+        return room(vr, call_sid, "wait_next")
     return _dial(vr, offer)
+
+
+def _rung_for(offer: Offer) -> bool:
+    """The agent is rung to the caller's room: from here, or by the request that made the
+    offer (whichever claimed the leg first; one leg per offer). False: <Dial> them."""
+    ring = dispatch.ring_agent(offer, public_base(), joining=True)
+    if ring.outcome in ("rung", "taken"):
+        return True
+    if ring.outcome == "none":
+        return False  # e.g. answered already: as before, the classic way
+    # REST failed: the classic way, unless the other request claimed the leg meanwhile
+    claim = engine().router.claim_leg(offer.call_sid, offer.agent.id, room=True)
+    return claim.outcome == "taken"
 
 
 def _caller_of(info: CallInfo) -> Caller:

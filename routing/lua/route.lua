@@ -33,6 +33,7 @@
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, ring_later,
+--          claim_leg, leg_failed,
 --          dial_result, hangup, room_event, callback, callback_answered, callback_result,
 --          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
 --          reconcile, due, tick_due
@@ -265,6 +266,7 @@ local function assign(sid, c, agent)
   local p, st = get_profile(agent), get_state(agent)
   dequeue(sid, c)
   c.st, c.ag, c.om, c.al = 'offered', agent, now, ''  -- a new offer: no agent's leg placed yet
+  c.lk = 0  -- nor claimed (OPS.claim_leg)
   put_call(sid, c)
   st.c = sid
   move_agent(p, st, 'offered')
@@ -600,6 +602,7 @@ function OPS.poll()
   if arg.qs ~= '' then c.qs = arg.qs end
   out.st = c.st
   out.offer = offer_of(sid, c)
+  out.first = c.an == 0  -- nothing said to this caller in the queue yet
   if c.st == 'waiting' then
     out.fig = wait_figures(sid, c)
     out.announce = c.an == 0 or now - c.an >= cfg.ann
@@ -715,6 +718,36 @@ function OPS.ring_later()
     redis.call('ZADD', PULLS, now, sid)
   end
   return {}
+end
+
+-- Exactly one agent's leg per offer. Whoever places it (a REST leg ringing the agent to the
+-- caller's room, or a <Dial>) claims it first; a second claimant is refused. The race: an
+-- offer made by a ticker beat or another call's webhook is rung through REST after that
+-- webhook's answer, while the caller's own wait-URL poll may see the offer first and leave the
+-- queue to be connected from their own webhook (BENCHMARKS.md, section 8). `room` = 1: the
+-- claimant puts the caller in their room if refused (the other leg will join them there).
+-- Returns ok = 1 (claimed), 0 (another has it), -1 (no offer of this agent to claim); rm = 1
+-- when the caller waits in their room.
+function OPS.claim_leg()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
+  local ok = (c.lk or 0) == 0 and (c.al or '') == ''
+  if ok then c.lk = 1 elseif arg.room == 1 then c.rm = 1 end
+  put_call(sid, c)
+  return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
+end
+
+-- The claimed leg could not be placed (Twilio's REST API failed): the claim is given back.
+-- A caller in their room is offered again at the next tick, the agent still theirs, so that
+-- the leg is tried again (as OPS.ring_later); rm says so. Otherwise the call flow connects
+-- them another way (the classic <Dial>), claiming anew.
+function OPS.leg_failed()
+  local sid, c = arg.sid, get_call(arg.sid)
+  if not c or c.ag ~= arg.agent or c.st ~= 'offered' or (c.al or '') ~= '' then return {} end
+  c.lk = 0
+  put_call(sid, c)
+  if c.rm == 1 then redis.call('ZADD', PULLS, now, sid) end
+  return {rm = c.rm == 1 and 1 or 0}
 end
 
 function OPS.callback()

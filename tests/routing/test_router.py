@@ -450,3 +450,32 @@ def test_a_decision_records_its_statistics_in_the_same_call(desk: Desk) -> None:
     assert desk.r.hget(keys.stats_call("CA1"), "outcome") == "answered"
     assert desk.r.ttl(keys.stats_interval("senior", interval)) > 0
     assert desk.r.ttl(keys.stats_total("senior")) == -1
+
+
+# -- the agent's leg of an offer ----------------------------------------------------------------
+
+
+def test_an_offers_agent_leg_is_claimed_once_and_a_new_offer_may_be_claimed_again(
+    desk: Desk,
+) -> None:
+    desk.agent("a01")
+    offer = desk.router.arrive("CA1", caller(), "general")
+    assert isinstance(offer, Offer)
+    first = desk.router.claim_leg("CA1", "a01")
+    second = desk.router.claim_leg("CA1", "a01", room=True)  # the caller's own webhook, late
+    assert (first.outcome, second.outcome) == ("claimed", "taken")
+    info = desk.router.call("CA1")
+    assert info is not None and info.in_room  # the loser put the caller in their room
+    assert desk.router.claim_leg("CA1", "someone-else").outcome == "none"
+    # REST failed: the claim is given back, and a caller in their room is offered again
+    assert desk.router.leg_failed("CA1", "a01") is True
+    assert [o.call_sid for o in desk.router.tick()] == ["CA1"]
+    assert desk.router.claim_leg("CA1", "a01").outcome == "claimed"
+    desk.router.agent_leg("CA1", "a01", "CAleg", room=True)
+    assert desk.router.leg_failed("CA1", "a01") is False  # a placed leg is not given back
+    assert desk.router.claim_leg("CA1", "a01").outcome == "taken"
+    desk.router.dial_result("CA1", "a01", "no-answer", 0)  # missed: a new offer, unclaimed
+    desk.agent("a02")
+    fresh = desk.router.offer_for("CA1")
+    assert fresh is not None and fresh.agent.id == "a02"
+    assert desk.router.claim_leg("CA1", "a02").outcome == "claimed"

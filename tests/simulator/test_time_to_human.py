@@ -12,6 +12,8 @@ import pytest
 
 from app import create_app
 from dialects.packs import default_packs
+from ivr import services
+from ivr.call.dispatch import Dispatcher
 from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import VirtualCaller
@@ -257,3 +259,91 @@ def test_an_agent_answering_for_a_caller_whose_hang_up_was_lost_is_not_left_in_t
     assert status.state not in ("offered", "on_call"), status
     day = seniors(off)
     assert (day.answered + day.abandoned + day.short_abandoned, day.connected) == (1, 0)
+
+
+def test_a_senior_who_finds_nobody_free_hears_the_greeting_in_the_queue_cut_for_their_agent(
+    hotline: Offline,
+) -> None:
+    """The greeting plays from the wait URL, where the REST pull that brings the senior to
+    their room cuts it: they hear the agent 4 s after one frees, not after the greeting."""
+    hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
+    hotline.engine.router.set_agent_state("elder", "away")  # nobody free
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run(until=1)
+    greeting = PACKS.text(
+        "mandarin", "senior_greeting", hotline=hotline.engine.settings.hotline.name
+    )
+    assert leg.enqueued_at == leg.created_at  # into the queue at once, the greeting there
+    assert [text for _, text in said(leg)][:1] == [greeting]
+    offers = hotline.engine.router.set_agent_state("elder", "available")  # frees at 1 s
+    Dispatcher(hotline.engine, services.of(hotline.app).telephony).act(offers, hotline.base)
+    hotline.run()
+    assert not hotline.sim.faults
+    assert leg.bridged_at is not None
+    assert leg.bridged_at - leg.created_at == pytest.approx(1.0 + 4.0, abs=0.01)  # ring + whisper
+    assert leg.bridged_at - leg.created_at < hotline.sim.speaking_time(greeting) / 0.8  # cut
+    assert len(agent_legs(hotline)) == 1 and seniors(hotline).connected == 1
+
+
+def test_an_offer_rung_late_by_another_request_rings_the_agent_once(hotline: Offline) -> None:
+    """BENCHMARKS.md section 8's race: an offer made by another request, whose REST work runs
+    after its answer, is seen first by the caller's own wait-URL poll. The agent's leg is
+    claimed once: the caller is connected from their own webhook, the late REST work rings
+    nobody again."""
+    hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
+    router = hotline.engine.router
+    router.set_agent_state("elder", "away")
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run(until=3)
+    # the offer, made by a request whose REST work has not run yet
+    late = router.set_agent_state("elder", "available")
+    assert [o.call_sid for o in late] == [leg.sid]
+    hotline.run(until=40)  # meanwhile the senior's next poll sees it
+    Dispatcher(hotline.engine, services.of(hotline.app).telephony).act(late, hotline.base)
+    hotline.run()
+    assert not hotline.sim.faults
+    rung = [x for x in hotline.sim.legs.values() if x.to == "client:elder"]
+    assert len(rung) == 1, [(x.direction, x.created_at) for x in rung]
+    assert leg.bridged_at is not None and "connected to client:elder" in events(leg)
+    day = seniors(hotline)
+    assert (day.answered, day.missed, day.connected) == (1, 0, 1)
+
+
+def test_a_senior_left_in_their_room_after_their_record_is_over_reaches_a_person(
+    hotline: Offline,
+) -> None:
+    """A room's hold document does not loop for good once the routing record is over (here
+    closed by a mistaken report while the senior is still on the line): the senior is taken
+    to the fallback line, the agent's leg placed for them ended."""
+    line = hotline.engine.settings.fallback.lines[0]
+    duty = hotline.sim.people.add_agent(line, answer_delay_s=(2.0, 2.0), aht_s=30.0)
+    hotline.add_agent("elder", {"senior"}, answer_delay_s=(60.0, 60.0))  # slow to answer
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run(until=2)
+    hotline.engine.router.hangup(leg.sid)  # the record is over; the senior is not
+    hotline.run(until=600)  # (before, the hold document looped for as long as they stayed)
+    assert not hotline.sim.faults
+    assert leg.bridged_at is not None and f"connected to {line}" in events(leg)
+    assert "<Hangup>" not in events(leg)[:-2] and duty.calls == 1
+    [ring] = agent_legs(hotline)
+    assert ring.ended and ring.answered_at is None  # ended through REST before the pick-up
+
+
+def test_a_caller_left_in_the_queue_after_their_record_is_over_reaches_a_person(
+    hotline: Offline,
+) -> None:
+    """The queue's side of the same: a wait-URL poll whose routing record is over leaves the
+    queue to the fallback line (before, the caller went back into a queue nobody serves and
+    polled for good, which is how a bench.call run never ended)."""
+    line = hotline.engine.settings.fallback.lines[0]
+    duty = hotline.sim.people.add_agent(line, answer_delay_s=(2.0, 2.0), aht_s=30.0)
+    hotline.add_agent("elder", {"senior"})
+    hotline.engine.router.set_agent_state("elder", "away")  # nobody free: the senior queues
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run(until=2)
+    assert leg.enqueued_at is not None
+    hotline.engine.router.hangup(leg.sid)  # the record is over; the senior is not
+    hotline.run(until=600)
+    assert not hotline.sim.faults
+    assert leg.bridged_at is not None and f"connected to {line}" in events(leg)
+    assert duty.calls == 1 and "leave" in leg.queue_results
