@@ -19,9 +19,11 @@ from flask import Flask
 
 from ivr import services
 from ivr.call import dispatch, reconcile, spool
+from routing.callbacks import CallbackRequest
 from routing.complaints import complaints_open
 from routing.engine import Engine
 from routing.hours import is_open
+from routing.settings import EngineSettings
 
 log = logging.getLogger("silverline.ticker")
 
@@ -58,16 +60,21 @@ def release_after_hours(eng: Engine) -> int:
         # the directory again, so the agent's banner and whisper name the customer
         found = eng.directory.identify(req.number, eng.clock.now())
         caller = dataclasses.replace(found, dialect=req.dialect, senior=req.senior or found.senior)
-        # A caller who hung up waiting while the hotline was open keeps their place in line
-        # (routing/abandoned.py books them with their entry time); a request made while closed
-        # joins now, or its wait would count the night.
-        asked = datetime.fromtimestamp(req.requested_ms / 1000, UTC)
-        entered = asked if is_open(asked, s.business_hours, s.tz) else None
         queue = req.queue or ("senior" if req.senior else "general")
-        eng.router.arrive(req.call_sid, caller, queue, entered=entered)
+        eng.router.arrive(req.call_sid, caller, queue, entered=_entered(req, queue, s))
         eng.router.request_callback(req.call_sid)
         released += 1
     return released
+
+
+def _entered(req: CallbackRequest, queue: str, s: EngineSettings) -> datetime | None:
+    """A caller who hung up waiting while their queue was open keeps their place in line
+    (routing/abandoned.py books them with their entry time); a request made while the queue was
+    closed joins now (None), or its wait would count the night."""
+    asked = datetime.fromtimestamp(req.requested_ms / 1000, UTC)
+    if queue == "complaints":
+        return asked if complaints_open(asked, s) else None
+    return asked if is_open(asked, s.business_hours, s.tz) else None
 
 
 def start(app: Flask, base: str, every_s: float = 1.0) -> threading.Event:
