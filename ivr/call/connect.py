@@ -203,9 +203,21 @@ def _room_event(event: str, joiner: str, info: CallInfo) -> str:
 @bp.route("/room-result", methods=["POST", "GET"])
 @twilio_webhook
 def room_result() -> Response:
-    """The caller's conference ended: the conversation is over; a failed one, a person."""
+    """The caller's conference ended: the conversation is over; a failed one, a person.
+
+    A senior still on the line after the agent left hears the complaint channel, as on the
+    classic path (voice.py, dial_result): it delays them no longer, and a senior put through at
+    once heard no menu where it is read out."""
     if request.form.get("DialCallStatus", "") in ("completed", "answered"):
         vr = VoiceResponse()
+        info = engine().router.call(_arg("call"))
+        if info is not None and info.senior:
+            ivr = engine().settings.ivr
+            told = default_packs().utterance(
+                info.caller_dialect, "complaint_channel",
+                hours=ivr.complaint_hours, key=ivr.complaint_key,
+            )  # fmt: skip
+            speak(vr, told, public_base(), ivr.senior_rate)
         vr.hangup()
         return reply(vr)
     return fallback()

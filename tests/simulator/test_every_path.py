@@ -302,11 +302,12 @@ def test_a_waiting_senior_hears_the_complaint_channel_once(
     assert not off.sim.faults and connected(leg) == ["connected to client:elder"]
 
 
+@pytest.mark.parametrize("path", ["dial", "conference"])
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_senior_put_through_at_once_hears_the_complaint_channel_after_the_call(
-    redis_url: str, clock: FixedClock, language: str
+    redis_url: str, clock: FixedClock, language: str, path: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = hotline_for(redis_url, clock, **{"ivr.connect": path})
     off.add_agent("elder", {"senior"}, (language,), aht_s=30.0)
     ((senior, _), _) = BY_LANGUAGE[language]
     leg = off.call(VirtualCaller(senior, off.sim.rng))
