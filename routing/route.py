@@ -127,6 +127,7 @@ class RoutingScript:
             "excl": r.dial_timeout * 1000,
             "rsv": r.senior_reserve,
             "rsr": r.senior_reserve_release * 1000,
+            "swb": r.senior_wrap_up_break * 1000,
             # forced changes explain figures, so they are kept as long as the statistics
             "fkeep": FORCED_KEEP,
             "fkeep_ms": settings.stats.retention_days * 86_400_000,

@@ -209,6 +209,9 @@ class Routing:
     callback_retry_seconds: int = 120
     senior_reserve: int = 1
     senior_reserve_release: int = 60
+    # A senior waiting with no senior-trained agent free ends a senior-trained agent's wrap-up
+    # once it has lasted this many seconds (0: never; at most wrap_up_seconds).
+    senior_wrap_up_break: int = 0
     reconcile_after: int = 180
     max_call_seconds: int = 14400
 
@@ -219,6 +222,11 @@ class Routing:
             self.senior_reserve_release >= 0,
             "routing.senior_reserve_release",
             "0 or more seconds",
+        )
+        require(
+            0 <= self.senior_wrap_up_break <= self.wrap_up_seconds,
+            "routing.senior_wrap_up_break",
+            "seconds from 0 (never) to routing.wrap_up_seconds",
         )
         require(5 <= self.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600")
         # A waiting caller reports every few seconds (wait URL polls), so a call silent for

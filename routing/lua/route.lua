@@ -72,6 +72,8 @@ local made = {}
 
 local function wait_all(q) return K.waiting[q.n].all end
 local function wait_sr(q) return K.waiting[q.n].sr end
+local SENIOR_WAITING = {}  -- every queue's waiting seniors
+for _, q in ipairs(cfg.q) do SENIOR_WAITING[#SENIOR_WAITING + 1] = wait_sr(q) end
 local function bucket_of(d) if DL[d] then return d end return 'other' end
 local function wait_bucket(q, b) return K.waiting[q.n].by[b] end
 local function avail(s, d)
@@ -262,6 +264,36 @@ local function pick_agent(c, q)
   return nil
 end
 
+-- When a wrap-up that started at least `swb` ago may be ended for a waiting senior.
+local function breakable_from()
+  return now + cfg.wrap - cfg.swb  -- a wrap-up ends `wrap` after it starts
+end
+
+local function wrap_up_breakable()
+  if cfg.swb <= 0 then return false end
+  return redis.call('ZCOUNT', WRAP, '-inf', breakable_from()) > 0
+end
+
+-- A senior who finds no agent: end the wrap-up of the senior-trained agent longest in it, once
+-- it has lasted `swb` ms (routing.senior_wrap_up_break; 0: never). One who asked to go away
+-- next is left to finish. Returns whether an agent was freed (pick_agent then decides).
+local function break_wrap_up(c)
+  if cfg.swb <= 0 or c.sr ~= 1 then return false end
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', breakable_from(), 'LIMIT', 0, 8)) do
+    local p, st = get_profile(id), get_state(id)
+    if p and st.s == 'wrap_up' and st.nx == '' then
+      for _, skill in ipairs(p.skills or {}) do
+        if skill == 'senior' then
+          st.i = now
+          move_agent(p, st, 'available')
+          return true
+        end
+      end
+    end
+  end
+  return false
+end
+
 local function assign(sid, c, agent)
   local p, st = get_profile(agent), get_state(agent)
   dequeue(sid, c)
@@ -302,9 +334,10 @@ end
 -- kept from the agent who just missed them, and a younger caller kept from the senior
 -- reserve (a senior behind them may take that agent): the caller behind them is tried next.
 local function match()
-  -- Every available agent is in the any-skill index: none there, nobody can be assigned.
-  -- (The usual case when callers queue, so it is worth the early exit.)
-  if redis.call('ZCARD', avail('*')) == 0 then return end
+  -- Every available agent is in the any-skill index: none there, nobody can be assigned
+  -- (the usual case when callers queue, so it is worth the early exit), unless a wrap-up may
+  -- be ended for a senior (break_wrap_up).
+  if redis.call('ZCARD', avail('*')) == 0 and not wrap_up_breakable() then return end
   local heads = {}
   for _, q in ipairs(cfg.q) do
     for _, b in ipairs(BUCKETS) do heads[#heads + 1] = head(q, b, 0) end
@@ -315,6 +348,7 @@ local function match()
     local h = heads[best]
     local c = get_call(h.sid)
     local agent = c and pick_agent(c, h.q)
+    if c and not agent and break_wrap_up(c) then agent = pick_agent(c, h.q) end
     local rank = h.r
     if not c then
       redis.call('ZREM', wait_bucket(h.q, h.b), h.sid)
@@ -559,7 +593,10 @@ local function due_at()
       end
     end
   end
-  for key, later in pairs({[WRAP] = 0, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
+  -- a waiting senior may end a wrap-up `swb` after it started (break_wrap_up)
+  local seniors = cfg.swb > 0 and redis.call('EXISTS', unpack(SENIOR_WAITING)) > 0
+  local wrap_break = seniors and cfg.swb - cfg.wrap or 0
+  for key, later in pairs({[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
     local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     if top[2] and (at == nil or tonumber(top[2]) + later < at) then
       at = tonumber(top[2]) + later
