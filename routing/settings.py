@@ -210,7 +210,7 @@ class Routing:
     senior_reserve: int = 1
     senior_reserve_release: int = 60
     # A senior waiting with no senior-trained agent free ends a senior-trained agent's wrap-up
-    # once it has lasted this many seconds (0: never; at most wrap_up_seconds).
+    # once it has lasted this many seconds (0: never; at or past wrap_up_seconds: no effect).
     senior_wrap_up_break: int = 0
     reconcile_after: int = 180
     max_call_seconds: int = 14400
@@ -224,9 +224,9 @@ class Routing:
             "0 or more seconds",
         )
         require(
-            0 <= self.senior_wrap_up_break <= self.wrap_up_seconds,
+            0 <= self.senior_wrap_up_break <= 3600,
             "routing.senior_wrap_up_break",
-            "seconds from 0 (never) to routing.wrap_up_seconds",
+            "seconds from 0 (never) to 3600 (at or past wrap_up_seconds: never in effect)",
         )
         require(5 <= self.dial_timeout <= 600, "routing.dial_timeout", "seconds between 5 and 600")
         # A waiting caller reports every few seconds (wait URL polls), so a call silent for

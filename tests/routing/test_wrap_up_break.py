@@ -55,7 +55,8 @@ def test_others_and_untrained_agents_wait_for_the_wrap_up_to_end(
     assert other.agents.state("a01").state == "wrap_up"
 
 
-def test_off_by_default(desk: Desk) -> None:
+def test_zero_turns_it_off(r: RedisClient, clock: FixedClock) -> None:
+    desk = build(r, clock, **{"routing.senior_wrap_up_break": 0})
     busy_then_wrapping(desk)
     desk.clock.advance(10)
     assert not isinstance(desk.router.arrive("CA-S", caller(senior=True), "senior"), Offer)

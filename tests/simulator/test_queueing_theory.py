@@ -29,13 +29,15 @@ def run(
     r: RedisClient, redis_url: str, senior_share: float, seed: int, calls: int = CALLS
 ) -> list[LivedCall]:
     """A long run; the first calls (an empty system at the start) are dropped."""
-    # Pure priority, as the theory assumes: no senior-trained agent held back for seniors.
+    # Pure priority, as the theory assumes: no senior-trained agent held back for seniors, and
+    # no aging (a long-waiting younger caller would go ahead of seniors: queues' age_after).
     settings = load_settings(
         {
             "redis.url": redis_url,
             "redis.cluster": CLUSTER,
             "routing.wrap_up_seconds": 0,
             "routing.senior_reserve": 0,
+            "queues.general.age_after": 0,
         }
     )
     sched = Scheduler(FixedClock(T0))
