@@ -7,8 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from routing.engine import Engine
-from routing.stats import days
-from routing.teamstats import AgentFigures, TeamInterval
+from routing.teamstats import TeamInterval
 
 
 def team_report(
@@ -17,14 +16,13 @@ def team_report(
     """The range's figures per agent (with their names and wrap-up codes) and per dialect;
     with `by_interval`, also every interval in which anything was counted."""
     summary = engine.team.summary(start, end)
-    codes = _codes(engine, start, end)
     names = {a.id: a.name for a in engine.agents.all()}
     out: dict[str, Any] = {
         "start": start.isoformat(),
         "end": end.isoformat(),
         "timezone": engine.settings.hotline.timezone,
         "agents": [
-            _agent_row(agent, names.get(agent, ""), f, codes.get(agent, {}))
+            {"agent": agent, "name": names.get(agent, ""), **f.json()}
             for agent, f in summary.agents.items()
         ],
         "dialects": [{"dialect": d, **f.json()} for d, f in summary.dialects.items()],
@@ -35,10 +33,6 @@ def team_report(
             _interval_row(iv, size) for iv in engine.team.intervals(start, end) if _counted(iv)
         ]
     return out
-
-
-def _agent_row(agent: str, name: str, f: AgentFigures, codes: dict[str, int]) -> dict[str, Any]:
-    return {"agent": agent, "name": name, **f.json(), "wrap_up_codes": dict(sorted(codes.items()))}
 
 
 def _interval_row(iv: TeamInterval, size: timedelta) -> dict[str, Any]:
@@ -52,14 +46,3 @@ def _interval_row(iv: TeamInterval, size: timedelta) -> dict[str, Any]:
 
 def _counted(iv: TeamInterval) -> bool:
     return bool(iv.agents or iv.dialects)
-
-
-def _codes(engine: Engine, start: date, end: date) -> dict[str, dict[str, int]]:
-    """Wrap-up codes per agent over the range's days."""
-    out: dict[str, dict[str, int]] = {}
-    for day in days(start, end):
-        for agent, counts in engine.wrap_ups.by_agent(day).items():
-            mine = out.setdefault(agent, {})
-            for code, n in counts.items():
-                mine[code] = mine.get(code, 0) + n
-    return out

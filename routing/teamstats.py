@@ -2,11 +2,11 @@
 dialect hashes (docs/statistics.md, "Agents and dialects"), summed over an interval, a day or
 a range of days.
 
-Per agent: offers, answers, misses, completed calls, seniors answered, talk time, wrap-up time
-and the time spent in each state (counted in the interval the state ended in), from which the
-occupancy: time ringing, talking or wrapping up over time signed in and not away. Per dialect:
-callers offered to routing, answered, answered by an agent who speaks the dialect, and the time
-to a human.
+Per agent: offers, answers, misses, completed calls, seniors answered, talk time, wrap-up time,
+the wrap-up codes given (wrapup.lua) and the time spent in each state (counted in the interval
+the state ended in), from which the occupancy: time ringing, talking or wrapping up over time
+signed in and not away. Per dialect: callers offered to routing, answered, answered by an agent
+who speaks the dialect, and the time to a human.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class AgentFigures:
     talk_ms: int = 0
     wrap_ms: int = 0
     state_ms: dict[str, int] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)  # wrap-up codes given: code -> n
 
     @property
     def occupancy(self) -> float | None:
@@ -55,6 +56,7 @@ class AgentFigures:
             "wrap_up_s": round(self.wrap_ms / 1000, 1),
             "signed_in_s": round(sum(self.state_ms.get(s, 0) for s in SIGNED_IN_STATES) / 1000),
             "occupancy": None if occupancy is None else round(occupancy, 4),
+            "wrap_up_codes": dict(sorted(self.codes.items())),
         }
 
 
@@ -133,6 +135,7 @@ def _agents(rows: list[dict[str, str]]) -> dict[str, AgentFigures]:
     out = {}
     for agent, f in sorted(_split(rows).items()):
         states = {k.removeprefix("t_"): v for k, v in f.items() if k.startswith("t_")}
+        codes = {k.removeprefix("wu_"): v for k, v in f.items() if k.startswith("wu_")}
         out[agent] = AgentFigures(
             offered=f["offered"],
             answered=f["answered"],
@@ -142,6 +145,7 @@ def _agents(rows: list[dict[str, str]]) -> dict[str, AgentFigures]:
             talk_ms=f["talk_ms"],
             wrap_ms=f["wrap_ms"],
             state_ms=states,
+            codes=codes,
         )
     return out
 

@@ -54,6 +54,7 @@ class WrapUps:
             self.keys.stats_wrap_up(queue, interval),
             self.keys.stats_wrap_up_day(interval[:8]),
             self.keys.stats_events(),
+            self.keys.stats_agents(interval),
         ]
         stats = route_config(self.settings)
         klass = "s" if senior else "o"

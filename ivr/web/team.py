@@ -90,7 +90,8 @@ def team_rows_csv(report: dict[str, Any]) -> str:
     for iv in report["intervals"]:
         for kind, rows in (("agent", iv["agents"]), ("dialect", iv["dialects"])):
             for who, f in rows.items():
-                writer.writerow([iv["start"], iv["end"], kind, who, *_cells(f), ""])
+                codes = csv_cell(f.get("wrap_up_codes", {}))
+                writer.writerow([iv["start"], iv["end"], kind, who, *_cells(f), codes])
     for row in report["agents"]:
         cells = [report["start"], report["end"], "agent_total", row["agent"], *_cells(row)]
         writer.writerow([*cells, csv_cell(row["wrap_up_codes"])])

@@ -37,6 +37,7 @@ def a_senior_answered_after_a_miss(engine: Engine, clock: FixedClock) -> None:
     engine.router.connected("CA-S", "a02")
     clock.advance(90)
     engine.router.dial_result("CA-S", "a02", "completed", 90)
+    assert engine.wrap_ups.record("CA-S", "a02", "claim", "", queue="senior", senior=True)
 
 
 def test_the_team_report_counts_each_agent_and_the_callers_dialect(
@@ -49,6 +50,7 @@ def test_the_team_report_counts_each_agent_and_the_callers_dialect(
     assert (by_agent["a01"]["offered"], by_agent["a01"]["missed"]) == (1, 1)
     a02 = by_agent["a02"]
     assert (a02["answered"], a02["seniors_answered"], a02["talk_s"]) == (1, 1, 90.0)
+    assert a02["wrap_up_codes"] == {"claim": 1}
     [cantonese] = report["dialects"]
     assert cantonese["dialect"] == "cantonese"
     assert (cantonese["answered"], cantonese["answered_in_dialect"]) == (1, 0)
@@ -70,6 +72,8 @@ def test_the_team_csv_has_a_row_per_agent_and_dialect_in_each_interval(
     assert ("agent_total", "a01") in kinds
     total = next(r for r in rows if r["kind"] == "agent_total" and r["who"] == "a02")
     assert total["answered"] == "1" and total["talk_s"] == "90.0"
+    in_interval = [r for r in rows if r["kind"] == "agent" and r["who"] == "a02"]
+    assert [r["wrap_up_codes"] for r in in_interval] == ["claim=1"]
 
 
 def test_the_team_report_needs_a_supervisor_and_a_valid_range(
