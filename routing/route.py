@@ -21,7 +21,7 @@ from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
 from routing.scripts import lua_source
-from routing.settings import EngineSettings
+from routing.settings import EngineSettings, LadderStep
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
@@ -40,6 +40,7 @@ class QueueRule:
     sl_seconds: int
     sl_percent: int
     age_after: int = 0  # seconds after which the caller goes ahead of every priority; 0 = never
+    ladder: tuple[LadderStep, ...] = ()  # who may take the caller, rung by rung (steps())
 
 
 def queue_rules(settings: EngineSettings) -> list[QueueRule]:
@@ -54,6 +55,7 @@ def queue_rules(settings: EngineSettings) -> list[QueueRule]:
             q.sl_seconds,
             q.sl_percent,
             q.age_after,
+            q.steps(),
         )
         for name, q in settings.queues.items()
     ]
@@ -68,7 +70,8 @@ class RoutingScript:
         self.rules = queue_rules(settings)
         self.rule = {r.name: r for r in self.rules}
         self.dialects = list(DIALECTS)
-        self.skills = sorted({r.skill for r in self.rules if r.skill})
+        rungs = {step.skill for r in self.rules for step in r.ladder}
+        self.skills = sorted(({r.skill for r in self.rules} | rungs) - {""})
         self.intervals = Intervals(settings)
         self._declared = [keys.routing_agents()]
         self.source = self._source(settings)
@@ -108,9 +111,12 @@ class RoutingScript:
                     "n": q.name,
                     "p": q.priority,
                     "s": q.skill,
-                    "w": q.widen_to_any_after * 1000,
-                    "d": q.drop_dialect_after * 1000,
                     "a": q.age_after * 1000,
+                    # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect
+                    "l": [
+                        {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect}
+                        for step in q.ladder
+                    ],
                 }
                 for q in self.rules
             ],

@@ -249,6 +249,24 @@ class Routing:
         )
 
 
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rung of a queue's widening ladder: from `after` seconds of waiting, agents with
+    `skill` ("" = anyone) may take the caller; with `dialect`, only those speaking the
+    caller's dialect, while one who has the skill and speaks it is staffed (docs/routing.md)."""
+
+    after: int = 0
+    skill: str = ""
+    dialect: bool = False
+
+    def check(self, where: str) -> None:
+        require(self.after >= 0, f"{where}.after", "seconds >= 0")
+        require(not self.skill or bool(_NAME.match(self.skill)), f"{where}.skill", "a skill name")
+
+
 @dataclass(frozen=True)
 class QueueSettings:
     priority: int = 1
@@ -260,15 +278,50 @@ class QueueSettings:
     # Aging: a caller who has waited this long is served ahead of every priority, so a stream
     # of higher-priority callers cannot hold them without limit (0: never).
     age_after: int = 0
+    # The widening ladder, rung by rung in the order agents are tried; when empty, the one
+    # `skill`, `drop_dialect_after` and `widen_to_any_after` imply (`steps`).
+    ladder: tuple[LadderStep, ...] = ()
 
     def check(self, name: str) -> None:
         where = f"queues.{name}"
-        require(bool(re.match(r"^[a-z][a-z0-9_]{0,30}$", name)), where, "a lower-case queue name")
+        require(bool(_NAME.match(name)), where, "a lower-case queue name")
         require(0 < self.sl_percent <= 100, f"{where}.sl_percent", "a percentage 1-100")
         require(self.sl_seconds > 0, f"{where}.sl_seconds", "a positive number of seconds")
         require(self.widen_to_any_after >= 0, f"{where}.widen_to_any_after", "seconds >= 0")
         require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
         require(self.age_after >= 0, f"{where}.age_after", "seconds >= 0 (0: never)")
+        self._check_ladder(f"{where}.ladder")
+
+    def _check_ladder(self, where: str) -> None:
+        for i, step in enumerate(self.ladder):
+            step.check(f"{where}[{i}]")
+        if not self.ladder:
+            return
+        # a first rung opening later would leave the caller waiting with nobody allowed
+        require(
+            self.ladder[0].after == 0, f"{where}[0].after", "0 (the first rung is open at once)"
+        )
+        times = [step.after for step in self.ladder]
+        require(times == sorted(times), where, "rungs in the order they open (after increasing)")
+        require(
+            self.widen_to_any_after == 0,
+            f"{where}",
+            "given without widen_to_any_after (the ladder says when to widen; remove one)",
+        )
+
+    def steps(self) -> tuple[LadderStep, ...]:
+        """The ladder, or the one the queue's skill and widening times imply: its skill (in
+        the caller's dialect until `drop_dialect_after`), then anyone after
+        `widen_to_any_after`, each rung opening at its own time."""
+        if self.ladder:
+            return self.ladder
+        skills = [(0, self.skill)]
+        if self.skill and self.widen_to_any_after > 0:
+            skills.append((self.widen_to_any_after, ""))
+        drop = self.drop_dialect_after
+        rungs = [LadderStep(after, skill, True) for after, skill in skills if after < drop]
+        rungs += [LadderStep(max(after, drop), skill) for after, skill in skills]
+        return tuple(sorted(rungs, key=lambda step: step.after))
 
 
 @dataclass(frozen=True)

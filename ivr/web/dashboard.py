@@ -14,6 +14,7 @@ from typing import Any
 from routing.agents import AGENT_STATES, Agent, AgentStatus
 from routing.engine import Engine
 from routing.router import QueueFigures, QueueSnapshot
+from routing.settings import QueueSettings
 from routing.statsquery import ALL, CLASSES, MAX_RANGE_DAYS, Figures, Interval
 
 SENIOR_QUEUE = "senior"
@@ -65,6 +66,9 @@ def queues(engine: Engine, today: dict[str, dict[str, Figures]] | None = None) -
                 "sl_percent": conf.sl_percent,
                 **live,
                 "senior_over_target": live["seniors_longest_wait_s"] > target,
+                "ladder": ladder(conf),
+                # the rung the longest-waiting caller has reached (1: the first; 0: nobody waits)
+                "longest_rung": live["waiting"] and rung_reached(conf, live["longest_wait_s"]),
                 "agents": _by_state(snap.agents.get(a.id) for a in eligible),
                 "today": figures_by_class(today[name]),
             }
@@ -76,6 +80,19 @@ def queues(engine: Engine, today: dict[str, dict[str, Figures]] | None = None) -
         "queues": rows,
         "all": _total(engine, rows, snap, today[ALL], target),
     }
+
+
+def ladder(conf: QueueSettings) -> list[dict[str, Any]]:
+    """The queue's widening ladder (docs/routing.md): when each rung opens, and to whom."""
+    return [
+        {"after_s": step.after, "skill": step.skill, "dialect": step.dialect}
+        for step in conf.steps()
+    ]
+
+
+def rung_reached(conf: QueueSettings, waited_s: int) -> int:
+    """How many rungs of the ladder are open to a caller who has waited `waited_s`."""
+    return sum(1 for step in conf.steps() if step.after <= waited_s)
 
 
 def _live(fig: QueueFigures | None, now: datetime) -> dict[str, Any]:

@@ -4,8 +4,8 @@
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
 -- route.py puts three constants and record_lib.lua before this file:
--- cfg    the configuration: q = {{n name, p priority, s skill, w widen ms, d dialect ms,
---        a aging ms}},
+-- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms,
+--        l ladder = {{t opens at ms waited, s skill or "*", d dialect only}}}},
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
@@ -235,27 +235,34 @@ local function reserve_guard(c)
   return kept
 end
 
--- The first free agent this caller may take now: skill, then dialect, then longest idle.
-local function pick_agent(c, q)
+-- Does anyone staffed with skill `s` ("*": anyone) speak dialect `d`?
+local function speakers(s, d)
+  return (tonumber(redis.call('HGET', STAFFED, s .. '|' .. d)) or 0) > 0
+end
+
+-- The agent indexes this caller may take from now, in the order they are tried: the queue's
+-- ladder rung by rung (cfg q.l), each rung's agents in the caller's dialect first, then (unless
+-- the rung asks for the dialect and someone staffed with its skill speaks it) the rest.
+local function eligible_sets(c, q)
   local waited = now - c.e
-  local widened = q.s == '' or (q.w > 0 and waited >= q.w)
   local d = DL[c.d] and c.d or nil
-  local base = q.s ~= '' and q.s or '*'
-  -- Dialect is a requirement only while someone who could take this queue speaks it.
-  local need_d = d ~= nil and waited < q.d
-    and (tonumber(redis.call('HGET', STAFFED, base .. '|' .. d)) or 0) > 0
-  local tries = {}
-  if q.s ~= '' then
-    if d then tries[#tries + 1] = avail(q.s, d) end
-    if not need_d then tries[#tries + 1] = avail(q.s) end
+  local tries, seen = {}, {}
+  local function try(k)
+    if not seen[k] then seen[k] = true; tries[#tries + 1] = k end
   end
-  if widened then
-    if d then tries[#tries + 1] = avail('*', d) end
-    if not need_d then tries[#tries + 1] = avail('*') end
+  for _, rung in ipairs(q.l) do
+    if waited < rung.t then break end  -- rungs open in order
+    if d then try(avail(rung.s, d)) end
+    if not (d and rung.d and speakers(rung.s, d)) then try(avail(rung.s)) end
   end
+  return tries
+end
+
+-- The first free agent this caller may take now: the ladder's rungs, then longest idle.
+local function pick_agent(c, q)
   local skip = excluded(c)
   local guard = reserve_guard(c)
-  for _, k in ipairs(tries) do
+  for _, k in ipairs(eligible_sets(c, q)) do
     -- at most one excluded agent and `rsv` reserved ones come before an eligible one
     for _, id in ipairs(redis.call('ZRANGE', k, 0, 1 + (guard and cfg.rsv or 0))) do
       if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
@@ -561,7 +568,7 @@ function OPS.tick()
 end
 
 -- When the caller at the head of a waiting bucket may take more agents than now: their
--- queue's widening, the dialect's drop, the senior reserve's release (pick_agent). Within a
+-- queue's next rung (eligible_sets), the senior reserve's release (pick_agent). Within a
 -- bucket eligibility only grows with the wait, so the head's times come first; a head kept
 -- from an agent who missed them lets the caller behind be tried: then it is now.
 local function widens_at(q, b)
@@ -569,12 +576,13 @@ local function widens_at(q, b)
   local c = top[1] and get_call(top[1])
   if not c then return nil end
   if excluded(c) then return now end
+  -- the next rung to open (they open in order), or the reserve's release if sooner
   local at = nil
-  local times = {q.w > 0 and c.e + q.w, c.e + q.d, cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr}
-  for i = 1, 3 do
-    local t = times[i]
-    if t and t > now and (at == nil or t < at) then at = t end
+  for _, rung in ipairs(q.l) do
+    if c.e + rung.t > now then at = c.e + rung.t; break end
   end
+  local release = cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr
+  if release and release > now and (at == nil or release < at) then at = release end
   return at
 end
 

@@ -77,6 +77,21 @@ burst = st.tuples(
     ),
 )
 ops_st = st.lists(st.one_of(one_op, burst), min_size=1, max_size=35)
+# The claims queue's widening ladder (queues.claims.ladder): rungs of any skill, opening at
+# the times STEPS lands on or between; None keeps the one its widening times imply.
+rung_st = st.fixed_dictionaries(
+    {
+        "after": st.sampled_from((0, 15, 20, 45)),
+        "skill": st.sampled_from(("", *SKILLS)),
+        "dialect": st.booleans(),
+    }
+)
+ladder_st = st.one_of(
+    st.none(),
+    st.lists(rung_st, min_size=1, max_size=4).map(
+        lambda rungs: [{**rungs[0], "after": 0}, *sorted(rungs[1:], key=lambda r: r["after"])]
+    ),
+)
 
 
 Ticket = tuple[str, str, int, bool]  # call sid, agent, offered at (ms), call-back
@@ -116,12 +131,18 @@ class Run:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(team=agents_st, ops=ops_st)
+@given(team=agents_st, ops=ops_st, ladder=ladder_st)
 def test_routing_rules_hold_after_every_step(
-    r: RedisClient, team: list[tuple[set[str], list[str]]], ops: list[tuple[Any, ...]]
+    r: RedisClient,
+    team: list[tuple[set[str], list[str]]],
+    ops: list[tuple[Any, ...]],
+    ladder: list[dict[str, Any]] | None,
 ) -> None:
     clock = FixedClock(T0)
-    desk = build(r, clock, prefix=f"prop{next(_prefixes)}")
+    ladders: dict[str, Any] = {}
+    if ladder is not None:  # a ladder replaces the widening time
+        ladders = {"queues.claims.ladder": ladder, "queues.claims.widen_to_any_after": 0}
+    desk = build(r, clock, prefix=f"prop{next(_prefixes)}", **ladders)
     run = Run(desk, [])
     for i, (skills, dialects) in enumerate(team):
         agent = Agent(f"a{i}", f"A{i}", f"client:a{i}", frozenset(skills), tuple(dialects))
@@ -268,17 +289,18 @@ def _eligible(
         and free_seniors <= routing.senior_reserve
     ):
         return False  # one of the last free senior-trained agents, kept for seniors
-    widened = rule.skill == "" or (
-        rule.widen_to_any_after > 0 and waited >= rule.widen_to_any_after * 1000
-    )
-    if not widened and rule.skill not in agent.skills:
-        return False
     dialect = call["d"]
-    speakers = [a for a in staffed if dialect in a.dialects]
-    if rule.skill:
-        speakers = [a for a in speakers if rule.skill in a.skills]
-    needs_dialect = waited < rule.drop_dialect_after * 1000 and bool(speakers)
-    return not needs_dialect or dialect in agent.dialects
+    for rung in rule.ladder:  # the queue's widening ladder, rungs opening in order
+        if waited < rung.after * 1000:
+            break
+        if rung.skill and rung.skill not in agent.skills:
+            continue
+        speakers = [a for a in staffed if dialect in a.dialects]
+        if rung.skill:
+            speakers = [a for a in speakers if rung.skill in a.skills]
+        if not (rung.dialect and speakers) or dialect in agent.dialects:
+            return True
+    return False
 
 
 def _rank(run: Run, sid: str, call: dict[str, Any]) -> tuple[float, int, str]:

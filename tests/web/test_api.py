@@ -237,6 +237,14 @@ def test_api_queues_live_and_today(sup: FlaskClient, engine: Engine, clock: Fixe
     assert body["all"]["today"]["other"]["offered"] == 1
     assert body["all"]["today"]["senior"]["offered"] == 1
     assert body["senior_target_s"] == 20
+    # the widening ladder, and how far up it the longest-waiting caller has come
+    assert by_name["senior"]["ladder"] == [
+        {"after_s": 0, "skill": "senior", "dialect": True},
+        {"after_s": 30, "skill": "senior", "dialect": False},
+        {"after_s": 45, "skill": "", "dialect": False},
+    ]
+    assert (by_name["senior"]["longest_rung"], by_name["policy"]["longest_rung"]) == (1, 0)
+    assert [r["after_s"] for r in by_name["policy"]["ladder"]] == [0, 20, 60]
 
 
 def test_api_agents(sup: FlaskClient, engine: Engine, clock: FixedClock) -> None:

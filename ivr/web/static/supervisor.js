@@ -85,6 +85,10 @@
       set(id + "-abandoned", f.abandoned);
       set(id + "-asa", seconds(f.asa_s));
       level(id + "-sl", f.service_level, q.sl_percent);
+      (q.ladder || []).forEach(function (_, i) {
+        const rung = $("ladder-" + q.name + "-" + (i + 1));
+        if (rung) rung.classList.toggle("reached", i + 1 === q.longest_rung);
+      });
       set(id + "-senior-waiting", q.seniors_waiting);
       set(id + "-other-waiting", q.others_waiting);
       ["senior", "other"].forEach(function (c) {

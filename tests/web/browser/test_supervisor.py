@@ -127,3 +127,24 @@ def test_a_supervisor_forces_a_stuck_agent_available_after_confirming(
     live.engine.router.force_agent_state("a01", "away", "ops", "cli")
     expect(state).to_have_text("离开", timeout=LIVE_MS)
     expect(page.locator("#forced li.forced-line").first).to_contain_text("ops（命令行）")
+
+
+def test_the_ladder_marks_the_rung_the_longest_waiting_caller_has_reached(
+    browser_page: Page, live_server: LiveServer
+) -> None:
+    live = live_server
+    page = browser_page
+    open_dashboard(page, live)
+    # the shipped senior ladder: senior-trained in the dialect, any senior-trained at 30 s,
+    # anyone at 45 s (config/silverline.toml)
+    rungs = page.locator("#ladder-senior li")
+    expect(rungs).to_have_count(3)
+    expect(rungs.nth(1)).to_contain_text("30 s")
+    expect(rungs.nth(2)).to_contain_text("45 s")
+    expect(page.locator("#ladder-senior li.reached")).to_have_count(0)
+    assert isinstance(live.engine.router.arrive("CA-L1", SENIOR, "senior"), Queued)
+    reached = re.compile(r"\breached\b")
+    expect(page.locator("#ladder-senior-1")).to_have_class(reached, timeout=LIVE_MS)
+    live.clock.advance(31)
+    expect(page.locator("#ladder-senior-2")).to_have_class(reached, timeout=LIVE_MS)
+    expect(page.locator("#ladder-senior li.reached")).to_have_count(1)
