@@ -41,6 +41,7 @@ class QueueRule:
     sl_percent: int
     age_after: int = 0  # seconds after which the caller goes ahead of every priority; 0 = never
     ladder: tuple[LadderStep, ...] = ()  # who may take the caller, rung by rung (steps())
+    overflow: tuple[str, int, int, str] = ("", 0, 0, "")  # kind, after s, length, to
 
 
 def queue_rules(settings: EngineSettings) -> list[QueueRule]:
@@ -56,6 +57,7 @@ def queue_rules(settings: EngineSettings) -> list[QueueRule]:
             q.sl_percent,
             q.age_after,
             q.steps(),
+            (q.overflow_kind(), q.overflow_after, q.overflow_length, q.overflow_to),
         )
         for name, q in settings.queues.items()
     ]
@@ -117,6 +119,12 @@ class RoutingScript:
                         {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect}
                         for step in q.ladder
                     ],
+                    # overflow: ok kind ("", callback, line, queue), oa after ms, ol length,
+                    # oq the queue a "queue" overflow moves callers to
+                    "ok": q.overflow[0],
+                    "oa": q.overflow[1] * 1000,
+                    "ol": q.overflow[2],
+                    "oq": q.overflow[3] if q.overflow[0] == "queue" else "",
                 }
                 for q in self.rules
             ],

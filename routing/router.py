@@ -285,6 +285,14 @@ class Router:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
         self._run("callback_answered", {"sid": call_sid, "leg": leg_sid})
 
+    def queue_full(self, call_sid: str) -> tuple[str, Placement | None]:
+        """Twilio found the caller's queue full: routed as the queue overflows. Returns the
+        overflow's kind ("queue", "line", "callback"; "" without one, the caller then being out
+        of routing as on any queue error) and the caller's placement ("queue": where to now)."""
+        out = self._run("queue_full", {"sid": call_sid})
+        placement = out.get("placement") or {"kind": "none"}
+        return str(out.get("kind") or ""), self._placement(call_sid, placement)
+
     def left_queue(self, call_sid: str) -> None:
         """Twilio put the caller out of its queue by an error: routing must forget them."""
         self._run("left_queue", {"sid": call_sid})

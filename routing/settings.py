@@ -281,6 +281,20 @@ class QueueSettings:
     # The widening ladder, rung by rung in the order agents are tried; when empty, the one
     # `skill`, `drop_dialect_after` and `widen_to_any_after` imply (`steps`).
     ladder: tuple[LadderStep, ...] = ()
+    # Overflow (docs/routing.md, "Overflow"): a caller who has waited `overflow_after` seconds
+    # (0: never), or who arrives to find more than `overflow_length` callers waiting (0: no
+    # limit), and one Twilio finds the queue full for, goes to `overflow_to`: "callback" (a
+    # call-back keeping their place is offered), another queue's name (moved there keeping
+    # their entry time), or an E.164 line (dialled); "" = no overflow.
+    overflow_after: int = 0
+    overflow_length: int = 0
+    overflow_to: str = ""
+
+    def overflow_kind(self) -> str:
+        """"" (none), "callback", "line" or "queue"."""
+        if self.overflow_to in ("", "callback"):
+            return self.overflow_to
+        return "line" if self.overflow_to.startswith("+") else "queue"
 
     def check(self, name: str) -> None:
         where = f"queues.{name}"
@@ -291,6 +305,20 @@ class QueueSettings:
         require(self.drop_dialect_after >= 0, f"{where}.drop_dialect_after", "seconds >= 0")
         require(self.age_after >= 0, f"{where}.age_after", "seconds >= 0 (0: never)")
         self._check_ladder(f"{where}.ladder")
+        require(self.overflow_after >= 0, f"{where}.overflow_after", "seconds >= 0 (0: never)")
+        require(self.overflow_length >= 0, f"{where}.overflow_length", "callers >= 0 (0: no limit)")
+        kind, to = self.overflow_kind(), self.overflow_to
+        require(
+            kind != "line" or bool(E164.match(to)), f"{where}.overflow_to", "an E.164 number"
+        )
+        require(
+            kind != "queue" or to != name, f"{where}.overflow_to", "another queue than itself"
+        )
+        require(
+            bool(kind) or not (self.overflow_after or self.overflow_length),
+            f"{where}.overflow_to",
+            "given with overflow_after or overflow_length (where callers overflow to)",
+        )
 
     def _check_ladder(self, where: str) -> None:
         for i, step in enumerate(self.ladder):
@@ -463,6 +491,14 @@ class EngineSettings:
             section.check()
         for name, queue in self.queues.items():
             queue.check(name)
+            if queue.overflow_kind() == "queue":
+                target = self.queues.get(queue.overflow_to)
+                # one hop: a caller moved by overflow is never moved again, so no cycle
+                require(
+                    target is not None and target.overflow_kind() != "queue",
+                    f"queues.{name}.overflow_to",
+                    "a queue that exists and does not itself overflow to a queue",
+                )
         require(
             self.privacy.call_record_hours * 3600 >= self.routing.max_call_seconds,
             "privacy.call_record_hours",

@@ -64,7 +64,9 @@ class Figures:
     cb_requested: int = 0
     cb_placed: int = 0
     cb_failed: int = 0
-    overflowed: int = 0  # left the queue by a Twilio queue error, sent to the fallback line
+    overflowed: int = 0  # left the queue for a line: its overflow line, or a Twilio error's
+    moved_out: int = 0  # moved to another queue by this queue's overflow (entry time kept)
+    moved_in: int = 0  # moved here by another queue's overflow
     connected: int = 0  # callers bridged to a person (their time to a human is known)
     tth_ms: int = 0
     max_tth_ms: int = 0

@@ -223,6 +223,11 @@ def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int)
     """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
     placement = engine().router.arrive(_form("CallSid", 64), caller, queue, _started())
     if isinstance(placement, Queued):
+        overflowed = _overflowed(placement)
+        if overflowed is not None:  # the queue was too long: its overflow line
+            vr = VoiceResponse()
+            _utter(vr, caller, prompt, params)
+            return reply(_overflow_line(vr, overflowed))
         # Where a REST pull can take the caller out of the queue, the prompt is the wait
         # URL's first document: a pull cuts it the moment an agent is theirs (a verb outside
         # the queue cannot be cut), e.g. a senior who finds nobody free hears the greeting
@@ -238,6 +243,14 @@ def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int)
     vr = VoiceResponse()
     _utter(vr, caller, prompt, params)
     return reply(_dial(vr, placement))
+
+
+def _overflowed(placement: Queued) -> CallInfo | None:
+    """The caller's record if routing sent them out of line on arrival (no place: position 0)."""
+    if placement.position > 0:
+        return None
+    info = engine().router.call(placement.call_sid)
+    return info if info is not None and info.state == "overflowed" else None
 
 
 QueuedAnswers = Callable[[str, tuple[tuple[str, str | int], ...], str, bool, str, str, str], str]
@@ -431,11 +444,65 @@ def queue_result() -> Response:
         return reply(vr)
     if result in ("leave", "redirected"):
         return reply(_connect_assigned(vr, call_sid))
-    # error, queue-full, system-error: Twilio has put the caller out of the queue; routing
-    # forgets them (or a free agent would be reserved for nobody) and the fallback line
-    # answers them.
+    if result == "queue-full":
+        return reply(_queue_full(vr, call_sid))
+    # error, system-error: Twilio has put the caller out of the queue; routing forgets them
+    # (or a free agent would be reserved for nobody) and the fallback line answers them.
     engine().router.left_queue(call_sid)
     return fallback()
+
+
+def _queue_full(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
+    """Twilio found the queue full (its maxSize, https://www.twilio.com/docs/api/errors/14207):
+    the caller goes where the queue overflows (docs/routing.md, "Overflow"); without an
+    overflow, to the fallback line."""
+    eng = engine()
+    kind, placement = eng.router.queue_full(call_sid)
+    info = eng.router.call(call_sid)
+    if info is not None and kind == "queue" and placement is not None:
+        return _place(vr, placement)
+    if info is not None and kind == "line":
+        return _overflow_line(vr, info)
+    if info is not None and kind == "callback" and info.caller_number:
+        caller = _caller_of(info)
+        with _offer_gather(vr, caller, _url("full-callback", call=_carried())) as gather:
+            _say(gather, caller, "wait_callback_offer")
+        vr.redirect(_url("full-callback", call=_carried(), empty=1), method="POST")
+        return vr
+    eng.router.left_queue(call_sid)
+    return fallback_twiml()
+
+
+@bp.route("/full-callback", methods=["POST", "GET"])
+@twilio_webhook
+def full_callback() -> Response:
+    """The call-back offered when the queue was full: yes keeps their place as a call-back;
+    anything else (no, a word for a person, silence) is a person now, the fallback line."""
+    eng = engine()
+    call_sid = _routing_sid()
+    info = eng.router.call(call_sid)
+    vr = VoiceResponse()
+    if info is not None and info.state == "offered":  # an agent freed up meanwhile: to them
+        return reply(_connect_assigned(vr, call_sid))
+    if info is not None and info.state == "waiting" and _offer_reply(_caller_of(info)) == "yes":
+        eng.router.request_callback(call_sid)
+        _say(vr, _caller_of(info), "callback_confirmed")
+        vr.hangup()
+        return reply(vr)
+    eng.router.left_queue(call_sid)
+    return fallback()
+
+
+def _overflow_line(vr: VoiceResponse, info: CallInfo) -> VoiceResponse:
+    """A caller routing sent out as overflowed: their queue's overflow line, said first; the
+    fallback line when the queue has none (a Twilio queue error). The line's <Dial> action
+    (/voice/line-result) rings the fallback lines if it is busy or unanswered: never the end."""
+    conf = engine().settings.queues.get(info.queue)
+    if conf is None or conf.overflow_kind() != "line":
+        return fallback_twiml()
+    _say(vr, _caller_of(info), "overflow_line")
+    vr.dial(conf.overflow_to, timeout=60, action=_url("line-result"), method="POST")
+    return vr
 
 
 @bp.route("/connect", methods=["POST", "GET"])
@@ -451,6 +518,8 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
         return room(vr, call_sid, "wait_next")
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
+        if info is not None and info.state == "overflowed":  # their queue's overflow line
+            return _overflow_line(vr, info)
         if info is None or info.state in _OVER:
             # the caller is on the line, and routing will never assign them: a person now
             # (before, they went back into a queue nobody serves, polling for good: how a

@@ -17,6 +17,8 @@ local RECORD_SIMPLE = {
   entered = 'offered', offered = 'offers', missed = 'missed', completed = 'completed',
   callback_requested = 'cb_requested', callback_placed = 'cb_placed',
   callback_failed = 'cb_failed', overflowed = 'overflowed', unreported = 'unreported',
+  -- moved by a queue's overflow to another queue: out of the one, into the other
+  moved_out = 'moved_out', moved_in = 'moved_in',
   -- calls that never reached a queue (issue 21): every caller counted
   ivr_abandoned = 'ivr_abandoned', after_hours_hangup = 'ah_hangup', after_hours_duty = 'ah_duty',
   booked_callback = 'booked_callback', complaint_recorded = 'complaint_recorded',

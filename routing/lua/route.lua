@@ -36,7 +36,7 @@
 --          claim_leg, leg_failed,
 --          dial_result, hangup, room_event, callback, callback_answered, callback_result,
 --          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
---          reconcile, due, tick_due
+--          reconcile, due, tick_due, queue_full
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -415,11 +415,91 @@ local function prune()
   end
 end
 
+-- overflow ------------------------------------------------------------------------------
+-- A queue's overflow (cfg q.ok, docs/routing.md "Overflow"): 'queue' moves the caller to
+-- queue q.oq keeping their entry time (one hop: settings refuse a target that overflows to a
+-- queue); 'line' takes them out of routing as 'overflowed' (the call flow dials the line);
+-- 'callback' is an offer made at the wait URL (OPS.poll), so nothing moves here. A caller
+-- who asked for a call-back and hung up is not on the phone, so never sent to a line.
+
+local function move_to(sid, c, to)
+  dequeue(sid, c)
+  event('moved_out', sid, c, '', now - c.e)
+  c.q = to
+  put_call(sid, c)
+  enqueue(sid, c)
+  event('moved_in', sid, c, '', now - c.e)
+end
+
+local function overflow(sid, c, q)
+  if q.ok == 'queue' then
+    move_to(sid, c, q.oq)
+    return true
+  end
+  if q.ok == 'line' and c.cb ~= 1 then
+    dequeue(sid, c)
+    c.st, c.ag = 'overflowed', ''
+    put_call(sid, c)
+    event('overflowed', sid, c, '', now - c.e)
+    return true
+  end
+  return false
+end
+
+local function moves(q) return q.oa > 0 and (q.ok == 'queue' or q.ok == 'line') end
+
+-- Callers past their queue's overflow_after leave it (a few per call: the next event or tick
+-- takes the rest, and the oldest go first).
+local function overflow_due()
+  local moved = false
+  for _, q in ipairs(cfg.q) do
+    if moves(q) then
+      local past = redis.call('ZRANGEBYSCORE', wait_all(q), '-inf', now - q.oa, 'LIMIT', 0, 20)
+      for _, sid in ipairs(past) do
+        local c = get_call(sid)
+        if c and c.st == 'waiting' and overflow(sid, c, q) then moved = true end
+      end
+    end
+  end
+  if moved then match() end  -- the queue they moved to may have an agent free
+end
+
+-- The next time a waiting caller passes an overflow bound (nil: none). Callers past it and
+-- still here are call-backs a line cannot take: the first caller not yet past it is next.
+local function overflow_at()
+  local at = nil
+  for _, q in ipairs(cfg.q) do
+    if moves(q) then
+      local top = redis.call('ZRANGEBYSCORE', wait_all(q), '(' .. (now - q.oa), '+inf',
+        'WITHSCORES', 'LIMIT', 0, 1)
+      local t = top[2] and tonumber(top[2]) + q.oa
+      if t and (at == nil or t < at) then at = t end
+    end
+  end
+  return at
+end
+
+-- A new arrival who finds more than overflow_length callers waiting overflows at once; with a
+-- call-back overflow they are offered it at their first announcement (c.lo).
+local function overflow_on_arrival(sid)
+  local c = get_call(sid)
+  local q = c and Q[c.q]
+  if not q or c.st ~= 'waiting' or q.ol <= 0 or q.ok == '' then return end
+  if redis.call('ZCARD', wait_all(q)) <= q.ol then return end
+  if q.ok == 'callback' then
+    c.lo = 1
+    put_call(sid, c)
+  elseif overflow(sid, c, q) then
+    match()
+  end
+end
+
 local function settle()
   prune()
   end_wrap_ups()
   due_retries()
   match()
+  overflow_due()
 end
 
 -- answers -------------------------------------------------------------------------------
@@ -604,6 +684,8 @@ local function due_at()
   -- a waiting senior may end a wrap-up `swb` after it started (break_wrap_up)
   local seniors = cfg.swb > 0 and redis.call('EXISTS', unpack(SENIOR_WAITING)) > 0
   local wrap_break = seniors and cfg.swb - cfg.wrap or 0
+  local spill = overflow_at()
+  if spill and (at == nil or spill < at) then at = spill end
   for key, later in pairs({[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
     local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     if top[2] and (at == nil or tonumber(top[2]) + later < at) then
@@ -632,10 +714,21 @@ function OPS.arrive()
     put_call(sid, c)
     enqueue(sid, c)
     event('entered', sid, c, '', 0)
+    settle()
+    overflow_on_arrival(sid)
+  else
+    settle()
   end
-  settle()
   redis.call('ZREM', PULLS, sid)
   return {placement = placement(sid)}
+end
+
+-- A call-back overflow (cfg q.ok 'callback'): offered once the caller has waited
+-- overflow_after, or from the start when they found the queue longer than overflow_length.
+local function offers_callback(c)
+  local q = Q[c.q]
+  if q.ok ~= 'callback' then return false end
+  return c.lo == 1 or (q.oa > 0 and now - c.e >= q.oa)
 end
 
 function OPS.poll()
@@ -653,7 +746,8 @@ function OPS.poll()
     out.announce = c.an == 0 or now - c.an >= cfg.ann
     if out.announce then c.an = now end
     -- offered at the announcement's pace, so a senior is not asked every few seconds
-    out.cb_offer = out.announce and c.sr == 1 and c.cb == 0 and now - c.e >= cfg.cbo
+    out.cb_offer = out.announce and c.cb == 0 and (
+      (c.sr == 1 and now - c.e >= cfg.cbo) or offers_callback(c))
   end
   put_call(sid, c)
   return out
@@ -872,6 +966,20 @@ function OPS.left_queue()
   end
   settle()
   return {}
+end
+
+-- Twilio found the caller's queue full (QueueResult queue-full: the queue's maxSize,
+-- https://www.twilio.com/docs/api/errors/14207): routed as the queue overflows. 'queue' moves
+-- them (the call flow enqueues them there); 'line' marks them overflowed (the call flow dials
+-- the line); 'callback' leaves them waiting while the call flow offers the call-back (their
+-- answer comes as OPS.callback or OPS.left_queue); no overflow: as any queue error.
+function OPS.queue_full()
+  local sid, c = arg.sid, get_call(arg.sid)
+  local q = c and Q[c.q]
+  if not q or c.st ~= 'waiting' or q.ok == '' then return OPS.left_queue() end
+  if q.ok ~= 'callback' then overflow(sid, c, q) end
+  settle()
+  return {placement = placement(sid), kind = q.ok}
 end
 
 function OPS.agent_state()
