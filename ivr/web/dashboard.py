@@ -33,6 +33,10 @@ ROW_FIELDS = (
     "sl_seconds",
     "time_to_human_s",
     "time_to_human_p90_s",
+    # overflow: sent to a line, moved out to another queue, moved in from one
+    "overflowed",
+    "moved_out",
+    "moved_in",
     # calls that never reached a queue: every caller counted
     "ivr_abandoned",
     "booked_callback",
@@ -67,6 +71,12 @@ def queues(engine: Engine, today: dict[str, dict[str, Figures]] | None = None) -
                 **live,
                 "senior_over_target": live["seniors_longest_wait_s"] > target,
                 "ladder": ladder(conf),
+                "overflow": {
+                    "kind": conf.overflow_kind(),
+                    "after_s": conf.overflow_after,
+                    "length": conf.overflow_length,
+                    "to": conf.overflow_to,
+                },
                 # the rung the longest-waiting caller has reached (1: the first; 0: nobody waits)
                 "longest_rung": live["waiting"] and rung_reached(conf, live["longest_wait_s"]),
                 "agents": _by_state(snap.agents.get(a.id) for a in eligible),

@@ -55,6 +55,10 @@ CSV_COLUMNS = (
     "after_hours_duty",
     "after_hours_hangup",
     "recordings_left",  # complaints recorded out of complaint hours
+    # overflow (docs/routing.md): sent to a line, moved to another queue, moved in from one
+    "overflowed",
+    "moved_out",
+    "moved_in",
 )
 
 
@@ -171,6 +175,9 @@ def intervals_csv(
                     _num(f.tth_p90_s, 0),
                     codes,
                     *_unrouted(f),
+                    f.overflowed,
+                    f.moved_out,
+                    f.moved_in,
                 ]
             )
     return out.getvalue()

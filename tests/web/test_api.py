@@ -245,6 +245,8 @@ def test_api_queues_live_and_today(sup: FlaskClient, engine: Engine, clock: Fixe
     ]
     assert (by_name["senior"]["longest_rung"], by_name["policy"]["longest_rung"]) == (1, 0)
     assert [r["after_s"] for r in by_name["policy"]["ladder"]] == [0, 20, 60]
+    assert by_name["general"]["overflow"] == {"kind": "", "after_s": 0, "length": 0, "to": ""}
+    assert by_name["general"]["today"]["all"]["moved_in"] == 0
 
 
 def test_api_agents(sup: FlaskClient, engine: Engine, clock: FixedClock) -> None:

@@ -1,0 +1,132 @@
+"""Overflow, whole calls through the real app and the offline Twilio: a queue's wait bound or
+length limit sends callers to its overflow line, another queue or a call-back offer, and
+Twilio's queue-full is routed the same way (issue 21, point 5; docs/routing.md, "Overflow")."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialects.packs import default_packs
+from ivr.simulator.core.people import Input, VirtualCaller
+from ivr.simulator.offline import Offline
+from routing.clock import FixedClock
+from tests.simulator.test_every_path import (
+    BY_LANGUAGE,
+    LANGUAGES,
+    STRANGER,
+    connected,
+    heard,
+    hotline_for,
+)
+
+PACKS = default_packs()
+LINE = "+861095500777"  # the overflow line: a partner centre
+PERSON = [Input(digits="0")]  # younger callers: "0" at the menu, a person
+
+
+def _younger(language: str) -> str:
+    return BY_LANGUAGE[language][0][1]
+
+
+def kinds(off: Offline, sid: str) -> list[str]:
+    """The statistics events of call `sid`, oldest first."""
+    stream = off.engine.redis.xrange(off.engine.keys.stats_events())
+    return [fields["kind"] for _, fields in stream if fields.get("call") == sid]
+
+
+def _queue_holds_one(off: Offline, queue: str) -> None:
+    """Twilio's queue of that name takes one caller (its maxSize): the next finds it full."""
+    off.sim.queues.named(queue, 0.0).max_size = 1
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_caller_past_the_wait_bound_hears_why_and_reaches_the_overflow_line(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(
+        redis_url,
+        clock,
+        **{"queues.general.overflow_after": 90, "queues.general.overflow_to": LINE},
+    )
+    partner = off.sim.people.add_agent(LINE)
+    leg = off.call(VirtualCaller(_younger(language), off.sim.rng, inputs=list(PERSON)))
+    off.run(until=400)
+    assert not off.sim.faults
+    assert connected(leg) == [f"connected to {LINE}"] and partner.calls == 1
+    assert PACKS.text(language, "overflow_line") in heard(leg)
+    info = off.engine.router.call(leg.sid)
+    assert info is not None and info.state == "overflowed"
+    today = off.engine.stats.day()["general"]["all"]
+    assert (today.offered, today.overflowed, today.answered, today.abandoned) == (1, 1, 0, 0)
+
+
+def test_an_arrival_finding_the_queue_too_long_goes_to_the_line_without_waiting(
+    redis_url: str, clock: FixedClock
+) -> None:
+    off = hotline_for(
+        redis_url,
+        clock,
+        **{"queues.general.overflow_length": 1, "queues.general.overflow_to": LINE},
+    )
+    off.sim.people.add_agent(LINE)
+    first = off.call(VirtualCaller(_younger("mandarin"), off.sim.rng, inputs=list(PERSON)))
+    second = off.call(VirtualCaller(_younger("english"), off.sim.rng, inputs=list(PERSON)), 5)
+    off.run(until=120)
+    assert not off.sim.faults
+    assert connected(second) == [f"connected to {LINE}"]
+    assert second.queue_results == []  # never queued
+    assert not connected(first) and not first.ended  # still waiting for an agent
+
+
+def test_a_senior_twilio_finds_the_queue_full_for_moves_to_the_overflow_queue(
+    redis_url: str, clock: FixedClock
+) -> None:
+    off = hotline_for(redis_url, clock, **{"queues.senior.overflow_to": "general"})
+    _queue_holds_one(off, "senior")
+    first = off.call(VirtualCaller(BY_LANGUAGE["mandarin"][0][0], off.sim.rng))
+    second = off.call(VirtualCaller(BY_LANGUAGE["cantonese"][0][0], off.sim.rng), 5)
+    off.run(until=30)
+    assert second.queue_results == ["queue-full"]
+    info = off.engine.router.call(second.sid)
+    assert info is not None and (info.queue, info.state) == ("general", "waiting")
+    # an agent without senior training: only the general queue's callers are theirs yet
+    off.add_agent("gen", set(), ("cantonese",), aht_s=30.0)
+    off.run(until=40)
+    assert connected(second) == ["connected to client:gen"]
+    assert not connected(first)  # the senior queue's ladder needs senior training until 45 s
+    assert not off.sim.faults
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_full_queue_with_a_call_back_overflow_books_one_by_word(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(redis_url, clock, **{"queues.general.overflow_to": "callback"})
+    _queue_holds_one(off, "general")
+    (_, yes, _) = BY_LANGUAGE[language][1]
+    off.call(VirtualCaller(STRANGER, off.sim.rng, inputs=list(PERSON)))  # fills the queue
+    caller = VirtualCaller(_younger(language), off.sim.rng, inputs=[*PERSON, Input(speech=yes)])
+    leg = off.call(caller, 5)
+    off.run(until=60)
+    assert not off.sim.faults
+    assert leg.queue_results == ["queue-full"]
+    assert f"said {yes}" in [line.text for line in leg.transcript]
+    assert leg.ended and not connected(leg)
+    info = off.engine.router.call(leg.sid)
+    assert info is not None and info.state == "waiting"  # their place kept, as a call-back
+    assert "callback_requested" in kinds(off, leg.sid)
+    assert heard(leg)[-1] == PACKS.text(language, "callback_confirmed")
+
+
+def test_a_full_queue_call_back_offer_met_with_silence_reaches_a_person(
+    redis_url: str, clock: FixedClock
+) -> None:
+    off = hotline_for(redis_url, clock, **{"queues.general.overflow_to": "callback"})
+    _queue_holds_one(off, "general")
+    off.call(VirtualCaller(_younger("mandarin"), off.sim.rng, inputs=list(PERSON)))
+    leg = off.call(VirtualCaller(_younger("english"), off.sim.rng, inputs=list(PERSON)), 5)
+    off.run(until=90)
+    assert not off.sim.faults
+    assert leg.queue_results == ["queue-full"]
+    assert PACKS.text("english", "wait_callback_offer") in heard(leg)
+    assert connected(leg) == [f"connected to {off.engine.settings.fallback.number}"]
