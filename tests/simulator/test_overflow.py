@@ -130,3 +130,29 @@ def test_a_full_queue_call_back_offer_met_with_silence_reaches_a_person(
     assert leg.queue_results == ["queue-full"]
     assert PACKS.text("english", "wait_callback_offer") in heard(leg)
     assert connected(leg) == [f"connected to {off.engine.settings.fallback.number}"]
+
+
+def test_a_senior_climbs_the_ladder_to_a_topic_specialist_at_its_time(
+    redis_url: str, clock: FixedClock
+) -> None:
+    ladder = [
+        {"after": 0, "skill": "senior", "dialect": True},
+        {"after": 20, "skill": "senior"},
+        {"after": 40, "skill": "claims"},
+        {"after": 60, "skill": ""},
+    ]
+    off = hotline_for(
+        redis_url,
+        clock,
+        **{"queues.senior.ladder": ladder, "queues.senior.widen_to_any_after": 0},
+    )
+    off.add_agent("anyone", set(), ("cantonese",), aht_s=30.0)  # the last rung's
+    off.add_agent("specialist", {"claims"}, ("mandarin",), aht_s=30.0)
+    leg = off.call(VirtualCaller(BY_LANGUAGE["cantonese"][0][0], off.sim.rng))
+    off.run(until=39)
+    assert not connected(leg)  # no senior-trained agent: nobody before the claims rung
+    off.run(until=80)
+    assert connected(leg) == ["connected to client:specialist"]
+    joined = next(line.at for line in leg.transcript if line.text.startswith("connected to"))
+    assert 40 <= joined < 60  # rung 3 opened at 40 s (ringing and whisper after it)
+    assert not off.sim.faults
