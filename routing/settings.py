@@ -291,7 +291,7 @@ class QueueSettings:
     overflow_to: str = ""
 
     def overflow_kind(self) -> str:
-        """"" (none), "callback", "line" or "queue"."""
+        """ "" (none), "callback", "line" or "queue"."""
         if self.overflow_to in ("", "callback"):
             return self.overflow_to
         return "line" if self.overflow_to.startswith("+") else "queue"
@@ -308,12 +308,8 @@ class QueueSettings:
         require(self.overflow_after >= 0, f"{where}.overflow_after", "seconds >= 0 (0: never)")
         require(self.overflow_length >= 0, f"{where}.overflow_length", "callers >= 0 (0: no limit)")
         kind, to = self.overflow_kind(), self.overflow_to
-        require(
-            kind != "line" or bool(E164.match(to)), f"{where}.overflow_to", "an E.164 number"
-        )
-        require(
-            kind != "queue" or to != name, f"{where}.overflow_to", "another queue than itself"
-        )
+        require(kind != "line" or bool(E164.match(to)), f"{where}.overflow_to", "an E.164 number")
+        require(kind != "queue" or to != name, f"{where}.overflow_to", "another queue than itself")
         require(
             bool(kind) or not (self.overflow_after or self.overflow_length),
             f"{where}.overflow_to",
