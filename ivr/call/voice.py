@@ -297,7 +297,9 @@ def _enqueue(
 ) -> VoiceResponse:
     vr.enqueue(
         queue,
-        action=_url("queue-result", base=base, call=call),
+        # the prompt rides on the action too: a caller Twilio finds the queue full for never
+        # reached the wait URL, and hears it in the queue they overflow to (_queue_full)
+        action=_url("queue-result", base=base, call=call, g=greet),
         method="POST",
         wait_url=_url("wait", base=base, call=call, g=greet),
         wait_url_method="POST",
@@ -459,6 +461,9 @@ def _queue_full(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     eng = engine()
     kind, placement = eng.router.queue_full(call_sid)
     info = eng.router.call(call_sid)
+    if info is not None and kind == "queue" and isinstance(placement, Queued):
+        greeting = request.args.get("g", "")[:32] or None
+        return _enqueue(vr, placement.queue, public_base(), call=_carried(), greet=greeting)
     if info is not None and kind == "queue" and placement is not None:
         return _place(vr, placement)
     if info is not None and kind == "line":

@@ -89,6 +89,9 @@ def test_a_senior_twilio_finds_the_queue_full_for_moves_to_the_overflow_queue(
     assert second.queue_results == ["queue-full"]
     info = off.engine.router.call(second.sid)
     assert info is not None and (info.queue, info.state) == ("general", "waiting")
+    hotline = off.engine.settings.hotline.name
+    greeting = PACKS.text("cantonese", "senior_greeting", hotline=hotline)
+    assert greeting in heard(second)  # heard in the queue they overflowed to
     # an agent without senior training: only the general queue's callers are theirs yet
     off.add_agent("gen", set(), ("cantonese",), aht_s=30.0)
     off.run(until=40)
