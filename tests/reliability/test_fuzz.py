@@ -41,6 +41,7 @@ ROUTES = {
     "/voice/menu",
     "/voice/wait",
     "/voice/callback-request",
+    "/voice/full-callback",
     "/voice/queue-result",
     "/voice/connect",
     "/voice/whisper",
