@@ -73,7 +73,21 @@ local made = {}
 local function wait_all(q) return K.waiting[q.n].all end
 local function wait_sr(q) return K.waiting[q.n].sr end
 local SENIOR_WAITING = {}  -- every queue's waiting seniors
-for _, q in ipairs(cfg.q) do SENIOR_WAITING[#SENIOR_WAITING + 1] = wait_sr(q) end
+local ALL_WAITING = {}     -- every queue's waiting callers
+for _, q in ipairs(cfg.q) do
+  SENIOR_WAITING[#SENIOR_WAITING + 1] = wait_sr(q)
+  ALL_WAITING[#ALL_WAITING + 1] = wait_all(q)
+end
+-- The queues someone waits in, in config order: a settle looks at no other (an empty zset does
+-- not exist, so one EXISTS answers "nobody waits", the usual case while agents are free).
+local function queues_waiting()
+  local out = {}
+  if redis.call('EXISTS', unpack(ALL_WAITING)) == 0 then return out end
+  for _, q in ipairs(cfg.q) do
+    if redis.call('EXISTS', wait_all(q)) == 1 then out[#out + 1] = q end
+  end
+  return out
+end
 local function bucket_of(d) if DL[d] then return d end return 'other' end
 local function wait_bucket(q, b) return K.waiting[q.n].by[b] end
 local function avail(s, d)
@@ -346,7 +360,7 @@ local function match()
   -- be ended for a senior (break_wrap_up).
   if redis.call('ZCARD', avail('*')) == 0 and not wrap_up_breakable() then return end
   local heads = {}
-  for _, q in ipairs(cfg.q) do
+  for _, q in ipairs(queues_waiting()) do
     for _, b in ipairs(BUCKETS) do heads[#heads + 1] = head(q, b, 0) end
   end
   while #heads > 0 do
@@ -674,7 +688,7 @@ local function due_at()
   if redis.call('ZCARD', PULLS) > 0 then return now end
   local at = nil
   if redis.call('ZCARD', avail('*')) > 0 then
-    for _, q in ipairs(cfg.q) do
+    for _, q in ipairs(queues_waiting()) do
       for _, b in ipairs(BUCKETS) do
         local t = widens_at(q, b)
         if t and (at == nil or t < at) then at = t end
