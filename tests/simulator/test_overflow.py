@@ -159,3 +159,26 @@ def test_a_senior_climbs_the_ladder_to_a_topic_specialist_at_its_time(
     joined = next(line.at for line in leg.transcript if line.text.startswith("connected to"))
     assert 40 <= joined < 60  # rung 3 opened at 40 s (ringing and whisper after it)
     assert not off.sim.faults
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_younger_caller_past_the_bound_is_offered_a_call_back_and_takes_it_by_word(
+    redis_url: str, clock: FixedClock, language: str
+) -> None:
+    off = hotline_for(
+        redis_url,
+        clock,
+        **{"queues.general.overflow_after": 30, "queues.general.overflow_to": "callback"},
+    )
+    (_, yes, _) = BY_LANGUAGE[language][1]
+    caller = VirtualCaller(
+        _younger(language), off.sim.rng, inputs=list(PERSON), wait_inputs=[Input(speech=yes)]
+    )
+    leg = off.call(caller)
+    off.run(until=25)
+    assert PACKS.text(language, "wait_callback_offer") not in heard(leg)  # not before 30 s
+    off.run(until=200)
+    assert not off.sim.faults
+    assert PACKS.text(language, "wait_callback_offer") in heard(leg)
+    assert "callback_requested" in kinds(off, leg.sid)
+    assert leg.ended and not connected(leg)
