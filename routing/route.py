@@ -78,11 +78,18 @@ class RoutingScript:
         self._declared = [keys.routing_agents()]
         self.source = self._source(settings)
         self._script = redis.register_script(self.source)
+        # The simulator's ticker asks each call what a tick at its instant would find, and
+        # skips the tick when the call has done it all (RoutingScript.last, Router.last_call)
+        self.report_after = False
+        self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
 
     def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
         """Run one operation atomically and return its decoded answer."""
         interval, expire_ms = self.intervals.at(now_ms)
-        call_args = [op, now_ms, json.dumps(args), interval, expire_ms]
+        call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
+        if self.report_after:
+            call_args.append("1")
+            self.last = None  # until this call has answered
         try:
             raw = self._script(keys=self._declared, args=call_args)
         except ResponseError as exc:
@@ -92,6 +99,8 @@ class RoutingScript:
         except RedisError as exc:
             raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
         answer: dict[str, Any] = json.loads(raw)
+        if self.report_after:
+            self.last = (now_ms, answer.pop("after"))
         return answer
 
     def _source(self, settings: EngineSettings) -> str:

@@ -356,6 +356,17 @@ class Router:
         """
         return _due(self._run("due", {}))
 
+    def last_call(self) -> tuple[bool, datetime | None]:
+        """Whether the last routing call, made at this very instant, left nothing for a tick
+        to do now (it settled, and every offer it made has been acted on), and the next due
+        time it saw. Only with `script.report_after` on (the simulator); else (False, None)."""
+        last = self.script.last
+        if last is None or last[0] != epoch_ms(self.clock.now()):
+            return False, None
+        after = last[1]
+        done = bool(after["settled"]) and not after["pulls"]
+        return done, _due(after)
+
     def tick_due(self) -> tuple[list[Offer], datetime | None]:
         """`tick()` and `next_due()` after it, in one round trip."""
         out = self._run("tick_due", {})

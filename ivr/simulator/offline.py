@@ -149,9 +149,14 @@ class Offline:
             ticker.beat(self.app, self.base)
             return
         # After a webhook only its assignments are new; the ticker's other jobs (spool,
-        # call-backs, reconcile) keep to its own beats. One round trip: tick and what is due.
-        offers, due = self.engine.router.tick_due()
-        Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
+        # call-backs, reconcile) keep to its own beats. The webhook's last routing call, at
+        # this instant, says whether a tick would find anything: a settle just ran and no
+        # offer waits to be acted on is the usual case, and then no round trip is needed;
+        # otherwise one: tick and what is due.
+        done, due = self.engine.router.last_call()
+        if not done:
+            offers, due = self.engine.router.tick_due()
+            Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
         beat = self._beat
         if beat is not None and beat.alive and beat.turn and self._beat_at(due) < self._wake_at:
             beat.interrupt("due sooner")  # this webhook made something due before that beat
@@ -248,6 +253,7 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
         raise ValueError(f"the plan's wrap-up is {plan.wrap_up_s} s, the app's {wrap_up} s")
     offline.metering = True
     offline.sleep_until_due = True
+    offline.engine.router.script.report_after = True  # ticks only where a webhook left work
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
     for n in range(plan.agents):

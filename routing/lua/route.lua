@@ -41,6 +41,8 @@
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
 -- ARGV[5]  when that interval's aggregates expire (epoch ms)
+-- ARGV[6]  optional: '1' adds `after` to the answer (at: the next due time, pulls: offers
+--          not yet acted on, settled: whether this call settled), for the simulator's ticker
 -- Returns a JSON object: offers = offers to act on, plus the operation's own answer
 -- (placement / status / offer / snapshot).
 
@@ -508,12 +510,14 @@ local function overflow_on_arrival(sid)
   end
 end
 
+local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
 local function settle()
   prune()
   end_wrap_ups()
   due_retries()
   match()
   overflow_due()
+  SETTLED = true
 end
 
 -- answers -------------------------------------------------------------------------------
@@ -1164,4 +1168,9 @@ if not fn then return redis.error_reply('unknown routing operation ' .. tostring
 local out = fn()
 if out.err then return redis.error_reply(out.err) end
 out.made = made
+-- ARGV[6] '1': also say what a tick at this instant would find (the simulator's ticker, which
+-- then needs no call of its own after this one: Router.last_call)
+if ARGV[6] == '1' then
+  out.after = {at = due_at(), pulls = redis.call('EXISTS', PULLS), settled = SETTLED}
+end
 return cjson.encode(out)
