@@ -139,8 +139,7 @@ class RoutingScript:
             "rca": r.reconcile_after * 1000,
             "maxc": r.max_call_seconds * 1000,
             "st": route_config(settings),
-            # return visits: the share of staffed agents they may hold, per mille (a Lua
-            # constant is an integer), and the statistics queue their events are counted in
+            # return visits: agent share per mille (Lua constants are integers); stats queue
             "vsh": round(settings.campaigns.agent_share * 1000),
             "vq": VISIT_QUEUE,
         }
