@@ -296,16 +296,20 @@ class Router:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
         self._run("callback_answered", {"sid": call_sid, "leg": leg_sid})
 
-    def visit(self, call_sid: str, caller: Caller, queue: str, campaign: str, reason: str) -> Visit:
+    def visit(
+        self, call_sid: str, caller: Caller, queue: str, campaign: str, reason: str, name: str = ""
+    ) -> Visit:
         """Reserve an idle agent for a return visit to `caller` (progressive dialling).
 
         Atomic with the check that inbound callers need no agent it could take and that the
         campaigns' share of agents is not used up (route.lua OPS.visit). `call_sid` names the
-        visit's routing record; a repeat reserves nothing (why "exists").
+        visit's routing record; a repeat reserves nothing (why "exists"). `name`: the
+        customer's name from the campaign's list, shown when the directory has none.
         """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
         args = {"sid": call_sid, "q": queue, **_caller_json(caller), "cv": campaign}
+        args["nm"] = caller.name or name  # the campaign list's name when the directory has none
         out = self._run("visit", {**args, "rs": reason})
         offers = _offers(out.get("offers"))
         mine = next((o for o in offers if o.call_sid == call_sid), None)

@@ -1,7 +1,7 @@
 """`silverline campaigns`: return-visit campaigns (回访) to older customers (routing/campaigns.py).
 
-Making, listing, pausing and resuming campaigns, and the do-not-call list. Dialling them
-(progressively, an agent reserved first) is not built yet: docs/campaigns.md.
+Making, listing, pausing and resuming campaigns, and the do-not-call list. The server's ticker
+dials them, progressively, an agent reserved first (routing/visits.py, docs/campaigns.md).
 """
 
 from __future__ import annotations
