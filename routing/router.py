@@ -315,6 +315,13 @@ class Router:
         mine = next((o for o in offers if o.call_sid == call_sid), None)
         return Visit(mine, str(out.get("why") or ""), offers)
 
+    def anyone_idle(self) -> bool:
+        """Whether any agent is available now (one cheap read; decisions are the script's)."""
+        try:
+            return bool(self.redis.zcard(self.keys.routing_available("*")))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+
     def left_queue(self, call_sid: str) -> None:
         """Twilio put the caller out of its queue by an error: routing must forget them."""
         self._run("left_queue", {"sid": call_sid})

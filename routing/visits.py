@@ -44,6 +44,8 @@ class Visits:
         """Reserve agents for the visits due now; the offers to act on (the visits' among
         them: the call flow places those calls)."""
         offers: list[Offer] = []
+        if not self.router.anyone_idle():
+            return offers  # the usual case on a busy floor: no campaign's list is read
         for campaign in self.campaigns.all():
             if campaign.state != "active":
                 continue

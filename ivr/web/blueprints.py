@@ -9,6 +9,7 @@ from ivr.web import (
     agent_console,
     api,
     audit,
+    campaigns,
     floor,
     health,
     metrics,
@@ -35,3 +36,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(floor.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(campaigns.bp)

@@ -112,9 +112,9 @@ end
 -- `extra`: fields of the per-agent and per-dialect figures (record_people): talk, match.
 local function event(kind, sid, c, agent, wait_ms, extra)
   -- a return visit's events are counted apart from the inbound queues' (route.py VISIT_QUEUE)
-  local e = {kind = kind, sid = sid, queue = c.cv and cfg.vq or c.q, class = c.sr == 1 and 's' or 'o',
-             dialect = c.d, agent = agent or '', wait = wait_ms or 0, at = now,
-             interval = IV, expire = IV_EXPIRE}
+  local e = {kind = kind, sid = sid, queue = c.cv and cfg.vq or c.q,
+             class = c.sr == 1 and 's' or 'o', dialect = c.d, agent = agent or '',
+             wait = wait_ms or 0, at = now, interval = IV, expire = IV_EXPIRE}
   for k, v in pairs(extra or {}) do e[k] = v end
   return record_event(e)
 end
@@ -307,7 +307,9 @@ local function assign(sid, c, agent)
   redis.call('ZADD', PULLS, now, sid)
   made[#made + 1] = sid
   event('offered', sid, c, agent, now - c.e)
-  if c.cb == 1 and not on_line(c) and not c.cv then event('callback_placed', sid, c, agent, now - c.e) end
+  if c.cb == 1 and not on_line(c) and not c.cv then
+    event('callback_placed', sid, c, agent, now - c.e)
+  end
 end
 
 local function head(q, b, rank)
