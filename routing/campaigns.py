@@ -47,7 +47,8 @@ OUTCOMES = ("pending", "confirmed", "escalate", "wrong_person", "call_back_later
 # How an attempt that reached nobody to talk to ended; as many as the plan's attempts: failed.
 UNREACHED = ("busy", "no-answer", "failed", "canceled", "voicemail", "hung_up", "no_person")
 # The wrap-up codes that are a visit's outcome (config [wrap_up] codes holds them too).
-VISIT_CODES = ("confirmed", "escalate", "wrong_person", "call_back_later", "refused")
+# do_not_call: the customer asked never to be called again: refused, and on the list.
+VISIT_CODES = ("confirmed", "escalate", "wrong_person", "call_back_later", "refused", "do_not_call")
 
 
 class CampaignError(SilverlineError):
@@ -273,7 +274,7 @@ class Campaigns:
             entry = next((e for e in t.log if e.get("sid") == sid), None)
             if entry is not None:
                 entry["outcome"] = code
-            t.outcome = code
+            t.outcome = "refused" if code == "do_not_call" else code
             if code == "call_back_later":
                 spacing = campaign.spacing_minutes if campaign else 120
                 due = self.next_local(number, at, now) if at else now + timedelta(minutes=spacing)

@@ -81,6 +81,8 @@ class Visits:
         when = parse_at(at or note) if code == "call_back_later" else None
         if at and when is None:
             raise CampaignError(f"the time to call back is HH:MM, not {at!r}")
+        if code == "do_not_call":  # never again, by any campaign
+            self.campaigns.forbid(info.caller_number)
         self.campaigns.record_outcome(info.campaign, info.caller_number, info.call_sid, code, when)
 
     def _reserve(self, campaign: Campaign, target: Target) -> Visit:

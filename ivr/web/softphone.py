@@ -21,9 +21,10 @@ from ivr.call import dispatch
 from ivr.services import engine
 from ivr.services import settings as app_settings
 from ivr.settings import Settings
-from ivr.web import auth
+from ivr.web import audit, auth
 from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones
 from routing.campaigns import CampaignError
+from routing.privacy import mask
 
 bp = Blueprint("softphone", __name__, url_prefix="/agent")
 
@@ -143,6 +144,8 @@ def wrap_up() -> Response | tuple[Response, int]:
         # a return visit's code is its customer's outcome too (routing/visits.py); `at`: the
         # customer's HH:MM for call_back_later (else the note's first HH:MM)
         eng.visits.wrapped_up(info, code, note, request.form.get("at", ""))
+        if info.campaign and code == "do_not_call" and info.caller_number:
+            audit.record("do_not_call_added", mask(info.caller_number))
         recorded = eng.wrap_ups.record(
             sid, agent_id, code, note, queue=info.queue, senior=info.senior
         )

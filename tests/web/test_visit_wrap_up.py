@@ -90,3 +90,27 @@ def test_confirmed_is_counted_in_the_progress(
     )
     progress = engine.campaigns.progress("loan")
     assert (progress["confirmed"], progress["reached"], progress["total"]) == (1, 1, 1)
+
+
+def test_never_call_again_puts_the_customer_on_the_do_not_call_list(
+    redis_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    app = _app(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
+    engine, sid = _visited(app, clock, tmp_path)
+    _talk(engine, clock, sid)
+    client = app.test_client()
+    sign_in(client, "a01")
+    token = session_csrf(client)
+    form = {"sid": sid, "code": "do_not_call"}
+    assert (
+        client.post("/agent/wrap-up", data=form, headers={"X-CSRF-Token": token}).status_code == 200
+    )
+    [entry] = engine.campaigns.targets("loan")
+    assert entry.outcome == "refused" and entry.log[0]["outcome"] == "do_not_call"
+    assert engine.campaigns.forbidden(NUMBER)
+    later = tmp_path / "later.csv"
+    later.write_text(f"number\n{NUMBER}\n", encoding="utf-8")
+    report = engine.campaigns.add(Campaign("loan2", REASON, "09:00-17:00"), later)
+    assert report.skipped_dnc == [NUMBER] and engine.campaigns.due("loan2") == []
+    [audited] = [e for e in engine.audit.entries() if e.action == "do_not_call_added"]
+    assert audited.by == "a01" and NUMBER not in audited.target
