@@ -12,6 +12,7 @@ outcome. Dialling them (progressive: an agent reserved first) is routing/visits.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import re
@@ -219,13 +220,8 @@ class Campaigns:
 
     def customer_tz(self, number: str) -> ZoneInfo:
         """The number's time zone when phonenumbers knows exactly one, else the hotline's."""
-        try:
-            zones = number_timezone.time_zones_for_number(parse_number(number, None))
-        except NumberParseException:
-            zones = ()
-        if len(zones) == 1 and zones[0] != "Etc/Unknown":
-            return ZoneInfo(zones[0])
-        return self.settings.tz
+        zone = _zone_of(number)
+        return ZoneInfo(zone) if zone else self.settings.tz
 
     # -- attempts (routing/visits.py) --------------------------------------------------------
 
@@ -387,6 +383,17 @@ def check_campaign(c: Campaign, settings: EngineSettings) -> None:
         raise CampaignError("--attempts must be 1 to 10")
     if not 10 <= c.spacing_minutes <= 7 * 24 * 60:
         raise CampaignError("--spacing must be 10 minutes to a week")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _zone_of(number: str) -> str:
+    """The one time zone phonenumbers gives `number`, or "". Cached: the dialler asks for
+    every customer of a campaign at each beat, and parsing is the costly part of `due`."""
+    try:
+        zones = number_timezone.time_zones_for_number(parse_number(number, None))
+    except NumberParseException:
+        return ""
+    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else ""
 
 
 def digest(number: str) -> str:
