@@ -701,6 +701,9 @@ end
 -- first webhook (t0; for a call-back, the moment the senior answered our call).
 local function connect(sid, c)
   if c.st == 'offered' then mark_answered(sid, c) end
+  -- a return visit is no caller waiting for a human: kept out of the times to a human (the
+  -- per-dialect figures count every connected event, whatever its queue)
+  if c.cv then return end
   event('connected', sid, c, c.ag, now - (c.t0 or c.e))
 end
 

@@ -103,6 +103,11 @@ def test_a_customer_who_answers_hears_the_hotline_then_their_reserved_agent(
     assert attempt["agent"] == "c" and attempt["outcome"] == "talked"
     info = hotline.engine.router.call(attempt["sid"])
     assert info is not None and info.reason == REASON and info.senior
+    events = [f for _, f in hotline.engine.redis.xrange(hotline.engine.keys.stats_events())]
+    mine = [(e["kind"], e["queue"]) for e in events if e["call"] == attempt["sid"]]
+    # counted apart from the inbound queues, and out of the times to a human
+    assert ("offered", "visits") in mine and ("answered", "visits") in mine
+    assert all(kind != "connected" for kind, _ in mine)
     hotline.engine.visits.wrapped_up(info, "confirmed", "")
     progress = hotline.engine.campaigns.progress("loan")
     assert (progress["confirmed"], progress["reached"], progress["pending"]) == (1, 1, 0)
