@@ -60,6 +60,17 @@ class Telephony:
         """
         return self._create(to, from_, url, status_callback, 60, machine_detection="Enable")
 
+    def place_visit(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
+        """Place a return visit's call running `url`; its CallSid, or None if it failed.
+
+        `DetectMessageEnd`: a person is reported at once, a machine only once its greeting
+        has ended (the beep), so that the short message said then is what the voicemail keeps
+        (https://www.twilio.com/docs/voice/answering-machine-detection#machinedetection).
+        """
+        return self._create(
+            to, from_, url, status_callback, 60, machine_detection="DetectMessageEnd"
+        )
+
     def call_agent(
         self, to: str, from_: str, url: str, status_callback: str, timeout: int
     ) -> str | None:

@@ -4,19 +4,21 @@ plan, and who must never be called (docs/campaigns.md).
 This module keeps the campaigns and answers "who may be dialled now": a customer is due when
 their campaign is active, the time in the customer's own time zone (phonenumbers' time zones of
 the number, else the hotline's) is inside the campaign's hours, the hotline's day is not a
-holiday, their next attempt is due, and their number is not on the do-not-call list. Dialling
-(progressive: only with a free agent reserved) is the routing script's; it is not built yet.
+holiday, their next attempt is due, and their number is not on the do-not-call list. It also
+keeps each customer's attempts (when, which agent, how it ended: the compliance log) and their
+outcome. Dialling them (progressive: an agent reserved first) is routing/visits.py's.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +43,13 @@ STATES = ("active", "paused")
 # A customer's place in the campaign: pending (to call), then one of the outcomes.
 OUTCOMES = ("pending", "confirmed", "escalate", "wrong_person", "call_back_later", "refused",
             "failed")  # fmt: skip
+
+
+# How an attempt that reached nobody to talk to ended; as many as the plan's attempts: failed.
+UNREACHED = ("busy", "no-answer", "failed", "canceled", "voicemail", "hung_up", "no_person")
+# The wrap-up codes that are a visit's outcome (config [wrap_up] codes holds them too).
+# do_not_call: the customer asked never to be called again: refused, and on the list.
+VISIT_CODES = ("confirmed", "escalate", "wrong_person", "call_back_later", "refused", "do_not_call")
 
 
 class CampaignError(SilverlineError):
@@ -211,13 +220,88 @@ class Campaigns:
 
     def customer_tz(self, number: str) -> ZoneInfo:
         """The number's time zone when phonenumbers knows exactly one, else the hotline's."""
-        try:
-            zones = number_timezone.time_zones_for_number(parse_number(number, None))
-        except NumberParseException:
-            zones = ()
-        if len(zones) == 1 and zones[0] != "Etc/Unknown":
-            return ZoneInfo(zones[0])
-        return self.settings.tz
+        zone = _zone_of(number)
+        return ZoneInfo(zone) if zone else self.settings.tz
+
+    # -- attempts (routing/visits.py) --------------------------------------------------------
+
+    def started(self, campaign: Campaign, number: str, sid: str, agent: str) -> None:
+        """An attempt on `number` begins (`sid`, with `agent` reserved): counted and logged;
+        the next one is not due before the campaign's spacing."""
+        now = epoch_ms(self.clock.now())
+
+        def begin(t: Target) -> bool:
+            t.attempts += 1
+            t.next_ms = now + campaign.spacing_minutes * 60_000
+            t.log.append({"sid": sid, "at": now, "agent": agent, "outcome": "dialled"})
+            return True
+
+        self._change(campaign.name, number, begin)
+
+    def attempt_over(self, name: str, number: str, sid: str, outcome: str) -> Target | None:
+        """Attempt `sid` ended: "talked" (a wrap-up code follows) or one of UNREACHED; after
+        the plan's attempts all unreached, the customer is failed. A repeat changes nothing."""
+        campaign = self.get(name)
+        now = epoch_ms(self.clock.now())
+
+        def end(t: Target) -> bool:
+            entry = next((e for e in t.log if e.get("sid") == sid), None)
+            if entry is None or entry["outcome"] != "dialled":
+                return False
+            entry["outcome"], entry["ended"] = outcome, now
+            missed = sum(1 for e in t.log if e["outcome"] in UNREACHED)
+            if campaign and t.outcome == "pending" and missed >= campaign.attempts:
+                t.outcome = "failed"
+            return True
+
+        return self._change(name, number, end)
+
+    def record_outcome(
+        self, name: str, number: str, sid: str, code: str, at: time | None = None
+    ) -> Target | None:
+        """The agent's wrap-up `code` for attempt `sid` is the customer's outcome; for
+        call_back_later, `at` (the customer's local time) is when the next attempt is due."""
+        if code not in VISIT_CODES:
+            raise CampaignError(f"{code!r} is not a visit outcome ({', '.join(VISIT_CODES)})")
+        campaign = self.get(name)
+        now = self.clock.now()
+
+        def decide(t: Target) -> bool:
+            entry = next((e for e in t.log if e.get("sid") == sid), None)
+            if entry is not None:
+                entry["outcome"] = code
+            t.outcome = "refused" if code == "do_not_call" else code
+            if code == "call_back_later":
+                spacing = campaign.spacing_minutes if campaign else 120
+                due = self.next_local(number, at, now) if at else now + timedelta(minutes=spacing)
+                t.next_ms = epoch_ms(due)
+            return True
+
+        return self._change(name, number, decide)
+
+    def next_local(self, number: str, at: time, now: datetime) -> datetime:
+        """The next `at` (hours and minutes) in the customer's own time zone after `now`."""
+        local = now.astimezone(self.customer_tz(number))
+        when = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+        return when if when > local else when + timedelta(days=1)
+
+    def forbidden(self, number: str) -> bool:
+        """Whether `number` is on the do-not-call list (asked at dial time)."""
+        key = self.keys.do_not_call()
+        return bool(self._run_one(lambda: self.redis.sismember(key, digest(number))))
+
+    def _change(self, name: str, number: str, change: Callable[[Target], bool]) -> Target | None:
+        """Read, change and write one customer's entry. The changes of one attempt come one
+        after another (start, end, wrap-up), so no transaction is needed between them."""
+        key = self.keys.campaign_targets(name)
+        raw = self._run_one(lambda: self.redis.hget(key, number))
+        if not raw:
+            return None  # deleted meanwhile (customers delete): nothing to keep
+        target = Target(**json.loads(raw))
+        if change(target):
+            dumped = json.dumps(asdict(target), ensure_ascii=False)
+            self._run_one(lambda: self.redis.hset(key, number, dumped))
+        return target
 
     # -- internals -------------------------------------------------------------------------
 
@@ -299,6 +383,17 @@ def check_campaign(c: Campaign, settings: EngineSettings) -> None:
         raise CampaignError("--attempts must be 1 to 10")
     if not 10 <= c.spacing_minutes <= 7 * 24 * 60:
         raise CampaignError("--spacing must be 10 minutes to a week")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _zone_of(number: str) -> str:
+    """The one time zone phonenumbers gives `number`, or "". Cached: the dialler asks for
+    every customer of a campaign at each beat, and parsing is the costly part of `due`."""
+    try:
+        zones = number_timezone.time_zones_for_number(parse_number(number, None))
+    except NumberParseException:
+        return ""
+    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else ""
 
 
 def digest(number: str) -> str:

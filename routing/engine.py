@@ -20,6 +20,7 @@ from routing.statsquery import Stats
 from routing.store import RedisClient
 from routing.teamstats import TeamStats
 from routing.users import Users
+from routing.visits import Visits
 from routing.wrapup import WrapUps
 
 
@@ -45,4 +46,5 @@ class Engine:
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
         self.campaigns = Campaigns(redis, clock, settings, self.keys)
         self.privacy = PersonalData(self.directory, self.campaigns)
+        self.visits = Visits(self.campaigns, self.router, self.directory, clock)
         self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

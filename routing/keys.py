@@ -42,6 +42,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:pulls`                      | zset   | router (Lua)     | new offers until acted on |
 | `{<p>:rt}:callback_retry`             | zset   | router (Lua)     | sid -> retry due ms       |
 | `{<p>:rt}:callback_failed`            | zset   | router (Lua)     | sid -> ms given up        |
+| `{<p>:rt}:visiting`                   | set    | router (Lua)     | return visits not over    |
+|                                       |        |                  | (sids; dropped when over) |
 | `{<p>:rt}:ewt`                        | hash   | router (Lua)     | forever (moving averages) |
 | `{<p>:rt}:wait:<queue>[:<part>]`      | zset   | router (Lua)     | sid -> entry ms, waiting  |
 | `{<p>:rt}:avail:<skill>[:<dialect>]`  | zset   | router (Lua)     | agent -> idle-since ms    |
@@ -250,6 +252,12 @@ class Keys:
     def routing_callback_failed(self) -> str:
         """Call-backs given up after the configured attempts, scored by time (ms)."""
         return f"{self._routing()}:callback_failed"
+
+    def routing_visiting(self) -> str:
+        """Return visits (docs/campaigns.md) that may hold an agent: what the campaigns'
+        agent share (campaigns.agent_share) is counted from. A visit is dropped from the set
+        by route.lua when it is found over, whichever way it ended."""
+        return f"{self._routing()}:visiting"
 
     def routing_ewt(self) -> str:
         """Moving averages per queue that estimated waits are computed from."""

@@ -25,7 +25,10 @@ from routing.settings import EngineSettings, LadderStep
 from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
-FORCED_KEEP = 1000  # forced state changes kept: months of them at a few a day
+FORCED_KEEP = 1000
+# The statistics queue of return visits' events: apart from the inbound queues, whose service
+# level and speed of answer an outbound call answered at once would flatter.
+VISIT_QUEUE = "visits"  # forced state changes kept: months of them at a few a day
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ class RoutingScript:
             "rca": r.reconcile_after * 1000,
             "maxc": r.max_call_seconds * 1000,
             "st": route_config(settings),
+            # return visits: agent share per mille (Lua constants are integers); stats queue
+            "vsh": round(settings.campaigns.agent_share * 1000),
+            "vq": VISIT_QUEUE,
         }
 
     def _keys_by_name(self) -> dict[str, Any]:
@@ -175,6 +181,7 @@ class RoutingScript:
             "callback_retry": k.routing_callback_retry(),
             "callback_failed": k.routing_callback_failed(),
             "ewt": k.routing_ewt(),
+            "visiting": k.routing_visiting(),
             "heard": k.routing_heard(),
             "waiting": {
                 q.name: {

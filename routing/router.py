@@ -50,6 +50,8 @@ class Routed:
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
     in_room: bool = False  # the caller waits in the call's own conference (ivr/call/connect.py)
     agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
+    campaign: str = ""  # a return visit's campaign (docs/campaigns.md); "": not a visit
+    reason: str = ""  # why a return visit calls, shown to the agent first
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +80,15 @@ class Queued:
 
 
 Placement = Offer | Queued
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The answer to a return visit's reservation (Router.visit)."""
+
+    offer: Offer | None  # the visit, its agent reserved; None: not now
+    why: str  # "" when reserved; "share", "no_agent" or "exists" when not
+    offers: list[Offer]  # every offer to act on (the visit's among them)
 
 
 @dataclass(frozen=True)
@@ -293,6 +304,32 @@ class Router:
         placement = out.get("placement") or {"kind": "none"}
         return str(out.get("kind") or ""), self._placement(call_sid, placement)
 
+    def visit(
+        self, call_sid: str, caller: Caller, queue: str, campaign: str, reason: str, name: str = ""
+    ) -> Visit:
+        """Reserve an idle agent for a return visit to `caller` (progressive dialling).
+
+        Atomic with the check that inbound callers need no agent it could take and that the
+        campaigns' share of agents is not used up (route.lua OPS.visit). `call_sid` names the
+        visit's routing record; a repeat reserves nothing (why "exists"). `name`: the
+        customer's name from the campaign's list, shown when the directory has none.
+        """
+        if queue not in self.script.rule:
+            raise KeyError(f"unknown queue {queue!r}")
+        args = {"sid": call_sid, "q": queue, **_caller_json(caller), "cv": campaign}
+        args["nm"] = caller.name or name  # the campaign list's name when the directory has none
+        out = self._run("visit", {**args, "rs": reason})
+        offers = _offers(out.get("offers"))
+        mine = next((o for o in offers if o.call_sid == call_sid), None)
+        return Visit(mine, str(out.get("why") or ""), offers)
+
+    def anyone_idle(self) -> bool:
+        """Whether any agent is available now (one cheap read; decisions are the script's)."""
+        try:
+            return bool(self.redis.zcard(self.keys.routing_available("*")))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+
     def left_queue(self, call_sid: str) -> None:
         """Twilio put the caller out of its queue by an error: routing must forget them."""
         self._run("left_queue", {"sid": call_sid})
@@ -497,6 +534,8 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "leg": c.get("lg") or "",
         "in_room": c.get("rm") == 1,
         "agent_leg": c.get("al") or "",
+        "campaign": c.get("cv") or "",
+        "reason": c.get("rs") or "",
     }
 
 

@@ -449,6 +449,20 @@ class WrapUp:
 
 
 @dataclass(frozen=True)
+class CampaignSettings:
+    # The most of the staffed agents that return visits (docs/campaigns.md) may hold at once:
+    # inbound callers keep the rest, and a visit takes only an idle agent anyway.
+    agent_share: float = 0.3
+
+    def check(self) -> None:
+        require(
+            0.0 <= self.agent_share <= 1.0,
+            "campaigns.agent_share",
+            "a share from 0 (no return visits) to 1",
+        )
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """The sections the engine (routing/) reads."""
 
@@ -464,6 +478,7 @@ class EngineSettings:
     privacy: Privacy = Privacy()
     alerts: AlertSettings = AlertSettings()
     wrap_up: WrapUp = WrapUp()
+    campaigns: CampaignSettings = CampaignSettings()
     dialect_regions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -483,6 +498,7 @@ class EngineSettings:
             self.wrap_up,
             self.privacy,
             self.alerts,
+            self.campaigns,
         ):
             section.check()
         for name, queue in self.queues.items():

@@ -113,6 +113,9 @@ class Dispatcher:
 
     def _place_callback(self, offer: Offer, root: str) -> None:
         query = urlencode({"call": offer.call_sid})
+        if offer.campaign:
+            self._place_visit(offer, root, query)
+            return
         sid = None
         if offer.caller_number:
             sid = self.telephony.place(
@@ -124,6 +127,20 @@ class Dispatcher:
         if sid is None:
             log.warning("call-back for %s could not be placed", offer.call_sid)
             self.act(self.engine.router.callback_result(offer.call_sid, "failed"), root)
+
+    def _place_visit(self, offer: Offer, root: str, query: str) -> None:
+        """Dial a return visit's customer, their agent already reserved (routing/visits.py);
+        the do-not-call list is asked once more at the moment of dialling."""
+        number, sid = offer.caller_number, None
+        if number and not self.engine.campaigns.forbidden(number):
+            sid = self.telephony.place_visit(
+                number,
+                self.telephony.caller_id,
+                f"{root}/voice/visit-answer?{query}",
+                f"{root}/voice/visit-status?{query}",
+            )
+        if sid is None:
+            self.act(self.engine.visits.ended(offer.call_sid, "canceled"), root)
 
 
 def dispatcher() -> Dispatcher:

@@ -1,13 +1,14 @@
 """`silverline campaigns`: return-visit campaigns (回访) to older customers (routing/campaigns.py).
 
-Making, listing, pausing and resuming campaigns, and the do-not-call list. Dialling them
-(progressively, an agent reserved first) is not built yet: docs/campaigns.md.
+Making, listing, pausing and resuming campaigns, and the do-not-call list. The server's ticker
+dials them, progressively, an agent reserved first (routing/visits.py, docs/campaigns.md).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -83,7 +84,8 @@ def list_command(as_json: bool) -> None:
 @campaigns.command("show")
 @click.argument("name")
 def show(name: str) -> None:
-    """One campaign: its settings, progress and customers (numbers masked)."""
+    """One campaign: its settings, progress and customers (numbers masked), each with their
+    attempts (when, which agent, how it ended: the compliance log)."""
     eng = cli_engine()
     found = _guard(lambda: eng.campaigns.get(name))
     if found is None:
@@ -92,6 +94,11 @@ def show(name: str) -> None:
     click.echo(json.dumps({**found.__dict__, "progress": progress}, ensure_ascii=False, indent=1))
     for t in eng.campaigns.targets(name):
         click.echo(f"  {mask(t.number)}  {t.name or '-':<10} {t.outcome:<16} {t.attempts}")
+        for attempt in t.log:
+            at = datetime.fromtimestamp(int(attempt["at"]) / 1000, eng.settings.tz)
+            click.echo(
+                f"      {at:%Y-%m-%d %H:%M}  {attempt.get('agent', ''):<10} {attempt['outcome']}"
+            )
 
 
 @campaigns.command("pause")

@@ -43,6 +43,8 @@ def beat(app: Flask, base: str) -> None:
         reconcile.reconcile(eng, telephony)
         eng.privacy.enforce_due()  # data past its retention that Redis does not expire
         dispatch.act_on(eng.router.tick(), base)
+        if telephony.enabled:  # a return visit is a call placed through REST
+            dispatch.act_on(eng.visits.start(), base)
 
 
 def release_after_hours(eng: Engine) -> int:

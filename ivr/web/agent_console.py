@@ -123,6 +123,9 @@ def _call(info: CallInfo, viewer: Viewer, now: datetime) -> dict[str, Any]:
         "waited_s": _seconds(waited_until, info.entered_at),
         "talk_s": _seconds(now, info.answered_at) if info.answered_at else None,
         "callback": info.callback,
+        # a return visit: its campaign and why we call, shown before the customer answers
+        "campaign": info.campaign,
+        "reason": info.reason,
     }
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.call import audio, connect, fallback, voice
+from ivr.call import audio, connect, fallback, visits, voice
 from ivr.web import (
     agent_console,
     api,
     audit,
+    campaigns,
     floor,
     health,
     metrics,
@@ -25,6 +26,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(connect.bp)
+    app.register_blueprint(visits.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(api.bp)
@@ -34,3 +36,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(floor.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(campaigns.bp)

@@ -25,6 +25,7 @@ from prometheus_client.registry import Collector
 
 from ivr import services
 from ivr.web import dashboard
+from routing.campaigns import OUTCOMES
 from routing.engine import Engine
 from routing.exceptions import SettingsError, StoreUnavailable
 from routing.stats import TTH_BOUNDS
@@ -77,6 +78,7 @@ class SilverlineCollector(Collector):
         yield self._tth_histogram(totals)
         yield from self._live(board)
         yield from self._today(board)
+        yield from self._campaigns()
 
     def _counters(self, totals: dict[str, dict[str, Figures]]) -> Iterator[Metric]:
         for name, help_text, attr in COUNTERS:
@@ -167,6 +169,32 @@ class SilverlineCollector(Collector):
                     if value is not None:
                         metric.add_metric([row["name"], klass], value)
             yield metric
+
+    def _campaigns(self) -> Iterator[Metric]:
+        """Each return-visit campaign's customers by outcome, and how many were reached."""
+        try:
+            rows = [
+                (c.name, self.engine.campaigns.progress(c.name))
+                for c in self.engine.campaigns.all()
+            ]
+        except StoreUnavailable:
+            return
+        customers = GaugeMetricFamily(
+            "silverline_campaign_customers",
+            "Return-visit campaigns' customers by outcome now (pending: still to call).",
+            labels=["campaign", "outcome"],
+        )
+        reached = GaugeMetricFamily(
+            "silverline_campaign_reached",
+            "Return-visit campaigns' customers reached (any outcome but pending and failed).",
+            labels=["campaign"],
+        )
+        for name, progress in rows:
+            for outcome in OUTCOMES:
+                customers.add_metric([name, outcome], progress[outcome])
+            reached.add_metric([name], progress["reached"])
+        yield customers
+        yield reached
 
 
 @bp.record_once

@@ -21,8 +21,10 @@ from ivr.call import dispatch
 from ivr.services import engine
 from ivr.services import settings as app_settings
 from ivr.settings import Settings
-from ivr.web import auth
+from ivr.web import audit, auth
 from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones
+from routing.campaigns import CampaignError
+from routing.privacy import mask
 
 bp = Blueprint("softphone", __name__, url_prefix="/agent")
 
@@ -137,16 +139,17 @@ def wrap_up() -> Response | tuple[Response, int]:
     info = eng.router.call(sid) if sid else None
     if info is None or info.agent_id != agent_id or info.answered_at is None:
         return jsonify(error="that call was not answered by you"), 404
+    code, note = request.form.get("code", ""), request.form.get("note", "")
     try:
+        # a return visit's code is its customer's outcome too (routing/visits.py); `at`: the
+        # customer's HH:MM for call_back_later (else the note's first HH:MM)
+        eng.visits.wrapped_up(info, code, note, request.form.get("at", ""))
+        if info.campaign and code == "do_not_call" and info.caller_number:
+            audit.record("do_not_call_added", mask(info.caller_number))
         recorded = eng.wrap_ups.record(
-            sid,
-            agent_id,
-            request.form.get("code", ""),
-            request.form.get("note", ""),
-            queue=info.queue,
-            senior=info.senior,
+            sid, agent_id, code, note, queue=info.queue, senior=info.senior
         )
-    except ValueError as exc:
+    except (ValueError, CampaignError) as exc:
         return jsonify(error=str(exc)), 400
     if eng.agents.state(agent_id).state == "wrap_up":
         dispatch.act_on(eng.router.set_agent_state(agent_id, "available"))

@@ -22,6 +22,7 @@
 --   K.callback_retry  call-back retry zset (sid -> due ms)
 --   K.callback_failed call-back failed zset (sid -> ms)
 --   K.ewt             moving averages hash ("<queue>:w" answered wait ms, "<queue>:h" handle)
+--   K.visiting        return visits that may hold an agent (sids; OPS.visit counts them)
 --   K.heard           live calls (waiting, offered, on call) -> ms last heard of or looked
 --                     up: what OPS.stale finds calls whose end report may have been lost in
 --   K.waiting[queue]  .all and .sr (seniors) waiting zsets, and .by[bucket]: one per dialect
@@ -36,7 +37,7 @@
 --          claim_leg, leg_failed,
 --          dial_result, hangup, room_event, callback, callback_answered, callback_result,
 --          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
---          reconcile, due, tick_due, queue_full
+--          reconcile, due, tick_due, queue_full, visit
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -53,7 +54,7 @@ local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K.agents, K.agent_states, K.calls, K
   K.wrap_up
 local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
   K.callback_failed, K.ewt
-local HEARD = K.heard
+local HEARD, VISITING = K.heard, K.visiting
 
 local Q, DL, SK = {}, {}, {['*'] = 1}
 for _, q in ipairs(cfg.q) do Q[q.n] = q end
@@ -126,9 +127,10 @@ end
 -- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
 -- `extra`: fields of the per-agent and per-dialect figures (record_people): talk, match.
 local function event(kind, sid, c, agent, wait_ms, extra)
-  local e = {kind = kind, sid = sid, queue = c.q, class = c.sr == 1 and 's' or 'o',
-             dialect = c.d, agent = agent or '', wait = wait_ms or 0, at = now,
-             interval = IV, expire = IV_EXPIRE}
+  -- a return visit's events are counted apart from the inbound queues' (route.py VISIT_QUEUE)
+  local e = {kind = kind, sid = sid, queue = c.cv and cfg.vq or c.q,
+             class = c.sr == 1 and 's' or 'o', dialect = c.d, agent = agent or '',
+             wait = wait_ms or 0, at = now, interval = IV, expire = IV_EXPIRE}
   for k, v in pairs(extra or {}) do e[k] = v end
   return record_event(e)
 end
@@ -328,7 +330,9 @@ local function assign(sid, c, agent)
   redis.call('ZADD', PULLS, now, sid)
   made[#made + 1] = sid
   event('offered', sid, c, agent, now - c.e)
-  if c.cb == 1 and not on_line(c) then event('callback_placed', sid, c, agent, now - c.e) end
+  if c.cb == 1 and not on_line(c) and not c.cv then
+    event('callback_placed', sid, c, agent, now - c.e)
+  end
 end
 
 local function head(q, b, rank)
@@ -817,6 +821,9 @@ end
 -- first webhook (t0; for a call-back, the moment the senior answered our call).
 local function connect(sid, c)
   if c.st == 'offered' then mark_answered(sid, c) end
+  -- a return visit is no caller waiting for a human: kept out of the times to a human (the
+  -- per-dialect figures count every connected event, whatever its queue)
+  if c.cv then return end
   event('connected', sid, c, c.ag, now - (c.t0 or c.e))
 end
 
@@ -940,6 +947,11 @@ end
 local function callback_unreached(sid, c)
   release_agent(c.ag, sid, nil)
   redis.call('ZREM', PULLS, sid)
+  if c.cv then  -- a return visit is retried by its campaign's plan (routing/campaigns.py)
+    c.st, c.at = 'unreached', c.at + 1
+    put_call(sid, c)
+    return
+  end
   c.at, c.ag = c.at + 1, ''
   if c.at >= cfg.cba then
     c.st = 'failed'
@@ -1161,6 +1173,84 @@ function OPS.reconcile()
     settle()
   end
   return {}
+end
+
+-- return visits ---------------------------------------------------------------------------
+
+-- Return visits holding an agent now (offered or talking). Visits found over leave the set
+-- here, whichever way they ended: no path that ends a call needs to know of visits.
+local function visits_holding()
+  local n = 0
+  for _, sid in ipairs(redis.call('SMEMBERS', VISITING)) do
+    local c = get_call(sid)
+    local st = c and c.st or ''
+    if st == 'offered' or st == 'on_call' then n = n + 1
+    elseif st ~= 'waiting' then redis.call('SREM', VISITING, sid) end
+  end
+  return n
+end
+
+-- Whether agent `p` could serve anybody waiting now, or later once their queue's ladder
+-- reaches a rung of theirs: then the agent is the inbound callers', not a visit's.
+local function wanted_inbound(p)
+  for _, q in ipairs(queues_waiting()) do
+    for _, rung in ipairs(q.l) do
+      if rung.s == '*' then return true end
+      for _, s in ipairs(p.skills or {}) do if s == rung.s then return true end end
+    end
+  end
+  return false
+end
+
+-- The idle agent a visit of queue `q` to a customer of dialect `d` may take: the queue's
+-- skill, the dialect preferred (never required: nobody waits on the line for it), longest
+-- idle first; nobody a waiting caller could take; never one of the last `rsv` free
+-- senior-trained agents, whom the senior reserve keeps for seniors who call.
+local function visit_agent(q, d)
+  local base = q.s ~= '' and q.s or '*'
+  local kept = cfg.rsv > 0 and SK['senior'] and avail('senior') or nil
+  local spare = kept and redis.call('ZCARD', kept) > cfg.rsv
+  local tries = DL[d] and {avail(base, d), avail(base)} or {avail(base)}
+  for _, k in ipairs(tries) do
+    for _, id in ipairs(redis.call('ZRANGE', k, 0, 7)) do
+      local p = get_profile(id)
+      local reserved = kept and not spare and redis.call('ZSCORE', kept, id)
+      if p and not reserved and not wanted_inbound(p) then return id end
+    end
+  end
+  return nil
+end
+
+-- Why a visit may not start now ('' if it may, with the agent): the share of the staffed
+-- agents return visits may hold (cfg.vsh per mille, rounded down), or no suitable agent.
+local function visit_refusal(q, d)
+  local staffed = tonumber(redis.call('HGET', STAFFED, '*|')) or 0
+  if visits_holding() + 1 > math.floor(cfg.vsh * staffed / 1000) then return 'share', nil end
+  local agent = visit_agent(q, d)
+  if not agent then return 'no_agent', nil end
+  return '', agent
+end
+
+-- Progressive dialling (docs/campaigns.md): reserve an idle agent for one return visit in the
+-- same atomic step that finds nobody waiting needs them, so that the customer is dialled only
+-- with their agent already theirs. Settles first: inbound callers are assigned before any
+-- visit. The visit becomes a call-back entry nobody is on the line for yet (cb = 1), offered
+-- to the agent like any caller (the console's banner, the statistics), with its campaign
+-- (cv) and reason (rs); the call flow places the call (ivr/call/visits.py).
+-- Returns sid (the visit's, when reserved) or why = share | no_agent | exists.
+function OPS.visit()
+  settle()
+  local q = Q[arg.q]
+  if not q then return {err = 'unknown queue ' .. tostring(arg.q)} end
+  if get_call(arg.sid) then return {offers = drain(nil), why = 'exists'} end
+  local why, agent = visit_refusal(q, arg.d)
+  if why ~= '' then return {offers = drain(nil), why = why} end
+  local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
+             e = now, st = 'waiting', ag = '', cb = 1, at = 0, qs = '', an = 0, om = 0, am = 0,
+             lg = '', t0 = now, cv = arg.cv, rs = arg.rs}
+  assign(arg.sid, c, agent)
+  redis.call('SADD', VISITING, arg.sid)
+  return {offers = drain(nil), sid = arg.sid}
 end
 
 local fn = OPS[op]

@@ -35,6 +35,7 @@ def test_every_prompt_resolves_for_every_dialect() -> None:
         "age": 70,
         "dialect": "D",
         "queue": "Q",
+        "number": "9 5 5",
     }
     for code in packs.codes:
         for key in packs.get("mandarin").prompts:

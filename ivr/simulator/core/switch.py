@@ -90,6 +90,8 @@ class Simulator:
         """
         self.dial_status_when_caller_leaves = "no-answer"
         self.amd_seconds = 2.0  # answering-machine detection listens before the Url request
+        # DetectMessageEnd waits out a voicemail's greeting (to its beep) before the Url request
+        self.greeting_seconds = 8.0
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
@@ -203,6 +205,8 @@ class Simulator:
                 self._answer(leg)
                 if detect:
                     yield self.amd_seconds
+                if detect == "DetectMessageEnd" and answers == "voicemail":
+                    yield self.greeting_seconds
         except Interrupt as stop:  # REST Status=canceled while it rings, or a hang-up
             if not isinstance(stop.cause, HungUp):
                 raise
@@ -212,7 +216,7 @@ class Simulator:
             self._finish(leg, "busy" if answers == "busy" else "no-answer")
             return
         if detect and isinstance(target, Fetch):
-            by = "machine_start" if answers == "voicemail" else "human"
+            by = _answered_by(answers, detect)
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
 
@@ -824,3 +828,12 @@ def _digits(verb: Element, pressed: str) -> dict[str, str]:
     if not keys:
         return {}  # a bare finish key is no input
     return {"Digits": keys, "FinishedOnKey": finished}
+
+
+def _answered_by(answers: str, detect: str) -> str:
+    """AnsweredBy as Twilio reports it: `Enable` names a machine as soon as it knows
+    (machine_start); `DetectMessageEnd` names it once its greeting has ended, by how it ended
+    (machine_end_beep here) (https://www.twilio.com/docs/voice/answering-machine-detection)."""
+    if answers != "voicemail":
+        return "human"
+    return "machine_end_beep" if detect == "DetectMessageEnd" else "machine_start"

@@ -53,7 +53,9 @@
       var talking = call.talk_s !== null && call.talk_s !== undefined;
       document.querySelectorAll(".caller-facts .talk").forEach(function (el) { show(el, talking); });
       byId("caller-talk").setAttribute("data-seconds", talking ? call.talk_s : 0);
-      show(byId("caller-callback"), !!call.callback);
+      show(byId("caller-callback"), !!call.callback && !call.campaign);
+      show(byId("caller-visit"), !!call.campaign);  // a return visit: why we call
+      setText("caller-reason", call.reason || "");
     }
     document.title = state.state === "offered" ? texts.title_ringing + " · " + baseTitle : baseTitle;
     tick();
