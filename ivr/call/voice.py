@@ -19,7 +19,8 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
-from ivr.call.connect import room, whisper_into
+from ivr.call.agent_leg import whisper_into
+from ivr.call.connect import room
 from ivr.call.twiml import dial_contact, reply, speak
 from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
 from ivr.services import engine, telephony
