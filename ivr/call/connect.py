@@ -56,18 +56,23 @@ def _arg(name: str) -> str:
     return request.args.get(name, "")[:64]
 
 
-def room(vr: VoiceResponse, call_sid: str, prompt: str) -> VoiceResponse:
+def room(
+    vr: VoiceResponse, call_sid: str, prompt: str, who: tuple[str, bool] | None = None
+) -> VoiceResponse:
     """The caller's answer: into the call's own room, hearing `prompt` until the agent comes.
 
     The caller ends the conference when they leave (endConferenceOnExit) and never starts it:
-    the agent's arrival does, which cuts the wait audio at once.
+    the agent's arrival does, which cuts the wait audio at once. `who`: the caller's dialect
+    and whether they are a senior, carried in the URLs of the room's first hold document and
+    of its result, which then need no look-up (Twilio signs the URLs, so they are ours).
     """
-    dial = vr.dial(action=_url("room-result", call=call_sid), method="POST")
+    known = {"d": who[0], "s": int(who[1])} if who else {}
+    dial = vr.dial(action=_url("room-result", call=call_sid, **known), method="POST")
     conference(
         dial,
         call_sid,
         start=False,
-        wait_url=_url("hold", call=call_sid, p=prompt),
+        wait_url=_url("hold", call=call_sid, p=prompt, **known),
         wait_method="POST",
         status_callback=_url("room-status", call=call_sid, by="caller"),
         status_callback_event="start",
@@ -82,14 +87,13 @@ def hold() -> Response:
     eng = engine()
     call_sid, prompt = _arg("call"), _arg("p") or "connecting"
     step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
-    info = eng.router.call(call_sid)
-    if info is None or info.state not in _LIVE:
-        # Nobody will come to this room (the record is over: closed by a lost or mistaken
-        # report, or expired), yet the caller is in it: out to the fallback line, never left
-        # on hold for good. The waitUrl may not <Dial> (13238), so through REST.
-        dispatch.rescue(request.form.get("CallSid", "")[:64], info.agent_leg if info else "")
-    dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
-    senior = bool(info and info.senior)
+    if step == 1 and _arg("d") and _arg("s") in ("0", "1"):
+        # the first document, fetched as the caller enters the room the answer before put
+        # them in: who they are is in the URL, and the record was live a moment ago (the
+        # next documents look it up)
+        dialect, senior = _arg("d"), _arg("s") == "1"
+    else:
+        dialect, senior = _hold_check(call_sid)
     vr = VoiceResponse()
     if step == 1 or step % _REASSURE_EVERY == 0:
         s = eng.settings
@@ -102,14 +106,29 @@ def hold() -> Response:
     return reply(vr)
 
 
+def _hold_check(call_sid: str) -> tuple[str, bool]:
+    """The caller's dialect and seniority from their record; a record that is over sends them
+    to a person."""
+    info = engine().router.call(call_sid)
+    if info is None or info.state not in _LIVE:
+        # Nobody will come to this room (the record is over: closed by a lost or mistaken
+        # report, or expired), yet the caller is in it: out to the fallback line, never left
+        # on hold for good. The waitUrl may not <Dial> (13238), so through REST.
+        dispatch.rescue(request.form.get("CallSid", "")[:64], info.agent_leg if info else "")
+    if info is None:
+        return engine().settings.hotline.default_dialect, False
+    return info.caller_dialect, info.senior
+
+
 @bp.route("/room", methods=["POST", "GET"])
 @twilio_webhook
 def join_room() -> Response:
     """Where a waiting caller is pulled when their agent is being rung: into their room."""
     call_sid = _arg("call") or request.form.get("CallSid", "")[:64]
-    if engine().router.call(call_sid) is None:
+    info = engine().router.call(call_sid)
+    if info is None:
         return fallback()
-    return reply(room(VoiceResponse(), call_sid, "wait_next"))
+    return reply(room(VoiceResponse(), call_sid, "wait_next", (info.caller_dialect, info.senior)))
 
 
 @bp.route("/agent-answer", methods=["POST", "GET"])
@@ -203,13 +222,17 @@ def room_result() -> Response:
     once heard no menu where it is read out."""
     if request.form.get("DialCallStatus", "") in ("completed", "answered"):
         vr = VoiceResponse()
-        info = engine().router.call(_arg("call"))
-        if info is not None and info.senior:
+        if _arg("s") in ("0", "1"):  # who the caller is, in the URL (connect.room)
+            senior, dialect = _arg("s") == "1", _arg("d")
+        else:
+            info = engine().router.call(_arg("call"))
+            senior = info is not None and info.senior
+            dialect = info.caller_dialect if info is not None else ""
+        if senior:
             ivr = engine().settings.ivr
             told = default_packs().utterance(
-                info.caller_dialect, "complaint_channel",
-                hours=ivr.complaint_hours, key=ivr.complaint_key,
-            )  # fmt: skip
+                dialect, "complaint_channel", hours=ivr.complaint_hours, key=ivr.complaint_key
+            )
             speak(vr, told, public_base(), ivr.senior_rate)
         vr.hangup()
         return reply(vr)

@@ -269,6 +269,33 @@ def test_redis_away_when_the_agent_picks_up_still_puts_the_senior_through(
     assert (day.answered, day.abandoned, day.connected) == (1, 0, 1)
 
 
+def test_the_rooms_first_hold_document_and_its_result_need_no_redis(
+    own_redis: RedisProcess, clock: FixedClock
+) -> None:
+    """Who the caller is rides in the room's URLs: the greeting of the first hold document and
+    the complaint channel after the agent leaves are answered with Redis away (before, the
+    first gave the settings-only "connecting", the second no complaint channel)."""
+    off = Offline(
+        create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
+    )
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
+    assert off.sim.webhooks is not None
+    hold = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/hold")
+    result = _RedisAwayFor(hold, own_redis, "/voice/room-result")
+    off.sim.webhooks.transport = result
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
+    off.run()
+    assert not off.sim.faults and len(hold.hit) == 1 and len(result.hit) == 1
+    hotline = off.engine.settings.hotline.name
+    ivr = off.engine.settings.ivr
+    heard = [text for _, text in said(leg)]
+    assert heard[0] == PACKS.text("mandarin", "senior_greeting", hotline=hotline)
+    told = PACKS.text("mandarin", "complaint_channel", hours=ivr.complaint_hours,
+                      key=ivr.complaint_key)  # fmt: skip
+    assert heard[-1] == told and leg.bridged_at is not None
+
+
 def test_when_the_next_agents_leg_cannot_be_placed_the_senior_waits_in_the_room_for_one(
     hotline: Offline,
 ) -> None:
