@@ -88,9 +88,9 @@ def hold() -> Response:
     call_sid, prompt = _arg("call"), _arg("p") or "connecting"
     step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
     if step == 1 and _arg("d") and _arg("s") in ("0", "1"):
-        # the first document, fetched as the caller enters the room the answer before put
-        # them in: who they are is in the URL, and the record was live a moment ago (the
-        # next documents look it up)
+        # the first document, fetched the moment the caller enters the room: who they are
+        # is in its URL, and their record was live when the room was answered (the next
+        # documents look it up)
         dialect, senior = _arg("d"), _arg("s") == "1"
     else:
         dialect, senior = _hold_check(call_sid)
