@@ -58,7 +58,8 @@ class Telephony:
         reserved for the senior. `Enable` reports `AnsweredBy` on the request to `url` as soon
         as Twilio knows (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
-        return self._create(to, from_, url, status_callback, 60, machine_detection="Enable")
+        document = {"url": url, "method": "POST"}
+        return self._create(to, from_, document, status_callback, 60, machine_detection="Enable")
 
     def place_visit(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
         """Place a return visit's call running `url`; its CallSid, or None if it failed.
@@ -67,15 +68,21 @@ class Telephony:
         has ended (the beep), so that the short message said then is what the voicemail keeps
         (https://www.twilio.com/docs/voice/answering-machine-detection#machinedetection).
         """
+        document = {"url": url, "method": "POST"}
         return self._create(
-            to, from_, url, status_callback, 60, machine_detection="DetectMessageEnd"
+            to, from_, document, status_callback, 60, machine_detection="DetectMessageEnd"
         )
 
     def call_agent(
-        self, to: str, from_: str, url: str, status_callback: str, timeout: int
+        self, to: str, from_: str, twiml: str, status_callback: str, timeout: int
     ) -> str | None:
-        """Ring an agent (their leg runs `url` once they answer); its CallSid, or None."""
-        return self._create(to, from_, url, status_callback, timeout)
+        """Ring an agent (their leg runs `twiml` once they answer); its CallSid, or None.
+
+        The TwiML goes inline (`Twiml`, at most 4,000 characters): Twilio runs it at the
+        pick-up without fetching a URL
+        (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource).
+        """
+        return self._create(to, from_, {"twiml": twiml}, status_callback, timeout)
 
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call leave what it is doing and run the TwiML at `url`; False if not
@@ -105,16 +112,22 @@ class Telephony:
         return True
 
     def _create(
-        self, to: str, from_: str, url: str, status_callback: str, timeout: int, **extra: str
+        self,
+        to: str,
+        from_: str,
+        document: dict[str, str],
+        status_callback: str,
+        timeout: int,
+        **extra: str,
     ) -> str | None:
+        """Place a call running `document` (url and method, or twiml)."""
         if self._client is None:
             return None
         try:
             call = self._client.calls.create(
                 to=to,
                 from_=from_,
-                url=url,
-                method="POST",
+                **document,
                 status_callback=status_callback,
                 status_callback_event=["completed"],
                 status_callback_method="POST",

@@ -9,6 +9,7 @@ answer has no room for them wait in a list that `tick` and `poll` hand out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,6 +137,9 @@ class ForcedChange:
     to_state: str
     call_sid: str  # the call the agent was held by, "" when none
     ended: str  # "offer" (caller back in line), "call" (completed) or "" (nothing live)
+    # the agent's leg placed for the offer it ended, "" if none: the call flow ends it (not
+    # kept in the audit list)
+    leg: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The change for JSON."""
@@ -357,7 +361,8 @@ class Router:
 
         For an agent whose call's end was never reported: an offered caller goes back to
         their place in line (no miss counted), a call in progress is completed (counted
-        once) and the agent goes straight to `state`, not to wrap-up.
+        once) and the agent goes straight to `state`, not to wrap-up. The change's `leg` is
+        the agent's leg placed for an offer it ended: the caller must end it.
         """
         if state not in SETTABLE_STATES:
             raise ValueError(f"agent state must be available, away or offline, not {state!r}")
@@ -368,7 +373,8 @@ class Router:
             raise ValueError(f"who forces a change must be a name of 1-{MAX_BY} characters")
         args = {"id": agent_id, "state": state, "by": who, "via": via}
         out = self._run("force_state", args)
-        return _forced(out["change"]), _offers(out.get("offers"))
+        change = dataclasses.replace(_forced(out["change"]), leg=str(out.get("cancel") or ""))
+        return change, _offers(out.get("offers"))
 
     def forced_changes(self, limit: int = 50) -> list[ForcedChange]:
         """The newest forced state changes, newest first, within the statistics' retention."""

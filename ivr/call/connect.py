@@ -7,9 +7,10 @@ incoming, an agent free -> the agent's leg is placed through REST at once (dispa
     and the caller is answered with <Dial><Conference> into a room named after their call,
     hearing the greeting from the conference's waitUrl (/voice/hold) while the agent's phone
     rings
-the agent answers -> /voice/agent-answer: a short whisper, then the same room; the conference
-    starts, the caller's wait audio stops and they hear the agent (/voice/room-status records
-    the time to a human)
+the agent answers -> their leg runs the TwiML it was placed with (ivr/call/agent_leg.py, no
+    webhook): a short whisper, then the same room; the conference starts, the caller's wait
+    audio stops and they hear the agent (/voice/room-status records the pick-up and the time
+    to a human)
 the agent misses -> /voice/agent-status: the next free agent is rung, the caller still in the
     room; with nobody free they wait there, and are rung for when an agent frees up
 a caller who waited in the queue -> when assigned, the agent's leg is placed and the caller is
@@ -28,10 +29,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
+from ivr.call.agent_leg import conference, join_as_agent, whisper_into
 from ivr.call.twiml import reply, speak
 from ivr.call.webhooks import fallback, public_base, twilio_webhook
 from ivr.services import engine
@@ -54,36 +56,28 @@ def _arg(name: str) -> str:
     return request.args.get(name, "")[:64]
 
 
-def room(vr: VoiceResponse, call_sid: str, prompt: str) -> VoiceResponse:
+def room(
+    vr: VoiceResponse, call_sid: str, prompt: str, who: tuple[str, bool] | None = None
+) -> VoiceResponse:
     """The caller's answer: into the call's own room, hearing `prompt` until the agent comes.
 
     The caller ends the conference when they leave (endConferenceOnExit) and never starts it:
-    the agent's arrival does, which cuts the wait audio at once.
+    the agent's arrival does, which cuts the wait audio at once. `who`: the caller's dialect
+    and whether they are a senior, carried in the URLs of the room's first hold document and
+    of its result, which then need no look-up (Twilio signs the URLs, so they are ours).
     """
-    dial = vr.dial(action=_url("room-result", call=call_sid), method="POST")
-    _conference(
+    known = {"d": who[0], "s": int(who[1])} if who else {}
+    dial = vr.dial(action=_url("room-result", call=call_sid, **known), method="POST")
+    conference(
         dial,
         call_sid,
         start=False,
-        wait_url=_url("hold", call=call_sid, p=prompt),
+        wait_url=_url("hold", call=call_sid, p=prompt, **known),
         wait_method="POST",
         status_callback=_url("room-status", call=call_sid, by="caller"),
         status_callback_event="start",
     )
     return vr
-
-
-def _conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> None:
-    # The room is named after the routing record's CallSid: no personal data in its name, as
-    # Twilio asks.
-    dial.conference(
-        call_sid,
-        start_conference_on_enter=start,
-        end_conference_on_exit=True,
-        beep=False,
-        status_callback_method="POST",
-        **options,
-    )
 
 
 @bp.route("/hold", methods=["POST", "GET"])
@@ -93,14 +87,13 @@ def hold() -> Response:
     eng = engine()
     call_sid, prompt = _arg("call"), _arg("p") or "connecting"
     step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
-    info = eng.router.call(call_sid)
-    if info is None or info.state not in _LIVE:
-        # Nobody will come to this room (the record is over: closed by a lost or mistaken
-        # report, or expired), yet the caller is in it: out to the fallback line, never left
-        # on hold for good. The waitUrl may not <Dial> (13238), so through REST.
-        dispatch.rescue(request.form.get("CallSid", "")[:64], info.agent_leg if info else "")
-    dialect = info.caller_dialect if info else eng.settings.hotline.default_dialect
-    senior = bool(info and info.senior)
+    if step == 1 and _arg("d") and _arg("s") in ("0", "1"):
+        # the first document, fetched the moment the caller enters the room: who they are
+        # is in its URL, and their record was live when the room was answered (the next
+        # documents look it up)
+        dialect, senior = _arg("d"), _arg("s") == "1"
+    else:
+        dialect, senior = _hold_check(call_sid)
     vr = VoiceResponse()
     if step == 1 or step % _REASSURE_EVERY == 0:
         s = eng.settings
@@ -113,20 +106,38 @@ def hold() -> Response:
     return reply(vr)
 
 
+def _hold_check(call_sid: str) -> tuple[str, bool]:
+    """The caller's dialect and seniority from their record; a record that is over sends them
+    to a person."""
+    info = engine().router.call(call_sid)
+    if info is None or info.state not in _LIVE:
+        # Nobody will come to this room (the record is over: closed by a lost or mistaken
+        # report, or expired), yet the caller is in it: out to the fallback line, never left
+        # on hold for good. The waitUrl may not <Dial> (13238), so through REST.
+        dispatch.rescue(request.form.get("CallSid", "")[:64], info.agent_leg if info else "")
+    if info is None:
+        return engine().settings.hotline.default_dialect, False
+    return info.caller_dialect, info.senior
+
+
 @bp.route("/room", methods=["POST", "GET"])
 @twilio_webhook
 def join_room() -> Response:
     """Where a waiting caller is pulled when their agent is being rung: into their room."""
     call_sid = _arg("call") or request.form.get("CallSid", "")[:64]
-    if engine().router.call(call_sid) is None:
+    info = engine().router.call(call_sid)
+    if info is None:
         return fallback()
-    return reply(room(VoiceResponse(), call_sid, "wait_next"))
+    return reply(room(VoiceResponse(), call_sid, "wait_next", (info.caller_dialect, info.senior)))
 
 
 @bp.route("/agent-answer", methods=["POST", "GET"])
 @twilio_webhook
 def agent_answer() -> Response:
-    """The agent picked up: a short whisper, then the caller's room (which starts it)."""
+    """The agent picked up: a short whisper, then the caller's room (which starts it).
+
+    For agents' legs placed with a URL, before their TwiML was given inline
+    (ivr/call/agent_leg.py): a leg ringing across an upgrade still finds its document."""
     eng = engine()
     call_sid, agent_id = _arg("call"), _arg("agent")
     offer = eng.router.answered(call_sid, agent_id)
@@ -135,27 +146,7 @@ def agent_answer() -> Response:
         vr.hangup()
         return reply(vr)
     whisper_into(vr, offer, eng.settings.ivr.whisper)
-    return reply(join_as_agent(vr, call_sid))
-
-
-def join_as_agent(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
-    """The agent's side of the room: their arrival starts the conference.
-
-    Both sides ask for the room's events, and "only the value set by the first participant
-    to join the conference is used"
-    (https://www.twilio.com/docs/voice/api/conference-participant-resource). The caller is
-    first but for one who is pulled from the queue after their agent answered: their
-    callback asks for the start alone (they are in the room by then), the agent's for the
-    joins too, so that the caller's later arrival is heard of. One webhook a call, not three.
-    """
-    _conference(
-        vr.dial(),
-        call_sid,
-        start=True,
-        status_callback=_url("room-status", call=call_sid, by="agent"),
-        status_callback_event="start join",
-    )
-    return vr
+    return reply(join_as_agent(vr, call_sid, public_base(), agent_id))
 
 
 @bp.route("/agent-status", methods=["POST", "GET"])
@@ -184,17 +175,38 @@ def room_status() -> Response:
     eng = engine()
     call_sid = _arg("call")
     event = request.form.get("StatusCallbackEvent", "")[:32]
+    if event == "conference-start" and _arg("by") == "caller":
+        # the caller's own callback: they were the room's first participant, so are in it.
+        # The routing script checks the record itself: no look-up first (one Redis round
+        # trip a call less; this is the event of nearly every call on this path).
+        eng.router.room_event(call_sid, "both")
+        return reply(VoiceResponse())
     info = eng.router.call(call_sid)
-    if info is not None:
-        joiner = request.form.get("CallSid", "")[:64]
+    joiner = request.form.get("CallSid", "")[:64]
+    if _alone(event, joiner, info):
+        dispatch.end_agent_leg(joiner)
+    elif info is not None and _arg("agent") in ("", info.agent_id):
         eng.router.room_event(call_sid, _room_event(event, joiner, info))
     return reply(VoiceResponse())
 
 
+def _alone(event: str, joiner: str, info: CallInfo | None) -> bool:
+    """An agent joined a room nobody will come to: the offer their leg was placed for is no
+    longer theirs (the caller hung up, or it was withdrawn). Their leg runs its TwiML with no
+    webhook to check that (ivr/call/agent_leg.py); the agent's callback is the room's only
+    when they are its first participant, which is when this can be. They are hung up on, as
+    the classic whisper hangs up on an agent whose offer is gone."""
+    agent = _arg("agent")
+    if event != "participant-join" or _arg("by") != "agent" or not agent or not joiner:
+        return False
+    if info is not None and joiner in (info.call_sid, info.leg):
+        return False  # the caller's own arrival
+    return info is None or info.state not in ("offered", "on_call") or info.agent_id != agent
+
+
 def _room_event(event: str, joiner: str, info: CallInfo) -> str:
     if event == "conference-start":
-        # the caller's own callback: they were the room's first participant, so are in it
-        return "both" if _arg("by") == "caller" else "start"
+        return "start"  # the agent's callback: the caller may not be in yet
     if event == "participant-join" and joiner in (info.call_sid, info.leg):
         return "caller"
     return ""
@@ -210,38 +222,18 @@ def room_result() -> Response:
     once heard no menu where it is read out."""
     if request.form.get("DialCallStatus", "") in ("completed", "answered"):
         vr = VoiceResponse()
-        info = engine().router.call(_arg("call"))
-        if info is not None and info.senior:
+        if _arg("s") in ("0", "1"):  # who the caller is, in the URL (connect.room)
+            senior, dialect = _arg("s") == "1", _arg("d")
+        else:
+            info = engine().router.call(_arg("call"))
+            senior = info is not None and info.senior
+            dialect = info.caller_dialect if info is not None else ""
+        if senior:
             ivr = engine().settings.ivr
             told = default_packs().utterance(
-                info.caller_dialect, "complaint_channel",
-                hours=ivr.complaint_hours, key=ivr.complaint_key,
-            )  # fmt: skip
+                dialect, "complaint_channel", hours=ivr.complaint_hours, key=ivr.complaint_key
+            )
             speak(vr, told, public_base(), ivr.senior_rate)
         vr.hangup()
         return reply(vr)
     return fallback()
-
-
-def whisper_into(vr: VoiceResponse, offer: Offer, kind: str) -> None:
-    """Who is on the line, in the agent's first language: `full`, `short` or `none`.
-
-    The caller hears nothing while it plays, so it counts in their time to a human; the
-    console shows the same card (and the elderly-caller banner) from the moment of the offer.
-    """
-    if kind == "none":
-        return
-    packs = default_packs()
-    language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
-    queue = packs.text(language, f"topic_{offer.queue}")
-    if kind == "short":
-        prompt = "whisper_senior_short" if offer.senior else "whisper_other_short"
-        text = packs.text(language, prompt, queue=queue)
-    else:
-        name = offer.caller_name or packs.text(language, "caller_unknown")
-        dialect = packs.text(language, f"dialect_{offer.caller_dialect}")
-        age = offer.caller_age or ""
-        prompt = "whisper_senior" if offer.senior else "whisper_other"
-        text = packs.text(language, prompt, name=name, age=age, queue=queue, dialect=dialect)
-    voice = packs.speech_pack(language)
-    vr.say(text, voice=voice.say_voice, language=voice.say_language)

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, after_this_request, current_app, has_request_context
 
 from ivr import services
+from ivr.call.agent_leg import agent_twiml
 from ivr.call.webhooks import public_base
 from ivr.telephony import Telephony
 from routing.engine import Engine
@@ -82,7 +83,8 @@ class Dispatcher:
             self._pull(offer, f"{root}/voice/connect")
 
     def ring_agent(self, offer: Offer, root: str, *, joining: bool = False) -> Ring:
-        """Place the agent's leg for `offer`, once: their answer joins the caller's room.
+        """Place the agent's leg for `offer`, once: their answer joins the caller's room, the
+        whisper and the room given inline (ivr/call/agent_leg.py).
 
         The leg is claimed first (Router.claim_leg), so that of two requests acting on one
         offer only one rings the agent. `joining`: this request puts the caller in their room
@@ -96,7 +98,7 @@ class Dispatcher:
         leg = self.telephony.call_agent(
             offer.agent.contact,
             self.telephony.caller_id,
-            f"{root}/voice/agent-answer?{query}",
+            agent_twiml(offer, root, settings.ivr.whisper),  # no webhook at their pick-up
             f"{root}/voice/agent-status?{query}",
             settings.routing.dial_timeout,
         )

@@ -19,7 +19,8 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
-from ivr.call.connect import room, whisper_into
+from ivr.call.agent_leg import whisper_into
+from ivr.call.connect import room
 from ivr.call.twiml import dial_contact, reply, speak
 from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
 from ivr.services import engine, telephony
@@ -239,7 +240,8 @@ def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int)
         "rung",
         "taken",
     ):
-        return reply(room(VoiceResponse(), placement.call_sid, prompt))
+        who = (caller.dialect, caller.senior)
+        return reply(room(VoiceResponse(), placement.call_sid, prompt, who))
     vr = VoiceResponse()
     _utter(vr, caller, prompt, params)
     return reply(_dial(vr, placement))
@@ -520,7 +522,7 @@ def connect() -> Response:
 def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     offer = engine().router.offer_for(call_sid)
     if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
-        return room(vr, call_sid, "wait_next")
+        return room(vr, call_sid, "wait_next", (offer.caller_dialect, offer.senior))
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
         if info is not None and info.state == "overflowed":  # their queue's overflow line
@@ -532,7 +534,7 @@ def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
             return fallback_twiml()
         return _place(vr, engine().router.arrive(call_sid, _caller_of(info), info.queue))
     if dispatch.conference_enabled() and _rung_for(offer):
-        return room(vr, call_sid, "wait_next")
+        return room(vr, call_sid, "wait_next", (offer.caller_dialect, offer.senior))
     return _dial(vr, offer)
 
 

@@ -144,7 +144,7 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
     if force:
-        offers = _force(eng, agent_id, target)
+        offers = _force(eng, agent_id, target, Telephony(settings))
     else:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
     if not force:  # a forced change is recorded by _force, with what it ended
@@ -159,8 +159,9 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
             click.echo(f"  offered a waiting caller from the {offer.queue} queue")
 
 
-def _force(eng: Engine, agent_id: str, target: str) -> list[Offer]:
-    """Force the state as the OS user, and say what that ended."""
+def _force(eng: Engine, agent_id: str, target: str, telephony: Telephony) -> list[Offer]:
+    """Force the state as the OS user, and say what that ended (an agent's leg still ringing
+    for an offer it ended is hung up: its TwiML would take them into the caller's room)."""
     who = os_user()
     try:
         change, offers = _guard(lambda: eng.router.force_agent_state(agent_id, target, who, "cli"))
@@ -170,6 +171,7 @@ def _force(eng: Engine, agent_id: str, target: str) -> list[Offer]:
         eng, "agent_state_forced", agent_id, from_state=change.from_state, to_state=target,
         ended=change.ended, call_sid=change.call_sid,
     )  # fmt: skip
+    telephony.end(change.leg)
     ended = {
         "offer": f"; caller {change.call_sid} went back to their place in line",
         "call": f"; call {change.call_sid} was closed as completed",

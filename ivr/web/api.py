@@ -105,6 +105,7 @@ def force_state(agent_id: str) -> Response | tuple[Response, int]:
         change.call_sid,
     )
     audit.record("agent_state_forced", agent_id, **audit.forced_detail(change))
+    dispatch.end_agent_leg(change.leg)  # may still ring for the offer ended
     dispatch.act_on(offers)  # a freed agent, or the caller put back, may be offered at once
     return jsonify(
         change=change.as_dict(), agents=dashboard.agents(eng), forced=dashboard.forced(eng)

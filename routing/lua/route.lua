@@ -1046,15 +1046,18 @@ end
 
 -- End what holds the agent, if it is theirs: an offered caller goes back to their place in
 -- line (as after a miss, but not counted against the agent); a call in progress is completed,
--- counted once. Returns what it ended: 'offer', 'call' or ''.
+-- counted once. Returns what it ended: 'offer', 'call' or ''; and for an offer, the agent's
+-- leg placed for it ('' if none), which the call flow ends: it may still ring, and its TwiML
+-- would take the agent into the caller's room with no webhook to stop them.
 local function end_held(p, st)
   local sid = st.c
   local c = sid ~= '' and get_call(sid) or nil
   if not c or c.ag ~= p.id then return '' end
   if c.st == 'offered' then
+    local leg = c.al or ''
     redis.call('ZREM', PULLS, sid)
     miss(sid, c, false)  -- no miss counted: the agent never had a real chance at the caller
-    return 'offer'
+    return 'offer', leg
   elseif c.st == 'on_call' then
     finish(sid, c, nil)
     return 'call'
@@ -1081,7 +1084,7 @@ function OPS.force_state()
   local p = get_profile(arg.id)
   if not p then return {err = 'unknown agent ' .. arg.id} end
   local before = get_state(arg.id)
-  local ended = end_held(p, before)
+  local ended, leg = end_held(p, before)
   local st = get_state(arg.id)  -- as end_held left it (a completed call: in wrap-up)
   st.c, st.nx, st.m = '', '', 0
   if st.s ~= arg.state then
@@ -1094,7 +1097,7 @@ function OPS.force_state()
                   to = arg.state, call = before.c, ended = ended}
   audit(change)
   settle()
-  return {offers = drain(nil), change = change}
+  return {offers = drain(nil), change = change, cancel = leg or ''}
 end
 
 function OPS.save()

@@ -10,7 +10,7 @@ import pytest
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
-from ivr.call.connect import whisper_into
+from ivr.call.agent_leg import agent_twiml, whisper_into
 from routing.agents import Agent
 from routing.router import Offer
 from tests.readable import reads_badly
@@ -64,3 +64,26 @@ def test_an_unknown_age_leaves_no_empty_unit_behind() -> None:
 def test_an_optional_part_is_dropped_only_when_a_field_in_it_is_unknown() -> None:
     text = PACKS.text("mandarin", "whisper_senior", name="王", age=0, dialect="")
     assert text == "老年来电，请放慢语速、耐心解答。来电人王，0岁。"
+
+
+@pytest.mark.parametrize("language", PACKS.codes)
+def test_the_agents_leg_twiml_holds_the_whisper_and_the_room_within_twilios_limit(
+    language: str,
+) -> None:
+    """The agent's leg is placed with its TwiML inline (ivr/call/agent_leg.py): the whisper,
+    then the caller's room, which the agent's arrival starts; Twilio takes at most 4,000
+    characters (error 32018), so the longest whisper must fit with the URL of a long base."""
+    offer = _offer(language, True, "欧阳" * 16, 104, "cantonese", "complaints")
+    base = "https://" + "h" * 200 + ".example.com/silverline"
+    twiml = agent_twiml(offer, base, "full")
+    assert len(twiml) <= 4000
+    root = ET.fromstring(twiml)
+    assert [el.tag for el in root] == ["Say", "Dial"]
+    assert root[0].text == _whisper(offer, "full")
+    [room] = root.iter("Conference")
+    assert room.text == "CA1"
+    assert (room.get("startConferenceOnEnter"), room.get("endConferenceOnExit")) == ("true", "true")
+    callback = room.get("statusCallback", "")
+    assert callback.startswith(f"{base}/voice/room-status?") and "agent=a1" in callback
+    assert "by=agent" in callback and room.get("statusCallbackEvent") == "start join"
+    assert [el.tag for el in ET.fromstring(agent_twiml(offer, base, "none"))] == ["Dial"]

@@ -122,7 +122,7 @@ TWILIO_FIELDS = [
     "ErrorUrl",
     "CallDuration",
 ]
-QUERY_ARGS = ["attempt", "empty", "agent", "call", "x", "attempt[]"]
+QUERY_ARGS = ["attempt", "empty", "agent", "call", "x", "attempt[]", "d", "s", "by"]
 forms = st.dictionaries(st.sampled_from(TWILIO_FIELDS) | st.text(_chars, max_size=8), hostile)
 queries = st.dictionaries(st.sampled_from(QUERY_ARGS), hostile, max_size=4)
 routes = st.sampled_from(sorted(ROUTES))

@@ -13,6 +13,7 @@ import pytest
 from app import create_app
 from dialects.packs import default_packs
 from ivr import services
+from ivr.call import dispatch
 from ivr.call.dispatch import Dispatcher
 from ivr.runtime.redis_process import RedisProcess
 from ivr.simulator.core.calls import Leg
@@ -125,6 +126,56 @@ def test_a_senior_who_hangs_up_during_the_greeting_frees_the_agent_and_stops_the
     assert (day.answered, day.abandoned + day.short_abandoned, day.missed) == (0, 1, 0)
 
 
+def test_an_agent_picking_up_after_the_senior_left_unstopped_is_hung_up(
+    hotline: Offline,
+) -> None:
+    """The agent's leg runs its room inline, with no webhook to find the offer gone: the REST
+    request that stops their ringing fails (the API away when the senior hangs up), they pick
+    up into an empty room, and the room's first event hangs up on them at once."""
+    agent = hotline.add_agent("elder", {"senior"}, answer_delay_s=(8.0, 8.0))
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng, patience_s=2.0))
+    sched, sim = hotline.sim.sched, hotline.sim
+    sched.call_later(1.5, lambda: setattr(sim, "rest_down", True))
+    sched.call_later(5.0, lambda: setattr(sim, "rest_down", False))
+    hotline.run(until=300)  # left in the room, the agent would be there for good
+    assert not hotline.sim.faults
+    [ring] = agent_legs(hotline)
+    assert ring.answered_at is not None and agent.calls == 0  # picked up, nobody there
+    assert ring.ended_at is not None and ring.ended_at - ring.answered_at < 3.0  # whisper, out
+    assert leg.bridged_at is None
+    status = hotline.engine.agents.state("elder")
+    assert (status.state, status.missed, status.call_sid) == ("available", 0, "")
+    day = seniors(hotline)
+    assert (day.answered, day.abandoned + day.short_abandoned, day.connected) == (0, 1, 0)
+
+
+def test_an_offer_withdrawn_while_the_agent_rings_stops_their_ringing_and_the_next_agent_talks(
+    hotline: Offline,
+) -> None:
+    """A supervisor forces a ringing agent away: their leg, whose TwiML would take them into
+    the senior's room, is ended as the dashboard's API ends it; the senior, still in the room,
+    is put through to the next agent, one agent only."""
+    slow = hotline.add_agent("slow", {"senior"}, answer_delay_s=(8.0, 8.0))
+    hotline.run(until=30)  # slow has been idle longest, so is rung first
+    other = hotline.add_agent("other", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
+    hotline.run(until=31)
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run(until=33)
+    change, offers = hotline.engine.router.force_agent_state("slow", "away", "sue", "web")
+    assert change.ended == "offer" and change.leg == agent_legs(hotline)[0].sid
+    with hotline.app.app_context():  # what POST /api/v1/agents/<id>/state does with it
+        dispatch.end_agent_leg(change.leg)
+        dispatch.act_on(offers, hotline.base)
+    hotline.run(until=300)
+    assert not hotline.sim.faults
+    first, second = agent_legs(hotline)
+    assert first.to == "client:slow" and first.answered_at is None and first.ended
+    assert second.to == "client:other" and leg.bridged_at is not None
+    assert slow.calls == 0 and other.calls == 1
+    day = seniors(hotline)
+    assert (day.answered, day.missed, day.connected) == (1, 0, 1)
+
+
 def test_a_waiting_senior_is_pulled_into_their_room_when_an_agent_is_rung_for_them(
     hotline: Offline,
 ) -> None:
@@ -189,26 +240,60 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 def test_redis_away_when_the_agent_picks_up_still_puts_the_senior_through(
     own_redis: RedisProcess, clock: FixedClock
 ) -> None:
+    """The agent's leg runs the whisper and the room inline: no webhook at the pick-up, so
+    nothing there needs Redis. The room's start is the one report then; with Redis away it is
+    kept and replayed, and the call is counted once."""
     off = Offline(
         create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
     )
     off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
     agent = off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
     assert off.sim.webhooks is not None
-    away = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/agent-answer")
+    away = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/room-status")
     off.sim.webhooks.transport = away
     leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
     off.run()
     assert not off.sim.faults
-    [answer] = away.hit  # the agent's pick-up, answered from settings alone: into the room,
-    assert f">{leg.sid}</Conference>" in answer and "<Say" not in answer  # with no whisper
+    assert len(away.hit) == 1  # the room's start, answered while Redis was away
+    [ring] = agent_legs(off)
+    whisper = PACKS.text(
+        "mandarin", "whisper_senior_short", queue=PACKS.text("mandarin", "topic_senior")
+    )
+    assert [text for _, text in said(ring, "agent")] == [whisper]  # heard before the room
     assert leg.bridged_at is not None and leg.bridged_at - leg.created_at < 5.0
     assert "connected to client:elder" in events(leg) and agent.calls == 1
-    # Redis back: the room's events and the agent's end still close the call, counted once
+    # Redis back: the kept report and the agent's end close the call, counted once
     status = off.engine.agents.state("elder")
     assert (status.state, status.call_sid, status.missed) == ("available", "", 0)
     day = seniors(off)
     assert (day.answered, day.abandoned, day.connected) == (1, 0, 1)
+
+
+def test_the_rooms_first_hold_document_and_its_result_need_no_redis(
+    own_redis: RedisProcess, clock: FixedClock
+) -> None:
+    """Who the caller is rides in the room's URLs: the greeting of the first hold document and
+    the complaint channel after the agent leaves are answered with Redis away (before, the
+    first gave the settings-only "connecting", the second no complaint channel)."""
+    off = Offline(
+        create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
+    )
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
+    assert off.sim.webhooks is not None
+    hold = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/hold")
+    result = _RedisAwayFor(hold, own_redis, "/voice/room-result")
+    off.sim.webhooks.transport = result
+    leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
+    off.run()
+    assert not off.sim.faults and len(hold.hit) == 1 and len(result.hit) == 1
+    hotline = off.engine.settings.hotline.name
+    ivr = off.engine.settings.ivr
+    heard = [text for _, text in said(leg)]
+    assert heard[0] == PACKS.text("mandarin", "senior_greeting", hotline=hotline)
+    told = PACKS.text("mandarin", "complaint_channel", hours=ivr.complaint_hours,
+                      key=ivr.complaint_key)  # fmt: skip
+    assert heard[-1] == told and leg.bridged_at is not None
 
 
 def test_when_the_next_agents_leg_cannot_be_placed_the_senior_waits_in_the_room_for_one(

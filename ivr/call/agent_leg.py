@@ -1,0 +1,88 @@
+"""The agent's side of a caller's room: the whisper, and the TwiML their leg runs on pick-up.
+
+The agent's leg is placed through REST with this TwiML inline (`Twiml` on Create Call,
+https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource: "TwiML
+instructions for the call Twilio will use without fetching TwiML from the url"; at most 4,000
+characters, error 32018). Twilio runs it the moment the agent answers, with no webhook to us:
+before, /voice/agent-answer was fetched for it, a webhook of every call on this path that only
+chose the whisper and checked the offer was still live (BENCHMARKS.md, section 8). The whisper
+is known when the leg is placed (the offer names the agent and the caller), and what the
+check did is done otherwise (docs/time-to-human.md, "Failures on the conference path").
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from dialects.packs import default_packs
+from routing.router import Offer
+
+
+def conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> None:
+    """The call's own room, named after the routing record's CallSid: no personal data in its
+    name, as Twilio asks; whoever leaves ends it."""
+    dial.conference(
+        call_sid,
+        start_conference_on_enter=start,
+        end_conference_on_exit=True,
+        beep=False,
+        status_callback_method="POST",
+        **options,
+    )
+
+
+def join_as_agent(vr: VoiceResponse, call_sid: str, base: str, agent_id: str = "") -> VoiceResponse:
+    """The agent's side of the room: their arrival starts the conference.
+
+    Both sides ask for the room's events, and "only the value set by the first participant
+    to join the conference is used"
+    (https://www.twilio.com/docs/voice/api/conference-participant-resource). The caller is
+    first but for one who is pulled from the queue after their agent answered, or one who
+    left before the agent came: their callback asks for the start alone (they are in the
+    room by then), the agent's for the joins too, so that the caller's later arrival is heard
+    of, and an agent alone in a room nobody will come to is noticed (/voice/room-status).
+    """
+    query = urlencode(
+        {k: v for k, v in (("call", call_sid), ("by", "agent"), ("agent", agent_id)) if v}
+    )
+    conference(
+        vr.dial(),
+        call_sid,
+        start=True,
+        status_callback=f"{base}/voice/room-status?{query}",
+        status_callback_event="start join",
+    )
+    return vr
+
+
+def agent_twiml(offer: Offer, base: str, whisper: str) -> str:
+    """What the agent's leg runs once answered: the whisper, then the caller's room."""
+    vr = VoiceResponse()
+    whisper_into(vr, offer, whisper)
+    return str(join_as_agent(vr, offer.call_sid, base, offer.agent.id))
+
+
+def whisper_into(vr: VoiceResponse, offer: Offer, kind: str) -> None:
+    """Who is on the line, in the agent's first language: `full`, `short` or `none`.
+
+    The caller hears nothing while it plays, so it counts in their time to a human; the
+    console shows the same card (and the elderly-caller banner) from the moment of the offer.
+    """
+    if kind == "none":
+        return
+    packs = default_packs()
+    language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
+    queue = packs.text(language, f"topic_{offer.queue}")
+    if kind == "short":
+        prompt = "whisper_senior_short" if offer.senior else "whisper_other_short"
+        text = packs.text(language, prompt, queue=queue)
+    else:
+        name = offer.caller_name or packs.text(language, "caller_unknown")
+        dialect = packs.text(language, f"dialect_{offer.caller_dialect}")
+        age = offer.caller_age or ""
+        prompt = "whisper_senior" if offer.senior else "whisper_other"
+        text = packs.text(language, prompt, name=name, age=age, queue=queue, dialect=dialect)
+    voice = packs.speech_pack(language)
+    vr.say(text, voice=voice.say_voice, language=voice.say_language)
