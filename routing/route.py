@@ -120,26 +120,7 @@ class RoutingScript:
     def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
         r = settings.routing
         return {
-            "q": [
-                {
-                    "n": q.name,
-                    "p": q.priority,
-                    "s": q.skill,
-                    "a": q.age_after * 1000,
-                    # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect
-                    "l": [
-                        {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect}
-                        for step in q.ladder
-                    ],
-                    # overflow: ok kind ("", callback, line, queue), oa after ms, ol length,
-                    # oq the queue a "queue" overflow moves callers to
-                    "ok": q.overflow[0],
-                    "oa": q.overflow[1] * 1000,
-                    "ol": q.overflow[2],
-                    "oq": q.overflow[3] if q.overflow[0] == "queue" else "",
-                }
-                for q in self.rules
-            ],
+            "q": [_queue_config(q) for q in self.rules],
             "dl": self.dialects,
             "sk": self.skills,
             "wrap": r.wrap_up_seconds * 1000,
@@ -199,6 +180,26 @@ class RoutingScript:
                 for skill in ["*", *self.skills]
             },
         }
+
+
+def _queue_config(q: QueueRule) -> dict[str, Any]:
+    """One queue's rule as route.lua's cfg.q entry reads it."""
+    return {
+        "n": q.name,
+        "p": q.priority,
+        "s": q.skill,
+        "a": q.age_after * 1000,
+        # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect
+        "l": [
+            {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect} for step in q.ladder
+        ],
+        # overflow: ok kind ("", callback, line, queue), oa after ms, ol length,
+        # oq the queue a "queue" overflow moves callers to
+        "ok": q.overflow[0],
+        "oa": q.overflow[1] * 1000,
+        "ol": q.overflow[2],
+        "oq": q.overflow[3] if q.overflow[0] == "queue" else "",
+    }
 
 
 def lua_literal(value: object) -> str:
