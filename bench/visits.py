@@ -2,7 +2,7 @@
 the whole app on the virtual clock, without and then with a campaign of 5,000 customers being
 dialled progressively (docs/campaigns.md), from the same seed.
 
-    .venv/bin/python -m bench.visits [--calls 500] [--customers 5000] [--share 0.3]
+    .venv/bin/python -m bench.visits [--calls 500] [--customers 5000] [--share 0.3] [--keep-idle 0]
 
 The reference scenario (BENCHMARKS.md, section 8): 0.1333 calls/s, 10 agents taking every
 queue, 30 % seniors, handle time 60 s (15 s of it wrap-up), patience 300 s, agents answering
@@ -38,7 +38,7 @@ WRAP_UP = 15
 ANSWERS = ("person",) * 6 + ("voicemail",) * 2 + ("busy", "nobody")
 
 
-def run(calls: int, customers: int, share: float, seed: int) -> dict[str, Any]:
+def run(calls: int, customers: int, share: float, seed: int, keep_idle: int = 0) -> dict[str, Any]:
     """One run on a fresh Redis; `customers` = 0: no campaign."""
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp))
@@ -48,6 +48,7 @@ def run(calls: int, customers: int, share: float, seed: int) -> dict[str, Any]:
                 "redis.socket_timeout": 10,  # a loaded machine; the default stays 0.5 s
                 "routing.wrap_up_seconds": WRAP_UP,
                 "campaigns.agent_share": share,
+                "campaigns.keep_idle": keep_idle,
                 **OPEN_ALL_DAY,
             }
             offline = Offline(create_app, overrides, clock=FixedClock(START), seed=seed)
@@ -96,9 +97,10 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--share", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep-idle", type=int, default=0)
     args = parser.parse_args()
     without = run(args.calls, 0, args.share, args.seed)
-    with_campaign = run(args.calls, args.customers, args.share, args.seed)
+    with_campaign = run(args.calls, args.customers, args.share, args.seed, args.keep_idle)
     before, after = (
         without["seniors"]["time_to_human_s"],
         with_campaign["seniors"]["time_to_human_s"],

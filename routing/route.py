@@ -146,6 +146,7 @@ class RoutingScript:
             # return visits: agent share per mille (Lua constants are integers); stats queue
             "vsh": round(settings.campaigns.agent_share * 1000),
             "vq": VISIT_QUEUE,
+            "vki": settings.campaigns.keep_idle,
         }
 
     def _keys_by_name(self) -> dict[str, Any]:

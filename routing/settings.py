@@ -453,6 +453,9 @@ class CampaignSettings:
     # The most of the staffed agents that return visits (docs/campaigns.md) may hold at once:
     # inbound callers keep the rest, and a visit takes only an idle agent anyway.
     agent_share: float = 0.3
+    # Agents (any skill) a visit always leaves available for whoever calls next; 0: none
+    # beyond the senior reserve (routing.senior_reserve).
+    keep_idle: int = 0
 
     def check(self) -> None:
         require(
@@ -460,6 +463,7 @@ class CampaignSettings:
             "campaigns.agent_share",
             "a share from 0 (no return visits) to 1",
         )
+        require(0 <= self.keep_idle <= 1000, "campaigns.keep_idle", "0 to 1000 agents")
 
 
 @dataclass(frozen=True)

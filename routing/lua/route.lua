@@ -1225,10 +1225,13 @@ local function visit_agent(q, d)
 end
 
 -- Why a visit may not start now ('' if it may, with the agent): the share of the staffed
--- agents return visits may hold (cfg.vsh per mille, rounded down), or no suitable agent.
+-- agents return visits may hold (cfg.vsh per mille, rounded down), or no suitable agent
+-- (none idle beyond the cfg.vki kept for callers).
 local function visit_refusal(q, d)
   local staffed = tonumber(redis.call('HGET', STAFFED, '*|')) or 0
   if visits_holding() + 1 > math.floor(cfg.vsh * staffed / 1000) then return 'share', nil end
+  -- campaigns.keep_idle: so many agents stay free for whoever calls next
+  if redis.call('ZCARD', avail('*')) <= cfg.vki then return 'no_agent', nil end
   local agent = visit_agent(q, d)
   if not agent then return 'no_agent', nil end
   return '', agent

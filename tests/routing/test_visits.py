@@ -95,6 +95,21 @@ def test_an_inbound_senior_is_assigned_before_a_visit(r: RedisClient, clock: Fix
     assert info is not None and info.agent_id == "a"
 
 
+def test_keep_idle_leaves_agents_free_for_whoever_calls_next(
+    r: RedisClient, clock: FixedClock
+) -> None:
+    d = build(r, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0,
+                           "campaigns.keep_idle": 2})  # fmt: skip
+    for aid in "ab":
+        d.agent(aid, "senior")
+    assert visit(d, 1).why == "no_agent"  # two idle: both kept
+    d.agent("c", "senior")
+    assert visit(d, 1).offer is not None
+    assert visit(d, 2).why == "no_agent"
+
+
 def test_the_share_is_checked_at_start_up() -> None:
     with pytest.raises(SettingsError, match="campaigns.agent_share"):
         load_engine_settings({"campaigns.agent_share": 1.5})
+    with pytest.raises(SettingsError, match="campaigns.keep_idle"):
+        load_engine_settings({"campaigns.keep_idle": -1})
