@@ -452,7 +452,7 @@ class WrapUp:
 class CampaignSettings:
     # The most of the staffed agents that return visits (docs/campaigns.md) may hold at once:
     # inbound callers keep the rest, and a visit takes only an idle agent anyway.
-    agent_share: float = 0.3
+    agent_share: float = 0.1
     # Agents (any skill) a visit always leaves available for whoever calls next; 0: none
     # beyond the senior reserve (routing.senior_reserve).
     keep_idle: int = 0
