@@ -52,6 +52,11 @@ UNREACHED = ("busy", "no-answer", "failed", "canceled", "voicemail", "hung_up", 
 VISIT_CODES = ("confirmed", "escalate", "wrong_person", "call_back_later", "refused", "do_not_call")
 
 
+def _talked(entry: dict[str, Any]) -> bool:
+    """Whether an attempt of the log reached the customer (talked, or coded by the agent)."""
+    return entry.get("outcome") not in (*UNREACHED, "dialled")
+
+
 class CampaignError(SilverlineError):
     """A campaign that cannot be made or changed as asked; says why."""
 
@@ -163,11 +168,14 @@ class Campaigns:
         return sorted((Target(**json.loads(v)) for v in raw.values()), key=lambda t: t.number)
 
     def progress(self, name: str) -> dict[str, int]:
-        """Customers by outcome, and how many were reached (any outcome but pending, failed)."""
+        """Customers by outcome, and how many were reached: spoken to by an agent, whether or
+        not the visit's outcome has been coded yet (a talk still to code is pending)."""
         counts = dict.fromkeys(OUTCOMES, 0)
+        reached = 0
         for t in self.targets(name):
             counts[t.outcome] += 1
-        counts["reached"] = sum(counts[o] for o in OUTCOMES if o not in {"pending", "failed"})
+            reached += t.outcome not in {"pending", "failed"} or any(map(_talked, t.log))
+        counts["reached"] = reached
         counts["total"] = sum(counts[o] for o in OUTCOMES)
         return counts
 

@@ -102,3 +102,19 @@ def test_progress_counts_customers_by_outcome(
         "pending": 2, "confirmed": 0, "escalate": 0, "wrong_person": 0,
         "call_back_later": 0, "refused": 0, "failed": 0, "reached": 0, "total": 2,
     }  # fmt: skip
+
+
+def test_a_customer_spoken_to_is_reached_before_the_agent_codes_the_outcome(
+    r: RedisClient, clock: FixedClock, tmp_path: Path
+) -> None:
+    c = campaigns(r, clock)
+    c.add(LOAN, csv_file(tmp_path, "number\n13800138000\n13900139000\n"))
+    c.started(LOAN, "+8613800138000", "VS1", "a01")
+    c.attempt_over(LOAN.name, "+8613800138000", "VS1", "talked")  # not coded yet
+    c.started(LOAN, "+8613900139000", "VS2", "a02")
+    c.attempt_over(LOAN.name, "+8613900139000", "VS2", "voicemail")
+    progress = c.progress(LOAN.name)
+    assert (progress["pending"], progress["reached"]) == (2, 1)
+    c.record_outcome(LOAN.name, "+8613800138000", "VS1", "confirmed")
+    progress = c.progress(LOAN.name)
+    assert (progress["pending"], progress["confirmed"], progress["reached"]) == (1, 1, 1)
