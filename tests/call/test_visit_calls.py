@@ -17,9 +17,9 @@ REASON = "保单贷款确认"
 
 
 def reserve(engine: Engine, tmp_path: Path) -> Offer:
-    """A campaign of one senior, and the visit to them started: four senior-trained agents,
-    so that 0.3 of them is one and the senior reserve keeps another."""
-    for aid in ("a", "b", "c", "d"):
+    """A campaign of one senior, and the visit to them started: ten senior-trained agents,
+    so that the default share (0.1) of them is one and the senior reserve keeps another."""
+    for aid in "abcdefghij":
         add_agent(engine, aid, {"senior"}, ("cantonese",))
     path = tmp_path / "list.csv"
     path.write_text(f"number\n{SENIOR}\n", encoding="utf-8")
@@ -79,7 +79,7 @@ def test_a_lost_agent_leaves_the_customer_in_line_for_the_next(
     root = twiml(answer(client, "/voice/visit-connect", offer))
     dial = root.find("Dial")  # the customer, on the line, was given the next free agent
     assert dial is not None and dial.findtext("Client") not in ("", None, offer.agent.id)
-    for aid in ("a", "b", "c", "d"):
+    for aid in "abcdefghij":
         people.router.force_agent_state(aid, "offline", "boss", "cli")
     root = twiml(answer(client, "/voice/visit-connect", offer))
     assert root.find("Enqueue") is not None  # nobody at all: in line, never hung up on
