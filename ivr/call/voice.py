@@ -463,21 +463,21 @@ def _queue_full(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     eng = engine()
     kind, placement = eng.router.queue_full(call_sid)
     info = eng.router.call(call_sid)
-    if info is not None and kind == "queue" and isinstance(placement, Queued):
-        greeting = request.args.get("g", "")[:32] or None
-        return _enqueue(vr, placement.queue, public_base(), call=_carried(), greet=greeting)
-    if info is not None and kind == "queue" and placement is not None:
-        return _place(vr, placement)
-    if info is not None and kind == "line":
+    if info is None or not kind or (kind == "callback" and not info.caller_number):
+        eng.router.left_queue(call_sid)  # nowhere to overflow to: a person, now
+        return fallback_twiml()
+    if kind == "line":
         return _overflow_line(vr, info)
-    if info is not None and kind == "callback" and info.caller_number:
+    if kind == "callback":
         caller = _caller_of(info)
         with _offer_gather(vr, caller, _url("full-callback", call=_carried())) as gather:
             _say(gather, caller, "wait_callback_offer")
         vr.redirect(_url("full-callback", call=_carried(), empty=1), method="POST")
         return vr
-    eng.router.left_queue(call_sid)
-    return fallback_twiml()
+    if isinstance(placement, Queued):  # moved: into the other queue, hearing their prompt
+        greeting = request.args.get("g", "")[:32] or None
+        return _enqueue(vr, placement.queue, public_base(), call=_carried(), greet=greeting)
+    return _connect_assigned(vr, call_sid)  # moved, and an agent of that queue was free
 
 
 @bp.route("/full-callback", methods=["POST", "GET"])
