@@ -85,6 +85,9 @@ class RoutingScript:
         # skips the tick when the call has done it all (RoutingScript.last, Router.last_call)
         self.report_after = False
         self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
+        # ... and its occupancy meter reads the agents' states again only after a call that
+        # wrote one (or failed, or ran without the report): states_changed()
+        self.states_written = True
 
     def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
         """Run one operation atomically and return its decoded answer."""
@@ -93,6 +96,7 @@ class RoutingScript:
         if self.report_after:
             call_args.append("1")
             self.last = None  # until this call has answered
+            written, self.states_written = self.states_written, True  # until it says
         try:
             raw = self._script(keys=self._declared, args=call_args)
         except ResponseError as exc:
@@ -103,8 +107,15 @@ class RoutingScript:
             raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
         answer: dict[str, Any] = json.loads(raw)
         if self.report_after:
-            self.last = (now_ms, answer.pop("after"))
+            after = answer.pop("after")
+            self.last = (now_ms, after)
+            self.states_written = written or bool(after["states"])
         return answer
+
+    def states_changed(self) -> bool:
+        """Whether a call may have written an agent's state since this was last asked."""
+        changed, self.states_written = self.states_written, not self.report_after
+        return changed
 
     def _source(self, settings: EngineSettings) -> str:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""

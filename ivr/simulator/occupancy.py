@@ -12,7 +12,7 @@ from the wrap-up's end (see `_free_between`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,8 +40,11 @@ class _Seen:
 class Occupancy:
     """Rebuild each agent's busy, free and off spells from the engine's agent states."""
 
-    def __init__(self, agents: Agents, sched: Scheduler) -> None:
+    def __init__(
+        self, agents: Agents, sched: Scheduler, changed: Callable[[], bool] = lambda: True
+    ) -> None:
         self._agents, self._sched = agents, sched
+        self._changed = changed  # whether any agent's state may have been written since asked
         self._only: set[str] | None = None  # every agent of the store, unless watch() says
         self._read_at: float | None = None
         self._seen: dict[str, _Seen] = {}
@@ -57,9 +60,19 @@ class Occupancy:
         if self._read_at is not None and now <= self._read_at:
             return
         self._read_at = now
+        if not self._changed() and not self._wrap_up_over():
+            return  # a read would find every state as last seen: nothing to rebuild
         for agent_id, status in self._agents.states().items():
             if self._only is None or agent_id in self._only:
                 self._see(agent_id, status, now)
+
+    def _wrap_up_over(self) -> bool:
+        """Whether a wrap-up seen running has ended since (it ends lazily, without a write)."""
+        now = self._sched.clock.now()
+        return any(
+            s.status.wrap_up_until is not None and s.status.wrap_up_until <= now
+            for s in self._seen.values()
+        )
 
     def share(self, start: float, stop: float) -> float | None:
         """Busy time over staffed time between `start` and `stop` (None if nobody staffed)."""

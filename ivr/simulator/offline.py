@@ -82,7 +82,8 @@ class Offline:
         self.sleep_until_due = False
         self._wake_at = math.inf  # when the sleeping ticker beats next
         self._grid = (0.0, beat_s or 1.0)  # the ticker's first beat and its period
-        self.occupancy = Occupancy(self.engine.agents, self.sim.sched)
+        script = self.engine.router.script
+        self.occupancy = Occupancy(self.engine.agents, self.sim.sched, script.states_changed)
         self.metering = False  # simulate() turns the occupancy meter on
 
     def _hotline_number(self) -> str:

@@ -43,7 +43,8 @@
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
 -- ARGV[5]  when that interval's aggregates expire (epoch ms)
 -- ARGV[6]  optional: '1' adds `after` to the answer (at: the next due time, pulls: offers
---          not yet acted on, settled: whether this call settled), for the simulator's ticker
+--          not yet acted on, settled: whether this call settled, states: whether it wrote an
+--          agent's state), for the simulator's ticker and occupancy meter
 -- Returns a JSON object: offers = offers to act on, plus the operation's own answer
 -- (placement / status / offer / snapshot).
 
@@ -209,6 +210,14 @@ local function staff(p, delta)
   end
 end
 
+-- Every write of an agent's state goes through here: the simulator's occupancy meter reads
+-- the states again only after a call that wrote one (`after.states`, ARGV[6]).
+local STATES_WRITTEN = false
+local function put_state(id, st)
+  redis.call('HSET', ASTATE, id, cjson.encode(st))
+  STATES_WRITTEN = true
+end
+
 -- Move an agent to state `to` at time `at`, keeping the indexes and staffed counts true.
 local function move_agent(p, st, to, at)
   if st.s == 'available' then unindex_agent(p) end
@@ -219,7 +228,7 @@ local function move_agent(p, st, to, at)
   st.s, st.t = to, at or now
   if to == 'available' then index_agent(p, st.i) end
   if to == 'wrap_up' then redis.call('ZADD', WRAP, st.w, p.id) end
-  redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+  put_state(p.id, st)
 end
 
 -- The agent's call is over without a conversation: back to where they were going.
@@ -1022,11 +1031,11 @@ function OPS.agent_state()
       st.m, st.i = 0, now
       move_agent(p, st, 'available')
     else
-      redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+      put_state(p.id, st)
     end
   elseif st.s == 'offered' or st.s == 'on_call' then
     st.nx = to   -- a call in progress is not cut off: the agent leaves when it ends
-    redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+    put_state(p.id, st)
   elseif st.s ~= to then
     st.nx = ''
     move_agent(p, st, to)
@@ -1091,7 +1100,7 @@ function OPS.force_state()
     st.i = now
     move_agent(p, st, arg.state)
   else
-    redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+    put_state(p.id, st)
   end
   local change = {at = now, by = arg.by, via = arg.via, agent = p.id, from = shown_state(before),
                   to = arg.state, call = before.c, ended = ended}
@@ -1108,7 +1117,7 @@ function OPS.save()
   redis.call('HSET', AGENTS, p.id, cjson.encode(p))
   if STAFFED_STATES[st.s] then staff(p, 1) end
   if st.s == 'available' then index_agent(p, st.i) end
-  redis.call('HSET', ASTATE, p.id, cjson.encode(st))
+  put_state(p.id, st)
   settle()
   return {}
 end
@@ -1127,6 +1136,7 @@ function OPS.remove()
     end
     redis.call('HDEL', AGENTS, p.id)
     redis.call('HDEL', ASTATE, p.id)
+    STATES_WRITTEN = true
   end
   settle()
   return {}
@@ -1267,6 +1277,7 @@ out.made = made
 -- ARGV[6] '1': also say what a tick at this instant would find (the simulator's ticker, which
 -- then needs no call of its own after this one: Router.last_call)
 if ARGV[6] == '1' then
-  out.after = {at = due_at(), pulls = redis.call('EXISTS', PULLS), settled = SETTLED}
+  out.after = {at = due_at(), pulls = redis.call('EXISTS', PULLS), settled = SETTLED,
+               states = STATES_WRITTEN}
 end
 return cjson.encode(out)

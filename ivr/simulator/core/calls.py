@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,12 +99,17 @@ def standard_params(leg: Leg) -> dict[str, str]:
 
 def _geo(number: str) -> dict[str, str]:
     """Best-effort geography, as Twilio sends it (country known, the rest often empty)."""
-    country = ""
+    return {"Country": _country(number), "State": "", "City": "", "Zip": ""}
+
+
+@functools.lru_cache(maxsize=4096)
+def _country(number: str) -> str:
+    # once per number: a call's every webhook carries both numbers' geography, and parsing
+    # them each time was 3 % of a traffic run's CPU (BENCHMARKS.md, section 9)
     try:
-        country = phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number, None)) or ""
     except phonenumbers.NumberParseException:
-        pass
-    return {"Country": country, "State": "", "City": "", "Zip": ""}
+        return ""
 
 
 def status_params(leg: Leg, when: datetime) -> dict[str, Any]:
