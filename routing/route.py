@@ -93,6 +93,7 @@ class RoutingScript:
         """Run one operation atomically and return its decoded answer."""
         interval, expire_ms = self.intervals.at(now_ms)
         call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
+        prev = self.last
         if self.report_after:
             call_args.append("1")
             self.last = None  # until this call has answered
@@ -108,7 +109,7 @@ class RoutingScript:
         answer: dict[str, Any] = json.loads(raw)
         if self.report_after:
             after = answer.pop("after")
-            self.last = (now_ms, after)
+            self.last = (now_ms, _carried(op, now_ms, after, prev))
             self.states_written = written or bool(after["states"])
         return answer
 
@@ -192,6 +193,27 @@ class RoutingScript:
                 for skill in ["*", *self.skills]
             },
         }
+
+
+# Operations that change neither who waits nor who is free (they note an agent's leg, a claim
+# on it, the caller's room, a connection): a tick just after one finds what a tick just before
+# it would have found. Every operation that does change them settles, so before a neutral one
+# the queues were settled as of the last such operation, and what has come due since (a
+# wrap-up's end, a widening) is what its `after.at` says.
+_NEUTRAL = frozenset({"agent_leg", "claim_leg", "room_event", "connected"})
+
+
+def _carried(
+    op: str, now_ms: int, after: dict[str, Any], prev: tuple[int, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """`after` of this call, counted as settled if it is neutral and either nothing is due
+    yet or it follows a settled call at this very instant: a tick would find nothing then
+    either (the simulator's ticker, Router.last_call)."""
+    if after["settled"] or op not in _NEUTRAL:
+        return after
+    nothing_due = after.get("at") is None or int(after["at"]) > now_ms
+    settled_now = prev is not None and prev[0] == now_ms and bool(prev[1]["settled"])
+    return {**after, "settled": nothing_due or settled_now}
 
 
 def _queue_config(q: QueueRule) -> dict[str, Any]:

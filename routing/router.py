@@ -60,6 +60,7 @@ class Offer(Routed):
     """A caller assigned to an agent."""
 
     agent: Agent
+    leg_claimed: bool = False  # the agent's leg is this holder's to place (Router.arrive)
 
     @property
     def to_place(self) -> bool:
@@ -102,6 +103,7 @@ class WaitStatus:
     offer_callback: bool  # senior who has waited >= routing.callback_offer_after
     pulls: list[Offer]  # OTHER callers just assigned: ivr pulls them out via REST
     first: bool = False  # the caller's first poll: nothing said to them in the queue yet
+    call: CallInfo | None = None  # the caller's record after the poll (None: no record)
 
 
 @dataclass(frozen=True)
@@ -202,12 +204,15 @@ class Router:
         queue: str,
         started: datetime | None = None,
         entered: datetime | None = None,
+        claim: bool = False,
     ) -> Placement:
         """Enter a caller in `queue` (a repeat returns the current placement, records nothing).
 
         `started`: the call's first webhook, where the time to a human starts (default now).
         `entered`: the place in line (default now): a call-back booked for a caller who hung up
         keeps the time they first entered, as call-backs requested while waiting do.
+        `claim`: an offer's agent leg is claimed in the same call (`claim_leg`), and the
+        offer says whether it was (`leg_claimed`).
         """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
@@ -216,10 +221,14 @@ class Router:
             args["t0"] = epoch_ms(started)
         if entered is not None:
             args["e"] = epoch_ms(entered)
+        if claim:
+            args["claim"] = 1
         out = self._run("arrive", args)
         placement = self._placement(call_sid, out["placement"])
         if placement is None:  # the call is over; tell the caller where they were
             return Queued(call_sid, queue, 0, 0)
+        if isinstance(placement, Offer) and (out.get("claim") or {}).get("ok") == 1:
+            return dataclasses.replace(placement, leg_claimed=True)
         return placement
 
     def poll(self, call_sid: str, queue_sid: str = "") -> WaitStatus:
@@ -238,6 +247,7 @@ class Router:
             offer_callback=bool(out.get("cb_offer")),
             pulls=pulls,
             first=bool(out.get("first")),
+            call=_info(call_sid, out["call"]) if out.get("call") else None,
         )
 
     def answered(self, call_sid: str, agent_id: str) -> Offer | None:
@@ -252,6 +262,14 @@ class Router:
         args = {"sid": call_sid, "agent": agent_id, "status": status, "dur": duration_s}
         out = self._run("dial_result", args)
         return self._placement(call_sid, out["placement"])
+
+    def dial_result_tick(
+        self, call_sid: str, agent_id: str, status: str, duration_s: int
+    ) -> tuple[Placement | None, list[Offer]]:
+        """`dial_result()` and `tick()` after it, in one round trip (the result settled)."""
+        args = {"sid": call_sid, "agent": agent_id, "status": status, "dur": duration_s, "tick": 1}
+        out = self._run("dial_result", args)
+        return self._placement(call_sid, out["placement"]), _offers(out.get("offers"))
 
     def connected(self, call_sid: str, agent_id: str) -> None:
         """The caller is bridged to `agent_id` and hears them: records the time to a human."""
@@ -269,6 +287,11 @@ class Router:
         ends it, whether it still rings or was answered into the room the caller has left.
         """
         return str(self._run("hangup", {"sid": call_sid}).get("cancel") or "")
+
+    def hangup_tick(self, call_sid: str) -> tuple[str, list[Offer]]:
+        """`hangup()` and `tick()` after it, in one round trip (the hang-up already settled)."""
+        out = self._run("hangup", {"sid": call_sid, "tick": 1})
+        return str(out.get("cancel") or ""), _offers(out.get("offers"))
 
     def agent_leg(self, call_sid: str, agent_id: str, leg_sid: str, room: bool) -> None:
         """The agent's leg for this offer was placed (`room`: the caller waits in a conference)."""

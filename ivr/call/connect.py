@@ -157,10 +157,9 @@ def agent_status() -> Response:
     status = request.form.get("CallStatus", "")[:32]
     if status in _DONE:
         duration = request.form.get("CallDuration", "")[:16]
-        placement = eng.router.dial_result(
+        placement, offers = eng.router.dial_result_tick(
             _arg("call"), _arg("agent"), status, int(duration) if duration.isdigit() else 0
         )
-        offers = eng.router.tick()
         if isinstance(placement, Offer):
             offers.append(placement)
         dispatch.act_on(offers)

@@ -23,7 +23,7 @@ from ivr.call.agent_leg import agent_twiml
 from ivr.call.webhooks import public_base
 from ivr.telephony import Telephony
 from routing.engine import Engine
-from routing.router import Offer
+from routing.router import LegClaim, Offer
 
 log = logging.getLogger("silverline.dispatch")
 
@@ -91,7 +91,11 @@ class Dispatcher:
         whatever happens, which a refused claim records.
         """
         router, settings = self.engine.router, self.engine.settings
-        claim = router.claim_leg(offer.call_sid, offer.agent.id, room=joining)
+        claim = (
+            LegClaim("claimed", False)
+            if offer.leg_claimed
+            else router.claim_leg(offer.call_sid, offer.agent.id, room=joining)
+        )
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
         query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})

@@ -222,7 +222,10 @@ def _int_arg(name: str, default: int) -> int:
 
 def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
     """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
-    placement = engine().router.arrive(_form("CallSid", 64), caller, queue, _started())
+    # on the conference path the agent's leg is claimed with the arrival (dispatch.ring_agent)
+    placement = engine().router.arrive(
+        _form("CallSid", 64), caller, queue, _started(), claim=dispatch.conference_enabled()
+    )
     if isinstance(placement, Queued):
         overflowed = _overflowed(placement)
         if overflowed is not None:  # the queue was too long: its overflow line
@@ -335,7 +338,7 @@ def wait() -> Response:
     status = eng.router.poll(call_sid, _form("QueueSid", 64))
     dispatch.act_on(status.pulls)
     vr = VoiceResponse()
-    info = eng.router.call(call_sid)
+    info = status.call
     if status.offer is not None or info is None or info.state in _OVER:
         # assigned: to their agent; or nobody will ever be (the record is over, yet the
         # caller is here): out of the queue, to a person (_connect_assigned)
@@ -591,10 +594,11 @@ def dial_result() -> Response:
         # callback is the authority on the caller's end and frees the agent (/voice/status).
         return reply(vr)
     duration = _form("DialCallDuration", 16)
-    placement = eng.router.dial_result(
+    # the agent freed by a miss may have a caller to pull: the tick's offers come with it
+    placement, offers = eng.router.dial_result_tick(
         call_sid, agent_id, _form("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
     )
-    dispatch.act_on(eng.router.tick())  # the agent freed by a miss may have a caller to pull
+    dispatch.act_on(offers)
     if placement is None:  # the conversation is over; a senior still on the line hears the
         info = eng.router.call(call_sid)  # complaint channel, which delays them no longer
         if info is not None and info.senior:
@@ -615,9 +619,11 @@ def dial_result() -> Response:
 def status() -> Response:
     """The number's status callback: a caller who hangs up while waiting has abandoned."""
     if _form("CallStatus", 32) in _DONE:
-        dispatch.end_agent_leg(engine().router.hangup(_form("CallSid", 64)))
+        # a freed agent's next caller is pulled now: the tick's offers come with the hang-up
+        cancel, offers = engine().router.hangup_tick(_form("CallSid", 64))
+        dispatch.end_agent_leg(cancel)
         _count_unrouted_end()
-        dispatch.act_on(engine().router.tick())  # a freed agent's next caller, pulled now
+        dispatch.act_on(offers)
     return reply(VoiceResponse())
 
 

@@ -206,6 +206,9 @@ class Offline:
         """
         if len(spool.spool_of(self.app)):
             return self._on_grid(self.sim.now() + self._grid[1])
+        done, due = self.engine.router.last_call()
+        if done:  # the last routing call, at this instant, settled and said what is due
+            return self._beat_at(due)
         try:
             return self._beat_at(self.engine.router.next_due())
         except StoreUnavailable:

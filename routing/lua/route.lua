@@ -734,6 +734,15 @@ function OPS.tick_due()
   return {offers = drain(nil), at = due_at()}
 end
 
+-- Claim the placing of the agent's leg for the offer on `sid` (OPS.claim_leg): ok 1 if this
+-- claimant has it; else `room` records that the caller is put in their room anyway.
+local function claim_leg(sid, c, room)
+  local ok = (c.lk or 0) == 0 and (c.al or '') == ''
+  if ok then c.lk = 1 elseif room then c.rm = 1 end
+  put_call(sid, c)
+  return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
+end
+
 function OPS.arrive()
   local sid = arg.sid
   if not get_call(sid) then
@@ -751,7 +760,13 @@ function OPS.arrive()
     settle()
   end
   redis.call('ZREM', PULLS, sid)
-  return {placement = placement(sid)}
+  local out = {placement = placement(sid)}
+  -- arg.claim: the webhook rings the agent it is given through REST, claiming the leg here
+  -- rather than in a routing call of its own (Router.arrive)
+  if arg.claim == 1 and out.placement.kind == 'offer' then
+    out.claim = claim_leg(sid, get_call(sid), false)
+  end
+  return out
 end
 
 -- A call-back overflow (cfg q.ok 'callback'): offered once the caller has waited
@@ -781,6 +796,7 @@ function OPS.poll()
       (c.sr == 1 and now - c.e >= cfg.cbo) or offers_callback(c))
   end
   put_call(sid, c)
+  out.call = c  -- the record as saved: the wait URL's answer needs no lookup of its own
   return out
 end
 
@@ -808,8 +824,9 @@ function OPS.dial_result()
   end
   settle()
   redis.call('ZREM', PULLS, sid)
-  if arg.status == 'completed' then return {placement = {kind = 'none'}} end
-  return {placement = placement(sid)}
+  local out = {placement = arg.status == 'completed' and {kind = 'none'} or placement(sid)}
+  if arg.tick == 1 then out.offers = drain(sid) end  -- and a tick's offers (dial_result_tick)
+  return out
 end
 
 -- The caller's leg has ended: waiting or ringing an agent, they abandoned; talking, done.
@@ -866,6 +883,7 @@ function OPS.hangup()
     caller_left(sid, c)
   end
   settle()
+  if arg.tick == 1 then out.offers = drain(nil) end  -- and a tick's offers (hangup_tick)
   return out
 end
 
@@ -904,10 +922,7 @@ end
 function OPS.claim_leg()
   local sid, c = arg.sid, get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
-  local ok = (c.lk or 0) == 0 and (c.al or '') == ''
-  if ok then c.lk = 1 elseif arg.room == 1 then c.rm = 1 end
-  put_call(sid, c)
-  return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
+  return claim_leg(sid, c, arg.room == 1)
 end
 
 -- The claimed leg could not be placed (Twilio's REST API failed): the claim is given back.
