@@ -107,13 +107,19 @@ class RoutingScript:
         return answer
 
     def _source(self, settings: EngineSettings) -> str:
-        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""
+        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
+
+        Redis 6.2 has no Functions: the whole source runs at every call, constants included.
+        So the ~100 key names of the waiting and availability indexes are built per queue
+        and per skill the first time a call reads them (`lazy`), not all of them every time.
+        """
         body = lua_source("route")
         constants = (
-            f"local cfg = {lua_literal(self._config_of(settings))}\n"
-            f"local K = {lua_literal(self._keys_by_name())}\n"
-            f"local SK = {lua_literal(self.keys.stats_formats())}\n"
-            f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
+            LAZY
+            + f"local cfg = {lua_literal(self._config_of(settings))}\n"
+            + f"local K = {_keys_literal(self._keys_by_name())}\n"
+            + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
+            + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
         return constants + LIBRARY + body
 
@@ -165,6 +171,9 @@ class RoutingScript:
             "ewt": k.routing_ewt(),
             "visiting": k.routing_visiting(),
             "heard": k.routing_heard(),
+            # every queue's waiting callers and waiting seniors, in config order (EXISTS)
+            "all_waiting": [k.routing_waiting(q.name) for q in self.rules],
+            "senior_waiting": [k.routing_waiting(q.name, "sr") for q in self.rules],
             "waiting": {
                 q.name: {
                     "all": k.routing_waiting(q.name),
@@ -181,6 +190,36 @@ class RoutingScript:
                 for skill in ["*", *self.skills]
             },
         }
+
+
+# A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
+# for the rest of that call only: nothing outlives a script call).
+LAZY = """local function lazy(build)
+  return setmetatable({}, {__index = function(t, name)
+    local make = build[name]
+    if make == nil then return nil end
+    local v = make()
+    rawset(t, name, v)
+    return v
+  end})
+end
+"""
+_LAZY_TABLES = ("waiting", "available")  # K's tables of per-queue and per-skill key tables
+
+
+def _keys_literal(keys: dict[str, Any]) -> str:
+    """K as a Lua expression: K.waiting[queue] and K.available[skill] made on first read."""
+    pairs = []
+    for name, value in keys.items():
+        if name in _LAZY_TABLES:
+            makers = ", ".join(
+                f"[{lua_literal(k)}] = function() return {lua_literal(v)} end"
+                for k, v in value.items()
+            )
+            pairs.append(f"[{lua_literal(name)}] = lazy({{{makers}}})")
+        else:
+            pairs.append(f"[{lua_literal(name)}] = {lua_literal(value)}")
+    return "{" + ", ".join(pairs) + "}"
 
 
 def _queue_config(q: QueueRule) -> dict[str, Any]:
