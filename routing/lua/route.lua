@@ -51,8 +51,9 @@
 -- (placement / status / offer / snapshot).
 
 local op, now = ARGV[1], tonumber(ARGV[2])
+local now_str = digits(now)  -- numbers go to redis.call as digits (record_lib.lua's `digits`)
 local arg = cjson.decode(ARGV[3])
-local IV, IV_EXPIRE = ARGV[4], tonumber(ARGV[5])
+local IV, IV_EXPIRE = ARGV[4], digits(tonumber(ARGV[5]))
 local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K.agents, K.agent_states, K.calls, K.call_expiry,
   K.wrap_up
 local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
@@ -123,8 +124,8 @@ end
 function F.put_call(sid, c)
   c.lr = now
   redis.call('HSET', CALLS, sid, cjson.encode(c))
-  redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
-  if F.live(c) then redis.call('ZADD', HEARD, now, sid) else redis.call('ZREM', HEARD, sid) end
+  redis.call('ZADD', EXPIRY, digits(now + cfg.ttl), sid)
+  if F.live(c) then redis.call('ZADD', HEARD, now_str, sid) else redis.call('ZREM', HEARD, sid) end
 end
 
 -- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
@@ -139,10 +140,10 @@ function F.event(kind, sid, c, agent, wait_ms, extra)
 end
 
 function F.enqueue(sid, c)
-  local q = Q[c.q]
-  redis.call('ZADD', F.wait_all(q), c.e, sid)
-  redis.call('ZADD', F.wait_bucket(q, F.bucket_of(c.d)), c.e, sid)
-  if c.sr == 1 then redis.call('ZADD', F.wait_sr(q), c.e, sid) end
+  local q, e = Q[c.q], digits(c.e)
+  redis.call('ZADD', F.wait_all(q), e, sid)
+  redis.call('ZADD', F.wait_bucket(q, F.bucket_of(c.d)), e, sid)
+  if c.sr == 1 then redis.call('ZADD', F.wait_sr(q), e, sid) end
 end
 
 function F.dequeue(sid, c)
@@ -157,7 +158,7 @@ function F.ewma(field, x)
   -- Asterisk's running average: (3 * old + new) / 4
   local old = tonumber(redis.call('HGET', EWT, field))
   local v = old and math.floor((3 * old + x) / 4) or x
-  redis.call('HSET', EWT, field, v)
+  redis.call('HSET', EWT, field, digits(v))
 end
 
 -- agents --------------------------------------------------------------------------------
@@ -190,6 +191,7 @@ end
 
 function F.index_agent(p, score)
   local skills, dialects = F.index_sets(p)
+  score = digits(score)  -- formatted once for the ~40 ZADDs of an agent with many skills
   for _, s in ipairs(skills) do
     redis.call('ZADD', F.avail(s), score, p.id)
     for _, d in ipairs(dialects) do redis.call('ZADD', F.avail(s, d), score, p.id) end
@@ -206,6 +208,7 @@ end
 
 function F.staff(p, delta)
   local skills, dialects = F.index_sets(p)
+  delta = digits(delta)
   for _, s in ipairs(skills) do
     redis.call('HINCRBY', STAFFED, s .. '|', delta)
     for _, d in ipairs(dialects) do redis.call('HINCRBY', STAFFED, s .. '|' .. d, delta) end
@@ -221,7 +224,7 @@ function F.move_agent(p, st, to, at)
   record_state_time(p.id, st.s, (at or now) - (st.t or now), IV, IV_EXPIRE)
   st.s, st.t = to, at or now
   if to == 'available' then F.index_agent(p, st.i) end
-  if to == 'wrap_up' then redis.call('ZADD', WRAP, st.w, p.id) end
+  if to == 'wrap_up' then redis.call('ZADD', WRAP, digits(st.w), p.id) end
   redis.call('HSET', ASTATE, p.id, cjson.encode(st))
 end
 
@@ -283,9 +286,10 @@ end
 function F.pick_agent(c, q)
   local skip = F.excluded(c)
   local guard = F.reserve_guard(c)
+  -- at most one excluded agent and `rsv` reserved ones come before an eligible one
+  local last = digits(1 + (guard and cfg.rsv or 0))
   for _, k in ipairs(F.eligible_sets(c, q)) do
-    -- at most one excluded agent and `rsv` reserved ones come before an eligible one
-    for _, id in ipairs(redis.call('ZRANGE', k, 0, 1 + (guard and cfg.rsv or 0))) do
+    for _, id in ipairs(redis.call('ZRANGE', k, '0', last)) do
       if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
     end
   end
@@ -294,7 +298,7 @@ end
 
 -- When a wrap-up that started at least `swb` ago may be ended for a waiting senior.
 function F.breakable_from()
-  return now + cfg.wrap - cfg.swb  -- a wrap-up ends `wrap` after it starts
+  return digits(now + cfg.wrap - cfg.swb)  -- a wrap-up ends `wrap` after it starts
 end
 
 function F.wrap_up_breakable()
@@ -307,7 +311,8 @@ end
 -- next is left to finish. Returns whether an agent was freed (pick_agent then decides).
 function F.break_wrap_up(c)
   if cfg.swb <= 0 or c.sr ~= 1 then return false end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', F.breakable_from(), 'LIMIT', 0, 8)) do
+  local ending = redis.call('ZRANGEBYSCORE', WRAP, '-inf', F.breakable_from(), 'LIMIT', '0', '8')
+  for _, id in ipairs(ending) do
     local p, st = F.get_profile(id), F.get_state(id)
     if p and st.s == 'wrap_up' and st.nx == '' then
       for _, skill in ipairs(p.skills or {}) do
@@ -330,7 +335,7 @@ function F.assign(sid, c, agent)
   F.put_call(sid, c)
   st.c = sid
   F.move_agent(p, st, 'offered')
-  redis.call('ZADD', PULLS, now, sid)
+  redis.call('ZADD', PULLS, now_str, sid)
   made[#made + 1] = sid
   F.event('offered', sid, c, agent, now - c.e)
   if c.cb == 1 and not F.on_line(c) and not c.cv then
@@ -339,7 +344,8 @@ function F.assign(sid, c, agent)
 end
 
 function F.head(q, b, rank)
-  local top = redis.call('ZRANGE', F.wait_bucket(q, b), rank, rank, 'WITHSCORES')
+  local r = digits(rank)
+  local top = redis.call('ZRANGE', F.wait_bucket(q, b), r, r, 'WITHSCORES')
   if top[1] then return {q = q, b = b, r = rank, sid = top[1], e = tonumber(top[2])} end
   return nil
 end
@@ -397,7 +403,7 @@ function F.match()
 end
 
 function F.end_wrap_ups()
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', now)) do
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', now_str)) do
     local p, st = F.get_profile(id), F.get_state(id)
     if p and st.s == 'wrap_up' then
       st.i = st.w
@@ -411,7 +417,7 @@ function F.end_wrap_ups()
 end
 
 function F.due_retries()
-  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now)) do
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now_str)) do
     redis.call('ZREM', RETRY, sid)
     local c = F.get_call(sid)
     if c and c.st == 'retry' then
@@ -423,7 +429,7 @@ function F.due_retries()
 end
 
 function F.prune()
-  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, 20)) do
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now_str, 'LIMIT', '0', '20')) do
     local c = F.get_call(sid)
     if c then F.dequeue(sid, c) end
     -- no agent may be left pointing at a call that is gone: release it, count the call
@@ -570,7 +576,7 @@ end
 -- Offers made earlier (by any call) that the call flow has not acted on; `own` is excluded.
 function F.drain(own)
   local out = {}
-  for _, sid in ipairs(redis.call('ZRANGE', PULLS, 0, -1)) do
+  for _, sid in ipairs(redis.call('ZRANGE', PULLS, '0', '-1')) do
     local o = sid ~= own and F.offer_of(sid) or nil
     if o and o.call.st == 'offered' then out[#out + 1] = o end
   end
@@ -710,7 +716,7 @@ function F.due_at()
   local spill = F.overflow_at()
   if spill and (at == nil or spill < at) then at = spill end
   for key, later in pairs({[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
-    local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local top = redis.call('ZRANGE', key, '0', '0', 'WITHSCORES')
     if top[2] and (at == nil or tonumber(top[2]) + later < at) then
       at = tonumber(top[2]) + later
     end
@@ -880,7 +886,7 @@ end
 function OPS.ring_later()
   local sid, c = arg.sid, F.get_call(arg.sid)
   if c and c.ag == arg.agent and c.st == 'offered' and (c.al or '') == '' then
-    redis.call('ZADD', PULLS, now, sid)
+    redis.call('ZADD', PULLS, now_str, sid)
   end
   return {}
 end
@@ -911,7 +917,7 @@ function OPS.leg_failed()
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' or (c.al or '') ~= '' then return {} end
   c.lk = 0
   F.put_call(sid, c)
-  if c.rm == 1 then redis.call('ZADD', PULLS, now, sid) end
+  if c.rm == 1 then redis.call('ZADD', PULLS, now_str, sid) end
   return {rm = c.rm == 1 and 1 or 0}
 end
 
@@ -923,7 +929,7 @@ function OPS.callback()
     F.event('callback_requested', sid, c, '', now - c.e)
     if c.st == 'offered' then
       -- already assigned but not yet connected: the agent stays reserved, we call back
-      redis.call('ZADD', PULLS, now, sid)
+      redis.call('ZADD', PULLS, now_str, sid)
       F.event('callback_placed', sid, c, c.ag, now - c.e)
     end
   end
@@ -956,11 +962,11 @@ function F.callback_unreached(sid, c)
   c.at, c.ag = c.at + 1, ''
   if c.at >= cfg.cba then
     c.st = 'failed'
-    redis.call('ZADD', FAILED, now, sid)
+    redis.call('ZADD', FAILED, now_str, sid)
     F.event('callback_failed', sid, c, '', now - c.e)
   else
     c.st = 'retry'
-    redis.call('ZADD', RETRY, now + cfg.cbr, sid)
+    redis.call('ZADD', RETRY, digits(now + cfg.cbr), sid)
   end
   F.put_call(sid, c)
 end
@@ -1156,7 +1162,7 @@ function OPS.stale()
   for _, sid in ipairs(due) do
     local c = F.get_call(sid)
     if c and F.live(c) then
-      redis.call('ZADD', HEARD, now, sid)
+      redis.call('ZADD', HEARD, now_str, sid)
       out[#out + 1] = {sid = sid, cb = c.cb}
     else
       redis.call('ZREM', HEARD, sid)
