@@ -110,14 +110,15 @@ class RoutingScript:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
 
         Redis 6.2 has no Functions: the whole source runs at every call, constants included.
-        So the ~100 key names of the waiting and availability indexes are built per queue
-        and per skill the first time a call reads them (`lazy`), not all of them every time.
+        So the queues' ladders and the ~100 key names of the waiting and availability indexes
+        are built per queue and per skill the first time a call reads them (`lazy`), not all of
+        them at every call.
         """
         body = lua_source("route")
         constants = (
             LAZY
-            + f"local cfg = {lua_literal(self._config_of(settings))}\n"
-            + f"local K = {_keys_literal(self._keys_by_name())}\n"
+            + f"local cfg = {_lazy_literal(self._config_of(settings), ('ladder',))}\n"
+            + f"local K = {_lazy_literal(self._keys_by_name(), ('waiting', 'available'))}\n"
             + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
@@ -127,6 +128,8 @@ class RoutingScript:
         r = settings.routing
         return {
             "q": [_queue_config(q) for q in self.rules],
+            # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
+            "ladder": {q.name: _ladder(q) for q in self.rules},
             "dl": self.dialects,
             "sk": self.skills,
             "wrap": r.wrap_up_seconds * 1000,
@@ -204,14 +207,14 @@ LAZY = """local function lazy(build)
   end})
 end
 """
-_LAZY_TABLES = ("waiting", "available")  # K's tables of per-queue and per-skill key tables
 
 
-def _keys_literal(keys: dict[str, Any]) -> str:
-    """K as a Lua expression: K.waiting[queue] and K.available[skill] made on first read."""
+def _lazy_literal(table: dict[str, Any], lazy: tuple[str, ...]) -> str:
+    """`table` as a Lua expression in which the tables named in `lazy` are `lazy` tables:
+    each of their entries is made the first time a call reads it."""
     pairs = []
-    for name, value in keys.items():
-        if name in _LAZY_TABLES:
+    for name, value in table.items():
+        if name in lazy:
             makers = ", ".join(
                 f"[{lua_literal(k)}] = function() return {lua_literal(v)} end"
                 for k, v in value.items()
@@ -222,6 +225,11 @@ def _keys_literal(keys: dict[str, Any]) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
+def _ladder(q: QueueRule) -> list[dict[str, Any]]:
+    """A queue's ladder as route.lua reads it (cfg.ladder[queue])."""
+    return [{"t": s.after * 1000, "s": s.skill or "*", "d": s.dialect} for s in q.ladder]
+
+
 def _queue_config(q: QueueRule) -> dict[str, Any]:
     """One queue as route.lua reads it (cfg.q)."""
     kind, after_s, length, to = q.overflow
@@ -230,10 +238,6 @@ def _queue_config(q: QueueRule) -> dict[str, Any]:
         "p": q.priority,
         "s": q.skill,
         "a": q.age_after * 1000,
-        # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
-        "l": [
-            {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect} for step in q.ladder
-        ],
         # overflow: ok kind ("", callback, line, queue), oa after ms, ol length, oq the queue
         # a "queue" overflow moves callers to
         "ok": kind,

@@ -4,8 +4,9 @@
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
 -- route.py puts `lazy`, four constants and record_lib.lua before this file:
--- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms,
---        l ladder = {{t opens at ms waited, s skill or "*", d dialect only}}}},
+-- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms, overflow: ok kind,
+--        oa after ms, ol length, oq queue}}, ladder[queue name] = {{t opens at ms waited,
+--        s skill or "*", d dialect only}} (`lazy`: made for a queue when a call first reads it),
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
@@ -265,7 +266,7 @@ function F.speakers(s, d)
 end
 
 -- The agent indexes this caller may take from now, in the order they are tried: the queue's
--- ladder rung by rung (cfg q.l), each rung's agents in the caller's dialect first, then (unless
+-- ladder rung by rung (cfg.ladder), each rung's agents in the caller's dialect first, then (unless
 -- the rung asks for the dialect and someone staffed with its skill speaks it) the rest.
 function F.eligible_sets(c, q)
   local waited = now - c.e
@@ -274,7 +275,7 @@ function F.eligible_sets(c, q)
   local function try(k)
     if not seen[k] then seen[k] = true; tries[#tries + 1] = k end
   end
-  for _, rung in ipairs(q.l) do
+  for _, rung in ipairs(cfg.ladder[q.n]) do
     if waited < rung.t then break end  -- rungs open in order
     if d then try(F.avail(rung.s, d)) end
     if not (d and rung.d and F.speakers(rung.s, d)) then try(F.avail(rung.s)) end
@@ -687,7 +688,7 @@ function F.widens_at(q, b)
   if F.excluded(c) then return now end
   -- the next rung to open (they open in order), or the reserve's release if sooner
   local at = nil
-  for _, rung in ipairs(q.l) do
+  for _, rung in ipairs(cfg.ladder[q.n]) do
     if c.e + rung.t > now then at = c.e + rung.t; break end
   end
   local release = cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr
@@ -1204,7 +1205,7 @@ end
 -- reaches a rung of theirs: then the agent is the inbound callers', not a visit's.
 function F.wanted_inbound(p)
   for _, q in ipairs(F.queues_waiting()) do
-    for _, rung in ipairs(q.l) do
+    for _, rung in ipairs(cfg.ladder[q.n]) do
       if rung.s == '*' then return true end
       for _, s in ipairs(p.skills or {}) do if s == rung.s then return true end end
     end
