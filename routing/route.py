@@ -119,13 +119,20 @@ class RoutingScript:
         return changed
 
     def _source(self, settings: EngineSettings) -> str:
-        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions."""
+        """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
+
+        Redis 6.2 has no Functions: the whole source runs at every call, constants included.
+        So the queues' ladders and the ~100 key names of the waiting and availability indexes
+        are built per queue and per skill the first time a call reads them (`lazy`), not all of
+        them at every call.
+        """
         body = lua_source("route")
         constants = (
-            f"local cfg = {lua_literal(self._config_of(settings))}\n"
-            f"local K = {lua_literal(self._keys_by_name())}\n"
-            f"local SK = {lua_literal(self.keys.stats_formats())}\n"
-            f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
+            LAZY
+            + f"local cfg = {_lazy_literal(self._config_of(settings), ('ladder',))}\n"
+            + f"local K = {_lazy_literal(self._keys_by_name(), ('waiting', 'available'))}\n"
+            + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
+            + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
         return constants + LIBRARY + body
 
@@ -133,6 +140,8 @@ class RoutingScript:
         r = settings.routing
         return {
             "q": [_queue_config(q) for q in self.rules],
+            # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
+            "ladder": {q.name: _ladder(q) for q in self.rules},
             "dl": self.dialects,
             "sk": self.skills,
             "wrap": r.wrap_up_seconds * 1000,
@@ -177,6 +186,9 @@ class RoutingScript:
             "ewt": k.routing_ewt(),
             "visiting": k.routing_visiting(),
             "heard": k.routing_heard(),
+            # every queue's waiting callers and waiting seniors, in config order (EXISTS)
+            "all_waiting": [k.routing_waiting(q.name) for q in self.rules],
+            "senior_waiting": [k.routing_waiting(q.name, "sr") for q in self.rules],
             "waiting": {
                 q.name: {
                     "all": k.routing_waiting(q.name),
@@ -216,6 +228,41 @@ def _carried(
     return {**after, "settled": nothing_due or settled_now}
 
 
+# A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
+# for the rest of that call only: nothing outlives a script call).
+LAZY = """local function lazy(build)
+  return setmetatable({}, {__index = function(t, name)
+    local make = build[name]
+    if make == nil then return nil end
+    local v = make()
+    rawset(t, name, v)
+    return v
+  end})
+end
+"""
+
+
+def _lazy_literal(table: dict[str, Any], lazy: tuple[str, ...]) -> str:
+    """`table` as a Lua expression in which the tables named in `lazy` are `lazy` tables:
+    each of their entries is made the first time a call reads it."""
+    pairs = []
+    for name, value in table.items():
+        if name in lazy:
+            makers = ", ".join(
+                f"[{lua_literal(k)}] = function() return {lua_literal(v)} end"
+                for k, v in value.items()
+            )
+            pairs.append(f"[{lua_literal(name)}] = lazy({{{makers}}})")
+        else:
+            pairs.append(f"[{lua_literal(name)}] = {lua_literal(value)}")
+    return "{" + ", ".join(pairs) + "}"
+
+
+def _ladder(q: QueueRule) -> list[dict[str, Any]]:
+    """A queue's ladder as route.lua reads it (cfg.ladder[queue])."""
+    return [{"t": s.after * 1000, "s": s.skill or "*", "d": s.dialect} for s in q.ladder]
+
+
 def _queue_config(q: QueueRule) -> dict[str, Any]:
     """One queue as route.lua reads it (cfg.q)."""
     kind, after_s, length, to = q.overflow
@@ -224,10 +271,6 @@ def _queue_config(q: QueueRule) -> dict[str, Any]:
         "p": q.priority,
         "s": q.skill,
         "a": q.age_after * 1000,
-        # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
-        "l": [
-            {"t": step.after * 1000, "s": step.skill or "*", "d": step.dialect} for step in q.ladder
-        ],
         # overflow: ok kind ("", callback, line, queue), oa after ms, ol length, oq the queue
         # a "queue" overflow moves callers to
         "ok": kind,

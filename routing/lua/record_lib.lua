@@ -8,10 +8,21 @@
 -- interval, day and all-time aggregates for its class and appends it to the capped stream.
 --   e.kind, e.sid (call), e.queue, e.class ("s" senior, "o" other), e.dialect, e.agent,
 --   e.wait (ms), e.at (ms), e.interval (YYYYMMDDTHHMM of e.at), e.expire (when that
---   interval's aggregates expire, ms)
+--   interval's aggregates expire, ms); e.at and e.expire may be given as digits (`digits`)
 -- For e.kind 'connected', e.wait is the time to a human instead (from the call's first webhook).
 -- Returns 1 recorded, 0 duplicate (nothing changed). An answer (or call-back request) after
 -- a counted abandon takes the abandon back from the aggregates it was counted in.
+
+-- A whole number as the digits redis.call would send for it, anything else unchanged (a
+-- string of digits stays as it is). redis.call formats each Lua number it is given with
+-- "%.17g", which costs glibc several times string.format's "%d": a number passed to many
+-- commands, or a constant, is better formatted once.
+local function digits(x)
+  if type(x) == 'number' and x == math.floor(x) and x > -2^53 and x < 2^53 then
+    return string.format('%d', x)
+  end
+  return x
+end
 
 local RECORD_SIMPLE = {
   entered = 'offered', offered = 'offers', missed = 'missed', completed = 'completed',
@@ -41,19 +52,21 @@ local function record_people(e)
   local kind = e.kind
   if e.agent ~= '' and RECORD_AGENT[kind] then
     local key, a = SK.agent:format(e.interval), e.agent .. ':'
-    redis.call('HINCRBY', key, a .. RECORD_AGENT[kind], 1)
-    if kind == 'answered' and e.class == 's' then redis.call('HINCRBY', key, a .. 'seniors', 1) end
+    redis.call('HINCRBY', key, a .. RECORD_AGENT[kind], '1')
+    if kind == 'answered' and e.class == 's' then
+      redis.call('HINCRBY', key, a .. 'seniors', '1')
+    end
     if kind == 'completed' and (e.talk or -1) >= 0 then
-      redis.call('HINCRBY', key, a .. 'talk_ms', e.talk)
-      redis.call('HINCRBY', key, a .. 'wrap_ms', cfg.wrap)
+      redis.call('HINCRBY', key, a .. 'talk_ms', digits(e.talk))
+      redis.call('HINCRBY', key, a .. 'wrap_ms', digits(cfg.wrap))
     end
     redis.call('PEXPIREAT', key, e.expire)
   end
   if RECORD_DIALECT[kind] then
     local key, d = SK.dialect:format(e.interval), e.dialect .. ':'
-    redis.call('HINCRBY', key, d .. RECORD_DIALECT[kind], 1)
-    if kind == 'answered' and e.match == 1 then redis.call('HINCRBY', key, d .. 'matched', 1) end
-    if kind == 'connected' then redis.call('HINCRBY', key, d .. 'tth_ms', e.wait) end
+    redis.call('HINCRBY', key, d .. RECORD_DIALECT[kind], '1')
+    if kind == 'answered' and e.match == 1 then redis.call('HINCRBY', key, d .. 'matched', '1') end
+    if kind == 'connected' then redis.call('HINCRBY', key, d .. 'tth_ms', digits(e.wait)) end
     redis.call('PEXPIREAT', key, e.expire)
   end
 end
@@ -62,7 +75,7 @@ end
 local function record_state_time(agent, state, ms, interval, expire)
   if ms <= 0 or state == 'offline' then return end
   local key = SK.agent:format(interval)
-  redis.call('HINCRBY', key, agent .. ':t_' .. state, ms)
+  redis.call('HINCRBY', key, agent .. ':t_' .. state, digits(ms))
   redis.call('PEXPIREAT', key, expire)
 end
 
@@ -97,11 +110,11 @@ end
 local function record_apply(keys, fields, maxfield, w, sign)
   for _, key in ipairs(keys) do
     for f, d in pairs(fields) do
-      redis.call('HINCRBY', key, f, sign * d)
+      redis.call('HINCRBY', key, f, digits(sign * d))
     end
     if maxfield and sign > 0 then
       local old = tonumber(redis.call('HGET', key, maxfield) or '-1')
-      if w > old then redis.call('HSET', key, maxfield, w) end
+      if w > old then redis.call('HSET', key, maxfield, digits(w)) end
     end
   end
 end
@@ -132,9 +145,9 @@ local function record_event(e)
     outcome = false
   end
 
-  local counts = stats_keys(e.queue, e.interval)
-  redis.call('HSET', call, dfield, e.at)
-  redis.call('PEXPIRE', call, cfg.st.ttl)
+  local counts, at = stats_keys(e.queue, e.interval), digits(e.at)
+  redis.call('HSET', call, dfield, at)
+  redis.call('PEXPIRE', call, digits(cfg.st.ttl))
 
   if kind == 'answered' then
     local fields, maxfield = record_outcome_fields('answered', e.queue, class, wait)
@@ -151,7 +164,7 @@ local function record_event(e)
       local fields, maxfield = record_outcome_fields('abandoned', e.queue, class, wait)
       record_apply(counts, fields, maxfield, wait, 1)
       redis.call('HSET', call, 'outcome', 'abandoned', 'ab_queue', e.queue, 'ab_iv',
-                 e.interval, 'ab_class', class, 'ab_wait', wait)
+                 e.interval, 'ab_class', class, 'ab_wait', digits(wait))
     end
   else
     record_apply(counts, {[class .. ':' .. RECORD_SIMPLE[kind]] = 1}, nil, 0, 1)
@@ -161,8 +174,8 @@ local function record_event(e)
   redis.call('PEXPIREAT', counts[2], e.expire)
 
   record_people(e)
-  redis.call('XADD', SK.events:format(), 'MAXLEN', '~', cfg.st.maxlen, '*',
+  redis.call('XADD', SK.events:format(), 'MAXLEN', '~', digits(cfg.st.maxlen), '*',
              'kind', kind, 'call', e.sid, 'queue', e.queue, 'class', class,
-             'dialect', e.dialect, 'agent', e.agent, 'wait_ms', wait, 'at_ms', e.at)
+             'dialect', e.dialect, 'agent', e.agent, 'wait_ms', digits(wait), 'at_ms', at)
   return 1
 end

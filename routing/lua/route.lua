@@ -3,9 +3,10 @@
 -- is eligible for any waiting caller; record the statistics of every event on the way
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
--- route.py puts three constants and record_lib.lua before this file:
--- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms,
---        l ladder = {{t opens at ms waited, s skill or "*", d dialect only}}}},
+-- route.py puts `lazy`, four constants and record_lib.lua before this file:
+-- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms, overflow: ok kind,
+--        oa after ms, ol length, oq queue}}, ladder[queue name] = {{t opens at ms waited,
+--        s skill or "*", d dialect only}} (`lazy`: made for a queue when a call first reads it),
 --        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
 --        maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
@@ -29,6 +30,9 @@
 --                     of cfg.dl and .by.other for the rest (sid -> entry ms)
 --   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
 --                     (agent -> idle-since ms)
+--                     (these two are `lazy`: a queue's or skill's table is made the first
+--                     time a call reads it, so no call builds all ~100 names)
+--   K.all_waiting, K.senior_waiting  every queue's .all and .sr, in the order of cfg.q
 -- SK     the statistics keys as string.format patterns (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
@@ -49,8 +53,9 @@
 -- (placement / status / offer / snapshot).
 
 local op, now = ARGV[1], tonumber(ARGV[2])
+local now_str = digits(now)  -- numbers go to redis.call as digits (record_lib.lua's `digits`)
 local arg = cjson.decode(ARGV[3])
-local IV, IV_EXPIRE = ARGV[4], tonumber(ARGV[5])
+local IV, IV_EXPIRE = ARGV[4], digits(tonumber(ARGV[5]))
 local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K.agents, K.agent_states, K.calls, K.call_expiry,
   K.wrap_up
 local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
@@ -74,60 +79,60 @@ local FINAL = {completed = true, busy = true, ['no-answer'] = true, failed = tru
 
 local made = {}
 
-local function wait_all(q) return K.waiting[q.n].all end
-local function wait_sr(q) return K.waiting[q.n].sr end
-local SENIOR_WAITING = {}  -- every queue's waiting seniors
-local ALL_WAITING = {}     -- every queue's waiting callers
-for _, q in ipairs(cfg.q) do
-  SENIOR_WAITING[#SENIOR_WAITING + 1] = wait_sr(q)
-  ALL_WAITING[#ALL_WAITING + 1] = wait_all(q)
-end
+-- The script's functions are fields of F, not local functions. Redis 6.2 runs this whole file
+-- at every call, so every function is made anew each time; a local function that later ones
+-- call is an upvalue of each of them, and Lua 5.1 finds each such upvalue by walking the list
+-- of all open ones (luaF_findupval): with ~70 local functions that walk cost ~40 µs a call.
+local F = {}
+
+function F.wait_all(q) return K.waiting[q.n].all end
+function F.wait_sr(q) return K.waiting[q.n].sr end
 -- The queues someone waits in, in config order: a settle looks at no other (an empty zset does
 -- not exist, so one EXISTS answers "nobody waits", the usual case while agents are free).
-local function queues_waiting()
+function F.queues_waiting()
   local out = {}
-  if redis.call('EXISTS', unpack(ALL_WAITING)) == 0 then return out end
-  for _, q in ipairs(cfg.q) do
-    if redis.call('EXISTS', wait_all(q)) == 1 then out[#out + 1] = q end
+  if redis.call('EXISTS', unpack(K.all_waiting)) == 0 then return out end
+  for i, q in ipairs(cfg.q) do
+    if redis.call('EXISTS', K.all_waiting[i]) == 1 then out[#out + 1] = q end
   end
   return out
 end
-local function bucket_of(d) if DL[d] then return d end return 'other' end
-local function wait_bucket(q, b) return K.waiting[q.n].by[b] end
-local function avail(s, d)
+function F.bucket_of(d) if DL[d] then return d end return 'other' end
+function F.wait_bucket(q, b) return K.waiting[q.n].by[b] end
+function F.avail(s, d)
   if d then return K.available[s].by[d] end
   return K.available[s].any
 end
 
 -- calls ---------------------------------------------------------------------------------
 
-local function get_call(sid)
+function F.get_call(sid)
   local raw = redis.call('HGET', CALLS, sid)
   if raw then return cjson.decode(raw) end
   return nil
 end
 
 -- A call-back entry whose senior answered our call and is on that leg now (c.lg, its sid).
-local function on_line(c) return c.lg ~= nil and c.lg ~= '' end
+function F.on_line(c) return c.lg ~= nil and c.lg ~= '' end
 
 -- A call that a report could still end: a caller on the line (a call-back entry waits with
 -- nobody on it, and reports nothing) or one holding an agent.
-local function live(c)
+function F.live(c)
   return (c.st == 'waiting' and c.cb ~= 1) or c.st == 'offered' or c.st == 'on_call'
 end
 
 -- Every change of a call is made because something was heard of it (a webhook) or done to it
 -- (an offer): `lr` keeps when, and HEARD lists the live calls by it for OPS.stale.
-local function put_call(sid, c)
+function F.put_call(sid, c)
   c.lr = now
   redis.call('HSET', CALLS, sid, cjson.encode(c))
-  redis.call('ZADD', EXPIRY, now + cfg.ttl, sid)
-  if live(c) then redis.call('ZADD', HEARD, now, sid) else redis.call('ZREM', HEARD, sid) end
+  redis.call('ZADD', EXPIRY, digits(now + cfg.ttl), sid)
+  if F.live(c) then redis.call('ZADD', HEARD, now_str, sid) else redis.call('ZREM', HEARD, sid) end
 end
 
 -- Record one event of call `sid` at `now` (record_lib.lua); 1 recorded, 0 a repeat.
 -- `extra`: fields of the per-agent and per-dialect figures (record_people): talk, match.
-local function event(kind, sid, c, agent, wait_ms, extra)
+function F.event(kind, sid, c, agent, wait_ms, extra)
   -- a return visit's events are counted apart from the inbound queues' (route.py VISIT_QUEUE)
   local e = {kind = kind, sid = sid, queue = c.cv and cfg.vq or c.q,
              class = c.sr == 1 and 's' or 'o', dialect = c.d, agent = agent or '',
@@ -136,74 +141,76 @@ local function event(kind, sid, c, agent, wait_ms, extra)
   return record_event(e)
 end
 
-local function enqueue(sid, c)
-  local q = Q[c.q]
-  redis.call('ZADD', wait_all(q), c.e, sid)
-  redis.call('ZADD', wait_bucket(q, bucket_of(c.d)), c.e, sid)
-  if c.sr == 1 then redis.call('ZADD', wait_sr(q), c.e, sid) end
+function F.enqueue(sid, c)
+  local q, e = Q[c.q], digits(c.e)
+  redis.call('ZADD', F.wait_all(q), e, sid)
+  redis.call('ZADD', F.wait_bucket(q, F.bucket_of(c.d)), e, sid)
+  if c.sr == 1 then redis.call('ZADD', F.wait_sr(q), e, sid) end
 end
 
-local function dequeue(sid, c)
+function F.dequeue(sid, c)
   local q = Q[c.q]
   if not q then return end
-  redis.call('ZREM', wait_all(q), sid)
-  redis.call('ZREM', wait_bucket(q, bucket_of(c.d)), sid)
-  redis.call('ZREM', wait_sr(q), sid)
+  redis.call('ZREM', F.wait_all(q), sid)
+  redis.call('ZREM', F.wait_bucket(q, F.bucket_of(c.d)), sid)
+  redis.call('ZREM', F.wait_sr(q), sid)
 end
 
-local function ewma(field, x)
+function F.ewma(field, x)
   -- Asterisk's running average: (3 * old + new) / 4
   local old = tonumber(redis.call('HGET', EWT, field))
   local v = old and math.floor((3 * old + x) / 4) or x
-  redis.call('HSET', EWT, field, v)
+  redis.call('HSET', EWT, field, digits(v))
 end
 
 -- agents --------------------------------------------------------------------------------
 
-local function get_profile(id)
+function F.get_profile(id)
   local raw = redis.call('HGET', AGENTS, id)
   if raw then return cjson.decode(raw) end
   return nil
 end
 
-local function get_state(id)
+function F.get_state(id)
   local raw = redis.call('HGET', ASTATE, id)
   if raw then return cjson.decode(raw) end
   return {s = 'offline', t = now, c = '', m = 0, i = now, w = 0, nx = ''}
 end
 
-local function speaks(p, dialect)
+function F.speaks(p, dialect)
   for _, d in ipairs(p.dialects or {}) do
     if d == dialect then return true end
   end
   return false
 end
 
-local function index_sets(p)
+function F.index_sets(p)
   local skills, dialects = {'*'}, {}
   for _, s in ipairs(p.skills) do if SK[s] and s ~= '*' then skills[#skills + 1] = s end end
   for _, d in ipairs(p.dialects) do if DL[d] then dialects[#dialects + 1] = d end end
   return skills, dialects
 end
 
-local function index_agent(p, score)
-  local skills, dialects = index_sets(p)
+function F.index_agent(p, score)
+  local skills, dialects = F.index_sets(p)
+  score = digits(score)  -- formatted once for the ~40 ZADDs of an agent with many skills
   for _, s in ipairs(skills) do
-    redis.call('ZADD', avail(s), score, p.id)
-    for _, d in ipairs(dialects) do redis.call('ZADD', avail(s, d), score, p.id) end
+    redis.call('ZADD', F.avail(s), score, p.id)
+    for _, d in ipairs(dialects) do redis.call('ZADD', F.avail(s, d), score, p.id) end
   end
 end
 
-local function unindex_agent(p)
-  local skills, dialects = index_sets(p)
+function F.unindex_agent(p)
+  local skills, dialects = F.index_sets(p)
   for _, s in ipairs(skills) do
-    redis.call('ZREM', avail(s), p.id)
-    for _, d in ipairs(dialects) do redis.call('ZREM', avail(s, d), p.id) end
+    redis.call('ZREM', F.avail(s), p.id)
+    for _, d in ipairs(dialects) do redis.call('ZREM', F.avail(s, d), p.id) end
   end
 end
 
-local function staff(p, delta)
-  local skills, dialects = index_sets(p)
+function F.staff(p, delta)
+  local skills, dialects = F.index_sets(p)
+  delta = digits(delta)
   for _, s in ipairs(skills) do
     redis.call('HINCRBY', STAFFED, s .. '|', delta)
     for _, d in ipairs(dialects) do redis.call('HINCRBY', STAFFED, s .. '|' .. d, delta) end
@@ -213,40 +220,40 @@ end
 -- Every write of an agent's state goes through here: the simulator's occupancy meter reads
 -- the states again only after a call that wrote one (`after.states`, ARGV[6]).
 local STATES_WRITTEN = false
-local function put_state(id, st)
+function F.put_state(id, st)
   redis.call('HSET', ASTATE, id, cjson.encode(st))
   STATES_WRITTEN = true
 end
 
 -- Move an agent to state `to` at time `at`, keeping the indexes and staffed counts true.
-local function move_agent(p, st, to, at)
-  if st.s == 'available' then unindex_agent(p) end
+function F.move_agent(p, st, to, at)
+  if st.s == 'available' then F.unindex_agent(p) end
   if st.s == 'wrap_up' then redis.call('ZREM', WRAP, p.id) end
   local was, is = STAFFED_STATES[st.s], STAFFED_STATES[to]
-  if was and not is then staff(p, -1) elseif is and not was then staff(p, 1) end
+  if was and not is then F.staff(p, -1) elseif is and not was then F.staff(p, 1) end
   record_state_time(p.id, st.s, (at or now) - (st.t or now), IV, IV_EXPIRE)
   st.s, st.t = to, at or now
-  if to == 'available' then index_agent(p, st.i) end
-  if to == 'wrap_up' then redis.call('ZADD', WRAP, st.w, p.id) end
-  put_state(p.id, st)
+  if to == 'available' then F.index_agent(p, st.i) end
+  if to == 'wrap_up' then redis.call('ZADD', WRAP, digits(st.w), p.id) end
+  F.put_state(p.id, st)
 end
 
 -- The agent's call is over without a conversation: back to where they were going.
-local function release_agent(id, sid, idle_ms)
-  local p, st = get_profile(id), get_state(id)
+function F.release_agent(id, sid, idle_ms)
+  local p, st = F.get_profile(id), F.get_state(id)
   if not p or st.c ~= sid then return end
   st.c = ''
   if idle_ms then st.i = idle_ms end
   local to = st.nx ~= '' and st.nx or 'available'
   st.nx = ''
-  move_agent(p, st, to)
+  F.move_agent(p, st, to)
 end
 
 -- calls meet agents -----------------------------------------------------------------------
 
 -- The agent who just missed this caller is not rung again for `excl` ms: the next agent is,
 -- and a retried dial-result webhook for that miss can be told from a new one.
-local function excluded(c)
+function F.excluded(c)
   if c.mg and c.mg ~= '' and now < c.mt + cfg.excl then return c.mg end
   return nil
 end
@@ -255,43 +262,44 @@ end
 -- (routing.senior_reserve): the free ones' index while only `rsv` or fewer are free, for a
 -- caller who is not a senior and has waited less than `rsr` ms; nil when nothing is held back.
 -- Eligibility still only grows with the wait, which match() relies on.
-local function reserve_guard(c)
+function F.reserve_guard(c)
   if cfg.rsv <= 0 or c.sr == 1 or not SK['senior'] or now - c.e >= cfg.rsr then return nil end
-  local kept = avail('senior')
+  local kept = F.avail('senior')
   if redis.call('ZCARD', kept) > cfg.rsv then return nil end
   return kept
 end
 
 -- Does anyone staffed with skill `s` ("*": anyone) speak dialect `d`?
-local function speakers(s, d)
+function F.speakers(s, d)
   return (tonumber(redis.call('HGET', STAFFED, s .. '|' .. d)) or 0) > 0
 end
 
 -- The agent indexes this caller may take from now, in the order they are tried: the queue's
--- ladder rung by rung (cfg q.l), each rung's agents in the caller's dialect first, then (unless
+-- ladder rung by rung (cfg.ladder), each rung's agents in the caller's dialect first, then (unless
 -- the rung asks for the dialect and someone staffed with its skill speaks it) the rest.
-local function eligible_sets(c, q)
+function F.eligible_sets(c, q)
   local waited = now - c.e
   local d = DL[c.d] and c.d or nil
   local tries, seen = {}, {}
   local function try(k)
     if not seen[k] then seen[k] = true; tries[#tries + 1] = k end
   end
-  for _, rung in ipairs(q.l) do
+  for _, rung in ipairs(cfg.ladder[q.n]) do
     if waited < rung.t then break end  -- rungs open in order
-    if d then try(avail(rung.s, d)) end
-    if not (d and rung.d and speakers(rung.s, d)) then try(avail(rung.s)) end
+    if d then try(F.avail(rung.s, d)) end
+    if not (d and rung.d and F.speakers(rung.s, d)) then try(F.avail(rung.s)) end
   end
   return tries
 end
 
 -- The first free agent this caller may take now: the ladder's rungs, then longest idle.
-local function pick_agent(c, q)
-  local skip = excluded(c)
-  local guard = reserve_guard(c)
-  for _, k in ipairs(eligible_sets(c, q)) do
-    -- at most one excluded agent and `rsv` reserved ones come before an eligible one
-    for _, id in ipairs(redis.call('ZRANGE', k, 0, 1 + (guard and cfg.rsv or 0))) do
+function F.pick_agent(c, q)
+  local skip = F.excluded(c)
+  local guard = F.reserve_guard(c)
+  -- at most one excluded agent and `rsv` reserved ones come before an eligible one
+  local last = digits(1 + (guard and cfg.rsv or 0))
+  for _, k in ipairs(F.eligible_sets(c, q)) do
+    for _, id in ipairs(redis.call('ZRANGE', k, '0', last)) do
       if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
     end
   end
@@ -299,27 +307,28 @@ local function pick_agent(c, q)
 end
 
 -- When a wrap-up that started at least `swb` ago may be ended for a waiting senior.
-local function breakable_from()
-  return now + cfg.wrap - cfg.swb  -- a wrap-up ends `wrap` after it starts
+function F.breakable_from()
+  return digits(now + cfg.wrap - cfg.swb)  -- a wrap-up ends `wrap` after it starts
 end
 
-local function wrap_up_breakable()
+function F.wrap_up_breakable()
   if cfg.swb <= 0 then return false end
-  return redis.call('ZCOUNT', WRAP, '-inf', breakable_from()) > 0
+  return redis.call('ZCOUNT', WRAP, '-inf', F.breakable_from()) > 0
 end
 
 -- A senior who finds no agent: end the wrap-up of the senior-trained agent longest in it, once
 -- it has lasted `swb` ms (routing.senior_wrap_up_break; 0: never). One who asked to go away
 -- next is left to finish. Returns whether an agent was freed (pick_agent then decides).
-local function break_wrap_up(c)
+function F.break_wrap_up(c)
   if cfg.swb <= 0 or c.sr ~= 1 then return false end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', breakable_from(), 'LIMIT', 0, 8)) do
-    local p, st = get_profile(id), get_state(id)
+  local ending = redis.call('ZRANGEBYSCORE', WRAP, '-inf', F.breakable_from(), 'LIMIT', '0', '8')
+  for _, id in ipairs(ending) do
+    local p, st = F.get_profile(id), F.get_state(id)
     if p and st.s == 'wrap_up' and st.nx == '' then
       for _, skill in ipairs(p.skills or {}) do
         if skill == 'senior' then
           st.i = now
-          move_agent(p, st, 'available')
+          F.move_agent(p, st, 'available')
           return true
         end
       end
@@ -328,24 +337,25 @@ local function break_wrap_up(c)
   return false
 end
 
-local function assign(sid, c, agent)
-  local p, st = get_profile(agent), get_state(agent)
-  dequeue(sid, c)
+function F.assign(sid, c, agent)
+  local p, st = F.get_profile(agent), F.get_state(agent)
+  F.dequeue(sid, c)
   c.st, c.ag, c.om, c.al = 'offered', agent, now, ''  -- a new offer: no agent's leg placed yet
   c.lk = 0  -- nor claimed (OPS.claim_leg)
-  put_call(sid, c)
+  F.put_call(sid, c)
   st.c = sid
-  move_agent(p, st, 'offered')
-  redis.call('ZADD', PULLS, now, sid)
+  F.move_agent(p, st, 'offered')
+  redis.call('ZADD', PULLS, now_str, sid)
   made[#made + 1] = sid
-  event('offered', sid, c, agent, now - c.e)
-  if c.cb == 1 and not on_line(c) and not c.cv then
-    event('callback_placed', sid, c, agent, now - c.e)
+  F.event('offered', sid, c, agent, now - c.e)
+  if c.cb == 1 and not F.on_line(c) and not c.cv then
+    F.event('callback_placed', sid, c, agent, now - c.e)
   end
 end
 
-local function head(q, b, rank)
-  local top = redis.call('ZRANGE', wait_bucket(q, b), rank, rank, 'WITHSCORES')
+function F.head(q, b, rank)
+  local r = digits(rank)
+  local top = redis.call('ZRANGE', F.wait_bucket(q, b), r, r, 'WITHSCORES')
   if top[1] then return {q = q, b = b, r = rank, sid = top[1], e = tonumber(top[2])} end
   return nil
 end
@@ -353,13 +363,13 @@ end
 -- A caller past their queue's aging bound (cfg q.a ms, 0: never) ranks above every priority;
 -- among such callers the one waiting longest goes first.
 local AGED = math.huge
-local function priority(x)
+function F.priority(x)
   if x.q.a and x.q.a > 0 and now - x.e >= x.q.a then return AGED end
   return x.q.p
 end
 
-local function better(x, y)
-  local px, py = priority(x), priority(y)
+function F.better(x, y)
+  local px, py = F.priority(x), F.priority(y)
   if px ~= py then return px > py end
   if x.e ~= y.e then return x.e < y.e end
   return x.sid < y.sid
@@ -369,73 +379,71 @@ end
 -- cannot be served nobody behind them can: the bucket is done. The exceptions are a caller
 -- kept from the agent who just missed them, and a younger caller kept from the senior
 -- reserve (a senior behind them may take that agent): the caller behind them is tried next.
-local function match()
+function F.match()
   -- Every available agent is in the any-skill index: none there, nobody can be assigned
   -- (the usual case when callers queue, so it is worth the early exit), unless a wrap-up may
   -- be ended for a senior (break_wrap_up).
-  if redis.call('ZCARD', avail('*')) == 0 and not wrap_up_breakable() then return end
+  if redis.call('ZCARD', F.avail('*')) == 0 and not F.wrap_up_breakable() then return end
   local heads = {}
-  for _, q in ipairs(queues_waiting()) do
-    for _, b in ipairs(BUCKETS) do heads[#heads + 1] = head(q, b, 0) end
+  for _, q in ipairs(F.queues_waiting()) do
+    for _, b in ipairs(BUCKETS) do heads[#heads + 1] = F.head(q, b, 0) end
   end
   while #heads > 0 do
     local best = 1
-    for i = 2, #heads do if better(heads[i], heads[best]) then best = i end end
+    for i = 2, #heads do if F.better(heads[i], heads[best]) then best = i end end
     local h = heads[best]
-    local c = get_call(h.sid)
-    local agent = c and pick_agent(c, h.q)
-    if c and not agent and break_wrap_up(c) then agent = pick_agent(c, h.q) end
+    local c = F.get_call(h.sid)
+    local agent = c and F.pick_agent(c, h.q)
+    if c and not agent and F.break_wrap_up(c) then agent = F.pick_agent(c, h.q) end
     local rank = h.r
     if not c then
-      redis.call('ZREM', wait_bucket(h.q, h.b), h.sid)
-      redis.call('ZREM', wait_all(h.q), h.sid)
-      redis.call('ZREM', wait_sr(h.q), h.sid)
+      redis.call('ZREM', F.wait_bucket(h.q, h.b), h.sid)
+      redis.call('ZREM', F.wait_all(h.q), h.sid)
+      redis.call('ZREM', F.wait_sr(h.q), h.sid)
     elseif agent then
-      assign(h.sid, c, agent)
-    elseif excluded(c) or reserve_guard(c) then
+      F.assign(h.sid, c, agent)
+    elseif F.excluded(c) or F.reserve_guard(c) then
       rank = rank + 1
     else
       rank = -1
     end
-    local nxt = rank >= 0 and head(h.q, h.b, rank) or nil
+    local nxt = rank >= 0 and F.head(h.q, h.b, rank) or nil
     if nxt then heads[best] = nxt else table.remove(heads, best) end
   end
 end
 
-local function end_wrap_ups()
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', now)) do
-    local p, st = get_profile(id), get_state(id)
+function F.end_wrap_ups()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', WRAP, '-inf', now_str)) do
+    local p, st = F.get_profile(id), F.get_state(id)
     if p and st.s == 'wrap_up' then
       st.i = st.w
       local to = st.nx ~= '' and st.nx or 'available'
       st.nx = ''
-      move_agent(p, st, to, st.w)
+      F.move_agent(p, st, to, st.w)
     else
       redis.call('ZREM', WRAP, id)
     end
   end
 end
 
-local function due_retries()
-  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now)) do
+function F.due_retries()
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', RETRY, '-inf', now_str)) do
     redis.call('ZREM', RETRY, sid)
-    local c = get_call(sid)
+    local c = F.get_call(sid)
     if c and c.st == 'retry' then
       c.st = 'waiting'
-      put_call(sid, c)
-      enqueue(sid, c)
+      F.put_call(sid, c)
+      F.enqueue(sid, c)
     end
   end
 end
 
-local close_unreported  -- defined with the operations; prune needs it first
-
-local function prune()
-  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now, 'LIMIT', 0, 20)) do
-    local c = get_call(sid)
-    if c then dequeue(sid, c) end
+function F.prune()
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', now_str, 'LIMIT', '0', '20')) do
+    local c = F.get_call(sid)
+    if c then F.dequeue(sid, c) end
     -- no agent may be left pointing at a call that is gone: release it, count the call
-    if c and live(c) then close_unreported(sid, c) end
+    if c and F.live(c) then F.close_unreported(sid, c) end
     redis.call('HDEL', CALLS, sid)
     redis.call('ZREM', HEARD, sid)
     redis.call('ZREM', EXPIRY, sid)
@@ -451,55 +459,55 @@ end
 -- 'callback' is an offer made at the wait URL (OPS.poll), so nothing moves here. A caller
 -- who asked for a call-back and hung up is not on the phone, so never sent to a line.
 
-local function move_to(sid, c, to)
-  dequeue(sid, c)
-  event('moved_out', sid, c, '', now - c.e)
+function F.move_to(sid, c, to)
+  F.dequeue(sid, c)
+  F.event('moved_out', sid, c, '', now - c.e)
   c.q = to
-  put_call(sid, c)
-  enqueue(sid, c)
-  event('moved_in', sid, c, '', now - c.e)
+  F.put_call(sid, c)
+  F.enqueue(sid, c)
+  F.event('moved_in', sid, c, '', now - c.e)
 end
 
-local function overflow(sid, c, q)
+function F.overflow(sid, c, q)
   if q.ok == 'queue' then
-    move_to(sid, c, q.oq)
+    F.move_to(sid, c, q.oq)
     return true
   end
   if q.ok == 'line' and c.cb ~= 1 then
-    dequeue(sid, c)
+    F.dequeue(sid, c)
     c.st, c.ag = 'overflowed', ''
-    put_call(sid, c)
-    event('overflowed', sid, c, '', now - c.e)
+    F.put_call(sid, c)
+    F.event('overflowed', sid, c, '', now - c.e)
     return true
   end
   return false
 end
 
-local function moves(q) return q.oa > 0 and (q.ok == 'queue' or q.ok == 'line') end
+function F.moves(q) return q.oa > 0 and (q.ok == 'queue' or q.ok == 'line') end
 
 -- Callers past their queue's overflow_after leave it (a few per call: the next event or tick
 -- takes the rest, and the oldest go first).
-local function overflow_due()
+function F.overflow_due()
   local moved = false
   for _, q in ipairs(cfg.q) do
-    if moves(q) then
-      local past = redis.call('ZRANGEBYSCORE', wait_all(q), '-inf', now - q.oa, 'LIMIT', 0, 20)
+    if F.moves(q) then
+      local past = redis.call('ZRANGEBYSCORE', F.wait_all(q), '-inf', now - q.oa, 'LIMIT', 0, 20)
       for _, sid in ipairs(past) do
-        local c = get_call(sid)
-        if c and c.st == 'waiting' and overflow(sid, c, q) then moved = true end
+        local c = F.get_call(sid)
+        if c and c.st == 'waiting' and F.overflow(sid, c, q) then moved = true end
       end
     end
   end
-  if moved then match() end  -- the queue they moved to may have an agent free
+  if moved then F.match() end  -- the queue they moved to may have an agent free
 end
 
 -- The next time a waiting caller passes an overflow bound (nil: none). Callers past it and
 -- still here are call-backs a line cannot take: the first caller not yet past it is next.
-local function overflow_at()
+function F.overflow_at()
   local at = nil
   for _, q in ipairs(cfg.q) do
-    if moves(q) then
-      local top = redis.call('ZRANGEBYSCORE', wait_all(q), '(' .. (now - q.oa), '+inf',
+    if F.moves(q) then
+      local top = redis.call('ZRANGEBYSCORE', F.wait_all(q), '(' .. (now - q.oa), '+inf',
         'WITHSCORES', 'LIMIT', 0, 1)
       local t = top[2] and tonumber(top[2]) + q.oa
       if t and (at == nil or t < at) then at = t end
@@ -510,65 +518,65 @@ end
 
 -- A new arrival who finds more than overflow_length callers waiting overflows at once; with a
 -- call-back overflow they are offered it at their first announcement (c.lo).
-local function overflow_on_arrival(sid)
-  local c = get_call(sid)
+function F.overflow_on_arrival(sid)
+  local c = F.get_call(sid)
   local q = c and Q[c.q]
   if not q or c.st ~= 'waiting' or q.ol <= 0 or q.ok == '' then return end
-  if redis.call('ZCARD', wait_all(q)) <= q.ol then return end
+  if redis.call('ZCARD', F.wait_all(q)) <= q.ol then return end
   if q.ok == 'callback' then
     c.lo = 1
-    put_call(sid, c)
-  elseif overflow(sid, c, q) then
-    match()
+    F.put_call(sid, c)
+  elseif F.overflow(sid, c, q) then
+    F.match()
   end
 end
 
 local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
-local function settle()
-  prune()
-  end_wrap_ups()
-  due_retries()
-  match()
-  overflow_due()
+function F.settle()
+  F.prune()
+  F.end_wrap_ups()
+  F.due_retries()
+  F.match()
+  F.overflow_due()
   SETTLED = true
 end
 
 -- answers -------------------------------------------------------------------------------
 
-local function offer_of(sid, c)
-  c = c or get_call(sid)
+function F.offer_of(sid, c)
+  c = c or F.get_call(sid)
   if not c or (c.st ~= 'offered' and c.st ~= 'on_call') then return nil end
-  local p = get_profile(c.ag)
+  local p = F.get_profile(c.ag)
   if not p then return nil end
   return {sid = sid, call = c, agent = p}
 end
 
-local function position(sid, c)
+function F.position(sid, c)
   local q = Q[c.q]
-  local rank = redis.call('ZRANK', wait_all(q), sid)
+  local rank = redis.call('ZRANK', F.wait_all(q), sid)
   if not rank then return 0 end
   for _, o in ipairs(cfg.q) do
-    if o.p > q.p then rank = rank + redis.call('ZCARD', wait_all(o)) end
+    if o.p > q.p then rank = rank + redis.call('ZCARD', F.wait_all(o)) end
   end
   return rank + 1
 end
 
-local function wait_figures(sid, c)
+function F.wait_figures(sid, c)
   local q = Q[c.q]
   local base = q.s ~= '' and q.s or '*'
-  return {pos = position(sid, c), waited = now - c.e,
+  return {pos = F.position(sid, c), waited = now - c.e,
           staffed = tonumber(redis.call('HGET', STAFFED, base .. '|')) or 0,
           h = tonumber(redis.call('HGET', EWT, q.n .. ':h')) or 0,
           w = tonumber(redis.call('HGET', EWT, q.n .. ':w')) or 0}
 end
 
-local function placement(sid)
-  local c = get_call(sid)
+function F.placement(sid)
+  local c = F.get_call(sid)
   if not c then return {kind = 'none'} end
-  local o = offer_of(sid, c)
+  local o = F.offer_of(sid, c)
   if o then return {kind = 'offer', offer = o} end
   if c.st == 'waiting' or c.st == 'retry' then
-    local f = wait_figures(sid, c)
+    local f = F.wait_figures(sid, c)
     f.kind, f.q = 'queued', c.q
     return f
   end
@@ -576,10 +584,10 @@ local function placement(sid)
 end
 
 -- Offers made earlier (by any call) that the call flow has not acted on; `own` is excluded.
-local function drain(own)
+function F.drain(own)
   local out = {}
-  for _, sid in ipairs(redis.call('ZRANGE', PULLS, 0, -1)) do
-    local o = sid ~= own and offer_of(sid) or nil
+  for _, sid in ipairs(redis.call('ZRANGE', PULLS, '0', '-1')) do
+    local o = sid ~= own and F.offer_of(sid) or nil
     if o and o.call.st == 'offered' then out[#out + 1] = o end
   end
   redis.call('DEL', PULLS)
@@ -589,107 +597,107 @@ end
 -- operations ------------------------------------------------------------------------------
 
 -- The agent's conversation on `sid` is over: wrap-up, then the next caller.
-local function wrap_up(sid, c)
-  local p, st = get_profile(c.ag), get_state(c.ag)
+function F.wrap_up(sid, c)
+  local p, st = F.get_profile(c.ag), F.get_state(c.ag)
   if p and st.c == sid then
     st.c, st.w = '', now + cfg.wrap
     st.i = st.w
-    move_agent(p, st, 'wrap_up')
+    F.move_agent(p, st, 'wrap_up')
   end
 end
 
 -- The conversation is over: counted completed (once), the agent to wrap-up. `talk_ms` nil:
 -- the talk time is unknown (a supervisor closed a call whose end was never reported) and
 -- stays out of the handle-time average, where hours of a lost call would swell every estimate.
-local function finish(sid, c, talk_ms)
+function F.finish(sid, c, talk_ms)
   c.st = 'done'
-  put_call(sid, c)
-  wrap_up(sid, c)
-  event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e, {talk = talk_ms or -1})
-  if talk_ms then ewma(c.q .. ':h', talk_ms + cfg.wrap) end
+  F.put_call(sid, c)
+  F.wrap_up(sid, c)
+  F.event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e, {talk = talk_ms or -1})
+  if talk_ms then F.ewma(c.q .. ':h', talk_ms + cfg.wrap) end
 end
 
-local function mark_answered(sid, c)
+function F.mark_answered(sid, c)
   c.st, c.am = 'on_call', now
-  put_call(sid, c)
-  local p, st = get_profile(c.ag), get_state(c.ag)
+  F.put_call(sid, c)
+  local p, st = F.get_profile(c.ag), F.get_state(c.ag)
   if p and st.c == sid then
     st.m = 0
-    move_agent(p, st, 'on_call')
+    F.move_agent(p, st, 'on_call')
   end
   redis.call('ZREM', PULLS, sid)
-  event('answered', sid, c, c.ag, now - c.e, {match = p and speaks(p, c.d) and 1 or 0})
-  ewma(c.q .. ':w', now - c.e)
+  F.event('answered', sid, c, c.ag, now - c.e, {match = p and F.speaks(p, c.d) and 1 or 0})
+  F.ewma(c.q .. ':w', now - c.e)
 end
 
 -- The agent's leg ended unanswered: the caller waits again, keeping their place. `counts`
 -- false: not the agent's doing (a leg canceled through REST), so no miss is held against them.
-local function miss(sid, c, counts)
-  local p, st = get_profile(c.ag), get_state(c.ag)
+function F.miss(sid, c, counts)
+  local p, st = F.get_profile(c.ag), F.get_state(c.ag)
   if p and st.c == sid then
     st.c, st.i = '', now
     if counts then st.m = st.m + 1 end
     local to = st.nx ~= '' and st.nx or 'available'
     if st.m >= cfg.miss and to == 'available' then to = 'away' end
     st.nx = ''
-    move_agent(p, st, to)
+    F.move_agent(p, st, to)
   end
-  if counts then event('missed', sid, c, c.ag, now - c.e) end
+  if counts then F.event('missed', sid, c, c.ag, now - c.e) end
   c.st, c.ag, c.mg, c.mt = 'waiting', '', c.ag, now
-  put_call(sid, c)
-  enqueue(sid, c)
+  F.put_call(sid, c)
+  F.enqueue(sid, c)
 end
 
 -- An offered caller hung up before the agent answered: the agent is free again, no miss.
-local function caller_gone(sid, c)
+function F.caller_gone(sid, c)
   c.st = 'gone'
-  put_call(sid, c)
-  release_agent(c.ag, sid, nil)
+  F.put_call(sid, c)
+  F.release_agent(c.ag, sid, nil)
   redis.call('ZREM', PULLS, sid)
-  event('abandoned', sid, c, '', now - c.e)
+  F.event('abandoned', sid, c, '', now - c.e)
 end
 
 -- A live call nothing has been heard of for cfg.maxc ms, and Twilio cannot say how it ended:
 -- out of the queue, its agent released (wrap-up after a conversation), counted as
 -- "unreported" (neither answered nor abandoned: nobody knows which).
-close_unreported = function(sid, c)
+function F.close_unreported(sid, c)
   if c.st == 'waiting' then
-    dequeue(sid, c)
+    F.dequeue(sid, c)
   elseif c.st == 'offered' then
-    release_agent(c.ag, sid, nil)
+    F.release_agent(c.ag, sid, nil)
     redis.call('ZREM', PULLS, sid)
   elseif c.st == 'on_call' then
-    wrap_up(sid, c)
+    F.wrap_up(sid, c)
   end
   c.st = 'unreported'
-  put_call(sid, c)
-  event('unreported', sid, c, c.ag, now - c.e)
+  F.put_call(sid, c)
+  F.event('unreported', sid, c, c.ag, now - c.e)
 end
 
 local OPS = {}
 
 -- One statistics event from outside a routing decision (routing/recorder.py), at `now`.
 function OPS.record()
-  return {recorded = event(arg.kind, arg.sid, {q = arg.q, sr = arg.sr, d = arg.d}, arg.ag, arg.w)}
+  return {recorded = F.event(arg.kind, arg.sid, {q = arg.q, sr = arg.sr, d = arg.d}, arg.ag, arg.w)}
 end
 
 function OPS.tick()
-  settle()
-  return {offers = drain(nil)}
+  F.settle()
+  return {offers = F.drain(nil)}
 end
 
 -- When the caller at the head of a waiting bucket may take more agents than now: their
 -- queue's next rung (eligible_sets), the senior reserve's release (pick_agent). Within a
 -- bucket eligibility only grows with the wait, so the head's times come first; a head kept
 -- from an agent who missed them lets the caller behind be tried: then it is now.
-local function widens_at(q, b)
-  local top = redis.call('ZRANGE', wait_bucket(q, b), 0, 0)
-  local c = top[1] and get_call(top[1])
+function F.widens_at(q, b)
+  local top = redis.call('ZRANGE', F.wait_bucket(q, b), 0, 0)
+  local c = top[1] and F.get_call(top[1])
   if not c then return nil end
-  if excluded(c) then return now end
+  if F.excluded(c) then return now end
   -- the next rung to open (they open in order), or the reserve's release if sooner
   local at = nil
-  for _, rung in ipairs(q.l) do
+  for _, rung in ipairs(cfg.ladder[q.n]) do
     if c.e + rung.t > now then at = c.e + rung.t; break end
   end
   local release = cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr
@@ -701,24 +709,24 @@ end
 -- ticker sleeps until then): now while offers wait to be acted on; a waiting caller's next
 -- widening while agents are free (widens_at); the first wrap-up end, call-back retry, call
 -- expiry or call going stale; nil when nothing is due at all.
-local function due_at()
+function F.due_at()
   if redis.call('ZCARD', PULLS) > 0 then return now end
   local at = nil
-  if redis.call('ZCARD', avail('*')) > 0 then
-    for _, q in ipairs(queues_waiting()) do
+  if redis.call('ZCARD', F.avail('*')) > 0 then
+    for _, q in ipairs(F.queues_waiting()) do
       for _, b in ipairs(BUCKETS) do
-        local t = widens_at(q, b)
+        local t = F.widens_at(q, b)
         if t and (at == nil or t < at) then at = t end
       end
     end
   end
   -- a waiting senior may end a wrap-up `swb` after it started (break_wrap_up)
-  local seniors = cfg.swb > 0 and redis.call('EXISTS', unpack(SENIOR_WAITING)) > 0
+  local seniors = cfg.swb > 0 and redis.call('EXISTS', unpack(K.senior_waiting)) > 0
   local wrap_break = seniors and cfg.swb - cfg.wrap or 0
-  local spill = overflow_at()
+  local spill = F.overflow_at()
   if spill and (at == nil or spill < at) then at = spill end
   for key, later in pairs({[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
-    local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local top = redis.call('ZRANGE', key, '0', '0', 'WITHSCORES')
     if top[2] and (at == nil or tonumber(top[2]) + later < at) then
       at = tonumber(top[2]) + later
     end
@@ -726,52 +734,52 @@ local function due_at()
   return at
 end
 
-function OPS.due() return {at = due_at()} end
+function OPS.due() return {at = F.due_at()} end
 
 -- A tick that also says when the next one has anything to do (OPS.due).
 function OPS.tick_due()
-  settle()
-  return {offers = drain(nil), at = due_at()}
+  F.settle()
+  return {offers = F.drain(nil), at = F.due_at()}
 end
 
 -- Claim the placing of the agent's leg for the offer on `sid` (OPS.claim_leg): ok 1 if this
 -- claimant has it; else `room` records that the caller is put in their room anyway.
-local function claim_leg(sid, c, room)
+function F.claim_leg(sid, c, room)
   local ok = (c.lk or 0) == 0 and (c.al or '') == ''
   if ok then c.lk = 1 elseif room then c.rm = 1 end
-  put_call(sid, c)
+  F.put_call(sid, c)
   return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
 end
 
 function OPS.arrive()
   local sid = arg.sid
-  if not get_call(sid) then
+  if not F.get_call(sid) then
     if not Q[arg.q] then return {err = 'unknown queue ' .. arg.q} end
     local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
                e = math.min(tonumber(arg.e) or now, now), st = 'waiting', ag = '', cb = 0,
                at = 0, qs = '', an = 0, om = 0, am = 0, lg = '',
                t0 = math.min(tonumber(arg.t0) or now, now)}
-    put_call(sid, c)
-    enqueue(sid, c)
-    event('entered', sid, c, '', 0)
-    settle()
-    overflow_on_arrival(sid)
+    F.put_call(sid, c)
+    F.enqueue(sid, c)
+    F.event('entered', sid, c, '', 0)
+    F.settle()
+    F.overflow_on_arrival(sid)
   else
-    settle()
+    F.settle()
   end
   redis.call('ZREM', PULLS, sid)
-  local out = {placement = placement(sid)}
+  local out = {placement = F.placement(sid)}
   -- arg.claim: the webhook rings the agent it is given through REST, claiming the leg here
   -- rather than in a routing call of its own (Router.arrive)
   if arg.claim == 1 and out.placement.kind == 'offer' then
-    out.claim = claim_leg(sid, get_call(sid), false)
+    out.claim = F.claim_leg(sid, F.get_call(sid), false)
   end
   return out
 end
 
 -- A call-back overflow (cfg q.ok 'callback'): offered once the caller has waited
 -- overflow_after, or from the start when they found the queue longer than overflow_length.
-local function offers_callback(c)
+function F.offers_callback(c)
   local q = Q[c.q]
   if q.ok ~= 'callback' then return false end
   return c.lo == 1 or (q.oa > 0 and now - c.e >= q.oa)
@@ -779,33 +787,33 @@ end
 
 function OPS.poll()
   local sid = arg.sid
-  settle()
-  local out = {offers = drain(sid)}
-  local c = get_call(sid)
+  F.settle()
+  local out = {offers = F.drain(sid)}
+  local c = F.get_call(sid)
   if not c then return out end
   if arg.qs ~= '' then c.qs = arg.qs end
   out.st = c.st
-  out.offer = offer_of(sid, c)
+  out.offer = F.offer_of(sid, c)
   out.first = c.an == 0  -- nothing said to this caller in the queue yet
   if c.st == 'waiting' then
-    out.fig = wait_figures(sid, c)
+    out.fig = F.wait_figures(sid, c)
     out.announce = c.an == 0 or now - c.an >= cfg.ann
     if out.announce then c.an = now end
     -- offered at the announcement's pace, so a senior is not asked every few seconds
     out.cb_offer = out.announce and c.cb == 0 and (
-      (c.sr == 1 and now - c.e >= cfg.cbo) or offers_callback(c))
+      (c.sr == 1 and now - c.e >= cfg.cbo) or F.offers_callback(c))
   end
-  put_call(sid, c)
+  F.put_call(sid, c)
   out.call = c  -- the record as saved: the wait URL's answer needs no lookup of its own
   return out
 end
 
 function OPS.answered()
-  local c = get_call(arg.sid)
-  if c and c.ag == arg.agent and c.st == 'offered' then mark_answered(arg.sid, c) end
-  c = get_call(arg.sid)
-  settle()
-  if c and c.ag == arg.agent and c.st == 'on_call' then return {offer = offer_of(arg.sid)} end
+  local c = F.get_call(arg.sid)
+  if c and c.ag == arg.agent and c.st == 'offered' then F.mark_answered(arg.sid, c) end
+  c = F.get_call(arg.sid)
+  F.settle()
+  if c and c.ag == arg.agent and c.st == 'on_call' then return {offer = F.offer_of(arg.sid)} end
   return {}
 end
 
@@ -814,87 +822,87 @@ end
 -- #dialcallstatus). The caller's own hang-up is the status callback's to report (OPS.hangup);
 -- ivr/call/voice.py does not call this op for a caller whose call has ended.
 function OPS.dial_result()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   local mine = c and c.ag == arg.agent
   if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
-    if c.st == 'offered' then mark_answered(sid, c) end
-    finish(sid, c, arg.dur * 1000)
+    if c.st == 'offered' then F.mark_answered(sid, c) end
+    F.finish(sid, c, arg.dur * 1000)
   elseif mine and MISSED[arg.status] and c.st == 'offered' then
-    miss(sid, c, arg.status ~= 'canceled')
+    F.miss(sid, c, arg.status ~= 'canceled')
   end
-  settle()
+  F.settle()
   redis.call('ZREM', PULLS, sid)
-  local out = {placement = arg.status == 'completed' and {kind = 'none'} or placement(sid)}
-  if arg.tick == 1 then out.offers = drain(sid) end  -- and a tick's offers (dial_result_tick)
+  local out = {placement = arg.status == 'completed' and {kind = 'none'} or F.placement(sid)}
+  if arg.tick == 1 then out.offers = F.drain(sid) end  -- and a tick's offers (dial_result_tick)
   return out
 end
 
 -- The caller's leg has ended: waiting or ringing an agent, they abandoned; talking, done.
-local function caller_left(sid, c)
+function F.caller_left(sid, c)
   if c.st == 'waiting' then
-    dequeue(sid, c)
+    F.dequeue(sid, c)
     c.st = 'gone'
-    put_call(sid, c)
-    event('abandoned', sid, c, '', now - c.e)
+    F.put_call(sid, c)
+    F.event('abandoned', sid, c, '', now - c.e)
   elseif c.st == 'offered' then
-    caller_gone(sid, c)
+    F.caller_gone(sid, c)
   elseif c.st == 'on_call' then
-    finish(sid, c, now - c.am)
+    F.finish(sid, c, now - c.am)
   end
 end
 
 -- The caller can hear the agent now: bridged. Records the time to a human, from the call's
 -- first webhook (t0; for a call-back, the moment the senior answered our call).
-local function connect(sid, c)
-  if c.st == 'offered' then mark_answered(sid, c) end
+function F.connect(sid, c)
+  if c.st == 'offered' then F.mark_answered(sid, c) end
   -- a return visit is no caller waiting for a human: kept out of the times to a human (the
   -- per-dialect figures count every connected event, whatever its queue)
   if c.cv then return end
-  event('connected', sid, c, c.ag, now - (c.t0 or c.e))
+  F.event('connected', sid, c, c.ag, now - (c.t0 or c.e))
 end
 
 function OPS.connected()
-  local sid, c = arg.sid, get_call(arg.sid)
-  if c and c.ag == arg.agent and (c.st == 'offered' or c.st == 'on_call') then connect(sid, c) end
+  local sid, c = arg.sid, F.get_call(arg.sid)
+  if c and c.ag == arg.agent and (c.st == 'offered' or c.st == 'on_call') then F.connect(sid, c) end
   return {}
 end
 
 -- The caller's own conference (ivr/call/connect.py): it started (the agent arrived) or the caller
 -- joined it. Once both have happened, in either order, the caller hears the agent.
 function OPS.room_event()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or (c.st ~= 'offered' and c.st ~= 'on_call') or arg.what == '' then return {} end
   if arg.what ~= 'caller' then c.rs = 1 end  -- 'start', or 'both' (started with them in it)
   if arg.what ~= 'start' then c.rj = 1 end
-  put_call(sid, c)
-  if c.rs == 1 and c.rj == 1 then connect(sid, c) end
+  F.put_call(sid, c)
+  if c.rs == 1 and c.rj == 1 then F.connect(sid, c) end
   return {}
 end
 
 -- A call-back entry outlives the inbound call that asked for it: its end is reported by the
 -- call-back leg's own status callback (OPS.callback_result), not here.
 function OPS.hangup()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   local out = {}
   if c and c.cb ~= 1 then
     -- the agent's leg placed for a caller who has gone is ended through REST: ringing, or
     -- answered into a room the caller has just left
     if (c.st == 'offered' or c.st == 'on_call') and (c.al or '') ~= '' then out.cancel = c.al end
-    caller_left(sid, c)
+    F.caller_left(sid, c)
   end
-  settle()
-  if arg.tick == 1 then out.offers = drain(nil) end  -- and a tick's offers (hangup_tick)
+  F.settle()
+  if arg.tick == 1 then out.offers = F.drain(nil) end  -- and a tick's offers (hangup_tick)
   return out
 end
 
 -- The call flow placed agent `agent`'s leg (its CallSid `leg`) for this offer; `room`: the
 -- caller waits for them in the call's own conference (ivr/call/connect.py).
 function OPS.agent_leg()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if c and c.ag == arg.agent and c.st == 'offered' then
     c.al = arg.leg
     if arg.room == 1 then c.rm = 1 end
-    put_call(sid, c)
+    F.put_call(sid, c)
   end
   return {}
 end
@@ -904,9 +912,9 @@ end
 -- again by the next tick (or poll), so that the leg is tried again. Releasing it would let
 -- the same assignment re-offer the agent at once, and nobody would ring them.
 function OPS.ring_later()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if c and c.ag == arg.agent and c.st == 'offered' and (c.al or '') == '' then
-    redis.call('ZADD', PULLS, now, sid)
+    redis.call('ZADD', PULLS, now_str, sid)
   end
   return {}
 end
@@ -920,9 +928,9 @@ end
 -- Returns ok = 1 (claimed), 0 (another has it), -1 (no offer of this agent to claim); rm = 1
 -- when the caller waits in their room.
 function OPS.claim_leg()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
-  return claim_leg(sid, c, arg.room == 1)
+  return F.claim_leg(sid, c, arg.room == 1)
 end
 
 -- The claimed leg could not be placed (Twilio's REST API failed): the claim is given back.
@@ -930,27 +938,27 @@ end
 -- the leg is tried again (as OPS.ring_later); rm says so. Otherwise the call flow connects
 -- them another way (the classic <Dial>), claiming anew.
 function OPS.leg_failed()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' or (c.al or '') ~= '' then return {} end
   c.lk = 0
-  put_call(sid, c)
-  if c.rm == 1 then redis.call('ZADD', PULLS, now, sid) end
+  F.put_call(sid, c)
+  if c.rm == 1 then redis.call('ZADD', PULLS, now_str, sid) end
   return {rm = c.rm == 1 and 1 or 0}
 end
 
 function OPS.callback()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if c and c.cb ~= 1 and (c.st == 'waiting' or c.st == 'offered') then
     c.cb = 1
-    put_call(sid, c)
-    event('callback_requested', sid, c, '', now - c.e)
+    F.put_call(sid, c)
+    F.event('callback_requested', sid, c, '', now - c.e)
     if c.st == 'offered' then
       -- already assigned but not yet connected: the agent stays reserved, we call back
-      redis.call('ZADD', PULLS, now, sid)
-      event('callback_placed', sid, c, c.ag, now - c.e)
+      redis.call('ZADD', PULLS, now_str, sid)
+      F.event('callback_placed', sid, c, c.ag, now - c.e)
     end
   end
-  settle()
+  F.settle()
   return {}
 end
 
@@ -958,67 +966,67 @@ end
 -- own with its own CallSid: from now on they are on the line there, so a later assignment
 -- pulls that leg out of the queue instead of placing another call.
 function OPS.callback_answered()
-  local sid, c = arg.sid, get_call(arg.sid)
-  if c and c.cb == 1 and not on_line(c) and (c.st == 'offered' or c.st == 'waiting') then
+  local sid, c = arg.sid, F.get_call(arg.sid)
+  if c and c.cb == 1 and not F.on_line(c) and (c.st == 'offered' or c.st == 'waiting') then
     c.lg, c.t0 = arg.leg, now
-    put_call(sid, c)
+    F.put_call(sid, c)
   end
-  settle()
+  F.settle()
   return {}
 end
 
 -- A call-back attempt that never reached the senior: the agent is free, the entry retries.
-local function callback_unreached(sid, c)
-  release_agent(c.ag, sid, nil)
+function F.callback_unreached(sid, c)
+  F.release_agent(c.ag, sid, nil)
   redis.call('ZREM', PULLS, sid)
   if c.cv then  -- a return visit is retried by its campaign's plan (routing/campaigns.py)
     c.st, c.at = 'unreached', c.at + 1
-    put_call(sid, c)
+    F.put_call(sid, c)
     return
   end
   c.at, c.ag = c.at + 1, ''
   if c.at >= cfg.cba then
     c.st = 'failed'
-    redis.call('ZADD', FAILED, now, sid)
-    event('callback_failed', sid, c, '', now - c.e)
+    redis.call('ZADD', FAILED, now_str, sid)
+    F.event('callback_failed', sid, c, '', now - c.e)
   else
     c.st = 'retry'
-    redis.call('ZADD', RETRY, now + cfg.cbr, sid)
+    redis.call('ZADD', RETRY, digits(now + cfg.cbr), sid)
   end
-  put_call(sid, c)
+  F.put_call(sid, c)
 end
 
 function OPS.callback_result()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if c and c.cb == 1 then
-    if on_line(c) and FINAL[arg.status] then
-      caller_left(sid, c)  -- the leg the senior answered has ended
+    if F.on_line(c) and FINAL[arg.status] then
+      F.caller_left(sid, c)  -- the leg the senior answered has ended
     elseif c.st == 'on_call' and arg.status == 'completed' then
-      finish(sid, c, now - c.am)
+      F.finish(sid, c, now - c.am)
     elseif c.st == 'offered' and (UNREACHED[arg.status] or arg.status == 'completed') then
-      callback_unreached(sid, c)
+      F.callback_unreached(sid, c)
     end
   end
-  settle()
-  return {offers = drain(nil)}
+  F.settle()
+  return {offers = F.drain(nil)}
 end
 
 -- The caller left the Twilio queue by an error (QueueResult error, queue-full or
 -- system-error: https://www.twilio.com/docs/voice/twiml/enqueue#attributes-action); the call
 -- flow sends them to the fallback line, so nobody may be offered them any more.
 function OPS.left_queue()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   if c and (c.st == 'waiting' or c.st == 'offered') then
     if c.st == 'offered' then
-      release_agent(c.ag, sid, nil)
+      F.release_agent(c.ag, sid, nil)
       redis.call('ZREM', PULLS, sid)
     end
-    dequeue(sid, c)
+    F.dequeue(sid, c)
     c.st, c.ag = 'overflowed', ''
-    put_call(sid, c)
-    event('overflowed', sid, c, '', now - c.e)
+    F.put_call(sid, c)
+    F.event('overflowed', sid, c, '', now - c.e)
   end
-  settle()
+  F.settle()
   return {}
 end
 
@@ -1028,42 +1036,42 @@ end
 -- the line); 'callback' leaves them waiting while the call flow offers the call-back (their
 -- answer comes as OPS.callback or OPS.left_queue); no overflow: as any queue error.
 function OPS.queue_full()
-  local sid, c = arg.sid, get_call(arg.sid)
+  local sid, c = arg.sid, F.get_call(arg.sid)
   local q = c and Q[c.q]
   if not q or c.st ~= 'waiting' or q.ok == '' then return OPS.left_queue() end
-  if q.ok ~= 'callback' then overflow(sid, c, q) end
-  settle()
-  return {placement = placement(sid), kind = q.ok}
+  if q.ok ~= 'callback' then F.overflow(sid, c, q) end
+  F.settle()
+  return {placement = F.placement(sid), kind = q.ok}
 end
 
 function OPS.agent_state()
-  local p = get_profile(arg.id)
+  local p = F.get_profile(arg.id)
   if not p then return {err = 'unknown agent ' .. arg.id} end
-  local st, to = get_state(arg.id), arg.state
+  local st, to = F.get_state(arg.id), arg.state
   if to == 'available' then
     st.nx = ''
     if st.s == 'offline' or st.s == 'away' or st.s == 'wrap_up' then
       st.m, st.i = 0, now
-      move_agent(p, st, 'available')
+      F.move_agent(p, st, 'available')
     else
-      put_state(p.id, st)
+      F.put_state(p.id, st)
     end
   elseif st.s == 'offered' or st.s == 'on_call' then
     st.nx = to   -- a call in progress is not cut off: the agent leaves when it ends
-    put_state(p.id, st)
+    F.put_state(p.id, st)
   elseif st.s ~= to then
     st.nx = ''
-    move_agent(p, st, to)
+    F.move_agent(p, st, to)
   end
-  settle()
-  return {offers = drain(nil)}
+  F.settle()
+  return {offers = F.drain(nil)}
 end
 
 -- supervisors ------------------------------------------------------------------------------
 
 -- The state the agent is in as the pages show it: a wrap-up past its end is over (it ends
 -- lazily, at the next settle).
-local function shown_state(st)
+function F.shown_state(st)
   if st.s == 'wrap_up' and st.w <= now then return st.nx ~= '' and st.nx or 'available' end
   return st.s
 end
@@ -1073,17 +1081,17 @@ end
 -- counted once. Returns what it ended: 'offer', 'call' or ''; and for an offer, the agent's
 -- leg placed for it ('' if none), which the call flow ends: it may still ring, and its TwiML
 -- would take the agent into the caller's room with no webhook to stop them.
-local function end_held(p, st)
+function F.end_held(p, st)
   local sid = st.c
-  local c = sid ~= '' and get_call(sid) or nil
+  local c = sid ~= '' and F.get_call(sid) or nil
   if not c or c.ag ~= p.id then return '' end
   if c.st == 'offered' then
     local leg = c.al or ''
     redis.call('ZREM', PULLS, sid)
-    miss(sid, c, false)  -- no miss counted: the agent never had a real chance at the caller
+    F.miss(sid, c, false)  -- no miss counted: the agent never had a real chance at the caller
     return 'offer', leg
   elseif c.st == 'on_call' then
-    finish(sid, c, nil)
+    F.finish(sid, c, nil)
     return 'call'
   end
   return ''
@@ -1091,7 +1099,7 @@ end
 
 -- Append a forced change to the audit list: newest first, at most cfg.fkeep entries, none
 -- older than cfg.fkeep_ms; the whole list goes when its newest entry is that old.
-local function audit(entry)
+function F.audit(entry)
   redis.call('LPUSH', FORCED, cjson.encode(entry))
   redis.call('LTRIM', FORCED, 0, cfg.fkeep - 1)
   local oldest = redis.call('LINDEX', FORCED, -1)
@@ -1105,66 +1113,66 @@ end
 -- A supervisor puts an agent in a state now, ending a stale offer or call that holds them
 -- (its end was never reported); agent_state, by contrast, waits for the call to end.
 function OPS.force_state()
-  local p = get_profile(arg.id)
+  local p = F.get_profile(arg.id)
   if not p then return {err = 'unknown agent ' .. arg.id} end
-  local before = get_state(arg.id)
-  local ended, leg = end_held(p, before)
-  local st = get_state(arg.id)  -- as end_held left it (a completed call: in wrap-up)
+  local before = F.get_state(arg.id)
+  local ended, leg = F.end_held(p, before)
+  local st = F.get_state(arg.id)  -- as end_held left it (a completed call: in wrap-up)
   st.c, st.nx, st.m = '', '', 0
   if st.s ~= arg.state then
     st.i = now
-    move_agent(p, st, arg.state)
+    F.move_agent(p, st, arg.state)
   else
-    put_state(p.id, st)
+    F.put_state(p.id, st)
   end
-  local change = {at = now, by = arg.by, via = arg.via, agent = p.id, from = shown_state(before),
+  local change = {at = now, by = arg.by, via = arg.via, agent = p.id, from = F.shown_state(before),
                   to = arg.state, call = before.c, ended = ended}
-  audit(change)
-  settle()
-  return {offers = drain(nil), change = change, cancel = leg or ''}
+  F.audit(change)
+  F.settle()
+  return {offers = F.drain(nil), change = change, cancel = leg or ''}
 end
 
 function OPS.save()
-  local p, old = arg, get_profile(arg.id)
-  local st = get_state(p.id)
-  if old and st.s == 'available' then unindex_agent(old) end
-  if old and STAFFED_STATES[st.s] then staff(old, -1) end
+  local p, old = arg, F.get_profile(arg.id)
+  local st = F.get_state(p.id)
+  if old and st.s == 'available' then F.unindex_agent(old) end
+  if old and STAFFED_STATES[st.s] then F.staff(old, -1) end
   redis.call('HSET', AGENTS, p.id, cjson.encode(p))
-  if STAFFED_STATES[st.s] then staff(p, 1) end
-  if st.s == 'available' then index_agent(p, st.i) end
-  put_state(p.id, st)
-  settle()
+  if STAFFED_STATES[st.s] then F.staff(p, 1) end
+  if st.s == 'available' then F.index_agent(p, st.i) end
+  F.put_state(p.id, st)
+  F.settle()
   return {}
 end
 
 function OPS.remove()
-  local p = get_profile(arg.id)
+  local p = F.get_profile(arg.id)
   if p then
-    local st = get_state(arg.id)
-    move_agent(p, st, 'offline')
-    local c = st.c ~= '' and get_call(st.c) or nil
+    local st = F.get_state(arg.id)
+    F.move_agent(p, st, 'offline')
+    local c = st.c ~= '' and F.get_call(st.c) or nil
     if c and c.st == 'offered' and c.ag == p.id then
       c.st, c.ag = 'waiting', ''
-      put_call(st.c, c)
-      enqueue(st.c, c)
+      F.put_call(st.c, c)
+      F.enqueue(st.c, c)
       redis.call('ZREM', PULLS, st.c)
     end
     redis.call('HDEL', AGENTS, p.id)
     redis.call('HDEL', ASTATE, p.id)
     STATES_WRITTEN = true
   end
-  settle()
+  F.settle()
   return {}
 end
 
 function OPS.snapshot()
-  settle()
+  F.settle()
   local queues = {}
   for _, q in ipairs(cfg.q) do
-    local all = redis.call('ZRANGE', wait_all(q), 0, 0, 'WITHSCORES')
-    local sr = redis.call('ZRANGE', wait_sr(q), 0, 0, 'WITHSCORES')
-    queues[#queues + 1] = {n = q.n, all = redis.call('ZCARD', wait_all(q)),
-                           sr = redis.call('ZCARD', wait_sr(q)),
+    local all = redis.call('ZRANGE', F.wait_all(q), 0, 0, 'WITHSCORES')
+    local sr = redis.call('ZRANGE', F.wait_sr(q), 0, 0, 'WITHSCORES')
+    queues[#queues + 1] = {n = q.n, all = redis.call('ZCARD', F.wait_all(q)),
+                           sr = redis.call('ZCARD', F.wait_sr(q)),
                            all_e = tonumber(all[2]) or 0, sr_e = tonumber(sr[2]) or 0}
   end
   return {queues = queues, states = redis.call('HGETALL', ASTATE),
@@ -1178,9 +1186,9 @@ function OPS.stale()
   local out = {}
   local due = redis.call('ZRANGEBYSCORE', HEARD, '-inf', now - cfg.rca, 'LIMIT', 0, arg.limit)
   for _, sid in ipairs(due) do
-    local c = get_call(sid)
-    if c and live(c) then
-      redis.call('ZADD', HEARD, now, sid)
+    local c = F.get_call(sid)
+    if c and F.live(c) then
+      redis.call('ZADD', HEARD, now_str, sid)
       out[#out + 1] = {sid = sid, cb = c.cb}
     else
       redis.call('ZREM', HEARD, sid)
@@ -1193,12 +1201,12 @@ end
 -- callback would have (OPS.hangup, which reads arg.sid too); "unreported" (Twilio could not
 -- be asked) closes it only once nothing has been heard of it for cfg.maxc ms.
 function OPS.reconcile()
-  local c = get_call(arg.sid)
-  if not c or not live(c) then return {} end
+  local c = F.get_call(arg.sid)
+  if not c or not F.live(c) then return {} end
   if FINAL[arg.status] and c.cb ~= 1 then return OPS.hangup() end
   if arg.status == 'unreported' and now - (c.lr or c.e) >= cfg.maxc then
-    close_unreported(arg.sid, c)
-    settle()
+    F.close_unreported(arg.sid, c)
+    F.settle()
   end
   return {}
 end
@@ -1207,10 +1215,10 @@ end
 
 -- Return visits holding an agent now (offered or talking). Visits found over leave the set
 -- here, whichever way they ended: no path that ends a call needs to know of visits.
-local function visits_holding()
+function F.visits_holding()
   local n = 0
   for _, sid in ipairs(redis.call('SMEMBERS', VISITING)) do
-    local c = get_call(sid)
+    local c = F.get_call(sid)
     local st = c and c.st or ''
     if st == 'offered' or st == 'on_call' then n = n + 1
     elseif st ~= 'waiting' then redis.call('SREM', VISITING, sid) end
@@ -1220,9 +1228,9 @@ end
 
 -- Whether agent `p` could serve anybody waiting now, or later once their queue's ladder
 -- reaches a rung of theirs: then the agent is the inbound callers', not a visit's.
-local function wanted_inbound(p)
-  for _, q in ipairs(queues_waiting()) do
-    for _, rung in ipairs(q.l) do
+function F.wanted_inbound(p)
+  for _, q in ipairs(F.queues_waiting()) do
+    for _, rung in ipairs(cfg.ladder[q.n]) do
       if rung.s == '*' then return true end
       for _, s in ipairs(p.skills or {}) do if s == rung.s then return true end end
     end
@@ -1234,16 +1242,16 @@ end
 -- skill, the dialect preferred (never required: nobody waits on the line for it), longest
 -- idle first; nobody a waiting caller could take; never one of the last `rsv` free
 -- senior-trained agents, whom the senior reserve keeps for seniors who call.
-local function visit_agent(q, d)
+function F.visit_agent(q, d)
   local base = q.s ~= '' and q.s or '*'
-  local kept = cfg.rsv > 0 and SK['senior'] and avail('senior') or nil
+  local kept = cfg.rsv > 0 and SK['senior'] and F.avail('senior') or nil
   local spare = kept and redis.call('ZCARD', kept) > cfg.rsv
-  local tries = DL[d] and {avail(base, d), avail(base)} or {avail(base)}
+  local tries = DL[d] and {F.avail(base, d), F.avail(base)} or {F.avail(base)}
   for _, k in ipairs(tries) do
     for _, id in ipairs(redis.call('ZRANGE', k, 0, 7)) do
-      local p = get_profile(id)
+      local p = F.get_profile(id)
       local reserved = kept and not spare and redis.call('ZSCORE', kept, id)
-      if p and not reserved and not wanted_inbound(p) then return id end
+      if p and not reserved and not F.wanted_inbound(p) then return id end
     end
   end
   return nil
@@ -1252,12 +1260,12 @@ end
 -- Why a visit may not start now ('' if it may, with the agent): the share of the staffed
 -- agents return visits may hold (cfg.vsh per mille, rounded down), or no suitable agent
 -- (none idle beyond the cfg.vki kept for callers).
-local function visit_refusal(q, d)
+function F.visit_refusal(q, d)
   local staffed = tonumber(redis.call('HGET', STAFFED, '*|')) or 0
-  if visits_holding() + 1 > math.floor(cfg.vsh * staffed / 1000) then return 'share', nil end
+  if F.visits_holding() + 1 > math.floor(cfg.vsh * staffed / 1000) then return 'share', nil end
   -- campaigns.keep_idle: so many agents stay free for whoever calls next
-  if redis.call('ZCARD', avail('*')) <= cfg.vki then return 'no_agent', nil end
-  local agent = visit_agent(q, d)
+  if redis.call('ZCARD', F.avail('*')) <= cfg.vki then return 'no_agent', nil end
+  local agent = F.visit_agent(q, d)
   if not agent then return 'no_agent', nil end
   return '', agent
 end
@@ -1270,18 +1278,18 @@ end
 -- (cv) and reason (rs); the call flow places the call (ivr/call/visits.py).
 -- Returns sid (the visit's, when reserved) or why = share | no_agent | exists.
 function OPS.visit()
-  settle()
+  F.settle()
   local q = Q[arg.q]
   if not q then return {err = 'unknown queue ' .. tostring(arg.q)} end
-  if get_call(arg.sid) then return {offers = drain(nil), why = 'exists'} end
-  local why, agent = visit_refusal(q, arg.d)
-  if why ~= '' then return {offers = drain(nil), why = why} end
+  if F.get_call(arg.sid) then return {offers = F.drain(nil), why = 'exists'} end
+  local why, agent = F.visit_refusal(q, arg.d)
+  if why ~= '' then return {offers = F.drain(nil), why = why} end
   local c = {q = arg.q, sr = arg.sr, nm = arg.nm, num = arg.num, age = arg.age, d = arg.d,
              e = now, st = 'waiting', ag = '', cb = 1, at = 0, qs = '', an = 0, om = 0, am = 0,
              lg = '', t0 = now, cv = arg.cv, rs = arg.rs}
-  assign(arg.sid, c, agent)
+  F.assign(arg.sid, c, agent)
   redis.call('SADD', VISITING, arg.sid)
-  return {offers = drain(nil), sid = arg.sid}
+  return {offers = F.drain(nil), sid = arg.sid}
 end
 
 local fn = OPS[op]
@@ -1292,7 +1300,7 @@ out.made = made
 -- ARGV[6] '1': also say what a tick at this instant would find (the simulator's ticker, which
 -- then needs no call of its own after this one: Router.last_call)
 if ARGV[6] == '1' then
-  out.after = {at = due_at(), pulls = redis.call('EXISTS', PULLS), settled = SETTLED,
+  out.after = {at = F.due_at(), pulls = redis.call('EXISTS', PULLS), settled = SETTLED,
                states = STATES_WRITTEN}
 end
 return cjson.encode(out)
