@@ -129,7 +129,9 @@ local function record_event(e)
     end
   end
 
-  local outcome = redis.call('HGET', call, 'outcome')
+  -- the call's outcome so far (answered, abandoned) matters to these three kinds only
+  local outcome = (kind == 'answered' or kind == 'callback_requested' or kind == 'abandoned')
+    and redis.call('HGET', call, 'outcome')
   if outcome == 'abandoned' and (kind == 'answered' or kind == 'callback_requested') then
     local q, iv, c, w = unpack(redis.call('HMGET', call, 'ab_queue', 'ab_iv', 'ab_class',
                                           'ab_wait'))

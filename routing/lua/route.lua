@@ -165,10 +165,18 @@ end
 
 -- agents --------------------------------------------------------------------------------
 
+-- Agents' profiles read in this call, decoded once (false: no such agent). Nothing changes a
+-- profile table; OPS.save and OPS.remove forget the one they write.
+local profiles = {}
+
 function F.get_profile(id)
-  local raw = redis.call('HGET', AGENTS, id)
-  if raw then return cjson.decode(raw) end
-  return nil
+  local p = profiles[id]
+  if p == nil then
+    local raw = redis.call('HGET', AGENTS, id)
+    p = raw and cjson.decode(raw) or false
+    profiles[id] = p
+  end
+  return p or nil
 end
 
 function F.get_state(id)
@@ -519,6 +527,9 @@ end
 -- A new arrival who finds more than overflow_length callers waiting overflows at once; with a
 -- call-back overflow they are offered it at their first announcement (c.lo).
 function F.overflow_on_arrival(sid)
+  local any = false  -- no queue overflows on arrival (the usual case): the call is not read
+  for _, q in ipairs(cfg.q) do any = any or (q.ol > 0 and q.ok ~= '') end
+  if not any then return end
   local c = F.get_call(sid)
   local q = c and Q[c.q]
   if not q or c.st ~= 'waiting' or q.ol <= 0 or q.ok == '' then return end
@@ -1138,6 +1149,7 @@ function OPS.save()
   if old and st.s == 'available' then F.unindex_agent(old) end
   if old and STAFFED_STATES[st.s] then F.staff(old, -1) end
   redis.call('HSET', AGENTS, p.id, cjson.encode(p))
+  profiles[p.id] = nil
   if STAFFED_STATES[st.s] then F.staff(p, 1) end
   if st.s == 'available' then F.index_agent(p, st.i) end
   F.put_state(p.id, st)
@@ -1158,6 +1170,7 @@ function OPS.remove()
       redis.call('ZREM', PULLS, st.c)
     end
     redis.call('HDEL', AGENTS, p.id)
+    profiles[p.id] = nil
     redis.call('HDEL', ASTATE, p.id)
     STATES_WRITTEN = true
   end
