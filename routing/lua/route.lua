@@ -7,8 +7,9 @@
 -- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms, overflow: ok kind,
 --        oa after ms, ol length, oq queue}}, ladder[queue name] = {{t opens at ms waited,
 --        s skill or "*", d dialect only}} (`lazy`: made for a queue when a call first reads it),
---        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
---        maxc (max call) (ms); miss, cba (counts);
+--        dli dialect -> index, ski skill -> index ("*" the first), buckets a queue's waiting
+--        buckets (each dialect, then 'other'), wrap, ttl, cbr, ann, cbo, excl,
+--        rca (reconcile after), maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
 -- K      the key names by name, all under the routing hash tag (routing/keys.py makes each;
 --        route.py's RoutingScript._keys_by_name says which is which):
@@ -27,8 +28,8 @@
 --   K.heard           live calls (waiting, offered, on call) -> ms last heard of or looked
 --                     up: what OPS.stale finds calls whose end report may have been lost in
 --   K.waiting[queue]  .all and .sr (seniors) waiting zsets, and .by[bucket]: one per dialect
---                     of cfg.dl and .by.other for the rest (sid -> entry ms)
---   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
+--                     of cfg.dli and .by.other for the rest (sid -> entry ms)
+--   K.available[skill] for each skill of cfg.ski ("*" too): .any, and .by[dialect]
 --                     (agent -> idle-since ms)
 --                     (these two are `lazy`: a queue's or skill's table is made the first
 --                     time a call reads it, so no call builds all ~100 names)
@@ -61,13 +62,9 @@ local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
   K.callback_failed, K.ewt
 local HEARD, VISITING = K.heard, K.visiting
 
-local Q, DL, SK = {}, {}, {['*'] = 1}
+local Q, DL, SK = {}, cfg.dli, cfg.ski  -- queues by name; dialects', skills' indexes
 for _, q in ipairs(cfg.q) do Q[q.n] = q end
-for i, d in ipairs(cfg.dl) do DL[d] = i end
-for i, s in ipairs(cfg.sk) do SK[s] = i + 1 end
-local BUCKETS = {}                     -- a queue's waiting buckets: each dialect, then other
-for _, d in ipairs(cfg.dl) do BUCKETS[#BUCKETS + 1] = d end
-BUCKETS[#BUCKETS + 1] = 'other'
+local BUCKETS = cfg.buckets             -- a queue's waiting buckets: each dialect, then other
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
 -- A call-back that did not reach the senior: the statuses above, or a machine that answered.
@@ -77,12 +74,18 @@ local FINAL = {completed = true, busy = true, ['no-answer'] = true, failed = tru
                canceled = true}
 
 local made = {}
+local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
 
--- The script's functions are fields of F, not local functions. Redis 6.2 runs this whole file
--- at every call, so every function is made anew each time; a local function that later ones
--- call is an upvalue of each of them, and Lua 5.1 finds each such upvalue by walking the list
--- of all open ones (luaF_findupval): with ~70 local functions that walk cost ~40 µs a call.
-local F = {}
+-- Redis 6.2 runs this whole file at every call: every function below is made anew each time
+-- (a closure), and making one costs Lua 5.1 a walk of the list of open upvalues for each local
+-- of this chunk it uses (luaF_findupval). So the functions are fields of F and OPS, not local
+-- functions (~70 of them, which every later one would find that way), and they are made inside
+-- define(), whose upvalues the locals above are: a closure made there copies them instead.
+-- Together ~40 µs a call (BENCHMARKS.md, section 6). route.py makes F and OPS with a slot for
+-- each function (RoutingScript._source), so that filling them does not grow them.
+local F, OPS = {}, {}
+
+local function define()  -- up to the dispatch at the end of this file; unindented
 
 function F.wait_all(q) return K.waiting[q.n].all end
 function F.wait_sr(q) return K.waiting[q.n].sr end
@@ -533,7 +536,6 @@ function F.overflow_on_arrival(sid)
   end
 end
 
-local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
 function F.settle()
   F.prune()
   F.end_wrap_ups()
@@ -675,8 +677,6 @@ function F.close_unreported(sid, c)
   F.put_call(sid, c)
   F.event('unreported', sid, c, c.ag, now - c.e)
 end
-
-local OPS = {}
 
 -- One statistics event from outside a routing decision (routing/recorder.py), at `now`.
 function OPS.record()
@@ -1279,6 +1279,9 @@ function OPS.visit()
   redis.call('SADD', VISITING, arg.sid)
   return {offers = F.drain(nil), sid = arg.sid}
 end
+
+end  -- define
+define()
 
 local fn = OPS[op]
 if not fn then return redis.error_reply('unknown routing operation ' .. tostring(op)) end
