@@ -93,9 +93,13 @@ function F.wait_sr(q) return K.waiting[q.n].sr end
 -- not exist, so one EXISTS answers "nobody waits", the usual case while agents are free).
 function F.queues_waiting()
   local out = {}
-  if redis.call('EXISTS', unpack(K.all_waiting)) == 0 then return out end
+  local n = redis.call('EXISTS', unpack(K.all_waiting))  -- how many queues someone waits in
+  if n == 0 then return out end
   for i, q in ipairs(cfg.q) do
-    if redis.call('EXISTS', K.all_waiting[i]) == 1 then out[#out + 1] = q end
+    if redis.call('EXISTS', K.all_waiting[i]) == 1 then
+      out[#out + 1] = q
+      if #out == n then break end
+    end
   end
   return out
 end
@@ -201,9 +205,29 @@ function F.index_sets(p)
   return skills, dialects
 end
 
+-- What this call has read of the free agents' indexes and of the staffed counts, until it
+-- changes them (index_agent, unindex_agent; staff): a settle that finds no agent for a waiting
+-- caller looks at the one behind them, who asks the same of the same keys (pick_agent).
+local free_read, staffed_counts = nil, nil
+
+-- ZCARD (n), ZRANGE 0..last (first) and ZSCORE (has) of a free agents' index, read once a call.
+function F.free(how, k, arg2)
+  free_read = free_read or {}
+  local memo = k .. ' ' .. how .. ' ' .. (arg2 or '')
+  local v = free_read[memo]
+  if v == nil then
+    if how == 'n' then v = redis.call('ZCARD', k)
+    elseif how == 'first' then v = redis.call('ZRANGE', k, '0', arg2)
+    else v = redis.call('ZSCORE', k, arg2) end
+    free_read[memo] = v
+  end
+  return v
+end
+
 function F.index_agent(p, score)
   local skills, dialects = F.index_sets(p)
   score = digits(score)  -- formatted once for the ~40 ZADDs of an agent with many skills
+  free_read = nil
   for _, s in ipairs(skills) do
     redis.call('ZADD', F.avail(s), score, p.id)
     for _, d in ipairs(dialects) do redis.call('ZADD', F.avail(s, d), score, p.id) end
@@ -212,6 +236,7 @@ end
 
 function F.unindex_agent(p)
   local skills, dialects = F.index_sets(p)
+  free_read = nil
   for _, s in ipairs(skills) do
     redis.call('ZREM', F.avail(s), p.id)
     for _, d in ipairs(dialects) do redis.call('ZREM', F.avail(s, d), p.id) end
@@ -221,6 +246,7 @@ end
 function F.staff(p, delta)
   local skills, dialects = F.index_sets(p)
   delta = digits(delta)
+  staffed_counts = nil
   for _, s in ipairs(skills) do
     redis.call('HINCRBY', STAFFED, s .. '|', delta)
     for _, d in ipairs(dialects) do redis.call('HINCRBY', STAFFED, s .. '|' .. d, delta) end
@@ -267,13 +293,20 @@ end
 function F.reserve_guard(c)
   if cfg.rsv <= 0 or c.sr == 1 or not SK['senior'] or now - c.e >= cfg.rsr then return nil end
   local kept = F.avail('senior')
-  if redis.call('ZCARD', kept) > cfg.rsv then return nil end
+  if F.free('n', kept) > cfg.rsv then return nil end
   return kept
 end
 
 -- Does anyone staffed with skill `s` ("*": anyone) speak dialect `d`?
 function F.speakers(s, d)
-  return (tonumber(redis.call('HGET', STAFFED, s .. '|' .. d)) or 0) > 0
+  local field = s .. '|' .. d
+  staffed_counts = staffed_counts or {}
+  local n = staffed_counts[field]
+  if n == nil then
+    n = tonumber(redis.call('HGET', STAFFED, field)) or 0
+    staffed_counts[field] = n
+  end
+  return n > 0
 end
 
 -- The agent indexes this caller may take from now, in the order they are tried: the queue's
@@ -301,8 +334,8 @@ function F.pick_agent(c, q)
   -- at most one excluded agent and `rsv` reserved ones come before an eligible one
   local last = digits(1 + (guard and cfg.rsv or 0))
   for _, k in ipairs(F.eligible_sets(c, q)) do
-    for _, id in ipairs(redis.call('ZRANGE', k, '0', last)) do
-      if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
+    for _, id in ipairs(F.free('first', k, last)) do
+      if id ~= skip and not (guard and F.free('has', guard, id)) then return id end
     end
   end
   return nil
