@@ -12,6 +12,7 @@ declares (the agent profiles) carries it too, so a Redis Cluster runs it on thei
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +135,7 @@ class RoutingScript:
             + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
-        return constants + LIBRARY + body
+        return constants + LIBRARY + _presized(body)
 
     def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
         r = settings.routing
@@ -142,8 +143,11 @@ class RoutingScript:
             "q": [_queue_config(q) for q in self.rules],
             # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
             "ladder": {q.name: _ladder(q) for q in self.rules},
-            "dl": self.dialects,
-            "sk": self.skills,
+            # the dialects and skills by index ("*" the first skill), and a queue's waiting
+            # buckets: each dialect, then "other"
+            "dli": {d: i for i, d in enumerate(self.dialects, 1)},
+            "ski": {s: i for i, s in enumerate(["*", *self.skills], 1)},
+            "buckets": [*self.dialects, "other"],
             "wrap": r.wrap_up_seconds * 1000,
             "ttl": settings.privacy.call_record_hours * 3_600_000,  # personal data: privacy
             "miss": r.max_missed_offers,
@@ -230,12 +234,10 @@ def _carried(
 
 # A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
 # for the rest of that call only: nothing outlives a script call).
-LAZY = """local function lazy(build)
+LAZY = """local function lazy(make)
   return setmetatable({}, {__index = function(t, name)
-    local make = build[name]
-    if make == nil then return nil end
-    local v = make()
-    rawset(t, name, v)
+    local v = make(name)
+    if v ~= nil then rawset(t, name, v) end
     return v
   end})
 end
@@ -244,18 +246,34 @@ end
 
 def _lazy_literal(table: dict[str, Any], lazy: tuple[str, ...]) -> str:
     """`table` as a Lua expression in which the tables named in `lazy` are `lazy` tables:
-    each of their entries is made the first time a call reads it."""
+    each of their entries is made the first time a call reads it (one function makes them all:
+    a closure each would cost more than the tables it saves)."""
     pairs = []
     for name, value in table.items():
         if name in lazy:
-            makers = ", ".join(
-                f"[{lua_literal(k)}] = function() return {lua_literal(v)} end"
+            makers = " ".join(
+                f"if name == {lua_literal(k)} then return {lua_literal(v)} end"
                 for k, v in value.items()
             )
-            pairs.append(f"[{lua_literal(name)}] = lazy({{{makers}}})")
+            pairs.append(f"[{lua_literal(name)}] = lazy(function(name) {makers} end)")
         else:
             pairs.append(f"[{lua_literal(name)}] = {lua_literal(value)}")
     return "{" + ", ".join(pairs) + "}"
+
+
+def _presized(body: str) -> str:
+    """route.lua with F and OPS made with a slot for each function the file puts in them, so
+    that filling them does not grow (rehash) the two tables at every call."""
+    line = "local F, OPS = {}, {}\n"
+    if body.count(line) != 1:
+        raise ValueError(f"route.lua should make F and OPS in one line: {line!r}")
+    made = ", ".join(
+        "{"
+        + ", ".join(f"{n} = false" for n in re.findall(rf"^function {t}\.(\w+)\(", body, re.M))
+        + "}"
+        for t in ("F", "OPS")
+    )
+    return body.replace(line, f"local F, OPS = {made}\n")
 
 
 def _ladder(q: QueueRule) -> list[dict[str, Any]]:

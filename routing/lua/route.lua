@@ -7,8 +7,9 @@
 -- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms, overflow: ok kind,
 --        oa after ms, ol length, oq queue}}, ladder[queue name] = {{t opens at ms waited,
 --        s skill or "*", d dialect only}} (`lazy`: made for a queue when a call first reads it),
---        dl dialects, sk skills, wrap, ttl, cbr, ann, cbo, excl, rca (reconcile after),
---        maxc (max call) (ms); miss, cba (counts);
+--        dli dialect -> index, ski skill -> index ("*" the first), buckets a queue's waiting
+--        buckets (each dialect, then 'other'), wrap, ttl, cbr, ann, cbo, excl,
+--        rca (reconcile after), maxc (max call) (ms); miss, cba (counts);
 --        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
 -- K      the key names by name, all under the routing hash tag (routing/keys.py makes each;
 --        route.py's RoutingScript._keys_by_name says which is which):
@@ -27,8 +28,8 @@
 --   K.heard           live calls (waiting, offered, on call) -> ms last heard of or looked
 --                     up: what OPS.stale finds calls whose end report may have been lost in
 --   K.waiting[queue]  .all and .sr (seniors) waiting zsets, and .by[bucket]: one per dialect
---                     of cfg.dl and .by.other for the rest (sid -> entry ms)
---   K.available[skill] for "*" and each skill of cfg.sk: .any, and .by[dialect]
+--                     of cfg.dli and .by.other for the rest (sid -> entry ms)
+--   K.available[skill] for each skill of cfg.ski ("*" too): .any, and .by[dialect]
 --                     (agent -> idle-since ms)
 --                     (these two are `lazy`: a queue's or skill's table is made the first
 --                     time a call reads it, so no call builds all ~100 names)
@@ -62,13 +63,9 @@ local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
   K.callback_failed, K.ewt
 local HEARD, VISITING = K.heard, K.visiting
 
-local Q, DL, SK = {}, {}, {['*'] = 1}
+local Q, DL, SK = {}, cfg.dli, cfg.ski  -- queues by name; dialects', skills' indexes
 for _, q in ipairs(cfg.q) do Q[q.n] = q end
-for i, d in ipairs(cfg.dl) do DL[d] = i end
-for i, s in ipairs(cfg.sk) do SK[s] = i + 1 end
-local BUCKETS = {}                     -- a queue's waiting buckets: each dialect, then other
-for _, d in ipairs(cfg.dl) do BUCKETS[#BUCKETS + 1] = d end
-BUCKETS[#BUCKETS + 1] = 'other'
+local BUCKETS = cfg.buckets             -- a queue's waiting buckets: each dialect, then other
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
 -- A call-back that did not reach the senior: the statuses above, or a machine that answered.
@@ -78,12 +75,19 @@ local FINAL = {completed = true, busy = true, ['no-answer'] = true, failed = tru
                canceled = true}
 
 local made = {}
+local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
+local STATES_WRITTEN = false  -- this call wrote an agent's state (F.put_state)
 
--- The script's functions are fields of F, not local functions. Redis 6.2 runs this whole file
--- at every call, so every function is made anew each time; a local function that later ones
--- call is an upvalue of each of them, and Lua 5.1 finds each such upvalue by walking the list
--- of all open ones (luaF_findupval): with ~70 local functions that walk cost ~40 µs a call.
-local F = {}
+-- Redis 6.2 runs this whole file at every call: every function below is made anew each time
+-- (a closure), and making one costs Lua 5.1 a walk of the list of open upvalues for each local
+-- of this chunk it uses (luaF_findupval). So the functions are fields of F and OPS, not local
+-- functions (~70 of them, which every later one would find that way), and they are made inside
+-- define(), whose upvalues the locals above are: a closure made there copies them instead.
+-- Together ~40 µs a call (BENCHMARKS.md, section 6). route.py makes F and OPS with a slot for
+-- each function (RoutingScript._source), so that filling them does not grow them.
+local F, OPS = {}, {}
+
+local function define()  -- up to the dispatch at the end of this file; unindented
 
 function F.wait_all(q) return K.waiting[q.n].all end
 function F.wait_sr(q) return K.waiting[q.n].sr end
@@ -91,9 +95,13 @@ function F.wait_sr(q) return K.waiting[q.n].sr end
 -- not exist, so one EXISTS answers "nobody waits", the usual case while agents are free).
 function F.queues_waiting()
   local out = {}
-  if redis.call('EXISTS', unpack(K.all_waiting)) == 0 then return out end
+  local n = redis.call('EXISTS', unpack(K.all_waiting))  -- how many queues someone waits in
+  if n == 0 then return out end
   for i, q in ipairs(cfg.q) do
-    if redis.call('EXISTS', K.all_waiting[i]) == 1 then out[#out + 1] = q end
+    if redis.call('EXISTS', K.all_waiting[i]) == 1 then
+      out[#out + 1] = q
+      if #out == n then break end
+    end
   end
   return out
 end
@@ -199,9 +207,29 @@ function F.index_sets(p)
   return skills, dialects
 end
 
+-- What this call has read of the free agents' indexes and of the staffed counts, until it
+-- changes them (index_agent, unindex_agent; staff): a settle that finds no agent for a waiting
+-- caller looks at the one behind them, who asks the same of the same keys (pick_agent).
+local free_read, staffed_counts = nil, nil
+
+-- ZCARD (n), ZRANGE 0..last (first) and ZSCORE (has) of a free agents' index, read once a call.
+function F.free(how, k, arg2)
+  free_read = free_read or {}
+  local memo = k .. ' ' .. how .. ' ' .. (arg2 or '')
+  local v = free_read[memo]
+  if v == nil then
+    if how == 'n' then v = redis.call('ZCARD', k)
+    elseif how == 'first' then v = redis.call('ZRANGE', k, '0', arg2)
+    else v = redis.call('ZSCORE', k, arg2) end
+    free_read[memo] = v
+  end
+  return v
+end
+
 function F.index_agent(p, score)
   local skills, dialects = F.index_sets(p)
   score = digits(score)  -- formatted once for the ~40 ZADDs of an agent with many skills
+  free_read = nil
   for _, s in ipairs(skills) do
     redis.call('ZADD', F.avail(s), score, p.id)
     for _, d in ipairs(dialects) do redis.call('ZADD', F.avail(s, d), score, p.id) end
@@ -210,6 +238,7 @@ end
 
 function F.unindex_agent(p)
   local skills, dialects = F.index_sets(p)
+  free_read = nil
   for _, s in ipairs(skills) do
     redis.call('ZREM', F.avail(s), p.id)
     for _, d in ipairs(dialects) do redis.call('ZREM', F.avail(s, d), p.id) end
@@ -219,6 +248,7 @@ end
 function F.staff(p, delta)
   local skills, dialects = F.index_sets(p)
   delta = digits(delta)
+  staffed_counts = nil
   for _, s in ipairs(skills) do
     redis.call('HINCRBY', STAFFED, s .. '|', delta)
     for _, d in ipairs(dialects) do redis.call('HINCRBY', STAFFED, s .. '|' .. d, delta) end
@@ -227,7 +257,6 @@ end
 
 -- Every write of an agent's state goes through here: the simulator's occupancy meter reads
 -- the states again only after a call that wrote one (`after.states`, ARGV[6]).
-local STATES_WRITTEN = false
 function F.put_state(id, st)
   redis.call('HSET', ASTATE, id, cjson.encode(st))
   STATES_WRITTEN = true
@@ -273,13 +302,20 @@ end
 function F.reserve_guard(c)
   if cfg.rsv <= 0 or c.sr == 1 or not SK['senior'] or now - c.e >= cfg.rsr then return nil end
   local kept = F.avail('senior')
-  if redis.call('ZCARD', kept) > cfg.rsv then return nil end
+  if F.free('n', kept) > cfg.rsv then return nil end
   return kept
 end
 
 -- Does anyone staffed with skill `s` ("*": anyone) speak dialect `d`?
 function F.speakers(s, d)
-  return (tonumber(redis.call('HGET', STAFFED, s .. '|' .. d)) or 0) > 0
+  local field = s .. '|' .. d
+  staffed_counts = staffed_counts or {}
+  local n = staffed_counts[field]
+  if n == nil then
+    n = tonumber(redis.call('HGET', STAFFED, field)) or 0
+    staffed_counts[field] = n
+  end
+  return n > 0
 end
 
 -- The agent indexes this caller may take from now, in the order they are tried: the queue's
@@ -307,8 +343,8 @@ function F.pick_agent(c, q)
   -- at most one excluded agent and `rsv` reserved ones come before an eligible one
   local last = digits(1 + (guard and cfg.rsv or 0))
   for _, k in ipairs(F.eligible_sets(c, q)) do
-    for _, id in ipairs(redis.call('ZRANGE', k, '0', last)) do
-      if id ~= skip and not (guard and redis.call('ZSCORE', guard, id)) then return id end
+    for _, id in ipairs(F.free('first', k, last)) do
+      if id ~= skip and not (guard and F.free('has', guard, id)) then return id end
     end
   end
   return nil
@@ -542,7 +578,6 @@ function F.overflow_on_arrival(sid)
   end
 end
 
-local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
 function F.settle()
   F.prune()
   F.end_wrap_ups()
@@ -684,8 +719,6 @@ function F.close_unreported(sid, c)
   F.put_call(sid, c)
   F.event('unreported', sid, c, c.ag, now - c.e)
 end
-
-local OPS = {}
 
 -- One statistics event from outside a routing decision (routing/recorder.py), at `now`.
 function OPS.record()
@@ -1304,6 +1337,9 @@ function OPS.visit()
   redis.call('SADD', VISITING, arg.sid)
   return {offers = F.drain(nil), sid = arg.sid}
 end
+
+end  -- define
+define()
 
 local fn = OPS[op]
 if not fn then return redis.error_reply('unknown routing operation ' .. tostring(op)) end
