@@ -21,6 +21,7 @@ FIGURES: list[tuple[str, list[str]]] = [
     ("routing", []),
     ("directory", []),
     ("day", ["--fraction", "0.1"]),
+    ("lua_cost", ["--fraction", "0.01", "--runs", "3"]),
 ]
 
 
