@@ -21,6 +21,7 @@ from ivr.runtime.redis_process import RedisProcess
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient, connect
+from tests import profiles  # noqa: F401  (loads the Hypothesis profile first)
 from tests.cluster import LocalCluster
 
 # A Monday, 10:00 in Shanghai: inside business hours.

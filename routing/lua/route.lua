@@ -288,11 +288,18 @@ end
 
 -- calls meet agents -----------------------------------------------------------------------
 
--- The agent who just missed this caller is not rung again for `excl` ms: the next agent is,
--- and a retried dial-result webhook for that miss can be told from a new one.
+-- The agents who just missed this caller (or whose offer of them a supervisor ended) are not
+-- rung again for `excl` ms: the next agent is. Each is remembered with the end of their
+-- exclusion (c.mx: agent id -> ms), not only the last one, so that two offers ended in one
+-- instant do not ring the first agent again at once. Returns the set and its size, or nil.
 function F.excluded(c)
-  if c.mg and c.mg ~= '' and now < c.mt + cfg.excl then return c.mg end
-  return nil
+  if not c.mx then return nil end
+  local set, n = {}, 0
+  for id, till in pairs(c.mx) do
+    if now < till then set[id] = true; n = n + 1 end
+  end
+  if n == 0 then return nil end
+  return set, n
 end
 
 -- The senior-trained agents this caller may not take because they are kept for seniors
@@ -338,13 +345,14 @@ end
 
 -- The first free agent this caller may take now: the ladder's rungs, then longest idle.
 function F.pick_agent(c, q)
-  local skip = F.excluded(c)
+  local skip, skipped = F.excluded(c)
+  skip = skip or {}
   local guard = F.reserve_guard(c)
-  -- at most one excluded agent and `rsv` reserved ones come before an eligible one
-  local last = digits(1 + (guard and cfg.rsv or 0))
+  -- at most the excluded agents and `rsv` reserved ones come before an eligible one
+  local last = digits((skipped or 0) + (guard and cfg.rsv or 0))
   for _, k in ipairs(F.eligible_sets(c, q)) do
     for _, id in ipairs(F.free('first', k, last)) do
-      if id ~= skip and not (guard and F.free('has', guard, id)) then return id end
+      if not skip[id] and not (guard and F.free('has', guard, id)) then return id end
     end
   end
   return nil
@@ -386,6 +394,7 @@ function F.assign(sid, c, agent)
   F.dequeue(sid, c)
   c.st, c.ag, c.om, c.al = 'offered', agent, now, ''  -- a new offer: no agent's leg placed yet
   c.lk = 0  -- nor claimed (OPS.claim_leg)
+  c.ra = nil  -- nor has this agent arrived in the caller's room (OPS.room_event)
   F.put_call(sid, c)
   st.c = sid
   F.move_agent(p, st, 'offered')
@@ -689,7 +698,20 @@ function F.miss(sid, c, counts)
     F.move_agent(p, st, to)
   end
   if counts then F.event('missed', sid, c, c.ag, now - c.e) end
-  c.st, c.ag, c.mg, c.mt = 'waiting', '', c.ag, now
+  F.requeue(sid, c)
+end
+
+-- An offer ended with no conversation: the caller waits again under their entry time, and
+-- the agent offered is excluded from them for `excl` ms (F.excluded). The room flag goes with
+-- the offer: the next agent's arrival must be heard of before the caller counts as connected.
+function F.requeue(sid, c)
+  local mx = {}
+  for id, till in pairs(c.mx or {}) do
+    if now < till then mx[id] = till end
+  end
+  if c.ag ~= '' then mx[c.ag] = now + cfg.excl end
+  c.mx = next(mx) and mx or nil
+  c.st, c.ag, c.ra = 'waiting', '', nil
   F.put_call(sid, c)
   F.enqueue(sid, c)
 end
@@ -916,10 +938,11 @@ end
 function OPS.room_event()
   local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or (c.st ~= 'offered' and c.st ~= 'on_call') or arg.what == '' then return {} end
-  if arg.what ~= 'caller' then c.rs = 1 end  -- 'start', or 'both' (started with them in it)
+  -- ra: the offered agent arrived (cleared with each new offer); rj: the caller is in the room
+  if arg.what ~= 'caller' then c.ra = 1 end  -- 'start', or 'both' (started with them in it)
   if arg.what ~= 'start' then c.rj = 1 end
   F.put_call(sid, c)
-  if c.rs == 1 and c.rj == 1 then F.connect(sid, c) end
+  if c.ra == 1 and c.rj == 1 then F.connect(sid, c) end
   return {}
 end
 
@@ -1197,9 +1220,7 @@ function OPS.remove()
     F.move_agent(p, st, 'offline')
     local c = st.c ~= '' and F.get_call(st.c) or nil
     if c and c.st == 'offered' and c.ag == p.id then
-      c.st, c.ag = 'waiting', ''
-      F.put_call(st.c, c)
-      F.enqueue(st.c, c)
+      F.requeue(st.c, c)
       redis.call('ZREM', PULLS, st.c)
     end
     redis.call('HDEL', AGENTS, p.id)

@@ -33,6 +33,7 @@ from routing.importer import HEADER, import_csv
 from routing.keys import Keys
 from routing.store import RedisClient
 from tests.conftest import T0
+from tests.profiles import examples
 from tests.webhook_client import twiml_of
 
 BASE = "http://localhost"
@@ -68,7 +69,7 @@ ROUTES = {
 # (ivr/call/fallback.py), and must still change nothing.
 ANSWER_ANYWAY = {"/voice/fallback", "/voice/line-result"}
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -284,7 +285,7 @@ def _names_a_key(exc: SettingsError) -> bool:
     return text.startswith(("config key '", "config file "))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(key=st.sampled_from(SETTING_KEYS), value=toml_values)
 def test_any_toml_value_loads_or_names_the_key(key: str, value: Any) -> None:
     """Any value TOML can hold, set on any key over the shipped file."""
@@ -294,7 +295,7 @@ def test_any_toml_value_loads_or_names_the_key(key: str, value: Any) -> None:
         assert _names_a_key(exc), str(exc)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(text=st.text(_chars, max_size=200), raw=st.binary(max_size=60))
 def test_a_broken_config_file_is_a_settings_error(
     tmp_path_factory: Any, text: str, raw: bytes
@@ -307,7 +308,7 @@ def test_a_broken_config_file_is_a_settings_error(
         assert _names_a_key(exc), str(exc)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(key=st.sampled_from(SETTING_KEYS), value=env_values)
 def test_any_environment_value_loads_or_names_the_key(key: str, value: str) -> None:
     name = "SILVERLINE__" + key.upper().replace(".", "__")
@@ -327,7 +328,7 @@ csv_rows = st.lists(st.lists(csv_fields, min_size=0, max_size=7), max_size=6)
 
 
 @settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -23,10 +23,11 @@ from ivr.simulator.ledger import Lossy, events, is_report, mismatches
 from ivr.simulator.offline import Offline
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER, T0
+from tests.profiles import examples
 
 RECONCILE_AFTER = 30
 PROPERTY = settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -15,6 +15,7 @@ from routing.clock import FixedClock
 from routing.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
 from tests.conftest import T0
+from tests.profiles import examples
 from tests.routing import test_router_properties as props
 from tests.routing.conftest import Desk, build, caller
 
@@ -87,6 +88,61 @@ def test_an_agent_forced_available_is_not_rung_again_at_once_for_the_caller_they
     assert desk.agents.state("a01").state == "available"
     desk.clock.advance(20)  # routing.dial_timeout later nobody else came: a01 takes them
     assert [(o.call_sid, o.agent.id) for o in desk.router.tick()] == [("CA0", "a01")]
+
+
+def test_an_agent_who_arrived_in_the_room_before_a_forced_end_does_not_connect_the_next(
+    desk: Desk,
+) -> None:
+    """The room flag belongs to one offer: the next agent, still ringing, is not recorded as
+    answered and connected the moment the caller joins their room (issue 31, point 2)."""
+    desk.agent("a01")
+    desk.agent("a02")
+    assert desk.router.arrive("CA0", caller(senior=True), "senior").agent.id == "a01"  # type: ignore[union-attr]
+    desk.router.room_event("CA0", "start")  # a01 arrived in the room first
+    desk.clock.advance(2)
+    _, offers = desk.router.force_agent_state("a01", "away", "sue", "web")
+    assert [(o.call_sid, o.agent.id) for o in offers] == [("CA0", "a02")]
+
+    desk.router.room_event("CA0", "caller")  # the caller is in the room; a02 still rings
+
+    info = desk.router.call("CA0")
+    assert info is not None and (info.state, info.agent_id) == ("offered", "a02")
+    assert desk.events("answered") == [] and desk.events("connected") == []
+    assert desk.agents.state("a02").state == "offered"
+    desk.clock.advance(20)  # a02 lets it ring out: a miss, heard (not ignored as after a talk)
+    desk.router.dial_result("CA0", "a02", "no-answer", 0)
+    assert [e["agent"] for e in desk.events("missed")] == ["a02"]
+    assert desk.agents.state("a02").state == "available"
+    desk.router.room_event("CA0", "start")  # a01, available again later, takes them
+    assert desk.events("connected") == []  # nobody offered: nobody connected
+
+
+def test_two_forced_ends_in_one_instant_ring_neither_agent_again_at_once(desk: Desk) -> None:
+    """Every agent whose offer of a caller just ended is excluded, not only the last one."""
+    desk.agent("a01")
+    desk.agent("a02")
+    desk.router.arrive("CA0", caller(), "general")  # a01 rings
+    _, offers = desk.router.force_agent_state("a01", "available", "sue", "web")
+    assert [(o.call_sid, o.agent.id) for o in offers] == [("CA0", "a02")]
+    _, offers = desk.router.force_agent_state("a02", "available", "sue", "web")
+    assert offers == []  # a01 was excluded a moment ago: not rung again at once
+    assert desk.router.call("CA0").state == "waiting"  # type: ignore[union-attr]
+    desk.agent("a03")  # a third agent takes them at once
+    assert desk.router.offer_for("CA0").agent.id == "a03"  # type: ignore[union-attr]
+
+
+def test_an_offer_withdrawn_by_removing_the_agent_needs_the_next_agent_in_the_room(
+    desk: Desk,
+) -> None:
+    desk.agent("a01")
+    desk.agent("a02")
+    desk.router.arrive("CA0", caller(), "general")
+    desk.router.room_event("CA0", "start")
+    desk.agents.remove("a01")  # the caller goes back to their place, then to a02
+    desk.router.tick()
+    assert desk.router.call("CA0").agent_id == "a02"  # type: ignore[union-attr]
+    desk.router.room_event("CA0", "caller")
+    assert desk.events("connected") == [] and desk.router.call("CA0").state == "offered"  # type: ignore[union-attr]
 
 
 # -- a stale call ------------------------------------------------------------------------------
@@ -257,7 +313,7 @@ force_op = st.tuples(
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from routing import numbers
+from tests.profiles import examples
 
 
 @pytest.mark.parametrize(
@@ -95,20 +96,20 @@ def _full_parser(raw: str, region: str) -> str | None:
     return e164
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.from_regex(r"\A(\+86|0)?[1-9]\d{5,11}\Z"))
 def test_fast_path_agrees_with_the_full_parser_cn(raw: str) -> None:
     assert numbers.normalise(raw, "CN") == _full_parser(raw, "CN")
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(st.from_regex(r"\A1[3-9]\d{9}\Z|\A0(10|2\d|[3-9]\d\d)-?[2-8]\d{6,7}\Z"))
 def test_fast_path_agrees_on_realistic_cn_numbers(raw: str) -> None:
     assert numbers.normalise(raw, "CN") == _full_parser(raw, "CN")
 
 
 @pytest.mark.parametrize(("region", "code"), [("US", "1"), ("GB", "44"), ("HK", "852")])
-@settings(max_examples=80)
+@settings(max_examples=examples(80))
 @given(data=st.data())
 def test_fast_path_agrees_with_the_full_parser_elsewhere(
     region: str, code: str, data: st.DataObject
