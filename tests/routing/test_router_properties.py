@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from routing.agents import Agent
@@ -132,6 +132,12 @@ class Run:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(team=agents_st, ops=ops_st, ladder=ladder_st)
+# A `dup` after a burst repeated the op before the burst, which the burst had superseded.
+@example(
+    team=[(set(), ["mandarin"])],
+    ops=[("agent", 0, "away"), ("burst", [("hangup", 0), ("agent", 0, "available")]), ("dup",)],
+    ladder=None,
+)
 def test_routing_rules_hold_after_every_step(
     r: RedisClient,
     team: list[tuple[set[str], list[str]]],
