@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# `make test` draws the same Hypothesis examples on every machine (tests/profiles.py).
+HYPOTHESIS_PROFILE ?= ci
+export HYPOTHESIS_PROFILE
+
 .PHONY: run test lint typecheck unit cluster bench clean vendor-sdk
 
 $(STAMP): pyproject.toml
