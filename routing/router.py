@@ -142,6 +142,9 @@ class ForcedChange:
     # the agent's leg placed for the offer it ended, "" if none: the call flow ends it (not
     # kept in the audit list)
     leg: str = ""
+    # the caller's line when the offer ended was a classic <Dial> that may still ring the
+    # agent: the call flow takes the line out of it (not kept in the audit list either)
+    line: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """The change for JSON."""
@@ -385,7 +388,8 @@ class Router:
         For an agent whose call's end was never reported: an offered caller goes back to
         their place in line (no miss counted), a call in progress is completed (counted
         once) and the agent goes straight to `state`, not to wrap-up. The change's `leg` is
-        the agent's leg placed for an offer it ended: the caller must end it.
+        the agent's leg placed for an offer it ended: the caller must end it; its `line`, the
+        caller's line still in a classic <Dial> ringing the agent: the caller must take it out.
         """
         if state not in SETTABLE_STATES:
             raise ValueError(f"agent state must be available, away or offline, not {state!r}")
@@ -396,7 +400,11 @@ class Router:
             raise ValueError(f"who forces a change must be a name of 1-{MAX_BY} characters")
         args = {"id": agent_id, "state": state, "by": who, "via": via}
         out = self._run("force_state", args)
-        change = dataclasses.replace(_forced(out["change"]), leg=str(out.get("cancel") or ""))
+        change = dataclasses.replace(
+            _forced(out["change"]),
+            leg=str(out.get("cancel") or ""),
+            line=str(out.get("line") or ""),
+        )
         return change, _offers(out.get("offers"))
 
     def forced_changes(self, limit: int = 50) -> list[ForcedChange]:

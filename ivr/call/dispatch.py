@@ -190,6 +190,26 @@ def end_agent_leg(call_sid: str) -> None:
         telephony.end(call_sid)
 
 
+def reconnect(line_sid: str, call_sid: str, base: str | None = None) -> None:
+    """Take a caller's line out of a classic <Dial> that rings an agent whose offer ended, to
+    /voice/connect: their new agent, or their place in line (after the webhook's answer).
+
+    Updating a call's Url ends what it was doing, the <Dial> and its ringing child leg
+    included (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource).
+    Without REST nothing can reach a ringing <Dial>: it rings until routing.dial_timeout,
+    and its result, for an offer no longer theirs, changes nothing (Router.dial_result).
+    """
+    if not line_sid:
+        return
+    telephony = services.telephony()
+    url = f"{base or public_base()}/voice/connect?{urlencode({'call': call_sid})}"
+    if has_request_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        _after_answer(app, functools.partial(telephony.redirect, line_sid, url))
+    else:
+        telephony.redirect(line_sid, url)
+
+
 def rescue(caller_sid: str, agent_leg: str) -> None:
     """Take a caller out of a room nobody will join to the fallback line, and end the agent's
     leg placed for them, if any (after the webhook's answer).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
+from urllib.parse import urlencode
 
 import click
 
@@ -144,7 +145,7 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         raise click.ClickException(f"no agent {agent_id!r}")
     target = "available" if state == READY else state
     if force:
-        offers = _force(eng, agent_id, target, Telephony(settings))
+        offers = _force(eng, agent_id, target, Telephony(settings), settings.public_base)
     else:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
     if not force:  # a forced change is recorded by _force, with what it ended
@@ -159,9 +160,10 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
             click.echo(f"  offered a waiting caller from the {offer.queue} queue")
 
 
-def _force(eng: Engine, agent_id: str, target: str, telephony: Telephony) -> list[Offer]:
+def _force(eng: Engine, agent_id: str, target: str, telephony: Telephony, root: str) -> list[Offer]:
     """Force the state as the OS user, and say what that ended (an agent's leg still ringing
-    for an offer it ended is hung up: its TwiML would take them into the caller's room)."""
+    for an offer it ended is hung up: its TwiML would take them into the caller's room; a
+    caller's classic <Dial> still ringing them is left for /voice/connect, as the API does)."""
     who = os_user()
     try:
         change, offers = _guard(lambda: eng.router.force_agent_state(agent_id, target, who, "cli"))
@@ -172,6 +174,9 @@ def _force(eng: Engine, agent_id: str, target: str, telephony: Telephony) -> lis
         ended=change.ended, call_sid=change.call_sid,
     )  # fmt: skip
     telephony.end(change.leg)
+    if change.line:
+        query = urlencode({"call": change.call_sid})
+        telephony.redirect(change.line, f"{root}/voice/connect?{query}")
     ended = {
         "offer": f"; caller {change.call_sid} went back to their place in line",
         "call": f"; call {change.call_sid} was closed as completed",

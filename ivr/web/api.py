@@ -106,6 +106,7 @@ def force_state(agent_id: str) -> Response | tuple[Response, int]:
     )
     audit.record("agent_state_forced", agent_id, **audit.forced_detail(change))
     dispatch.end_agent_leg(change.leg)  # may still ring for the offer ended
+    dispatch.reconnect(change.line, change.call_sid)  # a classic <Dial> may still ring them
     dispatch.act_on(offers)  # a freed agent, or the caller put back, may be offered at once
     return jsonify(
         change=change.as_dict(), agents=dashboard.agents(eng), forced=dashboard.forced(eng)

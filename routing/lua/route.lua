@@ -1153,10 +1153,16 @@ function F.end_held(p, st)
   local c = sid ~= '' and F.get_call(sid) or nil
   if not c or c.ag ~= p.id then return '' end
   if c.st == 'offered' then
-    local leg = c.al or ''
+    local leg, line = c.al or '', ''
+    -- No agent's leg of ours, none being placed, the caller in no room: the classic path,
+    -- where Twilio may still ring the agent through the caller's own <Dial>. The call flow
+    -- takes the caller's line out of it (ivr/call/dispatch.py, reconnect), ending that ring.
+    if leg == '' and (c.lk or 0) == 0 and c.rm ~= 1 and (c.cb ~= 1 or F.on_line(c)) then
+      line = F.on_line(c) and c.lg or sid
+    end
     redis.call('ZREM', PULLS, sid)
     F.miss(sid, c, false)  -- no miss counted: the agent never had a real chance at the caller
-    return 'offer', leg
+    return 'offer', leg, line
   elseif c.st == 'on_call' then
     F.finish(sid, c, nil)
     return 'call'
@@ -1183,7 +1189,7 @@ function OPS.force_state()
   local p = F.get_profile(arg.id)
   if not p then return {err = 'unknown agent ' .. arg.id} end
   local before = F.get_state(arg.id)
-  local ended, leg = F.end_held(p, before)
+  local ended, leg, line = F.end_held(p, before)
   local st = F.get_state(arg.id)  -- as end_held left it (a completed call: in wrap-up)
   st.c, st.nx, st.m = '', '', 0
   if st.s ~= arg.state then
@@ -1196,7 +1202,7 @@ function OPS.force_state()
                   to = arg.state, call = before.c, ended = ended}
   F.audit(change)
   F.settle()
-  return {offers = F.drain(nil), change = change, cancel = leg or ''}
+  return {offers = F.drain(nil), change = change, cancel = leg or '', line = line or ''}
 end
 
 function OPS.save()
