@@ -63,6 +63,7 @@ def test_forcing_an_offered_agent_puts_the_caller_back_in_their_place_without_a_
         to_state="away",
         call_sid="CA0",
         ended="offer",
+        line="CA0",  # no agent's leg: a classic <Dial> may ring a01, the caller's line ends it
     )
     status = desk.agents.state("a01")
     assert (status.state, status.call_sid, status.missed) == ("away", "", 0)
