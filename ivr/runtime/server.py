@@ -16,7 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from ivr import services
 from ivr.runtime import alert_webhook, ticker
-from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo, warn_demo_token
+from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo
 from ivr.runtime.logmask import without_credentials
 from ivr.services import AppFactory
 from ivr.settings import Settings, load_settings
@@ -85,7 +85,6 @@ def run(create_app: AppFactory, overrides: Mapping[str, Any]) -> None:
     app = create_app(overrides)
     engine = services.of(app).engine
     settings = services.of(app).settings
-    warn_demo_token(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
     demo_users: dict[str, str] = {}
     if settings.server.seed_demo and settings.secrets.demo:
