@@ -19,6 +19,7 @@ from ivr.settings import Settings
 from ivr.telephony import Telephony
 from routing.clock import Clock
 from routing.engine import Engine
+from routing.sessions import Sessions
 from routing.users import Users
 
 EXTENSION = "silverline"
@@ -74,3 +75,9 @@ def telephony() -> Telephony:
 def users() -> Users:
     """The sign-in accounts of the app handling this request."""
     return engine().users
+
+
+def sessions() -> Sessions:
+    """The signed-in sessions of the app handling this request."""
+    eng = engine()
+    return Sessions(eng.redis, eng.keys)

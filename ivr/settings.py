@@ -34,11 +34,28 @@ class Server:
     timeout: int = 30
     seed_demo: bool = True
     spool_dir: str = "var/spool"
+    # Event streams a worker serves at once (0: three quarters of its threads), in all and
+    # per user; the other threads are kept for the webhooks (ivr/web/streams.py).
+    streams: int = 0
+    streams_per_user: int = 3
+    # Demo mode (no TWILIO_AUTH_TOKEN) on an address other than loopback (env SILVERLINE_DEMO).
+    demo_on_network: bool = False
+
+    @property
+    def stream_slots(self) -> int:
+        """The most event streams one worker serves at once."""
+        return self.streams or self.threads * 3 // 4
 
     def check(self) -> None:
         require(0 < self.port < 65536, "server.port", "a TCP port (1-65535)")
         require(self.workers >= 1, "server.workers", "at least 1")
         require(self.threads >= 1, "server.threads", "at least 1")
+        require(
+            0 <= self.streams < self.threads,
+            "server.streams",
+            "0 (automatic) or fewer than server.threads (the rest answer the webhooks)",
+        )
+        require(self.streams_per_user >= 1, "server.streams_per_user", "at least 1")
         require(
             bool(self.spool_dir.strip()) and "\0" not in self.spool_dir,
             "server.spool_dir",
@@ -139,6 +156,7 @@ _NAMED_ENV = {
     "SILVERLINE_PUBLIC_URL": "twilio.public_url",
     "SILVERLINE_HOST": "server.host",
     "SILVERLINE_PORT": "server.port",
+    "SILVERLINE_DEMO": "server.demo_on_network",
     **ENGINE_ENV,
 }
 _SECRET_ENV = {

@@ -26,6 +26,8 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
 | `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
 |                                       |        |                  | last heartbeat            |
+| `{p}:session:<id>`                    | string | sessions.py      | 12 h, or until signed out |
+|                                       |        |                  | (the user's name)         |
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
 | `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
@@ -167,6 +169,10 @@ class Keys:
         knows a person is at the page and waits for their click (ivr/web/demo_phone.py).
         """
         return f"{self.prefix}:demophone:{agent_id}"
+
+    def session(self, session_id: str) -> str:
+        """One signed-in session: the user's name, deleted when they sign out."""
+        return f"{self.prefix}:session:{session_id}"
 
     def users(self) -> str:
         """Set of every user name that can sign in to the pages."""

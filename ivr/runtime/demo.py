@@ -2,10 +2,13 @@
 
 `silverline serve` seeds an empty store at start-up; `silverline users demo` and `demo seed`
 print the sign-ins again. The passwords are kept in var/ so a restart prints the same ones.
+Anyone who can reach a demo server can forge webhooks (the token is published) and its
+sign-ins are printed, so it listens on loopback only unless asked for by name (SILVERLINE_DEMO=1).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -15,6 +18,7 @@ import click
 from ivr.settings import DEMO_AUTH_TOKEN, Settings
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
+from routing.exceptions import SettingsError
 from routing.settings import PROJECT_ROOT
 from routing.users import Users, seed_demo_users
 
@@ -29,6 +33,49 @@ def warn_demo_token(settings: Settings) -> None:
             f"token {DEMO_AUTH_TOKEN!r}. It is for demos only.",
             err=True,
         )
+
+
+def check_demo_host(settings: Settings) -> None:
+    """Refuse to serve demo mode beyond loopback unless it was asked for by name."""
+    host = settings.server.host
+    if not settings.secrets.demo or settings.server.demo_on_network or is_loopback(host):
+        return
+    raise SettingsError(
+        f"server.host is {host!r} but TWILIO_AUTH_TOKEN is not set: demo mode signs webhooks "
+        "with a published token and prints every demo password, so it listens on loopback "
+        "only. Set TWILIO_AUTH_TOKEN (and SILVERLINE_SECRET_KEY), or set SILVERLINE_DEMO=1 "
+        "(server.demo_on_network = true) to show the demo to the network anyway."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` names this machine's loopback only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
+
+
+def demo_lines(settings: Settings) -> list[str]:
+    """What the banner says first in demo mode: that it is, and who can reach it."""
+    if not settings.secrets.demo:
+        return []
+    if settings.server.demo_on_network:
+        reach = (
+            f"ON THE NETWORK (SILVERLINE_DEMO=1): anyone who reaches {settings.server.host} can "
+            "forge calls and status callbacks. Never load real customers into it."
+        )
+    else:
+        reach = "Loopback only: set TWILIO_AUTH_TOKEN to serve real calls."
+    return [
+        "*" * 78,
+        "*** DEMO MODE: TWILIO_AUTH_TOKEN is not set; webhooks are signed with the published",
+        f"*** token {DEMO_AUTH_TOKEN!r}.",
+        f"*** {reach}",
+        "*" * 78,
+    ]
 
 
 def seed_demo(engine: Engine, path: Path = DEMO_FILE) -> dict[str, str]:

@@ -6,6 +6,12 @@ shared lock on `users.lock` for as long as it runs, and the last one out shuts t
 (SHUTDOWN writes the append-only file first). A pid file or socket left by a killed run is
 detected (the pid is gone or is not a redis-server) and cleaned up before a new start.
 `open_store` picks the Redis a process uses: REDIS_URL when set, else this server.
+
+The folder holds callers' numbers, birth dates and password hashes, so it is kept from other
+local users: the folder is 0700 and every file in it 0600 (the server runs with umask 077, and
+what an earlier release left is tightened at each start). When the folder's path is too long
+for a Unix socket the server listens on loopback TCP, which any local user can reach, so it
+then asks for a password generated at its start (kept in `redis.password`, 0600).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import atexit
 import contextlib
 import fcntl
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote
 
 import redis
 from redis.backoff import NoBackoff
@@ -35,6 +43,8 @@ from routing.store import RedisClient, connect
 # Unix socket paths are limited to 108 bytes on Linux; longer data dirs use a loopback port.
 _MAX_SOCKET_PATH = 100
 _START_TIMEOUT_S = 20.0
+_PRIVATE_DIR = 0o700
+_PRIVATE_FILE = 0o600
 
 
 def redis_binary() -> str:
@@ -69,6 +79,7 @@ class EmbeddedRedis:
         self.pidfile = self.dir / "redis.pid"
         self.socket = self.dir / "redis.sock"
         self.portfile = self.dir / "redis.port"
+        self.passwordfile = self.dir / "redis.password"
         self._user_lock: IO[str] | None = None
         self._owner_pid = 0
 
@@ -76,18 +87,21 @@ class EmbeddedRedis:
     def url(self) -> str:
         if self._use_socket():
             return f"unix://{self.socket}"
-        return f"redis://127.0.0.1:{self.portfile.read_text().strip()}/0"
+        password = quote(self._password(), safe="")
+        return f"redis://:{password}@127.0.0.1:{self.portfile.read_text().strip()}/0"
 
     def _use_socket(self) -> bool:
         return len(str(self.socket)) <= _MAX_SOCKET_PATH
 
     def ensure_running(self) -> str:
         """Start the server unless a live one is already here; return its URL."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+        self.dir.chmod(_PRIVATE_DIR)
         with self._lock_file("start.lock", fcntl.LOCK_EX):
             if self._answers():
                 return self.url
             self._clear_stale()
+            self._make_private()
             self._start()
         return self.url
 
@@ -95,7 +109,7 @@ class EmbeddedRedis:
         """Ensure the server runs and register this process as one of its users."""
         url = self.ensure_running()
         if self._user_lock is None:
-            self._user_lock = (self.dir / "users.lock").open("a")
+            self._user_lock = _open_private(self.dir / "users.lock")
             fcntl.flock(self._user_lock, fcntl.LOCK_SH)
             self._owner_pid = os.getpid()
         return url
@@ -134,7 +148,7 @@ class EmbeddedRedis:
 
     @contextlib.contextmanager
     def _lock_file(self, name: str, mode: int) -> Iterator[None]:
-        with (self.dir / name).open("a") as f:
+        with _open_private(self.dir / name) as f:
             fcntl.flock(f, mode)
             try:
                 yield
@@ -148,8 +162,25 @@ class EmbeddedRedis:
             )
         port = int(self.portfile.read_text().strip())
         return redis.Redis(
-            host="127.0.0.1", port=port, socket_timeout=2, retry=Retry(NoBackoff(), 0)
+            host="127.0.0.1",
+            port=port,
+            password=self._password(),
+            socket_timeout=2,
+            retry=Retry(NoBackoff(), 0),
         )
+
+    def _password(self) -> str:
+        return self.passwordfile.read_text().strip()
+
+    def _make_private(self) -> None:
+        """Make what an earlier run left (the append-only file...) the owner's alone."""
+        for root, dirs, files in os.walk(self.dir):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), _PRIVATE_DIR)
+            for name in files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    os.chmod(path, _PRIVATE_FILE)
 
     def _answers(self) -> bool:
         if self._pid() is None:
@@ -179,11 +210,16 @@ class EmbeddedRedis:
 
     def _start(self) -> None:
         if not self._use_socket():
-            self.portfile.write_text(str(free_port()))
+            _write_private(self.portfile, str(free_port()))
+            _write_private(self.passwordfile, secrets.token_urlsafe(32))  # a new one each start
         conf = self.dir / "redis.conf"
-        conf.write_text(self._config())
+        _write_private(conf, self._config())
         result = subprocess.run(
-            [redis_binary(), str(conf)], capture_output=True, text=True, check=False
+            [redis_binary(), str(conf)],
+            capture_output=True,
+            text=True,
+            check=False,
+            umask=0o077,  # its append-only file, log and socket: the owner's alone
         )
         if result.returncode != 0:
             raise StoreUnavailable(f"redis-server did not start: {result.stderr or result.stdout}")
@@ -200,6 +236,7 @@ class EmbeddedRedis:
             f"port 0\nunixsocket {self.socket}\nunixsocketperm 700\n"
             if self._use_socket()
             else f"port {self.portfile.read_text().strip()}\nbind 127.0.0.1\n"
+            f"requirepass {self._password()}\n"
         )
         return (
             f"{listen}daemonize yes\npidfile {self.pidfile}\ndir {self.dir}\n"
@@ -219,6 +256,19 @@ class EmbeddedRedis:
             except OSError:
                 return
             time.sleep(0.02)
+
+
+def _open_private(path: Path) -> IO[str]:
+    """Open `path` for appending, creating it 0600."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE_FILE), "a")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` afresh, readable by the owner alone (the mode is set before the text)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE_FILE)
+    os.fchmod(fd, _PRIVATE_FILE)  # an existing file keeps its old mode through O_CREAT
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def embedded_for(settings: Settings) -> EmbeddedRedis:

@@ -16,9 +16,10 @@ from gunicorn.app.base import BaseApplication
 
 from ivr import services
 from ivr.runtime import alert_webhook, ticker
-from ivr.runtime.demo import seed_demo, warn_demo_token
+from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo
+from ivr.runtime.logmask import without_credentials
 from ivr.services import AppFactory
-from ivr.settings import Settings
+from ivr.settings import Settings, load_settings
 from routing.hours import is_open
 
 log = logging.getLogger("silverline")
@@ -80,10 +81,10 @@ def gunicorn_options(settings: Settings, app: Flask | None = None) -> dict[str, 
 
 def run(create_app: AppFactory, overrides: Mapping[str, Any]) -> None:
     """Build the app (starting the embedded Redis if needed), print where things are, serve."""
+    check_demo_host(load_settings(overrides))  # before anything starts
     app = create_app(overrides)
     engine = services.of(app).engine
     settings = services.of(app).settings
-    warn_demo_token(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
     demo_users: dict[str, str] = {}
     if settings.server.seed_demo and settings.secrets.demo:
@@ -100,8 +101,11 @@ def banner(
     now: datetime | None = None,
 ) -> str:
     public = settings.twilio.base or base
-    store = settings.redis.url or f"embedded redis-server under {settings.redis.data_dir}/"
+    store = without_credentials(settings.redis.url) or (
+        f"embedded redis-server under {settings.redis.data_dir}/"
+    )
     lines = [
+        *demo_lines(settings),
         f"Silverline is starting on {base}",
         f"  Twilio voice URL (the number's webhook):  {public}/voice/incoming",
         f"  Twilio fallback URL:                     {public}/voice/fallback",

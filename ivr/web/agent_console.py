@@ -32,7 +32,8 @@ from ivr.call import dispatch
 from ivr.services import engine
 from ivr.services import settings as app_settings
 from ivr.web import auth, softphone
-from ivr.web.pages import event_stream, lang, stream_response, streams_stop
+from ivr.web.pages import lang
+from ivr.web.streams import open_stream
 from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
@@ -236,14 +237,12 @@ def events() -> Response:
             return None  # Redis is away for a moment: keep the stream, say nothing new
         return json.dumps(state, ensure_ascii=False), _fingerprint(state)
 
-    frames = event_stream(
+    return open_stream(
         look,
         event="state",
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_SECONDS)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", STREAM_SECONDS)),
-        stop=streams_stop(current_app),
     )
-    return stream_response(frames)
 
 
 def _json(state: dict[str, Any]) -> Response:

@@ -2,8 +2,10 @@
 
 `require_role("supervisor")` guards a view: no signed-in user gets a redirect to /login (or
 401 JSON under /api/ and for event streams), a user of another role gets 403. The session is
-Flask's signed cookie, holding the user name and a fingerprint of their password hash, so a
-removed user or a changed password ends every session at the next request.
+Flask's signed cookie, holding the user name, a session id kept in Redis (routing/sessions.py:
+signing out deletes it, so a copy of the cookie opens nothing afterwards) and a fingerprint of
+their password hash, so a removed user or a changed password ends every session at the next
+request.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from ivr import services
 from ivr.settings import Settings
 from routing.exceptions import SettingsError, StoreUnavailable
+from routing.sessions import LIFETIME_S
 from routing.settings import PROJECT_ROOT
 from routing.users import ROLES, User
 
@@ -70,7 +73,7 @@ def init_app(app: Flask, var_dir: Path | None = None) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="silverline_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=LIFETIME_S),
     )
     app.session_interface = _SessionInterface()
     app.before_request(_check_csrf)
@@ -120,37 +123,77 @@ def current_user() -> User | None:
 
 
 def _load_user() -> User | None:
-    name = session.get("u")
-    if not isinstance(name, str):
+    name, session_id = session.get("u"), session.get("s")
+    if not isinstance(name, str) or not isinstance(session_id, str):
         return None
     try:
         user = users().get(name)
+        alive = user is not None and _current(user, session_id)
     except StoreUnavailable:
         abort(503)
-    if user is None or not hmac.compare_digest(user.fingerprint, str(session.get("f", ""))):
+    if user is None or not alive:
         session.clear()
         return None
     return user
 
 
+def _current(user: User, session_id: str) -> bool:
+    """True when the cookie's password fingerprint and session id still hold for `user`."""
+    fingerprint = str(session.get("f", ""))
+    if not hmac.compare_digest(user.fingerprint, fingerprint):
+        return False
+    return services.sessions().alive(session_id, user.name)
+
+
+def still_signed_in() -> Callable[[], bool]:
+    """A check of this request's session that outlives the request (an event stream polls
+    it): False once the session is ended, the password changed or the user removed."""
+    user, session_id = current_user(), session.get("s")
+    store, sessions = users(), services.sessions()
+    if user is None or not isinstance(session_id, str):
+        return lambda: False
+
+    def check() -> bool:
+        try:
+            now = store.get(user.name)
+            return (
+                now is not None
+                and now.fingerprint == user.fingerprint
+                and sessions.alive(session_id, user.name)
+            )
+        except StoreUnavailable:
+            return True  # Redis away for a moment: the stream says nothing new, and lives on
+
+    return check
+
+
 def sign_in(user: User) -> None:
-    """Start a fresh session for `user` (a new CSRF token too: no fixation)."""
+    """Start a fresh session for `user` (a new id and CSRF token too: no fixation)."""
     lang = session.get("lang")
+    _end_session()
     session.clear()
     session.permanent = True
-    session.update(u=user.name, f=user.fingerprint, csrf=secrets.token_urlsafe(32))
+    session_id = services.sessions().start(user.name)
+    session.update(u=user.name, s=session_id, f=user.fingerprint, csrf=secrets.token_urlsafe(32))
     if lang:
         session["lang"] = lang
     g.silverline_user = user
 
 
 def sign_out() -> None:
-    """End the session, keeping only the language choice."""
+    """End the session for good (its cookie opens nothing), keeping the language choice."""
     lang = session.get("lang")
+    _end_session()
     session.clear()
     if lang:
         session["lang"] = lang
     g.silverline_user = None
+
+
+def _end_session() -> None:
+    session_id = session.get("s")
+    if isinstance(session_id, str):
+        services.sessions().end(session_id)
 
 
 def require_role(role: str) -> Callable[[F], F]:

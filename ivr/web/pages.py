@@ -8,14 +8,10 @@ then Chinese) picks one.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Flask,
     jsonify,
     redirect,
     render_template,
@@ -23,7 +19,6 @@ from flask import (
     session,
     url_for,
 )
-from flask import Response as FlaskResponse
 from werkzeug import Response
 from werkzeug.exceptions import HTTPException
 
@@ -32,7 +27,6 @@ from ivr.web import audit, auth
 from routing.users import User
 
 LANGS = ("zh", "en")
-STREAMS_STOP = "silverline.streams_stop"
 bp = Blueprint(
     "pages",
     __name__,
@@ -130,57 +124,6 @@ def set_lang() -> Response:
     if chosen in LANGS:
         session["lang"] = chosen
     return redirect(safe_next(request.form.get("next", "")) or url_for("pages.home"))
-
-
-def streams_stop(app: Flask) -> threading.Event:
-    """The app's signal to its event streams: wait on it between polls, end when it is set."""
-    found: threading.Event = app.extensions.setdefault(STREAMS_STOP, threading.Event())
-    return found
-
-
-# A comment line this often keeps proxies from closing a quiet stream.
-KEEPALIVE_S = 15.0
-# What a page's stream looks at each poll: (the frame's data, its mark) - a new mark is a
-# change worth sending - or None for "nothing to say" (Redis away for a moment).
-Look = Callable[[], "tuple[str, str] | None"]
-
-
-def event_stream(
-    look: Look, *, event: str | None, poll_s: float, lifetime_s: float, stop: threading.Event
-) -> Iterator[str]:
-    """Server-sent events: what `look` sees at once, then whenever its mark changes, until
-    `lifetime_s` (the browser's EventSource then reconnects) or `stop` is set (shutdown).
-
-    `event` names the frames (None: the default "message" event). Between looks it waits
-    `poll_s` of real time on `stop`: the engine's clock is its own.
-    """
-    yield "retry: 1000\n\n"
-    started = last_sent = time.monotonic()
-    sent = ""
-    while True:
-        seen = look()
-        now = time.monotonic()
-        if seen is not None and seen[1] != sent:
-            sent, last_sent = seen[1], now
-            yield (f"event: {event}\n" if event else "") + f"data: {seen[0]}\n\n"
-        elif now - last_sent >= KEEPALIVE_S:
-            last_sent = now
-            yield ": keep-alive\n\n"
-        if now - started >= lifetime_s or stop.wait(poll_s):
-            return
-
-
-def stream_response(frames: Iterator[str]) -> FlaskResponse:
-    """An event stream's response: never cached, never buffered by a proxy."""
-    response = FlaskResponse(frames, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
-    return response
-
-
-def stop_streams(app: Flask) -> None:
-    """End every event stream of `app` at its next poll (shutdown, a test's live server)."""
-    streams_stop(app).set()
 
 
 def safe_next(target: str) -> str:

@@ -14,12 +14,12 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request
 
 from ivr.services import engine
 from ivr.web import audit, dashboard
 from ivr.web.auth import require_role
-from ivr.web.pages import event_stream, stream_response, streams_stop
+from ivr.web.streams import open_stream
 from routing.exceptions import StoreUnavailable
 from routing.settings import StatsSettings
 from routing.statsquery import CLASSES, Figures, Interval
@@ -92,14 +92,12 @@ def events() -> Response:
         data = _board_json(board)
         return data, _without_time(data)
 
-    frames = event_stream(
+    return open_stream(
         look,
         event=None,  # the page listens to plain messages (supervisor.js onmessage)
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_S)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", LIFETIME_S)),
-        stop=streams_stop(current_app),
     )
-    return stream_response(stream_with_context(frames))
 
 
 def _board_json(board: dashboard.Board) -> str:

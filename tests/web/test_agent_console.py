@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from ivr import services
 from ivr.web.agent_console import ELDERLY_EN, ELDERLY_ZH
-from ivr.web.pages import stop_streams
+from ivr.web.streams import stop_streams
 from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine

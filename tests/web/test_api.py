@@ -16,13 +16,14 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from ivr.web import jsonresponse
-from ivr.web.pages import stop_streams
+from ivr.web.streams import stop_streams
 from routing.agents import Agent
 from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError
 from routing.router import Queued
+from routing.sessions import Sessions
 from routing.users import Users
 from tests.conftest import CLUSTER
 
@@ -34,8 +35,9 @@ def as_user(client: FlaskClient, users: Users, name: str) -> FlaskClient:
     """Give `client` a signed-in session for `name` (the form is tested in test_pages)."""
     user = users.get(name)
     assert user is not None
+    session_id = Sessions(users.redis, users.keys).start(user.name)
     with client.session_transaction() as session:
-        session.update(u=user.name, f=user.fingerprint, csrf="test-token")
+        session.update(u=user.name, s=session_id, f=user.fingerprint, csrf="test-token")
     return client
 
 

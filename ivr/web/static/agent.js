@@ -100,8 +100,9 @@
     source.addEventListener("error", function () {
       if (source.readyState === EventSource.CLOSED) {
         setLive("closed");
-        // Signed out or the session ended: the page itself sends the agent to sign in.
-        window.setTimeout(function () { window.location.reload(); }, 5000);
+        // Signed out or the session ended: the page itself sends the agent to sign in. Or
+        // the server has all the live pages it serves (429): try again, spread over seconds.
+        window.setTimeout(function () { window.location.reload(); }, 5000 + Math.random() * 10000);
       } else {
         setLive("reconnecting");
       }

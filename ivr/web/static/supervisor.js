@@ -406,7 +406,14 @@
     if (!window.EventSource) return;
     const source = new EventSource("/supervisor/events");
     source.onopen = function () { live(true); };
-    source.onerror = function () { live(false); };
+    source.onerror = function () {
+      live(false);
+      // Closed for good (signed out, or the server has all the live pages it serves, 429):
+      // reload, spread over seconds, to sign in again or take a free stream.
+      if (source.readyState === EventSource.CLOSED) {
+        window.setTimeout(function () { window.location.reload(); }, 5000 + Math.random() * 10000);
+      }
+    };
     source.onmessage = function (event) {
       live(true);
       draw(JSON.parse(event.data));

@@ -25,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from app import create_app
 from ivr import services
-from ivr.web.pages import stop_streams
+from ivr.web.streams import stop_streams
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.users import Users

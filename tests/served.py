@@ -1,0 +1,79 @@
+"""`silverline serve` run as production runs it (gunicorn, its workers, real sockets), for tests."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+BOOTED = re.compile(r"Booting worker with pid: (\d+)")
+# Each wait below is for a line the server writes when it gets there; the bound only turns
+# a server that never gets there into a failure (a loaded 2-core machine boots one in ~5 s).
+WITHIN_S = 90.0
+
+
+class Served:
+    """`silverline serve` in a process group of its own; its log read as it is written."""
+
+    def __init__(
+        self, port: int, redis_url: str, spool: Path, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start it on `port` with `redis_url`; `env` adds or replaces environment variables."""
+        given = env or {}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SILVERLINE"))}
+        env |= {
+            "REDIS_URL": redis_url,
+            "SILVERLINE_HOST": "127.0.0.1",
+            "SILVERLINE_PORT": str(port),
+            "SILVERLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "SILVERLINE__SERVER__SEED_DEMO": "false",
+            "SILVERLINE__SERVER__SPOOL_DIR": str(spool),
+            "SILVERLINE__BUSINESS_HOURS__OPEN": "00:00",  # open round the clock
+            "SILVERLINE__BUSINESS_HOURS__CLOSE": "00:00",
+        } | dict(given)
+        command = [str(Path(sys.executable).parent / "silverline"), "serve"]
+        self.proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        """Block until the server logs a line matching `pattern` (no polling: lines are pushed)."""
+        deadline = time.monotonic() + WITHIN_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                raise AssertionError("the server exited:\n" + "".join(self.log[-40:]))
+            if found := pattern.search(line):
+                return found
+        raise AssertionError(f"no {pattern.pattern!r} in the log:\n" + "".join(self.log[-40:]))
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once (no worker outlives its master)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._drainer.join(timeout=30)  # the pipe ends with the last process holding it
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
