@@ -33,6 +33,7 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from ivr import services
+from ivr.call.logtext import shown
 from ivr.settings import Settings
 from routing.exceptions import SettingsError, StoreUnavailable
 from routing.settings import PROJECT_ROOT
@@ -205,7 +206,7 @@ def _check_csrf() -> None:
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
     if not isinstance(expected, str) or not hmac.compare_digest(expected, given):
-        log.warning("CSRF token missing or wrong on %s %s", request.method, request.path)
+        log.warning("CSRF token missing or wrong on %s %s", request.method, shown(request.path))
         abort(400, description="The form expired or came from elsewhere. Reload and try again.")
 
 

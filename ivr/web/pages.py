@@ -54,6 +54,7 @@ def _page_globals() -> dict[str, object]:
 @bp.app_errorhandler(401)
 @bp.app_errorhandler(403)
 @bp.app_errorhandler(404)
+@bp.app_errorhandler(413)
 def _error_page(exc: HTTPException) -> Response | HTTPException | tuple[Response | str, int]:
     """Pages get a page in the frame, APIs JSON; Twilio's webhooks keep werkzeug's answer."""
     code = exc.code or 500
@@ -69,6 +70,7 @@ def _error_page(exc: HTTPException) -> Response | HTTPException | tuple[Response
         401: pick("请先登录。", "Please sign in."),
         403: pick("您的账号无权打开此页面。", "Your account may not open this page."),
         404: pick("没有这个页面。", "There is no such page."),
+        413: pick("提交的内容过大。", "What was sent is too large."),
     }
     return render_template("error.html", code=code, message=messages[code]), code
 
