@@ -13,6 +13,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
 |                                       |        |                  | (caller as JSON)          |
 | `{p}:complaints:recorded`             | list   | complaints.py    | newest 10,000 (JSON each) |
+| `{p}:complaints:seen:<recording_sid>` | string | complaints.py    | 8 days (replays dropped)  |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
 | `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
@@ -95,6 +96,10 @@ class Keys:
     def recorded_complaints(self) -> str:
         """Complaints recorded out of complaint hours, newest first (JSON each; capped)."""
         return f"{self.prefix}:complaints:recorded"
+
+    def recorded_complaint_seen(self, recording_sid: str) -> str:
+        """Set once a recording is in the box: a replayed report of it adds nothing."""
+        return f"{self.prefix}:complaints:seen:{recording_sid}"
 
     def directory_bucket(self, suffix: str) -> str:
         """One bucket of customer records: the numbers ending in `suffix` (four digits)."""

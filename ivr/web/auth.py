@@ -72,6 +72,9 @@ def init_app(app: Flask, var_dir: Path | None = None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="silverline_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Secure whenever the request came over HTTPS (below); auth.secure_cookie forces it
+        # where TLS ends at a proxy that does not say so (no X-Forwarded-Proto).
+        SESSION_COOKIE_SECURE=services.of(app).settings.auth.secure_cookie,
     )
     app.session_interface = _SessionInterface()
     app.before_request(_check_csrf)

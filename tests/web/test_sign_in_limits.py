@@ -117,3 +117,20 @@ def test_a_password_typed_as_the_name_is_not_kept(limited: Flask) -> None:
     assert kept == ["sue", "(no such user)"]
     raw = engine.redis.lrange(engine.keys.audit_day("20261123"), 0, -1)
     assert not any("tr0ub4dor" in r.lower() for r in raw)
+
+
+def test_the_secure_cookie_flag_can_be_forced_on_plain_http(
+    redis_url: str, clock: FixedClock
+) -> None:
+    made = create_app(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "auth.secure_cookie": True}, clock=clock
+    )
+    try:
+        services.of(made).engine.users.add("sue", PASSWORD, "supervisor")
+        client = made.test_client()
+        form = {"name": "sue", "password": PASSWORD, "csrf_token": csrf_of(client)}
+        signed_in = client.post("/login", data=form)  # http://localhost: not TLS
+        assert signed_in.status_code == 302
+        assert "; Secure" in signed_in.headers["Set-Cookie"]
+    finally:
+        services.of(made).engine.redis.close()
