@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import services
+from ivr.call import bodies
 from ivr.cli import build as build_cli
 from ivr.runtime import logmask
 from ivr.runtime.embedded import open_store
@@ -45,8 +46,12 @@ def create_app(
     _move_old_keys(redis, settings)
     app = Flask(__name__, static_folder=None)
     jsonresponse.install(app)
+    bodies.install(app)
     if settings.twilio.proxy_fix:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+        # One proxy is trusted: the last X-Forwarded-For entry (the address the proxy saw) is
+        # the client's, which the sign-in limits count by; docs/deploy.md, "Security".
+        proxied = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+        app.wsgi_app = proxied  # type: ignore[method-assign]
     if not settings.twilio.validate_signatures:
         log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
     engine = Engine(redis, clock or SystemClock(), settings)

@@ -57,6 +57,7 @@ Utterance = Say | Play | Composed
 Segments = tuple[str, ...]  # files and "{parameter}" places, in order
 PLACE = re.compile(r"^\{(\w+)\}$")
 VALUE_DIR = "values"
+_VALUE_FILE = re.compile(r"^[^./\\][^/\\]*\.mp3$")  # a value's recording: no path, no dot-file
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,22 @@ class Packs:
     def get(self, code: str) -> Pack:
         """Return the pack for `code`, or the default pack for an unknown code."""
         return self._packs.get(code) or self._packs[DEFAULT]
+
+    def served(self, code: str, name: str) -> bool:
+        """Whether /dialects/audio/<code>/<name> is a recording pack `code` names: a prompt's
+        file, a segment, or a parameter's value (values/<parameter>/<value>.mp3)."""
+        pack = self._packs.get(code)
+        if pack is None:
+            return False
+        if name in _files(pack):
+            return True
+        folder, param, file = (name.split("/") + ["", "", ""])[:3]
+        return (
+            folder == VALUE_DIR
+            and param in _places(pack)
+            and name.count("/") == 2
+            and _VALUE_FILE.match(file) is not None
+        )
 
     def speech_pack(self, code: str) -> Pack:
         """The pack whose TTS voice speaks for `code` (itself, or its fallback)."""
@@ -209,6 +226,27 @@ def _load(path: Path) -> Pack:
         audio={k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("audio", {}).items()},
         spellings=tuple(s for group in raw.get("spellings", {}).values() for s in group),
     )
+
+
+def _files(pack: Pack) -> set[str]:
+    """Every recording file `pack` names (prompts and segments, not parameter places)."""
+    found: set[str] = set()
+    for entry in pack.audio.values():
+        found.update(
+            [entry] if isinstance(entry, str) else (s for s in entry if not PLACE.match(s))
+        )
+    return found
+
+
+def _places(pack: Pack) -> set[str]:
+    """The parameters `pack`'s segmented prompts play values of."""
+    return {
+        m[1]
+        for e in pack.audio.values()
+        if isinstance(e, tuple)
+        for s in e
+        if (m := PLACE.match(s))
+    }
 
 
 @cache

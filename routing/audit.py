@@ -116,14 +116,15 @@ class AuditTrail:
         found: list[AuditEntry] = []
         day = now.astimezone(UTC).date()
         while day >= start.astimezone(UTC).date() and len(found) < limit:
-            found.extend(e for e in self._day(day) if e.at >= start)
+            found.extend(e for e in self._day(day, limit - len(found)) if e.at >= start)
             day -= timedelta(days=1)
         return found[:limit]
 
-    def _day(self, day: date) -> list[AuditEntry]:
+    def _day(self, day: date, newest: int) -> list[AuditEntry]:
+        """The day's `newest` entries, newest first: a view reads what it shows, not the day."""
         key = self.keys.audit_day(day.strftime("%Y%m%d"))
         try:
-            raw = self.redis.lrange(key, 0, -1)
+            raw = self.redis.lrange(key, -newest, -1)
         except redis.RedisError as exc:
             raise StoreUnavailable(f"Redis did not answer an audit lookup: {exc}") from exc
         return [_entry(json.loads(r)) for r in reversed(raw)]

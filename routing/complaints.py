@@ -14,6 +14,7 @@ from routing.settings import EngineSettings
 from routing.store import RedisClient
 
 KEEP = 10_000  # recorded complaints kept in the box; the recordings themselves stay at Twilio
+SEEN_FOR_S = 8 * 86400  # longer than any replay: Twilio's retries, a spool kept through an outage
 
 
 def complaints_open(when: datetime, settings: EngineSettings) -> bool:
@@ -48,13 +49,28 @@ class ComplaintBox:
         self.clock = clock
         self.keys = keys
 
-    def add(self, call_sid: str, number: str, name: str, url: str, seconds: int) -> None:
+    def add(
+        self, call_sid: str, number: str, name: str, url: str, seconds: int, recording_sid: str = ""
+    ) -> bool:
+        """Keep a recorded complaint once per recording (else per call); False for a replay.
+
+        Twilio retries a webhook it got no answer to, and a signed request can be sent again:
+        either would file the same complaint twice without the mark.
+        """
+        seen = self.keys.recorded_complaint_seen(recording_sid or call_sid)
+        if not self.redis.set(seen, "1", nx=True, ex=SEEN_FOR_S):
+            return False
         record = {"sid": call_sid, "number": number, "name": name, "url": url, "s": seconds}
         record["at"] = epoch_ms(self.clock.now())
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.lpush(self.keys.recorded_complaints(), json.dumps(record, ensure_ascii=False))
-        pipe.ltrim(self.keys.recorded_complaints(), 0, KEEP - 1)
-        pipe.execute()
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.lpush(self.keys.recorded_complaints(), json.dumps(record, ensure_ascii=False))
+            pipe.ltrim(self.keys.recorded_complaints(), 0, KEEP - 1)
+            pipe.execute()
+        except Exception:
+            self.redis.delete(seen)  # not kept: its replay (the spool's, Twilio's) must add it
+            raise
+        return True
 
     def latest(self, limit: int = 100) -> list[RecordedComplaint]:
         raw = self.redis.lrange(self.keys.recorded_complaints(), 0, limit - 1)

@@ -42,7 +42,9 @@ class Engine:
         self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
         self.alerts = Alerts(self.router, self.stats)
         self.recorder = Recorder(self.agents.script, clock)
-        self.users = Users(redis, clock, self.keys, settings.auth.login_attempts)
+        auth = settings.auth
+        self.users = Users(redis, clock, self.keys, auth.login_attempts,
+                           auth.login_attempts_per_address, auth.login_attempts_total)  # fmt: skip
         self.wrap_ups = WrapUps(redis, clock, self.keys, settings)
         self.campaigns = Campaigns(redis, clock, settings, self.keys)
         self.privacy = PersonalData(self.directory, self.campaigns)

@@ -13,6 +13,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
 |                                       |        |                  | (caller as JSON)          |
 | `{p}:complaints:recorded`             | list   | complaints.py    | newest 10,000 (JSON each) |
+| `{p}:complaints:seen:<recording_sid>` | string | complaints.py    | 8 days (replays dropped)  |
 | `{<p>:rt}:st:call:<call_sid>`         | hash   | record_lib (Lua) | 8 days (dedupe + outcome) |
 | `{<p>:rt}:st:iv:<queue>:<interval>`   | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:day:<queue>:<YYYYMMDD>`  | hash   | record_lib (Lua) | retention_days (day)      |
@@ -30,7 +31,10 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 |                                       |        |                  | (the user's name)         |
 | `{p}:users`                           | set    | users.py         | forever (user names)      |
 | `{p}:user:<name>`                     | hash   | users.py         | until removed             |
-| `{p}:login:<name>:<address>`          | zset   | users.py         | 15 min (failed sign-ins)  |
+| `{<p>:lg}:n:<name>:<address>`         | zset   | users.py         | 15 min (sign-in attempts  |
+| `{<p>:lg}:a:<address>`                |        |                  | not yet known good, per   |
+| `{<p>:lg}:all`                        |        |                  | name+address, address, all|
+| `{<p>:lg}:noted`                      | string | users.py         | 15 min (throttling noted) |
 | `{p}:dir:<last 4 digits>`             | hash   | directory.py     | until deleted (customers) |
 | `{<p>:rt}:agents`                     | hash   | agents.py        | until removed (id -> JSON)|
 | `{<p>:rt}:agent_states`               | hash   | router (Lua)     | until removed (id -> JSON)|
@@ -94,6 +98,10 @@ class Keys:
     def recorded_complaints(self) -> str:
         """Complaints recorded out of complaint hours, newest first (JSON each; capped)."""
         return f"{self.prefix}:complaints:recorded"
+
+    def recorded_complaint_seen(self, recording_sid: str) -> str:
+        """Set once a recording is in the box: a replayed report of it adds nothing."""
+        return f"{self.prefix}:complaints:seen:{recording_sid}"
 
     def directory_bucket(self, suffix: str) -> str:
         """One bucket of customer records: the numbers ending in `suffix` (four digits)."""
@@ -183,8 +191,26 @@ class Keys:
         return f"{self.prefix}:user:{name}"
 
     def login_failures(self, name: str, address: str) -> str:
-        """Failed sign-ins of one user name from one address, scored by time (ms)."""
-        return f"{self.prefix}:login:{name}:{address}"
+        """Sign-in attempts of one user name from one address (a sliding 15-minute window).
+
+        The sign-in keys share the `lg` hash tag: one transaction reserves an attempt in all.
+        """
+        return f"{self._login()}:n:{name}:{address}"
+
+    def login_failures_from(self, address: str) -> str:
+        """Sign-in attempts from one address, whatever the name."""
+        return f"{self._login()}:a:{address}"
+
+    def login_failures_all(self) -> str:
+        """Sign-in attempts from everywhere."""
+        return f"{self._login()}:all"
+
+    def login_throttle_noted(self) -> str:
+        """Set while a throttled sign-in is in the audit trail for this window."""
+        return f"{self._login()}:noted"
+
+    def _login(self) -> str:
+        return "{" + self.prefix + ":lg}"
 
     def campaigns(self) -> str:
         """Return-visit campaigns: name -> JSON (campaigns.py)."""

@@ -373,8 +373,17 @@ class StatsSettings:
 
 @dataclass(frozen=True)
 class Auth:
-    metrics_token_required: bool = False
+    metrics_token_required: bool = False  # refuse to start without SILVERLINE_METRICS_TOKEN
+    metrics_open: bool = False  # /metrics without a token: closed unless opened on purpose
+    secure_cookie: bool = False  # the session cookie's Secure flag even on plain HTTP requests
+    # Failed sign-ins allowed per 15 minutes: per user name and address, per address, in all.
     login_attempts: int = 5
+    login_attempts_per_address: int = 20
+    login_attempts_total: int = 100
+
+    def check(self) -> None:
+        for name in ("login_attempts", "login_attempts_per_address", "login_attempts_total"):
+            require(1 <= getattr(self, name) <= 100_000, f"auth.{name}", "from 1 to 100000")
 
 
 @dataclass(frozen=True)
@@ -503,6 +512,7 @@ class EngineSettings:
             self.privacy,
             self.alerts,
             self.campaigns,
+            self.auth,
         ):
             section.check()
         for name, queue in self.queues.items():

@@ -1,7 +1,11 @@
 """People who sign in to the pages: agents (linked to an agent id) and supervisors.
 
-Passwords are kept only as werkzeug hashes. Failed sign-ins are counted per user name and
-address over a sliding 15-minute window, with time from the injected clock.
+Passwords are kept only as werkzeug hashes. Sign-in attempts are limited over a sliding
+15-minute window (time from the injected clock) per user name and address, per address and in
+all. An attempt first reserves its place in all three in one transaction, so parallel guesses
+see each other: with a limit of 5, 200 parallel wrong passwords get 5 password checks, not
+the 65 that checking the count first and writing it after let through. A good password gives
+its place back; a bad one keeps it until it ages out.
 """
 
 from __future__ import annotations
@@ -50,10 +54,17 @@ class User:
 
 @dataclass(frozen=True)
 class SignIn:
-    """The outcome of a sign-in attempt: the user, or None; throttled when over the limit."""
+    """The outcome of a sign-in attempt: the user, or None; throttled when over a limit.
+
+    `known` says whether the name typed is a user's (a password typed into the name field is
+    not, and is not to be kept); `first_throttled` marks the first attempt turned away in a
+    window, the one an audit trail notes (the rest are only counted away).
+    """
 
     user: User | None
     throttled: bool = False
+    known: bool = False
+    first_throttled: bool = False
 
 
 class DemoAgent(Protocol):
@@ -66,11 +77,21 @@ class DemoAgent(Protocol):
 class Users:
     """The user store in Redis."""
 
-    def __init__(self, redis_client: RedisClient, clock: Clock, keys: Keys, attempts: int) -> None:
+    def __init__(
+        self,
+        redis_client: RedisClient,
+        clock: Clock,
+        keys: Keys,
+        attempts: int,
+        per_address: int = 20,
+        total: int = 100,
+    ) -> None:
         self.redis = redis_client
         self.clock = clock
         self.keys = keys
         self.attempts = attempts
+        self.per_address = per_address
+        self.total = total
 
     def add(self, name: str, password: str, role: str, agent_id: str = "") -> User:
         """Create a user; ValueError when the name is taken or a field is invalid."""
@@ -113,23 +134,24 @@ class Users:
         return updated
 
     def sign_in(self, name: str, password: str, address: str) -> SignIn:
-        """Check a password, counting failures per name and address; refuse when throttled."""
+        """Check a password within the attempt limits; refuse unchecked when over one."""
         name = name.strip().lower()[:64]
-        if self.failures(name, address) >= self.attempts:
-            return SignIn(None, throttled=True)
+        place = self._reserve(name, address)
+        if place is None:
+            first = self._first_throttled()
+            known = first and self._exists(name)
+            return SignIn(None, throttled=True, known=known, first_throttled=first)
         user = self.get(name) if _NAME.match(name) else None
         if user is not None and user.check(password):
-            with _store_errors():
-                self.redis.delete(self.keys.login_failures(name, address))
-            return SignIn(user)
+            self._give_back(name, address, place)
+            return SignIn(user, known=True)
         if user is None:
             check_password_hash(_DUMMY_HASH, password)
-        self._fail(name, address)
-        return SignIn(None)
+        return SignIn(None, known=user is not None)
 
     def failures(self, name: str, address: str) -> int:
         """Failed sign-ins of `name` from `address` in the last 15 minutes."""
-        key = self.keys.login_failures(name, address)
+        key = self.keys.login_failures(name.strip().lower()[:64], address)
         now = epoch_ms(self.clock.now())
         with _store_errors():
             pipe = self.redis.pipeline(transaction=False)
@@ -138,14 +160,62 @@ class Users:
             _, count = pipe.execute()
         return int(count)
 
-    def _fail(self, name: str, address: str) -> None:
-        key = self.keys.login_failures(name, address)
+    def _reserve(self, name: str, address: str) -> str | None:
+        """Take a place for this attempt under every limit, or None (and no place) when full.
+
+        The name's and the address's limits come first, so an address over its own limit
+        never takes places in the total that would shut everyone else out.
+        """
         now = epoch_ms(self.clock.now())
+        place = f"{now}:{secrets.token_hex(4)}"
+        own = [
+            (self.keys.login_failures(name, address), self.attempts),
+            (self.keys.login_failures_from(address), self.per_address),
+        ]
+        if not self._take(own, now, place):
+            return None
+        if not self._take([(self.keys.login_failures_all(), self.total)], now, place):
+            self._release([key for key, _ in own], place)
+            return None
+        return place
+
+    def _take(self, limits: list[tuple[str, int]], now: int, place: str) -> bool:
+        """Add `place` to each window in one transaction; remove it when any is over."""
+        with _store_errors():
+            pipe = self.redis.pipeline(transaction=True)  # one hash tag: one slot
+            for key, _ in limits:
+                pipe.zremrangebyscore(key, "-inf", now - WINDOW_MS)
+                pipe.zadd(key, {place: now})
+                pipe.zcard(key)
+                pipe.pexpire(key, WINDOW_MS)
+            counts = pipe.execute()[2::4]
+        if all(int(n) <= limit for n, (_, limit) in zip(counts, limits, strict=True)):
+            return True
+        self._release([key for key, _ in limits], place)  # the window holds only the admitted
+        return False
+
+    def _release(self, keys: list[str], place: str) -> None:
         with _store_errors():
             pipe = self.redis.pipeline(transaction=False)
-            pipe.zadd(key, {f"{now}:{secrets.token_hex(4)}": now})
-            pipe.pexpire(key, WINDOW_MS)
+            for key in keys:
+                pipe.zrem(key, place)
             pipe.execute()
+
+    def _give_back(self, name: str, address: str, place: str) -> None:
+        """A good password: its place is not a failure, and the name's failures are forgiven."""
+        self._release([self.keys.login_failures_from(address), self.keys.login_failures_all()],
+                      place)  # fmt: skip
+        with _store_errors():
+            self.redis.delete(self.keys.login_failures(name, address))
+
+    def _first_throttled(self) -> bool:
+        """True for the first attempt turned away in a 15-minute window."""
+        key = self.keys.login_throttle_noted()
+        with _store_errors():
+            return bool(self.redis.set(key, "1", nx=True, px=WINDOW_MS))
+
+    def _exists(self, name: str) -> bool:
+        return bool(_NAME.match(name)) and self.get(name) is not None
 
     def _write(self, user: User) -> None:
         pipe = self.redis.pipeline(transaction=False)

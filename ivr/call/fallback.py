@@ -14,6 +14,8 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
+from ivr.call import bodies
+from ivr.call.logtext import shown
 from ivr.call.twiml import dial_line, reply, say_fallback
 from ivr.call.webhooks import fallback, public_base, signature_ok
 from ivr.services import settings
@@ -28,12 +30,13 @@ _OVER = {"completed", "answered"}  # the line was answered and the conversation 
 def answer() -> Response:
     """Twilio calls this when the main webhook failed: apologise and dial the fallback line."""
     _warn_if_unsigned()
-    error = request.form.get("ErrorCode", "")[:16]
+    found = bodies.form()
+    error = found.get("ErrorCode", "")
     if error:
         log.error(
             "Twilio used the fallback URL after error %s on %s",
-            error,
-            request.form.get("ErrorUrl", "")[:200],
+            shown(error, 16),
+            shown(found.get("ErrorUrl", "")),
         )
     return fallback()
 
@@ -63,5 +66,5 @@ def _warn_if_unsigned() -> None:
         log.warning(
             "%s: X-Twilio-Signature missing or wrong (is twilio.public_url right?); "
             "answering anyway, this route only dials the fallback line",
-            request.path,
+            shown(request.path),
         )

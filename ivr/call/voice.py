@@ -782,8 +782,9 @@ def complaint_recorded() -> Response:
     seconds = _form("RecordingDuration", 8)
     if not url or not seconds.isdigit() or int(seconds) == 0:
         return _say_and_route(caller, "general", "connecting")
-    eng.complaints.add(_form("CallSid", 64), caller.number or "", caller.name, url, int(seconds))
-    _count("complaint_recorded", caller, "complaints")
+    sid, recording = _form("CallSid", 64), _form("RecordingSid", 64)
+    if eng.complaints.add(sid, caller.number or "", caller.name, url, int(seconds), recording):
+        _count("complaint_recorded", caller, "complaints")
     vr = VoiceResponse()
     _say(vr, caller, "complaint_recorded")
     vr.hangup()

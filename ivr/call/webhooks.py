@@ -13,7 +13,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
-from ivr.call import spool
+from ivr.call import bodies, spool
+from ivr.call.logtext import shown
 from ivr.call.twiml import fallback_response, reply, say_fallback
 from ivr.services import settings
 
@@ -42,7 +43,7 @@ def signature_ok() -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not signature.isascii():  # a real one is base64; others crash hmac
         return False
-    params = request.form if request.method == "POST" else {}
+    params = bodies.form() if request.method == "POST" else {}  # 413 past the bound
     validator = RequestValidator(s.secrets.auth_token)
     url = signed_url()
     # The URL exactly as requested first: one HMAC. validate() computes two (the URL with and
@@ -103,15 +104,20 @@ def twilio_webhook(view: View) -> View:
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
+        # signature_ok() refuses a request without the header before reading its body; past
+        # it, the form is read here, where an oversized body is a 413 (ivr/call/bodies.py),
+        # not inside the view, where it would become the fallback answer reading it again.
         if not signature_ok():
-            log.warning("rejected %s: missing or wrong X-Twilio-Signature", request.path)
+            log.warning("rejected %s: missing or wrong X-Twilio-Signature", shown(request.path))
             return Response("invalid signature", status=403, mimetype="text/plain")
+        bodies.form()
         try:
             return view(*args, **kwargs)
         except Exception as exc:  # the caller must reach a person whatever broke
-            log.exception("webhook %s failed; answering with the fallback line", request.path)
+            path = shown(request.path)
+            log.exception("webhook %s failed; answering with the fallback line", path)
             if spool.keep_if_report(current_app._get_current_object(), exc):  # type: ignore[attr-defined]
-                log.warning("kept the %s report for replay once Redis is back", request.path)
+                log.warning("kept the %s report for replay once Redis is back", path)
             return failure_answer()
 
     return wrapped

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from ivr.call.logtext import shown
 from ivr.services import engine
 from ivr.web.auth import address, current_user, require_role
 from routing.audit import AuditEntry, parse_since
@@ -31,7 +32,7 @@ def record(action: str, target: str = "", by: str | None = None, **detail: Any) 
     try:
         engine().audit.record(action, who, "web", address(), target, **detail)
     except StoreUnavailable as exc:
-        log.error("audit entry %s by %s on %s not kept: %s", action, who, target, exc)
+        log.error("audit entry %s by %s on %s not kept: %s", action, shown(who), shown(target), exc)
 
 
 def forced_detail(change: ForcedChange) -> dict[str, str]:

@@ -35,6 +35,7 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from ivr import services
+from ivr.call.logtext import shown
 from ivr.settings import Settings
 from routing.exceptions import SettingsError, StoreUnavailable
 from routing.sessions import LIFETIME_S
@@ -74,6 +75,9 @@ def init_app(app: Flask, var_dir: Path | None = None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="silverline_session",
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=LIFETIME_S),
+        # Secure whenever the request came over HTTPS (below); auth.secure_cookie forces it
+        # where TLS ends at a proxy that does not say so (no X-Forwarded-Proto).
+        SESSION_COOKIE_SECURE=services.of(app).settings.auth.secure_cookie,
     )
     app.session_interface = _SessionInterface()
     app.before_request(_check_csrf)
@@ -248,7 +252,7 @@ def _check_csrf() -> None:
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
     if not isinstance(expected, str) or not hmac.compare_digest(expected, given):
-        log.warning("CSRF token missing or wrong on %s %s", request.method, request.path)
+        log.warning("CSRF token missing or wrong on %s %s", request.method, shown(request.path))
         abort(400, description="The form expired or came from elsewhere. Reload and try again.")
 
 

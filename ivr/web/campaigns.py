@@ -7,7 +7,6 @@ customers' entries at each request: a campaign of 5,000 customers is one HGETALL
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from ivr.services import engine
-from ivr.web import audit
+from ivr.web import audit, spreadsheet
 from ivr.web.auth import require_role
 from routing.campaigns import Campaign, Target
 from routing.engine import Engine
@@ -70,7 +69,7 @@ def export(name: str) -> Response | tuple[Response, int]:
     if eng.campaigns.get(name) is None:
         return Response(f"no campaign {name!r}\n", mimetype="text/plain"), 404
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(CSV_FIELDS)
     for target in eng.campaigns.targets(name):
         writer.writerows(_csv_rows(name, target))

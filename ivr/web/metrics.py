@@ -2,8 +2,10 @@
 
 Nothing is counted in the process: a custom collector reads the routing snapshot, the
 all-time statistics totals and today's figures when Prometheus scrapes, so any gunicorn
-worker answers the same. Open by default; with `auth.metrics_token_required` the scrape must
-send `Authorization: Bearer $SILVERLINE_METRICS_TOKEN`.
+worker answers the same. With SILVERLINE_METRICS_TOKEN set, the scrape must send
+`Authorization: Bearer <token>`; without it, /metrics is closed (404: figures such as queue
+lengths and campaign progress are not for anyone who finds the server) unless
+`auth.metrics_open` opens it, for a scraper on a private network.
 """
 
 from __future__ import annotations
@@ -216,10 +218,13 @@ def _setup(state: BlueprintSetupState) -> None:
 @bp.get("/metrics")
 def metrics() -> Response:
     settings = services.settings()
-    if settings.auth.metrics_token_required and not _token_ok(settings.secrets.metrics_token):
+    token = settings.secrets.metrics_token
+    if token and not _token_ok(token):  # a set token is always asked for
         response = Response("bearer token required\n", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
+    if not token and not settings.auth.metrics_open:  # closed unless opened on purpose
+        return Response("not found\n", status=404, mimetype="text/plain")
     body = generate_latest(current_app.extensions[REGISTRY])
     return Response(body, mimetype=CONTENT_TYPE_LATEST)
 

@@ -8,7 +8,6 @@ after a few minutes; the browser reconnects at once, and the sign-in is checked 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import timedelta
@@ -17,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from ivr.services import engine
-from ivr.web import audit, dashboard
+from ivr.web import audit, dashboard, spreadsheet
 from ivr.web.auth import require_role
 from ivr.web.streams import open_stream
 from routing.exceptions import StoreUnavailable
@@ -144,7 +143,7 @@ def intervals_csv(
 ) -> str:
     """Intervals as CSV text, with local start and end times (and the wrap-up codes given)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     size = timedelta(minutes=stats.interval_minutes)
     for i, iv in enumerate(intervals):

@@ -6,14 +6,13 @@ shaped by routing/reports.py; what each means is in docs/supervisors.md.
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from ivr.services import engine
-from ivr.web import audit, dashboard
+from ivr.web import audit, dashboard, spreadsheet
 from ivr.web.auth import require_role
 from routing.exceptions import StoreUnavailable
 from routing.reports import team_report
@@ -85,7 +84,7 @@ def team_csv() -> Response | tuple[Response, int]:
 def team_rows_csv(report: dict[str, Any]) -> str:
     """The report's intervals as CSV, then a summary row per agent (with wrap-up codes)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow((*CSV_COLUMNS, "wrap_up_codes"))
     for iv in report["intervals"]:
         for kind, rows in (("agent", iv["agents"]), ("dialect", iv["dialects"])):

@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.check import check
@@ -98,3 +99,33 @@ def test_a_pack_copied_with_every_file_checks_clean(tmp_path: Path) -> None:
     named = copied.get("shanghainese").audio
     statuses = {f.status for f in check(copied, "shanghainese") if f.prompt in named}
     assert statuses == {"recorded", "composed"}
+
+
+def test_the_audio_route_serves_the_recordings_packs_name_and_nothing_else(
+    client: FlaskClient, packs: Packs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ivr.call.audio.default_packs", lambda: packs)
+    folder = tmp_path / "audio" / "shanghainese"
+    (folder / "values" / "hotline").mkdir(parents=True)
+    (folder / "values" / "hotline" / "95511.mp3").write_bytes(MP3)
+    (folder / "private.mp3").write_bytes(MP3)  # in the folder, named by no pack
+    for path in ("connecting.mp3", "senior_greeting_1.mp3", "values/hotline/95511.mp3"):
+        with client.get(f"/dialects/audio/shanghainese/{path}") as found:  # closes the file
+            assert found.status_code == 200 and found.data == MP3, path
+    for path in (
+        "%2e%2e/packs/shanghainese.toml",  # the pack code climbs out of audio/
+        "..%2fpacks/shanghainese.toml",
+        "shanghainese/private.mp3",
+        "shanghainese/values/../private.mp3",
+        "shanghainese/values/hotline/.hidden.mp3",
+        "nosuch/connecting.mp3",
+    ):
+        with client.get(f"/dialects/audio/{path}") as refused:
+            assert refused.status_code == 404, path
+
+
+def test_the_shipped_audio_route_does_not_climb_to_the_source(client: FlaskClient) -> None:
+    # `GET /dialects/audio/%2e%2e/packs.py` returned dialects/packs.py.
+    for path in ("%2e%2e/packs.py", "%2E%2E/audio/README.txt"):
+        with client.get(f"/dialects/audio/{path}") as refused:
+            assert refused.status_code == 404, path

@@ -80,3 +80,27 @@ def test_signatures_use_the_public_url(redis_url: str) -> None:
 def test_validation_can_be_turned_off_explicitly(redis_url: str) -> None:
     app = create_app({"redis.url": redis_url, "twilio.validate_signatures": False})
     assert app.test_client().post("/voice/status", data=CALL).status_code == 200
+
+
+def test_a_forged_error_url_cannot_forge_a_log_line(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "https://h/voice/incoming\nINFO signed in as supervisor\x1b[2J"
+    with caplog.at_level(logging.ERROR, logger="silverline.voice"):
+        root = twiml(
+            post(client, "/voice/fallback", {**CALL, "ErrorCode": "11200\r\n", "ErrorUrl": forged})
+        )
+    assert root.find("Dial").text == "+861095500999"  # still a person
+    [line] = [
+        r.getMessage() for r in caplog.records if "fallback URL after error" in r.getMessage()
+    ]
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert "incoming\\x0aINFO signed" in line and "\\x1b[2J" in line  # escaped, still readable
+
+
+def test_a_webhook_body_over_the_bound_is_413_and_a_page_form_too(client: FlaskClient) -> None:
+    big = {**CALL, "Digits": "1" * (70 * 1024)}
+    assert post(client, "/voice/incoming", big).status_code == 413
+    assert post(client, "/voice/fallback", big).status_code == 413
+    page = client.post("/login", data={"name": "x" * (70 * 1024), "password": "p"})
+    assert page.status_code == 413 and "提交的内容过大" in page.get_data(as_text=True)

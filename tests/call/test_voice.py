@@ -417,3 +417,20 @@ def test_every_route_rejects_a_bad_signature_and_changes_nothing(
             path
         )
     assert sorted(people.redis.keys("*")) == before
+
+
+def test_a_replayed_complaint_recording_is_kept_once(client: FlaskClient, engine: Engine) -> None:
+    form = {
+        "CallSid": "CA" + "7" * 32,
+        "From": "+8613800138000",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        "RecordingDuration": "42",
+        "RecordingSid": "RE" + "1" * 32,
+    }
+    for _ in range(3):  # Twilio's retry, or the same signed request sent again
+        root = twiml(post(client, "/voice/complaint-recorded", form))
+        assert root.find("Hangup") is not None
+    assert engine.complaints.count() == 1
+    second = {**form, "RecordingSid": "RE" + "2" * 32, "RecordingUrl": form["RecordingUrl"] + "b"}
+    post(client, "/voice/complaint-recorded", second)  # another recording on the same call
+    assert engine.complaints.count() == 2

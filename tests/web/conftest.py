@@ -66,3 +66,11 @@ def session_csrf(client: FlaskClient) -> str:
     """The signed-in session's CSRF token (the one pages put in their meta tag)."""
     with client.session_transaction() as session:
         return str(session["csrf"])
+
+
+@pytest.fixture
+def metrics_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open /metrics without a token (closed by default) for apps made after this fixture:
+    list it before `client` or `app`."""
+    monkeypatch.setenv("SILVERLINE__AUTH__METRICS_OPEN", "true")
+    monkeypatch.delenv("SILVERLINE_METRICS_TOKEN", raising=False)

@@ -289,8 +289,24 @@ def metric_lines(text: str) -> dict[str, float]:
     return out
 
 
-def test_metrics_are_open_by_default_and_read_redis(
-    client: FlaskClient, engine: Engine, clock: FixedClock
+def test_metrics_are_closed_by_default(client: FlaskClient) -> None:
+    assert client.get("/metrics").status_code == 404  # were open to anyone
+
+
+def test_a_set_token_is_asked_for_even_when_not_required(
+    redis_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SILVERLINE_METRICS_TOKEN", "s3cret-scrape-token")
+    scraper = create_app(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, "auth.metrics_open": True}, clock=clock
+    ).test_client()
+    assert scraper.get("/metrics").status_code == 401  # was 200: the token alone protected nothing
+    ok = scraper.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+    assert ok.status_code == 200
+
+
+def test_metrics_opened_read_redis(
+    metrics_open: None, client: FlaskClient, engine: Engine, clock: FixedClock
 ) -> None:
     senior_answered_after(engine, clock, 30)
     engine.router.arrive("CA-O1", YOUNGER, "general")
@@ -313,7 +329,7 @@ def test_metrics_are_open_by_default_and_read_redis(
 
 
 def test_two_apps_on_one_store_report_the_same(
-    client: FlaskClient, engine: Engine, clock: FixedClock, redis_url: str
+    metrics_open: None, client: FlaskClient, engine: Engine, clock: FixedClock, redis_url: str
 ) -> None:
     """Like two gunicorn workers: what one recorded, the other's /metrics shows."""
     other = create_app({"redis.url": redis_url, "redis.cluster": CLUSTER}, clock=clock)

@@ -50,7 +50,7 @@ def test_the_api_gives_each_campaigns_progress_and_its_customers_masked(
 
 
 def test_the_csv_has_a_row_per_attempt_and_the_figures_add_up(
-    client: FlaskClient, users: Users, engine: Engine, tmp_path: Path
+    metrics_open: None, client: FlaskClient, users: Users, engine: Engine, tmp_path: Path
 ) -> None:
     worked(engine, tmp_path)
     sup = as_user(client, users, "sue")

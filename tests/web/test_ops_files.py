@@ -48,7 +48,9 @@ def dashboard_exprs() -> list[str]:
     return exprs
 
 
-def test_every_metric_the_alerts_and_the_dashboard_name_is_exposed(client: FlaskClient) -> None:
+def test_every_metric_the_alerts_and_the_dashboard_name_is_exposed(
+    metrics_open: None, client: FlaskClient
+) -> None:
     have = exposed(client)
     assert "silverline_time_to_human_seconds_bucket" in have  # the parser reads what we serve
     exprs = rule_exprs() + dashboard_exprs()
