@@ -124,17 +124,8 @@ def banner(
         f"  Health:                                  {base}/healthz",
         f"  Redis:                                   {store}",
     ]
-    if local_twilio_url:
-        lines.append(f"  Local Twilio (REST API, callers):        {local_twilio_url}")
-    if demo_users:
-        lines.append("Demo sign-ins (silverline users demo prints them again):")
-        lines += [f"  {name:<12} {password}" for name, password in demo_users.items()]
-        cli = Path(sys.executable).parent / "silverline"
-        lines.append(
-            f"Agents start offline: sign in at {base}/agent and choose Available, "
-            f"or run {cli} agents set-state a01 available"
-        )
-        lines.append(f"Place a simulated call: {cli} call +8613800138000 --url {base}")
+    lines += [f"  Local Twilio (REST API, callers):        {u}" for u in [local_twilio_url] if u]
+    lines += _sign_ins(base, demo_users or {})
     if now is not None and not is_open(now, settings.business_hours, settings.tz):
         hours = settings.business_hours
         lines.append(
@@ -144,3 +135,17 @@ def banner(
         )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _sign_ins(base: str, demo_users: Mapping[str, str]) -> list[str]:
+    """The banner's demo sign-ins and how to take a first call, if demo users were made."""
+    if not demo_users:
+        return []
+    cli = Path(sys.executable).parent / "silverline"
+    return [
+        "Demo sign-ins (silverline users demo prints them again):",
+        *(f"  {name:<12} {password}" for name, password in demo_users.items()),
+        f"Agents start offline: sign in at {base}/agent and choose Available, "
+        f"or run {cli} agents set-state a01 available",
+        f"Place a simulated call: {cli} call +8613800138000 --url {base}",
+    ]

@@ -9,9 +9,13 @@ nothing sleeps.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import queue
+import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -20,14 +24,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from ivr.runtime.embedded import free_port
-from ivr.settings import Server, load_settings
+from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Server, load_settings
+from ivr.simulator.core.people import VirtualCaller
+from ivr.simulator.local import LocalTwilio
 from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.demo import seed_customers
 from routing.engine import Engine
 from routing.store import connect
+from tests.reliability.test_stream_slots import sign_in
 from tests.served import BOOTED, WITHIN_S, Served
 from tests.web.conftest import PASSWORD
 
@@ -62,7 +70,8 @@ def demo(
     given = {"SILVERLINE__TWILIO__LOCAL_PORT": str(local), **(env or {})}
     server = Served(port, redis_url, tmp_path / "spool", given)
     try:
-        server.wait_for(LISTENING)
+        if "SILVERLINE__TWILIO__API_BASE_URL" not in given:  # else it starts none
+            server.wait_for(LISTENING)
         for _ in range(Server().workers):
             server.wait_for(BOOTED)
         yield f"http://127.0.0.1:{port}", local
@@ -73,10 +82,11 @@ def demo(
 class Command:
     """A `silverline` command in a process of its own; its output read as it is written."""
 
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], *, merged: bool = False) -> None:
         command = [str(Path(sys.executable).parent / "silverline"), *args]
+        err = subprocess.STDOUT if merged else subprocess.PIPE
         self.proc = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command, env=env, stdout=subprocess.PIPE, stderr=err, text=True
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -99,8 +109,7 @@ class Command:
                 break
             if text in line:
                 return time.monotonic()
-        assert self.proc.stderr is not None
-        raise AssertionError(f"no {text!r} in {self.lines}: {self.proc.stderr.read()}")
+        raise AssertionError(f"no {text!r} in {self.lines}")
 
     def kill(self) -> None:
         """SIGKILL it (what a killed terminal or an OOM does) and close its pipes."""
@@ -151,3 +160,93 @@ def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_calle
         assert took < FREED_WITHIN_S
         snapshot = engine.router.snapshot()
         assert all(q.waiting == 0 for q in snapshot.queues.values())
+
+
+def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_the_agent(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A REST outage: the server's REST requests find nobody, the webhooks still come."""
+    engine = _engine(redis_url)
+    dead, local = free_port(), free_port()
+    elsewhere = {"SILVERLINE__TWILIO__API_BASE_URL": f"http://127.0.0.1:{dead}"}
+    with demo(redis_url, tmp_path, elsewhere) as (url, _):
+        env = _env(redis_url, local)
+        twilio = Command(["twilio-local", "--port", str(local), "--app-url", url], env, merged=True)
+        try:
+            twilio.until("local Twilio listening on")
+            call = Command(["call", SENIOR, "--url", url, "--answer-after", "0"], env)
+            call.until("connected to client:a01")
+            lines = call.lines
+            assert not any("conference" in x for x in lines)  # the classic path: <Dial>
+            rung = next(_at(x) for x in lines if "ringing client:a01" in x)
+            assert rung >= GREETING_S  # rung only once the greeting has played
+            call.proc.send_signal(signal.SIGTERM)  # a timeout's kill: the caller hangs up
+            call.close()
+            took = _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+            assert took < 2.0  # at once: no lease to run out
+        finally:
+            twilio.proc.terminate()
+            twilio.close()
+
+
+class Console:
+    """The agent console's phone as the page drives it: POST /agent/phone, signed in."""
+
+    def __init__(self, port: int, name: str) -> None:
+        self._port = port
+        self._cookie = sign_in(port, name)
+        web = http.client.HTTPConnection("127.0.0.1", port, timeout=WITHIN_S)
+        web.request("GET", "/agent", headers={"Cookie": f"silverline_session={self._cookie}"})
+        page = web.getresponse().read().decode()
+        web.close()
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert found
+        self._csrf = found.group(1)
+
+    def press(self, button: str, sid: str = "") -> tuple[int, dict[str, Any]]:
+        web = http.client.HTTPConnection("127.0.0.1", self._port, timeout=WITHIN_S)
+        headers = {
+            "Cookie": f"silverline_session={self._cookie}",
+            "X-CSRF-Token": self._csrf,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        web.request("POST", "/agent/phone", urlencode({"button": button, "sid": sid}), headers)
+        res = web.getresponse()
+        body = json.loads(res.read())
+        web.close()
+        return res.status, body
+
+
+def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answers_at_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    engine = _engine(redis_url)
+    with demo(redis_url, tmp_path) as (url, local_port):
+        console = Console(int(url.rsplit(":", 1)[1]), "a01")
+        status, state = console.press("on")
+        assert status == 200 and state["local"] and state["ringing"] is None
+        local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        caller = local.place(VirtualCaller(SENIOR, random.Random(), patience_s=600), "console")
+        ringing: list[str] = []
+
+        def rings() -> bool:
+            ringing.append(console.press("on")[1]["ringing"] or "")
+            return bool(ringing[-1])
+
+        _within(WITHIN_S, rings)
+        leg = local.call(ringing[-1])
+        assert leg["to"] == "client:a01" and leg["status"] == "ringing"
+        assert engine.agents.state("a01").state == "offered"
+        assert console.press("answer", caller["sid"])[0] == 409  # not the agent's leg: refused
+
+        clicked = time.monotonic()
+        assert console.press("answer", leg["sid"])[0] == 200
+        _within(WITHIN_S, lambda: local.call(caller["sid"])["bridged_at"] is not None)
+        connected_after = time.monotonic() - clicked
+        assert connected_after < 2.0  # the click, then the one-second whisper, then the caller
+        assert engine.agents.state("a01").state == "on_call"
+
+        assert console.press("hangup", leg["sid"])[0] == 200
+        _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        local.leave("console")
