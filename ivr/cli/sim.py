@@ -2,10 +2,11 @@
 
 Without --url both run the app in-process on the simulator's clock (the configured store:
 REDIS_URL or the embedded server). With --url they call a running server over HTTP in real
-time (its clock is the wall clock). `call --url` can serve the simulator's REST API with
---rest-port (set the server's `twilio.api_base_url` to it so the server can pull callers out
-of queues; without it, assigned callers leave at their next wait poll). `simulate --url`
-staffs the run with temporary agents on the server's store and removes them afterwards.
+time (its clock is the wall clock). `call --url` has the local Twilio (`silverline
+twilio-local`, which demo mode's `silverline serve` starts) place the call and follows it
+there, so the server's REST requests go to the same Twilio that placed it. `simulate --url`
+runs its own real-time simulator and staffs the run with temporary agents on the server's
+store, removed afterwards.
 """
 
 from __future__ import annotations
