@@ -71,6 +71,7 @@ class Twilio:
     api_base_url: str = ""
     caller_id: str = "+861095500000"
     rest_timeout: float = 5.0
+    local_port: int = 5001  # the local Twilio demo mode starts beside the server; 0: none
 
     @property
     def base(self) -> str:
@@ -84,6 +85,7 @@ class Twilio:
             "twilio.rest_timeout",
             "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
         )
+        require(0 <= self.local_port <= 65535, "twilio.local_port", "a TCP port, or 0 for none")
         require(
             not self.public_url or self.public_url.startswith(("http://", "https://")),
             "twilio.public_url",

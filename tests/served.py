@@ -37,6 +37,7 @@ class Served:
             "SILVERLINE__SERVER__SPOOL_DIR": str(spool),
             "SILVERLINE__BUSINESS_HOURS__OPEN": "00:00",  # open round the clock
             "SILVERLINE__BUSINESS_HOURS__CLOSE": "00:00",
+            "SILVERLINE__TWILIO__LOCAL_PORT": "0",  # no local Twilio unless a test asks for one
         } | dict(given)
         command = [str(Path(sys.executable).parent / "silverline"), "serve"]
         self.proc = subprocess.Popen(

@@ -19,6 +19,7 @@ from ivr.cli import (
     serve,
     sim,
     stats,
+    twilio_local,
     users,
 )
 from ivr.services import AppFactory
@@ -38,6 +39,7 @@ def build(create_app: AppFactory) -> click.Group:
         customers.demo,
         sim.call_command,
         sim.simulate_command,
+        twilio_local.twilio_local,
         plan.plan_command,
         users.users,
         audit.audit_command,

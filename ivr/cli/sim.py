@@ -2,18 +2,24 @@
 
 Without --url both run the app in-process on the simulator's clock (the configured store:
 REDIS_URL or the embedded server). With --url they call a running server over HTTP in real
-time (its clock is the wall clock). `call --url` can serve the simulator's REST API with
---rest-port (set the server's `twilio.api_base_url` to it so the server can pull callers out
-of queues; without it, assigned callers leave at their next wait poll). `simulate --url`
-staffs the run with temporary agents on the server's store and removes them afterwards.
+time (its clock is the wall clock). `call --url` has the local Twilio (`silverline
+twilio-local`, which demo mode's `silverline serve` starts) place the call and follows it
+there, so the server's REST requests go to the same Twilio that placed it. `simulate --url`
+runs its own real-time simulator and staffs the run with temporary agents on the server's
+store, removed afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
+import secrets
+import signal
 import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import click
 
@@ -33,9 +39,9 @@ from ivr.runtime.demo import warn_demo_token
 from ivr.simulator.accounting import accounting
 from ivr.simulator.core.calls import Leg, Line
 from ivr.simulator.core.people import Input, VirtualCaller
-from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
+from ivr.simulator.local import LocalTwilio, LocalTwilioError, follow
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import CLASSES, LivedCall, Plan, arrival_span, report
@@ -49,6 +55,7 @@ from routing.hours import is_open
 from routing.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
+DEMO_TALK_S = 10.0  # a demo call's conversation: long enough to see, short enough to wait for
 SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK characters a second)
 
 
@@ -58,8 +65,21 @@ SAY_SECONDS_PER_CHAR = 0.2  # the pace of <Say> in live runs (about five CJK cha
 @click.option("--say", "says", multiple=True, help="Words for menus after the keys run out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the transcript as JSON.")
 @click.option("--url", default=None, help="Base URL of a running server (default: in-process).")
-@click.option("--rest-port", type=int, default=None, help="Serve the REST API on this port.")
+@click.option(
+    "--twilio",
+    "twilio_url",
+    default=None,
+    help="With --url: the local Twilio that places the call "
+    "[default: twilio.api_base_url, else 127.0.0.1:twilio.local_port].",
+)
 @click.option("--patience", default=600.0, type=float, help="Seconds before hanging up.")
+@click.option(
+    "--talk",
+    default=DEMO_TALK_S,
+    type=click.FloatRange(min=0),
+    show_default=True,
+    help="Seconds a virtual agent talks once connected.",
+)
 @ANSWER_AFTER
 def call_command(
     number: str,
@@ -67,37 +87,146 @@ def call_command(
     says: tuple[str, ...],
     as_json: bool,
     url: str | None,
-    rest_port: int | None,
+    twilio_url: str | None,
     patience: float,
+    talk: float,
     answer_after: float,
 ) -> None:
-    """Call the hotline from NUMBER and print what the caller and the agent heard."""
+    """Call the hotline from NUMBER and print what the caller and the agent heard.
+
+    With --url the local Twilio (`silverline twilio-local`, which `silverline serve` starts
+    in demo mode) places the call to the server and the lines are printed as they happen.
+    """
     inputs = [Input(digits=d) for d in press] + [Input(speech=s) for s in says]
-    phones: dict[str, object] = {"answer_delay_s": (answer_after, answer_after)}
     if url:
-        _require_server(url)
-        sim = _live(url, rest_port)
-        sim.people.agent_options = phones
-        # the server's agents: auto-answer ones pick up at once, a console's demo phone by click
-        sim.people.options_for = phone_options(cli_engine())
-        leg = sim.place_call(
-            VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience), _to()
-        )
-        sim.run(until=_LONGEST_CALL_S)
-    else:
-        prefix = scratch_prefix("slcall")
-        offline = offline_hotline(speed=None, prefix=prefix)
-        offline.sim.people.agent_options = phones
-        offline.sim.people.options_for = phone_options(offline.engine)
-        try:
-            _furnish(offline, number)
-            _staff(offline)
-            sim = offline.sim
-            leg = offline.call(VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience))
-            offline.run(until=_LONGEST_CALL_S)
-        finally:
-            drop_prefix(offline.engine, prefix)
+        caller = VirtualCaller(number, random.Random(), inputs=inputs, patience_s=patience)
+        _call_live(url, twilio_url, caller, as_json, answer_after, talk)
+        return
+    phones: dict[str, object] = {"answer_delay_s": (answer_after, answer_after), "talk_s": talk}
+    prefix = scratch_prefix("slcall")
+    offline = offline_hotline(speed=None, prefix=prefix)
+    offline.sim.people.agent_options = phones
+    offline.sim.people.options_for = phone_options(offline.engine)
+    try:
+        _furnish(offline, number)
+        _staff(offline)
+        sim = offline.sim
+        leg = offline.call(VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience))
+        offline.run(until=_LONGEST_CALL_S)
+    finally:
+        drop_prefix(offline.engine, prefix)
     _print_call(sim, leg, as_json)
+
+
+def _call_live(
+    url: str,
+    twilio_url: str | None,
+    caller: VirtualCaller,
+    as_json: bool,
+    answer_after: float,
+    talk: float,
+) -> None:
+    """Have the local Twilio place the call to the server at `url`; follow it to its end.
+
+    Interrupted (Ctrl-C, SIGTERM), the caller hangs up, so the server hears the end of the
+    call and frees its agent; killed outright, the local Twilio hangs up once the command
+    stops reading the call (its session's lease, a few seconds).
+    """
+    _require_server(url)
+    settings = cli_settings()
+    local = LocalTwilio.of(settings, twilio_url)
+    try:
+        local.about()
+        local.set_phones(_phones(cli_engine(settings), answer_after, talk))
+    except LocalTwilioError as exc:
+        raise click.ClickException(
+            f"{exc}. `silverline serve` starts one in demo mode (make run); "
+            "else run `silverline twilio-local`"
+        ) from exc
+    session = secrets.token_hex(8)
+    done = False
+    try:
+        with _sigterm_as_interrupt():
+            placed = local.place(caller, session)
+            echo = None if as_json else _line_printer(placed["created_at"])
+            call = follow(local, placed["sid"], echo, limit_s=_LONGEST_CALL_S)
+            done = bool(call["ended"])
+    except LocalTwilioError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if not done:
+            _leave(local, session)
+    _print_followed(call, as_json)
+
+
+def _phones(engine: Engine, answer_after: float, talk: float) -> dict[str, dict[str, float]]:
+    """The local Twilio's phones for this call: agents flagged auto-answer pick up at once."""
+    phones = {"*": {"answer_after": answer_after, "talk": talk}}
+    for agent in engine.agents.all():
+        if agent.auto_answer:
+            phones[agent.contact] = {"answer_after": 0.0, "talk": talk}
+    return phones
+
+
+def _leave(local: LocalTwilio, session: str) -> None:
+    try:
+        hung_up = local.leave(session)
+    except LocalTwilioError as exc:
+        click.echo(f"WARNING: could not hang up the call: {exc}", err=True)
+        return
+    if hung_up:
+        click.echo(f"hung up {', '.join(hung_up)}", err=True)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a timeout, a kill) ends the command as Ctrl-C does, through `finally`."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _line_printer(start: float) -> Callable[[dict[str, Any]], None]:
+    def show(line: dict[str, Any]) -> None:
+        at = line["at"] - start
+        click.echo(_describe(Line(at, line["party"], line["kind"], line["text"])))
+
+    return show
+
+
+def _print_followed(call: dict[str, Any], as_json: bool) -> None:
+    """The end of a followed call, in the form `_print_call` gives an in-process one."""
+    start, bridged = call["created_at"], call["bridged_at"]
+    tth = None if bridged is None else round(bridged - start, 2)
+    errors = [f"{e['code']} {e['message']} ({e['url']})" for e in call["errors"]]
+    if as_json:
+        out = {
+            "call_sid": call["sid"],
+            "status": call["status"],
+            "time_to_human_s": tth,
+            "transcript": [
+                {"at": round(x["at"] - start, 2), "party": x["party"], "kind": x["kind"]}
+                | {"text": x["text"]}
+                for x in call["transcript"]
+            ],
+            "errors": errors,
+        }
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    click.echo(f"call {call['sid']}: {call['status']}, {call['duration']} s")
+    if tth is not None:
+        click.echo(f"time to a human: {bridged - start:.1f} s")
+    for error in errors:
+        click.echo(f"ERROR {error}", err=True)
 
 
 def _furnish(offline: Offline, number: str) -> None:
@@ -328,20 +457,6 @@ def _require_server(url: str) -> None:
         check_server(url)
     except OSError as exc:
         raise click.ClickException(f"no healthy Silverline server at {url}: {exc}") from exc
-
-
-def _live(url: str, rest_port: int | None) -> Simulator:
-    """A real-time simulator calling `url` over HTTP; REST served on `rest_port` if given."""
-    sim = live_simulator(url, cli_settings())
-    if rest_port:
-        server = make_server("127.0.0.1", rest_port, wsgi_app(sim), handler_class=_Quiet)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    return sim
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
 
 
 def _print_call(sim: Simulator, leg: Leg, as_json: bool) -> None:

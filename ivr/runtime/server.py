@@ -15,7 +15,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ivr import services
-from ivr.runtime import alert_webhook, ticker
+from ivr.runtime import alert_webhook, local_twilio, ticker
 from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo
 from ivr.runtime.logmask import without_credentials
 from ivr.services import AppFactory
@@ -81,17 +81,25 @@ def gunicorn_options(settings: Settings, app: Flask | None = None) -> dict[str, 
 
 def run(create_app: AppFactory, overrides: Mapping[str, Any]) -> None:
     """Build the app (starting the embedded Redis if needed), print where things are, serve."""
-    check_demo_host(load_settings(overrides))  # before anything starts
-    app = create_app(overrides)
-    engine = services.of(app).engine
-    settings = services.of(app).settings
-    base = f"http://{settings.server.host}:{settings.server.port}"
-    demo_users: dict[str, str] = {}
-    if settings.server.seed_demo and settings.secrets.demo:
-        demo_users = seed_demo(engine)
-    now = engine.clock.now()
-    click.echo(banner(settings, base, demo_users, now))
-    _Gunicorn(app, gunicorn_options(settings, app)).run()
+    configured = load_settings(overrides)
+    check_demo_host(configured)  # before anything starts
+    local = local_twilio.LocalTwilioProcess(configured) if local_twilio.wanted(configured) else None
+    if local is not None:  # the server's REST client goes to it, with the demo credentials
+        overrides = {**overrides, "twilio.api_base_url": local.url}
+    try:
+        app = create_app(overrides)
+        engine = services.of(app).engine
+        settings = services.of(app).settings
+        base = f"http://{settings.server.host}:{settings.server.port}"
+        demo_users: dict[str, str] = {}
+        if settings.server.seed_demo and settings.secrets.demo:
+            demo_users = seed_demo(engine)
+        now = engine.clock.now()
+        click.echo(banner(settings, base, demo_users, now, local.url if local else ""))
+        _Gunicorn(app, gunicorn_options(settings, app)).run()
+    finally:
+        if local is not None:
+            local.stop()  # both stop together
 
 
 def banner(
@@ -99,6 +107,7 @@ def banner(
     base: str,
     demo_users: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    local_twilio_url: str = "",
 ) -> str:
     public = settings.twilio.base or base
     store = without_credentials(settings.redis.url) or (
@@ -115,15 +124,8 @@ def banner(
         f"  Health:                                  {base}/healthz",
         f"  Redis:                                   {store}",
     ]
-    if demo_users:
-        lines.append("Demo sign-ins (silverline users demo prints them again):")
-        lines += [f"  {name:<12} {password}" for name, password in demo_users.items()]
-        cli = Path(sys.executable).parent / "silverline"
-        lines.append(
-            f"Agents start offline: sign in at {base}/agent and choose Available, "
-            f"or run {cli} agents set-state a01 available"
-        )
-        lines.append(f"Place a simulated call: {cli} call +8613800138000 --url {base}")
+    lines += [f"  Local Twilio (REST API, callers):        {u}" for u in [local_twilio_url] if u]
+    lines += _sign_ins(base, demo_users or {})
     if now is not None and not is_open(now, settings.business_hours, settings.tz):
         hours = settings.business_hours
         lines.append(
@@ -133,3 +135,17 @@ def banner(
         )
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _sign_ins(base: str, demo_users: Mapping[str, str]) -> list[str]:
+    """The banner's demo sign-ins and how to take a first call, if demo users were made."""
+    if not demo_users:
+        return []
+    cli = Path(sys.executable).parent / "silverline"
+    return [
+        "Demo sign-ins (silverline users demo prints them again):",
+        *(f"  {name:<12} {password}" for name, password in demo_users.items()),
+        f"Agents start offline: sign in at {base}/agent and choose Available, "
+        f"or run {cli} agents set-state a01 available",
+        f"Place a simulated call: {cli} call +8613800138000 --url {base}",
+    ]

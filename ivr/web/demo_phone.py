@@ -1,26 +1,76 @@
 """The demo phone: with no Twilio account, the agent console answers the offline Twilio's calls.
 
 The console beats `POST /agent/phone` while it is open and sends its buttons there (Answer,
-Decline, Hang up, each for one call); they are kept in Redis (`{p}:demophone:<agent>`).
-The offline Twilio (`silverline call --url`, on the same store) gives the phone of
-client:<agent> those buttons when the agent's console is open: it rings until the agent
-clicks instead of answering by itself. An agent flagged auto-answer, with no console open,
-answers at once.
+Decline, Hang up, each for one call). With a local Twilio (`silverline twilio-local`, which
+demo mode's `silverline serve` starts and points `twilio.api_base_url` at) the server hands
+each beat and button to it (`LocalPhone`), as Twilio's Voice SDK registers a client: the
+local Twilio rings the console's phone only when the agent's leg is really placed, says so
+in its answer, and a button acts on that leg at once. Without one, the buttons are kept in
+Redis (`{p}:demophone:<agent>`) for an offline Twilio on the same store: the phone of
+client:<agent> rings until the agent clicks instead of answering by itself. An agent flagged
+auto-answer, with no console open, answers at once.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from redis.exceptions import RedisError
 
+from ivr.settings import Settings
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 
 BEAT_SECONDS = 10  # the console's beat
 ALIVE_MS = 30_000  # the phone counts as on this long after a beat: three beats may be lost
 BUTTONS = ("answer", "decline", "hangup")
+LOCAL_TIMEOUT_S = 2.0  # the console beats again soon: a slow answer is not worth a thread
+
+
+class LocalPhone:
+    """The console's phone as a client of the local Twilio (`POST /local/clients/<id>`)."""
+
+    def __init__(self, base_url: str, account_sid: str, auth_token: str) -> None:
+        self._url = base_url.rstrip("/") + "/local/clients/"
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._auth = f"Basic {token}"
+
+    @classmethod
+    def of(cls, settings: Settings) -> LocalPhone | None:
+        """The local Twilio's phone, if the REST API is pointed somewhere in demo mode."""
+        if not (settings.secrets.demo and settings.twilio.api_base_url):
+            return None
+        s = settings.secrets
+        return cls(settings.twilio.api_base_url, s.account_sid, s.auth_token)
+
+    def send(self, agent_id: str, button: str, leg: str) -> tuple[int, dict[str, Any]] | None:
+        """Beat (`on`) or press `button` for the agent's leg `leg`: (status, the phone's
+        state: ringing and talking legs); None when no local Twilio answers there."""
+        body = urlencode({"button": button, "leg": leg}).encode()
+        req = urllib.request.Request(self._url + quote(agent_id, safe=""), data=body)
+        req.add_header("Authorization", self._auth)
+        try:
+            with urllib.request.urlopen(req, timeout=LOCAL_TIMEOUT_S) as res:
+                return res.status, _object(res.read())
+        except urllib.error.HTTPError as err:
+            found = _object(err.read())
+            return (err.code, found) if found.get("error") and err.code in (400, 409) else None
+        except OSError:
+            return None
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(raw)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class DemoPhones:

@@ -22,7 +22,7 @@ from ivr.services import engine
 from ivr.services import settings as app_settings
 from ivr.settings import Settings
 from ivr.web import audit, auth
-from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones
+from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones, LocalPhone
 from routing.campaigns import CampaignError
 from routing.privacy import mask
 
@@ -65,6 +65,7 @@ def page_config(settings: Settings, agent_id: str | None) -> dict[str, Any]:
     agent = engine().agents.get(agent_id) if agent_id else None
     return {
         "mode": mode(settings),
+        "local": mode(settings) == "demo" and LocalPhone.of(settings) is not None,
         "auto_answer": bool(agent and agent.auto_answer),
         "beat_s": BEAT_SECONDS,
         "wrap_up_codes": [dataclasses.asdict(c) for c in settings.wrap_up.codes],
@@ -97,19 +98,29 @@ def token() -> Response | tuple[Response, int]:
 @bp.post("/phone")
 @auth.require_role("agent")
 def demo_phone() -> Response | tuple[Response, int]:
-    """The demo phone: `button=on` while the page is open, else a button for the call `sid`."""
+    """The demo phone: `button=on` while the page is open, else a button for the call `sid`.
+
+    With a local Twilio both go to it, and the answer says which leg rings or talks on the
+    agent's phone (`ringing`, `talking`): the console offers Answer only for a leg ringing.
+    """
     eng = engine()
     agent_id = _agent_id()
-    if mode(app_settings()) != "demo":
+    settings = app_settings()
+    if mode(settings) != "demo":
         return jsonify(error="the demo phone runs only without Twilio credentials"), 409
-    phones = DemoPhones(eng)
     button = request.form.get("button", "")
+    sid = request.form.get("sid", "")
+    if button not in ("on", "answer", "decline", "hangup"):
+        return jsonify(error=f"unknown button {button!r}"), 400
+    local = LocalPhone.of(settings)
+    answer = local.send(agent_id, button, sid) if local else None
+    if answer is not None:
+        status, state = answer
+        return jsonify(state), status
+    phones = DemoPhones(eng)
     if button == "on":
         phones.beat(agent_id)
         return jsonify(on=True)
-    sid = request.form.get("sid", "")
-    if button not in ("answer", "decline", "hangup"):
-        return jsonify(error=f"unknown button {button!r}"), 400
     if not sid or eng.agents.state(agent_id).call_sid != sid:
         return jsonify(error="that call is not ringing or talking on your phone"), 409
     phones.press(agent_id, button, sid)

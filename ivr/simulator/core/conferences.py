@@ -101,6 +101,7 @@ class Conference:
     max_participants: int = MAX_PARTICIPANTS
     reason_ended: str | None = None
     call_sid_ending: str | None = None
+    calls: list[str] = field(default_factory=list)  # every call placed to it or joining it
 
     def joined(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.status == "connected"]
@@ -247,6 +248,8 @@ class Conferences:
             updated_at=now,
         )
         conf.participants[leg.sid] = part
+        if leg.sid not in conf.calls:
+            conf.calls.append(leg.sid)
         if len(conf.joined()) == 1:  # the first to join sets the room's size
             conf.max_participants = int(noun.get("maxParticipants") or MAX_PARTICIPANTS)
         if conf.callback is None and noun.get("statusCallback"):
@@ -432,6 +435,7 @@ class Conferences:
         part.muted = options.get("Muted", "false") == "true"
         part.coach, part.updated_at = options.get("CallSidToCoach", ""), now
         conf.participants[leg.sid] = part
+        conf.calls.append(leg.sid)
         return part
 
     def update(self, conf: Conference, part: Participant, changes: dict[str, bool]) -> None:

@@ -37,6 +37,7 @@ class AgentPhone:
     # A phone a person works by hand (a web page): the button last pressed for the call now
     # ringing or talking, "answer", "decline", "hangup" or "". None: the drawn delays above.
     buttons: Callable[[], str] | None = None
+    talk_s: float | None = None  # every conversation this long (a demo's), not drawn
 
     calls: int = 0
 
@@ -48,7 +49,9 @@ class AgentPhone:
         return self.rng.uniform(low, high) if high > low else low
 
     def talk_time(self) -> float:
-        """A conversation's length, exponential with mean `aht_s`."""
+        """A conversation's length: `talk_s`, else exponential with mean `aht_s`."""
+        if self.talk_s is not None:
+            return self.talk_s
         return self.rng.expovariate(1.0 / self.aht_s) if self.aht_s > 0 else 0.0
 
     def respond(self, context: str, gather: Element) -> Input | None:

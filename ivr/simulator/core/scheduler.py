@@ -8,11 +8,13 @@ traffic takes seconds; in real-time mode it sleeps until each event (divided by 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import queue
+import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -132,6 +134,10 @@ class Scheduler:
         self._inbox: queue.SimpleQueue[Callable[[], Any]] = queue.SimpleQueue()
         self._wall0 = time.monotonic()
         self._stopping = False
+        # Held by `run()` except while it waits for the next event: a service's HTTP threads
+        # take it to read or change the time line (ivr/simulator/core/service.py). None: the
+        # time line has one thread.
+        self.lock: threading.Lock | None = None
 
     def now(self) -> float:
         """Seconds since the scheduler started, on its own time line."""
@@ -157,6 +163,11 @@ class Scheduler:
         """Run `fn` on the scheduler's thread (from a REST server thread, say)."""
         self._inbox.put(fn)
 
+    def catch_up(self) -> None:
+        """Real time: move the clock to the wall's time, for a request from outside to be now."""
+        if self.speed is not None:
+            self._move_to((time.monotonic() - self._wall0) * self.speed)
+
     def stop(self) -> None:
         """End the running `run()` after the current event (from the scheduler's thread)."""
         self._stopping = True
@@ -164,6 +175,10 @@ class Scheduler:
     def run(self, until: float | None = None) -> None:
         """Run events until none are left, the time line reaches `until` seconds, or `stop()`."""
         self._stopping = False
+        with self.lock or contextlib.nullcontext():
+            self._run(until)
+
+    def _run(self, until: float | None) -> None:
         while True:
             self._drain_inbox()
             if self._stopping:
@@ -191,12 +206,25 @@ class Scheduler:
         if left <= 0:
             return False
         try:
-            fn = self._inbox.get(timeout=left)
+            with self._unlocked():
+                fn = self._inbox.get(timeout=left)
         except queue.Empty:
             return False
         self._move_to(min(when, (time.monotonic() - self._wall0) * self.speed))
         fn()
         return True
+
+    @contextlib.contextmanager
+    def _unlocked(self) -> Iterator[None]:
+        """Let the service's threads in while the time line waits."""
+        if self.lock is None:
+            yield
+            return
+        self.lock.release()
+        try:
+            yield
+        finally:
+            self.lock.acquire()
 
     def _drain_inbox(self) -> None:
         while True:

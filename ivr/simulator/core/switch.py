@@ -192,6 +192,7 @@ class Simulator:
     def _outbound(self, leg: Leg, target: Target, timeout: int, detect: str) -> Steps:
         leg.status = "ringing"
         self._callback(leg, "ringing")
+        leg.hear(self.now(), "event", f"ringing {leg.to}")
         person = self._persons.get(leg.sid)
         answers = person.answers if isinstance(person, VirtualCaller) else "person"
         delay = person.ring() if person is not None else None

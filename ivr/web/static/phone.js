@@ -179,15 +179,57 @@
     this.emit = emit;
   }
 
+  // With a local Twilio (demo mode's `silverline serve` starts one) the server hands the beat
+  // and the buttons to it, and its answer says which of the agent's legs rings or talks: the
+  // phone rings only once the agent's leg is really placed, and a button acts on that leg.
+  // While the agent has a call the page asks every WATCH_MS, so a ring shows within that.
+  var WATCH_MS = 400;
+
   function startDemo() {
-    function beat() {
-      post("/agent/phone", { button: "on" }).then(function () { setReg("demo"); })
-        .catch(function () { setReg("error", texts.network); });
+    var local = !!cfg.local;  // the server says whether a local Twilio takes the phone
+    var watching = null;
+
+    function follow(data) {
+      if (!data || !data.local) { return; }
+      local = true;
+      if (data.ringing && (!current || current.sid !== data.ringing)) {
+        incoming(new DemoCall(data.ringing));
+      } else if (data.talking && current && current.sid === data.talking) {
+        buttons(false, true);
+      } else if (!data.ringing && !data.talking && current) {
+        var gone = current;  // the caller hung up, the agent's leg rang out, or it ended
+        current = null;
+        gone.emit("disconnect");
+        buttons(false, false);
+      }
     }
+
+    function beat() {
+      return post("/agent/phone", { button: "on" }).then(function (data) {
+        setReg("demo");
+        follow(data);
+      }).catch(function () { setReg("error", texts.network); });
+    }
+
+    function watch(on) {
+      if (on && !watching) {
+        watching = window.setInterval(beat, WATCH_MS);
+        beat();
+      } else if (!on && watching) {
+        window.clearInterval(watching);
+        watching = null;
+        beat();
+      }
+    }
+
     beat();
     window.setInterval(beat, cfg.beat_s * 1000);
     document.addEventListener("agent-state", function (event) {
       var call = event.detail.call;
+      if (local) {
+        watch(!!call);
+        return;
+      }
       if (call && event.detail.state === "offered" && (!current || current.sid !== call.sid)) {
         incoming(new DemoCall(call.sid));
       } else if (call && event.detail.state === "on_call" && current && current.sid === call.sid) {

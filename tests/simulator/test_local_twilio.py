@@ -1,0 +1,252 @@
+"""The demo as production runs: gunicorn and the local Twilio, two processes, over real sockets.
+
+`silverline serve` in demo mode starts `silverline twilio-local` beside itself and points its
+REST client at it; `silverline call --url` asks the local Twilio to place the call. So every
+call crosses both HTTP legs production has: Twilio's webhooks to the app, the app's REST
+requests to Twilio. Each wait below is bounded and reads what a process writes or answers;
+nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from ivr.runtime.embedded import free_port
+from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Server, load_settings
+from ivr.simulator.core.people import VirtualCaller
+from ivr.simulator.local import LocalTwilio
+from routing.agents import Agent
+from routing.clock import SystemClock
+from routing.demo import seed_customers
+from routing.engine import Engine
+from routing.store import connect
+from tests.reliability.test_stream_slots import sign_in
+from tests.served import BOOTED, WITHIN_S, Served
+from tests.web.conftest import PASSWORD
+
+LISTENING = re.compile(r"local Twilio listening on http://127\.0\.0\.1:(\d+)")
+A01 = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
+SENIOR = "+8613800138000"  # 王建国, 68, in the demo directory
+GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
+FREED_WITHIN_S = 10.0
+POLL_S = 0.1  # between two reads of the store while waiting for the server to act
+
+
+def _engine(redis_url: str) -> Engine:
+    engine = Engine(connect(redis_url), SystemClock(), load_settings({"redis.url": redis_url}))
+    seed_customers(engine.directory, engine.clock)
+    engine.agents.save(A01)
+    engine.users.add("a01", PASSWORD, "agent", "a01")
+    engine.router.set_agent_state("a01", "available")
+    return engine
+
+
+def _env(redis_url: str, local_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SILVERLINE"))}
+    return env | {"REDIS_URL": redis_url, "SILVERLINE__TWILIO__LOCAL_PORT": str(local_port)}
+
+
+@contextmanager
+def demo(
+    redis_url: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """`silverline serve` in demo mode with its local Twilio: the server's URL, its port."""
+    port, local = free_port(), free_port()
+    given = {"SILVERLINE__TWILIO__LOCAL_PORT": str(local), **(env or {})}
+    server = Served(port, redis_url, tmp_path / "spool", given)
+    try:
+        if "SILVERLINE__TWILIO__API_BASE_URL" not in given:  # else it starts none
+            server.wait_for(LISTENING)
+        for _ in range(Server().workers):
+            server.wait_for(BOOTED)
+        yield f"http://127.0.0.1:{port}", local
+    finally:
+        server.kill()  # its process group: the master, its workers and the local Twilio
+
+
+class Command:
+    """A `silverline` command in a process of its own; its output read as it is written."""
+
+    def __init__(self, args: list[str], env: dict[str, str], *, merged: bool = False) -> None:
+        command = [str(Path(sys.executable).parent / "silverline"), *args]
+        err = subprocess.STDOUT if merged else subprocess.PIPE
+        self.proc = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def until(self, text: str) -> float:
+        """Block until a line holding `text` is printed; the monotonic time it came."""
+        deadline = time.monotonic() + WITHIN_S
+        while (left := deadline - time.monotonic()) > 0:
+            line = self._queue.get(timeout=left)
+            if line is None:
+                break
+            if text in line:
+                return time.monotonic()
+        raise AssertionError(f"no {text!r} in {self.lines}")
+
+    def kill(self) -> None:
+        """SIGKILL it (what a killed terminal or an OOM does) and close its pipes."""
+        self.proc.kill()
+        self.close()
+
+    def close(self) -> None:
+        self.proc.wait(timeout=WITHIN_S)
+        self._drainer.join(timeout=WITHIN_S)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _within(seconds: float, done: Any) -> float:
+    """Poll `done()` on real sockets until it is true; the seconds it took (bounded)."""
+    start = time.monotonic()
+    while not done():
+        assert time.monotonic() - start < seconds, f"not within {seconds} s"
+        threading.Event().wait(POLL_S)
+    return time.monotonic() - start
+
+
+def _at(line: str) -> float:
+    found = re.match(r"\[(\d+):(\d+\.\d)\]", line)
+    assert found, line
+    return int(found.group(1)) * 60 + float(found.group(2))
+
+
+def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_caller_frees_them(
+    redis_url: str, tmp_path: Path
+) -> None:
+    engine = _engine(redis_url)
+    with demo(redis_url, tmp_path) as (url, local):
+        env = _env(redis_url, local)
+        call = Command(["call", SENIOR, "--url", url, "--talk", "600"], env)
+        call.until("connected to client:a01")
+        lines = call.lines
+        rung = next(_at(x) for x in lines if "ringing client:a01" in x)
+        connected = next(_at(x) for x in lines if "connected to client:a01" in x)
+        assert any("joined conference" in x for x in lines)  # the conference path, over REST
+        assert rung < 1.0 < GREETING_S  # rung while the greeting plays, not after it
+        assert connected <= 4.6  # the agent answers after 3 s; the whisper takes a second
+        assert engine.agents.state("a01").state == "on_call"
+
+        call.kill()  # killed outright: nothing can tell the local Twilio but silence
+        took = _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        assert took < FREED_WITHIN_S
+        snapshot = engine.router.snapshot()
+        assert all(q.waiting == 0 for q in snapshot.queues.values())
+
+
+def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_the_agent(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A REST outage: the server's REST requests find nobody, the webhooks still come."""
+    engine = _engine(redis_url)
+    dead, local = free_port(), free_port()
+    elsewhere = {"SILVERLINE__TWILIO__API_BASE_URL": f"http://127.0.0.1:{dead}"}
+    with demo(redis_url, tmp_path, elsewhere) as (url, _):
+        env = _env(redis_url, local)
+        twilio = Command(["twilio-local", "--port", str(local), "--app-url", url], env, merged=True)
+        try:
+            twilio.until("local Twilio listening on")
+            call = Command(["call", SENIOR, "--url", url, "--answer-after", "0"], env)
+            call.until("connected to client:a01")
+            lines = call.lines
+            assert not any("conference" in x for x in lines)  # the classic path: <Dial>
+            rung = next(_at(x) for x in lines if "ringing client:a01" in x)
+            assert rung >= GREETING_S  # rung only once the greeting has played
+            call.proc.send_signal(signal.SIGTERM)  # a timeout's kill: the caller hangs up
+            call.close()
+            took = _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+            assert took < 2.0  # at once: no lease to run out
+        finally:
+            twilio.proc.terminate()
+            twilio.close()
+
+
+class Console:
+    """The agent console's phone as the page drives it: POST /agent/phone, signed in."""
+
+    def __init__(self, port: int, name: str) -> None:
+        self._port = port
+        self._cookie = sign_in(port, name)
+        web = http.client.HTTPConnection("127.0.0.1", port, timeout=WITHIN_S)
+        web.request("GET", "/agent", headers={"Cookie": f"silverline_session={self._cookie}"})
+        page = web.getresponse().read().decode()
+        web.close()
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        assert found
+        self._csrf = found.group(1)
+
+    def press(self, button: str, sid: str = "") -> tuple[int, dict[str, Any]]:
+        web = http.client.HTTPConnection("127.0.0.1", self._port, timeout=WITHIN_S)
+        headers = {
+            "Cookie": f"silverline_session={self._cookie}",
+            "X-CSRF-Token": self._csrf,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        }
+        web.request("POST", "/agent/phone", urlencode({"button": button, "sid": sid}), headers)
+        res = web.getresponse()
+        body = json.loads(res.read())
+        web.close()
+        return res.status, body
+
+
+def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answers_at_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    engine = _engine(redis_url)
+    with demo(redis_url, tmp_path) as (url, local_port):
+        console = Console(int(url.rsplit(":", 1)[1]), "a01")
+        status, state = console.press("on")
+        assert status == 200 and state["local"] and state["ringing"] is None
+        local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        caller = local.place(VirtualCaller(SENIOR, random.Random(), patience_s=600), "console")
+        ringing: list[str] = []
+
+        def rings() -> bool:
+            ringing.append(console.press("on")[1]["ringing"] or "")
+            return bool(ringing[-1])
+
+        _within(WITHIN_S, rings)
+        leg = local.call(ringing[-1])
+        assert leg["to"] == "client:a01" and leg["status"] == "ringing"
+        assert engine.agents.state("a01").state == "offered"
+        assert console.press("answer", caller["sid"])[0] == 409  # not the agent's leg: refused
+
+        clicked = time.monotonic()
+        assert console.press("answer", leg["sid"])[0] == 200
+        _within(WITHIN_S, lambda: local.call(caller["sid"])["bridged_at"] is not None)
+        connected_after = time.monotonic() - clicked
+        assert connected_after < 2.0  # the click, then the one-second whisper, then the caller
+        assert engine.agents.state("a01").state == "on_call"
+
+        assert console.press("hangup", leg["sid"])[0] == 200
+        _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        local.leave("console")
