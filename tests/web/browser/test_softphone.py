@@ -73,6 +73,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "auth-token-for-tests")
     monkeypatch.setenv("SILVERLINE_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("SILVERLINE_PUBLIC_URL", "https://hotline.example.com")
     monkeypatch.setenv("TWILIO_API_KEY_SID", KEY_SID)
     monkeypatch.setenv("TWILIO_API_KEY_SECRET", KEY_SECRET)
 
