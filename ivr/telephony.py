@@ -14,6 +14,12 @@ from ivr.settings import Settings
 
 log = logging.getLogger("silverline.telephony")
 
+# Twilio lets a created call ring about 5 s past its Timeout, for some call flows
+# (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource, Timeout): an
+# agent's leg given routing.dial_timeout would ring ~5 s longer, and its miss be heard ~5 s
+# late, so the leg asks for that much less (docs/real-network.md, "Ring time").
+RING_BUFFER_S = 5
+
 
 class Telephony:
     """twilio-python's REST client, when credentials (or a simulator) are configured.
@@ -85,8 +91,11 @@ class Telephony:
         The TwiML goes inline (`Twiml`, at most 4,000 characters): Twilio runs it at the
         pick-up without fetching a URL
         (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource).
+        `timeout` is how long the agent may ring in all: Twilio adds its ring buffer to the
+        Timeout a created call is given, so that much less is asked for.
         """
-        return self._create(to, from_, {"twiml": twiml}, status_callback, timeout)
+        asked = max(1, timeout - RING_BUFFER_S)
+        return self._create(to, from_, {"twiml": twiml}, status_callback, asked)
 
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call leave what it is doing and run the TwiML at `url`; False if not
