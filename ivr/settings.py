@@ -6,11 +6,13 @@ Secrets come only from the environment and are kept out of repr() so they are ne
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from routing.settings import (
     E164,
@@ -20,6 +22,20 @@ from routing.settings import (
     read_config,
     require,
 )
+
+
+def unreachable_host(host: str) -> bool:
+    """A host Twilio's cloud cannot reach: localhost, or a loopback, private or link-local
+    address (a name that resolves to one cannot be told without asking DNS, and is not)."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost") or not name:
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified
+
 
 DEMO_AUTH_TOKEN = "silverline-demo-token-not-secret"
 DEMO_ACCOUNT_SID = "AC" + "0" * 32
@@ -150,6 +166,30 @@ class Settings(EngineSettings):
         super().check()
         for section in (self.server, self.twilio, self.softphone):
             section.check()
+        self._check_reachable()
+
+    def _check_reachable(self) -> None:
+        """With REST to Twilio's cloud, every URL handed to Twilio is built on a public one.
+
+        Without `twilio.public_url` the URLs of queue pulls, call-backs, visits and agents'
+        legs would be built on the listening address (http://127.0.0.1:5000 by default), which
+        Twilio cannot fetch: each such call would end in Twilio's error message
+        (https://www.twilio.com/docs/api/errors/11200). A local Twilio at `twilio.api_base_url`
+        (the demo, the tests) is the one place where loopback URLs are right.
+        """
+        if not self.secrets.twilio_account_sid or self.twilio.api_base_url:
+            return
+        require(
+            bool(self.twilio.public_url),
+            "twilio.public_url",
+            "set (env SILVERLINE_PUBLIC_URL) when TWILIO_ACCOUNT_SID is: the https:// URL "
+            "Twilio reaches this server at",
+        )
+        require(
+            not unreachable_host(urlsplit(self.twilio.public_url).hostname or ""),
+            "twilio.public_url",
+            "a public address: Twilio's cloud cannot reach loopback or private ones",
+        )
 
 
 # Environment variables with names of their own (README.md, "Configuration"); everything else is

@@ -14,6 +14,12 @@ from ivr.settings import Settings
 
 log = logging.getLogger("silverline.telephony")
 
+# Twilio lets a created call ring about 5 s past its Timeout, for some call flows
+# (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource, Timeout): an
+# agent's leg given routing.dial_timeout would ring ~5 s longer, and its miss be heard ~5 s
+# late, so the leg asks for that much less (docs/real-network.md, "Ring time").
+RING_BUFFER_S = 5
+
 
 class Telephony:
     """twilio-python's REST client, when credentials (or a simulator) are configured.
@@ -51,24 +57,28 @@ class Telephony:
             return False
         return True
 
-    def place(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
+    def place(
+        self, to: str, from_: str, url: str, status_callback: str, fallback_url: str
+    ) -> str | None:
         """Place a senior's call-back running `url`; return its CallSid, or None if it failed.
 
         With answering-machine detection: a voicemail must not be bridged to the agent
         reserved for the senior. `Enable` reports `AnsweredBy` on the request to `url` as soon
         as Twilio knows (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
-        document = {"url": url, "method": "POST"}
+        document = _document(url, fallback_url)
         return self._create(to, from_, document, status_callback, 60, machine_detection="Enable")
 
-    def place_visit(self, to: str, from_: str, url: str, status_callback: str) -> str | None:
+    def place_visit(
+        self, to: str, from_: str, url: str, status_callback: str, fallback_url: str
+    ) -> str | None:
         """Place a return visit's call running `url`; its CallSid, or None if it failed.
 
         `DetectMessageEnd`: a person is reported at once, a machine only once its greeting
         has ended (the beep), so that the short message said then is what the voicemail keeps
         (https://www.twilio.com/docs/voice/answering-machine-detection#machinedetection).
         """
-        document = {"url": url, "method": "POST"}
+        document = _document(url, fallback_url)
         return self._create(
             to, from_, document, status_callback, 60, machine_detection="DetectMessageEnd"
         )
@@ -81,8 +91,11 @@ class Telephony:
         The TwiML goes inline (`Twiml`, at most 4,000 characters): Twilio runs it at the
         pick-up without fetching a URL
         (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource).
+        `timeout` is how long the agent may ring in all: Twilio adds its ring buffer to the
+        Timeout a created call is given, so that much less is asked for.
         """
-        return self._create(to, from_, {"twiml": twiml}, status_callback, timeout)
+        asked = max(1, timeout - RING_BUFFER_S)
+        return self._create(to, from_, {"twiml": twiml}, status_callback, asked)
 
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call leave what it is doing and run the TwiML at `url`; False if not
@@ -153,3 +166,14 @@ class Telephony:
             log.warning("could not look up call %s: %s", call_sid, exc)
             return None
         return str(call.status) if call.status else None
+
+
+def _document(url: str, fallback_url: str) -> dict[str, str]:
+    """What a placed call runs: `url`, and `fallback_url` if fetching or running it fails.
+
+    Without a FallbackUrl a call-back or visit whose first webhook fails leaves the senior
+    with Twilio's error message and a hang-up; with it Twilio requests the fallback instead
+    ("FallbackUrl: The URL that we call ... if an error occurs when requesting or executing
+    the TwiML at url", https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource).
+    """
+    return {"url": url, "method": "POST", "fallback_url": fallback_url, "fallback_method": "POST"}

@@ -129,6 +129,7 @@ class Dispatcher:
                 self.telephony.caller_id,
                 f"{root}/voice/callback-answer?{query}",
                 f"{root}/voice/callback-status?{query}",
+                f"{root}/voice/fallback",
             )
         if sid is None:
             log.warning("call-back for %s could not be placed", offer.call_sid)
@@ -144,6 +145,7 @@ class Dispatcher:
                 self.telephony.caller_id,
                 f"{root}/voice/visit-answer?{query}",
                 f"{root}/voice/visit-status?{query}",
+                f"{root}/voice/fallback",
             )
         if sid is None:
             self.act(self.engine.visits.ended(offer.call_sid, "canceled"), root)

@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import bodies, spool
+from ivr.call.agent_leg import join_as_agent
 from ivr.call.logtext import shown
 from ivr.call.twiml import fallback_response, reply, say_fallback
 from ivr.services import settings
@@ -90,12 +91,15 @@ def failure_answer() -> Response:
         vr = VoiceResponse()
         say_fallback(vr, settings(), default_packs(), public_base(), "connecting")
         vr.pause(length=5)
+        # and the same document again: whether Twilio re-requests a waitUrl that runs out is
+        # not documented, and a caller must never be left in silence
+        vr.redirect(signed_url(), method="POST")
         return reply(vr)
     if request.endpoint == "connect.agent_answer":  # the agent picked up: into the room anyway
-        vr = VoiceResponse()
-        room = request.args.get("call", "")[:64]
-        vr.dial().conference(room, start_conference_on_enter=True, end_conference_on_exit=True)
-        return reply(vr)
+        room, agent = request.args.get("call", "")[:64], request.args.get("agent", "")[:64]
+        # with the room's status callback, as on the good path: its start is how the caller
+        # is recorded as connected, and how an agent alone in a dead room is noticed
+        return reply(join_as_agent(VoiceResponse(), room, public_base(), agent))
     return fallback()
 
 

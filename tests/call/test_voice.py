@@ -374,6 +374,20 @@ def test_redis_down_means_the_fallback_line_with_200() -> None:
     # (a call document) dials the fallback line.
     waiting = twiml(post(c, "/voice/wait", params(YOUNG, call_sid())), "wait")
     assert [verb.tag for verb in waiting] == ["Leave"]
+    # A room's later hold document may not <Dial> either: "connecting", and the same document
+    # again, so the caller is never left in silence whether or not Twilio loops a waitUrl
+    # (its documentation does not say).
+    hold = "/voice/hold?call=CA1&p=connecting&n=2"
+    held = twiml(post(c, hold, params(YOUNG, call_sid())), "wait")
+    assert [verb.tag for verb in held] == ["Say", "Pause", "Redirect"]
+    assert held.find("Redirect").text.endswith(hold)
+    # An agent who picks up for a caller's room joins it, with the room's status callback:
+    # its start is how the caller is recorded as connected.
+    answer = twiml(post(c, "/voice/agent-answer?call=CA1&agent=a01", params(YOUNG, call_sid())))
+    room = answer.find("Dial/Conference")
+    assert room is not None and room.text == "CA1"
+    assert "/voice/room-status?" in room.get("statusCallback", "")
+    assert "agent=a01" in room.get("statusCallback", "")
 
 
 @pytest.mark.parametrize(

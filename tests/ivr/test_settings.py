@@ -75,7 +75,11 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
 
 def test_secrets_come_from_env_only_and_are_never_in_repr() -> None:
     s = load_settings(
-        environ={"TWILIO_AUTH_TOKEN": "s3cr3t-token", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}
+        environ={
+            "TWILIO_AUTH_TOKEN": "s3cr3t-token",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "SILVERLINE_PUBLIC_URL": "https://hotline.example.com",
+        }
     )
     assert s.secrets.auth_token == "s3cr3t-token"
     assert not s.secrets.demo
@@ -100,3 +104,33 @@ def test_the_engine_reads_only_its_own_sections_of_the_same_file() -> None:
     )
     with pytest.raises(SettingsError, match="server.port"):
         load_settings(environ=env)
+
+
+ACCOUNT_ENV = {"TWILIO_AUTH_TOKEN": "s3cr3t-token", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32}
+
+
+@pytest.mark.parametrize(
+    "public_url",
+    [
+        "",
+        "http://127.0.0.1:5000",
+        "http://localhost:5000",
+        "https://10.0.0.7",
+        "https://192.168.1.20:8443",
+        "http://[::1]:5000",
+        "http://169.254.0.9",
+    ],
+)
+def test_rest_credentials_need_a_public_url_twilio_can_reach(public_url: str) -> None:
+    """Every URL handed to Twilio's cloud is built on twilio.public_url: unset, or a loopback
+    or private address, every pull, call-back, visit and agent's leg would be unreachable."""
+    with pytest.raises(SettingsError, match="'twilio.public_url'"):
+        load_settings({"twilio.public_url": public_url}, environ=ACCOUNT_ENV)
+
+
+def test_a_public_url_or_a_local_twilio_is_accepted_with_rest_credentials() -> None:
+    ok = load_settings({"twilio.public_url": "https://hotline.example.com"}, environ=ACCOUNT_ENV)
+    assert ok.public_base == "https://hotline.example.com"
+    local = {"twilio.api_base_url": "http://127.0.0.1:5001"}  # the local Twilio: loopback is right
+    assert load_settings(local, environ=ACCOUNT_ENV).public_base == "http://127.0.0.1:5000"
+    assert load_settings(environ={}).secrets.demo  # demo mode: no REST to the cloud, no check

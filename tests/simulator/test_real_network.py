@@ -14,6 +14,7 @@ from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
+from ivr.simulator.ledger import Lossy
 from ivr.simulator.offline import Offline
 from routing.caller import Customer
 from routing.clock import FixedClock
@@ -305,3 +306,28 @@ def test_the_menu_sets_a_speech_timeout_twilio_accepts(hotline: Offline) -> None
     assert any(topic in text for text in heard(leg))  # the menu's Gather ran
     assert not [f for f in hotline.sim.faults if f.code == 13335]
     assert not hotline.sim.faults
+
+
+# -- a placed call's first webhook fails ------------------------------------------------------
+
+
+def test_a_call_back_whose_answer_webhook_fails_reaches_the_fallback_line(
+    hotline: Offline,
+) -> None:
+    """Every call Silverline places carries /voice/fallback as its FallbackUrl: a senior whose
+    call-back's first webhook fails hears a person, not Twilio's error message."""
+    inbound = _ask_for_a_call_back(
+        hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
+    )
+    line = hotline.sim.people.add_agent(FALLBACK, aht_s=30.0)
+    assert hotline.sim.webhooks is not None
+    inner = hotline.sim.webhooks.transport
+    hotline.sim.webhooks.transport = Lossy(inner, lambda url: "/voice/callback-answer" in url)
+    hotline.add_agent("elder", {"senior"}, aht_s=60.0)
+    hotline.run(until=hotline.sim.now() + 60)
+    [back] = call_backs(hotline)
+    placed = [r[2] for r in hotline.rest.api.requests if r[1].endswith("/Calls.json")]
+    assert placed and placed[0].get("FallbackUrl", "").endswith("/voice/fallback")
+    assert f"connected to {FALLBACK}" in events(back) and line.calls == 1
+    assert not any("application error" in said.lower() for said in heard(back))
+    assert inbound.sid != back.sid

@@ -111,6 +111,27 @@ def test_an_agent_who_does_not_answer_is_followed_by_the_next_while_the_senior_w
     assert (day.answered, day.missed, day.connected) == (1, 1, 1)
 
 
+def test_an_agent_who_does_not_answer_rings_for_the_dial_timeout_in_all_not_five_s_more(
+    hotline: Offline,
+) -> None:
+    """Twilio rings a created call about 5 s past its Timeout (the offline Twilio does too):
+    the agent's leg asks for that much less, so the next agent is rung routing.dial_timeout
+    after the first, as the figures and docs/real-network.md say."""
+    hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
+    hotline.run(until=30)
+    hotline.add_agent("awake", {"senior"}, aht_s=60.0, answer_delay_s=(2.0, 2.0))
+    hotline.run(until=31)
+    hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    hotline.run()
+    first, second = agent_legs(hotline)
+    placed = [r[2] for r in hotline.rest.api.requests if r[1].endswith("/Calls.json")]
+    dial_timeout = hotline.engine.settings.routing.dial_timeout
+    assert int(placed[0]["Timeout"]) == dial_timeout - 5
+    assert first.ended_at is not None
+    assert abs(first.ended_at - first.created_at - dial_timeout) < 0.5
+    assert abs(second.created_at - first.created_at - dial_timeout) < 0.5
+
+
 def test_a_senior_who_hangs_up_during_the_greeting_frees_the_agent_and_stops_the_ringing(
     hotline: Offline,
 ) -> None:

@@ -32,6 +32,7 @@ ACCOUNT_ENV = {
     "TWILIO_ACCOUNT_SID": ACCOUNT,
     "TWILIO_AUTH_TOKEN": "auth-token-for-tests",
     "SILVERLINE_SECRET_KEY": "s" * 64,
+    "SILVERLINE_PUBLIC_URL": "https://hotline.example.com",  # REST to the cloud needs it
 }
 KEY_ENV = {"TWILIO_API_KEY_SID": KEY_SID, "TWILIO_API_KEY_SECRET": KEY_SECRET}
 

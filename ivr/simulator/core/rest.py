@@ -27,6 +27,12 @@ from ivr.simulator.core.queues import Queue
 from ivr.simulator.core.steps import Fetch, Inline, Target
 from ivr.simulator.core.switch import Simulator
 
+# For some call flows Twilio lets a created call ring about 5 s past its `Timeout`: a timeout
+# of 10 s can ring for ~15 s (the Call resource's Timeout parameter,
+# https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource). The emulator
+# always adds the whole buffer: the worse case for whoever waits on the ring.
+RING_BUFFER_S = 5
+
 MAX_TWIML = 4000
 _PREFIX = rf"^/{API_VERSION}/Accounts/(?P<ac>AC\w+)"
 _PARTICIPANTS = r"/Conferences/(?P<cf>[^/]+)/Participants"
@@ -120,7 +126,7 @@ class RestApi:
             to,
             from_,
             target,
-            timeout=int(_one(form, "Timeout") or 60),
+            timeout=int(_one(form, "Timeout") or 60) + RING_BUFFER_S,
             status_callback=_one(form, "StatusCallback") or None,
             status_method=(_one(form, "StatusCallbackMethod") or "POST").upper(),
             status_events=events,

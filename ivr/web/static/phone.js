@@ -48,16 +48,23 @@
     el.hidden = !words;
   }
 
-  // Plain words for the SDK's errors (https://www.twilio.com/docs/api/errors: 31401 microphone
-  // refused, 31402 no usable microphone, 20101/20104/31204/31205 the token, 31005/31009/53000
-  // the connection) and for the browser's own getUserMedia errors.
+  // Plain words for the Voice SDK 2.x's errors (https://www.twilio.com/docs/api/errors:
+  // 31401 microphone refused, 31402 no usable microphone; 20101 token invalid, 20104 expired,
+  // 20151 authentication failed, 31206/31207 the token's limits; 31005/31009/53000/53001 the
+  // connection) and for the browser's own getUserMedia errors. SDK 2.x reports the signalling
+  // codes 31201/31204/31205 as 20151/20101/20104 (the vendored twilio.min.js maps them):
+  // 31201 is an authorization error there, not a microphone one; the old codes are kept for
+  // an SDK that passes them through.
   function explain(error) {
     var code = error && error.code;
     var name = error && error.name;
     if (code === 31401 || code === 31208 || name === "NotAllowedError") { return texts.mic_denied; }
-    if (code === 31402 || code === 31201 || name === "NotFoundError" ||
-        name === "NotReadableError") { return texts.mic_missing; }
-    if ([20101, 20104, 31204, 31205, 31206, 31207].indexOf(code) >= 0) { return texts.token; }
+    if (code === 31402 || name === "NotFoundError" || name === "NotReadableError") {
+      return texts.mic_missing;
+    }
+    if ([20101, 20104, 20151, 31201, 31204, 31205, 31206, 31207].indexOf(code) >= 0) {
+      return texts.token;
+    }
     if ([31005, 31009, 53000, 53001].indexOf(code) >= 0) { return texts.network; }
     return texts.other + ((error && (error.message || error.description)) || String(error));
   }

@@ -73,6 +73,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "auth-token-for-tests")
     monkeypatch.setenv("SILVERLINE_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("SILVERLINE_PUBLIC_URL", "https://hotline.example.com")
     monkeypatch.setenv("TWILIO_API_KEY_SID", KEY_SID)
     monkeypatch.setenv("TWILIO_API_KEY_SECRET", KEY_SECRET)
 
@@ -188,6 +189,19 @@ def test_microphone_trouble_is_explained_in_plain_words(
     _open(page, account_server)
     expect(page.locator("#phone-error")).to_be_visible()
     expect(page.locator("#phone-error")).to_contain_text("麦克风")
+
+
+@pytest.mark.parametrize("code", [20151, 31201, 20104])
+def test_an_authorization_error_is_explained_as_the_phones_sign_in_not_the_microphone(
+    browser_page: Page, account_server: LiveServer, code: int
+) -> None:
+    """Voice SDK 2.x: 20151 (and the signalling code 31201 it maps from) is a refused token."""
+    page = browser_page
+    page.add_init_script(STAND_IN)
+    _open(page, account_server)
+    page.evaluate(f"window.__phone.devices[0].emit('error', {{code: {code}}})")
+    expect(page.locator("#phone-error")).to_contain_text("电话登录已过期或无效")
+    expect(page.locator("#phone-error")).not_to_contain_text("麦克风")
 
 
 @pytest.fixture
