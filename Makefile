@@ -28,12 +28,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on every core (pytest-xdist), a test file per worker at a time so that a file's
+# fixtures are made once; each worker starts its own redis-server (tests/conftest.py).
+PYTEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 # The engine's tests again, against a three-master Redis Cluster started by the fixture.
 cluster: $(STAMP)
-	SILVERLINE_TEST_REDIS=cluster $(BIN)/pytest -q tests/routing
+	SILVERLINE_TEST_REDIS=cluster $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests/routing
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
