@@ -20,6 +20,7 @@ from ivr.cli import (
     sim,
     stats,
     twilio_local,
+    twilio_setup,
     users,
 )
 from ivr.services import AppFactory
@@ -40,6 +41,7 @@ def build(create_app: AppFactory) -> click.Group:
         sim.call_command,
         sim.simulate_command,
         twilio_local.twilio_local,
+        twilio_setup.twilio,
         plan.plan_command,
         users.users,
         audit.audit_command,
