@@ -14,6 +14,7 @@ from ivr.cli import (
     campaigns,
     customers,
     dialects,
+    doctor,
     plan,
     privacy,
     serve,
@@ -49,6 +50,7 @@ def build(create_app: AppFactory) -> click.Group:
         stats.stats_command,
         campaigns.campaigns,
         dialects.dialects,
+        doctor.doctor,
     ):
         silverline.add_command(command)
     return silverline
