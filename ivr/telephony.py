@@ -21,12 +21,28 @@ log = logging.getLogger("silverline.telephony")
 RING_BUFFER_S = 5
 
 
-class Telephony:
-    """twilio-python's REST client, when credentials (or a simulator) are configured.
+def rest_client(settings: Settings, http_client: Any = None) -> Client:
+    """twilio-python's client on the account's credentials, at `twilio.api_base_url` if set.
 
-    Every request is bounded by `twilio.rest_timeout`: twilio-python's HTTP client waits
-    without limit unless given a timeout (twilio/http/http_client.py, `timeout=None`).
+    Bounded by `twilio.rest_timeout`: twilio-python's HTTP client waits without limit unless
+    given a timeout (twilio/http/http_client.py, `timeout=None`).
     """
+    timeout = settings.twilio.rest_timeout
+    if http_client is None:
+        http_client = TwilioHttpClient(timeout=timeout)
+    elif getattr(http_client, "timeout", None) is None:
+        http_client.timeout = timeout  # an injected client (the offline Twilio's)
+    client = Client(
+        settings.secrets.account_sid, settings.secrets.auth_token, http_client=http_client
+    )
+    if settings.twilio.api_base_url:
+        client.api.base_url = settings.twilio.api_base_url.rstrip("/")
+    return client
+
+
+class Telephony:
+    """twilio-python's REST client (`rest_client`), when credentials (or a simulator) are
+    configured."""
 
     def __init__(self, settings: Settings, http_client: Any = None) -> None:
         self.caller_id = settings.twilio.caller_id  # the hotline's number, our calls' From
@@ -35,16 +51,7 @@ class Telephony:
         )
         self._client: Client | None = None
         if self.enabled:
-            timeout = settings.twilio.rest_timeout
-            if http_client is None:
-                http_client = TwilioHttpClient(timeout=timeout)
-            elif getattr(http_client, "timeout", None) is None:
-                http_client.timeout = timeout  # an injected client (the offline Twilio's)
-            self._client = Client(
-                settings.secrets.account_sid, settings.secrets.auth_token, http_client=http_client
-            )
-            if settings.twilio.api_base_url:
-                self._client.api.base_url = settings.twilio.api_base_url.rstrip("/")
+            self._client = rest_client(settings, http_client)
 
     def pull(self, queue_sid: str, call_sid: str, url: str) -> bool:
         """Dequeue `call_sid` from `queue_sid` to run the TwiML at `url`; False if not done."""

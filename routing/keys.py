@@ -8,6 +8,7 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | key                                   | type   | owner            | lifetime                  |
 |---------------------------------------|--------|------------------|---------------------------|
 | `{p}:meta`                            | hash   | app, migrate.py  | forever (key moves done)  |
+| `{p}:ticker`                          | string | ivr ticker       | 60 s (last beat, ms)      |
 | `{p}:ahcb`                            | zset   | callbacks.py     | until queued (sid -> ms), |
 |                                       |        | privacy.py trims | privacy.callback_days     |
 | `{p}:ahcb:<call_sid>`                 | string | callbacks.py     | privacy.callback_days     |
@@ -86,6 +87,10 @@ class Keys:
     def meta(self) -> str:
         """Hash of facts about the store itself (which key moves of routing/migrate.py are done)."""
         return f"{self.prefix}:meta"
+
+    def ticker(self) -> str:
+        """When a server's ticker last beat (ms): `silverline doctor` reads it."""
+        return f"{self.prefix}:ticker"
 
     def after_hours_callbacks(self) -> str:
         """Out-of-hours call-back requests waiting for opening time, scored by request time."""

@@ -14,12 +14,14 @@ from ivr.cli import (
     campaigns,
     customers,
     dialects,
+    doctor,
     plan,
     privacy,
     serve,
     sim,
     stats,
     twilio_local,
+    twilio_setup,
     users,
 )
 from ivr.services import AppFactory
@@ -40,6 +42,7 @@ def build(create_app: AppFactory) -> click.Group:
         sim.call_command,
         sim.simulate_command,
         twilio_local.twilio_local,
+        twilio_setup.twilio,
         plan.plan_command,
         users.users,
         audit.audit_command,
@@ -47,6 +50,7 @@ def build(create_app: AppFactory) -> click.Group:
         stats.stats_command,
         campaigns.campaigns,
         dialects.dialects,
+        doctor.doctor,
     ):
         silverline.add_command(command)
     return silverline

@@ -26,6 +26,7 @@ from routing.hours import is_open
 from routing.settings import EngineSettings
 
 log = logging.getLogger("silverline.ticker")
+TICKER_TTL_MS = 60_000  # the beat's trace: `silverline doctor` calls a ticker silent for 10 s dead
 
 
 def beat(app: Flask, base: str) -> None:
@@ -33,6 +34,7 @@ def beat(app: Flask, base: str) -> None:
     with app.app_context():
         found = services.of(app)
         eng = found.engine
+        eng.redis.set(eng.keys.ticker(), int(eng.clock.now().timestamp() * 1000), px=TICKER_TTL_MS)
         spool.replay(app, base)
         telephony = found.telephony
         if telephony.enabled:

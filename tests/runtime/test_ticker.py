@@ -50,3 +50,10 @@ def test_without_a_rest_api_a_booked_call_back_stays_pending_and_never_waits_on_
     board = dashboard.queues(engine)
     assert board["all"]["seniors_waiting"] == 0 and not board["all"]["senior_over_target"]
     assert board["all"]["callbacks_pending"] == 1
+
+
+def test_each_beat_leaves_its_time_for_the_doctor(app: Flask, engine: Engine) -> None:
+    assert engine.redis.get(engine.keys.ticker()) is None
+    ticker.beat(app, "http://localhost")
+    assert engine.redis.get(engine.keys.ticker()) == str(int(T0.timestamp() * 1000))
+    assert 0 < engine.redis.pttl(engine.keys.ticker()) <= 60_000

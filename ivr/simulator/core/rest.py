@@ -1,4 +1,5 @@
-"""The REST surface twilio-python talks to: calls, queue members, conferences, participants.
+"""The REST surface twilio-python talks to: calls, queue members, conferences, participants,
+and the account's own resources (account.py: Account, IncomingPhoneNumbers, Keys, Applications).
 
 Serve it in-process as a `twilio.http.HttpClient` (`RestClient`, for
 `twilio.rest.Client(..., http_client=...)`), or over HTTP as a WSGI app (`wsgi_app`) for a
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 
+from ivr.simulator.core import account
 from ivr.simulator.core.calls import API_VERSION, Leg
 from ivr.simulator.core.conferences import Conference, Participant
 from ivr.simulator.core.queues import Queue
@@ -64,6 +66,7 @@ _ROUTES = [
     ("GET", re.compile(_PREFIX + _PARTICIPANT), "fetch_participant"),
     ("POST", re.compile(_PREFIX + _PARTICIPANT), "update_participant"),
     ("DELETE", re.compile(_PREFIX + _PARTICIPANT), "delete_participant"),
+    *account.ROUTES,
 ]
 
 Answer = tuple[int, dict[str, Any]]
@@ -78,7 +81,7 @@ class RestError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-class RestApi:
+class RestApi(account.AccountApi):
     """Route API requests to the simulator; `act` runs the state change on its time line."""
 
     def __init__(self, sim: Simulator, act: Callable[[Callable[[], Any]], None]) -> None:
@@ -92,11 +95,12 @@ class RestApi:
         """Answer one request: (HTTP status, JSON body)."""
         self.requests.append((method, path, dict(form)))
         try:
-            self._authorise(auth)
+            main = self._authorise(auth)
             for verb, pattern, name in _ROUTES:
                 found = pattern.match(path)
                 if found and verb == method:
                     self._account(found.group("ac"))
+                    self._permitted(name, main)
                     args = {k: v for k, v in found.groupdict().items() if k != "ac"}
                     answer: Answer = getattr(self, name)(form, **args)
                     return answer
@@ -104,9 +108,24 @@ class RestApi:
         except RestError as err:
             return err.status, _error(err)
 
-    def _authorise(self, auth: tuple[str, str] | None) -> None:
-        if auth != (self.sim.account_sid, self.sim.auth_token):
-            raise RestError(401, 20003, "Authenticate")
+    def _authorise(self, auth: tuple[str, str] | None) -> bool:
+        """Accept the account's sid and auth token (True) or one of its API keys (False)."""
+        if auth == (self.sim.account_sid, self.sim.auth_token):
+            return True
+        if auth is not None and auth[1] and self.key_secret(auth[0]) == auth[1]:
+            return False
+        raise RestError(401, 20003, "Authenticate")
+
+    def _permitted(self, route: str, main: bool) -> None:
+        """A Standard key may not use Accounts or Keys (account.py); the account's refusals."""
+        if not main and route in account.MAIN_ONLY:
+            raise RestError(401, 20003, "Authenticate: a Standard API key may not use this")
+        refused = self.sim.account.refused.get(route)
+        if refused is not None:
+            raise RestError(*refused)
+
+    def _raise(self, status: int, code: int, message: str) -> Any:
+        raise RestError(status, code, message)
 
     def _account(self, account_sid: str) -> None:
         if account_sid != self.sim.account_sid:
@@ -469,7 +488,8 @@ class RestClient(HttpClient):  # type: ignore[misc]
         self._network(timeout if timeout is not None else self.timeout)
         form = {**(params or {}), **(data or {})}
         status, body = self.api.handle(method.upper(), urlsplit(uri).path, form, auth)
-        return TwilioResponse(status, _body(status, body))
+        date = format_datetime(self.api.sim.clock.now(), usegmt=True)
+        return TwilioResponse(status, _body(status, body), headers={"Date": date})
 
     def _network(self, timeout: float | None) -> None:
         """The API's latency and outages (Simulator.rest_*), as requests' client meets them.

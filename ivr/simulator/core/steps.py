@@ -76,6 +76,9 @@ class Number:
     method: str = "POST"
     status_callback: str | None = None
     fallback_url: str | None = None
+    fallback_method: str = "POST"
+    status_callback_method: str = "POST"
+    friendly_name: str = ""
 
 
 @dataclass(frozen=True)

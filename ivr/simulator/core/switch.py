@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
 from ivr.simulator.core import parse as twiml
+from ivr.simulator.core.account import Account
 from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
 from ivr.simulator.core.conferences import Conferences
 from ivr.simulator.core.people import AgentPhone, Input, People, VirtualCaller
@@ -69,6 +70,7 @@ class Simulator:
         self.people = people or People(self.rng)
         self.queues = Queues(self.sid_rng)
         self.numbers: dict[str, Number] = {}
+        self.account = Account()  # its keys and TwiML Apps (account.py)
         self.legs: dict[str, Leg] = {}
         self.live: set[str] = set()  # CallSids of legs not yet ended
         self.faults: list[Fault] = []
