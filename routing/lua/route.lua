@@ -1296,8 +1296,8 @@ function F.line_down(p, st, leg)
   if not c or c.ag ~= p.id or c.st ~= 'offered' or c.ol ~= leg then return nil end
   redis.call('ZREM', PULLS, sid)
   F.miss(sid, c, false)
-  if c.cb == 1 and not F.on_line(c) then return nil end
-  return F.on_line(c) and c.lg or sid
+  if c.cb == 1 then return nil end  -- a call-back's leg follows the call-back's own flow
+  return sid
 end
 
 -- arg.ev 'placed': the call flow placed the agent's open line, leg arg.leg; 'failed': it could
