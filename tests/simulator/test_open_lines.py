@@ -4,17 +4,22 @@ room, the caller joins it with no ringing, the agent alone hears who is calling.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
 
 from app import cli as main
+from app import create_app
 from ivr.settings import load_settings
+from ivr.simulator.core.people import VirtualCaller
+from ivr.simulator.offline import Offline
 from routing.agents import Agent
+from routing.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient
-from tests.conftest import T0
+from tests.conftest import CLUSTER, T0
 
 SENIOR = "+8613800138000"
 
@@ -64,3 +69,32 @@ def test_without_an_open_line_the_same_call_rings_the_agent(
     out = _call(env)
     tth = out["time_to_human_s"]
     assert isinstance(tth, float) and tth >= 3.0  # the phone rang for 3 s
+
+
+@pytest.fixture
+def hotline(redis_url: str, clock: FixedClock) -> Offline:
+    off = Offline(create_app, {"redis.url": redis_url, "redis.cluster": CLUSTER}, clock=clock)
+    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    return off
+
+
+def test_a_line_dropping_as_the_caller_joins_sends_them_to_the_next_agent(
+    hotline: Offline,
+) -> None:
+    a01 = hotline.add_agent("a01", {"senior"}, persistent=True, answer_delay_s=(1.0, 1.0))
+    hotline.run(until=hotline.sim.now() + 2)
+    line = hotline.engine.agents.state("a01").open_line
+    assert line and hotline.engine.agents.state("a01").state == "available"
+    hotline.add_agent("a02", {"senior"}, answer_delay_s=(3.0, 3.0), aht_s=20.0)
+    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    # the line drops while a01 hears who is calling, the caller already in a01's room
+    hotline.sim.sched.call_later(0.5, hotline.sim.hang_up, line, "network")
+    hotline.close_lines_after(lambda: leg.ended, every_s=1.0)
+    hotline.run()
+    assert not hotline.sim.faults
+    assert any(x.text == "connected to client:a02" for x in leg.transcript)
+    assert a01.calls == 0
+    day = hotline.engine.stats.day()["all"]["senior"]
+    assert (day.answered, day.abandoned) == (1, 0)
+    assert hotline.engine.agents.state("a01").missed == 0
+    assert leg.bridged_at is not None and leg.bridged_at - leg.created_at <= 5.0
