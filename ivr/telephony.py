@@ -104,6 +104,22 @@ class Telephony:
         asked = max(1, timeout - RING_BUFFER_S)
         return self._create(to, from_, {"twiml": twiml}, status_callback, asked)
 
+    def announce(self, room_sid: str, call_sid: str, url: str) -> bool:
+        """Play the TwiML at `url` to one participant of a conference, the others hearing
+        nothing of it; False if not done. `AnnounceUrl` on a Participant update: "The URL we
+        call ... for an announcement to the participant", a document of Play, Say, Pause and
+        Redirect (https://www.twilio.com/docs/voice/api/conference-participant-resource
+        #update-a-participant-resource)."""
+        if self._client is None or not room_sid or not call_sid:
+            return False
+        try:
+            participant = self._client.conferences(room_sid).participants(call_sid)
+            participant.update(announce_url=url, announce_method="POST")
+        except (TwilioException, OSError) as exc:
+            log.warning("could not announce to %s in %s: %s", call_sid, room_sid, exc)
+            return False
+        return True
+
     def redirect(self, call_sid: str, url: str) -> bool:
         """Make a live call leave what it is doing and run the TwiML at `url`; False if not
         done (https://www.twilio.com/docs/voice/api/call-resource#update-a-call-resource)."""

@@ -36,6 +36,9 @@ class Agent:
     skills: frozenset[str]  # "senior" (senior-trained) and topic skills: policy, claims, ...
     dialects: tuple[str, ...]  # spoken; the first is the language of the agent's whisper
     auto_answer: bool = False  # their phone picks up by itself, with a short tone (a headset)
+    # keeps an open line while signed in: a leg waiting in their own room, which a caller
+    # joins with no ringing (docs/time-to-human.md, "Open lines"); billed while idle
+    persistent: bool = False
 
     @property
     def senior_trained(self) -> bool:
@@ -49,6 +52,7 @@ class AgentStatus:
     call_sid: str  # the caller offered to or talking with the agent; "" when none
     missed: int  # offers missed in a row
     wrap_up_until: datetime | None = None  # the end of a wrap-up in progress
+    open_line: str = ""  # the CallSid of their open line, connected to their room; "": none
 
 
 class Agents:
@@ -133,6 +137,7 @@ def profile_json(agent: Agent) -> dict[str, Any]:
         "skills": sorted(agent.skills),
         "dialects": list(agent.dialects),
         "auto_answer": agent.auto_answer,
+        "persistent": agent.persistent,
     }
 
 
@@ -144,6 +149,7 @@ def agent_from(data: dict[str, Any]) -> Agent:
         skills=frozenset(data.get("skills") or []),
         dialects=tuple(data.get("dialects") or []),
         auto_answer=bool(data.get("auto_answer")),
+        persistent=bool(data.get("persistent")),
     )
 
 
@@ -156,7 +162,12 @@ def status_from(data: dict[str, Any] | None, now_ms: int) -> AgentStatus:
         state, since = data.get("nx") or "available", int(data["w"])
     wrap_up_until = _at(int(data["w"])) if state == "wrap_up" else None
     return AgentStatus(
-        cast(AgentState, state), _at(since), data.get("c", ""), int(data["m"]), wrap_up_until
+        cast(AgentState, state),
+        _at(since),
+        data.get("c", ""),
+        int(data["m"]),
+        wrap_up_until,
+        data.get("ol") or "",
     )
 
 

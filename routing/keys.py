@@ -45,6 +45,9 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:heard`                      | zset   | router (Lua)     | live calls: sid -> ms last|
 |                                       |        |                  | heard of; until they end  |
 | `{<p>:rt}:wrap_up`                    | zset   | router (Lua)     | agent -> wrap-up end ms   |
+| `{<p>:rt}:open_lines`                 | zset   | router (Lua)     | agent -> ms their open    |
+|                                       |        |                  | line connected; until it  |
+|                                       |        |                  | drops (docs/time-to-human)|
 | `{<p>:rt}:staffed`                    | hash   | router (Lua)     | per skill, dialect: count|
 | `{<p>:rt}:pulls`                      | zset   | router (Lua)     | new offers until acted on |
 | `{<p>:rt}:callback_retry`             | zset   | router (Lua)     | sid -> retry due ms       |
@@ -273,6 +276,11 @@ class Keys:
     def routing_wrap_up(self) -> str:
         """Agents in wrap-up, scored by the time (ms) it ends."""
         return f"{self._routing()}:wrap_up"
+
+    def routing_open_lines(self) -> str:
+        """Agents whose open line is connected (their leg waits in their own room), scored by
+        when it connected (ms): who a senior is offered first, and the open-line minutes."""
+        return f"{self._routing()}:open_lines"
 
     def routing_staffed(self) -> str:
         """Staffed agents counted per "skill|" and "skill|dialect" ("*" = any skill)."""

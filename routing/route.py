@@ -183,6 +183,7 @@ class RoutingScript:
             "calls": k.routing_calls(),
             "call_expiry": k.routing_call_expiry(),
             "wrap_up": k.routing_wrap_up(),
+            "open_lines": k.routing_open_lines(),
             "staffed": k.routing_staffed(),
             "pulls": k.routing_pulls(),
             "callback_retry": k.routing_callback_retry(),

@@ -53,6 +53,10 @@ class Routed:
     agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
     campaign: str = ""  # a return visit's campaign (docs/campaigns.md); "": not a visit
     reason: str = ""  # why a return visit calls, shown to the agent first
+    # the agent's open line the caller is given through (docs/time-to-human.md, "Open
+    # lines"): its CallSid and its room's ConferenceSid; "": rung the usual way
+    open_leg: str = ""
+    open_room: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +116,24 @@ class LegClaim:
 
     outcome: str  # "claimed": place it; "taken": another has; "none": no such offer
     in_room: bool  # the caller waits in their room (ivr/call/connect.py)
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """What an open line's end changed (Router.open_line)."""
+
+    offers: list[Offer]  # new offers to act on
+    # the line of a caller who was on their way to the dropped line's room: the call flow
+    # sends it to /voice/connect (their new agent, or their place in line); "": none
+    moved: str = ""
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Open lines to place and to close (Router.lines)."""
+
+    to_open: list[Agent]  # persistent agents signed in without one (each claimed for 30 s)
+    to_close: list[str]  # the legs of agents signed out or no longer persistent
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,6 +343,30 @@ class Router:
         in their room, in which case the offer is handed out again at the next tick."""
         out = self._run("leg_failed", {"sid": call_sid, "agent": agent_id})
         return out.get("rm") == 1
+
+    def open_line(self, agent_id: str, event: str, leg_sid: str = "") -> LineChange:
+        """The agent's open line: "placed" as `leg_sid`, "failed" to place, or "down" (the
+        leg `leg_sid` ended; a caller on their way to it is sent on: `moved`)."""
+        if event not in ("placed", "failed", "down"):
+            raise ValueError(f"an open line is placed, failed or down, not {event!r}")
+        out = self._run("open_line", {"id": agent_id, "ev": event, "leg": leg_sid})
+        return LineChange(_offers(out.get("offers")), str(out.get("moved") or ""))
+
+    def open_room(
+        self, agent_id: str, event: str, leg_sid: str, room_sid: str = "", announced: bool = True
+    ) -> tuple[list[Offer], str]:
+        """An event of the agent's room: "join" of `leg_sid` (their line, or their caller) or
+        "announced" (the caller's announcement to the agent ended). `announced` False: no
+        announcement is made, the caller's join connects them. Returns new offers, and the leg
+        to hang up ("": none): a line that connected after its agent signed out."""
+        args = {"id": agent_id, "ev": event, "leg": leg_sid, "conf": room_sid}
+        out = self._run("open_room", {**args, "ann": 1 if announced else 0})
+        return _offers(out.get("offers")), str(out.get("close") or "")
+
+    def lines(self) -> Lines:
+        """The open lines to place (claimed) and to close."""
+        out = self._run("lines", {})
+        return Lines([agent_from(p) for p in out.get("open") or []], list(out.get("close") or []))
 
     def callback_answered(self, call_sid: str, leg_sid: str) -> None:
         """The senior answered the call-back placed for `call_sid`, on the new call `leg_sid`."""
@@ -573,6 +619,8 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "agent_leg": c.get("al") or "",
         "campaign": c.get("cv") or "",
         "reason": c.get("rs") or "",
+        "open_leg": c.get("ol") or "",
+        "open_room": c.get("oc") or "",
     }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from dialects.packs import default_packs
+from routing.agents import Agent
 from routing.router import Offer
 
 
@@ -86,3 +87,27 @@ def whisper_into(vr: VoiceResponse, offer: Offer, kind: str) -> None:
         text = packs.text(language, prompt, name=name, age=age, queue=queue, dialect=dialect)
     voice = packs.speech_pack(language)
     vr.say(text, voice=voice.say_voice, language=voice.say_language)
+
+
+def room_name(agent_id: str) -> str:
+    """The agent's own room: their id, no personal data (Twilio asks for none in names)."""
+    return f"agent-{agent_id}"
+
+
+def line_twiml(agent: Agent, base: str) -> str:
+    """What the open line runs once answered: the agent's room, which it starts at once and
+    ends when it leaves; its events (joins, announcements' ends) are the room's, as the
+    first participant's statusCallback is the one used
+    (https://www.twilio.com/docs/voice/api/conference-participant-resource)."""
+    vr = VoiceResponse()
+    vr.dial().conference(
+        room_name(agent.id),
+        start_conference_on_enter=True,
+        end_conference_on_exit=True,
+        beep=False,
+        wait_url="",
+        status_callback=f"{base}/voice/open-room?{urlencode({'agent': agent.id})}",
+        status_callback_event="join announcement",
+        status_callback_method="POST",
+    )
+    return str(vr)

@@ -37,6 +37,7 @@ from ivr.call.agent_leg import conference, join_as_agent, whisper_into
 from ivr.call.twiml import reply, speak
 from ivr.call.webhooks import fallback, public_base, twilio_webhook
 from ivr.services import engine
+from routing.exceptions import StoreUnavailable
 from routing.router import CallInfo, Offer
 
 bp = Blueprint("connect", __name__, url_prefix="/voice")
@@ -221,6 +222,15 @@ def room_result() -> Response:
     once heard no menu where it is read out."""
     if request.form.get("DialCallStatus", "") in ("completed", "answered"):
         vr = VoiceResponse()
+        try:
+            info = engine().router.call(_arg("call"))
+        except StoreUnavailable:  # the conversation's end needs no Redis: as before
+            info = None
+        if info is not None and info.state in ("waiting", "offered"):
+            # the room ended before the caller heard anyone (an agent's open line dropped):
+            # on to their next agent, keeping their place (docs/time-to-human.md, "Open lines")
+            vr.redirect(_url("connect", call=info.call_sid), method="POST")
+            return reply(vr)
         if _arg("s") in ("0", "1"):  # who the caller is, in the URL (connect.room)
             senior, dialect = _arg("s") == "1", _arg("d")
         else:

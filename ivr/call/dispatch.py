@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, after_this_request, current_app, has_request_context
 
 from ivr import services
-from ivr.call.agent_leg import agent_twiml
+from ivr.call.agent_leg import agent_twiml, line_twiml
 from ivr.call.webhooks import public_base
 from ivr.telephony import Telephony
 from routing.engine import Engine
@@ -63,6 +63,8 @@ class Dispatcher:
         for offer in offers:
             if offer.to_place:
                 self._place_callback(offer, root)
+            elif offer.open_leg:
+                self._to_open_line(offer, root)
             elif self.conference_enabled:
                 self._ring_and_pull(offer, root)
             elif self.telephony.enabled:
@@ -111,11 +113,39 @@ class Dispatcher:
         router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
         return Ring("rung", claim.in_room)
 
-    def _pull(self, offer: Offer, url: str) -> None:
+    def _pull(self, offer: Offer, url: str) -> bool:
         """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""
         query = urlencode({"call": offer.call_sid})
         queue_sid = self.engine.router.queue_sid(offer.call_sid)
-        self.telephony.pull(queue_sid, offer.line_sid, f"{url}?{query}")
+        return self.telephony.pull(queue_sid, offer.line_sid, f"{url}?{query}")
+
+    def _to_open_line(self, offer: Offer, root: str) -> None:
+        """Send a caller given an agent on an open line to /voice/connect, which joins them
+        to the agent's room: out of the queue, or out of their own room (a call update)."""
+        if not self._pull(offer, f"{root}/voice/connect"):
+            query = urlencode({"call": offer.call_sid})
+            self.telephony.redirect(offer.line_sid, f"{root}/voice/connect?{query}")
+
+    def sync_lines(self, root: str) -> None:
+        """Place the open lines agents want (docs/time-to-human.md, "Open lines") and close
+        those of agents signed out: each a leg into the agent's own room, its TwiML inline."""
+        router, settings = self.engine.router, self.engine.settings
+        lines = router.lines()
+        for agent in lines.to_open:
+            query = urlencode({"agent": agent.id})
+            leg = self.telephony.call_agent(
+                agent.contact,
+                self.telephony.caller_id,
+                line_twiml(agent, root),
+                f"{root}/voice/open-line-status?{query}",
+                settings.routing.dial_timeout,
+            )
+            if leg is None:
+                router.open_line(agent.id, "failed")
+            else:
+                router.open_line(agent.id, "placed", leg)
+        for leg in lines.to_close:
+            self.telephony.end(leg)
 
     def _place_callback(self, offer: Offer, root: str) -> None:
         query = urlencode({"call": offer.call_sid})
@@ -177,6 +207,38 @@ def conference_enabled() -> bool:
 
 def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
     return dispatcher().ring_agent(offer, root, joining=joining)
+
+
+def _later(job: Callable[[], object]) -> None:
+    """`job` after the webhook's answer in a request; elsewhere now."""
+    if has_request_context():
+        _after_answer(current_app._get_current_object(), job)  # type: ignore[attr-defined]
+    else:
+        job()
+
+
+def sync_lines(base: str | None = None) -> None:
+    """`Dispatcher.sync_lines` for the app in context (after a webhook's answer)."""
+    root, run = base or public_base(), dispatcher()
+    _later(lambda: run.sync_lines(root))
+
+
+def announce(offer: Offer) -> None:
+    """Tell the agent on an open line who is calling, alone (after the webhook's answer)."""
+    query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
+    url = f"{public_base()}/voice/announce?{query}"
+    telephony = services.telephony()
+    _later(functools.partial(telephony.announce, offer.open_room, offer.open_leg, url))
+
+
+def send_on(call_sid: str) -> None:
+    """Send a caller on their way to a dropped open line to /voice/connect: their new agent,
+    or their place in line (after the webhook's answer)."""
+    if not call_sid:
+        return
+    url = f"{public_base()}/voice/connect?{urlencode({'call': call_sid})}"
+    telephony = services.telephony()
+    _later(functools.partial(telephony.redirect, call_sid, url))
 
 
 def end_agent_leg(call_sid: str) -> None:

@@ -21,6 +21,7 @@ from dialects.packs import default_packs
 from ivr.call import dispatch
 from ivr.call.agent_leg import whisper_into
 from ivr.call.connect import room
+from ivr.call.open_line import announce_after, join_open_line
 from ivr.call.twiml import dial_contact, reply, speak
 from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
 from ivr.services import engine, telephony
@@ -239,6 +240,9 @@ def _say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int)
         cut = prompt if telephony().enabled else ""
         key = (prompt, tuple(params.items()), caller.dialect, caller.senior, placement.queue)
         return reply(_queued_answers()(*key, public_base(), cut))
+    if placement.open_leg:  # their agent's line is open: into the agent's room, no ringing
+        announce_after(placement)
+        return reply(join_open_line(VoiceResponse(), placement, public_base()))
     if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()).outcome in (
         "rung",
         "taken",
@@ -524,6 +528,9 @@ def connect() -> Response:
 
 def _connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
     offer = engine().router.offer_for(call_sid)
+    if offer is not None and offer.open_leg:  # their agent's line is open: into their room
+        announce_after(offer)
+        return join_open_line(vr, offer, public_base())
     if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
         return room(vr, call_sid, "wait_next", (offer.caller_dialect, offer.senior))
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting

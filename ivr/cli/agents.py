@@ -7,6 +7,7 @@ on the Twilio side as the web app would (a REST pull, or a senior's call-back).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -59,6 +60,12 @@ def agents() -> None:
     is_flag=True,
     help="Their phone picks up by itself after a short tone (agents on a headset).",
 )
+@click.option(
+    "--persistent",
+    is_flag=True,
+    help="Keep an open line while signed in: callers join it with no ringing, and the line "
+    'is a call leg billed while idle (docs/time-to-human.md, "Open lines").',
+)
 @click.option("--update", is_flag=True, help="Replace an existing agent's profile.")
 def add_command(
     agent_id: str,
@@ -67,6 +74,7 @@ def add_command(
     skills: tuple[str, ...],
     dialects: tuple[str, ...],
     auto_answer: bool,
+    persistent: bool,
     update: bool,
 ) -> None:
     """Add AGENT_ID (a01: lower-case letters, digits, underscores); new agents start offline.
@@ -82,6 +90,7 @@ def add_command(
         skills=frozenset(_skills(engine, skills)),
         dialects=tuple(_dialects(dialects) or [engine.settings.hotline.default_dialect]),
         auto_answer=auto_answer,
+        persistent=persistent,
     )
     if not agent.name:
         raise click.BadParameter("must not be empty", param_hint="--name")
@@ -96,6 +105,29 @@ def add_command(
         raise click.ClickException(str(exc)) from exc
     cli_audit(engine, "agent_saved", agent_id, updated=exists, skills=sorted(agent.skills))
     click.echo(f"{'updated' if exists else 'added'} {_line(agent, None, engine)}")
+
+
+@agents.command("set")
+@click.argument("agent_id")
+@click.option(
+    "--persistent/--no-persistent",
+    required=True,
+    help="Keep an open line while signed in (or not); see `agents add --persistent`.",
+)
+def set_command(agent_id: str, persistent: bool) -> None:
+    """Change AGENT_ID's profile: whether they keep an open line while signed in.
+
+    The line is placed (or closed) by the server's next routing event for the agent; a
+    signed-in agent turning it on gets it when they next sign in or their line is looked at.
+    """
+    engine = cli_engine()
+    agent = _guard(lambda: engine.agents.get(agent_id))
+    if agent is None:
+        raise click.ClickException(f"no agent {agent_id!r}")
+    changed = dataclasses.replace(agent, persistent=persistent)
+    _guard(lambda: engine.agents.save(changed))
+    cli_audit(engine, "agent_saved", agent_id, updated=True, persistent=persistent)
+    click.echo(f"updated {_line(changed, None, engine)}")
 
 
 @agents.command("list")
@@ -150,7 +182,10 @@ def set_state_command(agent_id: str, state: str, force: bool) -> None:
         offers = _guard(lambda: eng.router.set_agent_state(agent_id, target))
     if not force:  # a forced change is recorded by _force, with what it ended
         cli_audit(eng, "agent_state_set", agent_id, to_state=target)
-    Dispatcher(eng, Telephony(settings)).act(offers, settings.public_base)
+    run = Dispatcher(eng, Telephony(settings))
+    run.act(offers, settings.public_base)
+    if run.telephony.enabled:  # a persistent agent's open line placed, or closed
+        run.sync_lines(settings.public_base)
     status = _guard(lambda: eng.agents.state(agent_id))
     busy = status.state in ("offered", "on_call") and not force
     after = f" (then {target} after the call; --force ends it now)" if busy else ""
@@ -250,7 +285,7 @@ def _line(agent: Agent, status: AgentStatus | None, engine: Engine) -> str:
     return (
         f"{agent.id:<8} {agent.name}  {agent.contact}  skills={skills}  "
         f"dialects={','.join(agent.dialects)}{'  auto-answer' if agent.auto_answer else ''}"
-        f"{state}"
+        f"{'  open-line' if agent.persistent else ''}{state}"
     )
 
 

@@ -109,10 +109,11 @@ def call_command(
     offline.sim.people.options_for = phone_options(offline.engine)
     try:
         _furnish(offline, number)
-        _staff(offline)
+        start = _staff(offline, answer_after)
         sim = offline.sim
         leg = offline.call(VirtualCaller(number, sim.rng, inputs=inputs, patience_s=patience))
-        offline.run(until=_LONGEST_CALL_S)
+        offline.close_lines_after(lambda: leg.ended, every_s=1.0)
+        offline.run(until=start + _LONGEST_CALL_S)
     finally:
         drop_prefix(offline.engine, prefix)
     _print_call(sim, leg, as_json)
@@ -287,6 +288,14 @@ def _furnish(offline: Offline, number: str) -> None:
     help="Base URL of a running server: real time, with temporary agents on its store "
     "(default: in-process).",
 )
+@click.option(
+    "--open-lines",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of agents on an open line: a leg kept in their own room, which a caller "
+    'joins with no ringing (docs/time-to-human.md, "Open lines").',
+)
 def simulate_command(
     calls: int,
     rate: float,
@@ -303,6 +312,7 @@ def simulate_command(
     honour_hours: bool,
     patience_from: str,
     url: str | None,
+    open_lines: float,
 ) -> None:
     """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL, and
     where every call placed ended up (calls placed = calls accounted for).
@@ -323,6 +333,7 @@ def simulate_command(
         answer_delay_s=(answer_after, answer_after),
         wrap_up_s=wrap_up,
         patience_from="start" if patience_from == "start" else "routing",
+        open_lines=open_lines,
     )
     _print_run(_run(plan, url, speed, honour_hours), as_json)
 
@@ -440,11 +451,20 @@ def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:
     Dispatcher(engine, Telephony(cli_settings())).act(offers, url.rstrip("/"))
 
 
-def _staff(offline: Offline) -> None:
-    """In-process calls need someone to answer: make every configured agent available."""
+def _staff(offline: Offline, answer_after: float) -> float:
+    """In-process calls need someone to answer: make every configured agent available.
+
+    Agents on an open line (`agents set --persistent`) connect it first, as they do when they
+    sign in: their phones answer it after `answer_after`. Returns when the call starts."""
     router = offline.engine.router
-    for agent in offline.engine.agents.all():
+    team = offline.engine.agents.all()
+    for agent in team:
         router.set_agent_state(agent.id, "available")
+    if not any(agent.persistent for agent in team):
+        return offline.sim.now()
+    offline.dispatcher().sync_lines(offline.base)
+    offline.run(until=offline.sim.now() + answer_after + 1.0)
+    return offline.sim.now()
 
 
 def _to() -> str:

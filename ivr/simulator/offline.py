@@ -111,15 +111,42 @@ class Offline:
         agent_id: str,
         skills: set[str],
         dialects: tuple[str, ...] = ("mandarin",),
+        persistent: bool = False,
         **phone: Any,
     ) -> AgentPhone:
-        """Register an agent in the engine, make them available, and give them a phone."""
+        """Register an agent in the engine, make them available, and give them a phone
+        (`persistent`: on an open line, placed now and connected once they answer it)."""
         contact = f"client:{agent_id}"
-        agent = Agent(agent_id, f"Agent {agent_id}", contact, frozenset(skills), dialects)
+        agent = Agent(
+            agent_id, f"Agent {agent_id}", contact, frozenset(skills), dialects, False, persistent
+        )
         self.engine.agents.save(agent)
         offers = self.engine.router.set_agent_state(agent_id, "available")
-        Dispatcher(self.engine, services.of(self.app).telephony).act(offers, self.base)
-        return self.sim.people.add_agent(contact, **phone)
+        phone_of = self.sim.people.add_agent(contact, open_line=persistent, **phone)
+        self.dispatcher().act(offers, self.base)
+        if persistent:
+            self.dispatcher().sync_lines(self.base)
+        return phone_of
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.engine, services.of(self.app).telephony)
+
+    def close_lines(self) -> None:
+        """Sign every agent out, which closes their open lines (the run is over)."""
+        for agent in self.engine.agents.all():
+            self.engine.router.set_agent_state(agent.id, "offline")
+        self.dispatcher().sync_lines(self.base)
+
+    def close_lines_after(self, over: Callable[[], bool], every_s: float = 30.0) -> None:
+        """Close the open lines once `over()` (looked at every `every_s`): an open line
+        never ends of itself, and the run goes on while a call is live."""
+
+        def watch() -> Steps:
+            while not over():
+                yield every_s
+            self.close_lines()
+
+        self.sim.sched.spawn(watch())
 
     def call(self, caller: VirtualCaller, delay: float = 0.0) -> Leg:
         """Place a call from `caller` to the hotline in `delay` seconds."""
@@ -260,11 +287,13 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
     offline.engine.router.script.report_after = True  # ticks only where a webhook left work
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
+    open_lines = round(plan.open_lines * plan.agents)
     for n in range(plan.agents):
         offline.add_agent(
             f"sim{n:03d}",
             skills | {"complaints"},
             packs.codes,
+            persistent=n < open_lines,
             aht_s=plan.aht_s,
             answer_delay_s=plan.answer_delay_s,
             miss_probability=plan.miss_probability,
@@ -294,6 +323,8 @@ def _run_traffic(
         return leg
 
     offline.sim.sched.spawn(arrivals(offline.sim, plan, place, callers, legs))
+    if plan.open_lines > 0:
+        offline.close_lines_after(lambda: len(legs) == plan.calls and all(x.ended for x, _ in legs))
     offline.run()
     offline.observe()
     return [

@@ -41,6 +41,8 @@ class Plan:
     # "routing": patience runs in the queue (as queueing theory counts it); "start": from the
     # call's start, so a caller may hang up in the menu or the after-hours flow too
     patience_from: str = "routing"
+    # the share of agents on an open line (docs/time-to-human.md, "Open lines")
+    open_lines: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.call import audio, connect, fallback, visits, voice
+from ivr.call import audio, connect, fallback, open_line, visits, voice
 from ivr.web import (
     agent_console,
     api,
@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(connect.bp)
+    app.register_blueprint(open_line.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(supervisor.bp)

@@ -252,6 +252,9 @@ def _agent(agent: Agent, status: AgentStatus | None, now: datetime) -> dict[str,
         "in_state_s": _since(status.since, now) if status else 0,
         "call_sid": status.call_sid if status else "",
         "missed_in_a_row": status.missed if status else 0,
+        # an open line (docs/time-to-human.md, "Open lines"): wanted, and connected now
+        "persistent": agent.persistent,
+        "open_line_connected": bool(status and status.open_line),
     }
 
 

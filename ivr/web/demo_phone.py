@@ -135,6 +135,7 @@ def phone_options(engine: Engine) -> Callable[[str], dict[str, object]]:
             return {}
         if phones.is_on(agent_id):  # a person at the console: their clicks answer
             return {"buttons": lambda: _buttons(phones, agent_id)}
-        return {"answer_delay_s": (0.0, 0.0)} if agent.auto_answer else {}
+        line: dict[str, object] = {"open_line": True} if agent.persistent else {}
+        return {"answer_delay_s": (0.0, 0.0), **line} if agent.auto_answer else line
 
     return options

@@ -19,6 +19,9 @@
 --   K.calls           calls hash (sid -> JSON call record, see OPS.arrive)
 --   K.call_expiry     call expiry zset (sid -> expiry ms)
 --   K.wrap_up         wrap-up zset (agent -> wrap-up end ms)
+--   K.open_lines      agents whose open line is connected (agent -> ms it connected); their
+--                     state keeps the leg (ol), its room's ConferenceSid (oc) and the leg
+--                     placed or being placed (op: a CallSid, or '?' while placing since ot)
 --   K.staffed         staffed counts hash ("skill|" and "skill|dialect" -> agents staffed)
 --   K.pulls           pulls zset (sid -> ms offered; offers the call flow has not acted on)
 --   K.callback_retry  call-back retry zset (sid -> due ms)
@@ -42,7 +45,7 @@
 --          claim_leg, leg_failed,
 --          dial_result, hangup, room_event, callback, callback_answered, callback_result,
 --          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
---          reconcile, due, tick_due, queue_full, visit
+--          reconcile, due, tick_due, queue_full, visit, open_line, open_room, lines
 -- ARGV[2]  now (epoch ms)
 -- ARGV[3]  the operation's arguments as JSON
 -- ARGV[4]  the statistics interval id of now (local YYYYMMDDTHHMM)
@@ -61,7 +64,7 @@ local AGENTS, ASTATE, CALLS, EXPIRY, WRAP = K.agents, K.agent_states, K.calls, K
   K.wrap_up
 local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
   K.callback_failed, K.ewt
-local HEARD, VISITING = K.heard, K.visiting
+local HEARD, VISITING, OPEN = K.heard, K.visiting, K.open_lines
 
 local Q, DL, SK = {}, cfg.dli, cfg.ski  -- queues by name; dialects', skills' indexes
 for _, q in ipairs(cfg.q) do Q[q.n] = q end
@@ -343,10 +346,34 @@ function F.eligible_sets(c, q)
   return tries
 end
 
+-- A senior is offered an agent on an open line first (docs/time-to-human.md, "Open lines"):
+-- joined to the agent's room they hear a person about a second into the call, where ringing
+-- takes three or more. Among eligible free agents with a line: the ladder's order (the first
+-- index holding one), then longest idle, then id (the idle indexes' own order).
+function F.pick_open(c, q, skip)
+  if c.sr ~= 1 then return nil end
+  local open = redis.call('ZRANGE', OPEN, '0', '-1')
+  if #open == 0 then return nil end
+  for _, k in ipairs(F.eligible_sets(c, q)) do
+    local best, at = nil, nil
+    for _, id in ipairs(open) do
+      local idle = not skip[id] and F.free('has', k, id)
+      if idle then
+        idle = tonumber(idle)
+        if at == nil or idle < at or (idle == at and id < best) then best, at = id, idle end
+      end
+    end
+    if best then return best end
+  end
+  return nil
+end
+
 -- The first free agent this caller may take now: the ladder's rungs, then longest idle.
 function F.pick_agent(c, q)
   local skip, skipped = F.excluded(c)
   skip = skip or {}
+  local open = F.pick_open(c, q, skip)
+  if open then return open end
   local guard = F.reserve_guard(c)
   -- at most the excluded agents and `rsv` reserved ones come before an eligible one
   local last = digits((skipped or 0) + (guard and cfg.rsv or 0))
@@ -395,6 +422,11 @@ function F.assign(sid, c, agent)
   c.st, c.ag, c.om, c.al = 'offered', agent, now, ''  -- a new offer: no agent's leg placed yet
   c.lk = 0  -- nor claimed (OPS.claim_leg)
   c.ra = nil  -- nor has this agent arrived in the caller's room (OPS.room_event)
+  -- through the agent's open line, if connected: the caller joins their room, no leg to place
+  c.ol, c.oc, c.oj, c.oa = nil, nil, nil, nil
+  if (st.ol or '') ~= '' and redis.call('ZSCORE', OPEN, agent) then
+    c.ol, c.oc, c.lk = st.ol, st.oc, 1
+  end
   F.put_call(sid, c)
   st.c = sid
   F.move_agent(p, st, 'offered')
@@ -1230,12 +1262,118 @@ function OPS.remove()
       redis.call('ZREM', PULLS, st.c)
     end
     redis.call('HDEL', AGENTS, p.id)
+    redis.call('ZREM', OPEN, p.id)
     profiles[p.id] = nil
     redis.call('HDEL', ASTATE, p.id)
     STATES_WRITTEN = true
   end
   F.settle()
   return {}
+end
+
+-- open lines ------------------------------------------------------------------------------
+
+-- The agent's open line `leg` ended (its status callback): no longer connected, its minutes
+-- recorded (agent figures, t_open_line). A caller offered through it and not yet put through
+-- goes back to their place in line, the agent excluded from them for `excl` ms and no miss
+-- counted; returns that caller's line, for the call flow to send to /voice/connect (their new
+-- agent, or their place) within the same second. A conversation through it ends with the
+-- room: the caller's own reports close it.
+function F.line_down(p, st, leg)
+  if leg == '' then return nil end
+  if st.op == leg then st.op = nil end
+  if st.ol ~= leg then
+    F.put_state(p.id, st)
+    return nil
+  end
+  local since = tonumber(redis.call('ZSCORE', OPEN, p.id))
+  if since then record_state_time(p.id, 'open_line', now - since, IV, IV_EXPIRE) end
+  redis.call('ZREM', OPEN, p.id)
+  st.ol, st.oc = nil, nil
+  F.put_state(p.id, st)
+  local sid = st.c or ''
+  local c = sid ~= '' and F.get_call(sid) or nil
+  if not c or c.ag ~= p.id or c.st ~= 'offered' or c.ol ~= leg then return nil end
+  redis.call('ZREM', PULLS, sid)
+  F.miss(sid, c, false)
+  if c.cb == 1 then return nil end  -- a call-back's leg follows the call-back's own flow
+  return sid
+end
+
+-- arg.ev 'placed': the call flow placed the agent's open line, leg arg.leg; 'failed': it could
+-- not (the claim of OPS.lines given back); 'down': leg arg.leg ended (F.line_down).
+function OPS.open_line()
+  local p = F.get_profile(arg.id)
+  if not p then return {err = 'unknown agent ' .. arg.id} end
+  local st, out = F.get_state(arg.id), {}
+  if arg.ev == 'placed' then
+    st.op = arg.leg
+    F.put_state(p.id, st)
+  elseif arg.ev == 'failed' then
+    if st.op == '?' then st.op = nil end
+    F.put_state(p.id, st)
+  elseif arg.ev == 'down' then
+    out.moved = F.line_down(p, st, arg.leg)
+  end
+  F.settle()
+  out.offers = F.drain(nil)
+  return out
+end
+
+-- The agent's room (its status callback, set by their open line, its first participant):
+-- arg.ev 'join' of arg.leg (their own line: connected, in room arg.conf; else the caller
+-- they were given), 'announced' (the announcement of that caller to the agent ended). The
+-- caller hears the agent once both happened; arg.ann = 0: no announcement is made (no
+-- whisper), the join alone. An offline agent's line joining is answered with close = the leg.
+function OPS.open_room()
+  local p = F.get_profile(arg.id)
+  if not p then return {} end
+  local st = F.get_state(arg.id)
+  if arg.ev == 'join' and arg.leg ~= '' and arg.leg == st.op then
+    if st.s == 'offline' or not p.persistent then return {close = arg.leg} end
+    st.ol, st.oc = arg.leg, arg.conf
+    F.put_state(p.id, st)
+    redis.call('ZADD', OPEN, now_str, p.id)
+    F.settle()
+    return {offers = F.drain(nil)}
+  end
+  local sid = st.c or ''
+  local c = sid ~= '' and F.get_call(sid) or nil
+  if not c or c.ag ~= p.id or (c.ol or '') == '' then return {} end
+  if c.st ~= 'offered' and c.st ~= 'on_call' then return {} end
+  if arg.ev == 'join' and (arg.leg == sid or arg.leg == c.lg) then
+    c.oj = 1
+    if arg.ann == 0 then c.oa = 1 end
+  elseif arg.ev == 'announced' then
+    c.oa = 1
+  else
+    return {}
+  end
+  F.put_call(sid, c)
+  if c.oj == 1 and c.oa == 1 then F.connect(sid, c) end
+  return {}
+end
+
+-- The open lines to place and to close: persistent agents signed in with none (each claimed,
+-- op = '?', for 30 s, so that two servers do not both place one), and the lines of agents
+-- signed out or no longer persistent.
+function OPS.lines()
+  local open, close = {}, {}
+  local states = redis.call('HGETALL', ASTATE)
+  for i = 1, #states, 2 do
+    local id, st = states[i], cjson.decode(states[i + 1])
+    local p = F.get_profile(id)
+    local wanted = p and p.persistent and st.s ~= 'offline'
+    local op = st.op or ''
+    if wanted and (op == '' or (op == '?' and now - (st.ot or 0) >= 30000)) then
+      st.op, st.ot = '?', now
+      F.put_state(id, st)
+      open[#open + 1] = p
+    elseif not wanted and op ~= '' and op ~= '?' then
+      close[#close + 1] = op
+    end
+  end
+  return {open = open, close = close}
 end
 
 function OPS.snapshot()

@@ -260,6 +260,19 @@ def test_api_agents(sup: FlaskClient, engine: Engine, clock: FixedClock) -> None
     assert body["agents"][0]["senior_trained"] is True
 
 
+def test_api_agents_shows_who_is_on_an_open_line(sup: FlaskClient, engine: Engine) -> None:
+    skills = frozenset({"senior"})
+    engine.agents.save(Agent("a03", "王丽", "client:a03", skills, ("mandarin",), False, True))
+    engine.router.set_agent_state("a03", "available")
+    [wanted] = engine.router.lines().to_open
+    engine.router.open_line(wanted.id, "placed", "CAline")
+    rows = {a["id"]: a for a in sup.get("/api/v1/agents").get_json()["agents"]}
+    assert (rows["a03"]["persistent"], rows["a03"]["open_line_connected"]) == (True, False)
+    engine.router.open_room("a03", "join", "CAline", "CFroom")
+    rows = {a["id"]: a for a in sup.get("/api/v1/agents").get_json()["agents"]}
+    assert rows["a03"]["open_line_connected"] is True
+
+
 def test_api_intervals(sup: FlaskClient, engine: Engine, clock: FixedClock) -> None:
     senior_answered_after(engine, clock, 12)
     body = sup.get("/api/v1/intervals?start=2026-11-23&end=2026-11-23").get_json()

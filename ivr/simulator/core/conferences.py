@@ -84,6 +84,8 @@ class Participant:
     bridged: bool = False  # talking to someone (the conference started with another in it)
     waiting: bool = False  # hearing the waitUrl now
     in_dial: bool = False  # its <Dial><Conference> is running: interrupts are for it
+    announcing: bool = False  # hearing an announcement made to it alone (not talking)
+    talks: int = 0  # conversations it has had in this room (an open line has many)
 
 
 @dataclass
@@ -276,8 +278,11 @@ class Conferences:
                 self._poke(part, Started())
 
     def _mix(self, conf: Conference) -> None:
-        """Once started with two or more in it, each new pair of ears is connected."""
-        joined = conf.joined()
+        """Once started with two or more in it, each new pair of ears is connected.
+
+        A participant hearing an announcement made to it alone is not talking yet: who joins
+        meanwhile is connected to them when it ends (what the caller lives through)."""
+        joined = [p for p in conf.joined() if not p.announcing]
         if conf.status != "in-progress" or len(joined) < 2:
             return
         for part in joined:
@@ -287,6 +292,7 @@ class Conferences:
 
     def _bridge(self, part: Participant, other: Leg) -> None:
         part.bridged = True
+        part.talks += 1
         now = self.sim.now()
         leg = self.sim.legs[part.call_sid]
         leg.hear(now, "event", f"connected to {_address(other)}")
@@ -296,7 +302,8 @@ class Conferences:
             if person.buttons is not None:  # a phone worked by hand: until its Hang up
                 self.sim.sched.spawn(self._hang_up_by_hand(person, part))
                 return
-            self.sim.sched.call_later(person.talk_time(), self._agent_done, part)
+            done = self._agent_done if not person.open_line else self._others_out
+            self.sim.sched.call_later(person.talk_time(), done, part, part.talks)
             return
         leg.bridged_at = leg.bridged_at if leg.bridged_at is not None else now
         if leg.agent_answered_at is None:
@@ -308,9 +315,41 @@ class Conferences:
             yield HAND_POLL_S
         self._agent_done(part)
 
-    def _agent_done(self, part: Participant) -> None:
+    def _agent_done(self, part: Participant, talk: int = 0) -> None:
         if part.status == "connected":
             self.sim.hang_up(part.call_sid, "agent hung up")
+
+    def _others_out(self, part: Participant, talk: int) -> None:
+        """An agent on an open line ends the conversation from their console, which takes
+        the other party off: their own line stays in the room for the next caller."""
+        if part.status != "connected" or part.talks != talk:
+            return  # out of the room, or that conversation ended some other way
+        conf = next((c for c in self._live.values() if c.participants.get(part.call_sid)), None)
+        for other in conf.joined() if conf else []:
+            if other is not part:
+                self.sim.hang_up(other.call_sid, "agent ended the call")
+
+    # -- announcements to one participant ---------------------------------------------
+
+    def announce(self, conf: Conference, part: Participant, url: str, method: str) -> None:
+        """REST participant update with AnnounceUrl: the participant alone hears the document
+        (Play, Say, Pause, Redirect), then `announcement-end` goes to the room's callback
+        (https://www.twilio.com/changelog/conference-announce-events)."""
+        part.announcing = True  # from the request on: who joins now waits for its end
+        self.sim.sched.spawn(self._announcing(conf, part, url, method))
+
+    def _announcing(self, conf: Conference, part: Participant, url: str, method: str) -> Steps:
+        leg = self.sim.legs[part.call_sid]
+        target = Fetch(self.sim._resolve(leg, "", url), method)
+        try:
+            outcome = yield from self.sim._run(leg, target, twiml.CONFERENCE_WAIT)
+        finally:
+            part.announcing = False
+        if part.status != "connected":
+            return
+        failed = outcome == Outcome.ERROR
+        self._event(conf, "announcement-fail" if failed else "announcement-end", part)
+        self._mix(conf)
 
     def leave(self, conf: Conference, part: Participant, why: str, call_status: str) -> None:
         """Take `part` out: a leave event, then the end of the conference if it takes it."""
@@ -319,6 +358,8 @@ class Conferences:
         del conf.participants[part.call_sid]
         if isinstance(person := self.sim._persons.get(part.call_sid), AgentPhone):
             person.busy = False
+        if len(left := conf.joined()) == 1:
+            left[0].bridged = False  # alone again: the next to join is a new conversation
         extra = {"ReasonParticipantLeft": why, "ParticipantCallStatus": call_status}
         self._event(conf, "participant-leave", part, extra)
         if conf.status == "completed":

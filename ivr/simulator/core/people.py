@@ -38,6 +38,9 @@ class AgentPhone:
     # ringing or talking, "answer", "decline", "hangup" or "". None: the drawn delays above.
     buttons: Callable[[], str] | None = None
     talk_s: float | None = None  # every conversation this long (a demo's), not drawn
+    # On an open line (a leg kept in their own room): a conversation is ended from the
+    # console, which takes the caller off; the agent's own leg stays
+    open_line: bool = False
 
     calls: int = 0
 

@@ -355,16 +355,20 @@ class RestApi(account.AccountApi):
         return 200, self.participant_json(conf, self._participant(conf, call))
 
     def update_participant(self, form: Mapping[str, Any], cf: str, call: str) -> Answer:
-        """Muted, Hold, EndConferenceOnExit; AnnounceUrl and the rest are refused plainly."""
+        """Muted, Hold, EndConferenceOnExit, AnnounceUrl; the rest are refused plainly."""
         conf = self._conference(cf)
         part = self._participant(conf, call)
-        unmodelled = sorted(set(form) - {"Muted", "Hold", "EndConferenceOnExit", "BeepOnExit"})
+        known = {"Muted", "Hold", "EndConferenceOnExit", "BeepOnExit", "AnnounceUrl"}
+        unmodelled = sorted(set(form) - known)
         unmodelled = [k for k in unmodelled if not k.endswith("Method")]
         if unmodelled:
             raise RestError(400, 20001, f"{', '.join(unmodelled)}: not modelled offline")
         changes = {k: _one(form, k) == "true" for k in ("Muted", "Hold", "EndConferenceOnExit")}
         changes = {k: v for k, v in changes.items() if k in form}
         self._act(lambda: self.sim.conferences.update(conf, part, changes))
+        if url := _one(form, "AnnounceUrl"):
+            method = (_one(form, "AnnounceMethod") or "POST").upper()
+            self._act(lambda: self.sim.conferences.announce(conf, part, url, method))
         return 200, {**self.participant_json(conf, part), **_flags(changes)}
 
     def delete_participant(self, form: Mapping[str, Any], cf: str, call: str) -> Answer:
