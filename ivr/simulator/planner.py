@@ -215,7 +215,7 @@ def _p90(values: list[float]) -> Estimate:
         return Estimate(0.0, math.inf)
     whole = _quantile(values, 0.9)
     size = len(values) // 20
-    if size < 10:  # a p90 of fewer than ten calls is its largest one or two: no interval
+    if size < 10:  # the p90 of fewer than ten calls is simply their largest: no interval
         return Estimate(whole, math.inf)
     parts = [_quantile(values[i * size : (i + 1) * size], 0.9) for i in range(20)]
     if any(math.isinf(p) for p in parts) or math.isinf(whole):
