@@ -14,7 +14,17 @@ from dialects.packs import default_packs
 from ivr.cli import progress, runs
 from ivr.cli.helpers import app_factory
 from ivr.services import AppFactory
-from ivr.simulator.planner import Call, Load, Search, Setup, Targets, Team, plan_load, simulate_team
+from ivr.simulator.planner import (
+    Call,
+    Load,
+    Search,
+    Setup,
+    Targets,
+    Team,
+    Unreachable,
+    plan_load,
+    simulate_team,
+)
 
 INTERVAL_S = 900  # a forecast's interval: 15 minutes
 
@@ -129,7 +139,9 @@ def _plan_all(setup: Setup, loads: list[Load], targets: Targets) -> list[dict[st
         if key not in done:
             try:
                 done[key] = plan_load(setup, load, targets, _runner(app_factory()), _announce(load))
-            except ValueError as exc:
+            # Only an unreachable target is the user's to fix; anything else is a defect and
+            # keeps its traceback (issue 31: a crash read as "Error: batch_means needs ...").
+            except Unreachable as exc:
                 raise click.ClickException(str(exc)) from exc
         rows.append({**done[key].as_dict(targets), "interval": load.label})
     return rows

@@ -22,11 +22,23 @@ from ivr.simulator import erlang
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from ivr.simulator.traffic import Plan, Population, arrivals, batch_means, caller_for, outcome
+from ivr.simulator.traffic import (
+    Plan,
+    Population,
+    arrivals,
+    batch_means,
+    caller_for,
+    outcome,
+    t_half_width,
+)
 
 WHISPER_S = 1.0  # the connection's overhead beyond ringing, for the first guess only
 WARM_UP = 0.05  # the share of first calls dropped: they met an empty hotline
 MAX_AGENTS = 2000
+
+
+class Unreachable(ValueError):
+    """No team the search tries meets the targets (what misses is not staffing)."""
 
 
 @dataclass(frozen=True)
@@ -193,18 +205,22 @@ def _mean(values: list[float], empty: float = 0.0) -> Estimate:
 
 
 def _p90(values: list[float]) -> Estimate:
-    """The 90th percentile; its interval from the spread of 20 consecutive batches' p90s."""
+    """The 90th percentile; its interval from the spread of 20 consecutive batches' p90s.
+
+    Sectioning: the point is the whole run's p90 (a batch's p90 is biased by its small
+    size), the half-width a t-interval over the 20 batch p90s (19 degrees of freedom),
+    which are nearly independent as batch means are.
+    """
     if not values:
         return Estimate(0.0, math.inf)
     whole = _quantile(values, 0.9)
     size = len(values) // 20
-    if size < 10:
+    if size < 10:  # the p90 of fewer than ten calls is simply their largest: no interval
         return Estimate(whole, math.inf)
     parts = [_quantile(values[i * size : (i + 1) * size], 0.9) for i in range(20)]
     if any(math.isinf(p) for p in parts) or math.isinf(whole):
         return Estimate(whole, math.inf)
-    _, half = batch_means(parts)
-    return Estimate(whole, half)
+    return Estimate(whole, t_half_width(parts))
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -307,7 +323,7 @@ def plan_load(
     agents = _step(search.guess.agents, lambda n: meets(Team(n, n, all_speak)), 1, cap)
     if agents is None:
         most = search.runs[_clip(Team(cap, cap, all_speak))]
-        raise ValueError(
+        raise Unreachable(
             f"{load.label}: even {cap} agents miss {', '.join(most.misses(targets))}: "
             f"{json.dumps(most.as_dict())}"
         )

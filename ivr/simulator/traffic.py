@@ -172,9 +172,21 @@ def batch_means(values: list[float], batches: int = 20) -> tuple[float, float]:
     if size < 2 or batches - 1 not in _T995:
         raise ValueError(f"batch_means needs batches in {sorted(_T995)} (+1) and 2+ per batch")
     means = [sum(values[i * size : (i + 1) * size]) / size for i in range(batches)]
-    grand = sum(means) / batches
-    variance = sum((m - grand) ** 2 for m in means) / (batches - 1)
-    return grand, _T995[batches - 1] * math.sqrt(variance / batches)
+    return sum(means) / batches, t_half_width(means)
+
+
+def t_half_width(estimates: list[float]) -> float:
+    """The 99% Student t half-width of the mean of nearly independent batch estimates.
+
+    The estimates are one figure per batch (a batch's mean, or its p90): their spread,
+    with len - 1 degrees of freedom, is what another run's figure could differ by.
+    """
+    n = len(estimates)
+    if n - 1 not in _T995:
+        raise ValueError(f"t_half_width needs {sorted(k + 1 for k in _T995)} estimates, got {n}")
+    centre = sum(estimates) / n
+    variance = sum((e - centre) ** 2 for e in estimates) / (n - 1)
+    return _T995[n - 1] * math.sqrt(variance / n)
 
 
 def arrival_span(outcomes: list[LivedCall]) -> tuple[float, float]:
