@@ -40,18 +40,23 @@ class Served:
             "SILVERLINE__TWILIO__LOCAL_PORT": "0",  # no local Twilio unless a test asks for one
         } | dict(given)
         command = [str(Path(sys.executable).parent / "silverline"), "serve"]
+        # stdout too: a server that exits at start (the banner's checks) says why there
         self.proc = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            command,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.log: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._drainer = threading.Thread(target=self._drain, daemon=True)
         self._drainer.start()
 
     def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
             self.log.append(line)
             self._lines.put(line)
         self._lines.put(None)
@@ -76,5 +81,5 @@ class Served:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         self._drainer.join(timeout=30)  # the pipe ends with the last process holding it
-        assert self.proc.stderr is not None
-        self.proc.stderr.close()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
