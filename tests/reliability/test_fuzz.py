@@ -64,6 +64,9 @@ ROUTES = {
     "/voice/agent-status",
     "/voice/room-status",
     "/voice/room-result",
+    "/voice/open-room",
+    "/voice/announce",
+    "/voice/open-line-status",
 }
 # Settings-only routes that only dial the fallback lines: they answer a bad signature too
 # (ivr/call/fallback.py), and must still change nothing.
