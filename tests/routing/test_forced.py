@@ -340,4 +340,5 @@ def test_routing_rules_hold_when_supervisors_force_busy_agents(
     (so that agents are held), and half the steps a forced change (on a held agent if any)."""
     start = [("agent", i, "available") for i in range(len(team))]
     start += [("arrive", "general", "mandarin", False)] * 2 + [("answer", 0), ("answer", 1)]
-    props.test_routing_rules_hold_after_every_step.hypothesis.inner_test(r, team, start + ops, None)  # type: ignore[attr-defined]
+    inner = props.test_routing_rules_hold_after_every_step.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner(r, team, start + ops, None, None)
