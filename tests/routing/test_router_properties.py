@@ -233,6 +233,15 @@ def _overrides(
     ladder=None,
     overflow=None,
 )
+# Engine defect (route.lua OPS.queue_full): a caller moved by their queue's overflow to a
+# queue with a free agent was connected by their own webhook's answer, and the same offer was
+# still left for the next tick to pull (a second leg to the agent for a caller in no queue).
+@example(
+    team=[(set(), ["mandarin"])],
+    ops=[("agent", 0, "available"), ("arrive", "policy", "mandarin", False), ("full", 0)],
+    ladder=None,
+    overflow=("policy", 0, 1, "queue"),
+)
 def test_routing_rules_hold_after_every_step(
     r: RedisClient,
     team: list[tuple[set[str], list[str]]],
