@@ -1140,6 +1140,9 @@ function OPS.queue_full()
   if not q or c.st ~= 'waiting' or q.ok == '' then return OPS.left_queue() end
   if q.ok ~= 'callback' then F.overflow(sid, c, q) end
   F.settle()
+  -- an offer made to them now is this webhook's to act on (ivr/call/voice.py _queue_full), as
+  -- in OPS.arrive: a tick must not pull it too (they are in no Twilio queue to dequeue)
+  redis.call('ZREM', PULLS, sid)
   return {placement = F.placement(sid), kind = q.ok}
 end
 

@@ -334,6 +334,12 @@ force_op = st.tuples(
     ops=[("force", 0, "available"), ("arrive", "senior", "mandarin", False)]
     + [("force", 0, "available")] * 3,
 )
+# Found by the thorough profile (a model fault): a repeated return visit is answered
+# "exists", which the model did not expect of a repeat.
+@example(
+    team=[(set(), ["mandarin"])] * 2 + [({"senior"}, ["mandarin"])] * 2,
+    ops=[("visit", "senior", "mandarin"), ("dup",)],
+)
 def test_routing_rules_hold_when_supervisors_force_busy_agents(
     r: RedisClient, team: list[tuple[set[str], list[str]]], ops: list[tuple[Any, ...]]
 ) -> None:
@@ -341,4 +347,5 @@ def test_routing_rules_hold_when_supervisors_force_busy_agents(
     (so that agents are held), and half the steps a forced change (on a held agent if any)."""
     start = [("agent", i, "available") for i in range(len(team))]
     start += [("arrive", "general", "mandarin", False)] * 2 + [("answer", 0), ("answer", 1)]
-    props.test_routing_rules_hold_after_every_step.hypothesis.inner_test(r, team, start + ops, None)  # type: ignore[attr-defined]
+    inner = props.test_routing_rules_hold_after_every_step.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner(r, team, start + ops, None, None)
