@@ -20,63 +20,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from ivr.runtime.embedded import free_port
-from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Server, load_settings
+from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
-from routing.agents import Agent
-from routing.clock import SystemClock
-from routing.demo import seed_customers
-from routing.engine import Engine
-from routing.store import connect
+from tests.demo_served import SENIOR, demo, demo_engine, within
 from tests.reliability.test_stream_slots import sign_in
-from tests.served import BOOTED, WITHIN_S, Served
-from tests.web.conftest import PASSWORD
+from tests.served import WITHIN_S
 
-LISTENING = re.compile(r"local Twilio listening on http://127\.0\.0\.1:(\d+)")
-A01 = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
-SENIOR = "+8613800138000"  # 王建国, 68, in the demo directory
 GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
 FREED_WITHIN_S = 10.0
-POLL_S = 0.1  # between two reads of the store while waiting for the server to act
-
-
-def _engine(redis_url: str) -> Engine:
-    engine = Engine(connect(redis_url), SystemClock(), load_settings({"redis.url": redis_url}))
-    seed_customers(engine.directory, engine.clock)
-    engine.agents.save(A01)
-    engine.users.add("a01", PASSWORD, "agent", "a01")
-    engine.router.set_agent_state("a01", "available")
-    return engine
 
 
 def _env(redis_url: str, local_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SILVERLINE"))}
     return env | {"REDIS_URL": redis_url, "SILVERLINE__TWILIO__LOCAL_PORT": str(local_port)}
-
-
-@contextmanager
-def demo(
-    redis_url: str, tmp_path: Path, env: dict[str, str] | None = None
-) -> Iterator[tuple[str, int]]:
-    """`silverline serve` in demo mode with its local Twilio: the server's URL, its port."""
-    port, local = free_port(), free_port()
-    given = {"SILVERLINE__TWILIO__LOCAL_PORT": str(local), **(env or {})}
-    server = Served(port, redis_url, tmp_path / "spool", given)
-    try:
-        if "SILVERLINE__TWILIO__API_BASE_URL" not in given:  # else it starts none
-            server.wait_for(LISTENING)
-        for _ in range(Server().workers):
-            server.wait_for(BOOTED)
-        yield f"http://127.0.0.1:{port}", local
-    finally:
-        server.kill()  # its process group: the master, its workers and the local Twilio
 
 
 class Command:
@@ -124,15 +86,6 @@ class Command:
                 pipe.close()
 
 
-def _within(seconds: float, done: Any) -> float:
-    """Poll `done()` on real sockets until it is true; the seconds it took (bounded)."""
-    start = time.monotonic()
-    while not done():
-        assert time.monotonic() - start < seconds, f"not within {seconds} s"
-        threading.Event().wait(POLL_S)
-    return time.monotonic() - start
-
-
 def _at(line: str) -> float:
     found = re.match(r"\[(\d+):(\d+\.\d)\]", line)
     assert found, line
@@ -142,7 +95,7 @@ def _at(line: str) -> float:
 def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_caller_frees_them(
     redis_url: str, tmp_path: Path
 ) -> None:
-    engine = _engine(redis_url)
+    engine = demo_engine(redis_url)
     with demo(redis_url, tmp_path) as (url, local):
         env = _env(redis_url, local)
         call = Command(["call", SENIOR, "--url", url, "--talk", "600"], env)
@@ -156,7 +109,7 @@ def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_calle
         assert engine.agents.state("a01").state == "on_call"
 
         call.kill()  # killed outright: nothing can tell the local Twilio but silence
-        took = _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        took = within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
         assert took < FREED_WITHIN_S
         snapshot = engine.router.snapshot()
         assert all(q.waiting == 0 for q in snapshot.queues.values())
@@ -166,7 +119,7 @@ def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_t
     redis_url: str, tmp_path: Path
 ) -> None:
     """A REST outage: the server's REST requests find nobody, the webhooks still come."""
-    engine = _engine(redis_url)
+    engine = demo_engine(redis_url)
     dead, local = free_port(), free_port()
     elsewhere = {"SILVERLINE__TWILIO__API_BASE_URL": f"http://127.0.0.1:{dead}"}
     with demo(redis_url, tmp_path, elsewhere) as (url, _):
@@ -182,7 +135,7 @@ def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_t
             assert rung >= GREETING_S  # rung only once the greeting has played
             call.proc.send_signal(signal.SIGTERM)  # a timeout's kill: the caller hangs up
             call.close()
-            took = _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+            took = within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
             assert took < 2.0  # at once: no lease to run out
         finally:
             twilio.proc.terminate()
@@ -221,7 +174,7 @@ class Console:
 def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answers_at_once(
     redis_url: str, tmp_path: Path
 ) -> None:
-    engine = _engine(redis_url)
+    engine = demo_engine(redis_url)
     with demo(redis_url, tmp_path) as (url, local_port):
         console = Console(int(url.rsplit(":", 1)[1]), "a01")
         status, state = console.press("on")
@@ -234,7 +187,7 @@ def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answ
             ringing.append(console.press("on")[1]["ringing"] or "")
             return bool(ringing[-1])
 
-        _within(WITHIN_S, rings)
+        within(WITHIN_S, rings)
         leg = local.call(ringing[-1])
         assert leg["to"] == "client:a01" and leg["status"] == "ringing"
         assert engine.agents.state("a01").state == "offered"
@@ -242,11 +195,11 @@ def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answ
 
         clicked = time.monotonic()
         assert console.press("answer", leg["sid"])[0] == 200
-        _within(WITHIN_S, lambda: local.call(caller["sid"])["bridged_at"] is not None)
+        within(WITHIN_S, lambda: local.call(caller["sid"])["bridged_at"] is not None)
         connected_after = time.monotonic() - clicked
         assert connected_after < 2.0  # the click, then the one-second whisper, then the caller
         assert engine.agents.state("a01").state == "on_call"
 
         assert console.press("hangup", leg["sid"])[0] == 200
-        _within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
         local.leave("console")
