@@ -112,11 +112,11 @@ class AccountApi:
 
     sim: Simulator
 
-    def _raise(self, status: int, code: int, message: str) -> Any:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # supplied by rest.RestApi, which this is mixed into
 
-    def _date(self, at: float) -> str:
-        raise NotImplementedError
+        def _raise(self, status: int, code: int, message: str) -> Any: ...
+
+        def _date(self, at: float) -> str: ...
 
     def _base(self) -> str:
         return f"/{API_VERSION}/Accounts/{self.sim.account_sid}"
