@@ -19,6 +19,25 @@ BOOTED = re.compile(r"Booting worker with pid: (\d+)")
 WITHIN_S = 90.0
 
 
+class Output:
+    """A process's stdout, read as it is written: every line kept, and queued for waiters
+    (None once the pipe ends)."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self.queue: queue.Queue[str | None] = queue.Queue()
+        self.drainer = threading.Thread(target=self._drain, daemon=True)
+        self.drainer.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            self.queue.put(line)
+        self.queue.put(None)
+
+
 class Served:
     """`silverline serve` in a process group of its own; its log read as it is written."""
 
@@ -49,24 +68,18 @@ class Served:
             text=True,
             start_new_session=True,
         )
-        self.log: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
+        self.output = Output(self.proc)
 
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.log.append(line)
-            self._lines.put(line)
-        self._lines.put(None)
+    @property
+    def log(self) -> list[str]:
+        return self.output.lines
 
     def wait_for(self, pattern: re.Pattern[str]) -> re.Match[str]:
         """Block until the server logs a line matching `pattern` (no polling: lines are pushed)."""
         deadline = time.monotonic() + WITHIN_S
         while (left := deadline - time.monotonic()) > 0:
             try:
-                line = self._lines.get(timeout=left)
+                line = self.output.queue.get(timeout=left)
             except queue.Empty:
                 break
             if line is None:
@@ -80,6 +93,6 @@ class Served:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self._drainer.join(timeout=30)  # the pipe ends with the last process holding it
+        self.output.drainer.join(timeout=30)  # the pipe ends with the last process holding it
         assert self.proc.stdout is not None
         self.proc.stdout.close()

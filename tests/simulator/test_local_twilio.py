@@ -12,13 +12,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import queue
 import random
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
 from tests.demo_served import SENIOR, demo, demo_engine, within
 from tests.reliability.test_stream_slots import sign_in
-from tests.served import WITHIN_S
+from tests.served import WITHIN_S, Output
 
 GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
 FREED_WITHIN_S = 10.0
@@ -50,23 +48,14 @@ class Command:
         self.proc = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=err, text=True
         )
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
-        self._drainer.start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            self._queue.put(line)
-        self._queue.put(None)
+        self.output = Output(self.proc)
+        self.lines = self.output.lines
 
     def until(self, text: str) -> float:
         """Block until a line holding `text` is printed; the monotonic time it came."""
         deadline = time.monotonic() + WITHIN_S
         while (left := deadline - time.monotonic()) > 0:
-            line = self._queue.get(timeout=left)
+            line = self.output.queue.get(timeout=left)
             if line is None:
                 break
             if text in line:
@@ -80,7 +69,7 @@ class Command:
 
     def close(self) -> None:
         self.proc.wait(timeout=WITHIN_S)
-        self._drainer.join(timeout=WITHIN_S)
+        self.output.drainer.join(timeout=WITHIN_S)
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
