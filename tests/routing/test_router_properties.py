@@ -178,6 +178,9 @@ class Run:
     staffed: set[str] = field(default_factory=set)  # agents staffed after the last step
     free: set[str] = field(default_factory=set)  # agents available after the last step
     last: tuple[Any, ...] | None = None
+    # agents whose state the last step may have changed more than once: a burst's own
+    # agents, the agents of its hang-ups and those it offered callers (empty after one webhook)
+    unsure: set[str] = field(default_factory=set)
     sids: Iterator[int] = field(default_factory=itertools.count)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -254,6 +257,25 @@ def _overrides(
     ladder=None,
     overflow=("policy", 0, 1, "queue"),
 )
+# A model fault (found by the thorough profile as a flaky failure, the threads' order deciding
+# it): in a burst the only agent who speaks the caller's dialect went away, the caller was
+# offered to the other agent, and the speaker came back, all in one instant; the model took the
+# speaker for staffed at the offer. Replayed in that order, so the example does not depend on
+# how the threads interleave.
+@example(
+    team=[(set(), ["cantonese"]), (set(), ["mandarin"])],
+    ops=[("agent", 0, "available"), ("agent", 1, "available"), ("advance", 1)]
+    + [
+        (
+            "burst",
+            [("agent", 1, "away"), ("arrive", "general", "mandarin"), ("agent", 1, "available")],
+            "in order",
+        )
+    ]
+    + [("advance", 1)] * 2,
+    ladder=None,
+    overflow=None,
+)
 def test_routing_rules_hold_after_every_step(
     r: RedisClient,
     team: list[tuple[set[str], list[str]]],
@@ -311,7 +333,7 @@ def _named(run: Run, op: tuple[Any, ...]) -> tuple[Any, ...]:
     if kind == "visit":
         return (*op, f"VS{next(run.sids):03d}")
     if kind == "burst":
-        return ("burst", [_named(run, sub) for sub in op[1]])
+        return ("burst", [_named(run, sub) for sub in op[1]], *op[2:])
     if kind in ("agent", "force", "advance", "dup", "remove", "save", "stale", "expire"):
         return op
     sid = run.sid(op[1])
@@ -326,10 +348,19 @@ def _apply(run: Run, op: tuple[Any, ...]) -> Offers:
         return [], []
     if kind == "dup":
         return _apply(run, run.last) if run.last is not None else ([], [])
+    run.unsure = set()
     if kind == "burst":
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(lambda sub: _one(run, sub), op[1]))
-        return [o for d, _ in results for o in d], [o for _, p in results for o in p]
+        if op[2:] == ("in order",):  # a pinned interleaving, replayed
+            results = [_one(run, sub) for sub in op[1]]
+        else:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                results = list(pool.map(lambda sub: _one(run, sub), op[1]))
+        direct = [o for d, _ in results for o in d]
+        pulls = [o for _, p in results for o in p]
+        run.unsure = {run.team[sub[1] % len(run.team)].id for sub in op[1] if sub[0] == "agent"}
+        run.unsure |= {sub[2] for sub in op[1] if sub[0] == "hangup" and sub[2]}
+        run.unsure |= {o.agent.id for o in direct + pulls}
+        return direct, pulls
     if kind in ("remove", "save", "visit", "stale", "expire"):
         return _admin(run, op)
     return _one(run, op)
@@ -642,7 +673,10 @@ def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
         # In a burst the agents' changes land in any order, and an agent who speaks the
         # caller's dialect may sign in after the offer was made: then, at the offer, only
         # those staffed before the burst (and the agent offered) were staffed.
-        then = staffed if ordered else [a for a in staffed if a.id in before or a is agent]
+        # An agent who went away and came back within the burst may have been away at the
+        # offer: only those staffed before it and untouched by it surely were.
+        surely = before - run.unsure
+        then = staffed if ordered else [a for a in staffed if a.id in surely or a is agent]
         assert _eligible(run, agent, c, now, then), f"{sid} given to {agent.id} too early"
         # At the offer this agent was free too: the fewest free senior-trained agents then.
         # (A higher count would only make more callers eligible: this never blames an order
@@ -658,7 +692,7 @@ def _check(run: Run, offers: list[Offer], ordered: bool) -> None:
             # free before it were free at the offer.
             missed = {aid for aid, till in c.get("mx", {}).items() if now < till}
             free = [a for a in available if "senior" in a.skills and a.id not in missed]
-            free = [a for a in free if ordered or a.id in was_free]
+            free = [a for a in free if ordered or a.id in was_free - run.unsure]
             assert not free, "a senior agent was free"
 
 
