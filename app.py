@@ -18,7 +18,7 @@ from ivr.runtime.embedded import open_store
 from ivr.settings import Settings, load_settings
 from ivr.telephony import Telephony
 from ivr.web import auth, blueprints, headers, jsonresponse
-from routing import numbers
+from routing.callers import numbers
 from routing.clock import Clock, SystemClock
 from routing.engine import Engine
 from routing.keys import Keys

@@ -52,9 +52,9 @@ from ivr.simulator.core.rest import wsgi_app
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport, Reply, Transport
 from ivr.simulator.traffic import Plan, Population, arrivals, caller_for
-from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import connect as connect_redis
 
 PATHS = ("dial", "conference")

@@ -28,11 +28,11 @@ import redis
 from bench.common import machine, median, percentile
 from ivr.runtime.redis_process import RedisProcess
 from ivr.settings import load_settings
+from routing.callers.directory import Directory
+from routing.callers.importer import import_csv
+from routing.callers.resident_id import check_character
 from routing.clock import FixedClock
-from routing.directory import Directory
-from routing.importer import import_csv
 from routing.keys import Keys
-from routing.resident_id import check_character
 from routing.settings import PROJECT_ROOT
 from routing.store import connect
 

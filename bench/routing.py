@@ -29,11 +29,11 @@ from pathlib import Path
 from bench.common import median, percentile
 from bench.directory import NOW, start_redis
 from ivr.settings import load_settings
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from routing.store import connect
 
 

@@ -95,10 +95,10 @@ from ivr.simulator.ledger import (
     mismatches,
     overlaps,
 )
-from routing.agents import Agent
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import connect
 
 SERVER = {"routing.wrap_up_seconds": 0, "server.threads": 8}

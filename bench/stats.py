@@ -36,7 +36,7 @@ from ivr.runtime.redis_process import RedisProcess
 from ivr.runtime.server import freeze_heap
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.stats import day_intervals, interval_id
+from routing.queues.events import day_intervals, interval_id
 
 NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)  # 10:00 in Shanghai
 DAYS = 365

@@ -30,8 +30,8 @@ from ivr.cli.runs import OPEN_ALL_DAY
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Plan, report
-from routing.campaigns import Campaign
 from routing.clock import FixedClock
+from routing.outbound.campaigns import Campaign
 
 START = datetime(2026, 11, 23, 1, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 WRAP_UP = 15

@@ -29,9 +29,9 @@ from bench.common import median
 from bench.directory import NOW, generate, start_redis
 from bench.http import LoadResult, load, signed_post, start_server
 from ivr.settings import load_settings
+from routing.callers.directory import Directory
+from routing.callers.importer import import_csv
 from routing.clock import FixedClock
-from routing.directory import Directory
-from routing.importer import import_csv
 from routing.keys import Keys
 from routing.settings import PROJECT_ROOT
 from routing.store import connect

@@ -19,8 +19,8 @@ from ivr.settings import Settings
 from ivr.telephony import Telephony
 from routing.clock import Clock
 from routing.engine import Engine
-from routing.sessions import Sessions
-from routing.users import Users
+from routing.governance.sessions import Sessions
+from routing.governance.users import Users
 
 EXTENSION = "silverline"
 

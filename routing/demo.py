@@ -25,11 +25,11 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from routing import numbers
-from routing.agents import Agent, Agents
-from routing.caller import Customer
+from routing.callers import numbers
+from routing.callers.caller import Customer
+from routing.callers.directory import Directory
 from routing.clock import Clock
-from routing.directory import Directory
+from routing.queues.agents import Agent, Agents
 
 DEMO_CUSTOMERS: tuple[tuple[str, str, int, str | None], ...] = (
     ("+8613902200060", "陈婉仪", 72, None),

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from routing.abandoned import Abandoned
-from routing.agents import Agents
-from routing.alerts import Alerts
-from routing.audit import AuditTrail
-from routing.callbacks import CallbackRequests
-from routing.campaigns import Campaigns
+from routing.callers.directory import Directory
 from routing.clock import Clock
-from routing.complaints import ComplaintBox
-from routing.directory import Directory
+from routing.governance.audit import AuditTrail
+from routing.governance.privacy import PersonalData
+from routing.governance.users import Users
 from routing.keys import Keys
-from routing.privacy import PersonalData
-from routing.recorder import Recorder
-from routing.router import Router
+from routing.outbound.campaigns import Campaigns
+from routing.outbound.visits import Visits
+from routing.queues.abandoned import Abandoned
+from routing.queues.agents import Agents
+from routing.queues.callbacks import CallbackRequests
+from routing.queues.complaints import ComplaintBox
+from routing.queues.recorder import Recorder
+from routing.queues.router import Router
+from routing.queues.wrapup import WrapUps
+from routing.reporting.alerts import Alerts
+from routing.reporting.queue_stats import Stats
+from routing.reporting.team_stats import TeamStats
 from routing.settings import EngineSettings
-from routing.statsquery import Stats
 from routing.store import RedisClient
-from routing.teamstats import TeamStats
-from routing.users import Users
-from routing.visits import Visits
-from routing.wrapup import WrapUps
 
 
 class Engine:

@@ -145,11 +145,11 @@ class Keys:
         return f"{self.stats_prefix()}:events"
 
     def stats_agents(self, interval: str) -> str:
-        """Per-agent figures of one interval: "<agent>:<figure>" -> n (teamstats.py)."""
+        """Per-agent figures of one interval: "<agent>:<figure>" -> n (team_stats.py)."""
         return f"{self.stats_prefix()}:agent:{interval}"
 
     def stats_dialects(self, interval: str) -> str:
-        """Per-dialect figures of one interval: "<dialect>:<figure>" -> n (teamstats.py)."""
+        """Per-dialect figures of one interval: "<dialect>:<figure>" -> n (team_stats.py)."""
         return f"{self.stats_prefix()}:dialect:{interval}"
 
     def stats_wrap_up(self, queue: str, interval: str) -> str:
@@ -321,7 +321,7 @@ class Keys:
     def routing_forced(self) -> str:
         """Supervisors' forced agent state changes, newest first (JSON: who, when, what).
 
-        An audit trail, so it is bounded twice: the newest entries only (route.py's
+        An audit trail, so it is bounded twice: the newest entries only (routing_script.py's
         FORCED_KEEP) and none older than the statistics' retention, which they explain.
         """
         return f"{self._routing()}:forced"

@@ -1,7 +1,7 @@
 """The Lua scripts, kept as files in routing/lua/ and read by this one loader.
 
 Each script gets its keys through KEYS (or, for route.lua, by name from routing/keys.py: see
-route.py) and the time through ARGV; none reads the clock or builds a key of its own.
+routing_script.py) and the time through ARGV; none reads the clock or builds a key of its own.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ivr.runtime.embedded import free_port
 from ivr.settings import Server, load_settings
-from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.demo import seed_customers
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import connect
 from tests.served import BOOTED, Served
 from tests.web.conftest import PASSWORD

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from dialects.packs import default_packs
-from routing.agents import Agent
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 
 
 def conference(dial: Dial, call_sid: str, *, start: bool, **options: str) -> None:

@@ -38,7 +38,7 @@ from ivr.call.twiml import reply, speak
 from ivr.call.webhooks import fallback, public_base, twilio_webhook
 from ivr.services import engine
 from routing.exceptions import StoreUnavailable
-from routing.router import CallInfo, Offer
+from routing.queues.router import CallInfo, Offer
 
 bp = Blueprint("connect", __name__, url_prefix="/voice")
 

@@ -23,7 +23,7 @@ from ivr.call.agent_leg import agent_twiml, line_twiml
 from ivr.call.webhooks import public_base
 from ivr.telephony import Telephony
 from routing.engine import Engine
-from routing.router import LegClaim, Offer
+from routing.queues.router import LegClaim, Offer
 
 log = logging.getLogger("silverline.dispatch")
 
@@ -166,8 +166,9 @@ class Dispatcher:
             self.act(self.engine.router.callback_result(offer.call_sid, "failed"), root)
 
     def _place_visit(self, offer: Offer, root: str, query: str) -> None:
-        """Dial a return visit's customer, their agent already reserved (routing/visits.py);
-        the do-not-call list is asked once more at the moment of dialling."""
+        """Dial a return visit's customer, their agent already reserved
+        (routing/outbound/visits.py); the do-not-call list is asked once more at the moment of
+        dialling."""
         number, sid = offer.caller_number, None
         if number and not self.engine.campaigns.forbidden(number):
             sid = self.telephony.place_visit(

@@ -28,7 +28,7 @@ from ivr.call.agent_leg import room_name, whisper_into
 from ivr.call.twiml import reply
 from ivr.call.webhooks import twilio_webhook
 from ivr.services import engine
-from routing.router import Offer
+from routing.queues.router import Offer
 
 bp = Blueprint("open_line", __name__, url_prefix="/voice")
 

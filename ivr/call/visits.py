@@ -1,5 +1,5 @@
 """The webhooks of a return visit's call (docs/campaigns.md), placed by the dispatcher once an
-agent is reserved for the customer (routing/visits.py).
+agent is reserved for the customer (routing/outbound/visits.py).
 
 visit-answer  -> a person: the hotline named, then their agent  |  a machine: a short, slow
                  message with the hotline's number, the agent released
@@ -24,7 +24,7 @@ from ivr.call.twiml import reply
 from ivr.call.voice import _MACHINE, _OVER, _caller_of, _dial, _form, _place, _say, _url
 from ivr.call.webhooks import fallback, twilio_webhook
 from ivr.services import engine, telephony
-from routing.caller import Caller
+from routing.callers.caller import Caller
 
 bp = Blueprint("visits", __name__, url_prefix="/voice")
 

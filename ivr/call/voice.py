@@ -25,13 +25,13 @@ from ivr.call.open_line import announce_after, join_open_line
 from ivr.call.twiml import dial_contact, reply, speak
 from ivr.call.webhooks import fallback, fallback_twiml, public_base, twilio_webhook
 from ivr.services import engine, telephony
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import epoch_ms
-from routing.complaints import complaints_open
-from routing.hours import is_open, special_today
-from routing.menu import Choice, OfferReply, choose, reply_by, reply_to_offer
-from routing.router import CallInfo, Offer, Placement, Queued
-from routing.stats import EventKind
+from routing.queues.complaints import complaints_open
+from routing.queues.events import EventKind
+from routing.queues.hours import is_open, special_today
+from routing.queues.menu import Choice, OfferReply, choose, reply_by, reply_to_offer
+from routing.queues.router import CallInfo, Offer, Placement, Queued
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 

@@ -19,12 +19,12 @@ from dialects.registry import UnknownDialect, resolve
 from ivr.call.dispatch import Dispatcher
 from ivr.cli.helpers import cli_audit, cli_engine, cli_settings, os_user
 from ivr.telephony import Telephony
-from routing import numbers
-from routing.agents import SETTABLE_STATES, Agent, AgentStatus
+from routing.callers import numbers
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
-from routing.route import FORCED_KEEP
-from routing.router import Offer
+from routing.queues.agents import SETTABLE_STATES, Agent, AgentStatus
+from routing.queues.router import Offer
+from routing.queues.routing_script import FORCED_KEEP
 
 T = TypeVar("T")
 READY = "ready"  # the console's word for "wrap-up done, give me the next caller"

@@ -1,4 +1,5 @@
-"""`silverline audit`: the audit trail, newest first, as lines or JSON (routing/audit.py)."""
+"""`silverline audit`: the audit trail, newest first, as lines or JSON
+(routing/governance/audit.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import tzinfo
 import click
 
 from ivr.cli.helpers import cli_engine
-from routing.audit import AuditEntry, parse_since
 from routing.exceptions import SilverlineError
+from routing.governance.audit import AuditEntry, parse_since
 
 
 @click.command("audit")

@@ -1,7 +1,8 @@
-"""`silverline campaigns`: return-visit campaigns (回访) to older customers (routing/campaigns.py).
+"""`silverline campaigns`: return-visit campaigns (回访) to older customers
+(routing/outbound/campaigns.py).
 
 Making, listing, pausing and resuming campaigns, and the do-not-call list. The server's ticker
-dials them, progressively, an agent reserved first (routing/visits.py, docs/campaigns.md).
+dials them, progressively, an agent reserved first (routing/outbound/visits.py, docs/campaigns.md).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import TypeVar
 import click
 
 from ivr.cli.helpers import cli_audit, cli_engine
-from routing.campaigns import Campaign, CampaignError
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
-from routing.privacy import mask
+from routing.governance.privacy import mask
+from routing.outbound.campaigns import Campaign, CampaignError
 
 T = TypeVar("T")
 

@@ -14,13 +14,13 @@ from dialects.registry import DIALECTS
 from ivr.cli import users
 from ivr.cli.helpers import cli_audit, cli_engine
 from ivr.runtime import demo as demo_mode
-from routing import numbers
-from routing.caller import Caller
+from routing.callers import numbers
+from routing.callers.caller import Caller
+from routing.callers.importer import import_csv
 from routing.demo import DEMO_CUSTOMERS, seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import ImportRowError, SilverlineError
-from routing.importer import import_csv
-from routing.privacy import mask
+from routing.governance.privacy import mask
 
 
 @click.group()

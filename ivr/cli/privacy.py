@@ -9,7 +9,7 @@ import click
 
 from ivr.cli.helpers import cli_engine
 from routing.exceptions import SilverlineError
-from routing.privacy import families
+from routing.governance.privacy import families
 
 OUTSIDE_REDIS = (
     "Outside Redis: the report spool (server.spool_dir) keeps Twilio's reports that Redis could "

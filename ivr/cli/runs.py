@@ -25,7 +25,7 @@ from routing.exceptions import SilverlineError
 # calls at 0.1333/s span 21 hours, and those after closing would hear the after-hours flow.
 OPEN_ALL_DAY = {
     "business_hours.open": "00:00",
-    "business_hours.close": "00:00",  # equal times: round the clock (routing/hours.py)
+    "business_hours.close": "00:00",  # equal times: round the clock (routing/queues/hours.py)
     "business_hours.weekdays": [1, 2, 3, 4, 5, 6, 7],
     "business_hours.holidays": [],
     "business_hours.special_days": {},

@@ -47,12 +47,12 @@ from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import CLASSES, LivedCall, Plan, arrival_span, report
 from ivr.telephony import Telephony
 from ivr.web.demo_phone import phone_options
-from routing import numbers
+from routing.callers import numbers
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
-from routing.hours import is_open
-from routing.router import Offer
+from routing.queues.hours import is_open
+from routing.queues.router import Offer
 
 _LONGEST_CALL_S = 4 * 3600.0
 DEMO_TALK_S = 10.0  # a demo call's conversation: long enough to see, short enough to wait for

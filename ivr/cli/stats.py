@@ -1,5 +1,5 @@
 """`silverline stats`: today's figures, or a date range's, per queue, per agent and per
-dialect, from the same aggregates as the dashboard, the API and the CSV (routing/reports.py)."""
+dialect, from the same aggregates as the dashboard, the API and the CSV (routing/team_report.py)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import click
 from ivr.cli.helpers import cli_engine
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
-from routing.reports import team_report
-from routing.stats import days
-from routing.statsquery import MAX_RANGE_DAYS
+from routing.queues.events import days
+from routing.reporting.queue_stats import MAX_RANGE_DAYS
+from routing.team_report import team_report
 
 
 @click.command("stats")

@@ -13,7 +13,7 @@ import click
 from ivr.cli.helpers import cli_audit, cli_engine
 from ivr.runtime.demo import DEMO_FILE, seed_users
 from routing.exceptions import SilverlineError
-from routing.users import ROLES
+from routing.governance.users import ROLES
 
 
 @click.group()

@@ -1,4 +1,4 @@
-"""The alerts' thread in each server worker: evaluates the rules (routing/alerts.py) every
+"""The alerts' thread in each server worker: evaluates the rules (routing/reporting/alerts.py) every
 `alerts.check_seconds` and posts each alert that fired or resolved to `alerts.webhook_url`.
 
 A thread of its own, so a slow or dead webhook never delays a call's webhook or the ticker's

@@ -19,8 +19,8 @@ from ivr.settings import DEMO_AUTH_TOKEN, Settings
 from routing.demo import seed_agents, seed_customers
 from routing.engine import Engine
 from routing.exceptions import SettingsError
+from routing.governance.users import Users, seed_demo_users
 from routing.settings import PROJECT_ROOT
-from routing.users import Users, seed_demo_users
 
 # Demo passwords as last printed, so `users demo` run again keeps the ones people wrote down.
 DEMO_FILE = PROJECT_ROOT / "var" / "demo_users.json"

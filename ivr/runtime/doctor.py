@@ -28,7 +28,7 @@ from ivr.settings import Settings
 from ivr.telephony import rest_client
 from ivr.web.softphone import access_token
 from routing.engine import Engine
-from routing.hours import hours_on, is_open
+from routing.queues.hours import hours_on, is_open
 from routing.settings import Fallback
 from routing.store import server_version
 

@@ -20,7 +20,7 @@ from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo
 from ivr.runtime.logmask import without_credentials
 from ivr.services import AppFactory
 from ivr.settings import Settings, load_settings
-from routing.hours import is_open
+from routing.queues.hours import is_open
 
 log = logging.getLogger("silverline")
 

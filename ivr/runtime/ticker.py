@@ -19,10 +19,10 @@ from flask import Flask
 
 from ivr import services
 from ivr.call import dispatch, reconcile, spool
-from routing.callbacks import CallbackRequest
-from routing.complaints import complaints_open
 from routing.engine import Engine
-from routing.hours import is_open
+from routing.queues.callbacks import CallbackRequest
+from routing.queues.complaints import complaints_open
+from routing.queues.hours import is_open
 from routing.settings import EngineSettings
 
 log = logging.getLogger("silverline.ticker")
@@ -73,8 +73,8 @@ def release_after_hours(eng: Engine) -> int:
 
 def _entered(req: CallbackRequest, queue: str, s: EngineSettings) -> datetime | None:
     """A caller who hung up waiting while their queue was open keeps their place in line
-    (routing/abandoned.py books them with their entry time); a request made while the queue was
-    closed joins now (None), or its wait would count the night."""
+    (routing/queues/abandoned.py books them with their entry time); a request made while the
+    queue was closed joins now (None), or its wait would count the night."""
     asked = datetime.fromtimestamp(req.requested_ms / 1000, UTC)
     if queue == "complaints":
         return asked if complaints_open(asked, s) else None

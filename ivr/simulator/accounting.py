@@ -22,7 +22,7 @@ from typing import Any
 
 from ivr.simulator.core.calls import Leg
 from routing.engine import Engine
-from routing.hours import is_open
+from routing.queues.hours import is_open
 
 PATHS = (
     "agent",

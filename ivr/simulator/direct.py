@@ -18,10 +18,10 @@ from ivr.simulator.core.people import patience
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.traffic import LivedCall, Plan
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.engine import Engine
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 
 
 @dataclass

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.transport import NO_ANSWER, Reply, Transport
 from routing.engine import Engine
-from routing.statsquery import CLASSES, Stats
+from routing.reporting.queue_stats import CLASSES, Stats
 
 COUNTED = (
     "offered",

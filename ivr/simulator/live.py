@@ -27,11 +27,11 @@ from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport, Transport
 from ivr.simulator.occupancy import Observing, Occupancy
 from ivr.simulator.traffic import LivedCall, Plan, Population, arrivals, caller_for, outcome
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 
 _NUMBER_BLOCKS = 10**8  # the eight digits after +86139 / +86137
 

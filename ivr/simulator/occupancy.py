@@ -18,7 +18,7 @@ from datetime import datetime
 
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.core.transport import Reply, Transport
-from routing.agents import Agents, AgentStatus
+from routing.queues.agents import Agents, AgentStatus
 
 BUSY = frozenset({"offered", "on_call", "wrap_up"})
 STAFFED = BUSY | {"available"}

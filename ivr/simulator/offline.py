@@ -33,11 +33,11 @@ from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.traffic import LivedCall, Plan, Population, arrivals, caller_for, outcome
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
-from routing.hours import is_open
+from routing.queues.agents import Agent
+from routing.queues.hours import is_open
 
 BASE = "http://localhost"  # the Flask test client's host: webhooks are signed for it
 

@@ -13,7 +13,7 @@ from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller, patience
 from ivr.simulator.core.steps import Steps
 from ivr.simulator.core.switch import Simulator
-from routing.caller import Customer
+from routing.callers.caller import Customer
 
 CLASSES = ("senior", "other", "all")
 ROUTED_PATHS = ("agent", "abandoned_queue", "callback")  # the paths of calls offered to agents
@@ -113,8 +113,8 @@ def _round(value: float | None) -> float | None:
 def p90(values: list[float]) -> float | None:
     """The 90th percentile by nearest rank: at least 90 % of the values are at most it.
 
-    Exact, from every call: the product's own p90 (routing/stats.py) is read off second-sized
-    buckets because its aggregates keep counts, not calls; a run keeps every call.
+    Exact, from every call: the product's own p90 (routing/queues/events.py) is read off
+    second-sized buckets because its aggregates keep counts, not calls; a run keeps every call.
     """
     if not values:
         return None

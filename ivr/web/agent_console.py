@@ -1,10 +1,10 @@
 """The agent console, /agent: availability, and the caller the agent is offered or talking to.
 
-An agent user is one agent (routing.users.User.agent_id); every view reads that agent's own
-state, so an agent never sees another agent's caller. The page renders the state once and then
-follows it live over server-sent events (/agent/events), which push within half a second of
-a change; /agent/state is the same state as JSON, and a POST to it sets the agent available,
-away or offline, or "ready" (wrap-up done).
+An agent user is one agent (routing.governance.users.User.agent_id); every view reads that
+agent's own state, so an agent never sees another agent's caller. The page renders the state
+once and then follows it live over server-sent events (/agent/events), which push within half a
+second of a change; /agent/state is the same state as JSON, and a POST to it sets the agent
+available, away or offline, or "ready" (wrap-up done).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from ivr.services import settings as app_settings
 from ivr.web import auth, softphone
 from ivr.web.pages import lang
 from ivr.web.streams import open_stream
-from routing.agents import Agent, AgentStatus
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
-from routing.router import CallInfo
+from routing.queues.agents import Agent, AgentStatus
+from routing.queues.router import CallInfo
 
 bp = Blueprint("agent_console", __name__, url_prefix="/agent")
 

@@ -16,9 +16,9 @@ from ivr.call import dispatch
 from ivr.services import engine
 from ivr.web import audit, dashboard
 from ivr.web.auth import current_user, require_role
-from routing.agents import SETTABLE_STATES
 from routing.exceptions import StoreUnavailable
-from routing.route import FORCED_KEEP
+from routing.queues.agents import SETTABLE_STATES
+from routing.queues.routing_script import FORCED_KEEP
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 log = logging.getLogger("silverline.api")

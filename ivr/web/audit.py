@@ -3,7 +3,7 @@
 `record(...)` stamps an entry with the signed-in user (or the name given, for a failed
 sign-in) and the request's remote address. It never fails the action it follows: the action
 is done by then, so a Redis hiccup is logged instead. The page `/supervisor/audit` and
-`/api/v1/audit` list the trail, newest first (routing/audit.py keeps it).
+`/api/v1/audit` list the trail, newest first (routing/governance/audit.py keeps it).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from ivr.call.logtext import shown
 from ivr.services import engine
 from ivr.web.auth import address, current_user, require_role
-from routing.audit import AuditEntry, parse_since
 from routing.exceptions import StoreUnavailable
-from routing.router import ForcedChange
+from routing.governance.audit import AuditEntry, parse_since
+from routing.queues.router import ForcedChange
 
 bp = Blueprint("audit", __name__)
 log = logging.getLogger("silverline.audit")

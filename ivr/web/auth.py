@@ -1,11 +1,11 @@
 """Sign-in for the pages and APIs: the session, roles, CSRF tokens and number masking.
 
-`require_role("supervisor")` guards a view: no signed-in user gets a redirect to /login (or
-401 JSON under /api/ and for event streams), a user of another role gets 403. The session is
-Flask's signed cookie, holding the user name, a session id kept in Redis (routing/sessions.py:
-signing out deletes it, so a copy of the cookie opens nothing afterwards) and a fingerprint of
-their password hash, so a removed user or a changed password ends every session at the next
-request.
+`require_role("supervisor")` guards a view: no signed-in user gets a redirect to /login (or 401
+JSON under /api/ and for event streams), a user of another role gets 403. The session is
+Flask's signed cookie, holding the user name, a session id kept in Redis
+(routing/governance/sessions.py: signing out deletes it, so a copy of the cookie opens nothing
+afterwards) and a fingerprint of their password hash, so a removed user or a changed password
+ends every session at the next request.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from ivr import services
 from ivr.call.logtext import shown
 from ivr.settings import Settings
 from routing.exceptions import SettingsError, StoreUnavailable
-from routing.sessions import LIFETIME_S
+from routing.governance.sessions import LIFETIME_S
+from routing.governance.users import ROLES, User
 from routing.settings import PROJECT_ROOT
-from routing.users import ROLES, User
 
 log = logging.getLogger("silverline.auth")
 

@@ -16,10 +16,10 @@ from flask import Blueprint, Response, jsonify
 from ivr.services import engine
 from ivr.web import audit, spreadsheet
 from ivr.web.auth import require_role
-from routing.campaigns import Campaign, Target
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
-from routing.privacy import mask
+from routing.governance.privacy import mask
+from routing.outbound.campaigns import Campaign, Target
 
 bp = Blueprint("campaigns", __name__)
 

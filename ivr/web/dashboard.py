@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from routing.agents import AGENT_STATES, Agent, AgentStatus
 from routing.engine import Engine
-from routing.router import QueueFigures, QueueSnapshot
+from routing.queues.agents import AGENT_STATES, Agent, AgentStatus
+from routing.queues.router import QueueFigures, QueueSnapshot
+from routing.reporting.queue_stats import ALL, CLASSES, MAX_RANGE_DAYS, Figures, Interval
 from routing.settings import QueueSettings
-from routing.statsquery import ALL, CLASSES, MAX_RANGE_DAYS, Figures, Interval
 
 SENIOR_QUEUE = "senior"
 # The figures a dashboard row shows (the API gives every count; see Figures.as_dict).

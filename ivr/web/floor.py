@@ -2,7 +2,7 @@
 
 Read on demand (the page's button, the API), never by the live board's stream, so the board
 keeps its latency. Booking needs a supervisor and the CSRF token (ivr/web/auth.py), and is
-recorded in the audit trail. The engine side is routing/abandoned.py.
+recorded in the audit trail. The engine side is routing/queues/abandoned.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from flask import Blueprint, Response, jsonify
 from ivr.services import engine
 from ivr.web import audit
 from ivr.web.auth import mask_number, require_role
-from routing.abandoned import AbandonedCaller
 from routing.exceptions import StoreUnavailable
+from routing.queues.abandoned import AbandonedCaller
 
 bp = Blueprint("floor", __name__, url_prefix="/api/v1")
 

@@ -27,11 +27,11 @@ from prometheus_client.registry import Collector
 
 from ivr import services
 from ivr.web import dashboard
-from routing.campaigns import OUTCOMES
 from routing.engine import Engine
 from routing.exceptions import SettingsError, StoreUnavailable
-from routing.stats import TTH_BOUNDS
-from routing.statsquery import Figures
+from routing.outbound.campaigns import OUTCOMES
+from routing.queues.events import TTH_BOUNDS
+from routing.reporting.queue_stats import Figures
 
 bp = Blueprint("metrics", __name__)
 REGISTRY = "silverline.metrics"

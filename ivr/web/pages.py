@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from ivr import services
 from ivr.web import audit, auth
-from routing.users import User
+from routing.governance.users import User
 
 LANGS = ("zh", "en")
 bp = Blueprint(

@@ -23,8 +23,8 @@ from ivr.services import settings as app_settings
 from ivr.settings import Settings
 from ivr.web import audit, auth
 from ivr.web.demo_phone import BEAT_SECONDS, DemoPhones, LocalPhone
-from routing.campaigns import CampaignError
-from routing.privacy import mask
+from routing.governance.privacy import mask
+from routing.outbound.campaigns import CampaignError
 
 bp = Blueprint("softphone", __name__, url_prefix="/agent")
 
@@ -152,8 +152,8 @@ def wrap_up() -> Response | tuple[Response, int]:
         return jsonify(error="that call was not answered by you"), 404
     code, note = request.form.get("code", ""), request.form.get("note", "")
     try:
-        # a return visit's code is its customer's outcome too (routing/visits.py); `at`: the
-        # customer's HH:MM for call_back_later (else the note's first HH:MM)
+        # a return visit's code is its customer's outcome too (routing/outbound/visits.py);
+        # `at`: the customer's HH:MM for call_back_later (else the note's first HH:MM)
         eng.visits.wrapped_up(info, code, note, request.form.get("at", ""))
         if info.campaign and code == "do_not_call" and info.caller_number:
             audit.record("do_not_call_added", mask(info.caller_number))

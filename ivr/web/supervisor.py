@@ -20,9 +20,9 @@ from ivr.web import audit, dashboard, spreadsheet
 from ivr.web.auth import require_role
 from ivr.web.streams import open_stream
 from routing.exceptions import StoreUnavailable
+from routing.queues.wrapup import csv_cell
+from routing.reporting.queue_stats import CLASSES, Figures, Interval
 from routing.settings import StatsSettings
-from routing.statsquery import CLASSES, Figures, Interval
-from routing.wrapup import csv_cell
 
 bp = Blueprint("supervisor", __name__)
 

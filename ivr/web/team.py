@@ -1,7 +1,7 @@
 """Reports per agent and per dialect: `/api/v1/team` (JSON) and `/supervisor/team.csv`.
 
-Read on demand, never by the live board's stream. The figures are routing/teamstats.py's,
-shaped by routing/reports.py; what each means is in docs/supervisors.md.
+Read on demand, never by the live board's stream. The figures are routing/reporting/team_stats.py's,
+shaped by routing/team_report.py; what each means is in docs/supervisors.md.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from ivr.services import engine
 from ivr.web import audit, dashboard, spreadsheet
 from ivr.web.auth import require_role
 from routing.exceptions import StoreUnavailable
-from routing.reports import team_report
-from routing.wrapup import csv_cell
+from routing.queues.wrapup import csv_cell
+from routing.team_report import team_report
 
 bp = Blueprint("team", __name__)
 AGENT_COLUMNS = (

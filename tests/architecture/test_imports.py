@@ -181,10 +181,70 @@ def test_benchmarks_and_product_import_nothing_from_the_tests() -> None:
 def test_a_cycle_and_an_upward_arrow_are_caught(tmp_path: Path) -> None:
     """The checks above can fail: an upward import is ranked above its importer."""
     assert layer("ivr.cli.sim") > layer("ivr.simulator.offline") > layer("ivr.call.voice")
-    assert layer("app") > layer("ivr.cli") and layer("routing.router") == 0
+    assert layer("app") > layer("ivr.cli") and layer("routing.queues.router") == 0
     source = tmp_path / "m.py"
     source.write_text("from ivr.call import voice\nimport app\n", encoding="utf-8")
     assert {m for m, _ in imports(source, "ivr.web")} >= {"ivr.call.voice", "app"}
+
+
+# routing/'s own packages, lowest first (routing/__init__.py says what each holds).
+ROUTING_LAYERS = (
+    (
+        "routing.clock",
+        "routing.exceptions",
+        "routing.keys",
+        "routing.scripts",
+        "routing.settings",
+        "routing.store",
+    ),
+    ("routing.callers",),
+    ("routing.queues",),
+    ("routing.outbound",),
+    ("routing.reporting",),
+    ("routing.governance",),
+    ("routing.demo", "routing.engine", "routing.migrate", "routing.team_report"),
+)
+
+
+def routing_layer(module: str) -> int:
+    if module == "routing":  # the package's docstring: `from routing import x` names x too
+        return -1
+    ranks = [
+        rank
+        for rank, prefixes in enumerate(ROUTING_LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    assert len(ranks) == 1, f"{module} is in {len(ranks)} routing layers: add it to ROUTING_LAYERS"
+    return ranks[0]
+
+
+def routing_upward(edges: dict[str, set[tuple[str, int]]]) -> list[str]:
+    """Every import inside routing/ that points up ROUTING_LAYERS."""
+    return [
+        f"{src}:{line} imports {dst}"
+        for src, targets in edges.items()
+        if src.startswith("routing.")
+        for dst, line in sorted(targets)
+        if dst.startswith("routing") and routing_layer(dst) > routing_layer(src)
+    ]
+
+
+def test_routing_packages_import_only_those_below() -> None:
+    edges = graph()
+    for module in edges:  # a new module names its layer, or this fails
+        if module.startswith("routing."):
+            routing_layer(module)
+    upward = routing_upward(edges)
+    assert not upward, "routing imports that point up ROUTING_LAYERS:\n" + "\n".join(upward)
+
+
+def test_routing_layers_catch_an_upward_import() -> None:
+    """The check above can fail: the engine's callers reaching up to the router is reported."""
+    assert routing_layer("routing.queues.router") > routing_layer("routing.callers.directory")
+    assert routing_layer("routing.engine") > routing_layer("routing.governance.privacy")
+    wrong = {"routing.callers.directory": {("routing.queues.router", 7)}}
+    assert routing_upward(wrong) == ["routing.callers.directory:7 imports routing.queues.router"]
 
 
 def test_no_function_is_longer_than_forty_lines() -> None:

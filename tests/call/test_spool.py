@@ -30,9 +30,9 @@ from ivr.call.spool import (
     spool_of,
 )
 from ivr.simulator.ledger import events, figures
-from routing.agents import Agent
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
+from routing.queues.agents import Agent
 from routing.store import RedisClient
 from tests.webhook_client import BASE, post, twiml_of
 

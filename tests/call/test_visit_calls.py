@@ -6,9 +6,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from routing.campaigns import Campaign
 from routing.engine import Engine
-from routing.router import Offer
+from routing.outbound.campaigns import Campaign
+from routing.queues.router import Offer
 from tests.call.test_voice import SENIOR, add_agent, call_sid, params
 from tests.call.test_voice import people as people  # the fixture: the directory's customers
 from tests.webhook_client import post, twiml

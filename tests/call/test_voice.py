@@ -9,10 +9,10 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from ivr import services
-from routing.agents import Agent
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from tests.conftest import CLUSTER
 from tests.webhook_client import post, spoken, twiml
 

@@ -11,8 +11,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call.agent_leg import agent_twiml, whisper_into
-from routing.agents import Agent
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from tests.readable import reads_badly
 
 PACKS = default_packs()

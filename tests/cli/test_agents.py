@@ -9,14 +9,14 @@ from click.testing import CliRunner
 
 from app import cli as main
 from ivr.settings import load_settings
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import SystemClock
 from routing.demo import seed_agents
 from routing.engine import Engine
-from routing.router import Offer
+from routing.governance.users import Users
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from routing.store import RedisClient
-from routing.users import Users
 from tests.cli.conftest import run
 
 

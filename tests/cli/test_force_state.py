@@ -10,11 +10,11 @@ from click.testing import CliRunner
 
 from app import cli as main
 from ivr.settings import load_settings
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import SystemClock
 from routing.engine import Engine
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.cli.conftest import run
 

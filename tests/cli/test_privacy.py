@@ -15,10 +15,10 @@ from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.audit import AuditEntry
+from routing.callers.resident_id import check_character
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
-from routing.resident_id import check_character
+from routing.governance.audit import AuditEntry
 from routing.store import RedisClient
 from tests.cli.conftest import run
 from tests.conftest import CLUSTER

@@ -13,12 +13,12 @@ from app import cli as main
 from ivr.runtime.demo import seed_demo
 from ivr.runtime.server import banner
 from ivr.settings import load_settings
-from routing.agents import Agent, Agents
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.governance.users import Users
 from routing.keys import Keys
+from routing.queues.agents import Agent, Agents
 from routing.store import RedisClient, connect
-from routing.users import Users
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ import pytest
 
 from ivr.runtime.embedded import EmbeddedRedis
 from ivr.settings import load_settings
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.statsquery import Stats
+from routing.reporting.queue_stats import Stats
 from routing.store import RedisClient, connect
 from tests.conftest import T0
 

@@ -24,13 +24,13 @@ from twilio.request_validator import RequestValidator
 
 from ivr.settings import DEMO_AUTH_TOKEN, load_settings
 from ivr.simulator.ledger import context_of
-from routing.agents import Agent
+from routing.callers.directory import Directory
+from routing.callers.importer import HEADER, import_csv
 from routing.clock import FixedClock
-from routing.directory import Directory
 from routing.engine import Engine
 from routing.exceptions import ImportRowError, SettingsError
-from routing.importer import HEADER, import_csv
 from routing.keys import Keys
+from routing.queues.agents import Agent
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.profiles import examples

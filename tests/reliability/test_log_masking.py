@@ -22,7 +22,7 @@ from ivr import services
 from ivr.runtime.logmask import mask
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
 from tests.webhook_client import post

@@ -29,11 +29,11 @@ from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.ledger import context_of
-from routing.agents import Agent
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.statsquery import Stats
+from routing.queues.agents import Agent
+from routing.reporting.queue_stats import Stats
 from tests.conftest import T0
 from tests.webhook_client import post, twiml_of
 

@@ -21,10 +21,10 @@ from app import create_app
 from ivr import services
 from ivr.runtime.embedded import redis_binary
 from ivr.runtime.redis_process import RedisProcess
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.statsquery import Stats
+from routing.queues.agents import Agent
+from routing.reporting.queue_stats import Stats
 from tests.webhook_client import post, twiml_of
 
 PASSWORD = "s3cret pass:/@"  # characters a URL must escape

@@ -26,9 +26,9 @@ from ivr.runtime.embedded import free_port
 from ivr.runtime.redis_process import RedisProcess
 from ivr.settings import DEMO_AUTH_TOKEN, load_settings
 from ivr.simulator.ledger import context_of, events
-from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import connect
 from tests.served import BOOTED, Served
 from tests.webhook_client import twiml_of

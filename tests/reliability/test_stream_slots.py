@@ -22,9 +22,9 @@ from twilio.request_validator import RequestValidator
 
 from ivr.runtime.embedded import free_port
 from ivr.settings import DEMO_AUTH_TOKEN, Server, load_settings
-from routing.agents import Agent
 from routing.clock import SystemClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import connect
 from tests.served import BOOTED, WITHIN_S, Served
 from tests.web.conftest import PASSWORD

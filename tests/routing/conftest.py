@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from routing.agents import Agent, Agents
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.keys import Keys
-from routing.router import Router
+from routing.queues.agents import Agent, Agents
+from routing.queues.router import Router
 from routing.settings import EngineSettings, load_engine_settings
 from routing.store import RedisClient
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 
 from ivr.runtime import ticker
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Queued
+from routing.queues.router import Queued
 
 SENIOR = Caller("+8613900139001", "+8613900139001", None, 72, "cantonese", True)
 OLDER = Caller("+8613900139002", "+8613900139002", None, 80, "mandarin", True)

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from routing.agents import Agent, Agents
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.keys import Keys
-from routing.router import Offer, Router
+from routing.queues.agents import Agent, Agents
+from routing.queues.router import Offer, Router
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import T0

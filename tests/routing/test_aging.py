@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from routing.router import Offer
+from routing.queues.router import Offer
 from tests.routing.conftest import Desk, caller
 
 

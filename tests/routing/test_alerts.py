@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from routing.alerts import Alerts
 from routing.clock import FixedClock
-from routing.router import Offer
-from routing.statsquery import Stats
+from routing.queues.router import Offer
+from routing.reporting.alerts import Alerts
+from routing.reporting.queue_stats import Stats
 from routing.store import RedisClient
 from tests.routing.conftest import Desk, build, caller
 

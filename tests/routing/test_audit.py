@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from routing.audit import AuditTrail
 from routing.clock import FixedClock
+from routing.governance.audit import AuditTrail
 from routing.keys import Keys
 from routing.store import RedisClient
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from routing.campaigns import Campaign, CampaignError, Campaigns
 from routing.clock import FixedClock
 from routing.keys import Keys
+from routing.outbound.campaigns import Campaign, CampaignError, Campaigns
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import T0  # a Monday, 10:00 in Shanghai

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from routing.complaints import complaints_open
 from routing.exceptions import SettingsError
+from routing.queues.complaints import complaints_open
 from routing.settings import load_engine_settings
 
 SETTINGS = load_engine_settings(environ={})  # complaints 09:00-18:00, the hotline 08:00-20:00

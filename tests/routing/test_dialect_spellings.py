@@ -9,9 +9,9 @@ import pytest
 
 from dialects.packs import Packs, default_packs
 from dialects.registry import DIALECTS, UnknownDialect, resolve
+from routing.callers.directory import Directory
+from routing.callers.importer import import_csv
 from routing.clock import FixedClock
-from routing.directory import Directory
-from routing.importer import import_csv
 from routing.keys import Keys
 from routing.settings import load_engine_settings
 from routing.store import RedisClient

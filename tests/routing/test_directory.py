@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from routing.caller import Customer
+from routing.callers.caller import Customer
+from routing.callers.directory import Directory, age_on, decode, encode
 from routing.clock import FixedClock
-from routing.directory import Directory, age_on, decode, encode
 from routing.keys import Keys
 from routing.settings import load_engine_settings
 from routing.store import RedisClient

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from routing import route
 from routing.clock import FixedClock
-from routing.router import ForcedChange, Offer, Queued
+from routing.queues import routing_script as route
+from routing.queues.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.profiles import examples

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from routing.hours import is_open
+from routing.queues.hours import is_open
 from routing.settings import BusinessHours, load_engine_settings
 
 TZ = load_engine_settings(environ={}).tz

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from dialects.packs import default_packs
-from routing import importer
+from routing.callers import importer
+from routing.callers.directory import Directory
+from routing.callers.importer import import_csv
 from routing.clock import FixedClock
-from routing.directory import Directory
 from routing.exceptions import ImportRowError
-from routing.importer import import_csv
 from routing.keys import Keys
 from routing.settings import load_engine_settings
 from routing.store import RedisClient

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from routing.clock import FixedClock
-from routing.router import Offer, Queued
+from routing.queues.router import Offer, Queued
 from routing.settings import LadderStep, QueueSettings, SettingsError
 from routing.store import RedisClient
 from tests.conftest import T0

@@ -1,7 +1,7 @@
 import pytest
 
 from dialects.packs import default_packs
-from routing.menu import Choice, choose
+from routing.queues.menu import Choice, choose
 from routing.settings import load_engine_settings
 
 IVR = load_engine_settings(environ={}).ivr

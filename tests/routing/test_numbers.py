@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from routing import numbers
+from routing.callers import numbers
 from tests.profiles import examples
 
 

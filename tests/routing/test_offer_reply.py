@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dialects.packs import default_packs
-from routing.menu import reply_to_offer
+from routing.queues.menu import reply_to_offer
 
 PACKS = default_packs()
 

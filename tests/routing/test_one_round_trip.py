@@ -4,8 +4,8 @@ and what a call tells the simulator about itself (RoutingScript.states_changed).
 
 from __future__ import annotations
 
-from routing.route import _carried
-from routing.router import Offer, Queued
+from routing.queues.router import Offer, Queued
+from routing.queues.routing_script import _carried
 from tests.routing.conftest import Desk, caller
 
 

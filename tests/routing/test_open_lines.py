@@ -7,9 +7,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routing.agents import Agent
 from routing.clock import FixedClock
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.routing.conftest import Desk, build, caller
 

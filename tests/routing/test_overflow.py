@@ -10,7 +10,7 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Offer, Queued
+from routing.queues.router import Offer, Queued
 from routing.settings import SettingsError, load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import T0

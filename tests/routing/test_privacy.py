@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from routing.caller import Caller, Customer
+from routing.callers.caller import Caller, Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.settings import load_engine_settings

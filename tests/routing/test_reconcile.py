@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from routing.clock import FixedClock
-from routing.router import Offer
+from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.routing.conftest import Desk, build, caller
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from routing.resident_id import check_character, parse_resident_id
+from routing.callers.resident_id import check_character, parse_resident_id
 
 # The worked example of GB 11643-1999.
 SAMPLE = "11010519491231002X"

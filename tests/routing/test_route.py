@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from routing.route import lua_literal
+from routing.queues.routing_script import lua_literal
 from routing.store import RedisClient
 
 

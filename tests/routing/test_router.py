@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from routing.agents import Agent
-from routing.ewt import DEFAULT_HANDLE_S, estimate
-from routing.router import Offer, Queued
-from routing.stats import interval_id
+from routing.queues.agents import Agent
+from routing.queues.events import interval_id
+from routing.queues.ewt import DEFAULT_HANDLE_S, estimate
+from routing.queues.router import Offer, Queued
 from tests.conftest import T0
 from tests.routing.conftest import Desk, caller, default_settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from routing.exceptions import SettingsError
-from routing.hours import hours_on, is_open, special_today
+from routing.queues.hours import hours_on, is_open, special_today
 from routing.settings import DEFAULT_CONFIG, BusinessHours, load_engine_settings
 
 TZ = load_engine_settings(environ={}).tz

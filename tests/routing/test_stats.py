@@ -19,11 +19,11 @@ import pytest
 
 from routing.clock import FixedClock
 from routing.keys import Keys
-from routing.recorder import Recorder
-from routing.route import RoutingScript
+from routing.queues.events import EventKind, day_intervals, interval_id
+from routing.queues.recorder import Recorder
+from routing.queues.routing_script import RoutingScript
+from routing.reporting.queue_stats import Figures, Stats
 from routing.settings import EngineSettings, load_engine_settings
-from routing.stats import EventKind, day_intervals, interval_id
-from routing.statsquery import Figures, Stats
 from routing.store import RedisClient
 from tests.conftest import T0
 

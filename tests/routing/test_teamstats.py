@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from routing.router import Offer
-from routing.statsquery import Stats
-from routing.teamstats import TeamStats
+from routing.queues.router import Offer
+from routing.reporting.queue_stats import Stats
+from routing.reporting.team_stats import TeamStats
 from tests.routing.conftest import Desk, caller
 
 

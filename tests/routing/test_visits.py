@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from routing.exceptions import SettingsError
-from routing.router import Visit
+from routing.queues.router import Visit
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import FixedClock

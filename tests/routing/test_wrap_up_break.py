@@ -4,7 +4,7 @@ has lasted that long; nobody else does, nor before then."""
 from __future__ import annotations
 
 from routing.clock import FixedClock
-from routing.router import Offer
+from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.routing.conftest import Desk, build, caller
 

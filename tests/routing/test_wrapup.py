@@ -8,9 +8,9 @@ import pytest
 from routing.clock import FixedClock
 from routing.exceptions import SettingsError
 from routing.keys import Keys
+from routing.queues.wrapup import NOTE_MAX_CHARS, WrapUps, csv_cell
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
-from routing.wrapup import NOTE_MAX_CHARS, WrapUps, csv_cell
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from flask import Flask
 from ivr import services
 from ivr.runtime import ticker
 from ivr.web import dashboard
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from tests.conftest import T0

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from app import cli as main
 from ivr.settings import load_settings
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient

@@ -18,9 +18,9 @@ from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
+from routing.callers.caller import Customer
+from routing.callers.importer import import_csv
 from routing.clock import FixedClock
-from routing.importer import import_csv
 from tests.cli.conftest import run
 from tests.conftest import CLUSTER
 from tests.readable import reads_badly

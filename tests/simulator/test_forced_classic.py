@@ -12,7 +12,7 @@ from ivr.call import dispatch
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
 

@@ -15,10 +15,10 @@ from ivr.settings import load_settings
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.steps import HAND_POLL_S
 from ivr.simulator.core.switch import Simulator
-from routing.agents import Agent
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.simulator import fakeapp

@@ -21,9 +21,9 @@ from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
 from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
 from ivr.simulator.live import LiveTraffic, live_simulator
 from ivr.simulator.traffic import Plan, outcome
-from routing.agents import Agent
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from tests.conftest import CLUSTER, T0
 from tests.simulator import fakeapp
 

@@ -10,11 +10,11 @@ from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Plan, arrival_span
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
 

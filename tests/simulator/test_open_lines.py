@@ -14,10 +14,10 @@ from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.agents import Agent
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
 

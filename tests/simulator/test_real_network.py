@@ -16,9 +16,9 @@ from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.ledger import Lossy
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
-from routing.statsquery import Figures
+from routing.reporting.queue_stats import Figures
 from tests.conftest import CLUSTER
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date

@@ -20,10 +20,10 @@ from ivr.simulator.core.scheduler import Program
 from ivr.simulator.core.transport import FlaskTransport
 from ivr.simulator.ledger import Lossy, events, mismatches
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.statsquery import Figures
+from routing.reporting.queue_stats import Figures
 from tests.conftest import CLUSTER
 
 SENIOR = "+8613800000001"

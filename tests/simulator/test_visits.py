@@ -16,9 +16,9 @@ from ivr.call.visits import _spoken
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.caller import Customer
-from routing.campaigns import Campaign, Target
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
+from routing.outbound.campaigns import Campaign, Target
 from tests.conftest import CLUSTER
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date; a Cantonese speaker

@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import services
-from routing.caller import Caller, Customer
-from routing.users import Users
+from routing.callers.caller import Caller, Customer
+from routing.governance.users import Users
 
 PASSWORD = "correct-horse-1"
 # A senior (72, Cantonese, known to the directory) and a younger caller, offered to agents.

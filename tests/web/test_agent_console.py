@@ -14,11 +14,11 @@ from app import create_app
 from ivr import services
 from ivr.web.agent_console import ELDERLY_EN, ELDERLY_ZH
 from ivr.web.streams import stop_streams
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Offer
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from tests.conftest import CLUSTER
 from tests.web.conftest import (
     PASSWORD,

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
 from tests.web.conftest import SENIOR, sign_in
 
 

@@ -17,14 +17,14 @@ from werkzeug.test import TestResponse
 from app import create_app
 from ivr.web import jsonresponse
 from ivr.web.streams import stop_streams
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError
-from routing.router import Queued
-from routing.sessions import Sessions
-from routing.users import Users
+from routing.governance.sessions import Sessions
+from routing.governance.users import Users
+from routing.queues.agents import Agent
+from routing.queues.router import Queued
 from tests.conftest import CLUSTER
 
 SENIOR = Caller("", "+8613800138000", None, 75, "mandarin", True)

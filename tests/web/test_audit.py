@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from flask.testing import FlaskClient
 
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.conftest import T0
 from tests.web.conftest import PASSWORD, csrf_of, session_csrf, sign_in
 

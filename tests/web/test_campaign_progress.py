@@ -8,9 +8,9 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from routing.campaigns import Campaign
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
+from routing.outbound.campaigns import Campaign
 from tests.web.test_api import as_user, metric_lines
 
 NUMBERS = ["+8613800138001", "+8613800138002", "+8613800138003"]

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from dialects.packs import default_packs
 from dialects.registry import DIALECTS
 from ivr import services
-from routing.agents import Agent
-from routing.caller import Caller, Customer
+from routing.callers.caller import Caller, Customer
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from tests.readable import reads_badly
 from tests.web.conftest import PASSWORD, sign_in
 

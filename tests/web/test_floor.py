@@ -6,7 +6,7 @@ from flask.testing import FlaskClient
 
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
 from tests.web.conftest import SENIOR, YOUNGER, session_csrf, sign_in
 
 BOOK = "/api/v1/abandoned/CA-S/callback"

@@ -9,12 +9,12 @@ import pytest
 from flask.testing import FlaskClient
 
 from ivr.web import supervisor
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Queued
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
+from routing.queues.router import Queued
 from tests.web.conftest import sign_in
 
 CALLER = Caller("", "+8613800138035", None, 35, "mandarin", False)

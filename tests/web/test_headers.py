@@ -8,9 +8,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
 
-from routing.agents import Agent
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.web.conftest import sign_in
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.I)

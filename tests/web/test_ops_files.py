@@ -12,7 +12,7 @@ import yaml
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from routing.agents import AGENT_STATES
+from routing.queues.agents import AGENT_STATES
 
 OPS = Path(__file__).resolve().parents[2] / "docs" / "ops"
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}

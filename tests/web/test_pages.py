@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import services
-from routing.users import Users
+from routing.governance.users import Users
 from tests.web.conftest import PASSWORD, csrf_of, sign_in
 
 

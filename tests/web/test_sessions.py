@@ -1,7 +1,7 @@
 """Sessions end for good on the server, and live pages hold a bounded number of streams.
 
 A cookie copied before signing out, a password change or a user's removal opens nothing
-afterwards, and an open event stream ends with its session (routing/sessions.py,
+afterwards, and an open event stream ends with its session (routing/governance/sessions.py,
 ivr/web/auth.py). One user, and one worker in all, hold a bounded number of event streams; a
 stream beyond the cap is answered 429 (ivr/web/streams.py; the real server under 100 streams
 is tests/reliability/test_stream_slots.py).
@@ -17,9 +17,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from ivr.web.streams import StreamSlots
-from routing.agents import Agent
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.web.conftest import PASSWORD, session_csrf, sign_in
 
 COOKIE = "silverline_session"

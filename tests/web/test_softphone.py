@@ -16,11 +16,11 @@ from flask.testing import FlaskClient
 from app import create_app
 from ivr import services
 from ivr.web.demo_phone import DemoPhones, phone_options
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.conftest import CLUSTER
 from tests.web.conftest import PASSWORD, SENIOR, SENIOR_SID, session_csrf, sign_in
 

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from ivr.web.spreadsheet import cell
 from ivr.web.team import team_rows_csv
-from routing.campaigns import Campaign
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
+from routing.outbound.campaigns import Campaign
 from tests.web.test_api import as_user
 
 EVIL = '=HYPERLINK("//ev.il","Hi")'

@@ -8,11 +8,11 @@ import io
 from flask import Flask
 from flask.testing import FlaskClient
 
-from routing.agents import Agent
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.router import Offer
-from routing.users import Users
+from routing.governance.users import Users
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from tests.web.conftest import SENIOR, sign_in
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from flask import Flask
 
 from ivr import services
-from routing.campaigns import Campaign
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.outbound.campaigns import Campaign
 from tests.web.conftest import session_csrf, sign_in
 from tests.web.test_softphone import _app, _team
 

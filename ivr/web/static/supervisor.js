@@ -114,7 +114,7 @@
     }
   }
 
-  // The alerts holding now (routing/alerts.py), in the page's language, oldest first.
+  // The alerts holding now (routing/reporting/alerts.py), in the page's language, oldest first.
   function alerts(list) {
     const ul = $("alerts");
     if (!ul) return;

@@ -28,7 +28,7 @@ from ivr import services
 from ivr.web.streams import stop_streams
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.users import Users
+from routing.governance.users import Users
 from tests.conftest import CLUSTER
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from routing.agents import Agent
+from routing.queues.agents import Agent
 from tests.web.browser.conftest import LiveServer, add_user, sign_in
 from tests.web.browser.test_agent_console import open_console
 from tests.web.conftest import SENIOR

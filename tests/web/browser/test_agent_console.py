@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from routing.agents import Agent
-from routing.router import Offer
+from routing.queues.agents import Agent
+from routing.queues.router import Offer
 from tests.web.browser.conftest import LiveServer, add_user, sign_in
 from tests.web.conftest import SENIOR, YOUNGER
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, WebSocket, expect
 
-from routing.agents import Agent
+from routing.queues.agents import Agent
 from tests.web.browser.conftest import LiveServer, add_user, sign_in
 from tests.web.browser.test_softphone import account  # noqa: F401 - the Twilio-account env
 from tests.web.conftest import SENIOR

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.live import live_simulator
 from ivr.web.demo_phone import phone_options
-from routing.agents import Agent
+from routing.queues.agents import Agent
 from tests.web.browser.conftest import LiveServer, add_user, sign_in
 from tests.web.conftest import SENIOR
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from routing.agents import Agent
-from routing.caller import Caller
-from routing.router import Queued
+from routing.callers.caller import Caller
+from routing.queues.agents import Agent
+from routing.queues.router import Queued
 from tests.web.browser.conftest import LiveServer, add_user, sign_in
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import Clock, epoch_ms
 from routing.keys import Keys
 from routing.store import RedisClient

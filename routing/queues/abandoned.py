@@ -5,7 +5,7 @@ today's local day from the statistics stream (newest first, stopping at the day'
 each call's record for who it was (kept `privacy.call_record_hours`). Seniors come first,
 then the longest wait.
 
-A call-back booked here joins the out-of-hours call-back book (routing/callbacks.py) scored
+A call-back booked here joins the out-of-hours call-back book (routing/queues/callbacks.py) scored
 by the caller's original entry time, so among booked call-backs the one who first called is
 placed first; the ticker queues it as a call-back at its next beat while the hotline is open
 (ivr/runtime/ticker.py), and its entry is a record of its own ("<call sid>:cb"): the abandoned
@@ -20,12 +20,12 @@ from typing import Any
 
 import redis
 
-from routing.callbacks import CallbackRequests
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
-from routing.router import CallInfo, Router
+from routing.queues.callbacks import CallbackRequests
+from routing.queues.router import CallInfo, Router
 from routing.settings import EngineSettings
 from routing.store import RedisClient
 

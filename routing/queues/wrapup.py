@@ -15,9 +15,9 @@ from redis.exceptions import RedisError
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.queues.events import Intervals, route_config
 from routing.scripts import lua_source
 from routing.settings import EngineSettings
-from routing.stats import Intervals, route_config
 from routing.store import RedisClient
 
 NOTE_MAX_CHARS = 500  # a line or two; the stream is an audit trail, not a case file

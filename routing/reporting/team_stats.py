@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from routing.keys import Keys
+from routing.queues.events import day_intervals, days, interval_start
+from routing.reporting.queue_stats import MAX_RANGE_DAYS, Stats
 from routing.settings import EngineSettings
-from routing.stats import day_intervals, days, interval_start
-from routing.statsquery import MAX_RANGE_DAYS, Stats
 
 BUSY_STATES = ("offered", "on_call", "wrap_up")
 SIGNED_IN_STATES = ("available", *BUSY_STATES)

@@ -16,10 +16,10 @@ import re
 from dataclasses import replace
 from datetime import time
 
-from routing.campaigns import VISIT_CODES, Campaign, CampaignError, Campaigns, Target
+from routing.callers.directory import Directory
 from routing.clock import Clock
-from routing.directory import Directory
-from routing.router import CallInfo, Offer, Router, Visit
+from routing.outbound.campaigns import VISIT_CODES, Campaign, CampaignError, Campaigns, Target
+from routing.queues.router import CallInfo, Offer, Router, Visit
 
 _AT = re.compile(r"\b([01]?\d|2[0-3])[:：]([0-5]\d)\b")
 # What became of a visit's routing record when its call ended -> the attempt's outcome.

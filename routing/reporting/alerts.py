@@ -20,10 +20,10 @@ from redis.exceptions import RedisError
 
 from routing.clock import epoch_ms
 from routing.exceptions import StoreUnavailable
-from routing.router import QueueSnapshot, Router
+from routing.queues.events import local_day
+from routing.queues.router import QueueSnapshot, Router
+from routing.reporting.queue_stats import Stats
 from routing.scripts import lua_source
-from routing.stats import local_day
-from routing.statsquery import Stats
 
 log = logging.getLogger("silverline.alerts")
 FIRST_RETRY_MS = 5_000

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from dialects.registry import resolve
-from routing import numbers
-from routing.directory import Directory, Entry
+from routing.callers import numbers
+from routing.callers.directory import Directory, Entry
+from routing.callers.resident_id import parse_resident_id
 from routing.exceptions import ImportRowError
-from routing.resident_id import parse_resident_id
 
 HEADER = ("name", "phones", "birth_date", "id_number", "dialect")
 MAX_PHONES = 5  # keeps a record within the listpack value limit (128 bytes)

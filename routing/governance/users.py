@@ -68,7 +68,7 @@ class SignIn:
 
 
 class DemoAgent(Protocol):
-    """What seeding needs of an agent (routing.agents.Agent has it)."""
+    """What seeding needs of an agent (routing.queues.agents.Agent has it)."""
 
     @property
     def id(self) -> str: ...

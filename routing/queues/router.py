@@ -1,6 +1,6 @@
 """Who gets which caller: queue entry, assignment to agents, re-routing and call-backs.
 
-Each method is one atomic call of `route.lua` (see route.py): it applies the event, then
+Each method is one atomic call of `route.lua` (see routing_script.py): it applies the event, then
 assigns waiting callers (queue priority, then original entry time) to free agents (skill,
 dialect, then longest idle) until no free agent may take any waiting caller. Offers the
 script makes are returned so the call flow can act on them; offers made inside a call whose
@@ -17,7 +17,10 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
-from routing.agents import (
+from routing.callers.caller import Caller
+from routing.clock import epoch_ms
+from routing.exceptions import StoreUnavailable
+from routing.queues.agents import (
     SETTABLE_STATES,
     Agent,
     Agents,
@@ -26,10 +29,7 @@ from routing.agents import (
     profile_json,
     status_from,
 )
-from routing.caller import Caller
-from routing.clock import epoch_ms
-from routing.ewt import estimate
-from routing.exceptions import StoreUnavailable
+from routing.queues.ewt import estimate
 
 FORCED_VIA = ("web", "cli")
 MAX_BY = 64  # a user name or an OS login fits; the audit list stays small

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
-from routing.route import RoutingScript
+from routing.queues.routing_script import RoutingScript
 from routing.settings import EngineSettings
 from routing.store import RedisClient
 

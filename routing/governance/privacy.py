@@ -20,13 +20,13 @@ from typing import Any
 
 import redis
 
-from routing import numbers
-from routing.caller import Customer
-from routing.campaigns import Campaigns
+from routing.callers import numbers
+from routing.callers.caller import Customer
+from routing.callers.directory import Directory, age_on
 from routing.clock import Clock, epoch_ms
-from routing.directory import Directory, age_on
 from routing.exceptions import CustomerBusy, StoreUnavailable
 from routing.keys import Keys
+from routing.outbound.campaigns import Campaigns
 from routing.scripts import lua_source
 from routing.settings import EngineSettings
 from routing.store import RedisClient

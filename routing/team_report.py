@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from routing.engine import Engine
-from routing.teamstats import TeamInterval
+from routing.reporting.team_stats import TeamInterval
 
 
 def team_report(

@@ -21,9 +21,9 @@ from redis.exceptions import RedisError, ResponseError
 from dialects.registry import DIALECTS
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.queues.events import LIBRARY, Intervals, route_config
 from routing.scripts import lua_source
 from routing.settings import EngineSettings, LadderStep
-from routing.stats import LIBRARY, Intervals, route_config
 from routing.store import RedisClient
 
 FORCED_KEEP = 1000

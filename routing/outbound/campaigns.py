@@ -6,7 +6,7 @@ their campaign is active, the time in the customer's own time zone (phonenumbers
 the number, else the hotline's) is inside the campaign's hours, the hotline's day is not a
 holiday, their next attempt is due, and their number is not on the do-not-call list. It also
 keeps each customer's attempts (when, which agent, how it ended: the compliance log) and their
-outcome. Dialling them (progressive: an agent reserved first) is routing/visits.py's.
+outcome. Dialling them (progressive: an agent reserved first) is routing/outbound/visits.py's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from phonenumbers import timezone as number_timezone
 from phonenumbers.phonenumberutil import NumberParseException
 from redis.exceptions import RedisError
 
-from routing import numbers
+from routing.callers import numbers
 from routing.clock import Clock, epoch_ms
 from routing.exceptions import ImportRowError, SilverlineError, StoreUnavailable
 from routing.keys import Keys
@@ -231,7 +231,7 @@ class Campaigns:
         zone = _zone_of(number)
         return ZoneInfo(zone) if zone else self.settings.tz
 
-    # -- attempts (routing/visits.py) --------------------------------------------------------
+    # -- attempts (routing/outbound/visits.py) ------------------------------------------------
 
     def started(self, campaign: Campaign, number: str, sid: str, agent: str) -> None:
         """An attempt on `number` begins (`sid`, with `agent` reserved): counted and logged;
@@ -406,7 +406,7 @@ def _zone_of(number: str) -> str:
 
 def digest(number: str) -> str:
     """What the do-not-call list keeps of a number: its SHA-256, so that deleting a customer
-    (routing/privacy.py) leaves no number in the store while their wish still holds."""
+    (routing/governance/privacy.py) leaves no number in the store while their wish still holds."""
     return hashlib.sha256(number.encode()).hexdigest()
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from routing.clock import Clock, epoch_ms
-from routing.hours import is_open, special_span
 from routing.keys import Keys
+from routing.queues.hours import is_open, special_span
 from routing.settings import EngineSettings
 from routing.store import RedisClient
 

@@ -20,9 +20,16 @@ import redis
 from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys
+from routing.queues.events import (
+    TTH_BOUNDS,
+    day_intervals,
+    days,
+    interval_start,
+    local_day,
+    sl_seconds,
+)
 from routing.scripts import lua_source
 from routing.settings import EngineSettings
-from routing.stats import TTH_BOUNDS, day_intervals, days, interval_start, local_day, sl_seconds
 from routing.store import RedisClient
 
 CLASSES = ("senior", "other", "all")
@@ -83,7 +90,9 @@ class Figures:
     max_abandon_ms: int = 0
     histogram: tuple[int, ...] = ()
     abandon_histogram: tuple[int, ...] = ()
-    tth_histogram: tuple[int, ...] = ()  # per TTH_BOUNDS (routing/stats.py), one more bucket
+    tth_histogram: tuple[
+        int, ...
+    ] = ()  # per TTH_BOUNDS (routing/queues/events.py), one more bucket
     sl_seconds: int | None = None  # T; None when queues with different T are summed
 
     @property
@@ -249,7 +258,7 @@ class Stats:
         return {"senior": senior, "other": other, "all": senior + other}
 
     def hashes(self, names: list[str]) -> list[dict[str, str]]:
-        """The statistics hashes `names` ({} for a missing one), in order (teamstats.py)."""
+        """The statistics hashes `names` ({} for a missing one), in order (team_stats.py)."""
         return self._read(names)
 
     def _read(self, names: list[str]) -> list[dict[str, str]]:

@@ -4,7 +4,7 @@ One Lua function (record_lib.lua) dedupes each event per (call, kind[, agent]), 
 queue's interval, day and all-time aggregates for seniors ("s") and others ("o"), and appends
 it to a capped stream. The routing script runs it for the events of each routing decision in
 the same atomic call (no round trip of its own), and for one event at a time
-(routing/recorder.py). This module names the events and the intervals they are counted in.
+(routing/queues/recorder.py). This module names the events and the intervals they are counted in.
 The definitions the aggregates serve are in docs/statistics.md.
 """
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from routing.clock import Clock, epoch_ms
-from routing.route import RoutingScript
-from routing.stats import EVENT_KINDS, EventKind
+from routing.queues.events import EVENT_KINDS, EventKind
+from routing.queues.routing_script import RoutingScript
 
 
 class Recorder:

@@ -23,8 +23,8 @@ from typing import Any
 
 import redis
 
-from routing import numbers
-from routing.caller import Caller, Customer
+from routing.callers import numbers
+from routing.callers.caller import Caller, Customer
 from routing.clock import Clock
 from routing.exceptions import StoreUnavailable
 from routing.keys import Keys

@@ -1,0 +1,1 @@
+"""Calls the hotline makes: return-visit campaigns and their progressive dialling."""
