@@ -44,10 +44,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from routing.agents import Agent
-from routing.caller import Caller
+from routing.callers.caller import Caller
 from routing.clock import FixedClock, epoch_ms
-from routing.router import Offer, Placement
+from routing.queues.agents import Agent
+from routing.queues.router import Offer, Placement
 from routing.store import RedisClient
 from tests.conftest import T0
 from tests.profiles import examples
