@@ -51,8 +51,8 @@ class Dispatcher:
 
     @property
     def conference_enabled(self) -> bool:
-        """Callers meet their agent in a conference of their own (ivr/call/connect.py): needs
-        REST."""
+        """Callers meet their agent in a conference of their own (ivr/call/voice/conference.py):
+        needs REST."""
         return self.telephony.enabled and self.engine.settings.ivr.connect == "conference"
 
     def act(self, offers: Iterable[Offer], root: str) -> None:

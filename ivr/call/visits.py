@@ -7,7 +7,7 @@ visit-connect -> the reserved agent (<Dial>, whisper); lost meanwhile: in line f
 visit-status  -> how the call ended: the agent freed or finished, the attempt logged
 
 The visit's call is a call of its own, like a senior's call-back: its URLs carry the routing
-record's name as `call` (ivr/call/voice.py `_routing_sid`).
+record's name as `call` (ivr/call/voice/common.py `routing_sid`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from dialects.packs import default_packs
 from ivr.call import dispatch
 from ivr.call.twiml import reply
-from ivr.call.voice import _MACHINE, _OVER, _caller_of, _dial, _form, _place, _say, _url
+from ivr.call.voice.common import MACHINE, OVER, caller_of, field, say, voice_url
+from ivr.call.voice.placement import dial_agent, place
 from ivr.call.webhooks import fallback, twilio_webhook
 from ivr.services import engine, telephony
 from routing.callers.caller import Caller
@@ -42,20 +43,20 @@ def visit_answer() -> Response:
     eng = engine()
     sid = _visit_sid()
     info = eng.router.call(sid)
-    if info is None or info.state in _OVER:
+    if info is None or info.state in OVER:
         return fallback()  # nothing of ours to put them through to: the fallback line
     vr = VoiceResponse()
-    customer = _caller_of(info)
-    if _form("AnsweredBy", 32).startswith(_MACHINE):
+    customer = caller_of(info)
+    if field("AnsweredBy", 32).startswith(MACHINE):
         dispatch.act_on(eng.visits.ended(sid, "machine"))  # the agent is free at once
         slow = dataclasses.replace(customer, senior=True)  # slow for every listener
         number = _spoken(telephony().caller_id)
-        _say(vr, slow, "visit_voicemail", hotline=eng.settings.hotline.name, number=number)
+        say(vr, slow, "visit_voicemail", hotline=eng.settings.hotline.name, number=number)
         vr.hangup()
         return reply(vr)
-    eng.router.callback_answered(sid, _form("CallSid", 64))
+    eng.router.callback_answered(sid, field("CallSid", 64))
     _intro(vr, customer)
-    vr.redirect(_url("visit-connect", call=sid), method="POST")
+    vr.redirect(voice_url("visit-connect", call=sid), method="POST")
     return reply(vr)
 
 
@@ -68,13 +69,13 @@ def _intro(vr: VoiceResponse, customer: Caller) -> None:
     with vr.gather(
         input="dtmf speech",
         num_digits=1,
-        action=_url("visit-connect", call=_visit_sid()),
+        action=voice_url("visit-connect", call=_visit_sid()),
         method="POST",
         timeout=1,  # the agent is waiting: no pause for input after the intro
         language=packs.gather_language(customer.dialect),
         hints=",".join(words),
     ) as gather:
-        _say(gather, customer, "visit_intro", hotline=s.hotline.name, key=s.ivr.agent_key)
+        say(gather, customer, "visit_intro", hotline=s.hotline.name, key=s.ivr.agent_key)
 
 
 @bp.route("/visit-connect", methods=["POST", "GET"])
@@ -85,13 +86,13 @@ def visit_connect() -> Response:
     eng = engine()
     sid = _visit_sid()
     info = eng.router.call(sid)
-    if info is None or info.state in _OVER:
+    if info is None or info.state in OVER:
         return fallback()
     vr = VoiceResponse()
     offer = eng.router.offer_for(sid)
     if offer is None:
-        return reply(_place(vr, eng.router.arrive(sid, _caller_of(info), info.queue)))
-    return reply(_dial(vr, offer))
+        return reply(place(vr, eng.router.arrive(sid, caller_of(info), info.queue)))
+    return reply(dial_agent(vr, offer))
 
 
 @bp.route("/visit-status", methods=["POST", "GET"])
@@ -99,7 +100,7 @@ def visit_connect() -> Response:
 def visit_status() -> Response:
     """How the visit's call ended (its status callback): busy, no-answer and failed free the
     agent and are retried per the campaign's plan; a conversation's agent goes to wrap-up."""
-    dispatch.act_on(engine().visits.ended(_visit_sid(), _form("CallStatus", 32)))
+    dispatch.act_on(engine().visits.ended(_visit_sid(), field("CallStatus", 32)))
     return reply(VoiceResponse())
 
 

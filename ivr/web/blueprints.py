@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ivr.call import audio, connect, fallback, open_line, visits, voice
+from ivr.call import audio, fallback, open_line, visits, voice
+from ivr.call.voice import conference
 from ivr.web import (
     agent_console,
     api,
@@ -25,7 +26,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(audio.bp)
     app.register_blueprint(fallback.bp)
     app.register_blueprint(voice.bp)
-    app.register_blueprint(connect.bp)
+    app.register_blueprint(conference.bp)
     app.register_blueprint(open_line.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(pages.bp)

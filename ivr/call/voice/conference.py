@@ -1,4 +1,4 @@
-"""The connection path: the agent rings while the caller is greeted, in a room of the call's own.
+"""The conference path: the agent rings while the caller is greeted, in a room of the call's own.
 
 This is how Twilio Flex connects calls, and it takes the greeting and the agent's ringing out
 of each other's way (docs/time-to-human.md):
@@ -17,8 +17,8 @@ a caller who waited in the queue -> when assigned, the agent's leg is placed and
     pulled from the queue into their room (/voice/room)
 
 Without REST (no Twilio credentials, or `ivr.connect = "dial"`) and whenever the agent's leg
-cannot be placed, the call goes the classic way: greeting, then <Dial> the agent
-(ivr/call/voice.py).
+cannot be placed, the call goes the classic path: greeting, then <Dial> the agent
+(classic.py, placement.dial_agent).
 Conference facts used: https://www.twilio.com/docs/voice/twiml/conference (waitUrl before the
 start; startConferenceOnEnter, endConferenceOnExit; statusCallbackEvent), and the waitUrl's
 document may hold only Say, Play, Pause and Redirect (https://www.twilio.com/docs/api/errors/13238).
@@ -40,6 +40,8 @@ from ivr.services import engine
 from routing.exceptions import StoreUnavailable
 from routing.queues.router import CallInfo, Offer
 
+# "connect", the name from before this module was conference.py: the endpoints (connect.<view>)
+# are written into spool files (ivr/call/spool.py REPORTS) and choose the failure answer.
 bp = Blueprint("connect", __name__, url_prefix="/voice")
 
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -218,7 +220,7 @@ def room_result() -> Response:
     """The caller's conference ended: the conversation is over; a failed one, a person.
 
     A senior still on the line after the agent left hears the complaint channel, as on the
-    classic path (voice.py, dial_result): it delays them no longer, and a senior put through at
+    classic path (classic.dial_result): it delays them no longer, and a senior put through at
     once heard no menu where it is read out."""
     if request.form.get("DialCallStatus", "") in ("completed", "answered"):
         vr = VoiceResponse()
@@ -231,7 +233,7 @@ def room_result() -> Response:
             # on to their next agent, keeping their place (docs/time-to-human.md, "Open lines")
             vr.redirect(_url("connect", call=info.call_sid), method="POST")
             return reply(vr)
-        if _arg("s") in ("0", "1"):  # who the caller is, in the URL (connect.room)
+        if _arg("s") in ("0", "1"):  # who the caller is, in the URL (room, above)
             senior, dialect = _arg("s") == "1", _arg("d")
         else:
             info = engine().router.call(_arg("call"))

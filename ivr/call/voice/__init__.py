@@ -1,0 +1,37 @@
+"""The caller's call, phase by phase: the Twilio voice webhooks of docs/call-flow.md.
+
+Every route here answers TwiML under /voice/ with the policy of `twilio_webhook`
+(ivr/call/webhooks.py): the signature checked, a person whatever fails, reports spooled.
+
+    entry.py          incoming, menu                         a new call and the menu
+    waiting.py        wait, callback-request, queue-result,  in a queue, and the way out
+                      full-callback
+    classic.py        connect, whisper, dial-result          the classic path: <Dial> the agent
+    conference.py     hold, room, agent-answer,              the conference path: a room of the
+                      agent-status, room-status, room-result call's own, the agent rung by REST
+    callbacks.py      callback-answer, callback-status       a senior's call-back call
+    out_of_hours.py   after-hours, complaint-choice,         the hotline or its complaints
+                      complaint-recorded                     desk closed
+    status.py         status                                 the call's end
+    placement.py      (no route)                             a caller placed: agent, queue, line
+
+incoming -> (closed) after-hours  |  (senior) placed  |  (others) menu -> placed
+placed   -> an agent free: conference room (REST rings the agent) or classic <Dial>
+            none: <Enqueue>, wait ... until assigned, then connect (classic) or room
+            (conference)  |  an overflow line  |  a call-back (callbacks)
+the end  -> dial-result / room-result, and the number's status callback
+
+Elsewhere under /voice/: the fallback line (ivr/call/fallback.py), agents' open lines
+(ivr/call/open_line.py), return visits (ivr/call/visits.py).
+
+Blueprints: the phase modules add their routes to one blueprint, `bp`, named "voice"
+(blueprint.py); conference.py keeps its own, named "connect". Importing the phase modules
+here is what registers their routes.
+"""
+
+from __future__ import annotations
+
+from ivr.call.voice import callbacks, classic, entry, out_of_hours, status, waiting
+from ivr.call.voice.blueprint import bp
+
+__all__ = ["bp", "callbacks", "classic", "entry", "out_of_hours", "status", "waiting"]

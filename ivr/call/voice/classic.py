@@ -1,0 +1,84 @@
+"""The classic connection path: the caller's leg <Dial>s the agent, whose leg hears a whisper.
+
+The path whenever the conference path (conference.py) is off (no Twilio credentials for
+REST, or `ivr.connect = "dial"`) or could not place the agent's leg; the <Dial> itself is
+placement.dial_agent.
+
+connect     -> where a REST pull sends a dequeued caller (the conference path pulls to
+               /voice/room instead): their agent, <Dial>ed; or the room or open line already
+               theirs; not assigned after all, back in line
+whisper     -> on the agent's leg once they answer: who is calling; the bridge follows
+dial-result -> the <Dial> action: completed: done (a senior hears the complaint channel)  |
+               busy / no-answer / failed: the next agent, the caller keeping their place
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.call import dispatch
+from ivr.call.agent_leg import whisper_into
+from ivr.call.twiml import reply
+from ivr.call.voice.blueprint import bp
+from ivr.call.voice.common import DONE, caller_of, complaint_params, field, routing_sid, say, utter
+from ivr.call.voice.placement import connect_assigned, place
+from ivr.call.webhooks import twilio_webhook
+from ivr.services import engine
+
+
+# The endpoint keeps the view's name before the split: spool files and logs name endpoints.
+@bp.route("/connect", methods=["POST", "GET"], endpoint="connect")
+@twilio_webhook
+def connect_classic() -> Response:
+    """Where a REST pull sends a dequeued caller on the classic path: the agent assigned."""
+    return reply(connect_assigned(VoiceResponse(), routing_sid()))
+
+
+@bp.route("/whisper", methods=["POST", "GET"])
+@twilio_webhook
+def whisper() -> Response:
+    """Runs on the agent's leg after they answer, before the bridge: who is on the line."""
+    eng = engine()
+    call_sid = request.args.get("call", "")[:64]
+    agent_id = request.args.get("agent", "")[:64]
+    offer = eng.router.answered(call_sid, agent_id)
+    vr = VoiceResponse()
+    if offer is None:
+        vr.hangup()  # the caller is gone or was given to someone else
+        return reply(vr)
+    # The bridge follows this document; the whisper is the only time between (ivr.whisper).
+    eng.router.connected(call_sid, agent_id)
+    whisper_into(vr, offer, eng.settings.ivr.whisper)
+    return reply(vr)
+
+
+@bp.route("/dial-result", methods=["POST", "GET"])
+@twilio_webhook
+def dial_result() -> Response:
+    """The <Dial> action: the call ended, or the agent did not answer and the next one is tried."""
+    eng = engine()
+    call_sid = routing_sid()
+    agent_id = request.args.get("agent", "")[:64]
+    vr = VoiceResponse()
+    if field("CallStatus", 32) in DONE:
+        # The caller has hung up (this request reports it only incidentally): nothing to
+        # route, and no miss against an agent whose phone was still ringing. The status
+        # callback is the authority on the caller's end and frees the agent (/voice/status).
+        return reply(vr)
+    duration = field("DialCallDuration", 16)
+    # the agent freed by a miss may have a caller to pull: the tick's offers come with it
+    placement, offers = eng.router.dial_result_tick(
+        call_sid, agent_id, field("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
+    )
+    dispatch.act_on(offers)
+    if placement is None:  # the conversation is over; a senior still on the line hears the
+        info = eng.router.call(call_sid)  # complaint channel, which delays them no longer
+        if info is not None and info.senior:
+            utter(vr, caller_of(info), "complaint_channel", complaint_params())
+        vr.hangup()
+        return reply(vr)
+    info = eng.router.call(call_sid)
+    if info is not None:
+        say(vr, caller_of(info), "reroute")
+    return reply(place(vr, placement))
