@@ -127,7 +127,7 @@ class RoutingScript:
         are built per queue and per skill the first time a call reads them (`lazy`), not all of
         them at every call.
         """
-        body = lua_source("route")
+        body = route_body()
         constants = (
             LAZY
             + f"local cfg = {_lazy_literal(self._config_of(settings), ('ladder',))}\n"
@@ -231,6 +231,33 @@ def _carried(
     nothing_due = after.get("at") is None or int(after["at"]) > now_ms
     settled_now = prev is not None and prev[0] == now_ms and bool(prev[1]["settled"])
     return {**after, "settled": nothing_due or settled_now}
+
+
+# The sources of the routing script's body (routing/lua/route/), in the order they are joined:
+# the prelude (the call's arguments, the keys and the state one call shares), the libraries
+# (F: indexes, calls, agents, matching callers with agents, overflow, answers), then the
+# operations (OPS) by whom they serve; all but the prelude inside define() (the prelude says
+# why), then the dispatch. An order, not a glob: a new file is added here on purpose.
+ROUTE_SOURCES = (
+    "route/lib/indexes",
+    "route/lib/calls",
+    "route/lib/agents",
+    "route/lib/matching",
+    "route/lib/overflow",
+    "route/lib/answers",
+    "route/ops/calls",
+    "route/ops/supervisors",
+    "route/ops/open_lines",
+    "route/ops/visits",
+)
+_DEFINE = "local function define()  -- up to the dispatch at the end of this file; unindented\n\n"
+_DEFINED = "end  -- define\ndefine()\n\n"
+
+
+def route_body() -> str:
+    """The routing script's body: its sources joined in ROUTE_SOURCES' order."""
+    defined = "".join(lua_source(name) for name in ROUTE_SOURCES)
+    return lua_source("route/prelude") + _DEFINE + defined + _DEFINED + lua_source("route/dispatch")
 
 
 # A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
