@@ -19,6 +19,7 @@ from ivr.settings import Settings
 from ivr.telephony import Telephony
 from routing.clock import Clock
 from routing.engine import Engine
+from routing.route import ScriptReport
 from routing.sessions import Sessions
 from routing.users import Users
 
@@ -34,6 +35,7 @@ class AppFactory(Protocol):
         *,
         clock: Clock | None = None,
         twilio_http_client: Any = None,
+        script_report: ScriptReport | None = None,
     ) -> Flask: ...
 
 

@@ -11,6 +11,7 @@ declares (the agent profiles) carries it too, so a Redis Cluster runs it on thei
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -67,57 +68,26 @@ def queue_rules(settings: EngineSettings) -> list[QueueRule]:
     ]
 
 
-class RoutingScript:
-    """The routing state in Redis, changed only through `route.lua` (registered once)."""
+class RoutingLua:
+    """The routing script's Lua source, made once from the settings and the keys (no Redis)."""
 
-    def __init__(self, redis: RedisClient, settings: EngineSettings, keys: Keys) -> None:
-        self.redis = redis
+    def __init__(self, settings: EngineSettings, keys: Keys) -> None:
+        self.settings = settings
         self.keys = keys
         self.rules = queue_rules(settings)
         self.rule = {r.name: r for r in self.rules}
         self.dialects = list(DIALECTS)
         rungs = {step.skill for r in self.rules for step in r.ladder}
         self.skills = sorted(({r.skill for r in self.rules} | rungs) - {""})
-        self.intervals = Intervals(settings)
-        self._declared = [keys.routing_agents()]
         self.source = self._source(settings)
-        self._script = redis.register_script(self.source)
-        # The simulator's ticker asks each call what a tick at its instant would find, and
-        # skips the tick when the call has done it all (RoutingScript.last, Router.last_call)
-        self.report_after = False
-        self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
-        # ... and its occupancy meter reads the agents' states again only after a call that
-        # wrote one (or failed, or ran without the report): states_changed()
-        self.states_written = True
+        # the name EVALSHA calls the script by, as Redis computes it (SCRIPT LOAD's answer)
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
-    def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
-        """Run one operation atomically and return its decoded answer."""
-        interval, expire_ms = self.intervals.at(now_ms)
-        call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
-        prev = self.last
-        if self.report_after:
-            call_args.append("1")
-            self.last = None  # until this call has answered
-            written, self.states_written = self.states_written, True  # until it says
-        try:
-            raw = self._script(keys=self._declared, args=call_args)
-        except ResponseError as exc:
-            if "unknown agent" in str(exc) or "unknown queue" in str(exc):
-                raise KeyError(str(exc)) from exc
-            raise StoreUnavailable(f"routing script failed: {exc}") from exc
-        except RedisError as exc:
-            raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
-        answer: dict[str, Any] = json.loads(raw)
-        if self.report_after:
-            after = answer.pop("after")
-            self.last = (now_ms, _carried(op, now_ms, after, prev))
-            self.states_written = written or bool(after["states"])
-        return answer
-
-    def states_changed(self) -> bool:
-        """Whether a call may have written an agent's state since this was last asked."""
-        changed, self.states_written = self.states_written, not self.report_after
-        return changed
+    def numbered(self) -> str:
+        """The source with each line's number, as Redis's error messages count them."""
+        lines = self.source.splitlines()
+        width = len(str(len(lines)))
+        return "".join(f"{n:>{width}}  {line}\n" for n, line in enumerate(lines, 1))
 
     def _source(self, settings: EngineSettings) -> str:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
@@ -210,6 +180,80 @@ class RoutingScript:
                 for skill in ["*", *self.skills]
             },
         }
+
+
+class ScriptReport:
+    """What each routing call says of itself, for the simulator's ticker and occupancy meter.
+
+    The simulator hands one to the engine it builds (Engine's `script_report`) and enables it
+    for traffic runs: each call then also answers what a tick at its instant would find
+    (route.lua's `after`, ARGV[6]), so the ticker skips the ticks a call has made needless
+    (Router.last_call) and the meter reads the agents' states again only after a call that
+    wrote one (states_changed).
+    """
+
+    def __init__(self, enabled: bool = False) -> None:
+        self.enabled = enabled
+        self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
+        self.states_written = True  # until a call says otherwise (or failed, or ran without)
+
+    def states_changed(self) -> bool:
+        """Whether a call may have written an agent's state since this was last asked."""
+        changed, self.states_written = self.states_written, not self.enabled
+        return changed
+
+    def starting(self) -> tuple[tuple[int, dict[str, Any]] | None, bool]:
+        """Forget the last call until this one answers; the last call and whether states
+        were written before it."""
+        prev, written = self.last, self.states_written
+        self.last, self.states_written = None, True
+        return prev, written
+
+    def answered(
+        self, op: str, now_ms: int, after: dict[str, Any], before: tuple[Any, bool]
+    ) -> None:
+        """Keep what the call said (its `after`), given what `starting` returned."""
+        prev, written = before
+        self.last = (now_ms, _carried(op, now_ms, after, prev))
+        self.states_written = written or bool(after["states"])
+
+
+class RoutingScript:
+    """Run the routing script: one operation per call, atomically (registered once per client)."""
+
+    def __init__(
+        self, redis: RedisClient, lua: RoutingLua, report: ScriptReport | None = None
+    ) -> None:
+        self.redis = redis
+        self.lua = lua
+        # what the router reads of the script's configuration, as the script was made with it
+        self.rules, self.rule = lua.rules, lua.rule
+        self.dialects, self.skills = lua.dialects, lua.skills
+        self.report = report or ScriptReport()
+        self.intervals = Intervals(lua.settings)
+        self._declared = [lua.keys.routing_agents()]
+        self._script = redis.register_script(lua.source)
+
+    def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation atomically and return its decoded answer."""
+        interval, expire_ms = self.intervals.at(now_ms)
+        call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
+        report = self.report if self.report.enabled else None
+        if report is not None:
+            call_args.append("1")
+            before = report.starting()
+        try:
+            raw = self._script(keys=self._declared, args=call_args)
+        except ResponseError as exc:
+            if "unknown agent" in str(exc) or "unknown queue" in str(exc):
+                raise KeyError(str(exc)) from exc
+            raise StoreUnavailable(f"routing script failed: {exc}") from exc
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
+        answer: dict[str, Any] = json.loads(raw)
+        if report is not None:
+            report.answered(op, now_ms, answer.pop("after"), before)
+        return answer
 
 
 # Operations that change neither who waits nor who is free (they note an agent's leg, a claim

@@ -30,6 +30,7 @@ from routing.caller import Caller
 from routing.clock import epoch_ms
 from routing.ewt import estimate
 from routing.exceptions import StoreUnavailable
+from routing.route import RoutingScript
 
 FORCED_VIA = ("web", "cli")
 MAX_BY = 64  # a user name or an OS login fits; the audit list stays small
@@ -212,15 +213,15 @@ class QueueSnapshot:
 class Router:
     """The routing engine's entry points; every one is safe to repeat (Twilio retries)."""
 
-    def __init__(self, agents: Agents) -> None:
-        """Route on the store, clock, settings and routing script of `agents`, whose states
+    def __init__(self, agents: Agents, script: RoutingScript) -> None:
+        """Route with `script` on the store, clock and settings of `agents`, whose states
         every decision changes."""
         self.redis = agents.redis
         self.clock = agents.clock
         self.settings = agents.settings
         self.keys = agents.keys
         self.agents = agents
-        self.script = agents.script
+        self.script = script
 
     def arrive(
         self,
@@ -479,8 +480,8 @@ class Router:
     def last_call(self) -> tuple[bool, datetime | None]:
         """Whether the last routing call, made at this very instant, left nothing for a tick
         to do now (it settled, and every offer it made has been acted on), and the next due
-        time it saw. Only with `script.report_after` on (the simulator); else (False, None)."""
-        last = self.script.last
+        time it saw. Only with the script's report enabled (the simulator); else (False, None)."""
+        last = self.script.report.last
         if last is None or last[0] != epoch_ms(self.clock.now()):
             return False, None
         after = last[1]

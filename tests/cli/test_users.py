@@ -17,6 +17,7 @@ from routing.agents import Agent, Agents
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.keys import Keys
+from routing.route import RoutingLua, RoutingScript
 from routing.store import RedisClient, connect
 from routing.users import Users
 
@@ -30,7 +31,8 @@ def store(r: RedisClient, clock: FixedClock) -> Users:
 def agent(r: RedisClient, clock: FixedClock) -> Agent:
     settings = load_settings()
     found = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
-    Agents(r, clock, settings, Keys(settings.redis.key_prefix)).save(found)
+    keys = Keys(settings.redis.key_prefix)
+    Agents(r, clock, settings, keys, RoutingScript(r, RoutingLua(settings, keys))).save(found)
     return found
 
 

@@ -10,6 +10,7 @@ from routing.agents import Agent, Agents
 from routing.caller import Caller
 from routing.clock import FixedClock
 from routing.keys import Keys
+from routing.route import RoutingLua, RoutingScript
 from routing.router import Offer, Router
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
@@ -19,8 +20,9 @@ from tests.conftest import T0
 def _team(r: RedisClient, clock: FixedClock) -> tuple[Agents, Router]:
     settings = load_engine_settings()
     keys = Keys("sl")
-    agents = Agents(r, clock, settings, keys)
-    return agents, Router(agents)
+    script = RoutingScript(r, RoutingLua(settings, keys))
+    agents = Agents(r, clock, settings, keys, script)
+    return agents, Router(agents, script)
 
 
 def _agent(

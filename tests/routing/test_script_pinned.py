@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from routing.keys import Keys
-from routing.route import RoutingScript
+from routing.route import RoutingLua
 from routing.settings import EngineSettings, build_settings
 from routing.store import RedisClient
 
@@ -55,5 +55,6 @@ def test_the_assembled_routing_script_is_the_pinned_one(
     r: RedisClient, name: str, raw: dict[str, Any]
 ) -> None:
     settings = build_settings(EngineSettings, raw)
-    source = RoutingScript(r, settings, Keys("sl")).source
-    assert r.script_load(source) == PINNED[name]
+    lua = RoutingLua(settings, Keys("sl"))
+    assert lua.sha == PINNED[name]
+    assert r.script_load(lua.source) == lua.sha  # the name EVALSHA calls it by

@@ -20,7 +20,7 @@ import pytest
 from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.recorder import Recorder
-from routing.route import RoutingScript
+from routing.route import RoutingLua, RoutingScript
 from routing.settings import EngineSettings, load_engine_settings
 from routing.stats import EventKind, day_intervals, interval_id
 from routing.statsquery import Figures, Stats
@@ -56,7 +56,7 @@ def parts(r: RedisClient, clock: FixedClock) -> Parts:
     keys = Keys("sl")
     return Parts(
         settings,
-        Recorder(RoutingScript(r, settings, keys), clock),
+        Recorder(RoutingScript(r, RoutingLua(settings, keys)), clock),
         Stats(r, clock, settings, keys),
         r,
         keys,
@@ -94,7 +94,7 @@ def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
     """record_lib.lua spells no key name: it fills in keys.py's patterns, even for a prefix
     holding the pattern character."""
     settings, keys = load_engine_settings(), Keys("a%s")
-    recorder = Recorder(RoutingScript(r, settings, keys), clock)
+    recorder = Recorder(RoutingScript(r, RoutingLua(settings, keys)), clock)
     recorder.record(
         "answered", "CA1", queue="general", senior=False, dialect="mandarin", agent="a01",
         wait_s=3, at=T0,
