@@ -79,7 +79,8 @@ class RoutingLua:
         self.dialects = list(DIALECTS)
         rungs = {step.skill for r in self.rules for step in r.ladder}
         self.skills = sorted(({r.skill for r in self.rules} | rungs) - {""})
-        self.source = self._source(settings)
+        self.parts = self._parts(settings)  # (where from, text), in the order they run
+        self.source = "".join(text for _, text in self.parts)
         # the name EVALSHA calls the script by, as Redis computes it (SCRIPT LOAD's answer)
         self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
@@ -89,7 +90,17 @@ class RoutingLua:
         width = len(str(len(lines)))
         return "".join(f"{n:>{width}}  {line}\n" for n, line in enumerate(lines, 1))
 
-    def _source(self, settings: EngineSettings) -> str:
+    def origin(self, line: int) -> tuple[str, int]:
+        """The file and line that line `line` of the script comes from (Redis's user_script:N)."""
+        first = 1
+        for where, text in self.parts:
+            count = text.count("\n")
+            if first <= line < first + count:
+                return where, line - first + 1
+            first += count
+        raise ValueError(f"the routing script has lines 1 to {first - 1}, not {line}")
+
+    def _parts(self, settings: EngineSettings) -> list[tuple[str, str]]:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
 
         Redis 6.2 has no Functions: the whole source runs at every call, constants included.
@@ -97,7 +108,6 @@ class RoutingLua:
         are built per queue and per skill the first time a call reads them (`lazy`), not all of
         them at every call.
         """
-        body = route_body()
         constants = (
             LAZY
             + f"local cfg = {_lazy_literal(self._config_of(settings), ('ladder',))}\n"
@@ -105,7 +115,8 @@ class RoutingLua:
             + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
-        return constants + LIBRARY + _presized(body)
+        made = (_BUILDER + " (constants)", constants)
+        return [made, ("routing/lua/record_lib.lua", LIBRARY), *_presized(route_parts())]
 
     def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
         r = settings.routing
@@ -294,14 +305,20 @@ ROUTE_SOURCES = (
     "route/ops/open_lines",
     "route/ops/visits",
 )
+_BUILDER = "routing/route.py"
 _DEFINE = "local function define()  -- up to the dispatch at the end of this file; unindented\n\n"
 _DEFINED = "end  -- define\ndefine()\n\n"
 
 
-def route_body() -> str:
-    """The routing script's body: its sources joined in ROUTE_SOURCES' order."""
-    defined = "".join(lua_source(name) for name in ROUTE_SOURCES)
-    return lua_source("route/prelude") + _DEFINE + defined + _DEFINED + lua_source("route/dispatch")
+def route_parts() -> list[tuple[str, str]]:
+    """The routing script's body in ROUTE_SOURCES' order, each part with where it comes from."""
+    defined = [_file(name) for name in ROUTE_SOURCES]
+    wrap, unwrap = (_BUILDER + " (define)", _DEFINE), (_BUILDER + " (define)", _DEFINED)
+    return [_file("route/prelude"), wrap, *defined, unwrap, _file("route/dispatch")]
+
+
+def _file(name: str) -> tuple[str, str]:
+    return f"routing/lua/{name}.lua", lua_source(name)
 
 
 # A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
@@ -333,9 +350,10 @@ def _lazy_literal(table: dict[str, Any], lazy: tuple[str, ...]) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-def _presized(body: str) -> str:
+def _presized(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """route.lua with F and OPS made with a slot for each function the file puts in them, so
     that filling them does not grow (rehash) the two tables at every call."""
+    body = "".join(text for _, text in parts)
     line = "local F, OPS = {}, {}\n"
     if body.count(line) != 1:
         raise ValueError(f"route.lua should make F and OPS in one line: {line!r}")
@@ -345,7 +363,7 @@ def _presized(body: str) -> str:
         + "}"
         for t in ("F", "OPS")
     )
-    return body.replace(line, f"local F, OPS = {made}\n")
+    return [(where, text.replace(line, f"local F, OPS = {made}\n")) for where, text in parts]
 
 
 def _ladder(q: QueueRule) -> list[dict[str, Any]]:
