@@ -33,6 +33,33 @@ FORCED_KEEP = 1000
 VISIT_QUEUE = "visits"  # forced state changes kept: months of them at a few a day
 
 
+# The settings the routing script reads, by the name it reads them under (cfg.<name>): the
+# settings section, the key, and the factor to the script's unit (ms; Lua constants are
+# integers, so a share is per mille). A setting the script needs is one row here.
+SCRIPT_SETTINGS: dict[str, tuple[str, str, int]] = {
+    "wrap_up_ms": ("routing", "wrap_up_seconds", 1000),
+    "max_missed_offers": ("routing", "max_missed_offers", 1),
+    "callback_attempts": ("routing", "callback_attempts", 1),
+    "callback_retry_ms": ("routing", "callback_retry_seconds", 1000),
+    "announce_every_ms": ("routing", "announce_every", 1000),
+    "callback_offer_after_ms": ("routing", "callback_offer_after", 1000),
+    # the agent who missed a caller is not rung for them again within a dial timeout
+    "exclude_missed_ms": ("routing", "dial_timeout", 1000),
+    "senior_reserve": ("routing", "senior_reserve", 1),
+    "senior_reserve_release_ms": ("routing", "senior_reserve_release", 1000),
+    "senior_wrap_up_break_ms": ("routing", "senior_wrap_up_break", 1000),
+    # a live call not heard of for this long is looked up (OPS.stale), and closed
+    # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
+    "reconcile_after_ms": ("routing", "reconcile_after", 1000),
+    "max_call_ms": ("routing", "max_call_seconds", 1000),
+    "call_record_ttl_ms": ("privacy", "call_record_hours", 3_600_000),  # personal data
+    "forced_keep_ms": ("stats", "retention_days", 86_400_000),
+    # return visits: the share of staffed agents they may hold; agents kept idle for callers
+    "visit_share_permille": ("campaigns", "agent_share", 1000),
+    "visit_keep_idle": ("campaigns", "keep_idle", 1),
+}
+
+
 @dataclass(frozen=True)
 class QueueRule:
     """One queue's routing rule, read from `settings.queues`."""
@@ -119,40 +146,23 @@ class RoutingLua:
         return [made, ("routing/lua/record_lib.lua", LIBRARY), *_presized(route_parts())]
 
     def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
-        r = settings.routing
-        return {
-            "q": [_queue_config(q) for q in self.rules],
-            # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
+        """`cfg` as the script reads it: the settings of SCRIPT_SETTINGS, then what is made
+        from the queues, dialects and skills."""
+        cfg = {name: round(getattr(getattr(settings, section), key) * unit)
+               for name, (section, key, unit) in SCRIPT_SETTINGS.items()}  # fmt: skip
+        return cfg | {
+            "queues": [_queue_config(q) for q in self.rules],
+            # the ladder's rungs, per queue: made for a queue when a call first reads it
             "ladder": {q.name: _ladder(q) for q in self.rules},
             # the dialects and skills by index ("*" the first skill), and a queue's waiting
             # buckets: each dialect, then "other"
-            "dli": {d: i for i, d in enumerate(self.dialects, 1)},
-            "ski": {s: i for i, s in enumerate(["*", *self.skills], 1)},
+            "dialects": {d: i for i, d in enumerate(self.dialects, 1)},
+            "skills": {s: i for i, s in enumerate(["*", *self.skills], 1)},
             "buckets": [*self.dialects, "other"],
-            "wrap": r.wrap_up_seconds * 1000,
-            "ttl": settings.privacy.call_record_hours * 3_600_000,  # personal data: privacy
-            "miss": r.max_missed_offers,
-            "cba": r.callback_attempts,
-            "cbr": r.callback_retry_seconds * 1000,
-            "ann": r.announce_every * 1000,
-            "cbo": r.callback_offer_after * 1000,
-            # the agent who missed a caller is not rung for them again within a dial timeout
-            "excl": r.dial_timeout * 1000,
-            "rsv": r.senior_reserve,
-            "rsr": r.senior_reserve_release * 1000,
-            "swb": r.senior_wrap_up_break * 1000,
             # forced changes explain figures, so they are kept as long as the statistics
-            "fkeep": FORCED_KEEP,
-            "fkeep_ms": settings.stats.retention_days * 86_400_000,
-            # a live call not heard of for this long is looked up (OPS.stale), and closed
-            # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
-            "rca": r.reconcile_after * 1000,
-            "maxc": r.max_call_seconds * 1000,
-            "st": route_config(settings),
-            # return visits: agent share per mille (Lua constants are integers); stats queue
-            "vsh": round(settings.campaigns.agent_share * 1000),
-            "vq": VISIT_QUEUE,
-            "vki": settings.campaigns.keep_idle,
+            "forced_keep": FORCED_KEEP,
+            "stats": route_config(settings),
+            "visit_queue": VISIT_QUEUE,
         }
 
     def _keys_by_name(self) -> dict[str, Any]:
@@ -306,19 +316,27 @@ ROUTE_SOURCES = (
     "route/ops/visits",
 )
 _BUILDER = "routing/route.py"
-_DEFINE = "local function define()  -- up to the dispatch at the end of this file; unindented\n\n"
-_DEFINED = "end  -- define\ndefine()\n\n"
+_DEFINE = "local function define()  -- the libraries and the operations, up to the dispatch\n"
+_DEFINED = "end  -- define\ndefine()\n"
 
 
 def route_parts() -> list[tuple[str, str]]:
     """The routing script's body in ROUTE_SOURCES' order, each part with where it comes from."""
-    defined = [_file(name) for name in ROUTE_SOURCES]
+    defined = [_indented(*_file(name)) for name in ROUTE_SOURCES]
     wrap, unwrap = (_BUILDER + " (define)", _DEFINE), (_BUILDER + " (define)", _DEFINED)
     return [_file("route/prelude"), wrap, *defined, unwrap, _file("route/dispatch")]
 
 
 def _file(name: str) -> tuple[str, str]:
     return f"routing/lua/{name}.lua", lua_source(name)
+
+
+def _indented(where: str, text: str) -> tuple[str, str]:
+    """A source file as the body of define() in the printed script: each line two spaces in
+    (no source holds a long string, whose lines this would change)."""
+    if "[[" in text or "[=" in text:
+        raise ValueError(f"{where} holds a Lua long string: define() cannot indent it")
+    return where, "".join(f"  {line}" if line.strip() else line for line in text.splitlines(True))
 
 
 # A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
@@ -359,7 +377,7 @@ def _presized(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
         raise ValueError(f"route.lua should make F and OPS in one line: {line!r}")
     made = ", ".join(
         "{"
-        + ", ".join(f"{n} = false" for n in re.findall(rf"^function {t}\.(\w+)\(", body, re.M))
+        + ", ".join(f"{n} = false" for n in re.findall(rf"^\s*function {t}\.(\w+)\(", body, re.M))
         + "}"
         for t in ("F", "OPS")
     )
@@ -368,23 +386,24 @@ def _presized(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _ladder(q: QueueRule) -> list[dict[str, Any]]:
     """A queue's ladder as route.lua reads it (cfg.ladder[queue])."""
-    return [{"t": s.after * 1000, "s": s.skill or "*", "d": s.dialect} for s in q.ladder]
+    return [
+        {"opens_ms": s.after * 1000, "skill": s.skill or "*", "dialect_only": s.dialect}
+        for s in q.ladder
+    ]
 
 
 def _queue_config(q: QueueRule) -> dict[str, Any]:
     """One queue as route.lua reads it (cfg.q)."""
     kind, after_s, length, to = q.overflow
     return {
-        "n": q.name,
-        "p": q.priority,
-        "s": q.skill,
-        "a": q.age_after * 1000,
-        # overflow: ok kind ("", callback, line, queue), oa after ms, ol length, oq the queue
-        # a "queue" overflow moves callers to
-        "ok": kind,
-        "oa": after_s * 1000,
-        "ol": length,
-        "oq": to if kind == "queue" else "",
+        "name": q.name,
+        "priority": q.priority,
+        "skill": q.skill,
+        "aging_ms": q.age_after * 1000,
+        "overflow_kind": kind,  # "", callback, line, queue
+        "overflow_after_ms": after_s * 1000,
+        "overflow_length": length,
+        "overflow_queue": to if kind == "queue" else "",  # where a "queue" overflow moves callers
     }
 
 

@@ -3,14 +3,17 @@
 -- is eligible for any waiting caller; record the statistics of every event on the way
 -- (record_event, record_lib.lua). One call is one atomic routing decision.
 --
--- route.py puts `lazy`, four constants and record_lib.lua before this file:
--- cfg    the configuration: q = {{n name, p priority, s skill, a aging ms, overflow: ok kind,
---        oa after ms, ol length, oq queue}}, ladder[queue name] = {{t opens at ms waited,
---        s skill or "*", d dialect only}} (`lazy`: made for a queue when a call first reads it),
---        dli dialect -> index, ski skill -> index ("*" the first), buckets a queue's waiting
---        buckets (each dialect, then 'other'), wrap, ttl, cbr, ann, cbo, excl,
---        rca (reconcile after), maxc (max call) (ms); miss, cba (counts);
---        st = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
+-- The script is this prelude, then the libraries (route/lib/) and the operations (route/ops/)
+-- inside define(), then the dispatch (route/dispatch.lua), joined by route.py (ROUTE_SOURCES)
+-- after `lazy`, four constants and record_lib.lua:
+-- cfg    the configuration (route.py, RoutingLua._config_of): the settings of SCRIPT_SETTINGS
+--        by their full names (times in ms: cfg.wrap_up_ms, cfg.senior_reserve, ...);
+--        queues = {{name, priority, skill, aging_ms, overflow_kind ('', callback, line,
+--        queue), overflow_after_ms, overflow_length, overflow_queue}} in config order;
+--        ladder[queue name] = {{opens_ms (waited), skill or "*", dialect_only}} (`lazy`:
+--        made for a queue when a call first reads it); dialects, skills: name -> index ("*"
+--        the first skill); buckets: a queue's waiting buckets (each dialect, then 'other');
+--        stats = what recording needs (sl per queue, sl_default, short, bounds, ttl, maxlen)
 -- K      the key names by name, all under the routing hash tag (routing/keys.py makes each;
 --        route.py's RoutingScript._keys_by_name says which is which):
 --   K.agents          agent profiles hash (id -> JSON {id, name, contact, skills, dialects})
@@ -31,12 +34,12 @@
 --   K.heard           live calls (waiting, offered, on call) -> ms last heard of or looked
 --                     up: what OPS.stale finds calls whose end report may have been lost in
 --   K.waiting[queue]  .all and .sr (seniors) waiting zsets, and .by[bucket]: one per dialect
---                     of cfg.dli and .by.other for the rest (sid -> entry ms)
---   K.available[skill] for each skill of cfg.ski ("*" too): .any, and .by[dialect]
+--                     of cfg.dialects and .by.other for the rest (sid -> entry ms)
+--   K.available[skill] for each skill of cfg.skills ("*" too): .any, and .by[dialect]
 --                     (agent -> idle-since ms)
 --                     (these two are `lazy`: a queue's or skill's table is made the first
 --                     time a call reads it, so no call builds all ~100 names)
---   K.all_waiting, K.senior_waiting  every queue's .all and .sr, in the order of cfg.q
+--   K.all_waiting, K.senior_waiting  every queue's .all and .sr, in the order of cfg.queues
 -- SK     the statistics keys as string.format patterns (routing/keys.py), same hash tag
 -- FORCED the supervisors' forced state changes (list, newest first), same hash tag
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
@@ -66,8 +69,9 @@ local STAFFED, PULLS, RETRY, FAILED, EWT = K.staffed, K.pulls, K.callback_retry,
   K.callback_failed, K.ewt
 local HEARD, VISITING, OPEN = K.heard, K.visiting, K.open_lines
 
-local Q, DL, SK = {}, cfg.dli, cfg.ski  -- queues by name; dialects', skills' indexes
-for _, q in ipairs(cfg.q) do Q[q.n] = q end
+-- queues by name; the configured dialects and skills (name -> index)
+local Q, DIALECTS, SKILLS = {}, cfg.dialects, cfg.skills
+for _, q in ipairs(cfg.queues) do Q[q.name] = q end
 local BUCKETS = cfg.buckets             -- a queue's waiting buckets: each dialect, then other
 local STAFFED_STATES = {available = true, offered = true, on_call = true, wrap_up = true}
 local MISSED = {busy = true, ['no-answer'] = true, failed = true, canceled = true}
@@ -81,12 +85,12 @@ local made = {}
 local SETTLED = false  -- this call has settled (what a tick at this instant would do is done)
 local STATES_WRITTEN = false  -- this call wrote an agent's state (F.put_state)
 
--- Redis 6.2 runs this whole file at every call: every function below is made anew each time
+-- Redis 6.2 runs this whole script at every call: every function below is made anew each time
 -- (a closure), and making one costs Lua 5.1 a walk of the list of open upvalues for each local
 -- of this chunk it uses (luaF_findupval). So the functions are fields of F and OPS, not local
 -- functions (~70 of them, which every later one would find that way), and they are made inside
 -- define(), whose upvalues the locals above are: a closure made there copies them instead.
 -- Together ~40 µs a call (BENCHMARKS.md, section 6). route.py makes F and OPS with a slot for
--- each function (RoutingScript._source), so that filling them does not grow them.
+-- each function (RoutingLua._parts), so that filling them does not grow them.
 local F, OPS = {}, {}
 

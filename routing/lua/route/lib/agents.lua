@@ -29,8 +29,8 @@ end
 
 function F.index_sets(p)
   local skills, dialects = {'*'}, {}
-  for _, s in ipairs(p.skills) do if SK[s] and s ~= '*' then skills[#skills + 1] = s end end
-  for _, d in ipairs(p.dialects) do if DL[d] then dialects[#dialects + 1] = d end end
+  for _, s in ipairs(p.skills) do if SKILLS[s] and s ~= '*' then skills[#skills + 1] = s end end
+  for _, d in ipairs(p.dialects) do if DIALECTS[d] then dialects[#dialects + 1] = d end end
   return skills, dialects
 end
 

@@ -12,19 +12,19 @@ function F.position(sid, c)
   local q = Q[c.q]
   local rank = redis.call('ZRANK', F.wait_all(q), sid)
   if not rank then return 0 end
-  for _, o in ipairs(cfg.q) do
-    if o.p > q.p then rank = rank + redis.call('ZCARD', F.wait_all(o)) end
+  for _, o in ipairs(cfg.queues) do
+    if o.priority > q.priority then rank = rank + redis.call('ZCARD', F.wait_all(o)) end
   end
   return rank + 1
 end
 
 function F.wait_figures(sid, c)
   local q = Q[c.q]
-  local base = q.s ~= '' and q.s or '*'
+  local base = q.skill ~= '' and q.skill or '*'
   return {pos = F.position(sid, c), waited = now - c.e,
           staffed = tonumber(redis.call('HGET', STAFFED, base .. '|')) or 0,
-          h = tonumber(redis.call('HGET', EWT, q.n .. ':h')) or 0,
-          w = tonumber(redis.call('HGET', EWT, q.n .. ':w')) or 0}
+          h = tonumber(redis.call('HGET', EWT, q.name .. ':h')) or 0,
+          w = tonumber(redis.call('HGET', EWT, q.name .. ':w')) or 0}
 end
 
 function F.placement(sid)

@@ -20,7 +20,7 @@ end
 function F.put_call(sid, c)
   c.lr = now
   redis.call('HSET', CALLS, sid, cjson.encode(c))
-  redis.call('ZADD', EXPIRY, digits(now + cfg.ttl), sid)
+  redis.call('ZADD', EXPIRY, digits(now + cfg.call_record_ttl_ms), sid)
   if F.live(c) then redis.call('ZADD', HEARD, now_str, sid) else redis.call('ZREM', HEARD, sid) end
 end
 
@@ -28,7 +28,7 @@ end
 -- `extra`: fields of the per-agent and per-dialect figures (record_people): talk, match.
 function F.event(kind, sid, c, agent, wait_ms, extra)
   -- a return visit's events are counted apart from the inbound queues' (route.py VISIT_QUEUE)
-  local e = {kind = kind, sid = sid, queue = c.cv and cfg.vq or c.q,
+  local e = {kind = kind, sid = sid, queue = c.cv and cfg.visit_queue or c.q,
              class = c.sr == 1 and 's' or 'o', dialect = c.d, agent = agent or '',
              wait = wait_ms or 0, at = now, interval = IV, expire = IV_EXPIRE}
   for k, v in pairs(extra or {}) do e[k] = v end

@@ -1,9 +1,9 @@
 -- calls meet agents -----------------------------------------------------------------------
 
 -- The agents who just missed this caller (or whose offer of them a supervisor ended) are not
--- rung again for `excl` ms: the next agent is. Each is remembered with the end of their
--- exclusion (c.mx: agent id -> ms), not only the last one, so that two offers ended in one
--- instant do not ring the first agent again at once. Returns the set and its size, or nil.
+-- rung again for `cfg.exclude_missed_ms` ms: the next agent is. Each is remembered with the end
+-- of their exclusion (c.mx: agent id -> ms), not only the last one, so that two offers ended in
+-- one instant do not ring the first agent again at once. Returns the set and its size, or nil.
 function F.excluded(c)
   if not c.mx then return nil end
   local set, n = {}, 0
@@ -15,13 +15,15 @@ function F.excluded(c)
 end
 
 -- The senior-trained agents this caller may not take because they are kept for seniors
--- (routing.senior_reserve): the free ones' index while only `rsv` or fewer are free, for a
--- caller who is not a senior and has waited less than `rsr` ms; nil when nothing is held back.
--- Eligibility still only grows with the wait, which match() relies on.
+-- (routing.senior_reserve): the free ones' index while only `cfg.senior_reserve` or fewer are
+-- free, for a caller who is not a senior and has waited less than
+-- `cfg.senior_reserve_release_ms` ms; nil when nothing is held back. Eligibility still only
+-- grows with the wait, which match() relies on.
 function F.reserve_guard(c)
-  if cfg.rsv <= 0 or c.sr == 1 or not SK['senior'] or now - c.e >= cfg.rsr then return nil end
+  if cfg.senior_reserve <= 0 or c.sr == 1 or not SKILLS['senior'] then return nil end
+  if now - c.e >= cfg.senior_reserve_release_ms then return nil end
   local kept = F.avail('senior')
-  if F.free('n', kept) > cfg.rsv then return nil end
+  if F.free('n', kept) > cfg.senior_reserve then return nil end
   return kept
 end
 
@@ -42,15 +44,15 @@ end
 -- the rung asks for the dialect and someone staffed with its skill speaks it) the rest.
 function F.eligible_sets(c, q)
   local waited = now - c.e
-  local d = DL[c.d] and c.d or nil
+  local d = DIALECTS[c.d] and c.d or nil
   local tries, seen = {}, {}
   local function try(k)
     if not seen[k] then seen[k] = true; tries[#tries + 1] = k end
   end
-  for _, rung in ipairs(cfg.ladder[q.n]) do
-    if waited < rung.t then break end  -- rungs open in order
-    if d then try(F.avail(rung.s, d)) end
-    if not (d and rung.d and F.speakers(rung.s, d)) then try(F.avail(rung.s)) end
+  for _, rung in ipairs(cfg.ladder[q.name]) do
+    if waited < rung.opens_ms then break end  -- rungs open in order
+    if d then try(F.avail(rung.skill, d)) end
+    if not (d and rung.dialect_only and F.speakers(rung.skill, d)) then try(F.avail(rung.skill)) end
   end
   return tries
 end
@@ -84,8 +86,8 @@ function F.pick_agent(c, q)
   local open = F.pick_open(c, q, skip)
   if open then return open end
   local guard = F.reserve_guard(c)
-  -- at most the excluded agents and `rsv` reserved ones come before an eligible one
-  local last = digits((skipped or 0) + (guard and cfg.rsv or 0))
+  -- at most the excluded agents and `cfg.senior_reserve` reserved ones come before an eligible one
+  local last = digits((skipped or 0) + (guard and cfg.senior_reserve or 0))
   for _, k in ipairs(F.eligible_sets(c, q)) do
     for _, id in ipairs(F.free('first', k, last)) do
       if not skip[id] and not (guard and F.free('has', guard, id)) then return id end
@@ -94,21 +96,24 @@ function F.pick_agent(c, q)
   return nil
 end
 
--- When a wrap-up that started at least `swb` ago may be ended for a waiting senior.
+-- When a wrap-up that started at least `cfg.senior_wrap_up_break_ms` ago may be ended for a
+-- waiting senior.
 function F.breakable_from()
-  return digits(now + cfg.wrap - cfg.swb)  -- a wrap-up ends `wrap` after it starts
+  -- a wrap-up ends `cfg.wrap_up_ms` after it starts
+  return digits(now + cfg.wrap_up_ms - cfg.senior_wrap_up_break_ms)
 end
 
 function F.wrap_up_breakable()
-  if cfg.swb <= 0 then return false end
+  if cfg.senior_wrap_up_break_ms <= 0 then return false end
   return redis.call('ZCOUNT', WRAP, '-inf', F.breakable_from()) > 0
 end
 
 -- A senior who finds no agent: end the wrap-up of the senior-trained agent longest in it, once
--- it has lasted `swb` ms (routing.senior_wrap_up_break; 0: never). One who asked to go away
--- next is left to finish. Returns whether an agent was freed (pick_agent then decides).
+-- it has lasted `cfg.senior_wrap_up_break_ms` ms (routing.senior_wrap_up_break; 0: never). One
+-- who asked to go away next is left to finish. Returns whether an agent was freed (pick_agent
+-- then decides).
 function F.break_wrap_up(c)
-  if cfg.swb <= 0 or c.sr ~= 1 then return false end
+  if cfg.senior_wrap_up_break_ms <= 0 or c.sr ~= 1 then return false end
   local ending = redis.call('ZRANGEBYSCORE', WRAP, '-inf', F.breakable_from(), 'LIMIT', '0', '8')
   for _, id in ipairs(ending) do
     local p, st = F.get_profile(id), F.get_state(id)
@@ -154,12 +159,12 @@ function F.head(q, b, rank)
   return nil
 end
 
--- A caller past their queue's aging bound (cfg q.a ms, 0: never) ranks above every priority;
+-- A caller past their queue's aging bound (q.aging_ms, 0: never) ranks above every priority;
 -- among such callers the one waiting longest goes first.
 local AGED = math.huge
 function F.priority(x)
-  if x.q.a and x.q.a > 0 and now - x.e >= x.q.a then return AGED end
-  return x.q.p
+  if x.q.aging_ms and x.q.aging_ms > 0 and now - x.e >= x.q.aging_ms then return AGED end
+  return x.q.priority
 end
 
 function F.better(x, y)

@@ -1,9 +1,9 @@
--- overflow ------------------------------------------------------------------------------
--- A queue's overflow (cfg q.ok, docs/routing.md "Overflow"): 'queue' moves the caller to
--- queue q.oq keeping their entry time (one hop: settings refuse a target that overflows to a
--- queue); 'line' takes them out of routing as 'overflowed' (the call flow dials the line);
--- 'callback' is an offer made at the wait URL (OPS.poll), so nothing moves here. A caller
--- who asked for a call-back and hung up is not on the phone, so never sent to a line.
+-- overflow ------------------------------------------------------------------------------ A
+-- queue's overflow (q.overflow_kind, docs/routing.md "Overflow"): 'queue' moves the caller to
+-- queue q.overflow_queue keeping their entry time (one hop: settings refuse a target that
+-- overflows to a queue); 'line' takes them out of routing as 'overflowed' (the call flow dials
+-- the line); 'callback' is an offer made at the wait URL (OPS.poll), so nothing moves here. A
+-- caller who asked for a call-back and hung up is not on the phone, so never sent to a line.
 
 function F.move_to(sid, c, to)
   F.dequeue(sid, c)
@@ -15,11 +15,11 @@ function F.move_to(sid, c, to)
 end
 
 function F.overflow(sid, c, q)
-  if q.ok == 'queue' then
-    F.move_to(sid, c, q.oq)
+  if q.overflow_kind == 'queue' then
+    F.move_to(sid, c, q.overflow_queue)
     return true
   end
-  if q.ok == 'line' and c.cb ~= 1 then
+  if q.overflow_kind == 'line' and c.cb ~= 1 then
     F.dequeue(sid, c)
     c.st, c.ag = 'overflowed', ''
     F.put_call(sid, c)
@@ -29,15 +29,18 @@ function F.overflow(sid, c, q)
   return false
 end
 
-function F.moves(q) return q.oa > 0 and (q.ok == 'queue' or q.ok == 'line') end
+function F.moves(q)
+  return q.overflow_after_ms > 0 and (q.overflow_kind == 'queue' or q.overflow_kind == 'line')
+end
 
 -- Callers past their queue's overflow_after leave it (a few per call: the next event or tick
 -- takes the rest, and the oldest go first).
 function F.overflow_due()
   local moved = false
-  for _, q in ipairs(cfg.q) do
+  for _, q in ipairs(cfg.queues) do
     if F.moves(q) then
-      local past = redis.call('ZRANGEBYSCORE', F.wait_all(q), '-inf', now - q.oa, 'LIMIT', 0, 20)
+      local past = redis.call('ZRANGEBYSCORE', F.wait_all(q), '-inf', now - q.overflow_after_ms,
+        'LIMIT', 0, 20)
       for _, sid in ipairs(past) do
         local c = F.get_call(sid)
         if c and c.st == 'waiting' and F.overflow(sid, c, q) then moved = true end
@@ -51,11 +54,12 @@ end
 -- still here are call-backs a line cannot take: the first caller not yet past it is next.
 function F.overflow_at()
   local at = nil
-  for _, q in ipairs(cfg.q) do
+  for _, q in ipairs(cfg.queues) do
     if F.moves(q) then
-      local top = redis.call('ZRANGEBYSCORE', F.wait_all(q), '(' .. (now - q.oa), '+inf',
+      local top = redis.call('ZRANGEBYSCORE', F.wait_all(q), '(' .. (now - q.overflow_after_ms),
+        '+inf',
         'WITHSCORES', 'LIMIT', 0, 1)
-      local t = top[2] and tonumber(top[2]) + q.oa
+      local t = top[2] and tonumber(top[2]) + q.overflow_after_ms
       if t and (at == nil or t < at) then at = t end
     end
   end
@@ -66,13 +70,15 @@ end
 -- call-back overflow they are offered it at their first announcement (c.lo).
 function F.overflow_on_arrival(sid)
   local any = false  -- no queue overflows on arrival (the usual case): the call is not read
-  for _, q in ipairs(cfg.q) do any = any or (q.ol > 0 and q.ok ~= '') end
+  for _, q in ipairs(cfg.queues) do
+    any = any or (q.overflow_length > 0 and q.overflow_kind ~= '')
+  end
   if not any then return end
   local c = F.get_call(sid)
   local q = c and Q[c.q]
-  if not q or c.st ~= 'waiting' or q.ol <= 0 or q.ok == '' then return end
-  if redis.call('ZCARD', F.wait_all(q)) <= q.ol then return end
-  if q.ok == 'callback' then
+  if not q or c.st ~= 'waiting' or q.overflow_length <= 0 or q.overflow_kind == '' then return end
+  if redis.call('ZCARD', F.wait_all(q)) <= q.overflow_length then return end
+  if q.overflow_kind == 'callback' then
     c.lo = 1
     F.put_call(sid, c)
   elseif F.overflow(sid, c, q) then

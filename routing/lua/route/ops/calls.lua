@@ -4,7 +4,7 @@
 function F.wrap_up(sid, c)
   local p, st = F.get_profile(c.ag), F.get_state(c.ag)
   if p and st.c == sid then
-    st.c, st.w = '', now + cfg.wrap
+    st.c, st.w = '', now + cfg.wrap_up_ms
     st.i = st.w
     F.move_agent(p, st, 'wrap_up')
   end
@@ -18,7 +18,7 @@ function F.finish(sid, c, talk_ms)
   F.put_call(sid, c)
   F.wrap_up(sid, c)
   F.event('completed', sid, c, c.ag, (c.am > 0 and c.am or now) - c.e, {talk = talk_ms or -1})
-  if talk_ms then F.ewma(c.q .. ':h', talk_ms + cfg.wrap) end
+  if talk_ms then F.ewma(c.q .. ':h', talk_ms + cfg.wrap_up_ms) end
 end
 
 function F.mark_answered(sid, c)
@@ -42,7 +42,7 @@ function F.miss(sid, c, counts)
     st.c, st.i = '', now
     if counts then st.m = st.m + 1 end
     local to = st.nx ~= '' and st.nx or 'available'
-    if st.m >= cfg.miss and to == 'available' then to = 'away' end
+    if st.m >= cfg.max_missed_offers and to == 'available' then to = 'away' end
     st.nx = ''
     F.move_agent(p, st, to)
   end
@@ -50,15 +50,16 @@ function F.miss(sid, c, counts)
   F.requeue(sid, c)
 end
 
--- An offer ended with no conversation: the caller waits again under their entry time, and
--- the agent offered is excluded from them for `excl` ms (F.excluded). The room flag goes with
--- the offer: the next agent's arrival must be heard of before the caller counts as connected.
+-- An offer ended with no conversation: the caller waits again under their entry time, and the
+-- agent offered is excluded from them for `cfg.exclude_missed_ms` ms (F.excluded). The room
+-- flag goes with the offer: the next agent's arrival must be heard of before the caller counts
+-- as connected.
 function F.requeue(sid, c)
   local mx = {}
   for id, till in pairs(c.mx or {}) do
     if now < till then mx[id] = till end
   end
-  if c.ag ~= '' then mx[c.ag] = now + cfg.excl end
+  if c.ag ~= '' then mx[c.ag] = now + cfg.exclude_missed_ms end
   c.mx = next(mx) and mx or nil
   c.st, c.ag, c.ra = 'waiting', '', nil
   F.put_call(sid, c)
@@ -74,7 +75,7 @@ function F.caller_gone(sid, c)
   F.event('abandoned', sid, c, '', now - c.e)
 end
 
--- A live call nothing has been heard of for cfg.maxc ms, and Twilio cannot say how it ended:
+-- A live call nothing has been heard of for cfg.max_call_ms ms, and Twilio cannot say how it ended:
 -- out of the queue, its agent released (wrap-up after a conversation), counted as
 -- "unreported" (neither answered nor abandoned: nobody knows which).
 function F.close_unreported(sid, c)
@@ -112,10 +113,10 @@ function F.widens_at(q, b)
   if F.excluded(c) then return now end
   -- the next rung to open (they open in order), or the reserve's release if sooner
   local at = nil
-  for _, rung in ipairs(cfg.ladder[q.n]) do
-    if c.e + rung.t > now then at = c.e + rung.t; break end
+  for _, rung in ipairs(cfg.ladder[q.name]) do
+    if c.e + rung.opens_ms > now then at = c.e + rung.opens_ms; break end
   end
-  local release = cfg.rsv > 0 and c.sr ~= 1 and c.e + cfg.rsr
+  local release = cfg.senior_reserve > 0 and c.sr ~= 1 and c.e + cfg.senior_reserve_release_ms
   if release and release > now and (at == nil or release < at) then at = release end
   return at
 end
@@ -135,12 +136,15 @@ function F.due_at()
       end
     end
   end
-  -- a waiting senior may end a wrap-up `swb` after it started (break_wrap_up)
-  local seniors = cfg.swb > 0 and redis.call('EXISTS', unpack(K.senior_waiting)) > 0
-  local wrap_break = seniors and cfg.swb - cfg.wrap or 0
+  -- a waiting senior may end a wrap-up `cfg.senior_wrap_up_break_ms` after it started
+  -- (break_wrap_up)
+  local seniors = cfg.senior_wrap_up_break_ms > 0
+    and redis.call('EXISTS', unpack(K.senior_waiting)) > 0
+  local wrap_break = seniors and cfg.senior_wrap_up_break_ms - cfg.wrap_up_ms or 0
   local spill = F.overflow_at()
   if spill and (at == nil or spill < at) then at = spill end
-  for key, later in pairs({[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.rca}) do
+  local after = {[WRAP] = wrap_break, [RETRY] = 0, [EXPIRY] = 0, [HEARD] = cfg.reconcile_after_ms}
+  for key, later in pairs(after) do
     local top = redis.call('ZRANGE', key, '0', '0', 'WITHSCORES')
     if top[2] and (at == nil or tonumber(top[2]) + later < at) then
       at = tonumber(top[2]) + later
@@ -192,12 +196,12 @@ function OPS.arrive()
   return out
 end
 
--- A call-back overflow (cfg q.ok 'callback'): offered once the caller has waited
+-- A call-back overflow (q.overflow_kind 'callback'): offered once the caller has waited
 -- overflow_after, or from the start when they found the queue longer than overflow_length.
 function F.offers_callback(c)
   local q = Q[c.q]
-  if q.ok ~= 'callback' then return false end
-  return c.lo == 1 or (q.oa > 0 and now - c.e >= q.oa)
+  if q.overflow_kind ~= 'callback' then return false end
+  return c.lo == 1 or (q.overflow_after_ms > 0 and now - c.e >= q.overflow_after_ms)
 end
 
 function OPS.poll()
@@ -212,11 +216,11 @@ function OPS.poll()
   out.first = c.an == 0  -- nothing said to this caller in the queue yet
   if c.st == 'waiting' then
     out.fig = F.wait_figures(sid, c)
-    out.announce = c.an == 0 or now - c.an >= cfg.ann
+    out.announce = c.an == 0 or now - c.an >= cfg.announce_every_ms
     if out.announce then c.an = now end
     -- offered at the announcement's pace, so a senior is not asked every few seconds
     out.cb_offer = out.announce and c.cb == 0 and (
-      (c.sr == 1 and now - c.e >= cfg.cbo) or F.offers_callback(c))
+      (c.sr == 1 and now - c.e >= cfg.callback_offer_after_ms) or F.offers_callback(c))
   end
   F.put_call(sid, c)
   out.call = c  -- the record as saved: the wait URL's answer needs no lookup of its own
@@ -401,13 +405,13 @@ function F.callback_unreached(sid, c)
     return
   end
   c.at, c.ag = c.at + 1, ''
-  if c.at >= cfg.cba then
+  if c.at >= cfg.callback_attempts then
     c.st = 'failed'
     redis.call('ZADD', FAILED, now_str, sid)
     F.event('callback_failed', sid, c, '', now - c.e)
   else
     c.st = 'retry'
-    redis.call('ZADD', RETRY, digits(now + cfg.cbr), sid)
+    redis.call('ZADD', RETRY, digits(now + cfg.callback_retry_ms), sid)
   end
   F.put_call(sid, c)
 end
@@ -454,13 +458,13 @@ end
 function OPS.queue_full()
   local sid, c = arg.sid, F.get_call(arg.sid)
   local q = c and Q[c.q]
-  if not q or c.st ~= 'waiting' or q.ok == '' then return OPS.left_queue() end
-  if q.ok ~= 'callback' then F.overflow(sid, c, q) end
+  if not q or c.st ~= 'waiting' or q.overflow_kind == '' then return OPS.left_queue() end
+  if q.overflow_kind ~= 'callback' then F.overflow(sid, c, q) end
   F.settle()
   -- an offer made to them now is this webhook's to act on (ivr/call/voice.py _queue_full), as
   -- in OPS.arrive: a tick must not pull it too (they are in no Twilio queue to dequeue)
   redis.call('ZREM', PULLS, sid)
-  return {placement = F.placement(sid), kind = q.ok}
+  return {placement = F.placement(sid), kind = q.overflow_kind}
 end
 
 function OPS.agent_state()

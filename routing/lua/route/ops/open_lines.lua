@@ -2,10 +2,10 @@
 
 -- The agent's open line `leg` ended (its status callback): no longer connected, its minutes
 -- recorded (agent figures, t_open_line). A caller offered through it and not yet put through
--- goes back to their place in line, the agent excluded from them for `excl` ms and no miss
--- counted; returns that caller's line, for the call flow to send to /voice/connect (their new
--- agent, or their place) within the same second. A conversation through it ends with the
--- room: the caller's own reports close it.
+-- goes back to their place in line, the agent excluded from them for `cfg.exclude_missed_ms` ms
+-- and no miss counted; returns that caller's line, for the call flow to send to /voice/connect
+-- (their new agent, or their place) within the same second. A conversation through it ends with
+-- the room: the caller's own reports close it.
 function F.line_down(p, st, leg)
   if leg == '' then return nil end
   if st.op == leg then st.op = nil end
@@ -106,10 +106,10 @@ end
 function OPS.snapshot()
   F.settle()
   local queues = {}
-  for _, q in ipairs(cfg.q) do
+  for _, q in ipairs(cfg.queues) do
     local all = redis.call('ZRANGE', F.wait_all(q), 0, 0, 'WITHSCORES')
     local sr = redis.call('ZRANGE', F.wait_sr(q), 0, 0, 'WITHSCORES')
-    queues[#queues + 1] = {n = q.n, all = redis.call('ZCARD', F.wait_all(q)),
+    queues[#queues + 1] = {n = q.name, all = redis.call('ZCARD', F.wait_all(q)),
                            sr = redis.call('ZCARD', F.wait_sr(q)),
                            all_e = tonumber(all[2]) or 0, sr_e = tonumber(sr[2]) or 0}
   end
@@ -117,12 +117,14 @@ function OPS.snapshot()
           retry = redis.call('ZCARD', RETRY), failed = redis.call('ZCARD', FAILED)}
 end
 
--- Claim up to arg.limit live calls not heard of for cfg.rca ms: each is marked looked-up
--- now (so another server's beat does not take it again for cfg.rca ms) and returned for
--- the caller to ask Twilio about. A call-back entry's own sid is not the call-back's call.
+-- Claim up to arg.limit live calls not heard of for cfg.reconcile_after_ms ms: each is marked
+-- looked-up now (so another server's beat does not take it again for cfg.reconcile_after_ms ms)
+-- and returned for the caller to ask Twilio about. A call-back entry's own sid is not the
+-- call-back's call.
 function OPS.stale()
   local out = {}
-  local due = redis.call('ZRANGEBYSCORE', HEARD, '-inf', now - cfg.rca, 'LIMIT', 0, arg.limit)
+  local due = redis.call('ZRANGEBYSCORE', HEARD, '-inf', now - cfg.reconcile_after_ms, 'LIMIT', 0,
+    arg.limit)
   for _, sid in ipairs(due) do
     local c = F.get_call(sid)
     if c and F.live(c) then
@@ -137,12 +139,12 @@ end
 
 -- What Twilio says of a stale call (OPS.stale): a final status closes it as the lost status
 -- callback would have (OPS.hangup, which reads arg.sid too); "unreported" (Twilio could not
--- be asked) closes it only once nothing has been heard of it for cfg.maxc ms.
+-- be asked) closes it only once nothing has been heard of it for cfg.max_call_ms ms.
 function OPS.reconcile()
   local c = F.get_call(arg.sid)
   if not c or not F.live(c) then return {} end
   if FINAL[arg.status] and c.cb ~= 1 then return OPS.hangup() end
-  if arg.status == 'unreported' and now - (c.lr or c.e) >= cfg.maxc then
+  if arg.status == 'unreported' and now - (c.lr or c.e) >= cfg.max_call_ms then
     F.close_unreported(arg.sid, c)
     F.settle()
   end

@@ -34,17 +34,17 @@ function F.end_held(p, st)
   return ''
 end
 
--- Append a forced change to the audit list: newest first, at most cfg.fkeep entries, none
--- older than cfg.fkeep_ms; the whole list goes when its newest entry is that old.
+-- Append a forced change to the audit list: newest first, at most cfg.forced_keep entries, none
+-- older than cfg.forced_keep_ms; the whole list goes when its newest entry is that old.
 function F.audit(entry)
   redis.call('LPUSH', FORCED, cjson.encode(entry))
-  redis.call('LTRIM', FORCED, 0, cfg.fkeep - 1)
+  redis.call('LTRIM', FORCED, 0, cfg.forced_keep - 1)
   local oldest = redis.call('LINDEX', FORCED, -1)
-  while oldest and cjson.decode(oldest).at < now - cfg.fkeep_ms do
+  while oldest and cjson.decode(oldest).at < now - cfg.forced_keep_ms do
     redis.call('RPOP', FORCED)
     oldest = redis.call('LINDEX', FORCED, -1)
   end
-  redis.call('PEXPIRE', FORCED, cfg.fkeep_ms)
+  redis.call('PEXPIRE', FORCED, cfg.forced_keep_ms)
 end
 
 -- A supervisor puts an agent in a state now, ending a stale offer or call that holds them

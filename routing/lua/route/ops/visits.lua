@@ -17,9 +17,9 @@ end
 -- reaches a rung of theirs: then the agent is the inbound callers', not a visit's.
 function F.wanted_inbound(p)
   for _, q in ipairs(F.queues_waiting()) do
-    for _, rung in ipairs(cfg.ladder[q.n]) do
-      if rung.s == '*' then return true end
-      for _, s in ipairs(p.skills or {}) do if s == rung.s then return true end end
+    for _, rung in ipairs(cfg.ladder[q.name]) do
+      if rung.skill == '*' then return true end
+      for _, s in ipairs(p.skills or {}) do if s == rung.skill then return true end end
     end
   end
   return false
@@ -27,13 +27,13 @@ end
 
 -- The idle agent a visit of queue `q` to a customer of dialect `d` may take: the queue's
 -- skill, the dialect preferred (never required: nobody waits on the line for it), longest
--- idle first; nobody a waiting caller could take; never one of the last `rsv` free
+-- idle first; nobody a waiting caller could take; never one of the last `cfg.senior_reserve` free
 -- senior-trained agents, whom the senior reserve keeps for seniors who call.
 function F.visit_agent(q, d)
-  local base = q.s ~= '' and q.s or '*'
-  local kept = cfg.rsv > 0 and SK['senior'] and F.avail('senior') or nil
-  local spare = kept and redis.call('ZCARD', kept) > cfg.rsv
-  local tries = DL[d] and {F.avail(base, d), F.avail(base)} or {F.avail(base)}
+  local base = q.skill ~= '' and q.skill or '*'
+  local kept = cfg.senior_reserve > 0 and SKILLS['senior'] and F.avail('senior') or nil
+  local spare = kept and redis.call('ZCARD', kept) > cfg.senior_reserve
+  local tries = DIALECTS[d] and {F.avail(base, d), F.avail(base)} or {F.avail(base)}
   for _, k in ipairs(tries) do
     for _, id in ipairs(redis.call('ZRANGE', k, 0, 7)) do
       local p = F.get_profile(id)
@@ -44,14 +44,16 @@ function F.visit_agent(q, d)
   return nil
 end
 
--- Why a visit may not start now ('' if it may, with the agent): the share of the staffed
--- agents return visits may hold (cfg.vsh per mille, rounded down), or no suitable agent
--- (none idle beyond the cfg.vki kept for callers).
+-- Why a visit may not start now ('' if it may, with the agent): the share of the staffed agents
+-- return visits may hold (cfg.visit_share_permille per mille, rounded down), or no suitable
+-- agent (none idle beyond the cfg.visit_keep_idle kept for callers).
 function F.visit_refusal(q, d)
   local staffed = tonumber(redis.call('HGET', STAFFED, '*|')) or 0
-  if F.visits_holding() + 1 > math.floor(cfg.vsh * staffed / 1000) then return 'share', nil end
+  if F.visits_holding() + 1 > math.floor(cfg.visit_share_permille * staffed / 1000) then
+    return 'share', nil
+  end
   -- campaigns.keep_idle: so many agents stay free for whoever calls next
-  if redis.call('ZCARD', F.avail('*')) <= cfg.vki then return 'no_agent', nil end
+  if redis.call('ZCARD', F.avail('*')) <= cfg.visit_keep_idle then return 'no_agent', nil end
   local agent = F.visit_agent(q, d)
   if not agent then return 'no_agent', nil end
   return '', agent
