@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "6f9902066a5b6594cb1c97243af7787619d6f94e",
-    "rich": "ee9624e6bf03ae41b1a9910b15f064959e820447",
+    "plain": "b10d996450901bb3331bd6b1da63abfb466238dd",
+    "rich": "732ff324021a546964c9c59b6681a73f54773d95",
 }
 
 
