@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: run test lint typecheck unit cluster bench clean vendor-sdk
+.PHONY: run test lint typecheck unit cluster bench lua clean vendor-sdk
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ cluster: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# The routing script as Redis runs it, numbered as its errors count lines (user_script:N);
+# `silverline script --line N` names the source file a line comes from.
+lua: $(STAMP)
+	$(BIN)/silverline script --numbered
 
 # Refresh the vendored Twilio Voice JavaScript SDK from the npm registry (needs npm).
 VOICE_SDK_VERSION ?= 2.18.5

@@ -23,6 +23,7 @@ from routing.clock import Clock, SystemClock
 from routing.engine import Engine
 from routing.keys import Keys
 from routing.migrate import move_statistics
+from routing.queues.routing_script import ScriptReport
 from routing.store import RedisClient
 
 log = logging.getLogger("silverline")
@@ -33,11 +34,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     twilio_http_client: Any = None,
+    script_report: ScriptReport | None = None,
 ) -> Flask:
     """Build the app; `overrides` are dotted setting keys, e.g. {"redis.url": "redis://..."}.
 
     `clock` replaces the wall clock (tests, the simulator's virtual time); `twilio_http_client`
-    carries the app's Twilio REST calls (the simulator serves them in-process).
+    carries the app's Twilio REST calls (the simulator serves them in-process);
+    `script_report` hears what each routing call says of itself (the simulator's ticker).
     """
     logmask.install()  # no caller's number or birth date in any log line
     settings = load_settings(overrides)
@@ -54,7 +57,7 @@ def create_app(
         app.wsgi_app = proxied  # type: ignore[method-assign]
     if not settings.twilio.validate_signatures:
         log.warning("twilio.validate_signatures is off: /voice/ webhooks accept unsigned requests")
-    engine = Engine(redis, clock or SystemClock(), settings)
+    engine = Engine(redis, clock or SystemClock(), settings, script_report)
     telephony = Telephony(settings, twilio_http_client)
     services.install(app, services.Services(settings, engine, telephony))
     auth.init_app(app)

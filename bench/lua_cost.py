@@ -76,7 +76,7 @@ def one_run(calls: int, agents: int, fraction: float, due: int, by_op: bool) -> 
                 out["by_op"] = {op: [n, t / n] for op, (n, t) in sorted(per_op.items())}
                 redis.config_set("slowlog-log-slower-than", 10_000)
             if due:
-                script = engine.agents.script
+                script = engine.script
                 at = epoch_ms(sched.clock.now())
                 redis.config_resetstat()
                 for _ in range(due):
@@ -90,7 +90,7 @@ def one_run(calls: int, agents: int, fraction: float, due: int, by_op: bool) -> 
 
 def _log_each_call(engine: Engine, per_op: dict[str, list[int]]) -> None:
     """Add each script call's µs inside Redis (its slow-log entry) to per_op[op]."""
-    redis, script = engine.redis, engine.agents.script
+    redis, script = engine.redis, engine.script
     redis.config_set("slowlog-log-slower-than", 0)
     run = script.run
 

@@ -21,6 +21,7 @@ from routing.clock import Clock
 from routing.engine import Engine
 from routing.governance.sessions import Sessions
 from routing.governance.users import Users
+from routing.queues.routing_script import ScriptReport
 
 EXTENSION = "silverline"
 
@@ -34,6 +35,7 @@ class AppFactory(Protocol):
         *,
         clock: Clock | None = None,
         twilio_http_client: Any = None,
+        script_report: ScriptReport | None = None,
     ) -> Flask: ...
 
 

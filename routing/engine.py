@@ -16,6 +16,7 @@ from routing.queues.callbacks import CallbackRequests
 from routing.queues.complaints import ComplaintBox
 from routing.queues.recorder import Recorder
 from routing.queues.router import Router
+from routing.queues.routing_script import RoutingLua, RoutingScript, ScriptReport
 from routing.queues.wrapup import WrapUps
 from routing.reporting.alerts import Alerts
 from routing.reporting.queue_stats import Stats
@@ -27,7 +28,14 @@ from routing.store import RedisClient
 class Engine:
     """Bundle of the engine's parts; the web app, the CLI and the simulator each build one."""
 
-    def __init__(self, redis: RedisClient, clock: Clock, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        clock: Clock,
+        settings: EngineSettings,
+        script_report: ScriptReport | None = None,
+    ) -> None:
+        """`script_report`: the simulator's, to hear what each routing call says of itself."""
         self.redis = redis
         self.clock = clock
         self.settings = settings
@@ -37,11 +45,13 @@ class Engine:
         self.complaints = ComplaintBox(redis, clock, self.keys)
         self.stats = Stats(redis, clock, settings, self.keys)
         self.team = TeamStats(self.stats, settings, self.keys)
-        self.agents = Agents(redis, clock, settings, self.keys)
-        self.router = Router(self.agents)
+        # one routing script, made from the settings and keys, for everything that routes
+        self.script = RoutingScript(redis, RoutingLua(settings, self.keys), script_report)
+        self.agents = Agents(redis, clock, settings, self.keys, self.script)
+        self.router = Router(self.agents, self.script)
         self.abandoned = Abandoned(redis, clock, settings, self.keys, self.router, self.callbacks)
         self.alerts = Alerts(self.router, self.stats)
-        self.recorder = Recorder(self.agents.script, clock)
+        self.recorder = Recorder(self.script, clock)
         auth = settings.auth
         self.users = Users(redis, clock, self.keys, auth.login_attempts,
                            auth.login_attempts_per_address, auth.login_attempts_total)  # fmt: skip

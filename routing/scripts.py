@@ -12,5 +12,7 @@ from importlib import resources
 
 @functools.cache
 def lua_source(name: str) -> str:
-    """The text of routing/lua/<name>.lua."""
-    return resources.files("routing").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+    """The text of routing/lua/<name>.lua (`name` may hold "/": route/lib/calls)."""
+    *folders, base = name.split("/")
+    path = resources.files("routing").joinpath("lua", *folders, f"{base}.lua")
+    return path.read_text(encoding="utf-8")

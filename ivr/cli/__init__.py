@@ -17,6 +17,7 @@ from ivr.cli import (
     doctor,
     plan,
     privacy,
+    script,
     serve,
     sim,
     stats,
@@ -51,6 +52,7 @@ def build(create_app: AppFactory) -> click.Group:
         campaigns.campaigns,
         dialects.dialects,
         doctor.doctor,
+        script.script_command,
     ):
         silverline.add_command(command)
     return silverline

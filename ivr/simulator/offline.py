@@ -38,6 +38,7 @@ from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 from routing.queues.agents import Agent
 from routing.queues.hours import is_open
+from routing.queues.routing_script import ScriptReport
 
 BASE = "http://localhost"  # the Flask test client's host: webhooks are signed for it
 
@@ -65,8 +66,8 @@ class Offline:
         )
         self.rest = RestClient(self.sim)
         self._create_app, self._overrides = create_app, overrides
-        self.app: Flask = create_app(overrides, clock=self.sim.clock, twilio_http_client=self.rest)
-        self.engine: Engine = services.of(self.app).engine
+        self.script_report = ScriptReport()  # the engine's, through create_app: simulate()
+        self._start_app()
         self.settings = services.of(self.app).settings
         secrets = self.settings.secrets
         self.sim.account_sid, self.sim.auth_token = secrets.account_sid, secrets.auth_token
@@ -82,8 +83,8 @@ class Offline:
         self.sleep_until_due = False
         self._wake_at = math.inf  # when the sleeping ticker beats next
         self._grid = (0.0, beat_s or 1.0)  # the ticker's first beat and its period
-        script = self.engine.router.script
-        self.occupancy = Occupancy(self.engine.agents, self.sim.sched, script.states_changed)
+        report = self.script_report
+        self.occupancy = Occupancy(self.engine.agents, self.sim.sched, report.states_changed)
         self.metering = False  # simulate() turns the occupancy meter on
 
     def _hotline_number(self) -> str:
@@ -100,11 +101,18 @@ class Offline:
     def restart(self) -> None:
         """Replace the app by a new instance on the same store, as a server restart does:
         whatever the old one kept in memory (its spool, its caches) is gone."""
-        self.app = self._create_app(
-            self._overrides, clock=self.sim.clock, twilio_http_client=self.rest
-        )
-        self.engine = services.of(self.app).engine
+        self._start_app()
         self.sim.connect(_Beating(FlaskTransport(self.app), self))
+
+    def _start_app(self) -> None:
+        """Build the app on the simulator's clock, REST client and routing report."""
+        self.app: Flask = self._create_app(
+            self._overrides,
+            clock=self.sim.clock,
+            twilio_http_client=self.rest,
+            script_report=self.script_report,
+        )
+        self.engine: Engine = services.of(self.app).engine
 
     def add_agent(
         self,
@@ -284,7 +292,7 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
         raise ValueError(f"the plan's wrap-up is {plan.wrap_up_s} s, the app's {wrap_up} s")
     offline.metering = True
     offline.sleep_until_due = True
-    offline.engine.router.script.report_after = True  # ticks only where a webhook left work
+    offline.script_report.enabled = True  # ticks only where a webhook left work
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
     open_lines = round(plan.open_lines * plan.agents)

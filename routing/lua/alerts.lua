@@ -1,4 +1,4 @@
--- Replace the alerts holding now by those the rules found (routing/alerts.py), atomically, so
+-- Replace the alerts holding now by those the rules found (routing/reporting/alerts.py), atomically, so
 -- that several workers evaluating at once post each change once.
 -- KEYS[1] the active alerts (hash id -> JSON), KEYS[2] the webhook outbox (zset JSON -> due ms)
 -- ARGV[1] now (ms), ARGV[2] JSON {id: alert} of the alerts found, ARGV[3] 1: queue notices

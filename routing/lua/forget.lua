@@ -1,4 +1,4 @@
--- Forget calls of a customer who asked to be deleted (routing/privacy.py), unless one is live.
+-- Forget calls of a customer who asked to be deleted (routing/governance/privacy.py), unless one is live.
 --
 -- KEYS[1] the call records        ({p:rt}:calls, sid -> JSON)
 -- KEYS[2] their expiry            ({p:rt}:call_expiry)

@@ -1,4 +1,4 @@
--- Read many aggregate hashes at once (statsquery.py): KEYS = the hashes. Returns, for each
+-- Read many aggregate hashes at once (routing/reporting/queue_stats.py): KEYS = the hashes. Returns, for each
 -- hash that exists, its position in KEYS and its fields and values joined by newlines.
 local out = {}
 for i, key in ipairs(KEYS) do

@@ -1,4 +1,4 @@
--- Read a range of intervals' aggregate hashes (statsquery.py). ARGV = n, group, n key
+-- Read a range of intervals' aggregate hashes (routing/reporting/queue_stats.py). ARGV = n, group, n key
 -- stems (routing/keys.py's interval stems, one per queue), then the interval ids; skips a
 -- group of intervals at once when none of its hashes exists.
 local n, group = tonumber(ARGV[1]), tonumber(ARGV[2])

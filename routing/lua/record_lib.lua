@@ -1,6 +1,6 @@
 -- Statistics recording, run by route.lua for the events of each routing decision and for
--- single events (OPS.record, routing/recorder.py). route.py puts it after the constants
--- cfg (cfg.st: sl per queue, sl_default, short, bounds, ttl, maxlen) and SK (the
+-- single events (OPS.record, routing/queues/recorder.py). routing_script.py puts it after the constants
+-- cfg (cfg.stats: sl per queue, sl_default, short, bounds, ttl, maxlen) and SK (the
 -- statistics keys as string.format patterns: call, iv, day, total, events; made by
 -- routing/keys.py's stats_formats, so no key name is spelled here) and before route.lua's body.
 --
@@ -58,7 +58,7 @@ local function record_people(e)
     end
     if kind == 'completed' and (e.talk or -1) >= 0 then
       redis.call('HINCRBY', key, a .. 'talk_ms', digits(e.talk))
-      redis.call('HINCRBY', key, a .. 'wrap_ms', digits(cfg.wrap))
+      redis.call('HINCRBY', key, a .. 'wrap_ms', digits(cfg.wrap_up_ms))
     end
     redis.call('PEXPIREAT', key, e.expire)
   end
@@ -85,7 +85,7 @@ local function stats_keys(q, iv)
 end
 
 local function record_bucket(w, bounds)
-  bounds = bounds or cfg.st.bounds
+  bounds = bounds or cfg.stats.bounds
   for i, bound in ipairs(bounds) do
     if w < bound then return i - 1 end
   end
@@ -96,10 +96,10 @@ end
 local function record_outcome_fields(outcome, q, c, w)
   if outcome == 'answered' then
     local f = {[c .. ':answered'] = 1, [c .. ':wait_ms'] = w, [c .. ':h' .. record_bucket(w)] = 1}
-    if w <= (cfg.st.sl[q] or cfg.st.sl_default) then f[c .. ':answered_sl'] = 1 end
+    if w <= (cfg.stats.sl[q] or cfg.stats.sl_default) then f[c .. ':answered_sl'] = 1 end
     return f, c .. ':max_wait_ms'
   end
-  if w < cfg.st.short then
+  if w < cfg.stats.short then
     return {[c .. ':short_abandoned'] = 1, [c .. ':ah' .. record_bucket(w)] = 1}, nil
   end
   local f = {[c .. ':abandoned'] = 1, [c .. ':abandon_wait_ms'] = w,
@@ -149,7 +149,7 @@ local function record_event(e)
 
   local counts, at = stats_keys(e.queue, e.interval), digits(e.at)
   redis.call('HSET', call, dfield, at)
-  redis.call('PEXPIRE', call, digits(cfg.st.ttl))
+  redis.call('PEXPIRE', call, digits(cfg.stats.ttl))
 
   if kind == 'answered' then
     local fields, maxfield = record_outcome_fields('answered', e.queue, class, wait)
@@ -158,7 +158,7 @@ local function record_event(e)
   elseif kind == 'connected' then
     -- e.wait is the time to a human: from the call's first webhook to the bridge
     local fields = {[class .. ':connected'] = 1, [class .. ':tth_ms'] = wait,
-                    [class .. ':t' .. record_bucket(wait, cfg.st.tbounds)] = 1}
+                    [class .. ':t' .. record_bucket(wait, cfg.stats.tbounds)] = 1}
     record_apply(counts, fields, class .. ':max_tth_ms', wait, 1)
   elseif kind == 'abandoned' then
     -- An answered call, or one waiting for its call-back, did not abandon.
@@ -176,7 +176,7 @@ local function record_event(e)
   redis.call('PEXPIREAT', counts[2], e.expire)
 
   record_people(e)
-  redis.call('XADD', SK.events:format(), 'MAXLEN', '~', digits(cfg.st.maxlen), '*',
+  redis.call('XADD', SK.events:format(), 'MAXLEN', '~', digits(cfg.stats.maxlen), '*',
              'kind', kind, 'call', e.sid, 'queue', e.queue, 'class', class,
              'dialect', e.dialect, 'agent', e.agent, 'wait_ms', digits(wait), 'at_ms', at)
   return 1

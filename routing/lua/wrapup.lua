@@ -1,4 +1,4 @@
--- Record the reason an agent gave for a call in wrap-up (routing/wrapup.py), once per call
+-- Record the reason an agent gave for a call in wrap-up (routing/queues/wrapup.py), once per call
 -- and agent, beside the call's own statistics events.
 --
 -- KEYS[1] the call's statistics hash      ({p:rt}:st:call:<sid>, dedupe field k:wrap_up:<agent>)

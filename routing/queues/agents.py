@@ -64,13 +64,13 @@ class Agents:
         clock: Clock,
         settings: EngineSettings,
         keys: Keys,
-        script: RoutingScript | None = None,
+        script: RoutingScript,
     ) -> None:
         self.redis = redis
         self.clock = clock
         self.settings = settings
         self.keys = keys
-        self.script = script or RoutingScript(redis, settings, keys)
+        self.script = script  # built by the Engine, shared with Router and Recorder
 
     def save(self, agent: Agent) -> None:
         """Add an agent, or update one keeping their state (new agents start offline)."""

@@ -1,7 +1,7 @@
 """Who gets which caller: queue entry, assignment to agents, re-routing and call-backs.
 
-Each method is one atomic call of `route.lua` (see routing_script.py): it applies the event, then
-assigns waiting callers (queue priority, then original entry time) to free agents (skill,
+Each method is one atomic call of the routing script (routing_script.py): it applies the event,
+then assigns waiting callers (queue priority, then original entry time) to free agents (skill,
 dialect, then longest idle) until no free agent may take any waiting caller. Offers the
 script makes are returned so the call flow can act on them; offers made inside a call whose
 answer has no room for them wait in a list that `tick` and `poll` hand out.
@@ -30,6 +30,7 @@ from routing.queues.agents import (
     status_from,
 )
 from routing.queues.ewt import estimate
+from routing.queues.routing_script import RoutingScript
 
 FORCED_VIA = ("web", "cli")
 MAX_BY = 64  # a user name or an OS login fits; the audit list stays small
@@ -212,15 +213,15 @@ class QueueSnapshot:
 class Router:
     """The routing engine's entry points; every one is safe to repeat (Twilio retries)."""
 
-    def __init__(self, agents: Agents) -> None:
-        """Route on the store, clock, settings and routing script of `agents`, whose states
+    def __init__(self, agents: Agents, script: RoutingScript) -> None:
+        """Route with `script` on the store, clock and settings of `agents`, whose states
         every decision changes."""
         self.redis = agents.redis
         self.clock = agents.clock
         self.settings = agents.settings
         self.keys = agents.keys
         self.agents = agents
-        self.script = agents.script
+        self.script = script
 
     def arrive(
         self,
@@ -479,8 +480,8 @@ class Router:
     def last_call(self) -> tuple[bool, datetime | None]:
         """Whether the last routing call, made at this very instant, left nothing for a tick
         to do now (it settled, and every offer it made has been acted on), and the next due
-        time it saw. Only with `script.report_after` on (the simulator); else (False, None)."""
-        last = self.script.last
+        time it saw. Only with the script's report enabled (the simulator); else (False, None)."""
+        last = self.script.report.last
         if last is None or last[0] != epoch_ms(self.clock.now()):
             return False, None
         after = last[1]

@@ -11,6 +11,7 @@ declares (the agent profiles) carries it too, so a Redis Cluster runs it on thei
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -30,6 +31,33 @@ FORCED_KEEP = 1000
 # The statistics queue of return visits' events: apart from the inbound queues, whose service
 # level and speed of answer an outbound call answered at once would flatter.
 VISIT_QUEUE = "visits"  # forced state changes kept: months of them at a few a day
+
+
+# The settings the routing script reads, by the name it reads them under (cfg.<name>): the
+# settings section, the key, and the factor to the script's unit (ms; Lua constants are
+# integers, so a share is per mille). A setting the script needs is one row here.
+SCRIPT_SETTINGS: dict[str, tuple[str, str, int]] = {
+    "wrap_up_ms": ("routing", "wrap_up_seconds", 1000),
+    "max_missed_offers": ("routing", "max_missed_offers", 1),
+    "callback_attempts": ("routing", "callback_attempts", 1),
+    "callback_retry_ms": ("routing", "callback_retry_seconds", 1000),
+    "announce_every_ms": ("routing", "announce_every", 1000),
+    "callback_offer_after_ms": ("routing", "callback_offer_after", 1000),
+    # the agent who missed a caller is not rung for them again within a dial timeout
+    "exclude_missed_ms": ("routing", "dial_timeout", 1000),
+    "senior_reserve": ("routing", "senior_reserve", 1),
+    "senior_reserve_release_ms": ("routing", "senior_reserve_release", 1000),
+    "senior_wrap_up_break_ms": ("routing", "senior_wrap_up_break", 1000),
+    # a live call not heard of for this long is looked up (OPS.stale), and closed
+    # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
+    "reconcile_after_ms": ("routing", "reconcile_after", 1000),
+    "max_call_ms": ("routing", "max_call_seconds", 1000),
+    "call_record_ttl_ms": ("privacy", "call_record_hours", 3_600_000),  # personal data
+    "forced_keep_ms": ("stats", "retention_days", 86_400_000),
+    # return visits: the share of staffed agents they may hold; agents kept idle for callers
+    "visit_share_permille": ("campaigns", "agent_share", 1000),
+    "visit_keep_idle": ("campaigns", "keep_idle", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -67,59 +95,39 @@ def queue_rules(settings: EngineSettings) -> list[QueueRule]:
     ]
 
 
-class RoutingScript:
-    """The routing state in Redis, changed only through `route.lua` (registered once)."""
+class RoutingLua:
+    """The routing script's Lua source, made once from the settings and the keys (no Redis)."""
 
-    def __init__(self, redis: RedisClient, settings: EngineSettings, keys: Keys) -> None:
-        self.redis = redis
+    def __init__(self, settings: EngineSettings, keys: Keys) -> None:
+        self.settings = settings
         self.keys = keys
         self.rules = queue_rules(settings)
         self.rule = {r.name: r for r in self.rules}
         self.dialects = list(DIALECTS)
         rungs = {step.skill for r in self.rules for step in r.ladder}
         self.skills = sorted(({r.skill for r in self.rules} | rungs) - {""})
-        self.intervals = Intervals(settings)
-        self._declared = [keys.routing_agents()]
-        self.source = self._source(settings)
-        self._script = redis.register_script(self.source)
-        # The simulator's ticker asks each call what a tick at its instant would find, and
-        # skips the tick when the call has done it all (RoutingScript.last, Router.last_call)
-        self.report_after = False
-        self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
-        # ... and its occupancy meter reads the agents' states again only after a call that
-        # wrote one (or failed, or ran without the report): states_changed()
-        self.states_written = True
+        self.parts = self._parts(settings)  # (where from, text), in the order they run
+        self.source = "".join(text for _, text in self.parts)
+        # the name EVALSHA calls the script by, as Redis computes it (SCRIPT LOAD's answer)
+        self.sha = hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
-    def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
-        """Run one operation atomically and return its decoded answer."""
-        interval, expire_ms = self.intervals.at(now_ms)
-        call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
-        prev = self.last
-        if self.report_after:
-            call_args.append("1")
-            self.last = None  # until this call has answered
-            written, self.states_written = self.states_written, True  # until it says
-        try:
-            raw = self._script(keys=self._declared, args=call_args)
-        except ResponseError as exc:
-            if "unknown agent" in str(exc) or "unknown queue" in str(exc):
-                raise KeyError(str(exc)) from exc
-            raise StoreUnavailable(f"routing script failed: {exc}") from exc
-        except RedisError as exc:
-            raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
-        answer: dict[str, Any] = json.loads(raw)
-        if self.report_after:
-            after = answer.pop("after")
-            self.last = (now_ms, _carried(op, now_ms, after, prev))
-            self.states_written = written or bool(after["states"])
-        return answer
+    def numbered(self) -> str:
+        """The source with each line's number, as Redis's error messages count them."""
+        lines = self.source.splitlines()
+        width = len(str(len(lines)))
+        return "".join(f"{n:>{width}}  {line}\n" for n, line in enumerate(lines, 1))
 
-    def states_changed(self) -> bool:
-        """Whether a call may have written an agent's state since this was last asked."""
-        changed, self.states_written = self.states_written, not self.report_after
-        return changed
+    def origin(self, line: int) -> tuple[str, int]:
+        """The file and line that line `line` of the script comes from (Redis's user_script:N)."""
+        first = 1
+        for where, text in self.parts:
+            count = text.count("\n")
+            if first <= line < first + count:
+                return where, line - first + 1
+            first += count
+        raise ValueError(f"the routing script has lines 1 to {first - 1}, not {line}")
 
-    def _source(self, settings: EngineSettings) -> str:
+    def _parts(self, settings: EngineSettings) -> list[tuple[str, str]]:
         """route.lua after its constants (cfg, K, SK, FORCED) and the recording functions.
 
         Redis 6.2 has no Functions: the whole source runs at every call, constants included.
@@ -127,7 +135,6 @@ class RoutingScript:
         are built per queue and per skill the first time a call reads them (`lazy`), not all of
         them at every call.
         """
-        body = lua_source("route")
         constants = (
             LAZY
             + f"local cfg = {_lazy_literal(self._config_of(settings), ('ladder',))}\n"
@@ -135,43 +142,27 @@ class RoutingScript:
             + f"local SK = {lua_literal(self.keys.stats_formats())}\n"
             + f"local FORCED = {lua_literal(self.keys.routing_forced())}\n"
         )
-        return constants + LIBRARY + _presized(body)
+        made = (_BUILDER + " (constants)", constants)
+        return [made, ("routing/lua/record_lib.lua", LIBRARY), *_presized(route_parts())]
 
     def _config_of(self, settings: EngineSettings) -> dict[str, Any]:
-        r = settings.routing
-        return {
-            "q": [_queue_config(q) for q in self.rules],
-            # the ladder's rungs: t opens (ms waited), s skill ("*": anyone), d dialect only
+        """`cfg` as the script reads it: the settings of SCRIPT_SETTINGS, then what is made
+        from the queues, dialects and skills."""
+        cfg = {name: round(getattr(getattr(settings, section), key) * unit)
+               for name, (section, key, unit) in SCRIPT_SETTINGS.items()}  # fmt: skip
+        return cfg | {
+            "queues": [_queue_config(q) for q in self.rules],
+            # the ladder's rungs, per queue: made for a queue when a call first reads it
             "ladder": {q.name: _ladder(q) for q in self.rules},
             # the dialects and skills by index ("*" the first skill), and a queue's waiting
             # buckets: each dialect, then "other"
-            "dli": {d: i for i, d in enumerate(self.dialects, 1)},
-            "ski": {s: i for i, s in enumerate(["*", *self.skills], 1)},
+            "dialects": {d: i for i, d in enumerate(self.dialects, 1)},
+            "skills": {s: i for i, s in enumerate(["*", *self.skills], 1)},
             "buckets": [*self.dialects, "other"],
-            "wrap": r.wrap_up_seconds * 1000,
-            "ttl": settings.privacy.call_record_hours * 3_600_000,  # personal data: privacy
-            "miss": r.max_missed_offers,
-            "cba": r.callback_attempts,
-            "cbr": r.callback_retry_seconds * 1000,
-            "ann": r.announce_every * 1000,
-            "cbo": r.callback_offer_after * 1000,
-            # the agent who missed a caller is not rung for them again within a dial timeout
-            "excl": r.dial_timeout * 1000,
-            "rsv": r.senior_reserve,
-            "rsr": r.senior_reserve_release * 1000,
-            "swb": r.senior_wrap_up_break * 1000,
             # forced changes explain figures, so they are kept as long as the statistics
-            "fkeep": FORCED_KEEP,
-            "fkeep_ms": settings.stats.retention_days * 86_400_000,
-            # a live call not heard of for this long is looked up (OPS.stale), and closed
-            # unreported after max_call_seconds if Twilio cannot say (OPS.reconcile)
-            "rca": r.reconcile_after * 1000,
-            "maxc": r.max_call_seconds * 1000,
-            "st": route_config(settings),
-            # return visits: agent share per mille (Lua constants are integers); stats queue
-            "vsh": round(settings.campaigns.agent_share * 1000),
-            "vq": VISIT_QUEUE,
-            "vki": settings.campaigns.keep_idle,
+            "forced_keep": FORCED_KEEP,
+            "stats": route_config(settings),
+            "visit_queue": VISIT_QUEUE,
         }
 
     def _keys_by_name(self) -> dict[str, Any]:
@@ -212,6 +203,80 @@ class RoutingScript:
         }
 
 
+class ScriptReport:
+    """What each routing call says of itself, for the simulator's ticker and occupancy meter.
+
+    The simulator hands one to the engine it builds (Engine's `script_report`) and enables it
+    for traffic runs: each call then also answers what a tick at its instant would find
+    (route.lua's `after`, ARGV[6]), so the ticker skips the ticks a call has made needless
+    (Router.last_call) and the meter reads the agents' states again only after a call that
+    wrote one (states_changed).
+    """
+
+    def __init__(self, enabled: bool = False) -> None:
+        self.enabled = enabled
+        self.last: tuple[int, dict[str, Any]] | None = None  # (now ms, `after`) of the last call
+        self.states_written = True  # until a call says otherwise (or failed, or ran without)
+
+    def states_changed(self) -> bool:
+        """Whether a call may have written an agent's state since this was last asked."""
+        changed, self.states_written = self.states_written, not self.enabled
+        return changed
+
+    def starting(self) -> tuple[tuple[int, dict[str, Any]] | None, bool]:
+        """Forget the last call until this one answers; the last call and whether states
+        were written before it."""
+        prev, written = self.last, self.states_written
+        self.last, self.states_written = None, True
+        return prev, written
+
+    def answered(
+        self, op: str, now_ms: int, after: dict[str, Any], before: tuple[Any, bool]
+    ) -> None:
+        """Keep what the call said (its `after`), given what `starting` returned."""
+        prev, written = before
+        self.last = (now_ms, _carried(op, now_ms, after, prev))
+        self.states_written = written or bool(after["states"])
+
+
+class RoutingScript:
+    """Run the routing script: one operation per call, atomically (registered once per client)."""
+
+    def __init__(
+        self, redis: RedisClient, lua: RoutingLua, report: ScriptReport | None = None
+    ) -> None:
+        self.redis = redis
+        self.lua = lua
+        # what the router reads of the script's configuration, as the script was made with it
+        self.rules, self.rule = lua.rules, lua.rule
+        self.dialects, self.skills = lua.dialects, lua.skills
+        self.report = report or ScriptReport()
+        self.intervals = Intervals(lua.settings)
+        self._declared = [lua.keys.routing_agents()]
+        self._script = redis.register_script(lua.source)
+
+    def run(self, op: str, now_ms: int, args: dict[str, Any]) -> dict[str, Any]:
+        """Run one operation atomically and return its decoded answer."""
+        interval, expire_ms = self.intervals.at(now_ms)
+        call_args: list[str | int] = [op, now_ms, json.dumps(args), interval, expire_ms]
+        report = self.report if self.report.enabled else None
+        if report is not None:
+            call_args.append("1")
+            before = report.starting()
+        try:
+            raw = self._script(keys=self._declared, args=call_args)
+        except ResponseError as exc:
+            if "unknown agent" in str(exc) or "unknown queue" in str(exc):
+                raise KeyError(str(exc)) from exc
+            raise StoreUnavailable(f"routing script failed: {exc}") from exc
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer the routing call: {exc}") from exc
+        answer: dict[str, Any] = json.loads(raw)
+        if report is not None:
+            report.answered(op, now_ms, answer.pop("after"), before)
+        return answer
+
+
 # Operations that change neither who waits nor who is free (they note an agent's leg, a claim
 # on it, the caller's room, a connection): a tick just after one finds what a tick just before
 # it would have found. Every operation that does change them settles, so before a neutral one
@@ -231,6 +296,47 @@ def _carried(
     nothing_due = after.get("at") is None or int(after["at"]) > now_ms
     settled_now = prev is not None and prev[0] == now_ms and bool(prev[1]["settled"])
     return {**after, "settled": nothing_due or settled_now}
+
+
+# The sources of the routing script's body (routing/lua/route/), in the order they are joined:
+# the prelude (the call's arguments, the keys and the state one call shares), the libraries
+# (F: indexes, calls, agents, matching callers with agents, overflow, answers), then the
+# operations (OPS) by whom they serve; all but the prelude inside define() (the prelude says
+# why), then the dispatch. An order, not a glob: a new file is added here on purpose.
+ROUTE_SOURCES = (
+    "route/lib/indexes",
+    "route/lib/calls",
+    "route/lib/agents",
+    "route/lib/matching",
+    "route/lib/overflow",
+    "route/lib/answers",
+    "route/ops/calls",
+    "route/ops/supervisors",
+    "route/ops/open_lines",
+    "route/ops/visits",
+)
+_BUILDER = "routing/queues/routing_script.py"
+_DEFINE = "local function define()  -- the libraries and the operations, up to the dispatch\n"
+_DEFINED = "end  -- define\ndefine()\n"
+
+
+def route_parts() -> list[tuple[str, str]]:
+    """The routing script's body in ROUTE_SOURCES' order, each part with where it comes from."""
+    defined = [_indented(*_file(name)) for name in ROUTE_SOURCES]
+    wrap, unwrap = (_BUILDER + " (define)", _DEFINE), (_BUILDER + " (define)", _DEFINED)
+    return [_file("route/prelude"), wrap, *defined, unwrap, _file("route/dispatch")]
+
+
+def _file(name: str) -> tuple[str, str]:
+    return f"routing/lua/{name}.lua", lua_source(name)
+
+
+def _indented(where: str, text: str) -> tuple[str, str]:
+    """A source file as the body of define() in the printed script: each line two spaces in
+    (no source holds a long string, whose lines this would change)."""
+    if "[[" in text or "[=" in text:
+        raise ValueError(f"{where} holds a Lua long string: define() cannot indent it")
+    return where, "".join(f"  {line}" if line.strip() else line for line in text.splitlines(True))
 
 
 # A table whose entry `name` is made by build[name]() the first time a call reads it (and kept
@@ -262,40 +368,42 @@ def _lazy_literal(table: dict[str, Any], lazy: tuple[str, ...]) -> str:
     return "{" + ", ".join(pairs) + "}"
 
 
-def _presized(body: str) -> str:
+def _presized(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """route.lua with F and OPS made with a slot for each function the file puts in them, so
     that filling them does not grow (rehash) the two tables at every call."""
+    body = "".join(text for _, text in parts)
     line = "local F, OPS = {}, {}\n"
     if body.count(line) != 1:
         raise ValueError(f"route.lua should make F and OPS in one line: {line!r}")
     made = ", ".join(
         "{"
-        + ", ".join(f"{n} = false" for n in re.findall(rf"^function {t}\.(\w+)\(", body, re.M))
+        + ", ".join(f"{n} = false" for n in re.findall(rf"^\s*function {t}\.(\w+)\(", body, re.M))
         + "}"
         for t in ("F", "OPS")
     )
-    return body.replace(line, f"local F, OPS = {made}\n")
+    return [(where, text.replace(line, f"local F, OPS = {made}\n")) for where, text in parts]
 
 
 def _ladder(q: QueueRule) -> list[dict[str, Any]]:
     """A queue's ladder as route.lua reads it (cfg.ladder[queue])."""
-    return [{"t": s.after * 1000, "s": s.skill or "*", "d": s.dialect} for s in q.ladder]
+    return [
+        {"opens_ms": s.after * 1000, "skill": s.skill or "*", "dialect_only": s.dialect}
+        for s in q.ladder
+    ]
 
 
 def _queue_config(q: QueueRule) -> dict[str, Any]:
     """One queue as route.lua reads it (cfg.q)."""
     kind, after_s, length, to = q.overflow
     return {
-        "n": q.name,
-        "p": q.priority,
-        "s": q.skill,
-        "a": q.age_after * 1000,
-        # overflow: ok kind ("", callback, line, queue), oa after ms, ol length, oq the queue
-        # a "queue" overflow moves callers to
-        "ok": kind,
-        "oa": after_s * 1000,
-        "ol": length,
-        "oq": to if kind == "queue" else "",
+        "name": q.name,
+        "priority": q.priority,
+        "skill": q.skill,
+        "aging_ms": q.age_after * 1000,
+        "overflow_kind": kind,  # "", callback, line, queue
+        "overflow_after_ms": after_s * 1000,
+        "overflow_length": length,
+        "overflow_queue": to if kind == "queue" else "",  # where a "queue" overflow moves callers
     }
 
 

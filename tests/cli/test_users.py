@@ -18,6 +18,7 @@ from routing.engine import Engine
 from routing.governance.users import Users
 from routing.keys import Keys
 from routing.queues.agents import Agent, Agents
+from routing.queues.routing_script import RoutingLua, RoutingScript
 from routing.store import RedisClient, connect
 
 
@@ -30,7 +31,8 @@ def store(r: RedisClient, clock: FixedClock) -> Users:
 def agent(r: RedisClient, clock: FixedClock) -> Agent:
     settings = load_settings()
     found = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
-    Agents(r, clock, settings, Keys(settings.redis.key_prefix)).save(found)
+    keys = Keys(settings.redis.key_prefix)
+    Agents(r, clock, settings, keys, RoutingScript(r, RoutingLua(settings, keys))).save(found)
     return found
 
 

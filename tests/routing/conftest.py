@@ -13,6 +13,7 @@ from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.queues.agents import Agent, Agents
 from routing.queues.router import Router
+from routing.queues.routing_script import RoutingLua, RoutingScript
 from routing.settings import EngineSettings, load_engine_settings
 from routing.store import RedisClient
 
@@ -50,8 +51,9 @@ def default_settings() -> EngineSettings:
 def build(r: RedisClient, clock: FixedClock, prefix: str = "sl", **overrides: Any) -> Desk:
     settings = load_engine_settings(overrides) if overrides else default_settings()
     keys = Keys(prefix)
-    agents = Agents(r, clock, settings, keys)
-    router = Router(agents)
+    script = RoutingScript(r, RoutingLua(settings, keys))
+    agents = Agents(r, clock, settings, keys, script)
+    router = Router(agents, script)
     return Desk(r, clock, keys, agents, router)
 
 

@@ -11,6 +11,7 @@ from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.queues.agents import Agent, Agents
 from routing.queues.router import Offer, Router
+from routing.queues.routing_script import RoutingLua, RoutingScript
 from routing.settings import load_engine_settings
 from routing.store import RedisClient
 from tests.conftest import T0
@@ -19,8 +20,9 @@ from tests.conftest import T0
 def _team(r: RedisClient, clock: FixedClock) -> tuple[Agents, Router]:
     settings = load_engine_settings()
     keys = Keys("sl")
-    agents = Agents(r, clock, settings, keys)
-    return agents, Router(agents)
+    script = RoutingScript(r, RoutingLua(settings, keys))
+    agents = Agents(r, clock, settings, keys, script)
+    return agents, Router(agents, script)
 
 
 def _agent(

@@ -1,11 +1,16 @@
 """Operations that answer what a second routing call used to: a tick's offers with a hang-up
 or a dial result, the agent's leg claimed with an arrival, the caller's record with a poll,
-and what a call tells the simulator about itself (RoutingScript.states_changed)."""
+and what a call tells the simulator about itself (ScriptReport.states_changed)."""
 
 from __future__ import annotations
 
+from routing.clock import FixedClock
+from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.queues.router import Offer, Queued
-from routing.queues.routing_script import _carried
+from routing.queues.routing_script import ScriptReport, _carried
+from routing.settings import load_engine_settings
+from routing.store import RedisClient
 from tests.routing.conftest import Desk, caller
 
 
@@ -48,17 +53,20 @@ def test_a_poll_returns_the_callers_record_as_saved(desk: Desk) -> None:
     assert desk.router.poll("CA-unknown").call is None
 
 
-def test_the_script_says_whether_a_call_wrote_an_agents_state(desk: Desk) -> None:
-    script = desk.router.script
-    script.report_after = True
-    assert script.states_changed()  # nothing known yet: read
-    desk.router.arrive("CA0", caller(), "general")  # nobody staffed: no state written
-    assert not script.states_changed()
-    desk.agent("a01")  # saved and available: CA0 is offered to them
-    assert script.states_changed()
-    assert not script.states_changed()  # asked once per write
-    desk.router.poll("CA0")
-    assert not script.states_changed()
+def test_the_script_says_whether_a_call_wrote_an_agents_state(
+    r: RedisClient, clock: FixedClock
+) -> None:
+    report = ScriptReport(enabled=True)
+    engine = Engine(r, clock, load_engine_settings(), script_report=report)
+    assert report.states_changed()  # nothing known yet: read
+    engine.router.arrive("CA0", caller(), "general")  # nobody staffed: no state written
+    assert not report.states_changed()
+    engine.agents.save(Agent("a01", "A01", "client:a01", frozenset(), ("mandarin",)))
+    engine.router.set_agent_state("a01", "available")  # CA0 is offered to them
+    assert report.states_changed()
+    assert not report.states_changed()  # asked once per write
+    engine.router.poll("CA0")
+    assert not report.states_changed()
 
 
 def test_a_neutral_call_counts_as_settled_only_when_a_tick_would_find_nothing() -> None:

@@ -21,7 +21,7 @@ from routing.clock import FixedClock
 from routing.keys import Keys
 from routing.queues.events import EventKind, day_intervals, interval_id
 from routing.queues.recorder import Recorder
-from routing.queues.routing_script import RoutingScript
+from routing.queues.routing_script import RoutingLua, RoutingScript
 from routing.reporting.queue_stats import Figures, Stats
 from routing.settings import EngineSettings, load_engine_settings
 from routing.store import RedisClient
@@ -56,7 +56,7 @@ def parts(r: RedisClient, clock: FixedClock) -> Parts:
     keys = Keys("sl")
     return Parts(
         settings,
-        Recorder(RoutingScript(r, settings, keys), clock),
+        Recorder(RoutingScript(r, RoutingLua(settings, keys)), clock),
         Stats(r, clock, settings, keys),
         r,
         keys,
@@ -94,7 +94,7 @@ def test_the_script_writes_exactly_the_statistics_keys_keys_py_names(
     """record_lib.lua spells no key name: it fills in keys.py's patterns, even for a prefix
     holding the pattern character."""
     settings, keys = load_engine_settings(), Keys("a%s")
-    recorder = Recorder(RoutingScript(r, settings, keys), clock)
+    recorder = Recorder(RoutingScript(r, RoutingLua(settings, keys)), clock)
     recorder.record(
         "answered", "CA1", queue="general", senior=False, dialect="mandarin", agent="a01",
         wait_s=3, at=T0,
@@ -361,7 +361,7 @@ def test_a_range_longer_than_one_read_finds_every_recorded_interval(parts: Parts
             recorded[at, queue] = "senior" if day == 1 else "other"
     start = T0.date()
     per_queue = len(day_intervals(start, parts.settings)) * len(parts.settings.queues)
-    assert 3 * per_queue > 1024  # more than one batch (statsquery._GATHER_BATCH)
+    assert 3 * per_queue > 1024  # more than one batch (queue_stats._GATHER_BATCH)
     everything = parts.stats.intervals(start, start + timedelta(days=2))
     found = {}
     for iv in everything:
