@@ -41,8 +41,14 @@ class RedisProcess:
         port: int | None = None,
         unix_socket: bool = False,
         binary: str | None = None,
+        config: Path | None = None,
+        ready: str = _READY,
     ) -> None:
+        """`config` is a file read first (a sentinel's, which it rewrites); `ready` is the log
+        line, in lower case, that says it accepts connections."""
         self.binary = binary or redis_binary()
+        self.config = config
+        self.ready = ready
         self.dir = workdir
         self.socket = workdir / "redis.sock" if unix_socket else None
         self.port = 0 if unix_socket else port or free_port()
@@ -70,7 +76,7 @@ class RedisProcess:
     def start(self) -> None:
         """Start the server and return once it accepts connections (AOF loaded, if any)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        args = [self.binary, *self._listen()]
+        args = [self.binary, *([str(self.config)] if self.config else []), *self._listen()]
         args += ["--dir", str(self.dir), "--daemonize", "no", "--save", "", *self.options]
         proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -78,7 +84,7 @@ class RedisProcess:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log.append(line)
-            if _READY in line.lower():
+            if self.ready in line.lower():
                 break
         else:
             raise RuntimeError("redis-server exited during start-up:\n" + "".join(self.log))
