@@ -68,9 +68,10 @@ class RedisSettings:
         )
         require(self.socket_timeout > 0, "redis.socket_timeout", "a positive number of seconds")
         require(
-            not self.url or self.url.startswith(("redis://", "rediss://", "unix://")),
+            not self.url
+            or self.url.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")),
             "redis.url",
-            "a redis://, rediss:// or unix:// URL",
+            "a redis://, rediss://, unix:// or redis+sentinel:// URL",
         )
 
 

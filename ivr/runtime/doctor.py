@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
@@ -28,15 +29,17 @@ from ivr.settings import Settings
 from ivr.telephony import rest_client
 from ivr.web.softphone import access_token
 from routing.engine import Engine
+from routing.exceptions import SettingsError
 from routing.queues.hours import hours_on, is_open
 from routing.settings import Fallback
-from routing.store import server_version
+from routing.store import RedisClient, server_version
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 SKEW_WARN_S, SKEW_FAIL_S = 5.0, 60.0
 TICKER_SILENT_S = 10.0  # the ticker beats every second; ten missed beats is no ticker
 REDIS_MIN = (6, 2)  # docs/deploy.md: Redis 6.2+
 LISTPACK_ENTRIES = 1024  # routing/keys.py: the directory's buckets
+LISTPACK_VALUE = 128  # routing/keys.py: one customer's record
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,7 @@ def redis_checks(engine: Engine) -> Iterator[Check]:
         "upgrade to Redis 6.2 or later" if old else "",
     )
     try:
-        config = _config(engine)
+        config = read_config(engine.redis)
     except Exception as exc:  # managed services often refuse CONFIG
         yield Check(
             "redis config",
@@ -263,17 +266,19 @@ def redis_checks(engine: Engine) -> Iterator[Check]:
             "check persistence, maxmemory-policy noeviction and hash settings by hand",
         )
         return
-    yield from _redis_config(config)
+    yield from config_checks(config)
 
 
-def _config(engine: Engine) -> dict[str, str]:
-    found: Any = engine.redis.config_get("*")
+def read_config(client: RedisClient) -> dict[str, str]:
+    """Return the server's configuration (one node's, on a cluster)."""
+    found: Any = client.config_get("*")
     if found and all(isinstance(v, dict) for v in found.values()):  # a cluster: per node
         found = next(iter(found.values()))
     return {str(k): str(v) for k, v in found.items()}
 
 
-def _redis_config(config: dict[str, str]) -> Iterator[Check]:
+def config_checks(config: dict[str, str]) -> Iterator[Check]:
+    """Persistence, eviction policy and the directory's hash encoding, from CONFIG GET."""
     aof = config.get("appendonly") == "yes"
     yield Check(
         "redis persistence",
@@ -288,20 +293,49 @@ def _redis_config(config: dict[str, str]) -> Iterator[Check]:
         f"maxmemory-policy {policy}",
         ""
         if policy == "noeviction"
-        else "CONFIG SET maxmemory-policy noeviction: an "
+        else "CONFIG SET maxmemory-policy noeviction (and in redis.conf): an "
         "evicting Redis drops queues, agents and customers",
     )
-    entries = config.get("hash-max-listpack-entries") or config.get("hash-max-ziplist-entries")
-    small = int(entries or 0) < LISTPACK_ENTRIES
-    yield Check(
+    yield _hashes(config)
+
+
+def _hashes(config: dict[str, str]) -> Check:
+    # Redis 7 renamed hash-max-ziplist-* to hash-max-listpack-* (keeping the old names as
+    # aliases); name the setting as the server in front of the operator spells it.
+    name = "listpack" if "hash-max-listpack-entries" in config else "ziplist"
+    entries = int(config.get(f"hash-max-{name}-entries") or 0)
+    value = int(config.get(f"hash-max-{name}-value") or 0)
+    needs = (("entries", entries, LISTPACK_ENTRIES), ("value", value, LISTPACK_VALUE))
+    small = [f"hash-max-{name}-{key} {need}" for key, have, need in needs if have < need]
+    return Check(
         "redis hashes",
         WARN if small else OK,
-        f"hash-max-listpack-entries {entries}",
-        f"CONFIG SET hash-max-listpack-entries {LISTPACK_ENTRIES}: the directory "
-        "takes about twice the memory without it"
+        f"hash-max-{name}-entries {entries}, hash-max-{name}-value {value}",
+        f"CONFIG SET {' '.join(small)} (and in redis.conf): the directory takes about twice "
+        "the memory without it"
         if small
         else "",
     )
+
+
+def check_store(client: RedisClient) -> list[Check]:
+    """Refuse a Redis that evicts; return the warnings of `config_checks` to log at start-up."""
+    try:
+        config = read_config(client)
+    except RedisError as exc:  # unreachable, or CONFIG renamed away: /healthz and doctor say
+        return [
+            Check(
+                "redis config",
+                WARN,
+                f"could not read the configuration ({exc})",
+                "check persistence, maxmemory-policy noeviction and hash settings by hand",
+            )
+        ]
+    found = list(config_checks(config))
+    for check in found:
+        if check.status == FAIL:
+            raise SettingsError(f"Redis has {check.detail}: {check.fix}. Refusing to start.")
+    return [c for c in found if c.status == WARN]
 
 
 def ticker(engine: Engine, wall: datetime) -> Check:

@@ -21,7 +21,7 @@ _NUMBER = re.compile(r"(?<![\w+])\+?\d(?:[ \-]?\d){6,}[\dXx]?(?!\w)")
 _DATE = re.compile(r"(?<!\d)(?:1[89]|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?(?!\d)")
 # scheme://user:password@ (the user may be empty, as in redis://:password@host).
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@")
-_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|pass|pwd)=)[^&\s#]+")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:sentinel_password|password|pass|pwd)=)[^&\s#]+")
 _INSTALLED = "silverline_masks_logs"
 
 

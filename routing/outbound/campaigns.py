@@ -299,17 +299,30 @@ class Campaigns:
         return bool(self._run_one(lambda: self.redis.sismember(key, digest(number))))
 
     def _change(self, name: str, number: str, change: Callable[[Target], bool]) -> Target | None:
-        """Read, change and write one customer's entry. The changes of one attempt come one
-        after another (start, end, wrap-up), so no transaction is needed between them."""
+        """Read, change and write one customer's entry, as one transaction.
+
+        An attempt's steps come one after another, but not from one process: every server's
+        ticker starts visits, and the status callback, the dial's action and the agent's
+        wrap-up may reach different servers at once. The entry is watched (WATCH/MULTI) and
+        `change` is run again on a fresh read when another writer got in first, so no step
+        overwrites another's line of the log.
+        """
         key = self.keys.campaign_targets(name)
-        raw = self._run_one(lambda: self.redis.hget(key, number))
-        if not raw:
-            return None  # deleted meanwhile (customers delete): nothing to keep
-        target = Target(**json.loads(raw))
-        if change(target):
-            dumped = json.dumps(asdict(target), ensure_ascii=False)
-            self._run_one(lambda: self.redis.hset(key, number, dumped))
-        return target
+
+        def attempt(pipe: Any) -> Target | None:
+            raw = pipe.hget(key, number)
+            if not raw:
+                return None  # deleted meanwhile (customers delete): nothing to keep
+            target = Target(**json.loads(raw))
+            if change(target):
+                pipe.multi()
+                pipe.hset(key, number, json.dumps(asdict(target), ensure_ascii=False))
+            return target
+
+        found: Target | None = self._run_one(
+            lambda: self.redis.transaction(attempt, key, value_from_callable=True)
+        )
+        return found
 
     # -- internals -------------------------------------------------------------------------
 
