@@ -10,8 +10,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import services
+from ivr.web import dashboard
 from routing.agents import Agent
+from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.users import Users
 from tests.web.conftest import PASSWORD, SENIOR, SENIOR_SID, session_csrf, sign_in
 
 
@@ -78,3 +81,27 @@ def test_end_call_takes_only_a_caller_on_the_agents_own_open_line(
     status, answer = _post(a01, "/agent/end-call", sid=SENIOR_SID)
     assert status == 409 and "hang up on the phone" in answer["error"]
     assert engine.router.call(SENIOR_SID).state == "offered"  # type: ignore[union-attr]
+
+
+def test_supervisors_see_who_is_connected_and_the_open_line_minutes(
+    app: Flask, engine: Engine, clock: FixedClock, users: Users
+) -> None:
+    engine.agents.save(
+        Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",), False, True)
+    )
+    engine.router.set_agent_state("a01", "available")
+    engine.router.open_line("a01", "placed", "CA" + "1" * 32)
+    engine.router.open_room("a01", "join", "CA" + "1" * 32, "CF" + "1" * 32)
+    clock.advance(90)
+    sue = app.test_client()
+    sign_in(sue, "sue")
+    board = dashboard.agents(engine)
+    assert [(a["id"], a["persistent"], a["open_line_connected"]) for a in board] == [
+        ("a01", True, True)
+    ]
+    team = sue.get("/api/v1/team").get_json()
+    assert [(a["agent"], a["open_line_s"]) for a in team["agents"]] == [("a01", 90)]
+    header = sue.get("/supervisor/team.csv").get_data(as_text=True).splitlines()[0].split(",")
+    assert header.index("open_line_s") == header.index("talk_s") + 1
+    page = sue.get("/supervisor").get_data(as_text=True)
+    assert 'data-lines="' in page and "常开线路" in page  # the column, in the page's language
