@@ -9,6 +9,7 @@ available, away or offline, or "ready" (wrap-up done).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,9 +30,9 @@ from werkzeug import Response as BaseResponse
 from dialects.packs import default_packs
 from dialects.registry import DIALECTS
 from ivr.call import dispatch
-from ivr.services import engine
+from ivr.services import engine, telephony
 from ivr.services import settings as app_settings
-from ivr.web import auth, softphone
+from ivr.web import audit, auth, softphone
 from ivr.web.pages import lang
 from ivr.web.streams import open_stream
 from routing.engine import Engine
@@ -81,6 +82,7 @@ def console_state(eng: Engine, viewer: Viewer) -> dict[str, Any]:
             "call": None,
             "elderly": False,
             "can": [],
+            "line": _line(None, None),
         }
     status = eng.agents.state(agent.id)
     info = eng.router.call(status.call_sid) if status.call_sid else None
@@ -95,7 +97,21 @@ def console_state(eng: Engine, viewer: Viewer) -> dict[str, Any]:
         "call": call,
         "elderly": bool(call and call["senior"]),
         "can": _allowed(status.state),
+        "line": _line(agent, status),
     }
+
+
+def _line(agent: Agent | None, status: AgentStatus | None) -> dict[str, Any]:
+    """The agent's open line: wanted, and "off", "connecting" (placed or to be) or "open"
+    (connected to their room); `leg`, the line's CallSid once placed, which the console's
+    phone takes by itself instead of ringing."""
+    wanted = bool(agent and agent.persistent)
+    if not wanted or status is None or status.state == "offline":
+        state = "off"
+    else:
+        state = "open" if status.open_line else "connecting"
+    leg = status.line_placed if status is not None and state != "off" else ""
+    return {"wanted": wanted, "state": state, "leg": leg}
 
 
 def _agent(agent: Agent, viewer: Viewer) -> dict[str, Any]:
@@ -124,6 +140,7 @@ def _call(info: CallInfo, viewer: Viewer, now: datetime) -> dict[str, Any]:
         "waited_s": _seconds(waited_until, info.entered_at),
         "talk_s": _seconds(now, info.answered_at) if info.answered_at else None,
         "callback": info.callback,
+        "open_line": bool(info.open_leg),  # joined to the agent's line: ended by "End call"
         # a return visit: its campaign and why we call, shown before the customer answers
         "campaign": info.campaign,
         "reason": info.reason,
@@ -218,6 +235,39 @@ def set_state() -> BaseResponse:
     target = "available" if choice == "ready" else choice
     offers = eng.router.set_agent_state(viewer.agent_id, target)
     dispatch.act_on(offers)
+    _sync_lines()  # signing in places a persistent agent's line; signing out closes it
+    return _answer(eng, viewer)
+
+
+@bp.post("/open-line")
+@auth.require_role("agent")
+def set_open_line() -> BaseResponse:
+    """Turn the signed-in agent's open line on (`on=1`) or off, kept on their profile; the
+    line is placed (while signed in) or closed at once."""
+    on = request.form.get("on", "")
+    if on not in ("0", "1"):
+        abort(400)
+    viewer = _viewer()
+    eng = engine()
+    agent = eng.agents.get(viewer.agent_id)
+    if agent is None:
+        abort(404)
+    if on == "0" and eng.agents.state(agent.id).state in _LIVE:
+        # closing the line now would drop the caller on it: the room ends with the line
+        return _error("your caller is on this line: turn it off once the call has ended", 409)
+    if agent.persistent != (on == "1"):
+        eng.agents.save(dataclasses.replace(agent, persistent=on == "1"))
+        audit.record("agent_saved", agent.id, updated=True, persistent=on == "1")
+    _sync_lines()
+    return _answer(eng, viewer)
+
+
+def _sync_lines() -> None:
+    if telephony().enabled:  # without a REST API no line can be placed
+        dispatch.sync_lines()
+
+
+def _answer(eng: Engine, viewer: Viewer) -> BaseResponse:
     if request.accept_mimetypes.best == "application/json" or request.headers.get(auth.CSRF_HEADER):
         return _json(console_state(eng, viewer))
     return redirect(url_for("agent_console.console"), code=303)
@@ -243,6 +293,12 @@ def events() -> Response:
         poll_s=float(config.get("SILVERLINE_SSE_POLL_S", POLL_SECONDS)),
         lifetime_s=float(config.get("SILVERLINE_SSE_LIFETIME_S", STREAM_SECONDS)),
     )
+
+
+def _error(message: str, status: int) -> Response:
+    response = Response(json.dumps({"error": message}), status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _json(state: dict[str, Any]) -> Response:

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
+from ivr import services
 from ivr.call import dispatch
 from ivr.services import engine
 from ivr.services import settings as app_settings
@@ -125,6 +126,30 @@ def demo_phone() -> Response | tuple[Response, int]:
         return jsonify(error="that call is not ringing or talking on your phone"), 409
     phones.press(agent_id, button, sid)
     return jsonify(pressed=button)
+
+
+@bp.post("/end-call")
+@auth.require_role("agent")
+def end_call() -> Response | tuple[Response, int]:
+    """End the signed-in agent's conversation `sid` on their open line: the caller's leg is
+    hung up through REST, the agent's line stays in their room for the next caller.
+
+    The phone's own Hang up would end the agent's leg, which is the line itself: the room
+    ends with it (its endConferenceOnExit) and the line must be placed again.
+    """
+    eng = engine()
+    agent_id = _agent_id()
+    sid = request.form.get("sid", "")[:64]
+    info = eng.router.call(sid) if sid else None
+    if info is None or info.agent_id != agent_id or info.state not in ("offered", "on_call"):
+        return jsonify(error="that caller is not with you"), 409
+    if not info.open_leg:
+        return jsonify(error="that call is not on your open line: hang up on the phone"), 409
+    # Status=completed hangs up a call in progress (Telephony.end); the caller's status
+    # callback then ends the conversation as any hang-up does (wrap-up, the figures).
+    if not services.telephony().end(info.leg or info.call_sid):
+        return jsonify(error="Twilio did not take the caller off; try again"), 502
+    return jsonify(ended=sid)
 
 
 @bp.post("/auto-answer")

@@ -26,6 +26,7 @@ AGENT_COLUMNS = (
     "completed",
     "seniors_answered",
     "talk_s",
+    "open_line_s",
     "wrap_up_s",
     "signed_in_s",
     "occupancy",

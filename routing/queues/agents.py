@@ -53,6 +53,7 @@ class AgentStatus:
     missed: int  # offers missed in a row
     wrap_up_until: datetime | None = None  # the end of a wrap-up in progress
     open_line: str = ""  # the CallSid of their open line, connected to their room; "": none
+    line_placed: str = ""  # the CallSid of their open line placed, ringing or connected; "": none
 
 
 class Agents:
@@ -168,6 +169,7 @@ def status_from(data: dict[str, Any] | None, now_ms: int) -> AgentStatus:
         int(data["m"]),
         wrap_up_until,
         data.get("ol") or "",
+        "" if data.get("op") in (None, "?") else str(data["op"]),  # "?": claimed, not yet placed
     )
 
 

@@ -55,6 +55,9 @@ class AgentFigures:
             "talk_s": round(self.talk_ms / 1000, 1),
             "wrap_up_s": round(self.wrap_ms / 1000, 1),
             "signed_in_s": round(sum(self.state_ms.get(s, 0) for s in SIGNED_IN_STATES) / 1000),
+            # connected time of their open line (docs/time-to-human.md, "Open lines"): a call
+            # leg billed by the minute, beside the talk time it buys
+            "open_line_s": round(self.state_ms.get("open_line", 0) / 1000),
             "occupancy": None if occupancy is None else round(occupancy, 4),
             "wrap_up_codes": dict(sorted(self.codes.items())),
         }

@@ -57,17 +57,67 @@
       show(byId("caller-visit"), !!call.campaign);  // a return visit: why we call
       setText("caller-reason", call.reason || "");
     }
+    renderLine(state);
     document.title = state.state === "offered" ? texts.title_ringing + " · " + baseTitle : baseTitle;
     tick();
     // The phone (phone.js) follows the same state: ringing, the call's end, wrap-up.
     document.dispatchEvent(new CustomEvent("agent-state", { detail: state }));
   }
 
+  // The open line: the toggle, its state, and what the agent hears while it waits.
+  function renderLine(state) {
+    var box = byId("open-line");
+    var line = state.line;
+    if (!box || !line) { return; }
+    var names = JSON.parse(box.getAttribute("data-names"));
+    box.setAttribute("data-line", line.state);
+    var pill = byId("line-state");
+    pill.setAttribute("data-line", line.state);
+    pill.textContent = names[line.state] || line.state;
+    var toggle = byId("btn-open-line");
+    toggle.setAttribute("aria-checked", String(!!line.wanted));
+    toggle.textContent = toggle.getAttribute(line.wanted ? "data-on" : "data-off");
+    toggle.disabled = !!(line.wanted && state.call);  // a caller is on it: after the call
+    show(byId("line-idle"), line.state === "open" && !state.call);
+    show(byId("line-connecting"), line.state === "connecting");
+    var idle = byId("line-idle-clock");
+    if (idle) { idle.setAttribute("data-seconds", state.in_state_s || 0); }
+  }
+
+  function toggleLine() {
+    var toggle = byId("btn-open-line");
+    var on = toggle.getAttribute("aria-checked") !== "true";
+    var body = new URLSearchParams();
+    body.append("on", on ? "1" : "0");
+    body.append("csrf_token", csrf);
+    toggle.disabled = true;
+    fetch("/agent/open-line", {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { throw new Error(data.error || response.status); }
+        return data;
+      });
+    }).then(function (state) {
+      show(byId("line-error"), false);
+      render(state);
+    }).catch(function (error) {
+      var box = byId("line-error");
+      box.textContent = texts.line_failed + " " + error.message;
+      show(box, true);
+      toggle.disabled = false;
+    });
+  }
+
   // Running clocks count on from the last state the server sent.
   function tick() {
     var passed = (Date.now() - receivedAt) / 1000;
     var waiting = document.body.className.indexOf("state-offered") >= 0;
-    var clocks = [["state-clock", true], ["caller-waited", waiting], ["caller-talk", true]];
+    var clocks = [["state-clock", true], ["caller-waited", waiting], ["caller-talk", true],
+                  ["line-idle-clock", true]];
     clocks.forEach(function (pair) {
       var el = byId(pair[0]);
       if (el) {
@@ -135,6 +185,7 @@
     });
   }
 
+  if (byId("btn-open-line")) { byId("btn-open-line").addEventListener("click", toggleLine); }
   render(JSON.parse(document.getElementById("agent-initial").textContent));
   window.setInterval(tick, 1000);
   follow();

@@ -16,6 +16,12 @@
   var current = null;  // the call ringing or talking on this phone
   var talkedSid = null;  // the caller last offered to or talking with the agent, for the wrap-up
   var wrapDone = {};  // calls whose wrap-up was submitted
+  // The agent's open line (docs/time-to-human.md, "Open lines"): a leg the server places into
+  // the agent's own room, which this phone takes by itself; callers then join it with no
+  // ringing, and "End call" takes the caller off through the server, keeping the line.
+  var line = { wanted: false, state: "off", leg: "" };
+  var lineCall = null;  // the Voice SDK's call that is the open line
+  var lastState = null;  // the console's state last seen
 
   function byId(id) { return document.getElementById(id); }
   function show(id, visible) { var el = byId(id); if (el) { el.hidden = !visible; } }
@@ -77,6 +83,23 @@
     show("btn-mute", talking);
   }
 
+  // A leg on this phone is the open line: the one the server placed, or, before the console
+  // has heard its sid, one that rings while the line is connecting and no caller is offered
+  // (a caller offered while the line is down rings the usual way, and is offered first).
+  function isLine(sid) {
+    if (!line.wanted) { return false; }
+    if (sid && sid === line.leg) { return true; }
+    return line.state === "connecting" && !(lastState && lastState.call);
+  }
+
+  // The caller on the open line: "End call" instead of the phone's Hang up.
+  function showLineCall() {
+    var call = lastState && lastState.call;
+    var onLine = !!(call && call.open_line && call.status === "on_call");
+    show("btn-end-call", onLine);
+    if (onLine) { show("btn-hangup", false); }
+  }
+
   // A short tone before an automatic answer, so a headset wearer knows a caller is there.
   function tone() {
     return new Promise(function (resolve) {
@@ -95,6 +118,13 @@
   }
 
   function incoming(call) {
+    var sid = call.parameters && call.parameters.CallSid;  // twiliocall#callparameters
+    if (isLine(sid)) {  // the open line: taken at once, no ringing, no call on the phone
+      lineCall = call;
+      call.on("disconnect", function () { if (lineCall === call) { lineCall = null; } });
+      call.accept();
+      return;
+    }
     current = call;
     buttons(true, false);
     call.on("accept", function () { buttons(false, true); });
@@ -113,6 +143,15 @@
     answer.addEventListener("click", function () { if (current) { current.accept(); } });
     byId("btn-decline").addEventListener("click", function () { if (current) { current.reject(); } });
     byId("btn-hangup").addEventListener("click", function () { if (current) { current.disconnect(); } });
+    byId("btn-end-call").addEventListener("click", function () {
+      var call = lastState && lastState.call;
+      if (!call) { return; }
+      byId("btn-end-call").disabled = true;
+      post("/agent/end-call", { sid: call.sid }).then(function () {
+        show("btn-end-call", false);
+      }).catch(function (error) { showError(texts.failed + " " + error.message); })
+        .finally(function () { byId("btn-end-call").disabled = false; });
+    });
     byId("btn-mute").addEventListener("click", function () {
       if (!current) { return; }
       var muted = !current.isMuted();
@@ -199,6 +238,17 @@
     function follow(data) {
       if (!data || !data.local) { return; }
       local = true;
+      if (data.ringing && isLine(data.ringing)) {  // the open line: answered by itself
+        post("/agent/phone", { button: "answer", sid: data.ringing }).then(follow)
+          .catch(function () { setReg("error", texts.network); });
+        return;
+      }
+      if (data.talking && isLine(data.talking)) {  // the line in its room: not a call
+        if (current) { var was = current; current = null; was.emit("disconnect"); }
+        buttons(false, false);
+        showLineCall();
+        return;
+      }
       if (data.ringing && (!current || current.sid !== data.ringing)) {
         incoming(new DemoCall(data.ringing));
       } else if (data.talking && current && current.sid === data.talking) {
@@ -234,7 +284,8 @@
     document.addEventListener("agent-state", function (event) {
       var call = event.detail.call;
       if (local) {
-        watch(!!call);
+        // the line is watched while it connects, so that it is taken within WATCH_MS
+        watch(!!call || line.state === "connecting");
         return;
       }
       if (call && event.detail.state === "offered" && (!current || current.sid !== call.sid)) {
@@ -276,6 +327,11 @@
     });
   }
 
+  document.addEventListener("agent-state", function (event) {
+    lastState = event.detail;
+    line = event.detail.line || line;
+    showLineCall();
+  });
   wire();
   followWrapUp();
   if (cfg.mode === "twilio" && window.Twilio && window.Twilio.Device) {

@@ -226,7 +226,14 @@
     return td;
   }
 
-  function agentRow(a, names, labels) {
+  // An open line (docs/time-to-human.md, "Open lines"): wanted and connected, wanted and
+  // not (placing, or dropped and placed again: its callers are rung), or not wanted.
+  function lineOf(a) {
+    if (!a.persistent || a.state === "offline") return "none";
+    return a.open_line_connected ? "open" : "down";
+  }
+
+  function agentRow(a, names, labels, lines) {
     const row = document.createElement("tr");
     row.id = "agent-" + a.id;
     cell(row, a.name + " (" + a.id + ")");
@@ -237,6 +244,9 @@
     since.id = "agent-" + a.id + "-since";
     since.dataset.seconds = a.in_state_s;
     cell(row, a.call_sid || "—", "call");
+    const line = cell(row, lines[lineOf(a)] || "—", "line " + lineOf(a));
+    line.id = "agent-" + a.id + "-line";
+    line.dataset.line = lineOf(a);
     const codes = a.wrap_up_today || {};  // the reasons given after today's calls
     cell(row, Object.keys(codes).sort().map(function (c) { return c + " " + codes[c]; })
       .join(" · ") || "—", "wrap-ups");
@@ -263,7 +273,7 @@
     if (!table || !list) return;
     received = Date.now();
     const steady = JSON.stringify(list.map(function (a) {
-      return [a.id, a.name, a.state, a.since, a.call_sid, a.wrap_up_today];
+      return [a.id, a.name, a.state, a.since, a.call_sid, a.wrap_up_today, lineOf(a)];
     }));
     if (steady === drawnAgents) {
       list.forEach(function (a) {
@@ -275,9 +285,10 @@
     }
     drawnAgents = steady;
     const names = data(table, "states"), labels = data(table, "force");
+    const lines = data(table, "lines");
     const body = table.tBodies[0];
     while (body.firstChild) body.removeChild(body.firstChild);
-    list.forEach(function (a) { body.appendChild(agentRow(a, names, labels)); });
+    list.forEach(function (a) { body.appendChild(agentRow(a, names, labels, lines)); });
   }
 
   function tick() {

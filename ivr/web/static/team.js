@@ -64,7 +64,8 @@
     const agents = report.agents;
     fill("team", agents.map(function (a) {
       return [(a.name ? a.name + " " : "") + "(" + a.agent + ")", a.offered, a.answered, a.missed,
-              a.seniors_answered, minutes(a.talk_s), minutes(a.wrap_up_s), percent(a.occupancy),
+              a.seniors_answered, minutes(a.talk_s), minutes(a.open_line_s),
+              minutes(a.wrap_up_s), percent(a.occupancy),
               codes(a.wrap_up_codes)];
     }));
     fill("dialects", report.dialects.map(function (d) {
