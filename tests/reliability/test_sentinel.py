@@ -54,9 +54,9 @@ def test_a_sentinel_url_with_the_cluster_option_is_refused() -> None:
         connect("redis+sentinel://10.0.0.1:26379/main", cluster=True)
 
 
-@pytest.fixture
-def sentinels(tmp_path: Path) -> Iterator[LocalSentinels]:
-    made = LocalSentinels(tmp_path)
+@pytest.fixture(params=["", "s3cret@pw"], ids=["no password", "a password"])
+def sentinels(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[LocalSentinels]:
+    made = LocalSentinels(tmp_path, password=request.param)
     made.start()
     yield made
     made.stop()
@@ -70,14 +70,14 @@ def test_the_client_follows_the_master_s_loss_without_a_new_client(
     try:
         client.set("before", "1")
         old = sentinels.master_port()
-        with redis.Redis(port=old, decode_responses=True) as master:
+        with sentinels.data_client(old) as master:
             assert master.get("before") == "1"  # it went to the master
         watch.subscribe("+switch-master")
         sentinels.master.kill()
         new = switched(watch)
         assert new != old and new == sentinels.master_port()
         client.set("after", "2")  # the same client, no restart
-        with redis.Redis(port=new, decode_responses=True) as master:
+        with sentinels.data_client(new) as master:
             assert master.get("after") == "2" and master.get("before") == "1"
             assert master.info("replication")["role"] == "master"
     finally:
