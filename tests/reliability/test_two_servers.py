@@ -41,10 +41,10 @@ from ivr.simulator.core.service import LocalTwilio
 from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
 from ivr.simulator.ledger import double_answers, events, mismatches, overlaps
 from ivr.simulator.local import LocalTwilio as LocalTwilioClient
-from routing.agents import Agent
-from routing.campaigns import Campaign
 from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
+from routing.outbound.campaigns import Campaign
+from routing.queues.agents import Agent
 from routing.store import connect
 from tests.conftest import CLUSTER
 from tests.served import BOOTED, Served
