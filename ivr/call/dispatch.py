@@ -128,19 +128,29 @@ class Dispatcher:
 
     def sync_lines(self, root: str) -> None:
         """Place the open lines agents want (docs/time-to-human.md, "Open lines") and close
-        those of agents signed out: each a leg into the agent's own room, its TwiML inline."""
+        those of agents signed out: each a leg into the agent's own room, its TwiML inline.
+
+        The ticker calls it every beat, so that a line whose placing failed, or whose end or
+        placing was never reported, is placed again (Router.lines hands each out once)."""
         router, settings = self.engine.router, self.engine.settings
         lines = router.lines()
+        failed = False
         for agent in lines.to_open:
             query = urlencode({"agent": agent.id})
-            leg = self.telephony.call_agent(
-                agent.contact,
-                self.telephony.caller_id,
-                line_twiml(agent, root),
-                f"{root}/voice/open-line-status?{query}",
-                settings.routing.dial_timeout,
-            )
+            # After one failure the others are given back untried, to be tried at the
+            # ticker's next beat: REST is likely away, and each try may take
+            # twilio.rest_timeout of the beat
+            leg = None
+            if not failed:
+                leg = self.telephony.call_agent(
+                    agent.contact,
+                    self.telephony.caller_id,
+                    line_twiml(agent, root),
+                    f"{root}/voice/open-line-status?{query}",
+                    settings.routing.dial_timeout,
+                )
             if leg is None:
+                failed = True
                 router.open_line(agent.id, "failed")
             else:
                 router.open_line(agent.id, "placed", leg)
@@ -224,12 +234,11 @@ def sync_lines(base: str | None = None) -> None:
     _later(lambda: run.sync_lines(root))
 
 
-def announce(offer: Offer) -> None:
-    """Tell the agent on an open line who is calling, alone (after the webhook's answer)."""
+def announce(offer: Offer) -> bool:
+    """Tell the agent on an open line who is calling, alone, now; False if not done."""
     query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
     url = f"{public_base()}/voice/announce?{query}"
-    telephony = services.telephony()
-    _later(functools.partial(telephony.announce, offer.open_room, offer.open_leg, url))
+    return services.telephony().announce(offer.open_room, offer.open_leg, url)
 
 
 def send_on(call_sid: str) -> None:

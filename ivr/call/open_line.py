@@ -8,8 +8,9 @@ the agent signs in (persistent) -> their leg is placed through REST with inline 
     their own room, `agent-<id>`, which it starts and ends (Dispatcher.sync_lines); its join
     (/voice/open-room) marks them connected, its end (/voice/open-line-status) not connected
 a caller is given them -> the caller's answer joins that room (no Create Call), and the agent
-    alone hears who is calling: an announcement to their participant (Telephony.announce,
-    /voice/announce); the caller hears them once both are done (/voice/open-room)
+    alone hears who is calling: an announcement to their participant, asked for before the
+    caller's answer is sent (Telephony.announce, /voice/announce); the caller hears them once
+    both are done (/voice/open-room)
 the line drops -> the engine sends a caller on their way to it to the next agent, keeping
     their place; the line is placed again
 the conversation ends -> the caller's leg ends (the agent's console takes them out); the
@@ -59,10 +60,23 @@ def join_open_line(vr: VoiceResponse, offer: Offer, base: str) -> VoiceResponse:
 
 
 def announce_after(offer: Offer) -> None:
-    """After the answer: the agent hears who is calling, alone (no whisper: nothing)."""
-    if engine().settings.ivr.whisper == "none":
+    """Announce the caller to their agent alone now, before the caller's answer is sent.
+
+    The caller hears the agent once the agent has heard who is calling: the engine counts
+    them connected at the later of their join and the announcement's end. Asked for after
+    the answer, the announcement reached the local Twilio ~10 ms after the caller had joined,
+    so the caller was bridged at once and the whisper played over the conversation's first
+    second, while the engine counted it as a second later (docs/time-to-human.md, "What
+    "connected" means on an open line"). Asked for first, it has started when the caller
+    enters, whatever the order the two reach Twilio in. One REST request inside the webhook,
+    bounded by twilio.rest_timeout, as ringing an agent on the conference path is; if it
+    fails, the caller is not kept from the agent: their join alone connects them.
+    """
+    eng = engine()
+    if eng.settings.ivr.whisper == "none":
         return
-    dispatch.announce(offer)
+    if not dispatch.announce(offer):
+        eng.router.open_room(offer.agent.id, "announced", "")
 
 
 @bp.route("/announce", methods=["POST", "GET"])

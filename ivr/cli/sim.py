@@ -161,11 +161,16 @@ def _call_live(
 
 
 def _phones(engine: Engine, answer_after: float, talk: float) -> dict[str, dict[str, float]]:
-    """The local Twilio's phones for this call: agents flagged auto-answer pick up at once."""
-    phones = {"*": {"answer_after": answer_after, "talk": talk}}
+    """The local Twilio's phones for this call: agents flagged auto-answer pick up at once;
+    an agent on an open line ends a conversation by taking the caller off, keeping the line."""
+    phones = {"*": {"answer_after": answer_after, "talk": talk, "open_line": False}}
     for agent in engine.agents.all():
-        if agent.auto_answer:
-            phones[agent.contact] = {"answer_after": 0.0, "talk": talk}
+        if agent.auto_answer or agent.persistent:
+            phones[agent.contact] = {
+                "answer_after": 0.0 if agent.auto_answer else answer_after,
+                "talk": talk,
+                "open_line": agent.persistent,
+            }
     return phones
 
 
@@ -296,6 +301,15 @@ def _furnish(offline: Offline, number: str) -> None:
     help="Share of agents on an open line: a leg kept in their own room, which a caller "
     'joins with no ringing (docs/time-to-human.md, "Open lines").',
 )
+@click.option(
+    "--line-drops",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="With --open-lines, in-process: the chance that a caller joining an open line is "
+    "followed by the agent's leg dropping, at a moment drawn over one mean conversation; "
+    "the line is placed again and a caller on their way to it goes to the next agent.",
+)
 def simulate_command(
     calls: int,
     rate: float,
@@ -313,6 +327,7 @@ def simulate_command(
     patience_from: str,
     url: str | None,
     open_lines: float,
+    line_drops: float,
 ) -> None:
     """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL, and
     where every call placed ended up (calls placed = calls accounted for).
@@ -321,6 +336,8 @@ def simulate_command(
     dashboard); the temporary agents it creates are removed at the end.
     """
     _check_clock(virtual, speed, url)
+    if line_drops and (url or not open_lines):
+        raise click.UsageError("--line-drops drops open lines in-process: give --open-lines")
     wrap_up = wrap_up_of(wrap_up, aht, url)
     plan = Plan(
         calls=calls,
@@ -334,6 +351,7 @@ def simulate_command(
         wrap_up_s=wrap_up,
         patience_from="start" if patience_from == "start" else "routing",
         open_lines=open_lines,
+        line_drops=line_drops,
     )
     _print_run(_run(plan, url, speed, honour_hours), as_json)
 

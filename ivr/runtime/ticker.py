@@ -2,7 +2,8 @@
 
 Waiting callers poll their wait URL, and every poll runs an assignment; but a call-back
 entry waits with nobody on the line, an agent's wrap-up ends with nobody polling, and
-out-of-hours call-back requests must join the queue when the hotline opens, reports
+out-of-hours call-back requests must join the queue when the hotline opens, open lines that
+could not be placed must be placed again (ivr/call/open_line.py), reports
 that arrived while Redis was away (ivr/call/spool.py) must be applied once it is back, and calls
 whose end report never came must be looked up (ivr/call/reconcile.py). The beat covers those.
 Assignment is atomic in Redis, so several workers beating at once is harmless.
@@ -45,8 +46,11 @@ def beat(app: Flask, base: str) -> None:
         reconcile.reconcile(eng, telephony)
         eng.privacy.enforce_due()  # data past its retention that Redis does not expire
         dispatch.act_on(eng.router.tick(), base)
-        if telephony.enabled:  # a return visit is a call placed through REST
+        if telephony.enabled:  # a return visit and an open line are calls placed through REST
             dispatch.act_on(eng.visits.start(), base)
+            # the lines no webhook will place: one that failed to be placed, or whose
+            # placing went unreported (a claim expires after 30 s)
+            dispatch.sync_lines(base)
 
 
 def release_after_hours(eng: Engine) -> int:

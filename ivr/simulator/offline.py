@@ -296,6 +296,7 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
     packs = default_packs()
     skills = {"senior"} | {t.queue for t in offline.engine.settings.ivr.topics}
     open_lines = round(plan.open_lines * plan.agents)
+    drops = {"line_drops": plan.line_drops, "drop_rng": random.Random(plan.seed + 3)}
     for n in range(plan.agents):
         offline.add_agent(
             f"sim{n:03d}",
@@ -305,6 +306,7 @@ def simulate(offline: Offline, plan: Plan) -> list[LivedCall]:
             aht_s=plan.aht_s,
             answer_delay_s=plan.answer_delay_s,
             miss_probability=plan.miss_probability,
+            **(drops if n < open_lines else {}),
         )
     population = Population(random.Random(plan.seed + 2))
     agent_key = offline.engine.settings.ivr.agent_key

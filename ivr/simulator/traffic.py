@@ -43,6 +43,9 @@ class Plan:
     patience_from: str = "routing"
     # the share of agents on an open line (docs/time-to-human.md, "Open lines")
     open_lines: float = 0.0
+    # the chance that a caller joining an open line is followed by the line dropping
+    # (AgentPhone.line_drops)
+    line_drops: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -264,10 +264,25 @@ class Conferences:
             person.busy = True
         self._event(conf, "participant-join", part)
         leg.hear(now, "event", f"joined conference {conf.name}")
+        self._drops_after(conf, part)
         if part.start_on_enter and conf.status == "init":
             self._start(conf)
         self._mix(conf)
         return part
+
+    def _drops_after(self, conf: Conference, part: Participant) -> None:
+        """An agent's open line in the room may drop after this caller joins (AgentPhone)."""
+        for other in conf.joined():
+            agent = self.sim._persons.get(other.call_sid)
+            if other is part or not isinstance(agent, AgentPhone):
+                continue
+            after = agent.line_drop()
+            if after is not None:
+                self.sim.sched.call_later(after, self._drop, other.call_sid)
+
+    def _drop(self, call_sid: str) -> None:
+        if call_sid in self.sim.live:
+            self.sim.hang_up(call_sid, "the line dropped")
 
     def _start(self, conf: Conference) -> None:
         """Start mixing: everyone waiting stops hearing the wait URL at once."""

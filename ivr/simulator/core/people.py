@@ -41,6 +41,13 @@ class AgentPhone:
     # On an open line (a leg kept in their own room): a conversation is ended from the
     # console, which takes the caller off; the agent's own leg stays
     open_line: bool = False
+    # On an open line: the chance that a caller joining it is followed by the line dropping
+    # (network, a closed tab), at a moment drawn uniformly over one mean conversation after
+    # the join: while the agent hears who is calling, while they talk, or idle after it, in
+    # proportion to how long each lasts. Drawn from `drop_rng` when given, apart from the
+    # run's other draws.
+    line_drops: float = 0.0
+    drop_rng: random.Random | None = None
 
     calls: int = 0
 
@@ -56,6 +63,15 @@ class AgentPhone:
         if self.talk_s is not None:
             return self.talk_s
         return self.rng.expovariate(1.0 / self.aht_s) if self.aht_s > 0 else 0.0
+
+    def line_drop(self) -> float | None:
+        """Seconds after a caller joins this open line until it drops, or None if it holds."""
+        if not self.open_line or self.line_drops <= 0:
+            return None
+        rng = self.drop_rng or self.rng
+        if rng.random() >= self.line_drops:
+            return None
+        return rng.uniform(0.0, self.talk_s if self.talk_s is not None else self.aht_s)
 
     def respond(self, context: str, gather: Element) -> Input | None:
         """Agents give no input to a whisper's <Gather>."""

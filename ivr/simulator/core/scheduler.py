@@ -163,6 +163,10 @@ class Scheduler:
         """Run `fn` on the scheduler's thread (from a REST server thread, say)."""
         self._inbox.put(fn)
 
+    def run_posted(self) -> None:
+        """Run what was posted so far, now (on the scheduler's thread)."""
+        self._drain_inbox()
+
     def catch_up(self) -> None:
         """Real time: move the clock to the wall's time, for a request from outside to be now."""
         if self.speed is not None:

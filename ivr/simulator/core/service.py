@@ -11,7 +11,7 @@ signed webhooks to the app, every call's state kept. Endpoints of its own under 
 | `POST /local/calls/<sid>` `Status=completed` | the caller hangs up |
 | `GET /local/sessions/<id>` | the calls a follower placed, as they stand; keeps them alive |
 | `DELETE /local/sessions/<id>` | the follower is gone: its callers hang up |
-| `POST /local/phones` (JSON) | how the agents' phones answer: seconds to answer, seconds of talk |
+| `POST /local/phones` (JSON) | agents' phones: seconds to answer, seconds of talk, open line |
 | `POST /local/clients/<identity>` | a console's phone: beat (`button=on`) or a button |
 | `GET /local` | what it is: the hotline's number, the app's URL, calls live |
 
@@ -79,22 +79,33 @@ class Client:
 
 class Phones(People):
     """Agents' phones as the service's settings say: a console's by its buttons, else by
-    the answer and talk seconds set for the address (or the defaults), at each new leg."""
+    the answer and talk seconds set for the address (or the defaults), at each new leg.
+
+    An agent on an open line ends a conversation as the console's End call does, taking the
+    caller's leg off (REST Status=completed); hanging up their own leg would drop the line."""
 
     def __init__(self, service: LocalTwilio) -> None:
         super().__init__(random.Random(), auto_answer=True)
         self._service = service
-        self.settings: dict[str, dict[str, float]] = {}  # address -> answer_after, talk
+        # address -> answer_after, talk (seconds), open_line (1: on an open line)
+        self.settings: dict[str, dict[str, float]] = {}
 
     def reach(self, address: str) -> AgentPhone | VirtualCaller | None:
         if address in self.callers:
             return self.callers[address]
         phone = self.agents.get(address) or self.add_agent(address)
+        self.apply(phone)
+        phone.buttons = self._service.buttons_of(address)
+        return phone
+
+    def apply(self, phone: AgentPhone) -> None:
+        """Give `phone` the settings for its address (a line answered before they were set
+        ends its next conversation as they say)."""
+        address = phone.address
         options = {**DEFAULT_PHONE, **self.settings.get("*", {}), **self.settings.get(address, {})}
         phone.answer_delay_s = (options["answer_after"], options["answer_after"])
         phone.talk_s = options["talk"]
-        phone.buttons = self._service.buttons_of(address)
-        return phone
+        phone.open_line = bool(options.get("open_line", 0))
 
 
 @dataclass
@@ -105,19 +116,27 @@ class _Session:
 
 class _Unlocked:
     """Send a webhook with the lock let go: the app's REST requests, made while it answers,
-    must get in, as they do at Twilio."""
+    must get in, as they do at Twilio.
 
-    def __init__(self, inner: Transport, lock: threading.Lock) -> None:
-        self._inner, self._lock = inner, lock
+    Those requests take effect before the answer's TwiML runs: Twilio accepted them before it
+    had the answer, and so does the in-process Twilio, which runs them as they come. Left to
+    the scheduler's next turn, an announcement to an open line's agent asked for inside the
+    caller's webhook started after the caller had joined, and the caller was bridged over it.
+    """
+
+    def __init__(self, inner: Transport, lock: threading.Lock, posted: Callable[[], None]) -> None:
+        self._inner, self._lock, self._posted = inner, lock, posted
 
     def send(
         self, method: str, url: str, form: Mapping[str, str], headers: dict[str, str]
     ) -> Reply:
         self._lock.release()
         try:
-            return self._inner.send(method, url, form, headers)
+            reply = self._inner.send(method, url, form, headers)
         finally:
             self._lock.acquire()
+        self._posted()
+        return reply
 
 
 _URLS = Map(
@@ -159,7 +178,9 @@ class LocalTwilio:
             unique_sids=True,
         )
         self.sim.sched.lock = self.lock
-        self.sim.connect(_Unlocked(transport or HttpTransport(), self.lock))
+        self.sim.connect(
+            _Unlocked(transport or HttpTransport(), self.lock, self.sim.sched.run_posted)
+        )
         self.app_url = app_url.rstrip("/")
         self.number = number
         self.sim.add_number(
@@ -318,12 +339,18 @@ class LocalTwilio:
         return 200, {"hung_up": live}
 
     def _set_phones(self, request: Request) -> tuple[int, dict[str, Any]]:
-        """Per address ("*": every agent): answer_after and talk, in seconds."""
+        """Per address ("*": every agent): answer_after and talk, in seconds; open_line."""
         for address, options in dict(_json(request)).items():
             wanted = {k: float(options[k]) for k in ("answer_after", "talk") if k in options}
             if any(not math.isfinite(v) or v < 0 for v in wanted.values()):
                 return 400, {"error": f"{address}: seconds must be finite and not negative"}
+            if "open_line" in options:
+                if not isinstance(options["open_line"], bool):
+                    return 400, {"error": f"{address}: open_line must be true or false"}
+                wanted["open_line"] = float(options["open_line"])
             self.phones.settings[str(address)] = wanted
+        for phone in self.phones.agents.values():
+            self.phones.apply(phone)
         return 200, {"phones": self.phones.settings}
 
     def _client(self, request: Request, identity: str) -> tuple[int, dict[str, Any]]:
