@@ -14,7 +14,7 @@ from app import cli as main
 from app import create_app
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Plan
-from routing.caller import Customer
+from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
 
