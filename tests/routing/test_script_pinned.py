@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "012eb102a595661bd865a7328ca8cb98c2fb019f",
-    "rich": "5c27dc0d1df98f043dadb73355415445e6613f79",
+    "plain": "e47c6e085e25b8da11af35c164aa9e250cbbd8de",
+    "rich": "6d77542ecf0bcca0247e353cb329af500f4d9288",
 }
 
 

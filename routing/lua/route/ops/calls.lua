@@ -62,6 +62,7 @@ function F.requeue(sid, c)
   if c.ag ~= '' then mx[c.ag] = now + cfg.exclude_missed_ms end
   c.mx = next(mx) and mx or nil
   c.st, c.ag, c.ra = 'waiting', '', nil
+  c.ol, c.oc, c.oj, c.oa = nil, nil, nil, nil  -- the open line they were on their way to
   F.put_call(sid, c)
   F.enqueue(sid, c)
 end
