@@ -146,7 +146,7 @@ def test_no_input_falls_through_to_the_next_verb_and_redirect(
 def test_keys_ignored_when_the_gather_takes_only_speech(sim: Simulator) -> None:
     from xml.etree.ElementTree import Element
 
-    from ivr.simulator.core.switch import _gather_result
+    from ivr.simulator.core.interpreter import _gather_result
 
     gather = Element("Gather", {"input": "speech"})
     assert _gather_result(gather, Input(digits="1"), 5) == {}
