@@ -510,7 +510,7 @@ class RestClient(HttpClient):  # type: ignore[misc]
         return TwilioResponse(status, _body(status, body), headers={"Date": date})
 
     def _network(self, timeout: float | None) -> None:
-        """The API's latency and outages (Simulator.rest_*), as requests' client meets them.
+        """The API's latency and outages (rest_* on the switch), as requests' client meets them.
 
         The seconds a request takes are charged to the simulator (`rest_charged`); a request
         inside a webhook makes the webhook that much slower (transport.FlaskTransport). Raises
