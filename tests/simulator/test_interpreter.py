@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 
 from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.documents import APPLICATION_ERROR
 from ivr.simulator.core.people import Input, VirtualCaller
-from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
+from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
 
 FROM = "+14155550100"

@@ -1,11 +1,12 @@
 """The offline Twilio: call legs running TwiML over signed webhooks on the scheduler's clock.
 
-Each leg is a process: the switch places and answers legs, fetches their documents (with the
-fallback URL and the debugger's faults) and ends them with their status callbacks. The verbs
-are run by the TwiML interpreter (interpreter.py), <Dial><Conference> by the conference rooms
-(conferences.py); both, and the REST surface, use the switch through the `Switchboard`
-protocol (switchboard.py). REST requests and hang-ups interrupt a leg where it is (Twilio
-stops the running verb at once).
+Each leg is a process: the switch places and answers legs, runs their documents one after
+another and ends them with their status callbacks. Documents are fetched and checked by
+documents.py (the fallback URL, the debugger's faults), their verbs run by the TwiML
+interpreter (interpreter.py), <Dial><Conference> by the conference rooms (conferences.py);
+those parts, and the REST surface, use the switch through the `Switchboard` protocol
+(switchboard.py). REST requests and hang-ups interrupt a leg where it is (Twilio stops the
+running verb at once).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import random
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
 from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.account import Account
-from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
+from ivr.simulator.core.calls import Leg, new_sid, status_params
 from ivr.simulator.core.conferences import Conferences
+from ivr.simulator.core.documents import Documents
 from ivr.simulator.core.interpreter import Interpreter
 from ivr.simulator.core.people import AgentPhone, People, VirtualCaller
 from ivr.simulator.core.queues import Queue, Queues
@@ -33,16 +34,12 @@ from ivr.simulator.core.steps import (
     HungUp,
     Inline,
     Number,
-    Outcome,
     Redirected,
     Steps,
     Target,
 )
 from ivr.simulator.core.switchboard import Person
 from ivr.simulator.core.transport import Reply, Transport, Webhooks
-
-APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
-_TWIML_TYPES = {"text/xml", "application/xml", "text/html"}
 
 
 class Simulator:
@@ -74,11 +71,10 @@ class Simulator:
         self.account = Account()  # its keys and TwiML Apps (account.py)
         self.legs: dict[str, Leg] = {}
         self.live: set[str] = set()  # CallSids of legs not yet ended
-        self.faults: list[Fault] = []
         self._procs: dict[str, Process] = {}
         self._persons: dict[str, Person] = {}
         self._patience: dict[str, Timer] = {}  # callers' give-up timers, cancelled at the end
-        self.webhooks: Webhooks | None = None
+        self.documents = Documents(self.now)  # fetching, the fallback URL, the debugger
         self.on_call_end: list[Callable[[Leg], None]] = []
         self._real_network()
         self.conferences = Conferences(self)
@@ -104,9 +100,19 @@ class Simulator:
     def clock(self) -> SettableClock:
         return self.sched.clock
 
+    @property
+    def webhooks(self) -> Webhooks | None:
+        """The signed webhooks' sender, once connected (tests wrap its transport)."""
+        return self.documents.webhooks
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Errors as Twilio's debugger would show them."""
+        return self.documents.faults
+
     def connect(self, transport: Transport) -> None:
         """Send webhooks through `transport` (a FlaskTransport or an HttpTransport)."""
-        self.webhooks = Webhooks(transport, self.auth_token)
+        self.documents.webhooks = Webhooks(transport, self.auth_token)
 
     def add_number(self, number: str, voice_url: str, **options: Any) -> Number:
         self.numbers[number] = Number(voice_url, **options)
@@ -321,7 +327,7 @@ class Simulator:
         """Fetch and run documents from `target` on; return an Outcome, a status, or None."""
         current: Target | None = target
         while current is not None:
-            fetched = self._fetch(leg, current, context, extra)
+            fetched = self.documents.fetch(leg, current, context, extra)
             if isinstance(fetched, str):  # an error outcome
                 return fetched
             if isinstance(fetched, Fetch):  # the fallback URL
@@ -335,58 +341,6 @@ class Simulator:
             return result
         return None
 
-    def _fetch(
-        self,
-        leg: Leg,
-        target: Target,
-        context: str,
-        extra: Callable[[], dict[str, str]] | None,
-    ) -> tuple[twiml.Document, str] | Fetch | str:
-        """The next document, or the fallback to fetch, or Outcome.ERROR / END on failure."""
-        if isinstance(target, Inline):
-            return self._parse(leg, target.body, "", context)
-        params = {**standard_params(leg), **(extra() if extra else {}), **target.params}
-        reply = self.request(leg, target, params)
-        if reply.error:
-            return self._fail(leg, target.url, context, reply.error, reply.body)
-        if not 200 <= reply.status < 300:
-            return self._fail(leg, target.url, context, 11200, f"HTTP {reply.status}")
-        if reply.content_type not in _TWIML_TYPES and reply.content_type != "text/plain":
-            return self._fail(leg, target.url, context, 12300, f"bad type {reply.content_type}")
-        return self._parse(leg, reply.body, target.url, context)
-
-    def _parse(
-        self, leg: Leg, body: str, url: str, context: str
-    ) -> tuple[twiml.Document, str] | Fetch | str:
-        try:
-            doc = twiml.parse(body, context)
-        except twiml.TwimlError as err:
-            return self._fail(leg, url, context, err.code, err.message)
-        for warning in doc.warnings:
-            self._fault(leg, url, warning.code, warning.message)
-        return doc, url
-
-    def _fail(self, leg: Leg, url: str, context: str, code: int, message: str) -> Fetch | str:
-        """Record the error; try the fallback URL once; else the caller hears Twilio's apology."""
-        self._fault(leg, url, code, message)
-        if context == twiml.CALL and leg.fallback_url and url != leg.fallback_url:
-            return Fetch(leg.fallback_url, "POST", {"ErrorCode": str(code), "ErrorUrl": url})
-        if context == twiml.CALL:
-            leg.hear(self.now(), "say", APPLICATION_ERROR, voice="twilio")
-            return Outcome.END
-        return Outcome.ERROR
-
-    def _fault(self, leg: Leg, url: str, code: int, message: str) -> None:
-        self.faults.append(Fault(self.now(), leg.sid, code, message, url))
-        leg.errors.append(f"{code} {message}")
-        leg.hear(self.now(), "error", f"{code}: {message}", url=url)
-
-    def request(self, leg: Leg, target: Fetch, params: dict[str, str]) -> Reply:
-        """Send one signed webhook for `leg`; the reply is the caller's to use or ignore."""
-        if self.webhooks is None:
-            raise RuntimeError("the simulator is not connected to an app (call connect())")
-        return self.webhooks.request(target.method, target.url, params)
-
     def speaking_time(self, text: str) -> float:
         """Seconds to speak `text`: about five CJK characters or two English words a second."""
         return len(text) * self.seconds_per_char
@@ -397,9 +351,11 @@ class Simulator:
 
     def resolve(self, leg: Leg, base: str, url: str) -> str:
         """Absolute URL of `url` against the document's; REST TwiML needs absolute URLs."""
-        if not base and not url.startswith(("http://", "https://")):
-            self._fault(leg, url, 12200, f"relative URL {url!r} in TwiML given over REST")
-        return urljoin(base, url)
+        return self.documents.resolve(leg, base, url)
+
+    def request(self, leg: Leg, target: Fetch, params: dict[str, str]) -> Reply:
+        """Send one signed webhook for `leg`; the reply is the caller's to use or ignore."""
+        return self.documents.request(leg, target, params)
 
     def routed(self, leg: Leg) -> None:
         """The call reached routing (first Enqueue or Dial): the caller's patience starts."""
