@@ -18,6 +18,7 @@ import secrets
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -339,14 +340,10 @@ def simulate_command(
     if line_drops and (url or not open_lines):
         raise click.UsageError("--line-drops drops open lines in-process: give --open-lines")
     wrap_up = wrap_up_of(wrap_up, aht, url)
-    plan = Plan(
-        calls=calls,
-        rate=rate,
-        agents=agents,
-        senior_share=senior_share,
-        aht_s=aht - wrap_up,  # the talk; the engine adds the wrap-up
-        patience_s=patience_of(patience),
-        seed=seed,
+    # the agents' talk is the handle time less the wrap-up, which the engine adds
+    base = Plan(calls, rate, agents, senior_share, aht - wrap_up, patience_of(patience), seed)
+    plan = replace(
+        base,
         answer_delay_s=(answer_after, answer_after),
         wrap_up_s=wrap_up,
         patience_from="start" if patience_from == "start" else "routing",

@@ -1,7 +1,9 @@
 """The architecture, checked: no import cycles, every arrow points down, the engine is web-free.
 
 Reads the source with `ast` (nothing is imported), so a violation is reported with the file
-and line of the offending import. The layers, lowest first (docs/design.md explains them):
+and line of the offending import. An import under `if TYPE_CHECKING:` is an arrow like any
+other: a type-only dependency still ties the two modules together. The layers, lowest first
+(docs/design.md explains them):
 
     routing, dialects     the engine and the prompt packs: no web framework
     ivr.telephony         Twilio's REST client
@@ -57,15 +59,13 @@ def product_files() -> dict[str, Path]:
 
 
 def imports(path: Path, package: str) -> Iterator[tuple[str, int]]:
-    """Every module `path` imports (at any depth, outside `if TYPE_CHECKING:`), with its line."""
+    """Every module `path` imports (at any depth, `if TYPE_CHECKING:` included), with its line.
+
+    An import for the type checker alone is still an arrow: the module cannot be read or
+    checked without the other, so a cycle through it is a cycle of design.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    skip: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skip |= {id(n) for n in ast.walk(node)}
-    for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, node.lineno
@@ -245,6 +245,22 @@ def test_routing_layers_catch_an_upward_import() -> None:
     assert routing_layer("routing.engine") > routing_layer("routing.governance.privacy")
     wrong = {"routing.callers.directory": {("routing.queues.router", 7)}}
     assert routing_upward(wrong) == ["routing.callers.directory:7 imports routing.queues.router"]
+
+
+def test_type_checking_imports_are_arrows(tmp_path: Path) -> None:
+    """An import under `if TYPE_CHECKING:` counts for cycles and layers like any other."""
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import typing\n"
+        "if TYPE_CHECKING:\n"
+        "    from ivr.simulator.core.switch import Simulator\n"
+        "if typing.TYPE_CHECKING:\n"
+        "    import app\n",
+        encoding="utf-8",
+    )
+    found = set(imports(source, "ivr.simulator.core"))
+    assert {("ivr.simulator.core.switch.Simulator", 4), ("app", 6)} <= found
 
 
 def test_no_function_is_longer_than_forty_lines() -> None:

@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 
 from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.documents import APPLICATION_ERROR
 from ivr.simulator.core.people import Input, VirtualCaller
-from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
+from ivr.simulator.core.switch import Simulator
 from tests.simulator import fakeapp
 
 FROM = "+14155550100"
@@ -146,7 +147,7 @@ def test_no_input_falls_through_to_the_next_verb_and_redirect(
 def test_keys_ignored_when_the_gather_takes_only_speech(sim: Simulator) -> None:
     from xml.etree.ElementTree import Element
 
-    from ivr.simulator.core.switch import _gather_result
+    from ivr.simulator.core.interpreter import _gather_result
 
     gather = Element("Gather", {"input": "speech"})
     assert _gather_result(gather, Input(digits="1"), 5) == {}

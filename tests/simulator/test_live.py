@@ -16,8 +16,9 @@ from app import create_app
 from ivr import services
 from ivr.cli import sim as cli_sim
 from ivr.settings import load_settings
+from ivr.simulator.core.documents import APPLICATION_ERROR
 from ivr.simulator.core.people import Input, VirtualCaller
-from ivr.simulator.core.switch import APPLICATION_ERROR, Simulator
+from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import NO_ANSWER, HttpTransport, Reply
 from ivr.simulator.live import LiveTraffic, live_simulator
 from ivr.simulator.traffic import Plan, outcome

@@ -1,7 +1,8 @@
 """What the real network does that the happy path hides: call-backs with CallSids of their own,
 voicemail, busy lines, queue errors, a slow or failing REST API, a caller who leaves while the
 agent's phone rings. Whole calls through the real app and the offline Twilio; each behaviour
-relied on is cited where the offline Twilio models it (ivr/simulator/core/switch.py, rest.py).
+relied on is cited where the offline Twilio models it (ivr/simulator/core/switch.py,
+interpreter.py, rest.py).
 """
 
 from __future__ import annotations

@@ -21,13 +21,10 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ivr.simulator.core.calls import API_VERSION
 from ivr.simulator.core.steps import Number
-
-if TYPE_CHECKING:
-    from ivr.simulator.core.switch import Simulator
 
 MAX_APPLICATIONS = 1000
 _PREFIX = rf"^/{API_VERSION}/Accounts/(?P<ac>AC\w+)"
@@ -107,10 +104,23 @@ def _new_sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+class Holder(Protocol):
+    """What the account's resources read of the switch (switchboard.Switchboard has it all).
+
+    Declared here, not taken from switchboard.py, which needs this module's `Account`.
+    """
+
+    account_sid: str
+    account: Account
+    numbers: dict[str, Number]
+
+    def now(self) -> float: ...
+
+
 class AccountApi:
     """The handlers behind ROUTES; mixed into rest.RestApi, which supplies the rest."""
 
-    sim: Simulator
+    sim: Holder
 
     if TYPE_CHECKING:  # supplied by rest.RestApi, which this is mixed into
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin
 from xml.etree.ElementTree import Element
 
@@ -35,9 +35,7 @@ from ivr.simulator.core.steps import (
     Outcome,
     Redirected,
 )
-
-if TYPE_CHECKING:
-    from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.switchboard import Switchboard
 
 Steps = Generator[Any, Any, Any]
 MAX_PARTICIPANTS = 250
@@ -127,7 +125,7 @@ def _events(raw: str) -> frozenset[str]:
 class Conferences:
     """All conferences of the account, and what the switch does with them."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Switchboard) -> None:
         self.sim = sim
         self.by_sid: dict[str, Conference] = {}
         self._live: dict[str, Conference] = {}  # friendly name -> the conference not completed
@@ -212,8 +210,8 @@ class Conferences:
                 yield 60.0
                 continue
             started = self.sim.now()
-            target = Fetch(self.sim._resolve(leg, base, url), method)
-            outcome = yield from self.sim._run(leg, target, twiml.CONFERENCE_WAIT)
+            target = Fetch(self.sim.resolve(leg, base, url), method)
+            outcome = yield from self.sim.run_documents(leg, target, twiml.CONFERENCE_WAIT)
             if outcome == Outcome.ERROR:
                 url = ""
             elif self.sim.now() - started < 1.0:
@@ -226,11 +224,11 @@ class Conferences:
         action = verb.get("action")
         if not action:
             return None
-        target = Fetch(self.sim._resolve(leg, base, action), verb.get("method", "POST").upper())
+        target = Fetch(self.sim.resolve(leg, base, action), verb.get("method", "POST").upper())
         params = {"DialCallStatus": status}
         if ignore:
             gone = {**standard_params(leg), **params, "CallStatus": "completed"}
-            self.sim._send(leg, target, gone)
+            self.sim.request(leg, target, gone)
             return None
         return Fetch(target.url, target.method, params)
 
@@ -258,9 +256,9 @@ class Conferences:
             # "Only the value set by the first participant to join the conference is used"
             events = _events(noun.get("statusCallbackEvent") or DEFAULT_EVENTS)
             method = noun.get("statusCallbackMethod", "POST").upper()
-            url = self.sim._resolve(leg, base, noun.get("statusCallback", ""))
+            url = self.sim.resolve(leg, base, noun.get("statusCallback", ""))
             conf.callback = (url, method, events)
-        if isinstance(person := self.sim._persons.get(leg.sid), AgentPhone):
+        if isinstance(person := self.sim.person(leg.sid), AgentPhone):
             person.busy = True
         self._event(conf, "participant-join", part)
         leg.hear(now, "event", f"joined conference {conf.name}")
@@ -273,7 +271,7 @@ class Conferences:
     def _drops_after(self, conf: Conference, part: Participant) -> None:
         """An agent's open line in the room may drop after this caller joins (AgentPhone)."""
         for other in conf.joined():
-            agent = self.sim._persons.get(other.call_sid)
+            agent = self.sim.person(other.call_sid)
             if other is part or not isinstance(agent, AgentPhone):
                 continue
             after = agent.line_drop()
@@ -311,7 +309,7 @@ class Conferences:
         now = self.sim.now()
         leg = self.sim.legs[part.call_sid]
         leg.hear(now, "event", f"connected to {_address(other)}")
-        person = self.sim._persons.get(leg.sid)
+        person = self.sim.person(leg.sid)
         if isinstance(person, AgentPhone):  # talks for talk_time(), then hangs up
             person.calls += 1
             if person.buttons is not None:  # a phone worked by hand: until its Hang up
@@ -355,9 +353,9 @@ class Conferences:
 
     def _announcing(self, conf: Conference, part: Participant, url: str, method: str) -> Steps:
         leg = self.sim.legs[part.call_sid]
-        target = Fetch(self.sim._resolve(leg, "", url), method)
+        target = Fetch(self.sim.resolve(leg, "", url), method)
         try:
-            outcome = yield from self.sim._run(leg, target, twiml.CONFERENCE_WAIT)
+            outcome = yield from self.sim.run_documents(leg, target, twiml.CONFERENCE_WAIT)
         finally:
             part.announcing = False
         if part.status != "connected":
@@ -371,7 +369,7 @@ class Conferences:
         was_in = part.status == "connected"  # a call that never joined cannot end it
         part.status, part.updated_at = "complete", self.sim.now()
         del conf.participants[part.call_sid]
-        if isinstance(person := self.sim._persons.get(part.call_sid), AgentPhone):
+        if isinstance(person := self.sim.person(part.call_sid), AgentPhone):
             person.busy = False
         if len(left := conf.joined()) == 1:
             left[0].bridged = False  # alone again: the next to join is a new conversation
@@ -421,10 +419,8 @@ class Conferences:
         """Interrupt the participant's call at once, if it is still where the cause applies."""
 
         def deliver() -> None:
-            proc = self.sim._procs.get(part.call_sid)
-            wanted = part.waiting if isinstance(cause, Started) else part.in_dial
-            if proc is not None and proc.alive and wanted:
-                proc.throw(cause)
+            if part.waiting if isinstance(cause, Started) else part.in_dial:
+                self.sim.throw(part.call_sid, cause)
 
         self.sim.sched.call_later(0, deliver)
 
@@ -461,7 +457,7 @@ class Conferences:
         params.update(extra or {})
         url, method, _ = conf.callback
         leg = self.sim.legs[part.call_sid] if part else next(iter(self.sim.legs.values()))
-        self.sim._send(leg, Fetch(url, method), params)
+        self.sim.request(leg, Fetch(url, method), params)
 
     # -- the Participants API -----------------------------------------------------------
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from twilio.http import HttpClient
@@ -24,10 +24,10 @@ from twilio.http.response import Response as TwilioResponse
 
 from ivr.simulator.core import account
 from ivr.simulator.core.calls import API_VERSION, Leg
-from ivr.simulator.core.conferences import Conference, Participant
+from ivr.simulator.core.conferences import Conference, Conferences, Participant
 from ivr.simulator.core.queues import Queue
 from ivr.simulator.core.steps import Fetch, Inline, Target
-from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.switchboard import Switchboard
 
 # For some call flows Twilio lets a created call ring about 5 s past its `Timeout`: a timeout
 # of 10 s can ring for ~15 s (the Call resource's Timeout parameter,
@@ -70,6 +70,18 @@ _ROUTES = [
 ]
 
 Answer = tuple[int, dict[str, Any]]
+
+
+class Switch(Switchboard, Protocol):
+    """The switchboard with its conference rooms: everything the REST surface answers about.
+
+    The rooms are named here, not in switchboard.py, because conferences.py builds on the
+    Switchboard itself.
+    """
+
+    conferences: Conferences
+
+
 _NO_CONTENT: Answer = (204, {})
 
 
@@ -84,7 +96,9 @@ class RestError(Exception):
 class RestApi(account.AccountApi):
     """Route API requests to the simulator; `act` runs the state change on its time line."""
 
-    def __init__(self, sim: Simulator, act: Callable[[Callable[[], Any]], None]) -> None:
+    sim: Switch
+
+    def __init__(self, sim: Switch, act: Callable[[Callable[[], Any]], None]) -> None:
         self.sim = sim
         self._act = act
         self.requests: list[tuple[str, str, dict[str, Any]]] = []  # what the app asked for
@@ -471,7 +485,7 @@ def _page(key: str, items: list[dict[str, Any]], uri: str) -> dict[str, Any]:
 class RestClient(HttpClient):  # type: ignore[misc]
     """An in-process `twilio.http.HttpClient`: twilio-python's requests go to the simulator."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Switch) -> None:
         super().__init__(logger=None, is_async=False)
         self.api = RestApi(sim, lambda action: action())
         self.reachable = True  # False: every request fails as a refused connection does
@@ -496,7 +510,7 @@ class RestClient(HttpClient):  # type: ignore[misc]
         return TwilioResponse(status, _body(status, body), headers={"Date": date})
 
     def _network(self, timeout: float | None) -> None:
-        """The API's latency and outages (Simulator.rest_*), as requests' client meets them.
+        """The API's latency and outages (rest_* on the switch), as requests' client meets them.
 
         The seconds a request takes are charged to the simulator (`rest_charged`); a request
         inside a webhook makes the webhook that much slower (transport.FlaskTransport). Raises
@@ -511,7 +525,7 @@ class RestClient(HttpClient):  # type: ignore[misc]
             raise TimeoutError(f"the Twilio API did not answer within {timeout} s")
 
 
-def wsgi_app(sim: Simulator) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(sim: Switch) -> Callable[..., Iterable[bytes]]:
     """The same API as a WSGI app; state changes go through the scheduler's inbox."""
     api = RestApi(sim, sim.sched.post)
 

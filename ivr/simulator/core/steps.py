@@ -1,8 +1,8 @@
 """What a call leg's steps hand each other: documents to fetch, how a document ended, why a
 leg was interrupted, and the account's numbers and debugger entries.
 
-Kept apart from switch.py so that conferences.py and rest.py build on these types without
-importing the switch that imports them.
+Kept apart from switch.py so that the interpreter, the conference rooms and the REST surface
+build on these types without importing the switch that composes them.
 """
 
 from __future__ import annotations
