@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gc
-import os
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,14 @@ from redis.cluster import RedisCluster
 from app import create_app
 from ivr import services
 from ivr.runtime.redis_process import RedisProcess
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import FlaskTransport
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient, connect
 from tests import profiles  # noqa: F401  (loads the Hypothesis profile first)
 from tests.cluster import LocalCluster
-
-# A Monday, 10:00 in Shanghai: inside business hours.
-T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
-
-# `SILVERLINE_TEST_REDIS=cluster` runs the same tests against a three-master Redis Cluster.
-CLUSTER = os.environ.get("SILVERLINE_TEST_REDIS") == "cluster"
+from tests.helpers import CLUSTER, T0, fakeapp
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +116,20 @@ def client(app: Flask) -> FlaskClient:
 def engine(app: Flask) -> Engine:
     found: Engine = services.of(app).engine
     return found
+
+
+@pytest.fixture
+def fake_app() -> Flask:
+    """The small test app of tests/helpers/fakeapp.py, which emits each TwiML feature."""
+    return fakeapp.create()
+
+
+@pytest.fixture
+def sim(fake_app: Flask) -> Simulator:
+    """A simulator whose numbers all point at the test app's /incoming."""
+    s = Simulator(clock=FixedClock(T0), auth_token=fakeapp.TOKEN, seed=7)
+    s.connect(FlaskTransport(fake_app))
+    numbers = [v for k, v in vars(fakeapp).items() if k.isupper() and str(v).startswith("+")]
+    for number in numbers:
+        s.add_number(number, f"{fakeapp.BASE}/incoming", status_callback=f"{fakeapp.BASE}/status")
+    return s

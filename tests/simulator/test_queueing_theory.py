@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator import erlang
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.direct import EngineTraffic
-from ivr.simulator.offline import Offline, simulate
+from ivr.simulator.offline import simulate
 from ivr.simulator.traffic import LivedCall, Plan, arrival_span, batch_means
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
+from tests.helpers.hotline import offline_hotline
 
 AGENTS, TRAFFIC, AHT_S = 2, 0.6, 100.0  # 2 agents, 0.6 Erlang: 30% occupancy
 CALLS, WARM_UP = 60_000, 1_000
@@ -100,9 +100,11 @@ def test_one_class_through_the_whole_app_waits_as_erlang_c_predicts(redis_url: s
     """Seniors through the app with no connection overhead: auto-answer, no wrap-up, and
     speech that takes no time (so the whisper takes none); what is left is Erlang C's queue.
     The agent's occupancy, rebuilt from the engine's states, must be the offered load."""
-    overrides = {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.wrap_up_seconds": 0}
-    overrides |= {"business_hours.open": "00:00", "business_hours.close": "00:00"}
-    offline = Offline(create_app, overrides, clock=FixedClock(T0), seed=2, seconds_per_char=0.0)
+    settings = {"routing.wrap_up_seconds": 0}
+    settings |= {"business_hours.open": "00:00", "business_hours.close": "00:00"}
+    offline = offline_hotline(
+        redis_url, settings=settings, customers=(), seed=2, seconds_per_char=0.0
+    )
     plan = Plan(APP_CALLS, APP_TRAFFIC / APP_AHT_S, 1, 1.0, APP_AHT_S, seed=2, wrap_up_s=0)
     outcomes = simulate(offline, plan)
     assert all(o.answered is not None for o in outcomes)  # no abandons, nobody turned away

@@ -13,7 +13,7 @@ from ivr.web.team import team_rows_csv
 from routing.campaigns import Campaign
 from routing.engine import Engine
 from routing.users import Users
-from tests.web.test_api import as_user
+from tests.helpers.web import as_user
 
 EVIL = '=HYPERLINK("//ev.il","Hi")'
 

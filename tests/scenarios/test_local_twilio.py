@@ -27,8 +27,7 @@ from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
 from tests.demo_served import SENIOR, demo, demo_engine, within
-from tests.reliability.test_stream_slots import sign_in
-from tests.served import WITHIN_S, Output
+from tests.served import WITHIN_S, Output, sign_in
 
 GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
 FREED_WITHIN_S = 10.0
