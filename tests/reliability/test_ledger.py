@@ -51,6 +51,8 @@ PLAN = Plan(
     answer_delay_s=(1.0, 4.0),
 )
 
+pytestmark = pytest.mark.slow  # one simulated day, shared by the module's tests
+
 
 @dataclass
 class Run:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -79,6 +80,7 @@ def _restart(off: Offline, lossy: Lossy) -> None:
     off.sim.webhooks.transport = lossy
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     drops=st.lists(st.booleans(), min_size=1, max_size=12),

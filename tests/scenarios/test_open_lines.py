@@ -21,12 +21,6 @@ from tests.helpers.hotline import offline_hotline
 from tests.helpers.people import DEMO_SENIOR, SENIOR
 
 
-@pytest.fixture
-def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    return {"REDIS_URL": redis_url}
-
-
 def _team(r: RedisClient, redis_url: str, persistent: bool) -> None:
     engine = Engine(r, FixedClock(T0), load_settings({"redis.url": redis_url}))
     skills = frozenset({"senior", "policy", "claims", "complaints"})

@@ -21,12 +21,6 @@ from tests.conftest import T0
 GRANNY = "+8613902212399"
 
 
-@pytest.fixture
-def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    return {"REDIS_URL": redis_url}
-
-
 def test_call_prints_what_the_caller_heard_as_json(env: dict[str, str]) -> None:
     res = CliRunner().invoke(
         main, ["call", "+8613912345678", "--press", "0", "--patience", "30", "--json"], env=env
