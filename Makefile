@@ -29,10 +29,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # The suite on every core (pytest-xdist), a test file per worker at a time so that a file's
-# fixtures are made once; each worker starts its own redis-server (tests/conftest.py).
+# fixtures are made once; each worker starts its own redis-server (tests/conftest.py). Files
+# are handed out in collection order, the long simulations first (tests/conftest.py says why).
 PYTEST_WORKERS ?= auto
 unit: $(STAMP)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The engine's tests again, against a three-master Redis Cluster started by the fixture.
 cluster: $(STAMP)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gc
-import os
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,17 +16,27 @@ from redis.cluster import RedisCluster
 from app import create_app
 from ivr import services
 from ivr.runtime.redis_process import RedisProcess
+from ivr.simulator.core.switch import Simulator
+from ivr.simulator.core.transport import FlaskTransport
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.store import RedisClient, connect
 from tests import profiles  # noqa: F401  (loads the Hypothesis profile first)
 from tests.cluster import LocalCluster
+from tests.helpers import CLUSTER, T0, fakeapp
 
-# A Monday, 10:00 in Shanghai: inside business hours.
-T0 = datetime(2026, 11, 23, 2, 0, 0, tzinfo=UTC)
 
-# `SILVERLINE_TEST_REDIS=cluster` runs the same tests against a three-master Redis Cluster.
-CLUSTER = os.environ.get("SILVERLINE_TEST_REDIS") == "cluster"
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the files that hold a test marked slow first, in their collection order.
+
+    `make test` hands files to its workers in this order (--dist loadfile
+    --no-loadscope-reorder): the long simulations then start at once, side by side, and the
+    short files fill in around them. Handed out late, as in xdist's default order (most tests
+    first), the Erlang C file ran alone for the last ~15 of a 37-minute run on a loaded
+    machine, the other worker idle.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file's order is kept
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +129,28 @@ def client(app: Flask) -> FlaskClient:
 def engine(app: Flask) -> Engine:
     found: Engine = services.of(app).engine
     return found
+
+
+@pytest.fixture
+def fake_app() -> Flask:
+    """The small test app of tests/helpers/fakeapp.py, which emits each TwiML feature."""
+    return fakeapp.create()
+
+
+@pytest.fixture
+def sim(fake_app: Flask) -> Simulator:
+    """A simulator whose numbers all point at the test app's /incoming."""
+    s = Simulator(clock=FixedClock(T0), auth_token=fakeapp.TOKEN, seed=7)
+    s.connect(FlaskTransport(fake_app))
+    numbers = [v for k, v in vars(fakeapp).items() if k.isupper() and str(v).startswith("+")]
+    for number in numbers:
+        s.add_number(number, f"{fakeapp.BASE}/incoming", status_callback=f"{fakeapp.BASE}/status")
+    return s
+
+
+@pytest.fixture
+def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment of a `silverline` command run in-process: the test Redis, and no
+    Twilio auth token (demo mode: webhooks signed with the demo token)."""
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    return {"REDIS_URL": redis_url}

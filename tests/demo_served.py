@@ -26,7 +26,6 @@ from tests.web.conftest import PASSWORD
 
 LISTENING = re.compile(r"local Twilio listening on http://127\.0\.0\.1:(\d+)")
 A01 = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
-SENIOR = "+8613800138000"  # 王建国, 68, in the demo directory
 POLL_S = 0.1  # between two reads of the store or the local Twilio while waiting for an act
 
 

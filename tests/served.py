@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
 import re
@@ -12,11 +13,16 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlencode
+
+from tests.helpers.web import PASSWORD
 
 BOOTED = re.compile(r"Booting worker with pid: (\d+)")
 # Each wait below is for a line the server writes when it gets there; the bound only turns
 # a server that never gets there into a failure (a loaded 2-core machine boots one in ~5 s).
 WITHIN_S = 90.0
+COOKIE = re.compile(r"silverline_session=([^;]+)")
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Output:
@@ -96,3 +102,27 @@ class Served:
         self.output.drainer.join(timeout=30)  # the pipe ends with the last process holding it
         assert self.proc.stdout is not None
         self.proc.stdout.close()
+
+
+def sign_in(port: int, name: str) -> str:
+    """Sign in through the login form, as a browser does; return the session cookie."""
+    web = http.client.HTTPConnection("127.0.0.1", port, timeout=WITHIN_S)
+    web.request("GET", "/login")
+    page = web.getresponse()
+    form = page.read().decode()
+    first = COOKIE.search(page.headers["Set-Cookie"])
+    token = CSRF.search(form)
+    assert first and token
+    body = urlencode({"name": name, "password": PASSWORD, "csrf_token": token.group(1)})
+    headers = {
+        "Cookie": f"silverline_session={first.group(1)}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    web.request("POST", "/login", body=body, headers=headers)
+    signed = web.getresponse()
+    signed.read()
+    web.close()
+    assert signed.status == 302, signed.status
+    found = COOKIE.search(signed.headers["Set-Cookie"])
+    assert found
+    return found.group(1)

@@ -35,6 +35,28 @@ ALLOWED = {
 GATHER_CHILDREN = {"Say", "Play", "Pause"}
 
 
+_sids = iter(range(10**6))
+
+
+def call_sid() -> str:
+    """A CallSid no other call of this test run has."""
+    return f"CA{next(_sids):032d}"
+
+
+def params(frm: str, sid: str, **extra: str) -> dict[str, str]:
+    """The form Twilio posts to a voice webhook for an inbound call from `frm`, and `extra`."""
+    base = {
+        "CallSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": frm,
+        "To": "+861095500000",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+    return {**base, **extra}
+
+
 def post(
     client: FlaskClient,
     path: str,

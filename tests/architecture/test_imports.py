@@ -273,3 +273,33 @@ def test_no_function_is_longer_than_forty_lines() -> None:
                 if lines > 40:
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
     assert not long, "functions over 40 lines:\n" + "\n".join(long)
+
+
+# The forced-state property re-runs the router property with forced changes among its steps;
+# the router model it needs lives in test_router_properties.py until it moves to tests/helpers.
+TEST_IMPORTS_ALLOWED = {("tests/routing/test_forced.py", "tests.routing.test_router_properties")}
+
+
+def test_no_test_module_imports_another() -> None:
+    """Tests share through conftest.py fixtures and tests/helpers, never through a test_*.py."""
+    tests = ROOT / "tests"
+    found = set()
+    for path in tests.rglob("*.py"):
+        name = module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for module, line in imports(path, package):
+            target = _test_module(module)
+            if target and (str(path.relative_to(ROOT)), target) not in TEST_IMPORTS_ALLOWED:
+                found.add(f"{path.relative_to(ROOT)}:{line}: {target}")
+    assert not found, "test modules imported (share through tests/helpers):\n" + "\n".join(
+        sorted(found)
+    )
+
+
+def _test_module(module: str) -> str:
+    """The test_*.py module that `module` is or names an attribute of, or ""."""
+    parts = module.split(".")
+    for i, part in enumerate(parts, start=1):
+        if part.startswith("test_") and ROOT.joinpath(*parts[:i]).with_suffix(".py").is_file():
+            return ".".join(parts[:i])
+    return ""

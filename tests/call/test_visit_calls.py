@@ -9,9 +9,8 @@ from flask.testing import FlaskClient
 from routing.engine import Engine
 from routing.outbound.campaigns import Campaign
 from routing.queues.router import Offer
-from tests.call.test_voice import SENIOR, add_agent, call_sid, params
-from tests.call.test_voice import people as people  # the fixture: the directory's customers
-from tests.webhook_client import post, twiml
+from tests.helpers.people import SENIOR, add_agent
+from tests.webhook_client import call_sid, params, post, twiml
 
 REASON = "保单贷款确认"
 

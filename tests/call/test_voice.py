@@ -12,50 +12,11 @@ from ivr import services
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.queues.agents import Agent
 from tests.conftest import CLUSTER
-from tests.webhook_client import post, spoken, twiml
+from tests.helpers.people import SENIOR, YOUNG, add_agent, add_people
+from tests.webhook_client import call_sid, params, post, spoken, twiml
 
-SENIOR = "+8613800000001"  # 72, Cantonese
-YOUNG = "+8613800000002"  # 35, Mandarin
 UNKNOWN = "+8613912345678"
-sid_counter = iter(range(10**6))
-
-
-def call_sid() -> str:
-    return f"CA{next(sid_counter):032d}"
-
-
-def params(frm: str, sid: str, **extra: str) -> dict[str, str]:
-    base = {
-        "CallSid": sid,
-        "AccountSid": "AC" + "0" * 32,
-        "From": frm,
-        "To": "+861095500000",
-        "CallStatus": "ringing",
-        "Direction": "inbound",
-        "ApiVersion": "2010-04-01",
-    }
-    return {**base, **extra}
-
-
-def _directory(engine: Engine) -> Engine:
-    d = engine.directory
-    d.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
-    d.save(Customer("c2", "李娜", date(1991, 6, 1), None, (YOUNG,)))
-    return engine
-
-
-@pytest.fixture
-def people(engine: Engine) -> Engine:
-    return _directory(engine)
-
-
-def add_agent(engine: Engine, agent_id: str, skills: set[str], dialects: tuple[str, ...]) -> Agent:
-    agent = Agent(agent_id, f"Agent {agent_id}", f"client:{agent_id}", frozenset(skills), dialects)
-    engine.agents.save(agent)
-    engine.router.set_agent_state(agent_id, "available")
-    return agent
 
 
 def incoming(client: FlaskClient, frm: str, sid: str | None = None) -> object:
@@ -247,7 +208,7 @@ def test_the_whisper_may_be_full_or_none(
         {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.whisper": kind}, clock=clock
     )
     people: Engine = services.of(app).engine
-    _directory(people)
+    add_people(people)
     root = _whisper_for(app.test_client(), people, "s2")
     text = spoken(root)
     assert all(w in text for w in words) and (words or len(root) == 0)

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli as main
-from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
@@ -22,6 +21,7 @@ from routing.governance.audit import AuditEntry
 from routing.store import RedisClient
 from tests.cli.conftest import run
 from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 
 pytestmark = pytest.mark.skipif(CLUSTER, reason="the command line runs on one Redis here")
 
@@ -69,7 +69,7 @@ def hotline(runner: CliRunner, redis_url: str, clock: FixedClock, tmp_path: Path
     path = tmp_path / "customers.csv"
     path.write_text(CSV, encoding="utf-8")
     run(runner, "customers", "import", str(path))
-    off = Offline(create_app, {"redis.url": redis_url}, clock=clock, seed=3)
+    off = offline_hotline(redis_url, clock, customers=())
     off.add_agent("a01", {"senior"}, aht_s=20.0)
     return off
 

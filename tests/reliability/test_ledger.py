@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from app import create_app
 from ivr.simulator.core.transport import FlaskTransport
 from ivr.simulator.ledger import (
     Tape,
@@ -35,9 +34,9 @@ from ivr.simulator.ledger import (
 )
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import Plan
-from routing.clock import FixedClock
 from routing.store import connect
-from tests.conftest import CLUSTER, T0
+from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 from tests.webhook_client import twiml_of
 
 CALLS = int(os.environ.get("SILVERLINE_LEDGER_CALLS", "1200"))
@@ -52,6 +51,8 @@ PLAN = Plan(
     answer_delay_s=(1.0, 4.0),
 )
 
+pytestmark = pytest.mark.slow  # one simulated day, shared by the module's tests
+
 
 @dataclass
 class Run:
@@ -62,19 +63,14 @@ class Run:
 @pytest.fixture(scope="module")
 def run(redis_server: str) -> Run:
     connect(redis_server, cluster=CLUSTER).flushall()
-    off = Offline(
-        create_app,
-        {
-            "redis.url": redis_server,
-            "redis.cluster": CLUSTER,
-            "routing.wrap_up_seconds": 2,
-            # the classic path, whose <Dial> legs and actions the checks below read; the
-            # conference path's ledger is checked by bench/soak.py --connect conference
-            "ivr.connect": "dial",
-        },
-        clock=FixedClock(T0),
-        seed=PLAN.seed,
-        seconds_per_char=0.0,
+    settings = {
+        "routing.wrap_up_seconds": 2,
+        # the classic path, whose <Dial> legs and actions the checks below read; the
+        # conference path's ledger is checked by bench/soak.py --connect conference
+        "ivr.connect": "dial",
+    }
+    off = offline_hotline(
+        redis_server, settings=settings, customers=(), seed=PLAN.seed, seconds_per_char=0.0
     )
     assert off.sim.webhooks is not None
     tape = Tape(off.sim.webhooks.transport)

@@ -21,12 +21,13 @@ from app import create_app
 from ivr import services
 from ivr.runtime.logmask import mask
 from ivr.simulator.core.people import Input, VirtualCaller
-from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 from tests.webhook_client import post
 
+# Callers of their own: each number's digits and birth date are looked for in the log.
 SENIOR = ("+8613812345671", date(1951, 4, 17))
 SENIOR2 = ("+8613912345672", date(1948, 12, 3))
 YOUNG = ("+8613712345673", date(1990, 7, 21))
@@ -71,14 +72,12 @@ def test_calls_log_no_number_or_birth_date(
     redis_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.callback_offer_after": 20},
-        clock=clock,
-        seed=3,
-    )
-    for i, (number, born) in enumerate((SENIOR, SENIOR2, YOUNG)):
-        off.engine.directory.save(Customer(f"c{i}", f"客户{i}", born, None, (number,)))
+    people = [
+        Customer(f"c{i}", f"客户{i}", born, None, (number,))
+        for i, (number, born) in enumerate((SENIOR, SENIOR2, YOUNG))
+    ]
+    settings = {"routing.callback_offer_after": 20}
+    off = offline_hotline(redis_url, clock, settings=settings, customers=people)
     off.add_agent("a1", {"senior", "policy"}, aht_s=120.0)
     off.call(VirtualCaller(SENIOR[0], off.sim.rng, accept_callback=True))
     off.call(VirtualCaller(SENIOR2[0], off.sim.rng, accept_callback=True), delay=1)

@@ -13,16 +13,16 @@ from __future__ import annotations
 import itertools
 import random
 
+import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.ledger import Lossy, events, is_report, mismatches
 from ivr.simulator.offline import Offline
-from routing.clock import FixedClock
-from tests.conftest import CLUSTER, T0
+from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 from tests.profiles import examples
 
 RECONCILE_AFTER = 30
@@ -38,16 +38,14 @@ def _hotline(redis_url: str, seed: int) -> Offline:
         redis.RedisCluster.from_url(redis_url).flushall(target_nodes=redis.RedisCluster.PRIMARIES)
     else:
         redis.Redis.from_url(redis_url).flushall()
-    overrides = {
-        "redis.url": redis_url,
-        "redis.cluster": CLUSTER,
+    settings = {
         "routing.reconcile_after": RECONCILE_AFTER,
         "routing.callback_offer_after": 20,
         # agents set away after missed offers would leave a patient caller waiting for ever
         "routing.max_missed_offers": 1000,
     }
-    off = Offline(
-        create_app, overrides, clock=FixedClock(T0), seed=seed, beat_s=2.0, linger_s=150.0
+    off = offline_hotline(
+        redis_url, settings=settings, customers=(), seed=seed, beat_s=2.0, linger_s=150.0
     )
     for n in range(2):
         off.add_agent(f"a{n}", {"senior"}, aht_s=40.0, miss_probability=0.3)
@@ -82,6 +80,7 @@ def _restart(off: Offline, lossy: Lossy) -> None:
     off.sim.webhooks.transport = lossy
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     drops=st.lists(st.booleans(), min_size=1, max_size=12),

@@ -13,7 +13,7 @@ import pytest
 
 from ivr.call.bodies import MAX_BODY
 from ivr.runtime.embedded import free_port
-from tests.reliability.test_spool_restart import BOOTED, Served
+from tests.served import BOOTED, Served
 
 MB = 1024 * 1024
 CHUNK = b"x" * 65536

@@ -10,7 +10,6 @@ threads as streams and three per user, answers the rest 429, and the webhook ans
 from __future__ import annotations
 
 import http.client
-import re
 import socket
 import time
 from collections.abc import Iterator
@@ -26,39 +25,13 @@ from routing.clock import SystemClock
 from routing.engine import Engine
 from routing.queues.agents import Agent
 from routing.store import connect
-from tests.served import BOOTED, WITHIN_S, Served
+from tests.served import BOOTED, WITHIN_S, Served, sign_in
 from tests.web.conftest import PASSWORD
 from tests.webhook_client import twiml_of
 
 WORKERS = Server().workers
 SLOTS = Server().stream_slots  # per worker
 PER_USER = Server().streams_per_user  # per worker
-COOKIE = re.compile(r"silverline_session=([^;]+)")
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def sign_in(port: int, name: str) -> str:
-    """Sign in through the login form, as a browser does; return the session cookie."""
-    web = http.client.HTTPConnection("127.0.0.1", port, timeout=WITHIN_S)
-    web.request("GET", "/login")
-    page = web.getresponse()
-    form = page.read().decode()
-    first = COOKIE.search(page.headers["Set-Cookie"])
-    token = CSRF.search(form)
-    assert first and token
-    body = urlencode({"name": name, "password": PASSWORD, "csrf_token": token.group(1)})
-    headers = {
-        "Cookie": f"silverline_session={first.group(1)}",
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    web.request("POST", "/login", body=body, headers=headers)
-    signed = web.getresponse()
-    signed.read()
-    web.close()
-    assert signed.status == 302, signed.status
-    found = COOKIE.search(signed.headers["Set-Cookie"])
-    assert found
-    return found.group(1)
 
 
 def open_stream(port: int, cookie: str) -> socket.socket:

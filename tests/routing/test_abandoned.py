@@ -11,9 +11,10 @@ from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.queues.router import Queued
+from tests.helpers.people import senior_caller
 
-SENIOR = Caller("+8613900139001", "+8613900139001", None, 72, "cantonese", True)
-OLDER = Caller("+8613900139002", "+8613900139002", None, 80, "mandarin", True)
+SENIOR = senior_caller("cantonese")
+OLDER = senior_caller("mandarin", age=80, number="+8613800000003")  # a second senior
 YOUNGER = Caller("+8613800138035", "+8613800138035", None, 35, "mandarin", False)
 WITHHELD = Caller("anonymous", None, None, None, "mandarin", False)
 

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Flask
 
 from ivr import services
 from ivr.runtime import ticker
 from ivr.web import dashboard
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from tests.conftest import T0
-
-SENIOR = "+8613902212345"
+from tests.helpers.people import SENIOR, senior_customer
 
 
 def test_a_call_back_booked_at_night_is_queued_at_opening_with_the_customers_name(
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
+    engine.directory.save(senior_customer("cantonese"))
     clock.set(T0 + timedelta(hours=13))  # 23:00 in Shanghai: closed
     caller = engine.directory.identify(SENIOR, clock.now())
     assert engine.callbacks.request_after_hours("CA" + "1" * 32, caller)
@@ -39,7 +37,7 @@ def test_without_a_rest_api_a_booked_call_back_stays_pending_and_never_waits_on_
 ) -> None:
     # the `app` fixture has no Twilio account and no offline Twilio: nothing can be placed
     assert not services.of(app).telephony.enabled
-    engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
+    engine.directory.save(senior_customer("cantonese"))
     clock.set(T0 + timedelta(hours=13))
     caller = engine.directory.identify(SENIOR, clock.now())
     assert engine.callbacks.request_after_hours("CA" + "2" * 32, caller)

@@ -14,16 +14,11 @@ from ivr.settings import load_settings
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
+from routing.queues.agents import Agent
 from routing.store import RedisClient
 from tests.conftest import T0
 
 GRANNY = "+8613902212399"
-
-
-@pytest.fixture
-def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    return {"REDIS_URL": redis_url}
 
 
 def test_call_prints_what_the_caller_heard_as_json(env: dict[str, str]) -> None:
@@ -161,3 +156,25 @@ def test_a_simulated_run_longer_than_the_opening_hours_stays_open(env: dict[str,
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output.splitlines()[-1])["classes"]["all"]["answered"] == 6
+
+
+@pytest.mark.parametrize("auto_answer, expected", [(True, 0.0), (False, 3.0)])
+def test_an_agent_flagged_auto_answer_answers_at_once_in_the_offline_twilio(
+    env: dict[str, str],
+    r: RedisClient,
+    auto_answer: bool,
+    expected: float,
+) -> None:
+    engine = Engine(r, FixedClock(T0), load_settings({"redis.url": env["REDIS_URL"]}))
+    engine.directory.save(Customer("c9", "欧阳奶奶", date(1940, 2, 29), "cantonese", (GRANNY,)))
+    engine.agents.save(
+        Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",), auto_answer)
+    )
+    args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", "3"]
+    # the classic path, whose <Dial> transcript reads "ringing client:a01" on the caller's leg
+    # (the conference path's auto-answer is tests/scenarios/test_time_to_human.py's)
+    res = CliRunner().invoke(main, args, env={**env, "SILVERLINE__IVR__CONNECT": "dial"})
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.splitlines()[-1])
+    assert "ringing client:a01" in [line["text"] for line in out["transcript"]]
+    assert _ring_to_answer(out) == pytest.approx(expected)

@@ -26,7 +26,7 @@ from routing.clock import FixedClock, SystemClock
 from routing.engine import Engine
 from routing.queues.agents import Agent
 from tests.conftest import CLUSTER, T0
-from tests.simulator import fakeapp
+from tests.helpers import fakeapp
 
 NUMBER = "+15550000001"
 NUMBER_FROM = "+14155550100"

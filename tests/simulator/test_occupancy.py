@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.occupancy import Occupancy
@@ -17,8 +16,9 @@ from routing.queues.agents import Agent
 from routing.queues.router import Offer
 from routing.store import RedisClient
 from tests.conftest import CLUSTER, T0
+from tests.helpers.hotline import offline_hotline
 
-SENIOR = Caller("", None, None, 70, "mandarin", True)
+WITHHELD_SENIOR = Caller("", None, None, 70, "mandarin", True)  # a senior who withheld the number
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def at(sched: Scheduler, second: float) -> None:
 
 
 def offer(engine: Engine, sid: str) -> None:
-    assert isinstance(engine.router.arrive(sid, SENIOR, "senior"), Offer)
+    assert isinstance(engine.router.arrive(sid, WITHHELD_SENIOR, "senior"), Offer)
 
 
 def test_ringing_talk_and_wrap_up_count_as_busy_and_away_as_not_staffed(
@@ -92,17 +92,8 @@ def test_a_free_spell_between_two_reads_is_found_from_the_wrap_ups_end(
 
 def _offline(redis_url: str, wrap_up_s: int) -> Offline:
     # Wrap-ups run their length here: no senior ends one (routing.senior_wrap_up_break).
-    overrides = {
-        "redis.url": redis_url,
-        "redis.cluster": CLUSTER,
-        "routing.senior_wrap_up_break": 0,
-    }
-    return Offline(
-        create_app,
-        {**overrides, "routing.wrap_up_seconds": wrap_up_s},
-        clock=FixedClock(T0),
-        seed=3,
-    )
+    settings = {"routing.senior_wrap_up_break": 0, "routing.wrap_up_seconds": wrap_up_s}
+    return offline_hotline(redis_url, settings=settings, customers=())
 
 
 def test_a_run_holds_each_agent_from_the_ring_to_the_end_of_the_runs_wrap_up(

@@ -6,18 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from app import cli as main
 from ivr.simulator.accounting import PATHS
 from routing.store import RedisClient
-
-
-@pytest.fixture
-def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    return {"REDIS_URL": redis_url}
 
 
 def run(env: dict[str, str], *extra: str) -> dict[str, Any]:

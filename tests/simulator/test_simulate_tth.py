@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import LivedCall, Plan, figures, p90, report
 from routing.clock import FixedClock
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 
 
 def _run(redis_url: str, clock: FixedClock, connect: str, whisper: str) -> Offline:
-    settings = {
-        "redis.url": redis_url,
-        "redis.cluster": CLUSTER,
-        "ivr.connect": connect,
-        "ivr.whisper": whisper,
-        "routing.wrap_up_seconds": 5,
-    }
-    return Offline(create_app, settings, clock=clock, seed=5)
+    settings = {"ivr.connect": connect, "ivr.whisper": whisper, "routing.wrap_up_seconds": 5}
+    return offline_hotline(redis_url, clock, settings=settings, customers=(), seed=5)
 
 
 # No whisper: the classic path records a caller connected when their agent picks up, before

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 from ivr import services
 from routing.callers.caller import Caller, Customer
 from routing.governance.users import Users
+from tests.helpers.web import PASSWORD
 
-PASSWORD = "correct-horse-1"
 # A senior (72, Cantonese, known to the directory) and a younger caller, offered to agents.
 SENIOR = Caller(
     "+8613902200060",

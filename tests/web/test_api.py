@@ -21,24 +21,14 @@ from routing.callers.caller import Caller
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError
-from routing.governance.sessions import Sessions
 from routing.governance.users import Users
 from routing.queues.agents import Agent
 from routing.queues.router import Queued
 from tests.conftest import CLUSTER
+from tests.helpers.web import as_user, metric_lines
 
 SENIOR = Caller("", "+8613800138000", None, 75, "mandarin", True)
 YOUNGER = Caller("", "+8613800138035", None, 35, "mandarin", False)
-
-
-def as_user(client: FlaskClient, users: Users, name: str) -> FlaskClient:
-    """Give `client` a signed-in session for `name` (the form is tested in test_pages)."""
-    user = users.get(name)
-    assert user is not None
-    session_id = Sessions(users.redis, users.keys).start(user.name)
-    with client.session_transaction() as session:
-        session.update(u=user.name, s=session_id, f=user.fingerprint, csrf="test-token")
-    return client
 
 
 @pytest.fixture
@@ -291,15 +281,6 @@ def test_api_intervals(sup: FlaskClient, engine: Engine, clock: FixedClock) -> N
 
 
 # -- /metrics ----------------------------------------------------------------------------------
-
-
-def metric_lines(text: str) -> dict[str, float]:
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def test_metrics_are_closed_by_default(client: FlaskClient) -> None:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from routing.engine import Engine
 from routing.governance.users import Users
 from routing.outbound.campaigns import Campaign
-from tests.web.test_api import as_user, metric_lines
+from tests.helpers.web import as_user, metric_lines
 
 NUMBERS = ["+8613800138001", "+8613800138002", "+8613800138003"]
 

@@ -13,16 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
-from ivr import services
 from ivr.web.demo_phone import DemoPhones, phone_options
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.exceptions import SettingsError
-from routing.governance.users import Users
 from routing.queues.agents import Agent
-from tests.conftest import CLUSTER
-from tests.web.conftest import PASSWORD, SENIOR, SENIOR_SID, session_csrf, sign_in
+from tests.helpers.web import add_team, app_with
+from tests.web.conftest import SENIOR, SENIOR_SID, session_csrf, sign_in
 
 ACCOUNT = "AC" + "a1" * 16
 KEY_SID = "SK" + "b2" * 16
@@ -37,20 +34,6 @@ ACCOUNT_ENV = {
 KEY_ENV = {"TWILIO_API_KEY_SID": KEY_SID, "TWILIO_API_KEY_SECRET": KEY_SECRET}
 
 
-def _app(redis_url: str, clock: FixedClock, **overrides: Any) -> Flask:
-    return create_app({"redis.url": redis_url, "redis.cluster": CLUSTER, **overrides}, clock=clock)
-
-
-def _team(app: Flask) -> None:
-    engine: Engine = services.of(app).engine
-    engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",)))
-    engine.agents.save(Agent("a02", "陈家明", "client:a02", frozenset({"senior"}), ("cantonese",)))
-    users: Users = services.of(app).engine.users
-    users.add("a01", PASSWORD, "agent", "a01")
-    users.add("a02", PASSWORD, "agent", "a02")
-    users.add("sue", PASSWORD, "supervisor")
-
-
 @pytest.fixture
 def account_app(
     redis_url: str, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
@@ -58,8 +41,8 @@ def account_app(
     """The app on a Twilio account with an API key and a TwiML App, token TTL 600 s."""
     for name, value in {**ACCOUNT_ENV, **KEY_ENV, "TWILIO_TWIML_APP_SID": APP_SID}.items():
         monkeypatch.setenv(name, value)
-    app = _app(redis_url, clock, **{"softphone.token_ttl": 600})
-    _team(app)
+    app = app_with(redis_url, clock, **{"softphone.token_ttl": 600})
+    add_team(app)
     yield app
 
 
@@ -113,8 +96,8 @@ def test_without_an_api_key_the_console_says_the_phone_is_not_set_up(
 ) -> None:
     for name, value in ACCOUNT_ENV.items():
         monkeypatch.setenv(name, value)
-    app = _app(redis_url, clock)
-    _team(app)
+    app = app_with(redis_url, clock)
+    add_team(app)
     client = app.test_client()
     sign_in(client, "a01")
     response = client.get("/agent/token")
@@ -126,7 +109,7 @@ def test_without_an_api_key_the_console_says_the_phone_is_not_set_up(
 
 
 def test_demo_mode_has_no_token_but_the_demo_phone(client: FlaskClient, app: Flask) -> None:
-    _team(app)
+    add_team(app)
     sign_in(client, "a01")
     assert client.get("/agent/token").get_json()["mode"] == "demo"
     assert 'data-phone-mode="demo"' in client.get("/agent").get_data(as_text=True)
@@ -137,7 +120,7 @@ def test_a_token_ttl_out_of_range_stops_start_up_naming_the_key(
     redis_url: str, clock: FixedClock, ttl: int
 ) -> None:
     with pytest.raises(SettingsError, match="softphone.token_ttl"):
-        _app(redis_url, clock, **{"softphone.token_ttl": ttl})
+        app_with(redis_url, clock, **{"softphone.token_ttl": ttl})
 
 
 def test_the_console_loads_the_vendored_sdk_from_the_app(account_app: Flask) -> None:
@@ -164,7 +147,7 @@ def _talked(engine: Engine, clock: FixedClock, agent_id: str = "a01") -> str:
 def test_a_wrap_up_code_is_recorded_with_the_calls_events_and_ends_the_wrap_up(
     client: FlaskClient, app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    _team(app)
+    add_team(app)
     sign_in(client, "a01")
     token = session_csrf(client)
     sid = _talked(engine, clock)
@@ -186,7 +169,7 @@ def test_a_wrap_up_code_is_recorded_with_the_calls_events_and_ends_the_wrap_up(
 def test_a_wrap_up_needs_a_configured_code_and_the_agents_own_answered_call(
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    _team(app)
+    add_team(app)
     sid = _talked(engine, clock)
     other = app.test_client()
     sign_in(other, "a02")
@@ -211,7 +194,7 @@ def test_a_wrap_up_needs_a_configured_code_and_the_agents_own_answered_call(
 def test_the_auto_answer_toggle_is_kept_on_the_agent(
     client: FlaskClient, app: Flask, engine: Engine
 ) -> None:
-    _team(app)
+    add_team(app)
     sign_in(client, "a01")
     token = session_csrf(client)
     on = client.post("/agent/auto-answer", data={"on": "1"}, headers={"X-CSRF-Token": token})
@@ -225,7 +208,7 @@ def test_the_auto_answer_toggle_is_kept_on_the_agent(
 def test_the_demo_phone_presses_only_for_the_agents_own_call(
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    _team(app)
+    add_team(app)
     phones = DemoPhones(engine)
     a01, a02 = app.test_client(), app.test_client()
     sign_in(a01, "a01")
@@ -249,7 +232,7 @@ def test_the_demo_phone_presses_only_for_the_agents_own_call(
 def test_wrap_up_codes_appear_in_the_interval_csv_and_the_agents_figures(
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    _team(app)
+    add_team(app)
     sid = _talked(engine, clock)
     engine.wrap_ups.record(sid, "a01", "complaint", "", queue="senior", senior=True)
     sup = app.test_client()
@@ -269,7 +252,7 @@ def test_wrap_up_codes_appear_in_the_interval_csv_and_the_agents_figures(
 def test_the_offline_twilio_takes_each_agents_phone_from_the_store(
     app: Flask, engine: Engine, clock: FixedClock
 ) -> None:
-    _team(app)
+    add_team(app)
     engine.agents.save(Agent("a03", "张磊", "client:a03", frozenset(), ("mandarin",), True))
     options = phone_options(engine)
     assert options("client:a01") == {}  # no console open: the run's own answer delay

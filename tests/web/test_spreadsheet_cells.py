@@ -13,7 +13,7 @@ from ivr.web.team import team_rows_csv
 from routing.engine import Engine
 from routing.governance.users import Users
 from routing.outbound.campaigns import Campaign
-from tests.web.test_api import as_user
+from tests.helpers.web import as_user
 
 EVIL = '=HYPERLINK("//ev.il","Hi")'
 

@@ -11,8 +11,8 @@ from ivr import services
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.outbound.campaigns import Campaign
+from tests.helpers.web import add_team, app_with
 from tests.web.conftest import session_csrf, sign_in
-from tests.web.test_softphone import _app, _team
 
 NUMBER = "+8613902200061"
 REASON = "保单贷款确认 policy loan confirmation"
@@ -21,7 +21,7 @@ REASON = "保单贷款确认 policy loan confirmation"
 def _visited(app: Flask, clock: FixedClock, tmp_path: Path) -> tuple[Engine, str]:
     """A visit to NUMBER offered to a01 (the console shows it), then talked a minute."""
     engine: Engine = services.of(app).engine
-    _team(app)
+    add_team(app)
     engine.router.set_agent_state("a01", "available")
     path = tmp_path / "list.csv"
     path.write_text(f"number,name\n{NUMBER},周伯\n", encoding="utf-8")
@@ -42,7 +42,7 @@ def _talk(engine: Engine, clock: FixedClock, sid: str) -> None:
 def test_the_console_shows_the_visit_and_its_reason_before_the_customer_answers(
     redis_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    app = _app(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
+    app = app_with(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
     _visited(app, clock, tmp_path)
     client = app.test_client()
     sign_in(client, "a01")
@@ -56,7 +56,7 @@ def test_the_console_shows_the_visit_and_its_reason_before_the_customer_answers(
 def test_call_back_later_at_a_time_is_the_next_attempt_and_a_bad_time_is_refused(
     redis_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    app = _app(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
+    app = app_with(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
     engine, sid = _visited(app, clock, tmp_path)
     _talk(engine, clock, sid)
     client = app.test_client()
@@ -78,7 +78,7 @@ def test_call_back_later_at_a_time_is_the_next_attempt_and_a_bad_time_is_refused
 def test_confirmed_is_counted_in_the_progress(
     redis_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    app = _app(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
+    app = app_with(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
     engine, sid = _visited(app, clock, tmp_path)
     _talk(engine, clock, sid)
     client = app.test_client()
@@ -95,7 +95,7 @@ def test_confirmed_is_counted_in_the_progress(
 def test_never_call_again_puts_the_customer_on_the_do_not_call_list(
     redis_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    app = _app(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
+    app = app_with(redis_url, clock, **{"campaigns.agent_share": 1.0, "routing.senior_reserve": 0})
     engine, sid = _visited(app, clock, tmp_path)
     _talk(engine, clock, sid)
     client = app.test_client()

@@ -175,7 +175,7 @@ def signature(auth_token: str, url: str, form: Mapping[str, str]) -> str:
     URL followed by every POST field's name and value, sorted by name, base64-encoded
     (https://www.twilio.com/docs/usage/webhooks/webhooks-security). Written from the page, not
     taken from twilio's RequestValidator, so the app's check is tested against the documented
-    scheme rather than against itself (tests/simulator/fakeapp.py validates with the library).
+    scheme rather than against itself (tests/helpers/fakeapp.py validates with the library).
     """
     signed = url + "".join(k + str(form[k]) for k in sorted(form))
     digest = hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()

@@ -12,10 +12,11 @@ set (CI sets it): then they fail, so a broken browser set-up cannot pass silentl
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,10 +30,24 @@ from ivr.web.streams import stop_streams
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.conftest import CLUSTER
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, WebSocket
+
+# A Twilio account with an API key (the `account` fixture puts it in the environment).
+ACCOUNT = "AC" + "a1" * 16
+KEY_SID = "SK" + "b2" * 16
+KEY_SECRET = "k" * 32  # a Twilio API key secret is 32 characters
+# Records the page's Content Security Policy violations, installed before its own scripts.
+LISTEN = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -133,3 +148,67 @@ def sign_in(page: Page, live: LiveServer, name: str, password: str, **goto: Any)
     page.fill("#password", password)
     with page.expect_navigation():
         page.click("#sign-in")
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Twilio account with an API key, in the environment the live server reads."""
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "auth-token-for-tests")
+    monkeypatch.setenv("SILVERLINE_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("SILVERLINE_PUBLIC_URL", "https://hotline.example.com")
+    monkeypatch.setenv("TWILIO_API_KEY_SID", KEY_SID)
+    monkeypatch.setenv("TWILIO_API_KEY_SECRET", KEY_SECRET)
+
+
+@dataclass
+class Watch:
+    """What the browser refused on one page."""
+
+    page: Page
+    console: list[str] = field(default_factory=list)
+    sockets: list[str] = field(default_factory=list)
+
+    def violations(self) -> list[str]:
+        events: list[str] = self.page.evaluate("window.__csp")
+        refused = [m for m in self.console if "Content Security Policy" in m]
+        return events + refused
+
+    def assert_none_then_control(self) -> None:
+        assert self.violations() == []
+        self.page.evaluate("new WebSocket('wss://elsewhere.example/')")
+        expect_violation = re.compile(r"connect-src wss://elsewhere\.example")
+        self.page.wait_for_function("window.__csp.length > 0")
+        assert any(expect_violation.match(v) for v in self.violations()), self.violations()
+
+
+@pytest.fixture
+def watch(browser_page: Page) -> Iterator[Watch]:
+    """The test's page, its policy violations and console errors recorded."""
+    found = Watch(browser_page)
+    browser_page.add_init_script(LISTEN)
+
+    def on_console(message: ConsoleMessage) -> None:
+        found.console.append(message.text)
+
+    def on_socket(socket: WebSocket) -> None:
+        found.sockets.append(socket.url)
+
+    browser_page.on("console", on_console)
+    browser_page.on("websocket", on_socket)
+    yield found
+
+
+def open_console(page: Page, live: LiveServer, agent: Agent) -> None:
+    """Add `agent` and their user, sign in, and set available from the page."""
+    from playwright.sync_api import expect  # noqa: PLC0415  (the browser may be missing)
+
+    live.engine.agents.save(agent)
+    sign_in(page, live, agent.id, add_user(live, agent.id, "agent", agent.id))
+    assert page.url == f"{live.url}/agent"
+    expect(page.locator("#live")).to_have_attribute("data-live", "on")  # the stream is open
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "offline")
+    page.click("#btn-available")  # a CSRF-checked POST from the page's script
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
+    expect(page.locator("#elderly-banner")).to_be_hidden()
+    expect(page.locator("#no-caller")).to_be_visible()

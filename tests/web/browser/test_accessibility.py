@@ -10,8 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from routing.queues.agents import Agent
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
-from tests.web.browser.test_agent_console import open_console
+from tests.web.browser.conftest import LiveServer, add_user, open_console, sign_in
 from tests.web.conftest import SENIOR
 
 pytestmark = pytest.mark.browser

@@ -7,25 +7,12 @@ from playwright.sync_api import Page, expect
 
 from routing.queues.agents import Agent
 from routing.queues.router import Offer
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
+from tests.web.browser.conftest import LiveServer, open_console
 from tests.web.conftest import SENIOR, YOUNGER
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 1000  # the banner must appear within a second of the offer
-
-
-def open_console(page: Page, live: LiveServer, agent: Agent) -> None:
-    """Add `agent` and their user, sign in, and set available from the page."""
-    live.engine.agents.save(agent)
-    sign_in(page, live, agent.id, add_user(live, agent.id, "agent", agent.id))
-    assert page.url == f"{live.url}/agent"
-    expect(page.locator("#live")).to_have_attribute("data-live", "on")  # the stream is open
-    expect(page.locator("#agent-state")).to_have_attribute("data-state", "offline")
-    page.click("#btn-available")  # a CSRF-checked POST from the page's script
-    expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
-    expect(page.locator("#elderly-banner")).to_be_hidden()
-    expect(page.locator("#no-caller")).to_be_visible()
 
 
 def test_the_elderly_banner_appears_the_moment_a_senior_is_offered(

@@ -10,63 +10,17 @@ silent checker cannot pass the test.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, WebSocket, expect
+from playwright.sync_api import expect
 
 from routing.queues.agents import Agent
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
-from tests.web.browser.test_softphone import account  # noqa: F401 - the Twilio-account env
+from tests.web.browser.conftest import LiveServer, Watch, add_user, sign_in
 from tests.web.conftest import SENIOR
 
 pytestmark = pytest.mark.browser
 
 A01 = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
-LISTEN = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
-});
-"""
-
-
-@dataclass
-class Watch:
-    """What the browser refused on one page."""
-
-    page: Page
-    console: list[str] = field(default_factory=list)
-    sockets: list[str] = field(default_factory=list)
-
-    def violations(self) -> list[str]:
-        events: list[str] = self.page.evaluate("window.__csp")
-        refused = [m for m in self.console if "Content Security Policy" in m]
-        return events + refused
-
-    def assert_none_then_control(self) -> None:
-        assert self.violations() == []
-        self.page.evaluate("new WebSocket('wss://elsewhere.example/')")
-        expect_violation = re.compile(r"connect-src wss://elsewhere\.example")
-        self.page.wait_for_function("window.__csp.length > 0")
-        assert any(expect_violation.match(v) for v in self.violations()), self.violations()
-
-
-@pytest.fixture
-def watch(browser_page: Page) -> Iterator[Watch]:
-    found = Watch(browser_page)
-    browser_page.add_init_script(LISTEN)
-
-    def on_console(message: ConsoleMessage) -> None:
-        found.console.append(message.text)
-
-    def on_socket(socket: WebSocket) -> None:
-        found.sockets.append(socket.url)
-
-    browser_page.on("console", on_console)
-    browser_page.on("websocket", on_socket)
-    yield found
 
 
 def test_the_dashboard_draws_updates_and_forces_under_the_policy(

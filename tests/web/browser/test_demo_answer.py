@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
-from tests.demo_served import SENIOR, demo, demo_engine, within
+from tests.demo_served import demo, demo_engine, within
+from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S
 from tests.web.conftest import PASSWORD
 
@@ -63,7 +64,7 @@ def test_the_answer_button_shows_when_a01s_leg_rings_and_a_click_connects_the_ca
         expect(answer).to_be_hidden()
 
         local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
-        caller = local.place(VirtualCaller(SENIOR, random.Random(), patience_s=600), "browser")
+        caller = local.place(VirtualCaller(DEMO_SENIOR, random.Random(), patience_s=600), "browser")
         # Until the local Twilio rings a01's leg the console shows no Answer button, whatever
         # the router has offered meanwhile.
         ringing: list[str] = []

@@ -7,15 +7,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
-from tests.web.browser.test_csp import Watch, watch  # noqa: F401 - the CSP-watching page
+from tests.web.browser.conftest import LiveServer, Watch, add_user, sign_in
 from tests.web.conftest import SENIOR, YOUNGER
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_supervisor_calls_back_an_abandoned_senior_with_one_click(
-    watch: Watch,  # noqa: F811
+    watch: Watch,
     live_server: LiveServer,
 ) -> None:
     live, page = live_server, watch.page

@@ -18,7 +18,8 @@ from playwright.sync_api import Page, expect
 from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
-from tests.demo_served import SENIOR, demo, demo_engine, within
+from tests.demo_served import demo, demo_engine, within
+from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S
 from tests.web.conftest import PASSWORD
 
@@ -68,7 +69,7 @@ def test_a01_opens_the_line_a_senior_joins_it_unclicked_and_end_call_keeps_the_l
         assert line and local.call(line)["status"] == "in-progress"
 
         dialled = time.monotonic()
-        caller = local.place(VirtualCaller(SENIOR, random.Random(), patience_s=600), "browser")
+        caller = local.place(VirtualCaller(DEMO_SENIOR, random.Random(), patience_s=600), "browser")
 
         def bridged() -> bool:
             local.session("browser")  # read as a follower reads it: the caller stays on

@@ -22,14 +22,11 @@ from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.live import live_simulator
 from ivr.web.demo_phone import phone_options
 from routing.queues.agents import Agent
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
+from tests.web.browser.conftest import ACCOUNT, KEY_SECRET, LiveServer, add_user, sign_in
 from tests.web.conftest import SENIOR
 
 pytestmark = pytest.mark.browser
 
-ACCOUNT = "AC" + "a1" * 16
-KEY_SID = "SK" + "b2" * 16
-KEY_SECRET = "k" * 32
 A01 = Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",))
 
 # Installed before the page's scripts: a Device that records register/accept/... calls.
@@ -65,17 +62,6 @@ STAND_IN = """
   window.Twilio = { Device: Device };
 })();
 """
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Twilio account with an API key, in the environment the live server reads."""
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT)
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "auth-token-for-tests")
-    monkeypatch.setenv("SILVERLINE_SECRET_KEY", "s" * 64)
-    monkeypatch.setenv("SILVERLINE_PUBLIC_URL", "https://hotline.example.com")
-    monkeypatch.setenv("TWILIO_API_KEY_SID", KEY_SID)
-    monkeypatch.setenv("TWILIO_API_KEY_SECRET", KEY_SECRET)
 
 
 @pytest.fixture

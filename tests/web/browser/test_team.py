@@ -7,15 +7,14 @@ from playwright.sync_api import expect
 
 from routing.queues.agents import Agent
 from routing.queues.router import Offer
-from tests.web.browser.conftest import LiveServer, add_user, sign_in
-from tests.web.browser.test_csp import Watch, watch  # noqa: F401 - the CSP-watching page
+from tests.web.browser.conftest import LiveServer, Watch, add_user, sign_in
 from tests.web.conftest import SENIOR, YOUNGER
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_dashboard_shows_each_agents_answers_and_the_dialects(
-    watch: Watch,  # noqa: F811
+    watch: Watch,
     live_server: LiveServer,
 ) -> None:
     live, page = live_server, watch.page
@@ -56,7 +55,7 @@ def test_the_dashboard_shows_each_agents_answers_and_the_dialects(
 
 
 def test_an_alert_shows_on_the_dashboard_and_goes_when_it_resolves(
-    watch: Watch,  # noqa: F811
+    watch: Watch,
     live_server: LiveServer,
 ) -> None:
     live, page = live_server, watch.page

@@ -11,21 +11,11 @@ from twilio.rest import Client
 
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
-from ivr.simulator.core.rest import RestClient
 from ivr.simulator.core.switch import Simulator
-from tests.simulator import fakeapp
-from tests.simulator.test_interpreter import FROM, call, said, seen
+from tests.helpers import fakeapp
+from tests.helpers.emulator import AGENT, FROM, call, ring_agent, said, seen
 
-AGENT = "client:alice"
 HOLD = "Please hold"
-
-
-@pytest.fixture
-def api(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> Client:
-    """twilio-python's own client, its requests served in-process by the simulator."""
-    monkeypatch.delenv("TWILIO_EDGE", raising=False)
-    monkeypatch.delenv("TWILIO_REGION", raising=False)
-    return Client(sim.account_sid, sim.auth_token, http_client=RestClient(sim))
 
 
 def events(app: Flask) -> list[dict[str, str]]:
@@ -38,12 +28,6 @@ def kinds(app: Flask) -> list[str]:
 
 def connected(leg: Leg) -> list[float]:
     return [line.at for line in leg.transcript if line.text.startswith("connected to ")]
-
-
-def ring_agent(api: Client, room: str) -> str:
-    """The lead's agent leg: calls.create whose TwiML whispers, then joins `room`."""
-    url = f"{fakeapp.BASE}/agent-joins?room={room}"
-    return str(api.calls.create(to=AGENT, from_=fakeapp.CONFERENCE, url=url).sid)
 
 
 def agent(sim: Simulator, answer_s: float = 3.0, talk_s: float = 30.0) -> AgentPhone:

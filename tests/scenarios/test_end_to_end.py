@@ -7,40 +7,29 @@ from datetime import date
 
 import pytest
 
-from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR, SENIOR_CUSTOMER, YOUNG, YOUNG_CUSTOMER
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
-YOUNG = "+8613800000002"  # born 1991
 PACKS = default_packs()
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
     """The app on the test Redis and clock, with two customers in the directory."""
-    off = Offline(
-        create_app,
-        {
-            "redis.url": redis_url,
-            "redis.cluster": CLUSTER,
-            "routing.callback_offer_after": 20,
-            # the classic path: greeting, then <Dial> (the conference path's are
-            # tests/simulator/test_time_to_human.py's)
-            "ivr.connect": "dial",
-        },
-        clock=clock,
-        seed=11,
-    )
-    directory = off.engine.directory
-    directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    directory.save(Customer("c2", "李娜", date(1991, 6, 1), "mandarin", (YOUNG,)))
-    return off
+    settings = {
+        "routing.callback_offer_after": 20,
+        # the classic path: greeting, then <Dial> (the conference path's are
+        # tests/scenarios/test_time_to_human.py's)
+        "ivr.connect": "dial",
+    }
+    people = (SENIOR_CUSTOMER, YOUNG_CUSTOMER)
+    return offline_hotline(redis_url, clock, settings=settings, customers=people, seed=11)
 
 
 def heard(leg: Leg, party: str = "caller") -> list[str]:

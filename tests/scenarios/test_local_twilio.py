@@ -26,9 +26,9 @@ from ivr.runtime.embedded import free_port
 from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.local import LocalTwilio
-from tests.demo_served import SENIOR, demo, demo_engine, within
-from tests.reliability.test_stream_slots import sign_in
-from tests.served import WITHIN_S, Output
+from tests.demo_served import demo, demo_engine, within
+from tests.helpers.people import DEMO_SENIOR
+from tests.served import WITHIN_S, Output, sign_in
 
 GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
 FREED_WITHIN_S = 10.0
@@ -87,7 +87,7 @@ def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_calle
     engine = demo_engine(redis_url)
     with demo(redis_url, tmp_path) as (url, local):
         env = _env(redis_url, local)
-        call = Command(["call", SENIOR, "--url", url, "--talk", "600"], env)
+        call = Command(["call", DEMO_SENIOR, "--url", url, "--talk", "600"], env)
         call.until("connected to client:a01")
         lines = call.lines
         rung = next(_at(x) for x in lines if "ringing client:a01" in x)
@@ -116,7 +116,7 @@ def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_t
         twilio = Command(["twilio-local", "--port", str(local), "--app-url", url], env, merged=True)
         try:
             twilio.until("local Twilio listening on")
-            call = Command(["call", SENIOR, "--url", url, "--answer-after", "0"], env)
+            call = Command(["call", DEMO_SENIOR, "--url", url, "--answer-after", "0"], env)
             call.until("connected to client:a01")
             lines = call.lines
             assert not any("conference" in x for x in lines)  # the classic path: <Dial>
@@ -169,7 +169,7 @@ def test_the_consoles_phone_rings_when_the_agents_leg_is_placed_and_a_click_answ
         status, state = console.press("on")
         assert status == 200 and state["local"] and state["ringing"] is None
         local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
-        caller = local.place(VirtualCaller(SENIOR, random.Random(), patience_s=600), "console")
+        caller = local.place(VirtualCaller(DEMO_SENIOR, random.Random(), patience_s=600), "console")
         ringing: list[str] = []
 
         def rings() -> bool:

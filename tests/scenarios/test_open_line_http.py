@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.demo_served import A01, SENIOR, demo, demo_engine, within
+from tests.demo_served import A01, demo, demo_engine, within
+from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S
 
 WHISPER_S = 1.0  # "老年来电。" at the local Twilio's pace, 0.2 s a character
@@ -27,7 +28,7 @@ AGREE_S = 0.3  # the engine's clock reads the webhooks' arrival: HTTP and a beat
 def _call(url: str, redis_url: str, local_port: int) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "SILVERLINE"))}
     env |= {"REDIS_URL": redis_url, "SILVERLINE__TWILIO__LOCAL_PORT": str(local_port)}
-    command = [str(Path(sys.executable).parent / "silverline"), "call", SENIOR, "--url", url]
+    command = [str(Path(sys.executable).parent / "silverline"), "call", DEMO_SENIOR, "--url", url]
     command += ["--talk", str(TALK_S), "--json"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=WITHIN_S)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -16,7 +16,7 @@ from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import HttpTransport
 from routing.clock import FixedClock
 from tests.conftest import T0
-from tests.simulator import fakeapp
+from tests.helpers import fakeapp
 
 
 def doc(*verbs: str) -> str:

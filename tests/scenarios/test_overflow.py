@@ -10,14 +10,8 @@ from dialects.packs import default_packs
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.clock import FixedClock
-from tests.simulator.test_every_path import (
-    BY_LANGUAGE,
-    LANGUAGES,
-    STRANGER,
-    connected,
-    heard,
-    hotline_for,
-)
+from tests.helpers.hotline import connected, heard, offline_hotline
+from tests.helpers.people import BY_LANGUAGE, EVERYONE, LANGUAGES, STRANGER
 
 PACKS = default_packs()
 LINE = "+861095500777"  # the overflow line: a partner centre
@@ -43,10 +37,12 @@ def _queue_holds_one(off: Offline, queue: str) -> None:
 def test_a_caller_past_the_wait_bound_hears_why_and_reaches_the_overflow_line(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(
+    off = offline_hotline(
         redis_url,
         clock,
-        **{"queues.general.overflow_after": 90, "queues.general.overflow_to": LINE},
+        settings={"queues.general.overflow_after": 90, "queues.general.overflow_to": LINE},
+        customers=EVERYONE,
+        seed=21,
     )
     partner = off.sim.people.add_agent(LINE)
     leg = off.call(VirtualCaller(_younger(language), off.sim.rng, inputs=list(PERSON)))
@@ -63,10 +59,12 @@ def test_a_caller_past_the_wait_bound_hears_why_and_reaches_the_overflow_line(
 def test_an_arrival_finding_the_queue_too_long_goes_to_the_line_without_waiting(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = hotline_for(
+    off = offline_hotline(
         redis_url,
         clock,
-        **{"queues.general.overflow_length": 1, "queues.general.overflow_to": LINE},
+        settings={"queues.general.overflow_length": 1, "queues.general.overflow_to": LINE},
+        customers=EVERYONE,
+        seed=21,
     )
     off.sim.people.add_agent(LINE)
     first = off.call(VirtualCaller(_younger("mandarin"), off.sim.rng, inputs=list(PERSON)))
@@ -81,7 +79,13 @@ def test_an_arrival_finding_the_queue_too_long_goes_to_the_line_without_waiting(
 def test_a_senior_twilio_finds_the_queue_full_for_moves_to_the_overflow_queue(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"queues.senior.overflow_to": "general"})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"queues.senior.overflow_to": "general"},
+        customers=EVERYONE,
+        seed=21,
+    )
     _queue_holds_one(off, "senior")
     first = off.call(VirtualCaller(BY_LANGUAGE["mandarin"][0][0], off.sim.rng))
     second = off.call(VirtualCaller(BY_LANGUAGE["cantonese"][0][0], off.sim.rng), 5)
@@ -104,7 +108,13 @@ def test_a_senior_twilio_finds_the_queue_full_for_moves_to_the_overflow_queue(
 def test_a_full_queue_with_a_call_back_overflow_books_one_by_word(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"queues.general.overflow_to": "callback"})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"queues.general.overflow_to": "callback"},
+        customers=EVERYONE,
+        seed=21,
+    )
     _queue_holds_one(off, "general")
     (_, yes, _) = BY_LANGUAGE[language][1]
     off.call(VirtualCaller(STRANGER, off.sim.rng, inputs=list(PERSON)))  # fills the queue
@@ -124,7 +134,13 @@ def test_a_full_queue_with_a_call_back_overflow_books_one_by_word(
 def test_a_full_queue_call_back_offer_met_with_silence_reaches_a_person(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"queues.general.overflow_to": "callback"})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"queues.general.overflow_to": "callback"},
+        customers=EVERYONE,
+        seed=21,
+    )
     _queue_holds_one(off, "general")
     off.call(VirtualCaller(_younger("mandarin"), off.sim.rng, inputs=list(PERSON)))
     leg = off.call(VirtualCaller(_younger("english"), off.sim.rng, inputs=list(PERSON)), 5)
@@ -144,10 +160,12 @@ def test_a_senior_climbs_the_ladder_to_a_topic_specialist_at_its_time(
         {"after": 40, "skill": "claims"},
         {"after": 60, "skill": ""},
     ]
-    off = hotline_for(
+    off = offline_hotline(
         redis_url,
         clock,
-        **{"queues.senior.ladder": ladder, "queues.senior.widen_to_any_after": 0},
+        settings={"queues.senior.ladder": ladder, "queues.senior.widen_to_any_after": 0},
+        customers=EVERYONE,
+        seed=21,
     )
     off.add_agent("anyone", set(), ("cantonese",), aht_s=30.0)  # the last rung's
     off.add_agent("specialist", {"claims"}, ("mandarin",), aht_s=30.0)
@@ -165,10 +183,12 @@ def test_a_senior_climbs_the_ladder_to_a_topic_specialist_at_its_time(
 def test_a_younger_caller_past_the_bound_is_offered_a_call_back_and_takes_it_by_word(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(
+    off = offline_hotline(
         redis_url,
         clock,
-        **{"queues.general.overflow_after": 30, "queues.general.overflow_to": "callback"},
+        settings={"queues.general.overflow_after": 30, "queues.general.overflow_to": "callback"},
+        customers=EVERYONE,
+        seed=21,
     )
     (_, yes, _) = BY_LANGUAGE[language][1]
     caller = VirtualCaller(

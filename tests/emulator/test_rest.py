@@ -14,8 +14,8 @@ from twilio.rest import Client
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.rest import RestClient, wsgi_app
 from ivr.simulator.core.switch import Simulator
-from tests.simulator import fakeapp
-from tests.simulator.test_interpreter import said, seen
+from tests.helpers import fakeapp
+from tests.helpers.emulator import said, seen
 
 CONNECT = f"{fakeapp.BASE}/connect"
 

@@ -4,30 +4,21 @@ room, the caller joins it with no ringing, the agent alone hears who is calling.
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 from click.testing import CliRunner
 
 from app import cli as main
-from app import create_app
 from ivr.settings import load_settings
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.queues.agents import Agent
 from routing.store import RedisClient
-from tests.conftest import CLUSTER, T0
-
-SENIOR = "+8613800138000"
-
-
-@pytest.fixture
-def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
-    return {"REDIS_URL": redis_url}
+from tests.conftest import T0
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import DEMO_SENIOR, SENIOR
 
 
 def _team(r: RedisClient, redis_url: str, persistent: bool) -> None:
@@ -37,7 +28,7 @@ def _team(r: RedisClient, redis_url: str, persistent: bool) -> None:
 
 
 def _call(env: dict[str, str]) -> dict[str, object]:
-    res = CliRunner().invoke(main, ["call", SENIOR, "--patience", "60", "--json"], env=env)
+    res = CliRunner().invoke(main, ["call", DEMO_SENIOR, "--patience", "60", "--json"], env=env)
     assert res.exit_code == 0, res.output
     out: dict[str, object] = json.loads(res.output.splitlines()[-1])
     return out
@@ -73,9 +64,7 @@ def test_without_an_open_line_the_same_call_rings_the_agent(
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    off = Offline(create_app, {"redis.url": redis_url, "redis.cluster": CLUSTER}, clock=clock)
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+    return offline_hotline(redis_url, clock, seed=0)
 
 
 def test_a_line_dropping_as_the_caller_joins_sends_them_to_the_next_agent(

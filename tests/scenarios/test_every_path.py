@@ -7,53 +7,25 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from app import create_app
 from dialects.packs import default_packs
-from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.callers.caller import Customer
 from routing.callers.importer import import_csv
 from routing.clock import FixedClock
 from tests.cli.conftest import run
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import connected, heard, offline_hotline
+from tests.helpers.people import BY_LANGUAGE, EVERYONE, LANGUAGES, SENIOR, STRANGER, YOUNG
 from tests.readable import reads_badly
 from tests.web.conftest import PASSWORD, sign_in
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
-YOUNG = "+8613800000002"  # born 1991
-STRANGER = "+8613800000099"  # no record
 WITHHELD = "+266696687"  # Twilio's "anonymous"
 PACKS = default_packs()
-# Known callers per language: (senior, younger), and what they say for a person, yes and no.
-BY_LANGUAGE = {
-    "mandarin": (("+8613800000011", "+8613800000021"), ("转人工", "回电", "不要回电")),
-    "cantonese": (("+8613800000012", "+8613800000022"), ("我要搵真人", "回電", "唔要回電")),
-    "english": (("+8613800000013", "+8613800000023"), ("agent please", "call me back", "no")),
-}
-LANGUAGES = list(BY_LANGUAGE)
-
-
-def hotline_for(redis_url: str, clock: FixedClock, **overrides: object) -> Offline:
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, **overrides},
-        clock=clock,
-        seed=21,
-    )
-    directory = off.engine.directory
-    directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    directory.save(Customer("c2", "李娜", date(1991, 6, 1), "cantonese", (YOUNG,)))
-    for language, ((senior, younger), _) in BY_LANGUAGE.items():
-        directory.save(Customer(f"s-{language}", "Old", date(1950, 1, 1), language, (senior,)))
-        directory.save(Customer(f"y-{language}", "Young", date(1990, 1, 1), language, (younger,)))
-    return off
 
 
 @pytest.fixture
@@ -62,10 +34,6 @@ def runner(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("SILVERLINE__REDIS__SOCKET_TIMEOUT", "5")
     return CliRunner()
-
-
-def heard(leg: Leg, party: str = "caller") -> list[str]:
-    return [line.text for line in leg.transcript if line.party == party and line.kind == "say"]
 
 
 def agents_heard(off: Offline) -> list[str]:
@@ -92,7 +60,13 @@ CALLERS = {
 def test_the_full_whisper_reads_well_whatever_is_known_of_the_caller(
     redis_url: str, clock: FixedClock, who: str, language: str, connect: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.whisper": "full", "ivr.connect": connect})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"ivr.whisper": "full", "ivr.connect": connect},
+        customers=EVERYONE,
+        seed=21,
+    )
     agent = off.add_agent("a1", {"senior"}, (language,), aht_s=30.0)
     number, inputs = CALLERS[who]
     leg = off.call(VirtualCaller(number, off.sim.rng, inputs=list(inputs)))
@@ -124,7 +98,9 @@ def test_a_dialect_spelt_as_the_crm_spells_it_reaches_an_agent_who_speaks_it(
     agent_says: str,
     code: str,
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": "dial"}, customers=EVERYONE, seed=21
+    )
     crm = tmp_path / "crm.csv"
     header = "name,phones,birth_date,id_number,dialect\n"
     crm.write_text(f"{header}黄伯,13900000077,1950-01-01,,{record_says}\n")
@@ -147,16 +123,14 @@ def test_a_dialect_spelt_as_the_crm_spells_it_reaches_an_agent_who_speaks_it(
 NIGHT = 13 * 3600  # from the test's 10:00 to 23:00 in Shanghai: closed
 
 
-def connected(leg: Leg) -> list[str]:
-    return [line.text for line in leg.transcript if line.text.startswith("connected to ")]
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("senior", [True, False])
 def test_after_hours_a_word_for_a_person_reaches_the_duty_line(
     redis_url: str, clock: FixedClock, language: str, senior: bool
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": "dial"}, customers=EVERYONE, seed=21
+    )
     clock.advance(NIGHT)
     (numbers, (person, _, _)) = BY_LANGUAGE[language]
     said = Input(speech=person, after=2.0)
@@ -173,7 +147,9 @@ def test_after_hours_a_word_for_a_person_reaches_the_duty_line(
 def test_after_hours_a_word_for_yes_books_a_call_back_and_no_does_not(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": "dial"}, customers=EVERYONE, seed=21
+    )
     clock.advance(NIGHT)
     ((_, younger), (_, yes, no)) = BY_LANGUAGE[language]
     refused = off.call(VirtualCaller(younger, off.sim.rng, inputs=[Input(speech=no)] * 2))
@@ -192,7 +168,9 @@ def test_after_hours_a_word_for_yes_books_a_call_back_and_no_does_not(
 def test_a_waiting_senior_books_a_call_back_by_word(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"routing.callback_offer_after": 20})
+    off = offline_hotline(
+        redis_url, clock, settings={"routing.callback_offer_after": 20}, customers=EVERYONE, seed=21
+    )
     ((senior, _), (_, yes, _)) = BY_LANGUAGE[language]
     caller = VirtualCaller(senior, off.sim.rng, wait_inputs=[Input(speech=yes)])
     leg = off.call(caller)
@@ -208,7 +186,9 @@ def test_a_waiting_senior_books_a_call_back_by_word(
 def test_a_waiting_senior_who_asks_for_a_person_keeps_their_place_and_reaches_one(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"routing.callback_offer_after": 20})
+    off = offline_hotline(
+        redis_url, clock, settings={"routing.callback_offer_after": 20}, customers=EVERYONE, seed=21
+    )
     ((senior, _), (person, _, no)) = BY_LANGUAGE[language]
     words = [Input(speech=person), Input(speech=no)]
     leg = off.call(VirtualCaller(senior, off.sim.rng, wait_inputs=words))
@@ -232,7 +212,13 @@ def test_after_a_half_day_closes_the_caller_hears_today_s_hours(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
     half_day = {"2026-11-23": "08:00-09:30"}
-    off = hotline_for(redis_url, clock, **{"business_hours.special_days": half_day})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"business_hours.special_days": half_day},
+        customers=EVERYONE,
+        seed=21,
+    )
     off.add_agent("a1", {"senior"}, (language,))
     ((_, younger), _) = BY_LANGUAGE[language]
     leg = off.call(VirtualCaller(younger, off.sim.rng, inputs=[Input(digits="1")]))
@@ -245,8 +231,12 @@ def test_after_a_half_day_closes_the_caller_hears_today_s_hours(
 
 
 def test_within_a_special_day_s_hours_the_day_flow_runs(redis_url: str, clock: FixedClock) -> None:
-    off = hotline_for(
-        redis_url, clock, **{"business_hours.special_days": {"2026-11-23": "08:00-12:00"}}
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"business_hours.special_days": {"2026-11-23": "08:00-12:00"}},
+        customers=EVERYONE,
+        seed=21,
     )
     off.add_agent("a1", {"senior"})
     leg = off.call(VirtualCaller(SENIOR, off.sim.rng))
@@ -258,7 +248,13 @@ def test_a_call_back_booked_at_night_waits_for_the_special_day_s_opening(
     redis_url: str, clock: FixedClock
 ) -> None:
     later = {"2026-11-24": "13:00-17:00"}  # Tuesday opens at 13:00, not 08:00
-    off = hotline_for(redis_url, clock, **{"business_hours.special_days": later})
+    off = offline_hotline(
+        redis_url,
+        clock,
+        settings={"business_hours.special_days": later},
+        customers=EVERYONE,
+        seed=21,
+    )
     clock.advance(NIGHT)  # Monday 23:00
     night = off.call(VirtualCaller(SENIOR, off.sim.rng))  # a senior is booked a call-back
     off.run()
@@ -292,7 +288,7 @@ def channel(off: Offline, language: str) -> str:
 def test_a_waiting_senior_hears_the_complaint_channel_once(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock)
+    off = offline_hotline(redis_url, clock, customers=EVERYONE, seed=21)
     ((senior, _), _) = BY_LANGUAGE[language]
     leg = off.call(VirtualCaller(senior, off.sim.rng))
     off.run(until=150)
@@ -307,7 +303,9 @@ def test_a_waiting_senior_hears_the_complaint_channel_once(
 def test_a_senior_put_through_at_once_hears_the_complaint_channel_after_the_call(
     redis_url: str, clock: FixedClock, language: str, path: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": path})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": path}, customers=EVERYONE, seed=21
+    )
     off.add_agent("elder", {"senior"}, (language,), aht_s=30.0)
     ((senior, _), _) = BY_LANGUAGE[language]
     leg = off.call(VirtualCaller(senior, off.sim.rng))
@@ -323,7 +321,7 @@ def test_a_senior_put_through_at_once_hears_the_complaint_channel_after_the_call
 def test_out_of_complaint_hours_a_complaint_is_recorded_by_key_or_word(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock)
+    off = offline_hotline(redis_url, clock, customers=EVERYONE, seed=21)
     off.add_agent("c1", {"complaints", "senior"}, (language,))
     clock.advance(EVENING)
     ((_, younger), _) = BY_LANGUAGE[language]
@@ -345,7 +343,7 @@ def test_out_of_complaint_hours_a_complaint_is_recorded_by_key_or_word(
 
 
 def test_a_complaint_left_silent_reaches_a_person(redis_url: str, clock: FixedClock) -> None:
-    off = hotline_for(redis_url, clock)
+    off = offline_hotline(redis_url, clock, customers=EVERYONE, seed=21)
     off.add_agent("g1", set())
     clock.advance(EVENING)
     leg = off.call(VirtualCaller(YOUNG, off.sim.rng, inputs=[Input(digits="8"), Input(digits="1")]))
@@ -358,7 +356,9 @@ def test_a_complaint_left_silent_reaches_a_person(redis_url: str, clock: FixedCl
 def test_a_complaint_call_back_waits_for_the_complaint_queue_s_hours(
     redis_url: str, clock: FixedClock, language: str
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": "dial"}, customers=EVERYONE, seed=21
+    )
     clock.advance(EVENING)
     ((_, younger), _) = BY_LANGUAGE[language]
     inputs = [Input(digits="8"), Input(speech=CALL_BACK[language])]
@@ -387,7 +387,9 @@ UNROUTED = ("ivr_abandoned", "booked_callback", "ah_duty", "ah_hangup", "complai
 def test_every_caller_is_counted_on_the_api_the_dashboard_and_the_csv(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = hotline_for(redis_url, clock, **{"ivr.connect": "dial"})
+    off = offline_hotline(
+        redis_url, clock, settings={"ivr.connect": "dial"}, customers=EVERYONE, seed=21
+    )
     off.add_agent("a1", {"senior"}, aht_s=30.0)
     impatient = {"patience_s": 3.0, "patience_from": "start"}
     calls = [

@@ -3,28 +3,20 @@ through the real webhooks and the offline Twilio: the ring must stop, not only t
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from app import create_app
 from ivr.call import dispatch
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
-from tests.conftest import CLUSTER
-
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    overrides = {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": "dial"}
-    off = Offline(create_app, overrides, clock=clock, seed=3)
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+    return offline_hotline(redis_url, clock, settings={"ivr.connect": "dial"})
 
 
 def dialled(off: Offline, contact: str) -> list[Leg]:

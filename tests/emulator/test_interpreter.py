@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
 
-from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.documents import APPLICATION_ERROR
-from ivr.simulator.core.people import Input, VirtualCaller
+from ivr.simulator.core.people import Input
 from ivr.simulator.core.switch import Simulator
-from tests.simulator import fakeapp
-
-FROM = "+14155550100"
-
-
-def seen(app: Flask, path: str) -> list[dict[str, str]]:
-    """Forms the app received on `path`, in order."""
-    return [form for p, _, form in app.config["seen"] if p == path]
-
-
-def said(leg: Leg, party: str = "caller") -> list[str]:
-    return [line.text for line in leg.transcript if line.kind == "say" and line.party == party]
-
-
-def call(sim: Simulator, to: str, *inputs: Input, **options: Any) -> Leg:
-    caller = VirtualCaller(FROM, sim.rng, inputs=list(inputs), **options)
-    return sim.place_call(caller, to)
+from tests.helpers import fakeapp
+from tests.helpers.emulator import FROM, call, said, seen
 
 
 def test_the_first_request_carries_twilio_standard_parameters(

@@ -11,7 +11,6 @@ from datetime import date
 
 import pytest
 
-from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
@@ -20,33 +19,20 @@ from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.reporting.queue_stats import Figures
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 PACKS = default_packs()
 FALLBACK = "+861095500999"
 
 
-def _hotline(redis_url: str, clock: FixedClock, **overrides: object) -> Offline:
-    off = Offline(
-        create_app,
-        {
-            "redis.url": redis_url,
-            "redis.cluster": CLUSTER,
-            "routing.callback_offer_after": 20,
-            "ivr.connect": "dial",  # the classic path's network (the conference path's:
-            **overrides,  # tests/simulator/test_time_to_human.py)
-        },
-        clock=clock,
-        seed=5,
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+# the classic path's network (the conference path's: tests/scenarios/test_time_to_human.py)
+NETWORK = {"routing.callback_offer_after": 20, "ivr.connect": "dial"}
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    return _hotline(redis_url, clock)
+    return offline_hotline(redis_url, clock, settings=NETWORK, seed=5)
 
 
 def heard(leg: Leg) -> list[str]:
@@ -149,7 +135,8 @@ def test_a_senior_who_hangs_up_while_waiting_on_the_call_back_leg_has_abandoned(
 def test_a_voicemail_that_answers_a_call_back_is_retried_not_put_through(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = _hotline(redis_url, clock, **{"routing.callback_retry_seconds": 60})
+    settings = {**NETWORK, "routing.callback_retry_seconds": 60}
+    off = offline_hotline(redis_url, clock, settings=settings, seed=5)
     caller = VirtualCaller(SENIOR, off.sim.rng, accept_callback=True)
     inbound = _ask_for_a_call_back(off, caller)
     caller.answers = "voicemail"
@@ -176,16 +163,14 @@ def test_a_voicemail_that_answers_a_call_back_is_retried_not_put_through(
 def test_a_busy_on_call_line_and_a_busy_fallback_line_lead_to_the_next_line(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = _hotline(
-        redis_url,
-        clock,
-        **{
-            "business_hours.open": "22:00",  # closed at the test's 10:00 local time
-            "business_hours.close": "23:00",
-            "business_hours.on_call_senior_number": "+861095500100",
-            "fallback.alternates": ["+861095500998"],
-        },
-    )
+    settings = {
+        **NETWORK,
+        "business_hours.open": "22:00",  # closed at the test's 10:00 local time
+        "business_hours.close": "23:00",
+        "business_hours.on_call_senior_number": "+861095500100",
+        "fallback.alternates": ["+861095500998"],
+    }
+    off = offline_hotline(redis_url, clock, settings=settings, seed=5)
     off.sim.people.add_agent("+861095500100", refuse="busy")
     off.sim.people.add_agent(FALLBACK, refuse="no-answer")
     spare = off.sim.people.add_agent("+861095500998", aht_s=30.0)
@@ -201,11 +186,8 @@ def test_a_busy_on_call_line_and_a_busy_fallback_line_lead_to_the_next_line(
 def test_when_every_line_is_busy_the_caller_hears_so_and_is_never_hung_up_on(
     redis_url: str, clock: FixedClock
 ) -> None:
-    off = _hotline(
-        redis_url,
-        clock,
-        **{"business_hours.open": "22:00", "business_hours.close": "23:00"},
-    )
+    settings = {**NETWORK, "business_hours.open": "22:00", "business_hours.close": "23:00"}
+    off = offline_hotline(redis_url, clock, settings=settings, seed=5)
     line = off.sim.people.add_agent(FALLBACK, refuse="busy")
     leg = off.call(VirtualCaller(SENIOR, off.sim.rng, inputs=[Input(digits="0")]))  # the duty line
     off.run(until=200)
@@ -251,7 +233,8 @@ def test_a_caller_put_out_of_a_full_queue_is_never_offered_to_an_agent(hotline: 
 def test_a_slow_or_failing_rest_api_never_delays_a_webhook(
     redis_url: str, clock: FixedClock, trouble: str
 ) -> None:
-    off = _hotline(redis_url, clock, **{"routing.wrap_up_seconds": 0})
+    settings = {**NETWORK, "routing.wrap_up_seconds": 0}
+    off = offline_hotline(redis_url, clock, settings=settings, seed=5)
     off.engine.directory.save(
         Customer("c3", "王婆", date(1950, 1, 1), "mandarin", ("+8613800000003",))
     )

@@ -1,30 +1,16 @@
-"""Phones worked by hand (the console's demo phone) and agents' own auto-answer, offline."""
+"""Phones worked by hand (the console's demo phone), offline."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import date
 
-import pytest
-from click.testing import CliRunner
 from twilio.rest import Client
 
-from app import cli as main
-from ivr.settings import load_settings
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.steps import HAND_POLL_S
 from ivr.simulator.core.switch import Simulator
-from routing.callers.caller import Customer
-from routing.clock import FixedClock
-from routing.engine import Engine
-from routing.queues.agents import Agent
-from routing.store import RedisClient
-from tests.conftest import T0
-from tests.simulator import fakeapp
-from tests.simulator.test_cli import GRANNY, _ring_to_answer, env  # noqa: F401  (fixture)
-from tests.simulator.test_conference import AGENT, api, ring_agent  # noqa: F401  (fixture)
-from tests.simulator.test_interpreter import call
+from tests.helpers import fakeapp
+from tests.helpers.emulator import AGENT, call, ring_agent
 
 NUMBER_FROM = "+14155550100"
 
@@ -76,31 +62,9 @@ def test_a_phone_nobody_works_rings_out_at_the_dial_timeout(sim: Simulator) -> N
     assert any("Dial no-answer" in line.text for line in leg.transcript)
 
 
-@pytest.mark.parametrize("auto_answer, expected", [(True, 0.0), (False, 3.0)])
-def test_an_agent_flagged_auto_answer_answers_at_once_in_the_offline_twilio(
-    env: dict[str, str],  # noqa: F811
-    r: RedisClient,
-    auto_answer: bool,
-    expected: float,
-) -> None:
-    engine = Engine(r, FixedClock(T0), load_settings({"redis.url": env["REDIS_URL"]}))
-    engine.directory.save(Customer("c9", "欧阳奶奶", date(1940, 2, 29), "cantonese", (GRANNY,)))
-    engine.agents.save(
-        Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",), auto_answer)
-    )
-    args = ["call", GRANNY, "--patience", "60", "--json", "--answer-after", "3"]
-    # the classic path, whose <Dial> transcript reads "ringing client:a01" on the caller's leg
-    # (the conference path's auto-answer is tests/simulator/test_time_to_human.py's)
-    res = CliRunner().invoke(main, args, env={**env, "SILVERLINE__IVR__CONNECT": "dial"})
-    assert res.exit_code == 0, res.output
-    out = json.loads(res.output.splitlines()[-1])
-    assert "ringing client:a01" in [line["text"] for line in out["transcript"]]
-    assert _ring_to_answer(out) == pytest.approx(expected)
-
-
 def test_an_agent_leg_placed_through_rest_rings_and_hangs_up_by_hand(
     sim: Simulator,
-    api: Client,  # noqa: F811
+    api: Client,
 ) -> None:
     """The conference path: the agent's own leg (calls.create) is answered and ended by hand."""
     sim.people.add_agent(AGENT, buttons=_hand(sim, [(4.0, "answer"), (25.0, "hangup")]))

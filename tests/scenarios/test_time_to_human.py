@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from dialects.packs import default_packs
 from ivr import services
 from ivr.call import dispatch
@@ -24,25 +23,20 @@ from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.reporting.queue_stats import Figures
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR, SENIOR_CUSTOMER
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 OTHER_SENIOR = "+8613800000003"
+# A redis-server of the test's own, standalone even in a cluster run.
+OWN_REDIS_CONFERENCE = {"redis.cluster": False, "ivr.connect": "conference"}
 PACKS = default_packs()
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": "conference"},
-        clock=clock,
-        seed=3,
-    )
-    directory = off.engine.directory
-    directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    directory.save(Customer("c3", "王婆", date(1950, 1, 1), "mandarin", (OTHER_SENIOR,)))
-    return off
+    other = Customer("c3", "王婆", date(1950, 1, 1), "mandarin", (OTHER_SENIOR,))
+    settings = {"ivr.connect": "conference"}
+    return offline_hotline(redis_url, clock, settings=settings, customers=(SENIOR_CUSTOMER, other))
 
 
 def events(leg: Leg) -> list[str]:
@@ -264,10 +258,7 @@ def test_redis_away_when_the_agent_picks_up_still_puts_the_senior_through(
     """The agent's leg runs the whisper and the room inline: no webhook at the pick-up, so
     nothing there needs Redis. The room's start is the one report then; with Redis away it is
     kept and replayed, and the call is counted once."""
-    off = Offline(
-        create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    off = offline_hotline(own_redis.url, clock, settings=OWN_REDIS_CONFERENCE)
     agent = off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
     assert off.sim.webhooks is not None
     away = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/room-status")
@@ -296,10 +287,7 @@ def test_the_rooms_first_hold_document_and_its_result_need_no_redis(
     """Who the caller is rides in the room's URLs: the greeting of the first hold document and
     the complaint channel after the agent leaves are answered with Redis away (before, the
     first gave the settings-only "connecting", the second no complaint channel)."""
-    off = Offline(
-        create_app, {"redis.url": own_redis.url, "ivr.connect": "conference"}, clock=clock, seed=3
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    off = offline_hotline(own_redis.url, clock, settings=OWN_REDIS_CONFERENCE)
     off.add_agent("elder", {"senior"}, aht_s=30.0, answer_delay_s=(3.0, 3.0))
     assert off.sim.webhooks is not None
     hold = _RedisAwayFor(off.sim.webhooks.transport, own_redis, "/voice/hold")
@@ -348,13 +336,8 @@ def test_an_agent_answering_for_a_caller_whose_hang_up_was_lost_is_not_left_in_t
 ) -> None:
     """The caller's status callback is lost: the agent picks up into an empty room, and the
     caller, looked up once nothing is heard of them, is closed and the agent's leg ended."""
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "routing.reconcile_after": 30},
-        clock=clock,
-        seed=3,
-    )  # the default path: conference
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
+    # the default path: conference
+    off = offline_hotline(redis_url, clock, settings={"routing.reconcile_after": 30})
     agent = off.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(8.0, 8.0))
     assert off.sim.webhooks is not None
     lossy = Lossy(off.sim.webhooks.transport, lambda url: url.split("?")[0].endswith("/status"))

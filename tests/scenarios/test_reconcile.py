@@ -8,7 +8,6 @@ Twilio's REST API answers `calls(sid).fetch()` from its own legs, or refuses eve
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -20,34 +19,29 @@ from ivr.simulator.core.scheduler import Program
 from ivr.simulator.core.transport import FlaskTransport
 from ivr.simulator.ledger import Lossy, events, mismatches
 from ivr.simulator.offline import Offline
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.reporting.queue_stats import Figures
-from tests.conftest import CLUSTER
+from tests.helpers import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR
 
-SENIOR = "+8613800000001"
 RECONCILE_AFTER = 60
 MAX_CALL = 900
 
 
-def _overrides(redis_url: str) -> dict[str, object]:
-    return {
-        "redis.url": redis_url,
-        "redis.cluster": CLUSTER,
-        "routing.reconcile_after": RECONCILE_AFTER,
-        "routing.max_call_seconds": MAX_CALL,
-        # the classic path, whose end reports these tests lose: the <Dial> action and the
-        # status callback (the conference path's are tests/simulator/test_time_to_human.py's)
-        "ivr.connect": "dial",
-    }
+RECONCILING = {
+    "routing.reconcile_after": RECONCILE_AFTER,
+    "routing.max_call_seconds": MAX_CALL,
+    # the classic path, whose end reports these tests lose: the <Dial> action and the
+    # status callback (the conference path's are tests/scenarios/test_time_to_human.py's)
+    "ivr.connect": "dial",
+}
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    off = Offline(create_app, _overrides(redis_url), clock=clock, seed=5, linger_s=3 * MAX_CALL)
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+    return offline_hotline(redis_url, clock, settings=RECONCILING, seed=5, linger_s=3 * MAX_CALL)
 
 
 def lose(off: Offline, drop: Callable[[str], bool]) -> Lossy:
@@ -169,7 +163,11 @@ def test_a_caller_still_waiting_is_heard_from_and_never_looked_up(hotline: Offli
 
 def _second_server(off: Offline, redis_url: str) -> Flask:
     """Another app instance on the same store and the same Twilio, beating with the first."""
-    app = create_app(_overrides(redis_url), clock=off.sim.clock, twilio_http_client=off.rest)
+    app = create_app(
+        {"redis.url": redis_url, "redis.cluster": CLUSTER, **RECONCILING},
+        clock=off.sim.clock,
+        twilio_http_client=off.rest,
+    )
 
     def beats() -> Program:
         while off.sim.live or off.sim.now() < 3000:

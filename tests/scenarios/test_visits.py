@@ -4,50 +4,34 @@ Redis (docs/campaigns.md)."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app import create_app
 from dialects.packs import default_packs
 from ivr.call.visits import _spoken
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.offline import Offline
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.outbound.campaigns import Campaign, Target
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR, senior_customer
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date; a Cantonese speaker
 OTHER = "+8613800000003"  # not in the directory
 PACKS = default_packs()
 REASON = "保单贷款确认 policy loan confirmation"
 
 
-def hotline_of(redis_url: str, clock: FixedClock, **overrides: Any) -> Offline:
-    off = Offline(
-        create_app,
-        {
-            "redis.url": redis_url,
-            "redis.cluster": CLUSTER,
-            "ivr.connect": "dial",
-            "campaigns.agent_share": 1.0,
-            "routing.senior_reserve": 0,
-            **overrides,
-        },
-        clock=clock,
-        seed=5,
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "cantonese", (SENIOR,)))
-    return off
+VISITING = {"ivr.connect": "dial", "campaigns.agent_share": 1.0, "routing.senior_reserve": 0}
+CANTONESE = (senior_customer("cantonese"),)
 
 
 @pytest.fixture
 def hotline(redis_url: str, clock: FixedClock) -> Offline:
-    return hotline_of(redis_url, clock)
+    return offline_hotline(redis_url, clock, settings=VISITING, customers=CANTONESE, seed=5)
 
 
 def campaign(off: Offline, tmp_path: Path, numbers: list[str], **fields: Any) -> Campaign:
@@ -172,7 +156,8 @@ def test_nobody_is_dialled_outside_hours_without_an_agent_or_on_the_do_not_call_
 def test_inbound_callers_come_first_and_visits_keep_to_the_share(
     redis_url: str, clock: FixedClock, tmp_path: Path
 ) -> None:
-    off = hotline_of(redis_url, clock, **{"campaigns.agent_share": 0.5})
+    settings = {**VISITING, "campaigns.agent_share": 0.5}
+    off = offline_hotline(redis_url, clock, settings=settings, customers=CANTONESE, seed=5)
     agent(off, "a", aht_s=120.0)
     agent(off, "b", aht_s=120.0)
     inbound = off.call(VirtualCaller(SENIOR, off.sim.rng))  # calls at once, before any beat
