@@ -15,7 +15,7 @@ from redis.cluster import RedisCluster
 
 from app import create_app
 from ivr import services
-from ivr.runtime.redis_process import RedisProcess
+from ivr.runtime.redis_process import RedisProcess, installed_servers
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport
 from routing.clock import FixedClock
@@ -154,3 +154,10 @@ def env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     Twilio auth token (demo mode: webhooks signed with the demo token)."""
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     return {"REDIS_URL": redis_url}
+
+
+@pytest.fixture(params=sorted(installed_servers()), ids=lambda major: f"redis{major}")
+def redis_binary(request: pytest.FixtureRequest) -> str:
+    """Each redis-server found here: the wheel's 6.2 and, where installed, Debian's 7."""
+    found: str = installed_servers()[request.param]
+    return found

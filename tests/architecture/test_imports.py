@@ -275,11 +275,6 @@ def test_no_function_is_longer_than_forty_lines() -> None:
     assert not long, "functions over 40 lines:\n" + "\n".join(long)
 
 
-# The forced-state property re-runs the router property with forced changes among its steps;
-# the router model it needs lives in test_router_properties.py until it moves to tests/helpers.
-TEST_IMPORTS_ALLOWED = {("tests/routing/test_forced.py", "tests.routing.test_router_properties")}
-
-
 def test_no_test_module_imports_another() -> None:
     """Tests share through conftest.py fixtures and tests/helpers, never through a test_*.py."""
     tests = ROOT / "tests"
@@ -289,7 +284,7 @@ def test_no_test_module_imports_another() -> None:
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for module, line in imports(path, package):
             target = _test_module(module)
-            if target and (str(path.relative_to(ROOT)), target) not in TEST_IMPORTS_ALLOWED:
+            if target:
                 found.add(f"{path.relative_to(ROOT)}:{line}: {target}")
     assert not found, "test modules imported (share through tests/helpers):\n" + "\n".join(
         sorted(found)

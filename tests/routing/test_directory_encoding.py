@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 import redis
 
-from ivr.runtime.redis_process import RedisProcess, installed_servers
+from ivr.runtime.redis_process import RedisProcess
 from routing.callers.caller import Customer
 from routing.callers.directory import Directory
 from routing.clock import FixedClock
@@ -23,12 +22,6 @@ EMBEDDED = ("--hash-max-ziplist-entries", "1024", "--hash-max-ziplist-value", "1
 PER_BUCKET = 600  # a bucket of a six-million-customer directory; above Redis's default 512
 BUCKETS = 3
 NOW = datetime(2026, 11, 23, 2, tzinfo=UTC)
-
-
-@pytest.fixture(params=sorted(installed_servers()), ids=lambda major: f"redis{major}")
-def binary(request: pytest.FixtureRequest) -> str:
-    found: str = installed_servers()[request.param]
-    return found
 
 
 @contextmanager
@@ -57,8 +50,10 @@ def buckets(client: redis.Redis) -> list[str]:
     return found
 
 
-def test_with_the_embedded_settings_each_bucket_is_compact(tmp_path: Path, binary: str) -> None:
-    with filled(tmp_path, binary, *EMBEDDED) as client:
+def test_with_the_embedded_settings_each_bucket_is_compact(
+    tmp_path: Path, redis_binary: str
+) -> None:
+    with filled(tmp_path, redis_binary, *EMBEDDED) as client:
         major = int(client.info("server")["redis_version"].split(".")[0])
         compact = "listpack" if major >= 7 else "ziplist"
         keys = buckets(client)
@@ -68,8 +63,10 @@ def test_with_the_embedded_settings_each_bucket_is_compact(tmp_path: Path, binar
         assert used / (BUCKETS * PER_BUCKET) < 40
 
 
-def test_with_redis_s_defaults_a_full_bucket_is_a_hashtable(tmp_path: Path, binary: str) -> None:
-    with filled(tmp_path, binary) as client:
+def test_with_redis_s_defaults_a_full_bucket_is_a_hashtable(
+    tmp_path: Path, redis_binary: str
+) -> None:
+    with filled(tmp_path, redis_binary) as client:
         keys = buckets(client)
         assert {client.object("encoding", k) for k in keys} == {"hashtable"}
         used = sum(int(client.memory_usage(k, samples=0) or 0) for k in keys)

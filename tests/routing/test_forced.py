@@ -15,8 +15,8 @@ from routing.queues import routing_script as route
 from routing.queues.router import ForcedChange, Offer, Queued
 from routing.store import RedisClient
 from tests.conftest import T0
+from tests.helpers import router_model as props
 from tests.profiles import examples
-from tests.routing import test_router_properties as props
 from tests.routing.conftest import Desk, build, caller
 
 
@@ -347,5 +347,4 @@ def test_routing_rules_hold_when_supervisors_force_busy_agents(
     (so that agents are held), and half the steps a forced change (on a held agent if any)."""
     start = [("agent", i, "available") for i in range(len(team))]
     start += [("arrive", "general", "mandarin", False)] * 2 + [("answer", 0), ("answer", 1)]
-    inner = props.test_routing_rules_hold_after_every_step.hypothesis.inner_test  # type: ignore[attr-defined]
-    inner(r, team, start + ops, None, None)
+    props.run_steps(r, team, start + ops, None, None)

@@ -22,13 +22,6 @@ EMBEDDED = ("--appendonly", "yes", "--hash-max-ziplist-entries", "1024",
             "--hash-max-ziplist-value", "128")  # fmt: skip
 
 
-@pytest.fixture(params=sorted(installed_servers()), ids=lambda major: f"redis{major}")
-def binary(request: pytest.FixtureRequest) -> str:
-    """Each redis-server found here: the wheel's 6.2 and, where installed, Debian's 7."""
-    found: str = installed_servers()[request.param]
-    return found
-
-
 @contextmanager
 def started(tmp_path: Path, binary: str, *options: str) -> Iterator[redis.Redis]:
     """A redis-server of `binary` with `options`, and a client of it; both closed after."""
@@ -42,9 +35,9 @@ def started(tmp_path: Path, binary: str, *options: str) -> Iterator[redis.Redis]
 
 
 def test_an_evicting_redis_is_refused_with_the_setting_and_its_fix(
-    tmp_path: Path, binary: str
+    tmp_path: Path, redis_binary: str
 ) -> None:
-    with started(tmp_path, binary, *EMBEDDED, "--maxmemory-policy", "allkeys-lru") as client:
+    with started(tmp_path, redis_binary, *EMBEDDED, "--maxmemory-policy", "allkeys-lru") as client:
         with pytest.raises(SettingsError) as refused:
             check_store(client)
         said = str(refused.value)
@@ -52,15 +45,15 @@ def test_an_evicting_redis_is_refused_with_the_setting_and_its_fix(
         assert "CONFIG SET maxmemory-policy noeviction" in said
 
 
-def test_the_embedded_settings_raise_no_warning(tmp_path: Path, binary: str) -> None:
-    with started(tmp_path, binary, *EMBEDDED) as client:
+def test_the_embedded_settings_raise_no_warning(tmp_path: Path, redis_binary: str) -> None:
+    with started(tmp_path, redis_binary, *EMBEDDED) as client:
         assert check_store(client) == []
 
 
 def test_persistence_off_and_default_hashes_warn_in_the_servers_own_names(
-    tmp_path: Path, binary: str
+    tmp_path: Path, redis_binary: str
 ) -> None:
-    with started(tmp_path, binary, "--appendonly", "no") as client:
+    with started(tmp_path, redis_binary, "--appendonly", "no") as client:
         version = int(client.info("server")["redis_version"].split(".")[0])
         warned = {c.name: c for c in check_store(client)}
         assert set(warned) == {"redis persistence", "redis hashes"}
@@ -70,9 +63,9 @@ def test_persistence_off_and_default_hashes_warn_in_the_servers_own_names(
         assert f"hash-max-{name}-entries 1024" in fix and f"hash-max-{name}-value 128" in fix
 
 
-def test_only_the_short_hash_setting_is_named(tmp_path: Path, binary: str) -> None:
+def test_only_the_short_hash_setting_is_named(tmp_path: Path, redis_binary: str) -> None:
     options = (*EMBEDDED[:4], "--hash-max-ziplist-value", "64")
-    with started(tmp_path, binary, *options) as client:
+    with started(tmp_path, redis_binary, *options) as client:
         [hashes] = check_store(client)
         assert "value 128" in hashes.fix and "entries" not in hashes.fix
 
