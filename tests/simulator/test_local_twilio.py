@@ -88,7 +88,11 @@ def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_calle
     with demo(redis_url, tmp_path) as (url, local):
         env = _env(redis_url, local)
         call = Command(["call", SENIOR, "--url", url, "--talk", "600"], env)
-        call.until("connected to client:a01")
+        printed_ring = call.until("ringing client:a01")
+        printed_connect = call.until("connected to client:a01")
+        # each line printed as it happens: the ring while the greeting plays, not with the
+        # connection (the agent answers after 3 s, then hears the one-second whisper)
+        assert printed_connect - printed_ring > 3.0
         lines = call.lines
         rung = next(_at(x) for x in lines if "ringing client:a01" in x)
         connected = next(_at(x) for x in lines if "connected to client:a01" in x)
