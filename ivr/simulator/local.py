@@ -73,6 +73,10 @@ class LocalTwilio:
         """Hang up the session's callers still on the line; their sids."""
         return list(self._request("DELETE", f"/local/sessions/{name}")["hung_up"])
 
+    def set_rest(self, *, down: bool) -> None:
+        """Take its REST API down (every request answers 503) or bring it back."""
+        self._request("POST", "/local/rest", json_body={"down": down})
+
     def client(self, identity: str, button: str, leg: str = "") -> dict[str, Any]:
         """A console's phone: `on` (its beat) or a button for the agent's leg `leg`."""
         form = {"button": button, "leg": leg}

@@ -135,6 +135,45 @@ def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_t
             twilio.close()
 
 
+def _finished(call: Command) -> dict[str, Any]:
+    """The `--json` a `call` command prints at its end."""
+    call.close()
+    assert call.proc.returncode == 0, call.lines
+    return dict(json.loads(call.lines[-1]))
+
+
+def test_a_rest_outage_of_the_local_twilio_sends_callers_the_classic_way_until_it_is_back(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """`make run`'s two processes; the local Twilio's REST API goes down (503, as Twilio's
+    20503), its webhooks still come: callers take the classic path (docs/time-to-human.md:
+    "Without REST the classic order stays"), and the conference path once it is back."""
+    engine = demo_engine(redis_url)
+    with demo(redis_url, tmp_path) as (url, local_port):
+        env = _env(redis_url, local_port)
+        local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        quick = ["--answer-after", "0", "--talk", "1", "--json"]
+
+        local.set_rest(down=True)
+        down = _finished(Command(["call", SENIOR, "--url", url, *quick], env))
+        said = [x["text"] for x in down["transcript"]]
+        assert "connected to client:a01" in said
+        assert not any("conference" in x for x in said)  # <Dial>: no room, no REST
+        rung = next(x["at"] for x in down["transcript"] if x["text"] == "ringing client:a01")
+        assert rung >= GREETING_S  # the greeting first, then the agent
+        assert down["status"] == "completed" and not down["errors"]
+
+        within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        engine.router.set_agent_state("a01", "available")
+        local.set_rest(down=False)
+        back = _finished(Command(["call", SENIOR, "--url", url, *quick], env))
+        said = [x["text"] for x in back["transcript"]]
+        assert any(x.startswith("joined conference") for x in said)
+        assert back["time_to_human_s"] is not None and back["time_to_human_s"] < 2.0
+        snapshot = engine.router.snapshot()
+        assert all(q.waiting == 0 for q in snapshot.queues.values())
+
+
 class Console:
     """The agent console's phone as the page drives it: POST /agent/phone, signed in."""
 
