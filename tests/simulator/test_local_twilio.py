@@ -174,6 +174,26 @@ def test_a_rest_outage_of_the_local_twilio_sends_callers_the_classic_way_until_i
         assert all(q.waiting == 0 for q in snapshot.queues.values())
 
 
+def test_simulate_url_has_the_local_twilio_place_its_callers_so_the_conference_path_runs(
+    redis_url: str, tmp_path: Path
+) -> None:
+    engine = demo_engine(redis_url)
+    engine.router.set_agent_state("a01", "offline")  # the run's temporary agents answer
+    with demo(redis_url, tmp_path) as (url, local_port):
+        args = ["simulate", "--url", url, "--calls", "3", "--rate", "2", "--agents", "3"]
+        args += ["--senior-share", "1", "--aht", "16", "--answer-after", "0", "--json"]
+        run = Command(args, _env(redis_url, local_port))
+        run.close()
+        assert run.proc.returncode == 0, run.lines
+        seniors = json.loads(run.lines[-1])["classes"]["senior"]
+        assert seniors["offered"] == seniors["answered"] == 3
+        # rung by REST while the greeting plays: connected well before it ends
+        assert seniors["time_to_human_p90_s"] < GREETING_S
+        assert engine.stats.totals()["all"]["senior"].answered == 3  # the server's figures
+        assert [a.id for a in engine.agents.all()] == ["a01"]  # the temporary agents left
+        assert all(q.waiting == 0 for q in engine.router.snapshot().queues.values())
+
+
 class Console:
     """The agent console's phone as the page drives it: POST /agent/phone, signed in."""
 
