@@ -344,9 +344,8 @@ def simulate_command(
     """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL, and
     where every call placed ended up (calls placed = calls accounted for).
 
-    With --url the calls go to a running server and land in its statistics (the supervisor
-    dashboard); the temporary agents it creates are removed at the end.
-    """
+    With --url the local Twilio places the calls to a running server, in its statistics (the
+    supervisor dashboard); the temporary agents it creates are removed at the end."""
     _check_clock(virtual, speed, url)
     if line_drops and (url or not open_lines):
         raise click.UsageError("--line-drops drops open lines in-process: give --open-lines")

@@ -205,9 +205,8 @@ class LocalTwilio:
         self.rest = RestApi(self.sim, self.sim.sched.post)
         self.clients: dict[str, Client] = {}
         self.sessions: dict[str, _Session] = {}
-        # A leg placed with inline TwiML -> the rooms it will join: an agent's leg rung for a
-        # caller waiting in a room belongs to that caller's transcript from its first ring,
-        # not from when it joins (4 s later with a 3 s answer and the 1 s whisper)
+        # leg placed with inline TwiML -> rooms it dials: in their callers' transcripts from
+        # the first ring, not from the join (4 s later: a 3 s answer, the 1 s whisper)
         self.rooms_of: dict[str, set[str]] = {}
         self._urls = _URLS
 
