@@ -14,6 +14,7 @@ seniors it put in the directory. The calls stay in the server's statistics.
 from __future__ import annotations
 
 import random
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from typing import Any
 
 from ivr.simulator.core.people import VirtualCaller, patience
 from ivr.simulator.live import staff_agents
-from ivr.simulator.local import POLL_S, LocalTwilio
+from ivr.simulator.local import POLL_S, LocalTwilio, LocalTwilioError
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.traffic import LivedCall, Plan, Population, caller_for
 from routing.clock import Clock
@@ -30,6 +31,7 @@ from routing.exceptions import SilverlineError
 from routing.queues.router import Offer
 
 _NUMBER_BLOCKS = 10**8  # the eight digits after +86139 / +86137
+_TEMPORARY = re.compile(r"sim([0-9a-f]{6})\d{3}")  # live.staff_agents' ids: the run's, a number
 
 
 class FollowedTime:
@@ -86,6 +88,8 @@ class LocalTraffic:
         return [_lived(calls[sid], label) for sid, label in placed]
 
     def _staff(self) -> None:
+        self.local.session(self.session, open_it=True)  # its agents are alive while it is
+        self.problems += sweep_stale_agents(self.local, self.engine)
         low, high = self.plan.answer_delay_s
         phone = {"answer_after": (low + high) / 2, "aht": self.plan.aht_s, "open_line": False}
         self.local.set_phones({"*": phone})  # the server's own agents answer as the plan says
@@ -126,7 +130,7 @@ class LocalTraffic:
                 caller = due[len(placed)][1]
                 call = self.local.place(caller, self.session)
                 placed.append((str(call["sid"]), caller.label))
-            for call in self.local.session(self.session) if placed else []:
+            for call in self.local.session(self.session):
                 calls[str(call["sid"])] = call
                 self.time.seen(float(call["now"]))
             self.occupancy.observe()
@@ -158,6 +162,31 @@ class LocalTraffic:
             step(arg)
         except SilverlineError as exc:
             self.problems.append(f"could not {what}: {exc}")
+
+
+def sweep_stale_agents(local: LocalTwilio, engine: Engine) -> list[str]:
+    """Remove the temporary agents of runs killed outright (their session has lapsed at the
+    local Twilio), which would otherwise answer the server's next callers; what failed."""
+    runs: dict[str, list[str]] = {}
+    for agent in engine.agents.all():
+        found = _TEMPORARY.fullmatch(agent.id)
+        if found and agent.contact == f"client:{agent.id}":
+            runs.setdefault(found.group(1), []).append(agent.id)
+    problems = []
+    for run_id, agent_ids in runs.items():
+        try:
+            local.session(f"simulate-{run_id}")
+            continue  # its run is alive
+        except LocalTwilioError as exc:
+            if exc.status != 404:
+                continue
+        for agent_id in agent_ids:
+            try:
+                engine.router.set_agent_state(agent_id, "offline")
+                engine.agents.remove(agent_id)
+            except SilverlineError as exc:
+                problems.append(f"could not remove the stale agent {agent_id}: {exc}")
+    return problems
 
 
 def _lived(call: dict[str, Any], label: str) -> LivedCall:

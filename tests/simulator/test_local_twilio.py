@@ -194,6 +194,33 @@ def test_simulate_url_has_the_local_twilio_place_its_callers_so_the_conference_p
         assert all(q.waiting == 0 for q in engine.router.snapshot().queues.values())
 
 
+def test_a_simulate_url_run_killed_outright_leaves_no_agent_to_answer_the_next_callers(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL skips the run's clean-up: its callers hang up when its session lapses, and
+    the next run removes its temporary agents, which the local Twilio's phones would answer."""
+    engine = demo_engine(redis_url)
+    engine.router.set_agent_state("a01", "offline")
+    with demo(redis_url, tmp_path) as (url, local_port):
+        env = _env(redis_url, local_port)
+        args = ["simulate", "--url", url, "--rate", "2", "--agents", "2", "--senior-share", "1"]
+        args += ["--aht", "600", "--answer-after", "0", "--json"]
+        killed = Command([*args, "--calls", "40"], env, merged=True)
+        killed.until("temporary agents")
+        within(WITHIN_S, lambda: engine.router.snapshot().queues["senior"].waiting > 0)
+        killed.kill()
+        assert any(a.id.startswith("sim") for a in engine.agents.all())
+
+        def nobody_waits() -> bool:
+            return all(q.waiting == 0 for q in engine.router.snapshot().queues.values())
+
+        within(FREED_WITHIN_S, nobody_waits)  # the session lapsed: its callers hung up
+        after = Command([*args, "--calls", "1", "--aht", "16"], env)
+        after.close()
+        assert after.proc.returncode == 0, after.lines
+        assert [a.id for a in engine.agents.all()] == ["a01"]
+
+
 class Console:
     """The agent console's phone as the page drives it: POST /agent/phone, signed in."""
 

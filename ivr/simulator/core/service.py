@@ -9,7 +9,7 @@ signed webhooks to the app, every call's state kept. Endpoints of its own under 
 | `POST /local/calls` (JSON caller) | a caller dials the hotline (keys, words, patience) |
 | `GET /local/calls/<sid>` | the call as it stands, with the transcript of its legs |
 | `POST /local/calls/<sid>` `Status=completed` | the caller hangs up |
-| `GET /local/sessions/<id>` | the calls a follower placed, as they stand; keeps them alive |
+| `GET /local/sessions/<id>` | a follower's calls as they stand; keeps them alive (`?open=1`) |
 | `DELETE /local/sessions/<id>` | the follower is gone: its callers hang up |
 | `POST /local/phones` (JSON) | agents' phones: seconds to answer, seconds of talk, open line |
 | `POST /local/clients/<identity>` | a console's phone: beat (`button=on`) or a button |
@@ -347,6 +347,8 @@ class LocalTwilio:
 
     def _session(self, request: Request, name: str) -> tuple[int, dict[str, Any]]:
         session = self.sessions.get(name)
+        if session is None and request.args.get("open"):  # a follower starting: before its calls
+            session = self.sessions[name] = _Session(self.sim.now())
         if session is None:
             raise NotFound(f"no session {name}")
         session.seen = self.sim.now()
