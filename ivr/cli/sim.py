@@ -5,8 +5,10 @@ REDIS_URL or the embedded server). With --url they call a running server over HT
 time (its clock is the wall clock). `call --url` has the local Twilio (`silverline
 twilio-local`, which demo mode's `silverline serve` starts) place the call and follows it
 there, so the server's REST requests go to the same Twilio that placed it. `simulate --url`
-runs its own real-time simulator and staffs the run with temporary agents on the server's
-store, removed afterwards.
+has it place the run's callers in the same way, and staffs the run with temporary agents on
+the server's store, removed afterwards; with no local Twilio answering (a server on a real
+Twilio account) it runs a real-time simulator of its own, whose callers the server's REST
+requests cannot reach.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.core.switch import Simulator
 from ivr.simulator.live import LiveTraffic, check_server, live_simulator
 from ivr.simulator.local import LocalTwilio, LocalTwilioError, follow
+from ivr.simulator.local_traffic import LocalTraffic
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.offline import Offline, simulate
 from ivr.simulator.traffic import CLASSES, LivedCall, Plan, arrival_span, report
@@ -295,6 +298,13 @@ def _furnish(offline: Offline, number: str) -> None:
     "(default: in-process).",
 )
 @click.option(
+    "--twilio",
+    "twilio_url",
+    default=None,
+    help="With --url: the local Twilio that places the calls "
+    "[default: twilio.api_base_url, else 127.0.0.1:twilio.local_port].",
+)
+@click.option(
     "--open-lines",
     type=click.FloatRange(0, 1),
     default=0.0,
@@ -327,15 +337,15 @@ def simulate_command(
     honour_hours: bool,
     patience_from: str,
     url: str | None,
+    twilio_url: str | None,
     open_lines: float,
     line_drops: float,
 ) -> None:
     """Run traffic through the hotline and print offered, answered, abandoned, ASA, SL, and
     where every call placed ended up (calls placed = calls accounted for).
 
-    With --url the calls go to a running server and land in its statistics (the supervisor
-    dashboard); the temporary agents it creates are removed at the end.
-    """
+    With --url the local Twilio places the calls to a running server, in its statistics (the
+    supervisor dashboard); the temporary agents it creates are removed at the end."""
     _check_clock(virtual, speed, url)
     if line_drops and (url or not open_lines):
         raise click.UsageError("--line-drops drops open lines in-process: give --open-lines")
@@ -350,13 +360,19 @@ def simulate_command(
         open_lines=open_lines,
         line_drops=line_drops,
     )
-    _print_run(_run(plan, url, speed, honour_hours), as_json)
+    _print_run(_run(plan, url, speed, honour_hours, twilio_url), as_json)
 
 
-def _run(plan: Plan, url: str | None, speed: float | None, honour_hours: bool) -> dict[str, Any]:
+def _run(
+    plan: Plan,
+    url: str | None,
+    speed: float | None,
+    honour_hours: bool,
+    twilio_url: str | None = None,
+) -> dict[str, Any]:
     """Run `plan` (on the server at `url`, or in-process) and report it."""
     if url:
-        outcomes, meter = simulate_live(url, plan)
+        outcomes, meter = simulate_url(url, twilio_url, plan)
     else:
         outcomes, meter = _simulate_offline(plan, speed, honour_hours)
     result = report(outcomes, plan.sl_seconds)
@@ -425,16 +441,77 @@ def _simulate_offline(plan: Plan, speed: float | None, honour_hours: bool = Fals
     return outcomes, offline.occupancy
 
 
+def simulate_url(url: str, twilio_url: str | None, plan: Plan) -> Run:
+    """Run `plan` against the server at `url`: through the local Twilio if one answers."""
+    _require_server(url)
+    local = LocalTwilio.of(cli_settings(), twilio_url)
+    try:
+        local.about()
+    except LocalTwilioError as exc:
+        if twilio_url:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(
+            f"WARNING: {exc}: the calls come from a simulator of this command's own, which "
+            "the server's REST requests do not reach (`make run` starts a local Twilio)",
+            err=True,
+        )
+        return simulate_live(url, plan)
+    return simulate_local(url, local, plan)
+
+
+def simulate_local(url: str, local: LocalTwilio, plan: Plan) -> Run:
+    """Run `plan` against the server at `url` in real time, its callers placed by `local`."""
+    settings = cli_settings()
+    engine = cli_engine(settings)
+    warn_demo_token(settings)
+    _warn_closed(engine)
+    rest = replace(settings, twilio=replace(settings.twilio, api_base_url=local.base_url))
+    traffic = LocalTraffic(
+        local,
+        engine,
+        plan,
+        on_offers=lambda offers: Dispatcher(engine, Telephony(rest)).act(offers, url.rstrip("/")),
+        limit_s=5 * plan.calls / plan.rate + _LONGEST_CALL_S,
+    )
+    click.echo(
+        f"{plan.calls} calls placed by the local Twilio at {local.base_url} to {url} in real "
+        f"time (about {plan.calls / plan.rate:.0f} s of arrivals) with {plan.agents} temporary "
+        f"agents sim{traffic.run_id}*",
+        err=True,
+    )
+    try:
+        with _sigterm_as_interrupt():
+            return traffic.run(), traffic.occupancy
+    except SilverlineError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except LocalTwilioError as exc:
+        raise click.ClickException(f"the local Twilio stopped answering: {exc}") from exc
+    finally:
+        _report_clean_up(traffic.problems, traffic.agent_ids)
+
+
+def _warn_closed(engine: Engine) -> None:
+    settings = engine.settings
+    if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
+        click.echo(
+            "WARNING: the hotline is closed now: callers hear the after-hours flow", err=True
+        )
+
+
+def _report_clean_up(problems: list[str], agent_ids: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"WARNING: {problem}", err=True)
+    if agent_ids and not problems:
+        click.echo(f"removed the {len(agent_ids)} temporary agents", err=True)
+
+
 def simulate_live(url: str, plan: Plan) -> Run:
     """Run `plan` against the server at `url` in real time, with temporary agents."""
     _require_server(url)
     settings = cli_settings()
     engine = cli_engine(settings)
     warn_demo_token(settings)
-    if not is_open(engine.clock.now(), settings.business_hours, settings.tz):
-        click.echo(
-            "WARNING: the hotline is closed now: callers hear the after-hours flow", err=True
-        )
+    _warn_closed(engine)
     sim = live_simulator(url, settings, seed=plan.seed, seconds_per_char=SAY_SECONDS_PER_CHAR)
     traffic = LiveTraffic(
         sim,
@@ -455,10 +532,7 @@ def simulate_live(url: str, plan: Plan) -> Run:
     except OSError as exc:
         raise click.ClickException(f"the server at {url} stopped answering: {exc}") from exc
     finally:
-        for problem in traffic.problems:
-            click.echo(f"WARNING: {problem}", err=True)
-        if traffic.agent_ids and not traffic.problems:
-            click.echo(f"removed the {len(traffic.agent_ids)} temporary agents", err=True)
+        _report_clean_up(traffic.problems, traffic.agent_ids)
 
 
 def _dispatch(engine: Engine, offers: list[Offer], url: str) -> None:

@@ -72,6 +72,22 @@ def check_server(base_url: str, timeout_s: float = 5.0) -> None:
             raise OSError(f"/healthz answered HTTP {res.status}")
 
 
+def staff_agents(engine: Engine, count: int, run_id: str) -> list[str]:
+    """Save `count` temporary agents, sim<run_id>000 on, with every skill and dialect and a
+    `client:` contact of their own; their ids."""
+    settings = engine.settings
+    skills = frozenset({"senior"} | {q.skill for q in settings.queues.values() if q.skill})
+    default = settings.hotline.default_dialect  # first: the language of the whisper
+    dialects = (default, *(c for c in default_packs().codes if c != default))
+    ids = []
+    for n in range(count):
+        agent_id = f"sim{run_id}{n:03d}"
+        name = f"sim {n + 1} ({run_id})"
+        engine.agents.save(Agent(agent_id, name, f"client:{agent_id}", skills, dialects))
+        ids.append(agent_id)
+    return ids
+
+
 class LiveTraffic:
     """Run `plan` through a live server with temporary agents; clean up whatever happens.
 
@@ -117,19 +133,11 @@ class LiveTraffic:
         return [outcome(leg, label) for leg, label in legs]
 
     def _staff(self) -> None:
-        settings = self.engine.settings
-        skills = frozenset({"senior"} | {q.skill for q in settings.queues.values() if q.skill})
-        default = settings.hotline.default_dialect  # first: the language of the whisper
-        dialects = (default, *(c for c in default_packs().codes if c != default))
         for agent in self.engine.agents.all():  # the server's own team, if any is available,
             self._phone(agent.contact)  # answers as the plan says too
-        for n in range(self.plan.agents):
-            agent_id = f"sim{self.run_id}{n:03d}"
-            self.agent_ids.append(agent_id)
-            name = f"sim {n + 1} ({self.run_id})"
-            agent = Agent(agent_id, name, f"client:{agent_id}", skills, dialects)
-            self.engine.agents.save(agent)
-            self._phone(agent.contact)
+        self.agent_ids += staff_agents(self.engine, self.plan.agents, self.run_id)
+        for agent_id in self.agent_ids:
+            self._phone(f"client:{agent_id}")
         for agent_id in self.agent_ids:
             self._on_offers(self.engine.router.set_agent_state(agent_id, "available"))
 

@@ -24,6 +24,10 @@ TIMEOUT_S = 5.0
 class LocalTwilioError(OSError):
     """The local Twilio is not there, or refused a request (the message says why)."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # its HTTP status, if it answered
+
 
 def local_url(settings: Settings) -> str:
     """Where the local Twilio is: the REST API the server uses, else the demo's own port."""
@@ -65,13 +69,19 @@ class LocalTwilio:
         """The call as it stands, transcript and errors included (keeps its session alive)."""
         return self._request("GET", f"/local/calls/{sid}")
 
-    def session(self, name: str) -> list[dict[str, Any]]:
-        """The session's calls as they stand (keeps its callers on the line)."""
-        return list(self._request("GET", f"/local/sessions/{name}")["calls"])
+    def session(self, name: str, *, open_it: bool = False) -> list[dict[str, Any]]:
+        """The session's calls as they stand (keeps its callers on the line); `open_it`
+        opens it if it is not open (else a session unknown or lapsed is a 404)."""
+        query = "?open=1" if open_it else ""
+        return list(self._request("GET", f"/local/sessions/{name}{query}")["calls"])
 
     def leave(self, name: str) -> list[str]:
         """Hang up the session's callers still on the line; their sids."""
         return list(self._request("DELETE", f"/local/sessions/{name}")["hung_up"])
+
+    def set_rest(self, *, down: bool) -> None:
+        """Take its REST API down (every request answers 503) or bring it back."""
+        self._request("POST", "/local/rest", json_body={"down": down})
 
     def client(self, identity: str, button: str, leg: str = "") -> dict[str, Any]:
         """A console's phone: `on` (its beat) or a button for the agent's leg `leg`."""
@@ -99,7 +109,8 @@ class LocalTwilio:
             with urllib.request.urlopen(req, timeout=TIMEOUT_S) as res:
                 found = json.loads(res.read())
         except urllib.error.HTTPError as err:
-            raise LocalTwilioError(f"{method} {path}: HTTP {err.code} {_said(err)}") from err
+            said = f"{method} {path}: HTTP {err.code} {_said(err)}"
+            raise LocalTwilioError(said, err.code) from err
         except (OSError, ValueError) as err:
             raise LocalTwilioError(f"no local Twilio at {self.base_url}: {err}") from err
         if not isinstance(found, dict):

@@ -15,13 +15,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from ivr.simulator.core.scheduler import Scheduler
 from ivr.simulator.core.transport import Reply, Transport
 from routing.queues.agents import Agents, AgentStatus
 
 BUSY = frozenset({"offered", "on_call", "wrap_up"})
 STAFFED = BUSY | {"available"}
+
+
+class _Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class TimeLine(Protocol):
+    """The run's time in seconds (`now`) and the engine's clock read at the same moment: a
+    simulator's scheduler, or the local Twilio's time line as a follower reads it."""
+
+    @property
+    def clock(self) -> _Clock: ...
+
+    def now(self) -> float: ...
 
 
 def _kind(state: str) -> str:
@@ -41,7 +55,7 @@ class Occupancy:
     """Rebuild each agent's busy, free and off spells from the engine's agent states."""
 
     def __init__(
-        self, agents: Agents, sched: Scheduler, changed: Callable[[], bool] = lambda: True
+        self, agents: Agents, sched: TimeLine, changed: Callable[[], bool] = lambda: True
     ) -> None:
         self._agents, self._sched = agents, sched
         self._changed = changed  # whether any agent's state may have been written since asked

@@ -90,6 +90,26 @@ class DemoPhones:
         key = self.engine.keys.demo_phone(agent_id)
         return bool(self._do(lambda: self.engine.redis.hexists(key, "on")))
 
+    def ring(self, agent_id: str, on: bool) -> None:
+        """The offline Twilio rings the agent's phone (`on`), or has stopped ringing it."""
+        key = self.engine.keys.demo_phone(agent_id)
+        if on:
+            self._do(lambda: self.engine.redis.hset(key, "ringing", 1))
+        else:
+            self._do(lambda: self.engine.redis.hdel(key, "ringing"))
+
+    def state(self, agent_id: str) -> dict[str, Any]:
+        """The phone as a local Twilio's answer gives it: the call ringing, the call talking
+        (the agent's call's sid); ringing only while the offline Twilio really rings it."""
+        key = self.engine.keys.demo_phone(agent_id)
+        rings = bool(self._do(lambda: self.engine.redis.hexists(key, "ringing")))
+        current = self.engine.agents.state(agent_id)
+        sid = current.call_sid or None
+        return {
+            "ringing": sid if rings and current.state == "offered" else None,
+            "talking": sid if current.state == "on_call" else None,
+        }
+
     def press(self, agent_id: str, button: str, call_sid: str) -> None:
         """Press `button` for the call `call_sid` (a press for another call is ignored)."""
         if button not in BUTTONS:
@@ -134,7 +154,10 @@ def phone_options(engine: Engine) -> Callable[[str], dict[str, object]]:
         if agent is None:
             return {}
         if phones.is_on(agent_id):  # a person at the console: their clicks answer
-            return {"buttons": lambda: _buttons(phones, agent_id)}
+            return {
+                "buttons": lambda: _buttons(phones, agent_id),
+                "rings": lambda on: phones.ring(agent_id, on),
+            }
         line: dict[str, object] = {"open_line": True} if agent.persistent else {}
         return {"answer_delay_s": (0.0, 0.0), **line} if agent.auto_answer else line
 

@@ -121,11 +121,11 @@ def demo_phone() -> Response | tuple[Response, int]:
     phones = DemoPhones(eng)
     if button == "on":
         phones.beat(agent_id)
-        return jsonify(on=True)
+        return jsonify(on=True, **phones.state(agent_id))
     if not sid or eng.agents.state(agent_id).call_sid != sid:
         return jsonify(error="that call is not ringing or talking on your phone"), 409
     phones.press(agent_id, button, sid)
-    return jsonify(pressed=button)
+    return jsonify(pressed=button, **phones.state(agent_id))
 
 
 @bp.post("/end-call")

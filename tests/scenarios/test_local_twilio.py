@@ -88,7 +88,11 @@ def test_a_demo_call_rings_the_agent_while_the_greeting_plays_and_a_killed_calle
     with demo(redis_url, tmp_path) as (url, local):
         env = _env(redis_url, local)
         call = Command(["call", DEMO_SENIOR, "--url", url, "--talk", "600"], env)
-        call.until("connected to client:a01")
+        printed_ring = call.until("ringing client:a01")
+        printed_connect = call.until("connected to client:a01")
+        # each line printed as it happens: the ring while the greeting plays, not with the
+        # connection (the agent answers after 3 s, then hears the one-second whisper)
+        assert printed_connect - printed_ring > 3.0
         lines = call.lines
         rung = next(_at(x) for x in lines if "ringing client:a01" in x)
         connected = next(_at(x) for x in lines if "connected to client:a01" in x)
@@ -129,6 +133,92 @@ def test_with_the_local_twilios_rest_api_down_a_call_takes_the_classic_path_to_t
         finally:
             twilio.proc.terminate()
             twilio.close()
+
+
+def _finished(call: Command) -> dict[str, Any]:
+    """The `--json` a `call` command prints at its end."""
+    call.close()
+    assert call.proc.returncode == 0, call.lines
+    return dict(json.loads(call.lines[-1]))
+
+
+def test_a_rest_outage_of_the_local_twilio_sends_callers_the_classic_way_until_it_is_back(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """`make run`'s two processes; the local Twilio's REST API goes down (503, as Twilio's
+    20503), its webhooks still come: callers take the classic path (docs/time-to-human.md:
+    "Without REST the classic order stays"), and the conference path once it is back."""
+    engine = demo_engine(redis_url)
+    with demo(redis_url, tmp_path) as (url, local_port):
+        env = _env(redis_url, local_port)
+        local = LocalTwilio(f"http://127.0.0.1:{local_port}", DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
+        quick = ["--answer-after", "0", "--talk", "1", "--json"]
+
+        local.set_rest(down=True)
+        down = _finished(Command(["call", DEMO_SENIOR, "--url", url, *quick], env))
+        said = [x["text"] for x in down["transcript"]]
+        assert "connected to client:a01" in said
+        assert not any("conference" in x for x in said)  # <Dial>: no room, no REST
+        rung = next(x["at"] for x in down["transcript"] if x["text"] == "ringing client:a01")
+        assert rung >= GREETING_S  # the greeting first, then the agent
+        assert down["status"] == "completed" and not down["errors"]
+
+        within(FREED_WITHIN_S, lambda: engine.agents.state("a01").state != "on_call")
+        engine.router.set_agent_state("a01", "available")
+        local.set_rest(down=False)
+        back = _finished(Command(["call", DEMO_SENIOR, "--url", url, *quick], env))
+        said = [x["text"] for x in back["transcript"]]
+        assert any(x.startswith("joined conference") for x in said)
+        assert back["time_to_human_s"] is not None and back["time_to_human_s"] < 2.0
+        snapshot = engine.router.snapshot()
+        assert all(q.waiting == 0 for q in snapshot.queues.values())
+
+
+def test_simulate_url_has_the_local_twilio_place_its_callers_so_the_conference_path_runs(
+    redis_url: str, tmp_path: Path
+) -> None:
+    engine = demo_engine(redis_url)
+    engine.router.set_agent_state("a01", "offline")  # the run's temporary agents answer
+    with demo(redis_url, tmp_path) as (url, local_port):
+        args = ["simulate", "--url", url, "--calls", "3", "--rate", "2", "--agents", "3"]
+        args += ["--senior-share", "1", "--aht", "16", "--answer-after", "0", "--json"]
+        run = Command(args, _env(redis_url, local_port))
+        run.close()
+        assert run.proc.returncode == 0, run.lines
+        seniors = json.loads(run.lines[-1])["classes"]["senior"]
+        assert seniors["offered"] == seniors["answered"] == 3
+        # rung by REST while the greeting plays: connected well before it ends
+        assert seniors["time_to_human_p90_s"] < GREETING_S
+        assert engine.stats.totals()["all"]["senior"].answered == 3  # the server's figures
+        assert [a.id for a in engine.agents.all()] == ["a01"]  # the temporary agents left
+        assert all(q.waiting == 0 for q in engine.router.snapshot().queues.values())
+
+
+def test_a_simulate_url_run_killed_outright_leaves_no_agent_to_answer_the_next_callers(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL skips the run's clean-up: its callers hang up when its session lapses, and
+    the next run removes its temporary agents, which the local Twilio's phones would answer."""
+    engine = demo_engine(redis_url)
+    engine.router.set_agent_state("a01", "offline")
+    with demo(redis_url, tmp_path) as (url, local_port):
+        env = _env(redis_url, local_port)
+        args = ["simulate", "--url", url, "--rate", "2", "--agents", "2", "--senior-share", "1"]
+        args += ["--aht", "600", "--answer-after", "0", "--json"]
+        killed = Command([*args, "--calls", "40"], env, merged=True)
+        killed.until("temporary agents")
+        within(WITHIN_S, lambda: engine.router.snapshot().queues["senior"].waiting > 0)
+        killed.kill()
+        assert any(a.id.startswith("sim") for a in engine.agents.all())
+
+        def nobody_waits() -> bool:
+            return all(q.waiting == 0 for q in engine.router.snapshot().queues.values())
+
+        within(FREED_WITHIN_S, nobody_waits)  # the session lapsed: its callers hung up
+        after = Command([*args, "--calls", "1", "--aht", "16"], env)
+        after.close()
+        assert after.proc.returncode == 0, after.lines
+        assert [a.id for a in engine.agents.all()] == ["a01"]
 
 
 class Console:

@@ -37,6 +37,9 @@ class AgentPhone:
     # A phone a person works by hand (a web page): the button last pressed for the call now
     # ringing or talking, "answer", "decline", "hangup" or "". None: the drawn delays above.
     buttons: Callable[[], str] | None = None
+    # Told True when such a phone starts ringing and False when it stops: a page shows
+    # Answer only while the phone really rings, not from the offer (seconds earlier on <Dial>)
+    rings: Callable[[bool], None] | None = None
     talk_s: float | None = None  # every conversation this long (a demo's), not drawn
     # On an open line (a leg kept in their own room): a conversation is ended from the
     # console, which takes the caller off; the agent's own leg stays

@@ -9,10 +9,11 @@ signed webhooks to the app, every call's state kept. Endpoints of its own under 
 | `POST /local/calls` (JSON caller) | a caller dials the hotline (keys, words, patience) |
 | `GET /local/calls/<sid>` | the call as it stands, with the transcript of its legs |
 | `POST /local/calls/<sid>` `Status=completed` | the caller hangs up |
-| `GET /local/sessions/<id>` | the calls a follower placed, as they stand; keeps them alive |
+| `GET /local/sessions/<id>` | a follower's calls as they stand; keeps them alive (`?open=1`) |
 | `DELETE /local/sessions/<id>` | the follower is gone: its callers hang up |
 | `POST /local/phones` (JSON) | agents' phones: seconds to answer, seconds of talk, open line |
 | `POST /local/clients/<identity>` | a console's phone: beat (`button=on`) or a button |
+| `POST /local/rest` (JSON `down`) | the REST API's outage: every request answers 503 (20503) |
 | `GET /local` | what it is: the hotline's number, the app's URL, calls live |
 
 A follower (`silverline call --url`) places its callers under a session and reads them back
@@ -33,6 +34,7 @@ import json
 import math
 import random
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +55,14 @@ LEASE_S = 5.0  # a session not read for this long: its follower was killed
 CLIENT_ALIVE_S = 30.0  # a console's phone counts as on this long after a beat (three beats)
 WATCH_S = 1.0  # how often sessions are looked at
 BUTTONS = ("answer", "decline", "hangup")
+# A REST outage answers as Twilio's API does when it is down: HTTP 503, error 20503
+# (https://www.twilio.com/docs/api/errors/20503), having done nothing; the webhooks still come.
+OUTAGE = {
+    "code": 20503,
+    "message": "Service unavailable",
+    "more_info": "https://www.twilio.com/docs/errors/20503",
+    "status": 503,
+}
 DEFAULT_PHONE = {"answer_after": 3.0, "talk": 10.0}  # a demo agent: rings 3 s, talks 10 s
 
 
@@ -104,7 +114,9 @@ class Phones(People):
         address = phone.address
         options = {**DEFAULT_PHONE, **self.settings.get("*", {}), **self.settings.get(address, {})}
         phone.answer_delay_s = (options["answer_after"], options["answer_after"])
-        phone.talk_s = options["talk"]
+        # "aht": conversations drawn around a mean (simulate's), else every one "talk" long
+        phone.talk_s = None if "aht" in options else options["talk"]
+        phone.aht_s = options.get("aht", phone.aht_s)
         phone.open_line = bool(options.get("open_line", 0))
 
 
@@ -149,6 +161,7 @@ _URLS = Map(
         Rule("/local/sessions/<name>", endpoint="leave", methods=["DELETE"]),
         Rule("/local/phones", endpoint="set_phones", methods=["POST"]),
         Rule("/local/clients/<identity>", endpoint="client", methods=["POST"]),
+        Rule("/local/rest", endpoint="set_rest", methods=["POST"]),
     ]
 )
 
@@ -192,6 +205,9 @@ class LocalTwilio:
         self.rest = RestApi(self.sim, self.sim.sched.post)
         self.clients: dict[str, Client] = {}
         self.sessions: dict[str, _Session] = {}
+        # leg placed with inline TwiML -> rooms it dials: in their callers' transcripts from
+        # the first ring, not from the join (4 s later: a 3 s answer, the 1 s whisper)
+        self.rooms_of: dict[str, set[str]] = {}
         self._urls = _URLS
 
     # -- the time line ------------------------------------------------------------------
@@ -270,8 +286,12 @@ class LocalTwilio:
         form: dict[str, Any] = {}
         for key, values in request.values.lists():
             form[key] = values[0] if len(values) == 1 else values
+        if self.sim.rest_down:
+            return Response(json.dumps(OUTAGE), 503, mimetype="application/json")
         with self._now():
             status, body = self.rest.handle(request.method, request.path, form, _auth(request))
+            if status == 201 and request.path.endswith("/Calls.json"):
+                self.rooms_of[str(body["sid"])] = _rooms(str(form.get("Twiml") or ""))
         return Response(_body(status, body), status, mimetype="application/json")
 
     def _local(self, request: Request) -> Response:
@@ -327,6 +347,8 @@ class LocalTwilio:
 
     def _session(self, request: Request, name: str) -> tuple[int, dict[str, Any]]:
         session = self.sessions.get(name)
+        if session is None and request.args.get("open"):  # a follower starting: before its calls
+            session = self.sessions[name] = _Session(self.sim.now())
         if session is None:
             raise NotFound(f"no session {name}")
         session.seen = self.sim.now()
@@ -339,9 +361,11 @@ class LocalTwilio:
         return 200, {"hung_up": live}
 
     def _set_phones(self, request: Request) -> tuple[int, dict[str, Any]]:
-        """Per address ("*": every agent): answer_after and talk, in seconds; open_line."""
+        """Per address ("*": every agent): answer_after, talk (or aht, a mean), in seconds;
+        open_line."""
         for address, options in dict(_json(request)).items():
-            wanted = {k: float(options[k]) for k in ("answer_after", "talk") if k in options}
+            keys = ("answer_after", "talk", "aht")
+            wanted = {k: float(options[k]) for k in keys if k in options}
             if any(not math.isfinite(v) or v < 0 for v in wanted.values()):
                 return 400, {"error": f"{address}: seconds must be finite and not negative"}
             if "open_line" in options:
@@ -352,6 +376,14 @@ class LocalTwilio:
         for phone in self.phones.agents.values():
             self.phones.apply(phone)
         return 200, {"phones": self.phones.settings}
+
+    def _set_rest(self, request: Request) -> tuple[int, dict[str, Any]]:
+        """`down`: true takes the REST API down (503 to every request), false brings it back."""
+        down = _json(request).get("down")
+        if not isinstance(down, bool):
+            return 400, {"error": "down must be true or false"}
+        self.sim.rest_down = down
+        return 200, {"rest_down": down}
 
     def _client(self, request: Request, identity: str) -> tuple[int, dict[str, Any]]:
         """`button=on`: the console is open; a button acts on the agent's leg `leg`."""
@@ -379,7 +411,7 @@ class LocalTwilio:
         """The call and its agents' legs: dialled from it, or in its room."""
         found = {leg.sid: leg}
         for other in self.sim.legs.values():
-            if other.parent_sid == leg.sid:
+            if other.parent_sid == leg.sid or leg.sid in self.rooms_of.get(other.sid, ()):
                 found[other.sid] = other
         for conf in self.sim.conferences.by_sid.values():
             if conf.name == leg.sid or leg.sid in conf.calls:
@@ -443,6 +475,15 @@ def _auth(request: Request) -> tuple[str, str] | None:
     except ValueError:
         return None
     return user, password
+
+
+def _rooms(twiml: str) -> set[str]:
+    """The conferences inline TwiML dials (none if it is not TwiML)."""
+    try:
+        root = ET.fromstring(twiml)
+    except ET.ParseError:
+        return set()
+    return {(el.text or "").strip() for el in root.iter("Conference")}
 
 
 def _json(request: Request) -> dict[str, Any]:

@@ -377,12 +377,18 @@ class Simulator:
     def ring_by_hand(self, agent: AgentPhone, timeout: float) -> Steps:
         """Ring a phone worked by hand until its Answer (True), its Decline or the timeout."""
         deadline = self.now() + timeout
-        while self.now() < deadline:
-            pressed = agent.buttons() if agent.buttons else "decline"
-            if pressed in ("answer", "decline"):
-                return pressed == "answer"
-            yield HAND_POLL_S
-        return False
+        if agent.rings:
+            agent.rings(True)
+        try:
+            while self.now() < deadline:
+                pressed = agent.buttons() if agent.buttons else "decline"
+                if pressed in ("answer", "decline"):
+                    return pressed == "answer"
+                yield HAND_POLL_S
+            return False
+        finally:
+            if agent.rings:
+                agent.rings(False)
 
 
 def _answered_by(answers: str, detect: str) -> str:

@@ -228,16 +228,18 @@
   // With a local Twilio (demo mode's `silverline serve` starts one) the server hands the beat
   // and the buttons to it, and its answer says which of the agent's legs rings or talks: the
   // phone rings only once the agent's leg is really placed, and a button acts on that leg.
-  // While the agent has a call the page asks every WATCH_MS, so a ring shows within that.
+  // Without one the server answers in the same shape from what an offline Twilio on its store
+  // wrote (the call, ringing only while that Twilio rings the phone). Either way Answer shows
+  // for a phone that rings, never for an offer alone (on <Dial> the agent is offered seconds
+  // before their phone rings). While the agent has a call the page asks every WATCH_MS, so a
+  // ring shows within that.
   var WATCH_MS = 400;
 
   function startDemo() {
-    var local = !!cfg.local;  // the server says whether a local Twilio takes the phone
     var watching = null;
 
     function follow(data) {
-      if (!data || !data.local) { return; }
-      local = true;
+      if (!data || data.ringing === undefined) { return; }
       if (data.ringing && isLine(data.ringing)) {  // the open line: answered by itself
         post("/agent/phone", { button: "answer", sid: data.ringing }).then(follow)
           .catch(function () { setReg("error", texts.network); });
@@ -282,22 +284,8 @@
     beat();
     window.setInterval(beat, cfg.beat_s * 1000);
     document.addEventListener("agent-state", function (event) {
-      var call = event.detail.call;
-      if (local) {
-        // the line is watched while it connects, so that it is taken within WATCH_MS
-        watch(!!call || line.state === "connecting");
-        return;
-      }
-      if (call && event.detail.state === "offered" && (!current || current.sid !== call.sid)) {
-        incoming(new DemoCall(call.sid));
-      } else if (call && event.detail.state === "on_call" && current && current.sid === call.sid) {
-        buttons(false, true);
-      } else if (!call && current) {
-        var gone = current;  // the caller hung up, or the offer went elsewhere
-        current = null;
-        gone.emit("disconnect");
-        buttons(false, false);
-      }
+      // the line is watched while it connects, so that it is taken within WATCH_MS
+      watch(!!event.detail.call || line.state === "connecting");
     });
   }
 

@@ -22,6 +22,8 @@ from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.live import live_simulator
 from ivr.web.demo_phone import phone_options
 from routing.queues.agents import Agent
+from tests.demo_served import within
+from tests.served import WITHIN_S
 from tests.web.browser.conftest import ACCOUNT, KEY_SECRET, LiveServer, add_user, sign_in
 from tests.web.conftest import SENIOR
 
@@ -235,6 +237,45 @@ def test_the_demo_phone_answers_a_call_of_the_offline_twilio_end_to_end(
     events = [f for _, f in live.engine.redis.xrange(live.engine.keys.stats_events())]
     coded = [e for e in events if e["kind"] == "wrap_up" and e["call"] == leg.sid]
     assert [(e["agent"], e["code"], e["note"]) for e in coded] == [("a01", "claim", "问理赔进度")]
+
+
+def test_the_demo_phone_shows_answer_only_once_the_offline_twilio_rings_it(
+    browser_page: Page, live_server: LiveServer
+) -> None:
+    """The classic path offers a01 at once and rings their phone after the greeting: the
+    console showed Answer from the offer, and a click then did nothing for seconds."""
+    live, page = live_server, browser_page
+    sim = live_simulator(live.url, live.engine.settings, seconds_per_char=0.1)  # a 3.5 s greeting
+    sim.people.options_for = phone_options(live.engine)
+    assert SENIOR.customer is not None
+    live.engine.directory.save(SENIOR.customer)
+    _open(page, live)
+    expect(page.locator("#phone-reg")).to_have_attribute("data-reg", "demo")
+    page.click("#btn-available")
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "available")
+
+    leg = sim.place_call(
+        VirtualCaller(SENIOR.number, sim.rng), live.engine.settings.twilio.caller_id
+    )
+    runner = threading.Thread(target=sim.run, kwargs={"until": 120.0}, daemon=True)
+    runner.start()
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "offered")
+    answer = page.locator("#btn-answer")
+
+    def rung() -> bool:
+        shown = answer.is_visible()  # read first: a phone rung since shows at the next read
+        ringing = "ringing client:a01" in [x.text for x in list(leg.transcript)]
+        assert ringing or not shown, "an Answer button before a01's phone rang"
+        return ringing
+
+    assert within(WITHIN_S, rung) > 1.0  # offered well before the phone rang
+    expect(answer).to_be_visible()
+    page.click("#btn-answer")
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "on_call")
+    page.click("#btn-hangup")
+    expect(page.locator("#agent-state")).to_have_attribute("data-state", "wrap_up")
+    runner.join(timeout=30)
+    assert "connected to client:a01" in [x.text for x in leg.transcript]
 
 
 def test_a_call_too_short_to_be_seen_talking_still_asks_for_its_wrap_up(
