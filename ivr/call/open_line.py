@@ -130,7 +130,7 @@ def _refusal() -> Response:
     return reply(refuse_line(VoiceResponse(), settings().fallback.dialect))
 
 
-@bp.route("/softphone-line", methods=["POST"])
+@bp.route("/softphone-line", methods=["POST", "GET"])
 @twilio_webhook
 def softphone_line() -> Response:
     """The agent's softphone connecting their open line (the TwiML App's Voice URL): into

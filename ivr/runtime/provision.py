@@ -174,21 +174,7 @@ def apply(client: Client, settings: Settings, todo: Plan, base: str) -> dict[str
             key = _call(lambda: account.new_keys.create(friendly_name=KEY_NAME), "an API key")
             undo.append(account.keys(key.sid).delete)
             env["TWILIO_API_KEY_SID"], env["TWILIO_API_KEY_SECRET"] = key.sid, key.secret
-        if not todo.app_sid:
-            app = _call(
-                lambda: account.applications.create(
-                    friendly_name=APP_NAME,
-                    voice_method="POST",
-                    status_callback_method="POST",
-                    **{attr: base + path for attr, path in APP_HOOKS},
-                ),
-                "a TwiML App",
-            )
-            undo.append(account.applications(app.sid).delete)
-            env["TWILIO_TWIML_APP_SID"] = app.sid
-        elif todo.app_updates:
-            app_sid, updates = todo.app_sid, todo.app_updates
-            _call(lambda: account.applications(app_sid).update(**updates), "the TwiML App")
+        _apply_app(account, todo, base, env, undo)
         if todo.number_updates:
             number = account.incoming_phone_numbers(todo.number_sid)
             _call(lambda: number.update(**todo.number_updates), f"number {todo.number}")
@@ -206,6 +192,27 @@ def apply(client: Client, settings: Settings, todo: Plan, base: str) -> dict[str
             ) from exc
         raise
     return env
+
+
+def _apply_app(
+    account: Any, todo: Plan, base: str, env: dict[str, str], undo: list[Callable[[], Any]]
+) -> None:
+    """Create the TwiML App (to be deleted if a later step fails), or point ours here."""
+    if not todo.app_sid:
+        app = _call(
+            lambda: account.applications.create(
+                friendly_name=APP_NAME,
+                voice_method="POST",
+                status_callback_method="POST",
+                **{attr: base + path for attr, path in APP_HOOKS},
+            ),
+            "a TwiML App",
+        )
+        undo.append(account.applications(app.sid).delete)
+        env["TWILIO_TWIML_APP_SID"] = app.sid
+    elif todo.app_updates:
+        app_sid, updates = todo.app_sid, todo.app_updates
+        _call(lambda: account.applications(app_sid).update(**updates), "the TwiML App")
 
 
 def _call(request: Callable[[], Any], what: str) -> Any:
