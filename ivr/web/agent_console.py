@@ -243,9 +243,13 @@ def set_state() -> BaseResponse:
 @auth.require_role("agent")
 def set_open_line() -> BaseResponse:
     """Turn the signed-in agent's open line on (`on=1`) or off, kept on their profile; the
-    line is placed (while signed in) or closed at once."""
-    on = request.form.get("on", "")
-    if on not in ("0", "1"):
+    line is placed (while signed in) or closed at once.
+
+    `device=1`: the console's Voice SDK Device connects the line itself through the TwiML
+    App (/voice/softphone-line), so REST leaves it alone for 30 s; `device=failed`: it could
+    not, and the line is placed through REST now (a softphone's only, never a phone's)."""
+    on, device = request.form.get("on", ""), request.form.get("device", "")
+    if on not in ("0", "1") or device not in ("", "1", "failed"):
         abort(400)
     viewer = _viewer()
     eng = engine()
@@ -258,6 +262,8 @@ def set_open_line() -> BaseResponse:
     if agent.persistent != (on == "1"):
         eng.agents.save(dataclasses.replace(agent, persistent=on == "1"))
         audit.record("agent_saved", agent.id, updated=True, persistent=on == "1")
+    if on == "1" and device and agent.contact == f"client:{agent.id}":
+        eng.router.open_line(agent.id, "device" if device == "1" else "failed")
     _sync_lines()
     return _answer(eng, viewer)
 

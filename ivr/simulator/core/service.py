@@ -12,7 +12,7 @@ signed webhooks to the app, every call's state kept. Endpoints of its own under 
 | `GET /local/sessions/<id>` | the calls a follower placed, as they stand; keeps them alive |
 | `DELETE /local/sessions/<id>` | the follower is gone: its callers hang up |
 | `POST /local/phones` (JSON) | agents' phones: seconds to answer, seconds of talk, open line |
-| `POST /local/clients/<identity>` | a console's phone: beat (`button=on`) or a button |
+| `POST /local/clients/<identity>` | a console's phone: a beat (`on`), a button, `connect` |
 | `GET /local` | what it is: the hotline's number, the app's URL, calls live |
 
 A follower (`silverline call --url`) places its callers under a session and reads them back
@@ -42,6 +42,7 @@ from werkzeug.exceptions import HTTPException, NotFound, Unauthorized
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ivr.simulator.core.account import Application
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, Input, People, VirtualCaller
 from ivr.simulator.core.rest import RestApi, _body
@@ -189,6 +190,17 @@ class LocalTwilio:
             status_callback=f"{self.app_url}/voice/status",
             fallback_url=f"{self.app_url}/voice/fallback",
         )
+        # The consoles' TwiML App, as `silverline twilio setup` makes it: a Device's outgoing
+        # call (`connect`) runs its Voice URL, its end goes to its StatusCallback
+        app = Application(
+            "AP" + "0" * 32,
+            self.sim.now(),
+            friendly_name="Silverline softphone",
+            voice_url=f"{self.app_url}/voice/softphone-line",
+            status_callback=f"{self.app_url}/voice/open-line-status",
+        )
+        self.sim.account.applications[app.sid] = app
+        self.app_sid = app.sid
         self.rest = RestApi(self.sim, self.sim.sched.post)
         self.clients: dict[str, Client] = {}
         self.sessions: dict[str, _Session] = {}
@@ -359,6 +371,10 @@ class LocalTwilio:
         client = self.clients.setdefault(identity, Client(self.sim.now()))
         if button == "on":
             client.seen = self.sim.now()
+        elif button == "connect":  # Device.connect: the TwiML App's Voice URL, its params
+            client.seen = self.sim.now()
+            purpose = request.form.get("purpose", "")
+            self.sim.client_call(identity, self.app_sid, {"purpose": purpose} if purpose else {})
         elif button in BUTTONS:
             if leg_sid not in self._legs_to(f"client:{identity}"):
                 return 409, {"error": "that call is not ringing or talking on this phone"}
