@@ -190,8 +190,15 @@ class LocalTwilio:
             status_callback=f"{self.app_url}/voice/status",
             fallback_url=f"{self.app_url}/voice/fallback",
         )
-        # The consoles' TwiML App, as `silverline twilio setup` makes it: a Device's outgoing
-        # call (`connect`) runs its Voice URL, its end goes to its StatusCallback
+        self.app_sid = self._softphone_app()
+        self.rest = RestApi(self.sim, self.sim.sched.post)
+        self.clients: dict[str, Client] = {}
+        self.sessions: dict[str, _Session] = {}
+        self._urls = _URLS
+
+    def _softphone_app(self) -> str:
+        """The consoles' TwiML App, as `silverline twilio setup` makes it: a Device's outgoing
+        call (`connect`) runs its Voice URL, its end goes to its StatusCallback."""
         app = Application(
             "AP" + "0" * 32,
             self.sim.now(),
@@ -200,11 +207,7 @@ class LocalTwilio:
             status_callback=f"{self.app_url}/voice/open-line-status",
         )
         self.sim.account.applications[app.sid] = app
-        self.app_sid = app.sid
-        self.rest = RestApi(self.sim, self.sim.sched.post)
-        self.clients: dict[str, Client] = {}
-        self.sessions: dict[str, _Session] = {}
-        self._urls = _URLS
+        return app.sid
 
     # -- the time line ------------------------------------------------------------------
 
