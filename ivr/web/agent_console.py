@@ -224,17 +224,21 @@ def state_json() -> Response:
 @bp.post("/state")
 @auth.require_role("agent")
 def set_state() -> BaseResponse:
-    """Set the signed-in agent's state (the CSRF check runs before every unsafe request)."""
+    """Set the signed-in agent's state (the CSRF check runs before every unsafe request);
+    `device=1`: the console's Device connects a wanted line itself, as on the toggle."""
     choice = request.form.get("state", "")
     if choice not in CHOICES:
         abort(400)
     viewer = _viewer()
     eng = engine()
-    if eng.agents.get(viewer.agent_id) is None:
+    agent = eng.agents.get(viewer.agent_id)
+    if agent is None:
         abort(404)
     target = "available" if choice == "ready" else choice
     offers = eng.router.set_agent_state(viewer.agent_id, target)
     dispatch.act_on(offers)
+    if request.form.get("device") == "1" and agent.contact == f"client:{agent.id}":
+        eng.router.open_line(agent.id, "device")  # a no-op unless a line is wanted, not placed
     _sync_lines()  # signing in places a persistent agent's line; signing out closes it
     return _answer(eng, viewer)
 

@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import services
+from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.queues.agents import Agent
 from tests.web.conftest import PASSWORD, session_csrf, sign_in
@@ -45,3 +46,16 @@ def test_a_bad_device_field_is_refused_and_changes_nothing(
     assert _toggle(a01, on="1", device="yes") == 400
     agent = engine.agents.get("a01")
     assert agent is not None and not agent.persistent
+
+
+def test_signing_in_with_a_wanted_line_leaves_it_to_the_device(
+    a01: FlaskClient, engine: Engine, clock: FixedClock
+) -> None:
+    assert _toggle(a01, on="1", device="1") == 200
+    token = session_csrf(a01)
+    headers = {"X-CSRF-Token": token}
+    assert a01.post("/agent/state", data={"state": "offline"}, headers=headers).status_code == 200
+    clock.advance(60)  # the toggle's claim has lapsed: signing in makes a new one
+    form = {"state": "ready", "device": "1"}
+    assert a01.post("/agent/state", data=form, headers=headers).status_code == 200
+    assert engine.router.lines().to_open == []  # the console's Device connects it

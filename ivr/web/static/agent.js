@@ -168,6 +168,8 @@
       event.preventDefault();
       var body = new URLSearchParams();
       body.append("state", button.value);
+      // a wanted open line is connected by the console's phone itself (phone.js)
+      if (window.silverlineLine && window.silverlineLine.canConnect()) { body.append("device", "1"); }
       body.append("csrf_token", csrf);
       form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       fetch(form.getAttribute("action"), {

@@ -30,7 +30,8 @@ end
 -- arg.ev 'placed': the call flow placed the agent's open line, leg arg.leg (out.close = the
 -- leg when the agent's own softphone got there first: two legs never wait in one room);
 -- 'device': the agent's softphone is about to connect the line itself (the claim OPS.lines
--- makes, so the ticker leaves it to the softphone for 30 s, then places it by REST);
+-- makes, made or renewed, so the ticker leaves it to the softphone for 30 s, then places it
+-- by REST; a REST leg being placed meanwhile still becomes the line);
 -- 'dialled': the softphone's leg arg.leg reached the app (out.ok = 1 if it is now the line:
 -- the agent wants one, is signed in and has none placed); 'failed': it could not be placed
 -- (the claim given back); 'down': leg arg.leg ended (F.line_down).
@@ -47,7 +48,7 @@ function OPS.open_line()
       F.put_state(p.id, st)
     end
   elseif arg.ev == 'device' then
-    if op == '' and p.persistent and st.s ~= 'offline' then
+    if (op == '' or op == '?') and p.persistent and st.s ~= 'offline' then
       st.op, st.ot = '?', now
       F.put_state(p.id, st)
     end
