@@ -99,7 +99,11 @@ def line_twiml(agent: Agent, base: str) -> str:
     ends when it leaves; its events (joins, announcements' ends) are the room's, as the
     first participant's statusCallback is the one used
     (https://www.twilio.com/docs/voice/api/conference-participant-resource)."""
-    vr = VoiceResponse()
+    return str(line_into(VoiceResponse(), agent, base))
+
+
+def line_into(vr: VoiceResponse, agent: Agent, base: str) -> VoiceResponse:
+    """The open line's <Dial><Conference> into the agent's room, placed or dialled alike."""
     vr.dial().conference(
         room_name(agent.id),
         start_conference_on_enter=True,
@@ -110,4 +114,17 @@ def line_twiml(agent: Agent, base: str) -> str:
         status_callback_event="join announcement",
         status_callback_method="POST",
     )
-    return str(vr)
+    return vr
+
+
+def refuse_line(vr: VoiceResponse, dialect: str) -> VoiceResponse:
+    """Tell whoever dialled the TwiML App that no open line is theirs, and hang up.
+
+    Packs only (no Redis), so that a failure behind the webhook answers the same: this leg
+    is an agent's softphone, never a caller, and dialling it to the fallback line would tie
+    up a line meant for callers."""
+    packs = default_packs()
+    voice = packs.speech_pack(dialect)
+    vr.say(packs.text(dialect, "line_refused"), voice=voice.say_voice, language=voice.say_language)
+    vr.hangup()
+    return vr

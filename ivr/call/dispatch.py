@@ -152,8 +152,8 @@ class Dispatcher:
             if leg is None:
                 failed = True
                 router.open_line(agent.id, "failed")
-            else:
-                router.open_line(agent.id, "placed", leg)
+            elif close := router.open_line(agent.id, "placed", leg).close:
+                self.telephony.end(close)  # their softphone connected the line meanwhile
         for leg in lines.to_close:
             self.telephony.end(leg)
 

@@ -11,6 +11,9 @@ a caller is given them -> the caller's answer joins that room (no Create Call), 
     alone hears who is calling: an announcement to their participant, asked for before the
     caller's answer is sent (Telephony.announce, /voice/announce); the caller hears them once
     both are done (/voice/open-room)
+a softphone agent turns the line on -> the console's Device connects it itself: an outgoing
+    call Twilio sends to the TwiML App's Voice URL (/voice/softphone-line), answered with the
+    same room; a REST-placed leg after 30 s if it never arrives (Dispatcher.sync_lines)
 the line drops -> the engine sends a caller on their way to it to the next agent, keeping
     their place; the line is placed again
 the conversation ends -> the caller's leg ends (the agent's console takes them out); the
@@ -25,15 +28,19 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call import dispatch
-from ivr.call.agent_leg import room_name, whisper_into
+from ivr.call.agent_leg import line_into, refuse_line, room_name, whisper_into
 from ivr.call.twiml import reply
-from ivr.call.webhooks import twilio_webhook
-from ivr.services import engine
+from ivr.call.webhooks import public_base, twilio_webhook
+from ivr.services import engine, settings
 from routing.queues.router import Offer
 
 bp = Blueprint("open_line", __name__, url_prefix="/voice")
 
 _DONE = {"completed", "busy", "failed", "no-answer", "canceled"}
+# What the console's Device.connect sends (`params`, "key:value pairs to be sent to the TwiML
+# app", https://twilio.github.io/twilio-voice.js/interfaces/Device.ConnectOptions.html)
+PURPOSE = "open-line"
+CLIENT = "client:"  # From of a Voice SDK call: the token's identity (docs/real-network.md)
 
 
 def _url(base: str, path: str, **params: object) -> str:
@@ -113,13 +120,45 @@ def open_room() -> Response:
     return reply(VoiceResponse())
 
 
+def _identity() -> str:
+    """The Client identity in From ("" for a phone number or nothing)."""
+    caller = request.form.get("From", "")[:128]
+    return caller[len(CLIENT) :][:64] if caller.startswith(CLIENT) else ""
+
+
+def _refusal() -> Response:
+    return reply(refuse_line(VoiceResponse(), settings().fallback.dialect))
+
+
+@bp.route("/softphone-line", methods=["POST", "GET"])
+@twilio_webhook
+def softphone_line() -> Response:
+    """The agent's softphone connecting their open line (the TwiML App's Voice URL): into
+    their room, if they want a line, are signed in and have none placed; else refused."""
+    eng = engine()
+    agent = eng.agents.get(_identity()) if _identity() else None
+    leg = request.form.get("CallSid", "")[:64]
+    if (
+        agent is None
+        or agent.contact != CLIENT + agent.id  # a phone-number agent's line is placed by REST
+        or request.form.get("purpose") != PURPOSE
+        or not leg
+        or not eng.router.open_line(agent.id, "dialled", leg).accepted
+    ):
+        return _refusal()
+    return reply(line_into(VoiceResponse(), agent, public_base()))
+
+
 @bp.route("/open-line-status", methods=["POST", "GET"])
 @twilio_webhook
 def open_line_status() -> Response:
     """The open line ended (hung up, dropped, never answered): the agent is not connected; a
-    caller on their way to it goes on at once; the line is placed again while they want it."""
+    caller on their way to it goes on at once; the line is placed again while they want it.
+
+    A line placed through REST names its agent in the URL; one the softphone dialled reports
+    through the TwiML App's StatusCallback, its agent in From."""
     status = request.form.get("CallStatus", "")[:32]
-    agent_id = request.args.get("agent", "")[:64]
+    agent_id = request.args.get("agent", "")[:64] or _identity()
     if status in _DONE and agent_id:
         eng = engine()
         change = eng.router.open_line(agent_id, "down", request.form.get("CallSid", "")[:64])

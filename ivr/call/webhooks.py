@@ -14,7 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import bodies, spool
-from ivr.call.agent_leg import join_as_agent
+from ivr.call.agent_leg import join_as_agent, refuse_line
 from ivr.call.logtext import shown
 from ivr.call.twiml import fallback_response, reply, say_fallback
 from ivr.services import settings
@@ -95,6 +95,8 @@ def failure_answer() -> Response:
         # not documented, and a caller must never be left in silence
         vr.redirect(signed_url(), method="POST")
         return reply(vr)
+    if request.endpoint == "open_line.softphone_line":  # an agent's softphone, never a caller
+        return reply(refuse_line(VoiceResponse(), settings().fallback.dialect))
     if request.endpoint == "connect.agent_answer":  # the agent picked up: into the room anyway
         room, agent = request.args.get("call", "")[:64], request.args.get("agent", "")[:64]
         # with the room's status callback, as on the good path: its start is how the caller

@@ -29,6 +29,11 @@ HOOKS = (
     ("status_callback", "status_callback", "/voice/status"),
 )
 METHODS = ("voice_method", "voice_fallback_method", "status_callback_method")
+# The TwiML App's: the softphone's outgoing call (its open line) and that call's end. A Voice
+# SDK call is sent to the app's Voice URL (https://www.twilio.com/docs/voice/sdks), and the
+# app's StatusCallback is "the URL we call ... to send status information to your
+# application" (https://www.twilio.com/docs/usage/api/applications).
+APP_HOOKS = (("voice_url", "/voice/softphone-line"), ("status_callback", "/voice/open-line-status"))
 
 
 class SetupError(SilverlineError):
@@ -57,6 +62,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     create_key: bool = False
     app_sid: str = ""  # an app already right; "" when one is to be created
+    app_updates: dict[str, str] = field(default_factory=dict)  # for app_sid, if not right
     environment: dict[str, str] = field(default_factory=dict)  # lines the server needs
 
 
@@ -129,8 +135,8 @@ def _plan_key(result: Plan, account: Any, settings: Settings) -> None:
 
 
 def _plan_app(result: Plan, account: Any, settings: Settings, base: str) -> None:
-    """Reuse the app the environment names, or one of ours with the right voice URL."""
-    voice_url = base + "/voice/incoming"
+    """Reuse the app the environment names, or one of ours; point its URLs here if not."""
+    hooks = {attr: base + path for attr, path in APP_HOOKS}
     wanted = settings.secrets.twilio_twiml_app_sid
     apps = _call(lambda: account.applications.list(friendly_name=APP_NAME), "the TwiML Apps")
     if wanted:
@@ -139,13 +145,19 @@ def _plan_app(result: Plan, account: Any, settings: Settings, base: str) -> None
         except TwilioRestException as exc:
             if exc.status != 404:
                 raise SetupError(f"could not read TwiML App {wanted}: {exc.msg}") from exc
-    for app in apps:
-        if app.voice_url == voice_url:
-            result.app_sid = app.sid
-            if app.sid != wanted:
-                result.environment["TWILIO_TWIML_APP_SID"] = app.sid
-            return
-    result.changes.append(Change("TwiML App", wanted, f'create "{APP_NAME}" -> {voice_url}'))
+    if not apps:
+        url = hooks["voice_url"]
+        result.changes.append(Change("TwiML App", wanted, f'create "{APP_NAME}" -> {url}'))
+        return
+    right = [a for a in apps if all(getattr(a, k) == v for k, v in hooks.items())]
+    app = (right or apps)[0]
+    result.app_sid = app.sid
+    if app.sid != wanted:
+        result.environment["TWILIO_TWIML_APP_SID"] = app.sid
+    for attr, url in hooks.items():
+        if getattr(app, attr) != url:
+            result.app_updates[attr] = url
+            result.changes.append(Change(f"TwiML App {app.sid} {attr}", getattr(app, attr), url))
 
 
 def apply(client: Client, settings: Settings, todo: Plan, base: str) -> dict[str, str]:
@@ -162,15 +174,7 @@ def apply(client: Client, settings: Settings, todo: Plan, base: str) -> dict[str
             key = _call(lambda: account.new_keys.create(friendly_name=KEY_NAME), "an API key")
             undo.append(account.keys(key.sid).delete)
             env["TWILIO_API_KEY_SID"], env["TWILIO_API_KEY_SECRET"] = key.sid, key.secret
-        if not todo.app_sid:
-            app = _call(
-                lambda: account.applications.create(
-                    friendly_name=APP_NAME, voice_url=base + "/voice/incoming", voice_method="POST"
-                ),
-                "a TwiML App",
-            )
-            undo.append(account.applications(app.sid).delete)
-            env["TWILIO_TWIML_APP_SID"] = app.sid
+        _apply_app(account, todo, base, env, undo)
         if todo.number_updates:
             number = account.incoming_phone_numbers(todo.number_sid)
             _call(lambda: number.update(**todo.number_updates), f"number {todo.number}")
@@ -188,6 +192,27 @@ def apply(client: Client, settings: Settings, todo: Plan, base: str) -> dict[str
             ) from exc
         raise
     return env
+
+
+def _apply_app(
+    account: Any, todo: Plan, base: str, env: dict[str, str], undo: list[Callable[[], Any]]
+) -> None:
+    """Create the TwiML App (to be deleted if a later step fails), or point ours here."""
+    if not todo.app_sid:
+        app = _call(
+            lambda: account.applications.create(
+                friendly_name=APP_NAME,
+                voice_method="POST",
+                status_callback_method="POST",
+                **{attr: base + path for attr, path in APP_HOOKS},
+            ),
+            "a TwiML App",
+        )
+        undo.append(account.applications(app.sid).delete)
+        env["TWILIO_TWIML_APP_SID"] = app.sid
+    elif todo.app_updates:
+        app_sid, updates = todo.app_sid, todo.app_updates
+        _call(lambda: account.applications(app_sid).update(**updates), "the TwiML App")
 
 
 def _call(request: Callable[[], Any], what: str) -> Any:

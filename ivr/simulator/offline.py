@@ -22,8 +22,10 @@ from ivr import services
 from ivr.call import spool
 from ivr.call.dispatch import Dispatcher
 from ivr.runtime import ticker
+from ivr.runtime.provision import APP_HOOKS, APP_NAME
 from ivr.services import AppFactory
 from ivr.simulator.accounting import closed_now, path_of
+from ivr.simulator.core.account import Application
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.core.rest import RestClient
@@ -135,6 +137,19 @@ class Offline:
         if persistent:
             self.dispatcher().sync_lines(self.base)
         return phone_of
+
+    def softphone_app(self) -> str:
+        """The TwiML App the consoles' softphones call through, as `twilio setup` makes it."""
+        for app in self.sim.account.applications.values():
+            return app.sid
+        app = Application(
+            "AP" + "0" * 32,
+            self.sim.now(),
+            friendly_name=APP_NAME,
+            **{attr: self.base + path for attr, path in APP_HOOKS},
+        )
+        self.sim.account.applications[app.sid] = app
+        return app.sid
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.engine, services.of(self.app).telephony)

@@ -224,17 +224,21 @@ def state_json() -> Response:
 @bp.post("/state")
 @auth.require_role("agent")
 def set_state() -> BaseResponse:
-    """Set the signed-in agent's state (the CSRF check runs before every unsafe request)."""
+    """Set the signed-in agent's state (the CSRF check runs before every unsafe request);
+    `device=1`: the console's Device connects a wanted line itself, as on the toggle."""
     choice = request.form.get("state", "")
     if choice not in CHOICES:
         abort(400)
     viewer = _viewer()
     eng = engine()
-    if eng.agents.get(viewer.agent_id) is None:
+    agent = eng.agents.get(viewer.agent_id)
+    if agent is None:
         abort(404)
     target = "available" if choice == "ready" else choice
     offers = eng.router.set_agent_state(viewer.agent_id, target)
     dispatch.act_on(offers)
+    if request.form.get("device") == "1" and agent.contact == f"client:{agent.id}":
+        eng.router.open_line(agent.id, "device")  # a no-op unless a line is wanted, not placed
     _sync_lines()  # signing in places a persistent agent's line; signing out closes it
     return _answer(eng, viewer)
 
@@ -243,9 +247,13 @@ def set_state() -> BaseResponse:
 @auth.require_role("agent")
 def set_open_line() -> BaseResponse:
     """Turn the signed-in agent's open line on (`on=1`) or off, kept on their profile; the
-    line is placed (while signed in) or closed at once."""
-    on = request.form.get("on", "")
-    if on not in ("0", "1"):
+    line is placed (while signed in) or closed at once.
+
+    `device=1`: the console's Voice SDK Device connects the line itself through the TwiML
+    App (/voice/softphone-line), so REST leaves it alone for 30 s; `device=failed`: it could
+    not, and the line is placed through REST now (a softphone's only, never a phone's)."""
+    on, device = request.form.get("on", ""), request.form.get("device", "")
+    if on not in ("0", "1") or device not in ("", "1", "failed"):
         abort(400)
     viewer = _viewer()
     eng = engine()
@@ -258,6 +266,8 @@ def set_open_line() -> BaseResponse:
     if agent.persistent != (on == "1"):
         eng.agents.save(dataclasses.replace(agent, persistent=on == "1"))
         audit.record("agent_saved", agent.id, updated=True, persistent=on == "1")
+    if on == "1" and device and agent.contact == f"client:{agent.id}":
+        eng.router.open_line(agent.id, "device" if device == "1" else "failed")
     _sync_lines()
     return _answer(eng, viewer)
 

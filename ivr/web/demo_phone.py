@@ -49,10 +49,13 @@ class LocalPhone:
         s = settings.secrets
         return cls(settings.twilio.api_base_url, s.account_sid, s.auth_token)
 
-    def send(self, agent_id: str, button: str, leg: str) -> tuple[int, dict[str, Any]] | None:
-        """Beat (`on`) or press `button` for the agent's leg `leg`: (status, the phone's
-        state: ringing and talking legs); None when no local Twilio answers there."""
-        body = urlencode({"button": button, "leg": leg}).encode()
+    def send(
+        self, agent_id: str, button: str, leg: str, purpose: str = ""
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Beat (`on`), press `button` for the agent's leg `leg`, or `connect` (an outgoing
+        call with `purpose`): (status, the phone's state: ringing and talking legs); None
+        when no local Twilio answers there."""
+        body = urlencode({"button": button, "leg": leg, "purpose": purpose}).encode()
         req = urllib.request.Request(self._url + quote(agent_id, safe=""), data=body)
         req.add_header("Authorization", self._auth)
         try:

@@ -99,7 +99,8 @@ def token() -> Response | tuple[Response, int]:
 @bp.post("/phone")
 @auth.require_role("agent")
 def demo_phone() -> Response | tuple[Response, int]:
-    """The demo phone: `button=on` while the page is open, else a button for the call `sid`.
+    """The demo phone: `button=on` while the page is open, else a button for the call `sid`;
+    `connect` calls out as the Voice SDK's Device.connect does (params: `purpose`).
 
     With a local Twilio both go to it, and the answer says which leg rings or talks on the
     agent's phone (`ringing`, `talking`): the console offers Answer only for a leg ringing.
@@ -111,10 +112,13 @@ def demo_phone() -> Response | tuple[Response, int]:
         return jsonify(error="the demo phone runs only without Twilio credentials"), 409
     button = request.form.get("button", "")
     sid = request.form.get("sid", "")
-    if button not in ("on", "answer", "decline", "hangup"):
+    if button not in ("on", "answer", "decline", "hangup", "connect"):
         return jsonify(error=f"unknown button {button!r}"), 400
     local = LocalPhone.of(settings)
-    answer = local.send(agent_id, button, sid) if local else None
+    if button == "connect" and local is None:  # Device.connect: only a local Twilio has one
+        return jsonify(error="connecting needs the local Twilio"), 409
+    purpose = request.form.get("purpose", "")[:32]
+    answer = local.send(agent_id, button, sid, purpose) if local else None
     if answer is not None:
         status, state = answer
         return jsonify(state), status

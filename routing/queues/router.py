@@ -127,6 +127,9 @@ class LineChange:
     # the line of a caller who was on their way to the dropped line's room: the call flow
     # sends it to /voice/connect (their new agent, or their place in line); "": none
     moved: str = ""
+    # a leg placed through REST after the agent's softphone connected the line: to end
+    close: str = ""
+    accepted: bool = False  # "dialled": the softphone's leg is now the agent's line
 
 
 @dataclass(frozen=True)
@@ -346,12 +349,20 @@ class Router:
         return out.get("rm") == 1
 
     def open_line(self, agent_id: str, event: str, leg_sid: str = "") -> LineChange:
-        """The agent's open line: "placed" as `leg_sid`, "failed" to place, or "down" (the
-        leg `leg_sid` ended; a caller on their way to it is sent on: `moved`)."""
-        if event not in ("placed", "failed", "down"):
-            raise ValueError(f"an open line is placed, failed or down, not {event!r}")
+        """The agent's open line: "placed" as `leg_sid` through REST, "device" (their
+        softphone is connecting it), "dialled" as `leg_sid` by their softphone, "failed" to
+        place, or "down" (the leg `leg_sid` ended; a caller on their way to it is sent on)."""
+        if event not in ("placed", "device", "dialled", "failed", "down"):
+            raise ValueError(
+                f"an open line is placed, device, dialled, failed or down, not {event!r}"
+            )
         out = self._run("open_line", {"id": agent_id, "ev": event, "leg": leg_sid})
-        return LineChange(_offers(out.get("offers")), str(out.get("moved") or ""))
+        return LineChange(
+            _offers(out.get("offers")),
+            str(out.get("moved") or ""),
+            close=str(out.get("close") or ""),
+            accepted=out.get("ok") == 1,
+        )
 
     def open_room(
         self, agent_id: str, event: str, leg_sid: str, room_sid: str = "", announced: bool = True

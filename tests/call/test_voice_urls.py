@@ -38,6 +38,7 @@ VOICE_URLS = [
     ("/voice/room", ("GET", "POST"), "connect.join_room", True),
     ("/voice/room-result", ("GET", "POST"), "connect.room_result", True),
     ("/voice/room-status", ("GET", "POST"), "connect.room_status", True),
+    ("/voice/softphone-line", ("GET", "POST"), "open_line.softphone_line", True),
     ("/voice/status", ("GET", "POST"), "voice.status", True),
     ("/voice/visit-answer", ("GET", "POST"), "visits.visit_answer", True),
     ("/voice/visit-connect", ("GET", "POST"), "visits.visit_connect", True),

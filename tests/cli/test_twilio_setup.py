@@ -41,7 +41,7 @@ def test_a_dry_run_prints_the_exact_changes_and_changes_nothing(
         "would change  +8695519 status_callback: (none) -> https://hotline.example/voice/status",
         'would change  API key: (none) -> create "Silverline softphone"',
         'would change  TwiML App: (none) -> create "Silverline softphone" -> '
-        "https://hotline.example/voice/incoming",
+        "https://hotline.example/voice/softphone-line",
         "dry run: nothing changed",
     ]
     assert untouched(twilio_account)
@@ -69,7 +69,9 @@ def test_setup_points_the_number_here_creates_key_and_app_and_a_second_run_chang
         "TWILIO_API_KEY_SECRET": key.secret,
         "TWILIO_TWIML_APP_SID": app.sid,
     }
-    assert app.voice_url == f"{PUBLIC}/voice/incoming"
+    # the softphone's outgoing call (its open line) and that call's end
+    assert app.voice_url == f"{PUBLIC}/voice/softphone-line"
+    assert app.status_callback == f"{PUBLIC}/voice/open-line-status"
     assert "shown this once" in out
     assert key.secret not in caplog.text  # printed, never logged (twilio-python logs requests)
 
@@ -91,6 +93,26 @@ def test_the_app_is_found_again_without_its_sid_in_the_environment(
     assert "change" not in again.replace("nothing to change", "")
     assert exported(again)["TWILIO_TWIML_APP_SID"] == env["TWILIO_TWIML_APP_SID"]
     assert len(twilio_account.account.applications) == 1
+
+
+def test_an_app_set_up_before_open_lines_is_pointed_at_the_softphone_line(
+    runner: CliRunner, twilio_account: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = exported(run(runner, *SETUP))
+    (app,) = twilio_account.account.applications.values()
+    app.voice_url, app.status_callback = f"{PUBLIC}/voice/incoming", ""  # an earlier set-up's
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    out = run(runner, *SETUP, "--dry-run")
+    assert f"TwiML App {app.sid} voice_url: {PUBLIC}/voice/incoming -> " in out
+    assert app.voice_url == f"{PUBLIC}/voice/incoming"
+    run(runner, *SETUP)
+    assert (app.voice_url, app.status_callback) == (
+        f"{PUBLIC}/voice/softphone-line",
+        f"{PUBLIC}/voice/open-line-status",
+    )
+    assert len(twilio_account.account.applications) == 1  # updated, not a second one
+    assert run(runner, *SETUP).startswith("nothing to change")
 
 
 def failed(runner: CliRunner, *args: str) -> str:

@@ -67,6 +67,7 @@ ROUTES = {
     "/voice/open-room",
     "/voice/announce",
     "/voice/open-line-status",
+    "/voice/softphone-line",
 }
 # Settings-only routes that only dial the fallback lines: they answer a bad signature too
 # (ivr/call/fallback.py), and must still change nothing.
@@ -125,6 +126,7 @@ TWILIO_FIELDS = [
     "ErrorCode",
     "ErrorUrl",
     "CallDuration",
+    "purpose",  # the softphone's Device.connect params (/voice/softphone-line)
 ]
 QUERY_ARGS = ["attempt", "empty", "agent", "call", "x", "attempt[]", "d", "s", "by"]
 forms = st.dictionaries(st.sampled_from(TWILIO_FIELDS) | st.text(_chars, max_size=8), hostile)

@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "e47c6e085e25b8da11af35c164aa9e250cbbd8de",
-    "rich": "6d77542ecf0bcca0247e353cb329af500f4d9288",
+    "plain": "e2bc8bb27d932e65d00c3c190f48ba982f193a0f",
+    "rich": "9381e8fe91840db856c694f1c7d24db82291f66a",
 }
 
 

@@ -10,7 +10,8 @@ What an operator's set-up reads and writes, as Twilio's API reference describes 
   returned only then; fetch. A Standard key authenticates every request except those to
   Accounts and Keys, which need the account's own credentials (or a Main key);
 - Applications (https://www.twilio.com/docs/usage/api/applications): list (FriendlyName
-  filter), create, fetch; at most 1000 per account.
+  filter), create, fetch, update (VoiceUrl, StatusCallback, ...); at most 1000 per account.
+  A Voice SDK's outgoing call runs the app's Voice URL (Simulator.client_call).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ROUTES = [
     ("GET", re.compile(_PREFIX + r"/Applications\.json$"), "list_applications"),
     ("POST", re.compile(_PREFIX + r"/Applications\.json$"), "create_application"),
     ("GET", re.compile(_PREFIX + r"/Applications/(?P<ap>AP\w+)\.json$"), "fetch_application"),
+    ("POST", re.compile(_PREFIX + r"/Applications/(?P<ap>AP\w+)\.json$"), "update_application"),
     ("DELETE", re.compile(_PREFIX + r"/Applications/(?P<ap>AP\w+)\.json$"), "delete_application"),
 ]
 MAIN_ONLY = {"fetch_account", "create_key", "fetch_key", "delete_key"}  # refused to a Standard key
@@ -57,6 +59,7 @@ _APP_FIELDS = {
     "VoiceMethod": "voice_method",
     "VoiceFallbackUrl": "voice_fallback_url",
     "StatusCallback": "status_callback",
+    "StatusCallbackMethod": "status_callback_method",
 }
 
 
@@ -77,6 +80,7 @@ class Application:
     voice_method: str = "POST"
     voice_fallback_url: str = ""
     status_callback: str = ""
+    status_callback_method: str = "POST"
 
 
 @dataclass
@@ -261,6 +265,16 @@ class AccountApi:
         if app is None:
             self._raise(404, 20404, f"The requested resource Application {ap} was not found")
         assert app is not None
+        return 200, self.application_json(app)
+
+    def update_application(self, form: Mapping[str, Any], ap: str) -> tuple[int, dict[str, Any]]:
+        app = self.sim.account.applications.get(ap)
+        if app is None:
+            self._raise(404, 20404, f"The requested resource Application {ap} was not found")
+        assert app is not None
+        for name, attr in _APP_FIELDS.items():
+            if name in form:
+                setattr(app, attr, _first(form, name))
         return 200, self.application_json(app)
 
     def delete_application(self, form: Mapping[str, Any], ap: str) -> tuple[int, dict[str, Any]]:

@@ -12,7 +12,7 @@ signed webhooks to the app, every call's state kept. Endpoints of its own under 
 | `GET /local/sessions/<id>` | a follower's calls as they stand; keeps them alive (`?open=1`) |
 | `DELETE /local/sessions/<id>` | the follower is gone: its callers hang up |
 | `POST /local/phones` (JSON) | agents' phones: seconds to answer, seconds of talk, open line |
-| `POST /local/clients/<identity>` | a console's phone: beat (`button=on`) or a button |
+| `POST /local/clients/<identity>` | a console's phone: a beat (`on`), a button, `connect` |
 | `POST /local/rest` (JSON `down`) | the REST API's outage: every request answers 503 (20503) |
 | `GET /local` | what it is: the hotline's number, the app's URL, calls live |
 
@@ -44,6 +44,7 @@ from werkzeug.exceptions import HTTPException, NotFound, Unauthorized
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from ivr.simulator.core.account import Application
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, Input, People, VirtualCaller
 from ivr.simulator.core.rest import RestApi, _body
@@ -196,12 +197,8 @@ class LocalTwilio:
         )
         self.app_url = app_url.rstrip("/")
         self.number = number
-        self.sim.add_number(
-            number,
-            f"{self.app_url}/voice/incoming",
-            status_callback=f"{self.app_url}/voice/status",
-            fallback_url=f"{self.app_url}/voice/fallback",
-        )
+        self._hotline_number()
+        self.app_sid = self._softphone_app()
         self.rest = RestApi(self.sim, self.sim.sched.post)
         self.clients: dict[str, Client] = {}
         self.sessions: dict[str, _Session] = {}
@@ -209,6 +206,28 @@ class LocalTwilio:
         # the first ring, not from the join (4 s later: a 3 s answer, the 1 s whisper)
         self.rooms_of: dict[str, set[str]] = {}
         self._urls = _URLS
+
+    def _hotline_number(self) -> None:
+        """The hotline's number, its webhooks on the app as `silverline twilio setup` sets them."""
+        self.sim.add_number(
+            self.number,
+            f"{self.app_url}/voice/incoming",
+            status_callback=f"{self.app_url}/voice/status",
+            fallback_url=f"{self.app_url}/voice/fallback",
+        )
+
+    def _softphone_app(self) -> str:
+        """The consoles' TwiML App, as `silverline twilio setup` makes it: a Device's outgoing
+        call (`connect`) runs its Voice URL, its end goes to its StatusCallback."""
+        app = Application(
+            "AP" + "0" * 32,
+            self.sim.now(),
+            friendly_name="Silverline softphone",
+            voice_url=f"{self.app_url}/voice/softphone-line",
+            status_callback=f"{self.app_url}/voice/open-line-status",
+        )
+        self.sim.account.applications[app.sid] = app
+        return app.sid
 
     # -- the time line ------------------------------------------------------------------
 
@@ -391,6 +410,10 @@ class LocalTwilio:
         client = self.clients.setdefault(identity, Client(self.sim.now()))
         if button == "on":
             client.seen = self.sim.now()
+        elif button == "connect":  # Device.connect: the TwiML App's Voice URL, its params
+            client.seen = self.sim.now()
+            purpose = request.form.get("purpose", "")
+            self.sim.client_call(identity, self.app_sid, {"purpose": purpose} if purpose else {})
         elif button in BUTTONS:
             if leg_sid not in self._legs_to(f"client:{identity}"):
                 return 409, {"error": "that call is not ringing or talking on this phone"}

@@ -174,6 +174,30 @@ class Simulator:
         self._procs[leg.sid] = self.sched.spawn(outbound)
         return leg
 
+    def client_call(self, identity: str, app_sid: str, params: dict[str, str]) -> Leg:
+        """A Voice SDK Device's outgoing call (Device.connect): run the TwiML App's Voice URL.
+
+        The Device connects to Twilio, which requests the Voice URL of the TwiML App its
+        token names (https://www.twilio.com/docs/voice/sdks) with the connect's `params`
+        ("key:value pairs to be sent to the TwiML app",
+        https://twilio.github.io/twilio-voice.js/interfaces/Device.ConnectOptions.html) beside
+        the usual ones; From is client:<identity> and the call's end goes to the app's
+        StatusCallback (https://www.twilio.com/docs/usage/api/applications). Its Direction is
+        "inbound", as for a call to a number (docs/real-network.md); the Device is the agent.
+        """
+        app = self.account.applications[app_sid]
+        address = f"client:{identity}"
+        leg = self.new_leg(
+            address, params.get("To", ""), "inbound", "agent", self.people.reach(address)
+        )
+        leg.status = "ringing"
+        leg.status_callback = app.status_callback or None
+        leg.status_callback_method = app.status_callback_method
+        leg.fallback_url = app.voice_fallback_url or None
+        extra = {**params, "ApplicationSid": app.sid}
+        self._start(leg, Fetch(app.voice_url, app.voice_method, extra))
+        return leg
+
     def new_leg(
         self,
         from_: str,

@@ -89,6 +89,8 @@
     var on = toggle.getAttribute("aria-checked") !== "true";
     var body = new URLSearchParams();
     body.append("on", on ? "1" : "0");
+    // the console's phone connects the line itself (phone.js): REST leaves it to the phone
+    if (on && window.silverlineLine && window.silverlineLine.canConnect()) { body.append("device", "1"); }
     body.append("csrf_token", csrf);
     toggle.disabled = true;
     fetch("/agent/open-line", {
@@ -166,6 +168,8 @@
       event.preventDefault();
       var body = new URLSearchParams();
       body.append("state", button.value);
+      // a wanted open line is connected by the console's phone itself (phone.js)
+      if (window.silverlineLine && window.silverlineLine.canConnect()) { body.append("device", "1"); }
       body.append("csrf_token", csrf);
       form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       fetch(form.getAttribute("action"), {

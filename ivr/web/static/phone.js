@@ -21,6 +21,28 @@
   // ringing, and "End call" takes the caller off through the server, keeping the line.
   var line = { wanted: false, state: "off", leg: "" };
   var lineCall = null;  // the Voice SDK's call that is the open line
+  // The softphone connects the line itself: an outgoing call through the TwiML App
+  // (Device.connect with params naming the purpose, answered by /voice/softphone-line into
+  // the agent's room). `connectLine` is set once the phone can; a line the server placed
+  // through REST (a leg to take) is the fallback when it cannot.
+  var connectLine = null;
+  var dialling = false;  // a connect is on its way or up
+  window.silverlineLine = { canConnect: function () { return !!connectLine; } };
+
+  function lineFailed() {
+    dialling = false;
+    post("/agent/open-line", { on: "1", device: "failed" }).catch(function () { /* next beat */ });
+  }
+
+  // Connect the line when it is wanted, not placed and not on its way.
+  function maybeConnect() {
+    if (!connectLine || dialling || lineCall || !line.wanted || line.state !== "connecting" ||
+        line.leg) {
+      return;
+    }
+    dialling = true;
+    connectLine();
+  }
   var lastState = null;  // the console's state last seen
 
   function byId(id) { return document.getElementById(id); }
@@ -200,6 +222,16 @@
       });
       device.register();
       window.silverlinePhone = device;
+      connectLine = function () {
+        device.connect({ params: { purpose: "open-line" } }).then(function (call) {
+          lineCall = call;
+          call.on("disconnect", function () { if (lineCall === call) { lineCall = null; dialling = false; } });
+          call.on("error", function (error) { showError(explain(error)); });
+          call.on("cancel", lineFailed);
+          call.on("reject", lineFailed);
+        }).catch(function (error) { showError(explain(error)); lineFailed(); });
+      };
+      maybeConnect();
     }).catch(function (error) { setReg("error", texts.no_token); showError(error.message); });
     checkMicrophone();
   }
@@ -281,6 +313,14 @@
       }
     }
 
+    if (local) {  // the local Twilio's Device.connect: an outgoing call to its TwiML App
+      connectLine = function () {
+        post("/agent/phone", { button: "connect", purpose: "open-line" }).then(function (data) {
+          follow(data);
+          watch(true);  // seen open within WATCH_MS
+        }).catch(lineFailed);
+      };
+    }
     beat();
     window.setInterval(beat, cfg.beat_s * 1000);
     document.addEventListener("agent-state", function (event) {
@@ -318,7 +358,10 @@
   document.addEventListener("agent-state", function (event) {
     lastState = event.detail;
     line = event.detail.line || line;
+    // connected, or no longer wanted: a later "connecting" with no leg may connect again
+    if (!line.wanted || line.state === "open") { dialling = false; }
     showLineCall();
+    maybeConnect();
   });
   wire();
   followWrapUp();

@@ -27,15 +27,37 @@ function F.line_down(p, st, leg)
   return sid
 end
 
--- arg.ev 'placed': the call flow placed the agent's open line, leg arg.leg; 'failed': it could
--- not (the claim of OPS.lines given back); 'down': leg arg.leg ended (F.line_down).
+-- arg.ev 'placed': the call flow placed the agent's open line, leg arg.leg (out.close = the
+-- leg when the agent's own softphone got there first: two legs never wait in one room);
+-- 'device': the agent's softphone is about to connect the line itself (the claim OPS.lines
+-- makes, made or renewed, so the ticker leaves it to the softphone for 30 s, then places it
+-- by REST; a REST leg being placed meanwhile still becomes the line);
+-- 'dialled': the softphone's leg arg.leg reached the app (out.ok = 1 if it is now the line:
+-- the agent wants one, is signed in and has none placed); 'failed': it could not be placed
+-- (the claim given back); 'down': leg arg.leg ended (F.line_down).
 function OPS.open_line()
   local p = F.get_profile(arg.id)
   if not p then return {err = 'unknown agent ' .. arg.id} end
   local st, out = F.get_state(arg.id), {}
+  local op = st.op or ''
   if arg.ev == 'placed' then
-    st.op = arg.leg
-    F.put_state(p.id, st)
+    if op ~= '' and op ~= '?' and op ~= arg.leg then
+      out.close = arg.leg
+    else
+      st.op = arg.leg
+      F.put_state(p.id, st)
+    end
+  elseif arg.ev == 'device' then
+    if (op == '' or op == '?') and p.persistent and st.s ~= 'offline' then
+      st.op, st.ot = '?', now
+      F.put_state(p.id, st)
+    end
+  elseif arg.ev == 'dialled' then
+    if (op == '' or op == '?') and p.persistent and st.s ~= 'offline' then
+      st.op = arg.leg
+      F.put_state(p.id, st)
+      out.ok = 1
+    end
   elseif arg.ev == 'failed' then
     if st.op == '?' then st.op = nil end
     F.put_state(p.id, st)
