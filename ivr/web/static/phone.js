@@ -268,6 +268,7 @@
   var WATCH_MS = 400;
 
   function startDemo() {
+    var local = !!cfg.local;  // the server says whether a local Twilio takes the phone
     var watching = null;
 
     function follow(data) {
