@@ -9,6 +9,7 @@ from routing.governance.privacy import PersonalData
 from routing.governance.users import Users
 from routing.keys import Keys
 from routing.outbound.campaigns import Campaigns
+from routing.outbound.pacing import Pacing
 from routing.outbound.visits import Visits
 from routing.queues.abandoned import Abandoned
 from routing.queues.agents import Agents
@@ -59,4 +60,5 @@ class Engine:
         self.campaigns = Campaigns(redis, clock, settings, self.keys)
         self.privacy = PersonalData(self.directory, self.campaigns)
         self.visits = Visits(self.campaigns, self.router, self.directory, clock)
+        self.pacing = Pacing(redis, clock, self.keys)
         self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

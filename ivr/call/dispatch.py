@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, Response, after_this_request, current_app, has_request_context
+from twilio.base.exceptions import TwilioException
 
 from ivr import services
 from ivr.call.agent_leg import agent_twiml, line_twiml
@@ -26,6 +27,11 @@ from routing.engine import Engine
 from routing.queues.router import LegClaim, Offer
 
 log = logging.getLogger("silverline.dispatch")
+# After an agent's leg could not be placed, new callers are connected by <Dial> for this long:
+# a caller answered into their room waits there until REST places the leg (nothing but REST
+# can take them out of it), so while REST is in trouble nobody more is sent there. Three
+# ticker beats: a short blip costs three seconds of the classic path, no more.
+REST_TROUBLE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,19 @@ class Dispatcher:
             elif self.telephony.enabled:
                 self._pull(offer, f"{root}/voice/connect")
 
+    def may_ring(self) -> bool:
+        """Take one of the account's calls per second for an agent's leg, placed now; False:
+        it would wait in Twilio's CPS queue, and the caller is better connected by <Dial>,
+        which is not limited (routing/outbound/pacing.py)."""
+        return self.engine.pacing.take("agent", self.telephony.calls_per_second)
+
     def _ring_and_pull(self, offer: Offer, root: str) -> None:
         """Ring the agent, and bring a caller who waits in the queue into their room.
 
         Nothing when another request has rung them (the caller's own poll got there first:
-        they are in their room or on their way). A leg that could not be placed is tried again
-        at the next tick for a caller in their room; one in the queue is pulled to be
-        connected the classic way.
+        they are in their room or on their way). A leg that could not be placed (or would
+        wait for the account's calls per second) is tried again at the next tick for a caller
+        in their room; one in the queue is pulled to be connected the classic way.
         """
         ring = self.ring_agent(offer, root)
         if ring.outcome == "rung" and not ring.in_room:
@@ -92,7 +104,7 @@ class Dispatcher:
         offer only one rings the agent. `joining`: this request puts the caller in their room
         whatever happens, which a refused claim records.
         """
-        router, settings = self.engine.router, self.engine.settings
+        router = self.engine.router
         claim = (
             LegClaim("claimed", False)
             if offer.leg_claimed
@@ -100,18 +112,45 @@ class Dispatcher:
         )
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
+        if not offer.leg_claimed and not claim.in_room and not self.may_ring():
+            # a caller in their room has no other way to their agent: rung whatever the wait
+            return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
+        return self.place_leg(offer, root, claim.in_room)
+
+    def place_leg(self, offer: Offer, root: str, in_room: bool = True) -> Ring:
+        """Place the claimed leg for `offer` (its CPS second taken); a create that went
+        unanswered is settled by looking for the leg (Telephony.find_leg), so that an agent
+        never rings twice for one caller."""
+        router, settings = self.engine.router, self.engine.settings
         query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
-        leg = self.telephony.call_agent(
-            offer.agent.contact,
-            self.telephony.caller_id,
+        contact, caller_id = offer.agent.contact, self.telephony.caller_id
+        made = self.telephony.call_agent(
+            contact,
+            caller_id,
             agent_twiml(offer, root, settings.ivr.whisper),  # no webhook at their pick-up
             f"{root}/voice/agent-status?{query}",
             settings.routing.dial_timeout,
         )
+        leg = made.sid or (self._settle(contact, caller_id) if made.unknown else None)
         if leg is None:
+            self.engine.pacing.hold_off(REST_TROUBLE_S, self.telephony.calls_per_second)
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
-        return Ring("rung", claim.in_room)
+        return Ring("rung", in_room)
+
+    def _settle(self, contact: str, caller_id: str) -> str | None:
+        """The leg a create that went unanswered made, if Twilio made one; older live legs
+        from the hotline to the same phone are orphans of such creates, and are ended."""
+        try:
+            leg, orphans = self.telephony.find_leg(contact, caller_id)
+        except (TwilioException, OSError) as exc:
+            # REST cannot say: no leg is recorded, so a leg that did ring and joins the room
+            # is hung up on as an orphan (conference.room_status) and the agent is rung anew
+            log.warning("could not look for the leg placed to %s: %s", contact, exc)
+            return None
+        for orphan in orphans:
+            self.telephony.end(orphan)
+        return leg
 
     def _pull(self, offer: Offer, url: str) -> bool:
         """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""
@@ -148,7 +187,7 @@ class Dispatcher:
                     line_twiml(agent, root),
                     f"{root}/voice/open-line-status?{query}",
                     settings.routing.dial_timeout,
-                )
+                ).sid
             if leg is None:
                 failed = True
                 router.open_line(agent.id, "failed")
@@ -161,6 +200,10 @@ class Dispatcher:
         query = urlencode({"call": offer.call_sid})
         if offer.campaign:
             self._place_visit(offer, root, query)
+            return
+        if not self.engine.pacing.take("callback", self.telephony.calls_per_second):
+            # the agent stays reserved; the next tick offers it again (agent legs go first)
+            self.engine.router.ring_later(offer.call_sid, offer.agent.id)
             return
         sid = None
         if offer.caller_number:
@@ -218,6 +261,19 @@ def conference_enabled() -> bool:
 
 def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
     return dispatcher().ring_agent(offer, root, joining=joining)
+
+
+def may_ring() -> bool:
+    """`Dispatcher.may_ring` for the app in context."""
+    return dispatcher().may_ring()
+
+
+def ring_after_answer(offer: Offer, base: str | None = None) -> None:
+    """Place the claimed leg for `offer` once the webhook has answered: the caller's first
+    answer never waits for REST (up to twilio.rest_timeout). A leg that could not be placed
+    leaves the caller in their room, offered again at the next tick (Router.leg_failed)."""
+    root, run = base or public_base(), dispatcher()
+    _later(lambda: run.place_leg(offer, root))
 
 
 def _later(job: Callable[[], object]) -> None:
