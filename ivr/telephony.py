@@ -125,17 +125,15 @@ class Telephony:
 
         How a create whose answer never came is settled: an agent has at most one offer at a
         time, so a live call from the hotline to their phone is the leg for that offer, and
-        any other one is an orphan to end. Read with Twilio's list filters To, From and Status
+        any other one is an orphan to end. Read with Twilio's list filters To and From
         (https://www.twilio.com/docs/voice/api/call-resource#read-multiple-call-resources).
         Raises OSError or TwilioException when REST cannot say.
         """
         if self._client is None:
             return None, []
-        found: list[tuple[str, str]] = []
-        for status in _PENDING:
-            for call in self._client.calls.list(to=to, from_=from_, status=status, limit=20):
-                found.append((str(call.date_created or ""), str(call.sid)))
-        sids = [sid for _, sid in sorted(found, reverse=True)]
+        # one request, newest calls first; a live leg is among the newest of its phone's
+        calls = self._client.calls.list(to=to, from_=from_, limit=20)
+        sids = [str(call.sid) for call in calls if str(call.status) in _PENDING]
         return (sids[0], sids[1:]) if sids else (None, [])
 
     def announce(self, room_sid: str, call_sid: str, url: str) -> bool:

@@ -113,8 +113,18 @@ class Dispatcher:
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
         if not offer.leg_claimed and not claim.in_room and not self.may_ring():
-            # a caller in their room has no other way to their agent: rung whatever the wait
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
+        if claim.in_room and not offer.leg_claimed:
+            # Rung again for a caller in their room: an earlier create may have gone
+            # unanswered yet rung (it is not recorded). Look first: a second create would
+            # be a second leg; with REST unable to say, try again next tick. The caller has
+            # no other way to their agent, so no CPS second is asked for.
+            known, leg = self._settle(offer.agent.contact, self.telephony.caller_id)
+            if leg is not None:
+                router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
+                return Ring("rung", True)
+            if not known:
+                return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         return self.place_leg(offer, root, claim.in_room)
 
     def place_leg(self, offer: Offer, root: str, in_room: bool = True) -> Ring:
@@ -131,26 +141,26 @@ class Dispatcher:
             f"{root}/voice/agent-status?{query}",
             settings.routing.dial_timeout,
         )
-        leg = made.sid or (self._settle(contact, caller_id) if made.unknown else None)
+        leg = made.sid or (self._settle(contact, caller_id)[1] if made.unknown else None)
         if leg is None:
             self.engine.pacing.hold_off(REST_TROUBLE_S, self.telephony.calls_per_second)
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
         return Ring("rung", in_room)
 
-    def _settle(self, contact: str, caller_id: str) -> str | None:
-        """The leg a create that went unanswered made, if Twilio made one; older live legs
-        from the hotline to the same phone are orphans of such creates, and are ended."""
+    def _settle(self, contact: str, caller_id: str) -> tuple[bool, str | None]:
+        """Whether REST could say, and the leg a create that went unanswered made, if Twilio
+        made one; older live legs from the hotline to the same phone are orphans of such
+        creates, and are ended."""
         try:
             leg, orphans = self.telephony.find_leg(contact, caller_id)
         except (TwilioException, OSError) as exc:
-            # REST cannot say: no leg is recorded, so a leg that did ring and joins the room
-            # is hung up on as an orphan (conference.room_status) and the agent is rung anew
+            # no leg is recorded: the next ring for this caller looks again before creating
             log.warning("could not look for the leg placed to %s: %s", contact, exc)
-            return None
+            return False, None
         for orphan in orphans:
             self.telephony.end(orphan)
-        return leg
+        return True, leg
 
     def _pull(self, offer: Offer, url: str) -> bool:
         """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""

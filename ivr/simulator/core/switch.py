@@ -214,15 +214,8 @@ class Simulator:
     def _outbound(
         self, leg: Leg, target: Target, timeout: int, detect: str, queued_s: float = 0.0
     ) -> Steps:
-        if queued_s > 0:
-            leg.status = "queued"
-            try:
-                yield queued_s
-            except Interrupt as stop:  # canceled or ended while still in the CPS queue
-                if not isinstance(stop.cause, HungUp):
-                    raise
-                self.finish(leg, "canceled")
-                return
+        if queued_s > 0 and not (yield from self._queued(leg, queued_s)):
+            return
         leg.status = "ringing"
         self._callback(leg, "ringing")
         leg.hear(self.now(), "event", f"ringing {leg.to}")
@@ -253,6 +246,18 @@ class Simulator:
             by = _answered_by(answers, detect)
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
+
+    def _queued(self, leg: Leg, seconds: float) -> Steps:
+        """Wait in the account's CPS queue; False if the call was canceled meanwhile."""
+        leg.status = "queued"
+        try:
+            yield seconds
+        except Interrupt as stop:
+            if not isinstance(stop.cause, HungUp):
+                raise
+            self.finish(leg, "canceled")
+            return False
+        return True
 
     # -- REST -------------------------------------------------------------------------
 
@@ -345,7 +350,12 @@ class Simulator:
         """Fetch and run documents from `target` on; return an Outcome, a status, or None."""
         current: Target | None = target
         while current is not None:
+            self.documents.waited = 0.0
             fetched = self.documents.fetch(leg, current, context, extra)
+            if self.documents.waited > 0:
+                # the caller hears nothing while the server works on its answer (REST inside
+                # a webhook, say): the document runs that much later
+                yield self.documents.waited
             if isinstance(fetched, str):  # an error outcome
                 return fetched
             if isinstance(fetched, Fetch):  # the fallback URL
