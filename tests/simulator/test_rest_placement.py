@@ -16,6 +16,7 @@ from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
+from routing.exceptions import SettingsError
 from tests.conftest import CLUSTER
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
@@ -123,3 +124,48 @@ def test_a_second_leg_of_the_same_agent_is_ended_when_it_joins_the_room(
     for other in rung:
         if other.sid != info.agent_leg:
             assert other.ended and (other.answered_at is None or other.duration() < 2), talked
+
+
+def _ring_waits(off: Offline) -> list[float]:
+    """For each agent's leg created through REST: seconds between its create and its ringing."""
+    waits = []
+    for leg in off.sim.legs.values():
+        if leg.direction == "outbound-api" and leg.to.startswith("client:"):
+            rang = [x.at for x in leg.transcript if x.kind == "event" and x.text.startswith("ring")]
+            waits.append(rang[0] - leg.created_at)
+    return waits
+
+
+def test_no_agents_leg_waits_for_the_accounts_calls_per_second(hotline: Offline) -> None:
+    # Three seniors within a second, three agents free, an account of 1 call a second: each
+    # create answered with a QueueTime, the second and third agents rang 1 s and 2 s late.
+    # Past the first, the callers are connected by <Dial>, which Twilio does not limit.
+    agents = [
+        hotline.add_agent(f"a{i}", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
+        for i in range(3)
+    ]
+    hotline.engine.directory.save(
+        Customer("c2", "王婆", date(1950, 1, 1), "mandarin", ("+8613800000002",))
+    )
+    hotline.engine.directory.save(
+        Customer("c3", "李伯", date(1951, 1, 1), "mandarin", ("+8613800000003",))
+    )
+    callers = [
+        hotline.call(VirtualCaller(number, hotline.sim.rng), delay=0.3 * i)
+        for i, number in enumerate((SENIOR, "+8613800000002", "+8613800000003"))
+    ]
+    hotline.run()
+    assert not hotline.sim.faults
+    assert _ring_waits(hotline) and max(_ring_waits(hotline)) == 0.0, _ring_waits(hotline)
+    queue_times = [
+        r for r in hotline.rest.api.requests if r[0] == "POST" and r[1].endswith("/Calls.json")
+    ]
+    assert len(queue_times) == 1  # one agent leg a second: the others by <Dial>
+    assert all(c.bridged_at is not None for c in callers)
+    assert sum(a.calls for a in agents) == 3
+    assert all(c.bridged_at - c.created_at < 12.0 for c in callers if c.bridged_at)
+
+
+def test_calls_per_second_is_checked_at_start_up(redis_url: str, clock: FixedClock) -> None:
+    with pytest.raises(SettingsError, match="twilio.calls_per_second"):
+        _hotline(redis_url, clock, **{"twilio.calls_per_second": -1})
