@@ -76,11 +76,12 @@ class Dispatcher:
             elif self.telephony.enabled:
                 self._pull(offer, f"{root}/voice/connect")
 
-    def may_ring(self) -> bool:
+    def may_ring(self, senior: bool) -> bool:
         """Take one of the account's calls per second for an agent's leg, placed now; False:
         it would wait in Twilio's CPS queue, and the caller is better connected by <Dial>,
-        which is not limited (routing/outbound/pacing.py)."""
-        return self.engine.pacing.take("agent", self.telephony.calls_per_second)
+        which is not limited (routing/outbound/pacing.py). Seniors' legs go first."""
+        kind = "senior" if senior else "agent"
+        return self.engine.pacing.take(kind, self.telephony.calls_per_second)
 
     def _ring_and_pull(self, offer: Offer, root: str) -> None:
         """Ring the agent, and bring a caller who waits in the queue into their room.
@@ -112,7 +113,7 @@ class Dispatcher:
         )
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
-        if not offer.leg_claimed and not claim.in_room and not self.may_ring():
+        if not offer.leg_claimed and not claim.in_room and not self.may_ring(offer.senior):
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         if claim.in_room and not offer.leg_claimed:
             # Rung again for a caller in their room: an earlier create may have gone
@@ -208,12 +209,14 @@ class Dispatcher:
 
     def _place_callback(self, offer: Offer, root: str) -> None:
         query = urlencode({"call": offer.call_sid})
+        kind = "visit" if offer.campaign else "callback"
+        if not self.engine.pacing.take(kind, self.telephony.calls_per_second):
+            # the agent stays reserved; the next tick offers it again (agent legs go first,
+            # call-backs next, visits last: routing/outbound/pacing.py)
+            self.engine.router.ring_later(offer.call_sid, offer.agent.id)
+            return
         if offer.campaign:
             self._place_visit(offer, root, query)
-            return
-        if not self.engine.pacing.take("callback", self.telephony.calls_per_second):
-            # the agent stays reserved; the next tick offers it again (agent legs go first)
-            self.engine.router.ring_later(offer.call_sid, offer.agent.id)
             return
         sid = None
         if offer.caller_number:
@@ -273,9 +276,9 @@ def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
     return dispatcher().ring_agent(offer, root, joining=joining)
 
 
-def may_ring() -> bool:
+def may_ring(senior: bool) -> bool:
     """`Dispatcher.may_ring` for the app in context."""
-    return dispatcher().may_ring()
+    return dispatcher().may_ring(senior)
 
 
 def ring_after_answer(offer: Offer, base: str | None = None) -> None:

@@ -4,9 +4,10 @@
 -- KEYS[1] when the account's next created call starts without waiting ({p}:cps, ms)
 -- ARGV[1] now (ms)
 -- ARGV[2] the gap between created calls (ms): 1000 / twilio.calls_per_second
--- ARGV[3] the idle time this kind needs first (ms): 0 for an agent's leg, one gap for a
---         call-back, two for a return visit, so that under load the free seconds go to
---         agent legs first, call-backs next, visits last
+-- ARGV[3] the idle time this kind needs first (ms): 0 for a senior's agent leg, one gap for
+--         another caller's, two for a call-back, three for a return visit, so that under load
+--         the free seconds go to agent legs first (seniors' first), call-backs next, visits
+--         last
 -- ARGV[4] (optional) hold every create off for this long (ms) instead: REST is in trouble
 -- Returns 1 taken (KEYS[1] moved one gap on), 0 refused (the call would wait in Twilio's
 -- queue, or a higher kind may need the second).

@@ -4,8 +4,8 @@ Twilio queues the calls an account creates through REST at its CPS (1 by default
 calls and <Dial> are not limited: https://www.twilio.com/docs/voice/api/call-resource,
 "Calls Per Second"). A queued agent leg is a caller kept waiting, so Silverline paces its own
 creates under the limit: a create is taken only when it would not wait, agent legs before
-call-backs before return visits (routing/lua/pace.lua), and the call flow connects a caller
-another way when their agent's leg is refused (the classic <Dial>).
+call-backs before return visits, seniors' legs before others' (routing/lua/pace.lua), and
+the call flow connects a caller another way when their agent's leg is refused (<Dial>).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from routing.keys import Keys
 from routing.scripts import lua_source
 from routing.store import RedisClient
 
-# How many gaps the account must have been idle before a kind may take a second
-KINDS = {"agent": 0, "callback": 1, "visit": 2}
+# How many gaps the account must have been idle before a kind may take a second: a senior's
+# agent leg first (the green channel), another caller's next, then call-backs, then visits
+KINDS = {"senior": 0, "agent": 1, "callback": 2, "visit": 3}
 
 
 class Pacing:

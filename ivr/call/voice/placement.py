@@ -32,7 +32,7 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
     # answer (dispatch.ring_after_answer), if the account's calls per second allow it now: a
     # leg that would wait in Twilio's CPS queue makes way for the classic <Dial> (not limited).
     conference = dispatch.conference_enabled()
-    slot = conference and dispatch.may_ring()
+    slot = conference and dispatch.may_ring(caller.senior)
     placement = engine().router.arrive(
         field("CallSid", 64), caller, queue, started(), claim=conference, room=slot
     )
@@ -55,6 +55,12 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
     if conference and _to_room(placement, slot):
         who = (caller.dialect, caller.senior)
         return reply(room(VoiceResponse(), placement.call_sid, prompt, who))
+    if conference and caller.senior:
+        # No second was free for the agent's leg: the senior's phone rings on until the agent
+        # answers (<Dial answerOnBridge> first), a person at once, as the room would have cut
+        # the greeting at the agent's arrival. Measured at 3 calls/s on a 1-CPS account:
+        # BENCHMARKS.md, "Calls per second".
+        return reply(dial_agent(VoiceResponse(), placement))
     vr = VoiceResponse()
     utter(vr, caller, prompt, params)
     return reply(dial_agent(vr, placement))
@@ -197,7 +203,7 @@ def _rung_for(offer: Offer) -> bool:
     the offer (whichever claimed the leg first; one leg per offer). False: <Dial> them, which
     holds the claim (no second leg), when no second is free to place a leg now."""
     router = engine().router
-    slot = dispatch.may_ring()
+    slot = dispatch.may_ring(offer.senior)
     claim = router.claim_leg(offer.call_sid, offer.agent.id, room=slot)
     if claim.outcome == "claimed" and slot:
         dispatch.ring_after_answer(replace(offer, leg_claimed=True))
