@@ -28,8 +28,9 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
 | `{p}:cps`                             | string | pacing.py (Lua)  | two gaps after the last   |
 |                                       |        |                  | created call (ms it frees)|
-| `{p}:softphone:<agent>`               | string | agents' consoles | registration_ttl after the|
-|                                       |        | (web/console)    | last beat ("registered")  |
+| `{p}:softphones`                      | hash   | softphones.py    | until removed (id -> JSON:|
+|                                       |        |                  | registered, kept away,    |
+|                                       |        |                  | last report ms)           |
 | `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
 |                                       |        |                  | last heartbeat            |
 | `{p}:session:<id>`                    | string | sessions.py      | 12 h, or until signed out |
@@ -195,10 +196,9 @@ class Keys:
         shared by every worker and instance (routing/outbound/pacing.py)."""
         return f"{self.prefix}:cps"
 
-    def softphone(self, agent_id: str) -> str:
-        """An agent's softphone registration, as the console last reported it; gone when the
-        console stops beating (routing/queues/agents.py, `registered`)."""
-        return f"{self.prefix}:softphone:{agent_id}"
+    def softphones(self) -> str:
+        """Each reporting agent's softphone: registered, and whether it keeps them away."""
+        return f"{self.prefix}:softphones"
 
     def session(self, session_id: str) -> str:
         """One signed-in session: the user's name, deleted when they sign out."""
