@@ -81,7 +81,8 @@ def test_the_callers_first_answer_never_waits_for_the_agents_leg(hotline: Offlin
     assert first_heard(leg) < 0.5, first_heard(leg)
     assert leg.bridged_at is not None and agent.calls == 1
     assert len(legs_to(hotline, "client:elder")) == 1
-    assert leg.bridged_at - leg.created_at < 5.0
+    # the leg exists once the create reaches Twilio (4 s), then rings 3 s, then the whisper
+    assert leg.bridged_at - leg.created_at <= 8.5
 
 
 def test_a_create_that_timed_out_gives_the_agent_one_leg_for_the_caller(
@@ -103,11 +104,13 @@ def test_a_create_that_timed_out_gives_the_agent_one_leg_for_the_caller(
     assert info is not None and info.state == "done" and info.agent_leg == ring.sid
 
 
-def test_a_second_leg_of_the_same_agent_is_ended_when_it_joins_the_room(
+def test_a_caller_is_not_rung_a_second_leg_when_the_create_and_its_look_up_time_out(
     hotline: Offline,
 ) -> None:
-    # A create that timed out and could not be looked up (REST away for the look-up too):
-    # the agent is rung again, and the first leg, if it rings through, is an orphan.
+    # REST too slow for the create and for the look-up after it: the caller waits in their
+    # room, and the next ring looks again before creating, finding the leg Twilio made.
+    # Before, the agent's phone rang once for the create nobody recorded, and again for each
+    # retry.
     hotline.sim.rest_latency_s = 6.0
     agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0, answer_delay_s=(3.0, 3.0))
     leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
@@ -115,15 +118,10 @@ def test_a_second_leg_of_the_same_agent_is_ended_when_it_joins_the_room(
     hotline.sim.rest_latency_s = 0.0
     hotline.run()
     assert not hotline.sim.faults
-    rung = legs_to(hotline, "client:elder")
+    [ring] = legs_to(hotline, "client:elder")
     assert leg.bridged_at is not None and agent.calls == 1
-    talked = [x for x in rung if x.bridged_at is not None or x.answered_at is not None]
     info = hotline.engine.router.call(leg.sid)
-    assert info is not None and info.state == "done"
-    # whatever rang, only the recorded leg stayed with the caller
-    for other in rung:
-        if other.sid != info.agent_leg:
-            assert other.ended and (other.answered_at is None or other.duration() < 2), talked
+    assert info is not None and info.state == "done" and info.agent_leg == ring.sid
 
 
 def _ring_waits(off: Offline) -> list[float]:

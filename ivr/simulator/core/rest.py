@@ -103,6 +103,9 @@ class RestApi(account.AccountApi):
         self.sim = sim
         self._act = act
         self.requests: list[tuple[str, str, dict[str, Any]]] = []  # what the app asked for
+        # seconds the request now handled took to reach Twilio (the in-process client's REST
+        # latency): a call it creates exists only from then on
+        self.in_flight_s = 0.0
 
     def handle(
         self, method: str, path: str, form: Mapping[str, Any], auth: tuple[str, str] | None
@@ -167,7 +170,7 @@ class RestApi(account.AccountApi):
             status_events=events,
             fallback_url=_one(form, "FallbackUrl") or None,
             machine_detection=_one(form, "MachineDetection"),
-            queued_s=queued_s,
+            queued_s=queued_s + self.in_flight_s,
         )
         return 201, {**self.call_json(leg), "queue_time": str(round(queued_s * 1000))}
 
@@ -537,8 +540,11 @@ class RestClient(HttpClient):  # type: ignore[misc]
             raise ConnectionRefusedError(f"the offline Twilio REST API is down ({uri})")
         path = urlsplit(uri).path
         form = {**(params or {}), **(data or {})}
+        wait = timeout if timeout is not None else self.timeout
+        latency = self.api.sim.rest_latency_s
+        self.api.in_flight_s = latency if wait is None else min(latency, wait)
         try:
-            self._network(timeout if timeout is not None else self.timeout)
+            self._network(wait)
         except TimeoutError:
             # A create whose answer never came may have been carried out all the same; the
             # docs say nothing of it, so the emulator takes the worse case: the call exists
