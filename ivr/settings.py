@@ -87,6 +87,9 @@ class Twilio:
     api_base_url: str = ""
     caller_id: str = "+861095500000"
     rest_timeout: float = 5.0
+    # The account's calls per second for calls created through REST (Twilio's default is 1);
+    # Silverline paces its own creates under it (routing/outbound/pacing.py). 0: no limit.
+    calls_per_second: float = 1.0
     local_port: int = 5001  # the local Twilio demo mode starts beside the server; 0: none
 
     @property
@@ -100,6 +103,11 @@ class Twilio:
             0 < self.rest_timeout <= 10,
             "twilio.rest_timeout",
             "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
+        )
+        require(
+            self.calls_per_second == 0 or 0.1 <= self.calls_per_second <= 100,
+            "twilio.calls_per_second",
+            "the account's CPS, from 0.1 to 100 (Twilio's default is 1), or 0 for no limit",
         )
         require(0 <= self.local_port <= 65535, "twilio.local_port", "a TCP port, or 0 for none")
         require(

@@ -4,9 +4,10 @@ ask how a call stands."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -40,12 +41,26 @@ def rest_client(settings: Settings, http_client: Any = None) -> Client:
     return client
 
 
+# A call ringing, or queued at the account's CPS: what a leg whose create went unanswered may
+# be by now (https://www.twilio.com/docs/voice/api/call-resource, "status")
+_PENDING = ("queued", "ringing", "in-progress")
+
+
+@dataclass(frozen=True)
+class Created:
+    """What became of a create: its CallSid, or none and whether Twilio may have made it."""
+
+    sid: str | None
+    unknown: bool = False  # no answer came (a timeout, a dropped connection): it may exist
+
+
 class Telephony:
     """twilio-python's REST client (`rest_client`), when credentials (or a simulator) are
     configured."""
 
     def __init__(self, settings: Settings, http_client: Any = None) -> None:
         self.caller_id = settings.twilio.caller_id  # the hotline's number, our calls' From
+        self.calls_per_second = settings.twilio.calls_per_second  # the account's CPS
         self.enabled = bool(
             settings.secrets.twilio_account_sid or settings.twilio.api_base_url or http_client
         )
@@ -92,8 +107,9 @@ class Telephony:
 
     def call_agent(
         self, to: str, from_: str, twiml: str, status_callback: str, timeout: int
-    ) -> str | None:
-        """Ring an agent (their leg runs `twiml` once they answer); its CallSid, or None.
+    ) -> Created:
+        """Ring an agent (their leg runs `twiml` once they answer): its CallSid, or none and
+        whether it may have been made all the same (`Created.unknown`: see `find_leg`).
 
         The TwiML goes inline (`Twiml`, at most 4,000 characters): Twilio runs it at the
         pick-up without fetching a URL
@@ -102,7 +118,23 @@ class Telephony:
         Timeout a created call is given, so that much less is asked for.
         """
         asked = max(1, timeout - RING_BUFFER_S)
-        return self._create(to, from_, {"twiml": twiml}, status_callback, asked)
+        return self._attempt(to, from_, {"twiml": twiml}, status_callback, asked)
+
+    def find_leg(self, to: str, from_: str) -> tuple[str | None, list[str]]:
+        """The newest live call from `from_` to `to` and any older ones; (None, []) if none.
+
+        How a create whose answer never came is settled: an agent has at most one offer at a
+        time, so a live call from the hotline to their phone is the leg for that offer, and
+        any other one is an orphan to end. Read with Twilio's list filters To and From
+        (https://www.twilio.com/docs/voice/api/call-resource#read-multiple-call-resources).
+        Raises OSError or TwilioException when REST cannot say.
+        """
+        if self._client is None:
+            return None, []
+        # one request, newest calls first; a live leg is among the newest of its phone's
+        calls = self._client.calls.list(to=to, from_=from_, limit=20)
+        sids = [str(call.sid) for call in calls if str(call.status) in _PENDING]
+        return (sids[0], sids[1:]) if sids else (None, [])
 
     def announce(self, room_sid: str, call_sid: str, url: str) -> bool:
         """Play the TwiML at `url` to one participant of a conference, the others hearing
@@ -157,8 +189,20 @@ class Telephony:
         **extra: str,
     ) -> str | None:
         """Place a call running `document` (url and method, or twiml)."""
+        return self._attempt(to, from_, document, status_callback, timeout, **extra).sid
+
+    def _attempt(
+        self,
+        to: str,
+        from_: str,
+        document: dict[str, str],
+        status_callback: str,
+        timeout: int,
+        **extra: str,
+    ) -> Created:
+        """Place a call running `document`: made, refused by Twilio, or unknown (no answer)."""
         if self._client is None:
-            return None
+            return Created(None)
         try:
             call = self._client.calls.create(
                 to=to,
@@ -170,10 +214,13 @@ class Telephony:
                 timeout=timeout,
                 **extra,
             )
-        except (TwilioException, OSError) as exc:
+        except TwilioRestException as exc:  # Twilio answered: no call was made
             log.warning("could not place a call: %s", exc)
-            return None
-        return str(call.sid)
+            return Created(None)
+        except (TwilioException, OSError) as exc:  # no answer: the call may exist
+            log.warning("placing a call went unanswered: %s", exc)
+            return Created(None, unknown=True)
+        return Created(str(call.sid))
 
     def call_status(self, call_sid: str) -> str | None:
         """The call's status as Twilio's Call resource gives it; None if it cannot be asked.

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, Response, after_this_request, current_app, has_request_context
+from twilio.base.exceptions import TwilioException
 
 from ivr import services
 from ivr.call.agent_leg import agent_twiml, line_twiml
@@ -26,6 +27,11 @@ from routing.engine import Engine
 from routing.queues.router import LegClaim, Offer
 
 log = logging.getLogger("silverline.dispatch")
+# After an agent's leg could not be placed, new callers are connected by <Dial> for this long:
+# a caller answered into their room waits there until REST places the leg (nothing but REST
+# can take them out of it), so while REST is in trouble nobody more is sent there. Three
+# ticker beats: a short blip costs three seconds of the classic path, no more.
+REST_TROUBLE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,20 @@ class Dispatcher:
             elif self.telephony.enabled:
                 self._pull(offer, f"{root}/voice/connect")
 
+    def may_ring(self, senior: bool) -> bool:
+        """Take one of the account's calls per second for an agent's leg, placed now; False:
+        it would wait in Twilio's CPS queue, and the caller is better connected by <Dial>,
+        which is not limited (routing/outbound/pacing.py). Seniors' legs go first."""
+        kind = "senior" if senior else "agent"
+        return self.engine.pacing.take(kind, self.telephony.calls_per_second)
+
     def _ring_and_pull(self, offer: Offer, root: str) -> None:
         """Ring the agent, and bring a caller who waits in the queue into their room.
 
         Nothing when another request has rung them (the caller's own poll got there first:
-        they are in their room or on their way). A leg that could not be placed is tried again
-        at the next tick for a caller in their room; one in the queue is pulled to be
-        connected the classic way.
+        they are in their room or on their way). A leg that could not be placed (or would
+        wait for the account's calls per second) is tried again at the next tick for a caller
+        in their room; one in the queue is pulled to be connected the classic way.
         """
         ring = self.ring_agent(offer, root)
         if ring.outcome == "rung" and not ring.in_room:
@@ -92,7 +105,7 @@ class Dispatcher:
         offer only one rings the agent. `joining`: this request puts the caller in their room
         whatever happens, which a refused claim records.
         """
-        router, settings = self.engine.router, self.engine.settings
+        router = self.engine.router
         claim = (
             LegClaim("claimed", False)
             if offer.leg_claimed
@@ -100,18 +113,55 @@ class Dispatcher:
         )
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
+        if not offer.leg_claimed and not claim.in_room and not self.may_ring(offer.senior):
+            return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
+        if claim.in_room and not offer.leg_claimed:
+            # Rung again for a caller in their room: an earlier create may have gone
+            # unanswered yet rung (it is not recorded). Look first: a second create would
+            # be a second leg; with REST unable to say, try again next tick. The caller has
+            # no other way to their agent, so no CPS second is asked for.
+            known, leg = self._settle(offer.agent.contact, self.telephony.caller_id)
+            if leg is not None:
+                router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
+                return Ring("rung", True)
+            if not known:
+                return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
+        return self.place_leg(offer, root, claim.in_room)
+
+    def place_leg(self, offer: Offer, root: str, in_room: bool = True) -> Ring:
+        """Place the claimed leg for `offer` (its CPS second taken); a create that went
+        unanswered is settled by looking for the leg (Telephony.find_leg), so that an agent
+        never rings twice for one caller."""
+        router, settings = self.engine.router, self.engine.settings
         query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
-        leg = self.telephony.call_agent(
-            offer.agent.contact,
-            self.telephony.caller_id,
+        contact, caller_id = offer.agent.contact, self.telephony.caller_id
+        made = self.telephony.call_agent(
+            contact,
+            caller_id,
             agent_twiml(offer, root, settings.ivr.whisper),  # no webhook at their pick-up
             f"{root}/voice/agent-status?{query}",
             settings.routing.dial_timeout,
         )
+        leg = made.sid or (self._settle(contact, caller_id)[1] if made.unknown else None)
         if leg is None:
+            self.engine.pacing.hold_off(REST_TROUBLE_S, self.telephony.calls_per_second)
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
-        return Ring("rung", claim.in_room)
+        return Ring("rung", in_room)
+
+    def _settle(self, contact: str, caller_id: str) -> tuple[bool, str | None]:
+        """Whether REST could say, and the leg a create that went unanswered made, if Twilio
+        made one; older live legs from the hotline to the same phone are orphans of such
+        creates, and are ended."""
+        try:
+            leg, orphans = self.telephony.find_leg(contact, caller_id)
+        except (TwilioException, OSError) as exc:
+            # no leg is recorded: the next ring for this caller looks again before creating
+            log.warning("could not look for the leg placed to %s: %s", contact, exc)
+            return False, None
+        for orphan in orphans:
+            self.telephony.end(orphan)
+        return True, leg
 
     def _pull(self, offer: Offer, url: str) -> bool:
         """Dequeue the caller's leg to `url` (REST), carrying the routing record's sid."""
@@ -148,7 +198,7 @@ class Dispatcher:
                     line_twiml(agent, root),
                     f"{root}/voice/open-line-status?{query}",
                     settings.routing.dial_timeout,
-                )
+                ).sid
             if leg is None:
                 failed = True
                 router.open_line(agent.id, "failed")
@@ -159,6 +209,12 @@ class Dispatcher:
 
     def _place_callback(self, offer: Offer, root: str) -> None:
         query = urlencode({"call": offer.call_sid})
+        kind = "visit" if offer.campaign else "callback"
+        if not self.engine.pacing.take(kind, self.telephony.calls_per_second):
+            # the agent stays reserved; the next tick offers it again (agent legs go first,
+            # call-backs next, visits last: routing/outbound/pacing.py)
+            self.engine.router.ring_later(offer.call_sid, offer.agent.id)
+            return
         if offer.campaign:
             self._place_visit(offer, root, query)
             return
@@ -218,6 +274,19 @@ def conference_enabled() -> bool:
 
 def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
     return dispatcher().ring_agent(offer, root, joining=joining)
+
+
+def may_ring(senior: bool) -> bool:
+    """`Dispatcher.may_ring` for the app in context."""
+    return dispatcher().may_ring(senior)
+
+
+def ring_after_answer(offer: Offer, base: str | None = None) -> None:
+    """Place the claimed leg for `offer` once the webhook has answered: the caller's first
+    answer never waits for REST (up to twilio.rest_timeout). A leg that could not be placed
+    leaves the caller in their room, offered again at the next tick (Router.leg_failed)."""
+    root, run = base or public_base(), dispatcher()
+    _later(lambda: run.place_leg(offer, root))
 
 
 def _later(job: Callable[[], object]) -> None:

@@ -234,6 +234,7 @@ class Router:
         started: datetime | None = None,
         entered: datetime | None = None,
         claim: bool = False,
+        room: bool = False,
     ) -> Placement:
         """Enter a caller in `queue` (a repeat returns the current placement, records nothing).
 
@@ -241,7 +242,8 @@ class Router:
         `entered`: the place in line (default now): a call-back booked for a caller who hung up
         keeps the time they first entered, as call-backs requested while waiting do.
         `claim`: an offer's agent leg is claimed in the same call (`claim_leg`), and the
-        offer says whether it was (`leg_claimed`).
+        offer says whether it was (`leg_claimed`); `room`: the caller goes to their room
+        whatever the claim's outcome (their leg is placed after the answer).
         """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
@@ -252,6 +254,7 @@ class Router:
             args["e"] = epoch_ms(entered)
         if claim:
             args["claim"] = 1
+            args["room"] = 1 if room else 0
         out = self._run("arrive", args)
         placement = self._placement(call_sid, out["placement"])
         if placement is None:  # the call is over; tell the caller where they were

@@ -213,13 +213,22 @@ def test_a_waiting_senior_is_pulled_into_their_room_when_an_agent_is_rung_for_th
 def test_when_the_agents_leg_cannot_be_placed_the_call_goes_the_classic_way(
     hotline: Offline,
 ) -> None:
+    # The first answer never waits for REST (issue 32, point 4), so the first caller is in
+    # their room before the leg fails; callers after them, while REST is in trouble, go the
+    # classic way, and the first is rung as soon as REST is back.
     hotline.sim.rest_down = True
     agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0)
-    leg = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    other = hotline.add_agent("other", {"senior"}, aht_s=40.0)
+    first = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
+    leg = hotline.call(VirtualCaller(OTHER_SENIOR, hotline.sim.rng), delay=1.0)
+    hotline.run(until=20)
+    assert agent_legs(hotline) == [] and first.bridged_at is None
+    assert any(e.startswith("connected to client:") for e in events(leg))
+    hotline.sim.rest_down = False
     hotline.run()
     assert not hotline.sim.faults
-    assert agent_legs(hotline) == [] and "connected to client:elder" in events(leg)
-    assert agent.calls == 1 and seniors(hotline).connected == 1
+    assert first.bridged_at is not None and len(agent_legs(hotline)) == 1
+    assert agent.calls + other.calls == 2 and seniors(hotline).connected == 2
 
 
 class _RedisAwayFor:

@@ -158,6 +158,8 @@ def agent_status() -> Response:
     """The agent's leg ended: talked (done), or missed (the caller's next agent is rung)."""
     eng = engine()
     status = request.form.get("CallStatus", "")[:32]
+    if status in _DONE and _orphan(request.form.get("CallSid", "")[:64]):
+        return reply(VoiceResponse())  # not the leg of this offer: its end changes nothing
     if status in _DONE:
         duration = request.form.get("CallDuration", "")[:16]
         placement, offers = eng.router.dial_result_tick(
@@ -192,6 +194,15 @@ def room_status() -> Response:
     return reply(VoiceResponse())
 
 
+def _orphan(leg: str) -> bool:
+    """A leg of a create whose answer never came, other than the one recorded for the offer
+    (dispatch.Dispatcher.place_leg): an agent has one leg per caller, never two."""
+    if not leg:
+        return False
+    info = engine().router.call(_arg("call"))
+    return info is not None and info.agent_leg not in ("", leg) and info.agent_id == _arg("agent")
+
+
 def _alone(event: str, joiner: str, info: CallInfo | None) -> bool:
     """An agent joined a room nobody will come to: the offer their leg was placed for is no
     longer theirs (the caller hung up, or it was withdrawn). Their leg runs its TwiML with no
@@ -203,6 +214,8 @@ def _alone(event: str, joiner: str, info: CallInfo | None) -> bool:
         return False
     if info is not None and joiner in (info.call_sid, info.leg):
         return False  # the caller's own arrival
+    if info is not None and info.agent_leg not in ("", joiner):
+        return True  # a second leg of this agent's (a create that timed out): the orphan
     return info is None or info.state not in ("offered", "on_call") or info.agent_id != agent
 
 

@@ -9,6 +9,7 @@ dial_agent        the classic path's TwiML: <Dial> the agent, a whisper on their
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from flask import Response, current_app
@@ -27,9 +28,13 @@ from routing.queues.router import CallInfo, Offer, Placement, Queued
 
 def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
     """`prompt`, then the caller placed in `queue`: <Dial> to a free agent, else <Enqueue>."""
-    # on the conference path the agent's leg is claimed with the arrival (dispatch.ring_agent)
+    # On the conference path the agent's leg is claimed with the arrival, and placed after the
+    # answer (dispatch.ring_after_answer), if the account's calls per second allow it now: a
+    # leg that would wait in Twilio's CPS queue makes way for the classic <Dial> (not limited).
+    conference = dispatch.conference_enabled()
+    slot = conference and dispatch.may_ring(caller.senior)
     placement = engine().router.arrive(
-        field("CallSid", 64), caller, queue, started(), claim=dispatch.conference_enabled()
+        field("CallSid", 64), caller, queue, started(), claim=conference, room=slot
     )
     if isinstance(placement, Queued):
         overflowed = _overflowed(placement)
@@ -47,15 +52,31 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
     if placement.open_leg:  # their agent's line is open: into the agent's room, no ringing
         announce_after(placement)
         return reply(join_open_line(VoiceResponse(), placement, public_base()))
-    if dispatch.conference_enabled() and dispatch.ring_agent(placement, public_base()).outcome in (
-        "rung",
-        "taken",
-    ):
+    if conference and _to_room(placement, slot):
         who = (caller.dialect, caller.senior)
         return reply(room(VoiceResponse(), placement.call_sid, prompt, who))
+    if conference and caller.senior:
+        # No second was free for the agent's leg: the senior's phone rings on until the agent
+        # answers (<Dial answerOnBridge> first), a person at once, as the room would have cut
+        # the greeting at the agent's arrival. Measured at 3 calls/s on a 1-CPS account:
+        # BENCHMARKS.md, "Calls per second".
+        return reply(dial_agent(VoiceResponse(), placement))
     vr = VoiceResponse()
     utter(vr, caller, prompt, params)
     return reply(dial_agent(vr, placement))
+
+
+def _to_room(offer: Offer, slot: bool) -> bool:
+    """Whether an arriving caller waits for their agent in their room: the leg claimed with
+    their arrival and a second free to place it (rung after the answer), or claimed by an
+    earlier request for this call (a repeated webhook). False: <Dial> them."""
+    if not offer.leg_claimed:
+        return True  # another request holds the leg: it joins the caller's room
+    if slot:
+        dispatch.ring_after_answer(offer)
+        return True
+    engine().router.leg_failed(offer.call_sid, offer.agent.id)  # the <Dial> rings instead
+    return False
 
 
 def _overflowed(placement: Queued) -> CallInfo | None:
@@ -178,13 +199,17 @@ def connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
 
 
 def _rung_for(offer: Offer) -> bool:
-    """The agent is rung to the caller's room: from here, or by the request that made the
-    offer (whichever claimed the leg first; one leg per offer). False: <Dial> them."""
-    ring = dispatch.ring_agent(offer, public_base(), joining=True)
-    if ring.outcome in ("rung", "taken"):
+    """The agent is rung to the caller's room: after this answer, or by the request that made
+    the offer (whichever claimed the leg first; one leg per offer). False: <Dial> them, which
+    holds the claim (no second leg), when no second is free to place a leg now."""
+    router = engine().router
+    slot = dispatch.may_ring(offer.senior)
+    claim = router.claim_leg(offer.call_sid, offer.agent.id, room=slot)
+    if claim.outcome == "claimed" and slot:
+        dispatch.ring_after_answer(replace(offer, leg_claimed=True))
         return True
-    if ring.outcome == "none":
-        return False  # e.g. answered already: as before, the classic way
-    # REST failed: the classic way, unless the other request claimed the leg meanwhile
-    claim = engine().router.claim_leg(offer.call_sid, offer.agent.id, room=True)
-    return claim.outcome == "taken"
+    if claim.outcome == "taken":
+        if not slot:  # into the room after all: recorded, so that a failed leg is retried
+            router.claim_leg(offer.call_sid, offer.agent.id, room=True)
+        return True
+    return False

@@ -32,6 +32,7 @@ class Documents:
         self._now = now
         self.webhooks: Webhooks | None = None  # set by Simulator.connect
         self.faults: list[Fault] = []
+        self.waited = 0.0  # seconds the last webhook took to answer: the caller's silence
 
     def fetch(
         self,
@@ -57,7 +58,9 @@ class Documents:
         """Send one signed webhook for `leg`; the reply is the caller's to use or ignore."""
         if self.webhooks is None:
             raise RuntimeError("the simulator is not connected to an app (call connect())")
-        return self.webhooks.request(target.method, target.url, params)
+        reply = self.webhooks.request(target.method, target.url, params)
+        self.waited = reply.elapsed
+        return reply
 
     def resolve(self, leg: Leg, base: str, url: str) -> str:
         """Absolute URL of `url` against the document's; REST TwiML needs absolute URLs."""

@@ -34,6 +34,10 @@ class AgentPhone:
     miss_probability: float = 0.0
     busy: bool = False
     refuse: str = ""  # "busy": the line is always engaged; "no-answer": it rings out
+    # A softphone (client:) whose Device is not registered (tab closed, token expired): Twilio
+    # has nowhere to ring it. Its docs do not say what a call to it reports; the emulator
+    # takes the worse case, ringing out to no-answer (docs/real-network.md, "Softphones").
+    registered: bool = True
     # A phone a person works by hand (a web page): the button last pressed for the call now
     # ringing or talking, "answer", "decline", "hangup" or "". None: the drawn delays above.
     buttons: Callable[[], str] | None = None
@@ -56,7 +60,9 @@ class AgentPhone:
 
     def ring(self) -> float | None:
         """Seconds until the agent picks up, or None if they let this offer ring out."""
-        if self.busy or self.refuse or self.rng.random() < self.miss_probability:
+        if self.busy or self.refuse or not self.registered:
+            return None
+        if self.rng.random() < self.miss_probability:
             return None
         low, high = self.answer_delay_s
         return self.rng.uniform(low, high) if high > low else low

@@ -41,6 +41,7 @@ _PARTICIPANTS = r"/Conferences/(?P<cf>[^/]+)/Participants"
 _PARTICIPANT = _PARTICIPANTS + r"/(?P<call>[^/]+)\.json$"
 _ROUTES = [
     ("POST", re.compile(_PREFIX + r"/Calls\.json$"), "create_call"),
+    ("GET", re.compile(_PREFIX + r"/Calls\.json$"), "list_calls"),
     ("GET", re.compile(_PREFIX + r"/Calls/(?P<sid>CA\w+)\.json$"), "fetch_call"),
     ("POST", re.compile(_PREFIX + r"/Calls/(?P<sid>CA\w+)\.json$"), "update_call"),
     ("GET", re.compile(_PREFIX + r"/Queues\.json$"), "list_queues"),
@@ -102,6 +103,9 @@ class RestApi(account.AccountApi):
         self.sim = sim
         self._act = act
         self.requests: list[tuple[str, str, dict[str, Any]]] = []  # what the app asked for
+        # seconds the request now handled took to reach Twilio (the in-process client's REST
+        # latency): a call it creates exists only from then on
+        self.in_flight_s = 0.0
 
     def handle(
         self, method: str, path: str, form: Mapping[str, Any], auth: tuple[str, str] | None
@@ -155,6 +159,7 @@ class RestApi(account.AccountApi):
         if target is None:
             raise RestError(400, 21205, "Url, Twiml or ApplicationSid is required")
         events = frozenset(_many(form, "StatusCallbackEvent") or ["completed"])
+        queued_s = self._cps_queue()
         leg = self.sim.create_call(
             to,
             from_,
@@ -165,8 +170,38 @@ class RestApi(account.AccountApi):
             status_events=events,
             fallback_url=_one(form, "FallbackUrl") or None,
             machine_detection=_one(form, "MachineDetection"),
+            queued_s=queued_s + self.in_flight_s,
         )
-        return 201, self.call_json(leg)
+        return 201, {**self.call_json(leg), "queue_time": str(round(queued_s * 1000))}
+
+    def _cps_queue(self) -> float:
+        """Seconds a call created now waits in the account's CPS queue (its QueueTime).
+
+        "Calls beyond your account's CPS limit will be queued and will execute at the CPS
+        rate" (https://www.twilio.com/docs/voice/api/call-resource); Twilio allows uneven
+        seconds around that rate, the emulator none: the worse case for the one waiting.
+        """
+        cps = self.sim.calls_per_second
+        if cps <= 0:
+            return 0.0
+        now = self.sim.now()
+        start = max(now, self.sim.cps_free_at)
+        self.sim.cps_free_at = start + 1.0 / cps
+        return start - now
+
+    def list_calls(self, form: Mapping[str, Any]) -> Answer:
+        """Read Calls, newest first, filtered by To, From and Status as Twilio's list is
+        (https://www.twilio.com/docs/voice/api/call-resource#read-multiple-call-resources)."""
+        wanted = {k: _one(form, k) for k in ("To", "From", "Status")}
+        found = [
+            self.call_json(leg)
+            for leg in sorted(self.sim.legs.values(), key=lambda x: -x.created_at)
+            if all(
+                not v or v == {"To": leg.to, "From": leg.from_, "Status": leg.status}[k]
+                for k, v in wanted.items()
+            )
+        ]
+        return 200, _page("calls", found, f"/{API_VERSION}/Accounts/{self.sim.account_sid}")
 
     def fetch_call(self, form: Mapping[str, Any], sid: str) -> Answer:
         return 200, self.call_json(self._leg(sid))
@@ -503,9 +538,21 @@ class RestClient(HttpClient):  # type: ignore[misc]
     ) -> TwilioResponse:
         if not self.reachable:
             raise ConnectionRefusedError(f"the offline Twilio REST API is down ({uri})")
-        self._network(timeout if timeout is not None else self.timeout)
+        path = urlsplit(uri).path
         form = {**(params or {}), **(data or {})}
-        status, body = self.api.handle(method.upper(), urlsplit(uri).path, form, auth)
+        wait = timeout if timeout is not None else self.timeout
+        latency = self.api.sim.rest_latency_s
+        self.api.in_flight_s = latency if wait is None else min(latency, wait)
+        try:
+            self._network(wait)
+        except TimeoutError:
+            # A create whose answer never came may have been carried out all the same; the
+            # docs say nothing of it, so the emulator takes the worse case: the call exists
+            # and rings (docs/real-network.md, "A create that times out").
+            if method.upper() == "POST" and path.endswith("/Calls.json"):
+                self.api.handle("POST", path, form, auth)
+            raise
+        status, body = self.api.handle(method.upper(), path, form, auth)
         date = format_datetime(self.api.sim.clock.now(), usegmt=True)
         return TwilioResponse(status, _body(status, body), headers={"Date": date})
 

@@ -95,6 +95,11 @@ class Simulator:
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
+        # Created calls are queued at the account's calls per second, 1 by default; inbound
+        # calls and <Dial> are not limited (https://www.twilio.com/docs/voice/api/call-resource,
+        # "Calls Per Second"). 0: no limit. rest.RestApi.create_call keeps the queue.
+        self.calls_per_second = 1.0
+        self.cps_free_at = 0.0  # when the account's next created call may start
 
     @property
     def clock(self) -> SettableClock:
@@ -157,8 +162,10 @@ class Simulator:
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
         machine_detection: str = "",
+        queued_s: float = 0.0,
     ) -> Leg:
-        """REST Calls.create: ring `to`; when answered, run `target`.
+        """REST Calls.create: ring `to` (after `queued_s` in the account's CPS queue); when
+        answered, run `target`.
 
         A new call with a CallSid of its own, carried by all its webhooks. With
         `machine_detection` (Enable, DetectMessageEnd) the first request carries AnsweredBy;
@@ -170,7 +177,7 @@ class Simulator:
         leg = self.new_leg(from_, to, "outbound-api", party, person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
-        outbound = self._outbound(leg, target, timeout, machine_detection)
+        outbound = self._outbound(leg, target, timeout, machine_detection, queued_s)
         self._procs[leg.sid] = self.sched.spawn(outbound)
         return leg
 
@@ -228,7 +235,11 @@ class Simulator:
     def _start(self, leg: Leg, target: Target, delay: float = 0.0) -> None:
         self._procs[leg.sid] = self.sched.spawn(self._call(leg, target), delay)
 
-    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: str) -> Steps:
+    def _outbound(
+        self, leg: Leg, target: Target, timeout: int, detect: str, queued_s: float = 0.0
+    ) -> Steps:
+        if queued_s > 0 and not (yield from self._queued(leg, queued_s)):
+            return
         leg.status = "ringing"
         self._callback(leg, "ringing")
         leg.hear(self.now(), "event", f"ringing {leg.to}")
@@ -259,6 +270,18 @@ class Simulator:
             by = _answered_by(answers, detect)
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
+
+    def _queued(self, leg: Leg, seconds: float) -> Steps:
+        """Wait in the account's CPS queue; False if the call was canceled meanwhile."""
+        leg.status = "queued"
+        try:
+            yield seconds
+        except Interrupt as stop:
+            if not isinstance(stop.cause, HungUp):
+                raise
+            self.finish(leg, "canceled")
+            return False
+        return True
 
     # -- REST -------------------------------------------------------------------------
 
@@ -351,7 +374,12 @@ class Simulator:
         """Fetch and run documents from `target` on; return an Outcome, a status, or None."""
         current: Target | None = target
         while current is not None:
+            self.documents.waited = 0.0
             fetched = self.documents.fetch(leg, current, context, extra)
+            if self.documents.waited > 0:
+                # the caller hears nothing while the server works on its answer (REST inside
+                # a webhook, say): the document runs that much later
+                yield self.documents.waited
             if isinstance(fetched, str):  # an error outcome
                 return fetched
             if isinstance(fetched, Fetch):  # the fallback URL

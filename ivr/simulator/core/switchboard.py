@@ -44,6 +44,8 @@ class Switchboard(Protocol):
     rest_latency_s: float
     rest_down: bool
     rest_charged: float
+    calls_per_second: float
+    cps_free_at: float
 
     @property
     def clock(self) -> SettableClock: ...
@@ -118,6 +120,7 @@ class Switchboard(Protocol):
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
         machine_detection: str = "",
+        queued_s: float = 0.0,
     ) -> Leg:
         """REST Calls.create: ring `to`; when answered, run `target`."""
 

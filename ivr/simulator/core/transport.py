@@ -77,12 +77,12 @@ class FlaskTransport:
         chunks = self._app.wsgi_app(_environ(method, url, form, headers), start_response)
         try:
             body = b"".join(chunks)
+            elapsed = self._meter() - before  # the answer is out: what follows is not its time
         finally:
             getattr(chunks, "close", lambda: None)()  # Werkzeug's call_on_close runs here
         status, head = started
         found = {k.lower(): v for k, v in head}
         media = found.get("content-type", "").split(";")[0].strip()
-        elapsed = self._meter() - before
         return Reply(
             int(status.split()[0]), media, body.decode(), found.get("location", ""), elapsed=elapsed
         )
@@ -195,7 +195,8 @@ class Webhooks:
         for _ in range(MAX_REDIRECTS + 1):
             reply = self._send_signed(method, url, params)
             if reply.elapsed > TIMEOUT_S:  # the answer came too late: Twilio gave up on it
-                return Reply(NO_ANSWER, "", f"no answer within {TIMEOUT_S:.0f} s", error=11205)
+                late = f"no answer within {TIMEOUT_S:.0f} s"
+                return Reply(NO_ANSWER, "", late, error=11205, elapsed=TIMEOUT_S)
             if reply.status not in (301, 302, 303, 307, 308) or not reply.location:
                 return reply
             url, method, params = urljoin(url, reply.location), "GET", {}

@@ -163,10 +163,12 @@ function OPS.tick_due()
 end
 
 -- Claim the placing of the agent's leg for the offer on `sid` (OPS.claim_leg): ok 1 if this
--- claimant has it; else `room` records that the caller is put in their room anyway.
+-- claimant has it. `room` records that the caller is put in their room either way: their leg
+-- is placed after the webhook's answer, and one that fails is offered again (OPS.leg_failed).
 function F.claim_leg(sid, c, room)
   local ok = (c.lk or 0) == 0 and (c.al or '') == ''
-  if ok then c.lk = 1 elseif room then c.rm = 1 end
+  if ok then c.lk = 1 end
+  if room then c.rm = 1 end
   F.put_call(sid, c)
   return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
 end
@@ -192,7 +194,7 @@ function OPS.arrive()
   -- arg.claim: the webhook rings the agent it is given through REST, claiming the leg here
   -- rather than in a routing call of its own (Router.arrive)
   if arg.claim == 1 and out.placement.kind == 'offer' then
-    out.claim = F.claim_leg(sid, F.get_call(sid), false)
+    out.claim = F.claim_leg(sid, F.get_call(sid), arg.room == 1)
   end
   return out
 end
