@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "e2bc8bb27d932e65d00c3c190f48ba982f193a0f",
-    "rich": "9381e8fe91840db856c694f1c7d24db82291f66a",
+    "plain": "23a15bd0e46e835e0b5eb402d28494770ed65eb0",
+    "rich": "146ea912f0bc7a3758d1c2c7f43fff4b5c2600c5",
 }
 
 
