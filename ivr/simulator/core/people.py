@@ -92,8 +92,12 @@ class VirtualCaller:
     answer_delay_s: float = 3.0  # when we are called back
     label: str = "other"
     # Who picks up when we call back: "person", "voicemail" (a machine that answers like a
-    # person unless detection was asked for), "busy", or "nobody" (rings out).
+    # person unless detection was asked for), "fax", "busy", or "nobody" (rings out).
     answers: str = "person"
+    # How long they talk on picking up before they listen: "喂？" about 1 s; a senior's
+    # "喂？喂？您好，哪位啊？" 3-4 s, longer than Twilio's default speech threshold, so that
+    # detection calls them a machine (core/amd.py); 0: they say nothing (`unknown`).
+    greeting_s: float = 1.0
     # What they answer to call-back offers while waiting, in turn (then accept_callback holds)
     wait_inputs: list[Input] = field(default_factory=list)
     message_s: float = 0.0  # how long they speak when recorded (<Record>); 0: they say nothing

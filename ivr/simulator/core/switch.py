@@ -20,7 +20,8 @@ from xml.etree.ElementTree import Element
 
 from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.account import Account
-from ivr.simulator.core.calls import Leg, new_sid, status_params
+from ivr.simulator.core.amd import Detection, classify
+from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
 from ivr.simulator.core.conferences import Conferences
 from ivr.simulator.core.documents import Documents
 from ivr.simulator.core.interpreter import Interpreter
@@ -89,8 +90,7 @@ class Simulator:
         the app depends on none.
         """
         self.dial_status_when_caller_leaves = "no-answer"
-        self.amd_seconds = 2.0  # answering-machine detection listens before the Url request
-        # DetectMessageEnd waits out a voicemail's greeting (to its beep) before the Url request
+        # A voicemail's greeting up to its beep: DetectMessageEnd waits it out (amd.py)
         self.greeting_seconds = 8.0
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
@@ -156,13 +156,14 @@ class Simulator:
         status_method: str = "POST",
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
-        machine_detection: str = "",
+        detection: Detection | None = None,
     ) -> Leg:
         """REST Calls.create: ring `to`; when answered, run `target`.
 
-        A new call with a CallSid of its own, carried by all its webhooks. With
-        `machine_detection` (Enable, DetectMessageEnd) the first request carries AnsweredBy;
-        without it a voicemail answers like a person
+        A new call with a CallSid of its own, carried by all its webhooks. With `detection`
+        (Enable, DetectMessageEnd) the first request carries AnsweredBy, or with AsyncAmd
+        the first request is made at once and AnsweredBy goes to its own callback; without
+        it a voicemail answers like a person
         (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
         person = self.people.reach(to)
@@ -170,7 +171,7 @@ class Simulator:
         leg = self.new_leg(from_, to, "outbound-api", party, person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
-        outbound = self._outbound(leg, target, timeout, machine_detection)
+        outbound = self._outbound(leg, target, timeout, detection or Detection())
         self._procs[leg.sid] = self.sched.spawn(outbound)
         return leg
 
@@ -204,12 +205,14 @@ class Simulator:
     def _start(self, leg: Leg, target: Target, delay: float = 0.0) -> None:
         self._procs[leg.sid] = self.sched.spawn(self._call(leg, target), delay)
 
-    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: str) -> Steps:
+    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: Detection) -> Steps:
         leg.status = "ringing"
         self._callback(leg, "ringing")
         leg.hear(self.now(), "event", f"ringing {leg.to}")
         person = self._persons.get(leg.sid)
         answers = person.answers if isinstance(person, VirtualCaller) else "person"
+        speaks = person.greeting_s if isinstance(person, VirtualCaller) else 1.0
+        by, known_after = classify(detect, answers, speaks, self.greeting_seconds)
         delay = person.ring() if person is not None else None
         rings = 1.0 if answers == "busy" else float(timeout)  # busy comes back at once
         try:
@@ -219,10 +222,8 @@ class Simulator:
                 yield rings if delay is None or delay > timeout else delay
             if delay is not None and delay <= timeout:
                 self.answer(leg)
-                if detect:
-                    yield self.amd_seconds
-                if detect == "DetectMessageEnd" and answers == "voicemail":
-                    yield self.greeting_seconds
+                if detect.mode and not detect.asynchronous:
+                    yield known_after
         except Interrupt as stop:  # REST Status=canceled while it rings, or a hang-up
             if not isinstance(stop.cause, HungUp):
                 raise
@@ -231,10 +232,22 @@ class Simulator:
         if delay is None or delay > timeout:
             self.finish(leg, "busy" if answers == "busy" else "no-answer")
             return
-        if detect and isinstance(target, Fetch):
-            by = _answered_by(answers, detect)
+        if detect.mode and detect.asynchronous:
+            self.sched.call_later(known_after, self._amd_result, leg, detect, by, known_after)
+        elif detect.mode and isinstance(target, Fetch):
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
+
+    def _amd_result(self, leg: Leg, detect: Detection, by: str, after_s: float) -> None:
+        """AsyncAmd: the result to AsyncAmdStatusCallback while the call goes on, if it does."""
+        if leg.ended or not detect.callback:
+            return
+        params = {
+            **standard_params(leg),
+            "AnsweredBy": by,
+            "MachineDetectionDuration": str(round(after_s * 1000)),
+        }
+        self.request(leg, Fetch(detect.callback, detect.callback_method), params)
 
     # -- REST -------------------------------------------------------------------------
 
@@ -383,12 +396,3 @@ class Simulator:
                 return pressed == "answer"
             yield HAND_POLL_S
         return False
-
-
-def _answered_by(answers: str, detect: str) -> str:
-    """AnsweredBy as Twilio reports it: `Enable` names a machine as soon as it knows
-    (machine_start); `DetectMessageEnd` names it once its greeting has ended, by how it ended
-    (machine_end_beep here) (https://www.twilio.com/docs/voice/answering-machine-detection)."""
-    if answers != "voicemail":
-        return "human"
-    return "machine_end_beep" if detect == "DetectMessageEnd" else "machine_start"

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from xml.etree.ElementTree import Element
 
 from ivr.simulator.core.account import Account
+from ivr.simulator.core.amd import Detection
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, People, VirtualCaller
 from ivr.simulator.core.queues import Queue, Queues
@@ -117,7 +118,7 @@ class Switchboard(Protocol):
         status_method: str = "POST",
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
-        machine_detection: str = "",
+        detection: Detection | None = None,
     ) -> Leg:
         """REST Calls.create: ring `to`; when answered, run `target`."""
 

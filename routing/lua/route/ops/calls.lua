@@ -399,6 +399,9 @@ end
 -- A call-back attempt that never reached the senior: the agent is free, the entry retries.
 function F.callback_unreached(sid, c)
   F.release_agent(c.ag, sid, nil)
+  -- a machine reported after the answer leaves its leg on the record: the next attempt is
+  -- a new leg, and the old one's end must not read as the senior hanging up
+  c.lg = nil
   redis.call('ZREM', PULLS, sid)
   if c.cv then  -- a return visit is retried by its campaign's plan (routing/outbound/campaigns.py)
     c.st, c.at = 'unreached', c.at + 1
