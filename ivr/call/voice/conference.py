@@ -152,16 +152,35 @@ def agent_answer() -> Response:
     return reply(join_as_agent(vr, call_sid, public_base(), agent_id))
 
 
+@bp.route("/agent-accept", methods=["POST", "GET"])
+@twilio_webhook
+def agent_accept() -> Response:
+    """A phone-number agent pressed a key to accept: into the caller's room, if the offer is
+    still theirs (the caller may have hung up, or been given to someone else, meanwhile)."""
+    call_sid, agent_id = _arg("call"), _arg("agent")
+    info = engine().router.call(call_sid)
+    vr = VoiceResponse()
+    if info is None or info.state != "offered" or info.agent_id != agent_id:
+        vr.hangup()
+        return reply(vr)
+    return reply(join_as_agent(vr, call_sid, public_base(), agent_id))
+
+
 @bp.route("/agent-status", methods=["POST", "GET"])
 @twilio_webhook
 def agent_status() -> Response:
-    """The agent's leg ended: talked (done), or missed (the caller's next agent is rung)."""
+    """The agent's leg ended: talked (done), or missed (the caller's next agent is rung); a
+    leg that ended before the caller was joined to it is a miss too (routing's dial_result)."""
     eng = engine()
     status = request.form.get("CallStatus", "")[:32]
     if status in _DONE:
         duration = request.form.get("CallDuration", "")[:16]
         placement, offers = eng.router.dial_result_tick(
-            _arg("call"), _arg("agent"), status, int(duration) if duration.isdigit() else 0
+            _arg("call"),
+            _arg("agent"),
+            status,
+            int(duration) if duration.isdigit() else 0,
+            request.form.get("CallSid", "")[:64],
         )
         if isinstance(placement, Offer):
             offers.append(placement)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
+ACCEPT_AFTER_S = 1.0  # an agent asked to press a key to accept does so within a second
+
 
 @dataclass(frozen=True)
 class Input:
@@ -49,6 +51,11 @@ class AgentPhone:
     line_drops: float = 0.0
     drop_rng: random.Random | None = None
 
+    # A phone number whose voicemail answers the leg: it picks up after the drawn delay, plays
+    # its greeting, presses nothing, and hangs up this many seconds after answering (0: the
+    # agent answers in person)
+    voicemail_s: float = 0.0
+
     calls: int = 0
 
     def ring(self) -> float | None:
@@ -74,9 +81,9 @@ class AgentPhone:
         return rng.uniform(0.0, self.talk_s if self.talk_s is not None else self.aht_s)
 
     def respond(self, context: str, gather: Element) -> Input | None:
-        """Agents give no input to a whisper's <Gather>."""
+        """A key to accept the call, pressed as the whisper ends; a voicemail presses none."""
         del context, gather
-        return None
+        return None if self.voicemail_s else Input(digits="1", after=ACCEPT_AFTER_S)
 
 
 @dataclass

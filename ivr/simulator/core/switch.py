@@ -222,6 +222,8 @@ class Simulator:
                 yield rings if delay is None or delay > timeout else delay
             if delay is not None and delay <= timeout:
                 self.answer(leg)
+                if isinstance(person, AgentPhone) and person.voicemail_s:
+                    self.sched.call_later(person.voicemail_s, self._voicemail_ends, leg)
                 if detect.mode and not detect.asynchronous:
                     yield known_after
         except Interrupt as stop:  # REST Status=canceled while it rings, or a hang-up
@@ -237,6 +239,11 @@ class Simulator:
         elif detect.mode and isinstance(target, Fetch):
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
+
+    def _voicemail_ends(self, leg: Leg) -> None:
+        """An agent's voicemail that answered a leg hangs up when its recording is over."""
+        if not leg.ended:
+            self.hang_up(leg.sid, "voicemail hung up")
 
     def _amd_result(self, leg: Leg, detect: Detection, by: str, after_s: float) -> None:
         """AsyncAmd: the result to AsyncAmdStatusCallback while the call goes on, if it does."""

@@ -243,8 +243,17 @@ end
 -- ivr/call/voice.py does not call this op for a caller whose call has ended.
 function OPS.dial_result()
   local sid, c = arg.sid, F.get_call(arg.sid)
-  local mine = c and c.ag == arg.agent
-  if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
+  -- the report of an agent's leg (`leg`, its CallSid) is about this offer only if it is the
+  -- leg placed for it: a late one from an earlier offer's leg changes nothing
+  local leg, placed = arg.leg or '', c and c.al or ''
+  local mine = c and c.ag == arg.agent and (leg == '' or placed == '' or leg == placed)
+  local over = arg.status == 'completed'
+  if mine and over and c.st == 'offered' and c.rm == 1 then
+    -- the agent's leg ended before the caller heard them (a voicemail that answered it, a
+    -- hang-up during the whisper): a miss, the next agent rung at once, the place kept
+    F.miss(sid, c, true)
+    over = false
+  elseif mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
     if c.st == 'offered' then F.mark_answered(sid, c) end
     F.finish(sid, c, arg.dur * 1000)
   elseif mine and MISSED[arg.status] and c.st == 'offered' then
@@ -252,7 +261,7 @@ function OPS.dial_result()
   end
   F.settle()
   redis.call('ZREM', PULLS, sid)
-  local out = {placement = arg.status == 'completed' and {kind = 'none'} or F.placement(sid)}
+  local out = {placement = over and {kind = 'none'} or F.placement(sid)}
   if arg.tick == 1 then out.offers = F.drain(sid) end  -- and a tick's offers (dial_result_tick)
   return out
 end
