@@ -73,20 +73,24 @@ def agent_twiml(offer: Offer, base: str, whisper: str) -> str:
     return str(join_as_agent(vr, offer.call_sid, base, offer.agent.id))
 
 
-def accept_gather(vr: VoiceResponse, offer: Offer, base: str, whisper: str) -> VoiceResponse:
+def accept_gather(
+    vr: VoiceResponse, offer: Offer, base: str, whisper: str, action: str = ""
+) -> VoiceResponse:
     """The whisper and "press any key to accept" in a Gather; no key: the leg ends.
 
     A phone number's voicemail answers a call like a person, and without the key it would be
     joined to the caller and counted as a conversation; a key press is the usual check
     ("press 1 to accept", https://www.twilio.com/docs/voice/twiml/gather: the `action` is
-    requested with `Digits` once a key is pressed; with none, the next verb runs).
+    requested with `Digits` once a key is pressed; with none, the next verb runs). `action`:
+    where the key goes (the conference path's /voice/agent-accept by default).
     """
     query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
+    action = action or f"{base}/voice/agent-accept?{query}"
     with vr.gather(
         input="dtmf",
         num_digits=1,
         timeout=ACCEPT_TIMEOUT_S,
-        action=f"{base}/voice/agent-accept?{query}",
+        action=action,
         method="POST",
     ) as gather:
         whisper_into(gather, offer, whisper)

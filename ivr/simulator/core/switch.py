@@ -60,6 +60,8 @@ class Simulator:
     ) -> None:
         self.sched = Scheduler(clock, speed=speed)
         self.rng = random.Random(seed)
+        # Callbacks' delivery delays, apart from the run's other draws (same seed, same run)
+        self.jitter_rng = random.Random(f"jitter-{seed}")
         # A live server keeps its call records: a second run with the same seed must not reuse
         # a CallSid it has seen. Offline runs draw sids from the seeded rng, reproducibly.
         self.sid_rng = random.Random(secrets.randbits(128)) if unique_sids else self.rng
@@ -95,6 +97,14 @@ class Simulator:
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
+        # Status and conference callbacks are sent asynchronously, each event on its own
+        # request: Twilio promises no order of arrival and gives each a Timestamp and a
+        # SequenceNumber to order them by
+        # (https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent,
+        # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
+        # The docs give no figure: each waits up to this long, so two events closer together
+        # than it may arrive in either order (the worse plausible behaviour)
+        self.callback_jitter_s = 1.0
 
     @property
     def clock(self) -> SettableClock:
@@ -335,7 +345,15 @@ class Simulator:
     def _callback(self, leg: Leg, event: str) -> None:
         if leg.status_callback and event in leg.status_events:
             params = status_params(leg, self.clock.now())
-            self.request(leg, Fetch(leg.status_callback, leg.status_callback_method), params)
+            self.callback(leg, Fetch(leg.status_callback, leg.status_callback_method), params)
+
+    def callback(self, leg: Leg, target: Fetch, params: dict[str, str]) -> None:
+        """Send a status or conference callback after its delivery delay (callback_jitter_s)."""
+        delay = self.jitter_rng.uniform(0.0, self.callback_jitter_s)
+        if delay <= 0:
+            self.request(leg, target, params)
+        else:
+            self.sched.call_later(delay, self.request, leg, target, params)
 
     def run_documents(
         self,

@@ -102,6 +102,9 @@ class Switchboard(Protocol):
     def request(self, leg: Leg, target: Fetch, params: dict[str, str]) -> Reply:
         """Send one signed webhook for `leg`; the reply is the caller's to use or ignore."""
 
+    def callback(self, leg: Leg, target: Fetch, params: dict[str, str]) -> None:
+        """Send a status or conference callback after its delivery delay."""
+
     def say_time(self, say: Element) -> float:
         """Seconds to speak a <Say> once."""
 

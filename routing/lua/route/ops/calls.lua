@@ -248,9 +248,10 @@ function OPS.dial_result()
   local leg, placed = arg.leg or '', c and c.al or ''
   local mine = c and c.ag == arg.agent and (leg == '' or placed == '' or leg == placed)
   local over = arg.status == 'completed'
-  if mine and over and c.st == 'offered' and c.rm == 1 then
-    -- the agent's leg ended before the caller heard them (a voicemail that answered it, a
-    -- hang-up during the whisper): a miss, the next agent rung at once, the place kept
+  if mine and over and c.st == 'offered' then
+    -- the agent's leg ended before the caller was joined to it (a voicemail that answered
+    -- it and pressed no key, a hang-up during the whisper): the agent never answered for
+    -- routing (OPS.answered, OPS.room_event): a miss, the next agent at once, the place kept
     F.miss(sid, c, true)
     over = false
   elseif mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
