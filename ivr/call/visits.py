@@ -1,8 +1,9 @@
 """The webhooks of a return visit's call (docs/campaigns.md), placed by the dispatcher once an
 agent is reserved for the customer (routing/outbound/visits.py).
 
-visit-answer  -> a person: the hotline named, then their agent  |  a machine: a short, slow
-                 message with the hotline's number, the agent released
+visit-answer  -> the hotline named, then their agent; a machine reported by asynchronous
+                 detection (/voice/amd, ivr/call/voice/machine.py) is asked once, then
+                 hears a short, slow message with the hotline's number, the agent released
 visit-connect -> the reserved agent (<Dial>, whisper); lost meanwhile: in line for the next
 visit-status  -> how the call ended: the agent freed or finished, the attempt logged
 

@@ -17,6 +17,7 @@ from ivr.call.webhooks import twilio_webhook
 # /voice/fallback and /voice/line-result answer unsigned requests too (ivr/call/fallback.py).
 VOICE_URLS = [
     ("/voice/after-hours", ("GET", "POST"), "voice.after_hours", True),
+    ("/voice/agent-accept", ("GET", "POST"), "connect.agent_accept", True),
     ("/voice/agent-answer", ("GET", "POST"), "connect.agent_answer", True),
     ("/voice/agent-status", ("GET", "POST"), "connect.agent_status", True),
     ("/voice/amd", ("GET", "POST"), "voice.amd", True),

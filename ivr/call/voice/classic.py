@@ -89,8 +89,13 @@ def dial_result() -> Response:
         return reply(vr)
     duration = field("DialCallDuration", 16)
     # the agent freed by a miss may have a caller to pull: the tick's offers come with it
+    # strict: on this path the agent answers only through the whisper's webhook
     placement, offers = eng.router.dial_result_tick(
-        call_sid, agent_id, field("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
+        call_sid,
+        agent_id,
+        field("DialCallStatus", 32),
+        int(duration) if duration.isdigit() else 0,
+        strict=True,
     )
     dispatch.act_on(offers)
     if placement is None:  # the conversation is over; a senior still on the line hears the

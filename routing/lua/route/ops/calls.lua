@@ -248,10 +248,12 @@ function OPS.dial_result()
   local leg, placed = arg.leg or '', c and c.al or ''
   local mine = c and c.ag == arg.agent and (leg == '' or placed == '' or leg == placed)
   local over = arg.status == 'completed'
-  if mine and over and c.st == 'offered' then
-    -- the agent's leg ended before the caller was joined to it (a voicemail that answered
-    -- it and pressed no key, a hang-up during the whisper): the agent never answered for
-    -- routing (OPS.answered, OPS.room_event): a miss, the next agent at once, the place kept
+  if mine and over and c.st == 'offered' and arg.strict == 1 then
+    -- `strict`: the agent answers for routing only by a webhook (OPS.answered: the classic
+    -- whisper, a phone-number agent's key), so a leg that ended without it never reached
+    -- the caller (a voicemail that pressed no key, a hang-up during the whisper): a miss,
+    -- the next agent at once, the place kept. Otherwise (a softphone's leg on the conference
+    -- path) the room's start may simply not have arrived yet: callbacks come in any order
     F.miss(sid, c, true)
     over = false
   elseif mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
