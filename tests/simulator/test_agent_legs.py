@@ -111,3 +111,33 @@ def test_a_late_report_of_an_earlier_agent_leg_changes_nothing(hotline: Offline)
     )
     info = hotline.engine.router.call(caller.sid)
     assert info is not None and info.state == "on_call" and not offers
+
+
+def test_a_conversation_shorter_than_the_callbacks_delay_is_one_conversation(
+    hotline: Offline,
+) -> None:
+    """The room's start and the agent's end are sent asynchronously and may arrive in either
+    order (the offline Twilio delays each up to callback_jitter_s): an agent who hangs up a
+    fifth of a second after joining still had the one conversation, and the caller is not
+    put back in their room to wait for nobody."""
+    assert hotline.sim.callback_jitter_s >= 1.0  # Twilio's ways, as the suite runs them
+    desk = hotline.add_agent("desk", {"senior"}, talk_s=0.2, answer_delay_s=(2.0, 2.0))
+    numbers = [f"+86138000001{n:02d}" for n in range(8)]
+    for n, number in enumerate(numbers):
+        hotline.engine.directory.save(
+            Customer(f"s{n}", "老人", date(1950, 1, 1), "mandarin", (number,))
+        )
+    legs = [
+        hotline.call(VirtualCaller(number, hotline.sim.rng), delay=40.0 * n)
+        for n, number in enumerate(numbers)
+    ]
+    hotline.run()
+    apology = PACKS.text("mandarin", "fallback_apology")
+    for leg in legs:
+        assert _events(leg).count("connected to client:desk") == 1, _events(leg)
+        assert apology not in [x.text for x in leg.transcript]
+        info = hotline.engine.router.call(leg.sid)
+        assert info is not None and info.state == "done"
+    figures = hotline.engine.stats.day()["all"]["senior"]
+    assert (figures.answered, figures.abandoned, figures.missed) == (8, 0, 0)
+    assert desk.calls == 8 and not hotline.sim.faults
