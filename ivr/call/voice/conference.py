@@ -237,6 +237,22 @@ def _room_event(event: str, joiner: str, info: CallInfo) -> str:
     return ""
 
 
+def _unheard(info: CallInfo) -> bool:
+    """Whether the room ended before the caller heard anyone (the call still theirs)."""
+    on_line = request.form.get("CallStatus", "")[:32] not in _DONE  # not their hang-up
+    if info.state == "offered" and on_line and _arg("r") == "1" and not info.open_leg:
+        # The call's own room ends with the caller on the line only once an agent who
+        # joined it (which started it) has left: they were connected, and the room's start
+        # event, sent asynchronously, has not arrived yet (docs/real-network.md)
+        engine().router.room_event(info.call_sid, "both")
+        return False
+    if info.state not in ("waiting", "offered"):
+        return False
+    if on_line:  # the room ended around them: its open line left it
+        _line_gone(info)
+    return True
+
+
 def _line_gone(info: CallInfo) -> None:
     """The open line's room ended with the caller still in it: the line has left it, though
     its own status callback, sent asynchronously, may come later (docs/real-network.md). It
@@ -262,18 +278,9 @@ def room_result() -> Response:
             info = engine().router.call(_arg("call"))
         except StoreUnavailable:  # the conversation's end needs no Redis: as before
             info = None
-        on_line = request.form.get("CallStatus", "")[:32] not in _DONE  # not their hang-up
-        own = on_line and _arg("r") == "1" and info is not None and not info.open_leg
-        if info is not None and info.state == "offered" and own:
-            # The call's own room ends with the caller on the line only once an agent who
-            # joined it (which started it) has left: they were connected, and the room's
-            # start event, sent asynchronously, has not arrived yet (docs/real-network.md)
-            engine().router.room_event(info.call_sid, "both")
-        elif info is not None and info.state in ("waiting", "offered"):
+        if info is not None and _unheard(info):
             # the room ended before the caller heard anyone (an agent's open line dropped):
             # on to their next agent, keeping their place (docs/time-to-human.md, "Open lines")
-            if on_line:  # the room ended around them: its line left it
-                _line_gone(info)
             vr.redirect(_url("connect", call=info.call_sid), method="POST")
             return reply(vr)
         if _arg("s") in ("0", "1"):  # who the caller is, in the URL (room, above)
