@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "23a15bd0e46e835e0b5eb402d28494770ed65eb0",
-    "rich": "146ea912f0bc7a3758d1c2c7f43fff4b5c2600c5",
+    "plain": "df597f2359c56f7a410d96ada548beab1af7f61b",
+    "rich": "e90a747d1f120064735999244e9ae0654367ef50",
 }
 
 
