@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import socket
-import time
 from pathlib import Path
 
 import redis
 
 from ivr.runtime.redis_process import RedisProcess
+from tests.helpers.processes import until
 
 SLOTS = 16384
 BUS_OFFSET = 10000
@@ -37,7 +37,7 @@ class LocalCluster:
             node.execute_command("CLUSTER ADDSLOTS", *range(i * per, end))
         for node in nodes[1:]:
             node.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0])
-        self._until(lambda: all(_cluster_ok(n) for n in nodes), "cluster did not form")
+        until(lambda: all(_cluster_ok(n) for n in nodes), "cluster did not form")
         for node in nodes:  # a socket left to the garbage collector is a ResourceWarning
             node.close()
         return self.url
@@ -61,16 +61,6 @@ class LocalCluster:
         )
         node.start()
         return node
-
-    @staticmethod
-    def _until(check: object, message: str) -> None:
-        deadline = time.monotonic() + 30
-        # The nodes agree on the cluster by gossip, which announces nothing to wait on.
-        while time.monotonic() < deadline:
-            if check():  # type: ignore[operator]
-                return
-            time.sleep(0.05)
-        raise RuntimeError(message)
 
 
 def cluster_port() -> int:

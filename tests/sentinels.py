@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -10,6 +9,7 @@ import redis
 
 from ivr.runtime.embedded import free_port
 from ivr.runtime.redis_process import RedisProcess
+from tests.helpers.processes import until
 
 MASTER = "hotline"
 # Sentinel calls a master down after this much silence, then needs a vote and a promotion:
@@ -97,13 +97,3 @@ class LocalSentinels:
 
 def _ready(state: dict[str, object]) -> bool:
     return int(str(state["num-slaves"])) >= 1 and int(str(state["num-other-sentinels"])) >= 2
-
-
-def until(check: object, message: str, within_s: float = 30.0) -> None:
-    """Wait for a state the processes reach by gossip, which announces nothing to wait on."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise RuntimeError(message)

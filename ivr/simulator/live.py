@@ -72,6 +72,28 @@ def check_server(base_url: str, timeout_s: float = 5.0) -> None:
             raise OSError(f"/healthz answered HTTP {res.status}")
 
 
+def unstaff(engine: Engine, agent_ids: list[str], numbers: list[str], problems: list[str]) -> None:
+    """Sign a run's agents out and remove them, and delete the seniors it saved; what cannot
+    be undone is added to `problems`, and the rest is undone still."""
+    for agent_id in agent_ids:
+        undo(problems, f"remove agent {agent_id}", lambda aid: _sign_out(engine, aid), agent_id)
+    for number in numbers:
+        undo(problems, f"delete customer {number}", engine.directory.delete, number)
+
+
+def _sign_out(engine: Engine, agent_id: str) -> None:
+    engine.router.set_agent_state(agent_id, "offline")
+    engine.agents.remove(agent_id)
+
+
+def undo(problems: list[str], what: str, step: Callable[[str], object], arg: str) -> None:
+    """Run one step of a clean-up; a failure is noted, not raised (the rest can still run)."""
+    try:
+        step(arg)
+    except SilverlineError as exc:
+        problems.append(f"could not {what}: {exc}")
+
+
 def staff_agents(engine: Engine, count: int, run_id: str) -> list[str]:
     """Save `count` temporary agents, sim<run_id>000 on, with every skill and dialect and a
     `client:` contact of their own; their ids."""
@@ -173,18 +195,5 @@ class LiveTraffic:
         """Hang up calls still running, sign the agents out and remove them, drop seniors."""
         for sid in sorted(self.sim.live):
             if self.sim.legs[sid].direction == "inbound":
-                self._undo(f"hang up {sid}", self.engine.router.hangup, sid)
-        for agent_id in self.agent_ids:
-            self._undo(f"remove agent {agent_id}", self._sign_out, agent_id)
-        for number in self.saved_numbers:
-            self._undo(f"delete customer {number}", self.engine.directory.delete, number)
-
-    def _sign_out(self, agent_id: str) -> None:
-        self.engine.router.set_agent_state(agent_id, "offline")
-        self.engine.agents.remove(agent_id)
-
-    def _undo(self, what: str, step: Callable[[str], object], arg: str) -> None:
-        try:
-            step(arg)
-        except SilverlineError as exc:  # keep going: the rest can still be undone
-            self.problems.append(f"could not {what}: {exc}")
+                undo(self.problems, f"hang up {sid}", self.engine.router.hangup, sid)
+        unstaff(self.engine, self.agent_ids, self.saved_numbers, self.problems)

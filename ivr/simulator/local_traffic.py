@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr.simulator.core.people import VirtualCaller, patience
-from ivr.simulator.live import staff_agents
+from ivr.simulator.live import staff_agents, unstaff
 from ivr.simulator.local import POLL_S, LocalTwilio, LocalTwilioError
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.traffic import LivedCall, Plan, Population, caller_for
@@ -148,20 +148,7 @@ class LocalTraffic:
             self.local.leave(self.session)
         except OSError as exc:  # keep going: the rest can still be undone
             self.problems.append(f"could not hang up the run's callers: {exc}")
-        for agent_id in self.agent_ids:
-            self._undo(f"remove agent {agent_id}", self._sign_out, agent_id)
-        for number in self.saved_numbers:
-            self._undo(f"delete customer {number}", self.engine.directory.delete, number)
-
-    def _sign_out(self, agent_id: str) -> None:
-        self.engine.router.set_agent_state(agent_id, "offline")
-        self.engine.agents.remove(agent_id)
-
-    def _undo(self, what: str, step: Callable[[str], object], arg: str) -> None:
-        try:
-            step(arg)
-        except SilverlineError as exc:
-            self.problems.append(f"could not {what}: {exc}")
+        unstaff(self.engine, self.agent_ids, self.saved_numbers, self.problems)
 
 
 def sweep_stale_agents(local: LocalTwilio, engine: Engine) -> list[str]:

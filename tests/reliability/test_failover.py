@@ -30,7 +30,8 @@ from routing.clock import SystemClock
 from routing.demo import seed_customers
 from routing.engine import Engine
 from routing.store import connect
-from tests.sentinels import LocalSentinels, until
+from tests.helpers.processes import until
+from tests.sentinels import LocalSentinels
 from tests.served import BOOTED, Served
 
 SENIOR = "+8613800138000"  # 王建国, 68, in the demo directory: straight to the senior queue

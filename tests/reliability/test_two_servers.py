@@ -21,7 +21,6 @@ import io
 import itertools
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -47,6 +46,7 @@ from routing.outbound.campaigns import Campaign
 from routing.queues.agents import Agent
 from routing.store import connect
 from tests.conftest import CLUSTER
+from tests.helpers.processes import until
 from tests.served import BOOTED, Served
 
 pytestmark = pytest.mark.skipif(CLUSTER, reason="the servers take one Redis URL")
@@ -183,13 +183,6 @@ def seed(redis_url: str, tmp_path: Path) -> Engine:
     return engine
 
 
-def until(done: Callable[[], object], within_s: float, what: str) -> None:
-    deadline = time.monotonic() + within_s
-    while not done():
-        assert time.monotonic() < deadline, f"{what}: not within {within_s} s"
-        threading.Event().wait(POLL_S)
-
-
 def test_two_servers_on_one_redis_account_every_call_once_and_one_survives_the_other(
     redis_url: str, tmp_path: Path
 ) -> None:
@@ -221,11 +214,11 @@ def test_two_servers_on_one_redis_account_every_call_once_and_one_survives_the_o
             def bridged() -> int:
                 return sum(local.call(s)["bridged_at"] is not None for s in sids)
 
-            until(lambda: bridged() >= KILL_AFTER, DONE_WITHIN_S, "half the calls put through")
+            until(lambda: bridged() >= KILL_AFTER, "half the calls put through", DONE_WITHIN_S)
             servers[1].kill()  # the master and its workers, whatever they were doing
             survivor_before = balancer.served[backends[0]]
-            until(lambda: all(local.call(s)["ended"] for s in sids), DONE_WITHIN_S, "calls end")
-            until(lambda: settled(engine), DONE_WITHIN_S, "every agent free, nobody waiting")
+            until(lambda: all(local.call(s)["ended"] for s in sids), "calls end", DONE_WITHIN_S)
+            until(lambda: settled(engine), "every agent free, nobody waiting", DONE_WITHIN_S)
         finally:
             for server in servers:
                 server.kill()
