@@ -117,6 +117,7 @@ class LegClaim:
 
     outcome: str  # "claimed": place it; "taken": another has; "none": no such offer
     in_room: bool  # the caller waits in their room (ivr/call/connect.py)
+    dialled: bool = False  # the claim is a <Dial>'s: no leg will be placed for this offer
 
 
 @dataclass(frozen=True)
@@ -355,15 +356,20 @@ class Router:
         next tick, the agent still reserved for the caller (who waits in their room)."""
         self._run("ring_later", {"sid": call_sid, "agent": agent_id})
 
-    def claim_leg(self, call_sid: str, agent_id: str, room: bool = False) -> LegClaim:
+    def claim_leg(
+        self, call_sid: str, agent_id: str, room: bool = False, *, dial: bool = False
+    ) -> LegClaim:
         """Claim the placing of the agent's leg for this offer: one leg per offer.
 
         `room`: if another has it, the claimant puts the caller in their room (recorded).
+        `dial`: the claimant <Dial>s the agent instead of placing a leg (the classic path).
         """
         args = {"sid": call_sid, "agent": agent_id, "room": 1 if room else 0}
+        if dial:
+            args["dial"] = 1
         out = self._run("claim_leg", args)
         outcome = {1: "claimed", 0: "taken"}.get(int(out["ok"]), "none")
-        return LegClaim(outcome, out.get("rm") == 1)
+        return LegClaim(outcome, out.get("rm") == 1, out.get("dl") == 1)
 
     def leg_failed(self, call_sid: str, agent_id: str) -> bool:
         """The claimed leg could not be placed: give the claim back. True if the caller waits

@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "df597f2359c56f7a410d96ada548beab1af7f61b",
-    "rich": "e90a747d1f120064735999244e9ae0654367ef50",
+    "plain": "f89ec3c3d6da8fa3dfe1dc2b1b8ddbb13c807a2c",
+    "rich": "1077ba5150c8f343507d4ff18196e1b85f675f38",
 }
 
 

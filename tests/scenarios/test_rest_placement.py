@@ -13,11 +13,13 @@ import pytest
 from app import create_app
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import VirtualCaller
-from ivr.simulator.offline import Offline
+from ivr.simulator.offline import Offline, simulate
+from ivr.simulator.traffic import Plan
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.exceptions import SettingsError
 from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 
@@ -167,3 +169,21 @@ def test_no_agents_leg_waits_for_the_accounts_calls_per_second(hotline: Offline)
 def test_calls_per_second_is_checked_at_start_up(redis_url: str, clock: FixedClock) -> None:
     with pytest.raises(SettingsError, match="twilio.calls_per_second"):
         _hotline(redis_url, clock, **{"twilio.calls_per_second": -1})
+
+
+def test_a_caller_pulled_from_the_queue_without_a_free_second_is_dialled_not_left_in_a_room(
+    redis_url: str,
+) -> None:
+    # One agent, short calls on a 1-CPS account: a senior assigned from the queue within the
+    # second the last leg took is pulled to be <Dial>ed. Twilio requests both the pull's URL
+    # and the <Enqueue> action ("redirected"); the offline Twilio runs the URL's answer. The
+    # action's request had claimed the agent for a <Dial>, and the URL's then put the caller
+    # in a room nobody would ring: held there for good, hearing "connecting you" (this run's
+    # fourth caller; the whole-app Erlang C run never ended).
+    settings = {"routing.wrap_up_seconds": 0}
+    settings |= {"business_hours.open": "00:00", "business_hours.close": "00:00"}
+    off = offline_hotline(redis_url, settings=settings, customers=(), seed=2, seconds_per_char=0.0)
+    plan = Plan(20, 0.125, 1, 1.0, 4.0, patience_s=600.0, seed=2, wrap_up_s=0)
+    outcomes = simulate(off, plan)
+    assert not off.sim.faults
+    assert all(o.answered is not None for o in outcomes), [o.answered for o in outcomes]

@@ -204,12 +204,15 @@ def _rung_for(offer: Offer) -> bool:
     holds the claim (no second leg), when no second is free to place a leg now."""
     router = engine().router
     slot = dispatch.may_ring(offer.senior)
-    claim = router.claim_leg(offer.call_sid, offer.agent.id, room=slot)
+    claim = router.claim_leg(offer.call_sid, offer.agent.id, room=slot, dial=not slot)
     if claim.outcome == "claimed" and slot:
         dispatch.ring_after_answer(replace(offer, leg_claimed=True))
         return True
-    if claim.outcome == "taken":
+    if claim.outcome == "taken" and not claim.dialled:
         if not slot:  # into the room after all: recorded, so that a failed leg is retried
             router.claim_leg(offer.call_sid, offer.agent.id, room=True)
         return True
+    # <Dial>ed: by this request, or by another for the same caller (a REST pull's URL and
+    # the <Enqueue> action are both requested; either answer may be the one that runs),
+    # never into a room nobody will ring
     return False

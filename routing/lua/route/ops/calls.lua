@@ -165,12 +165,14 @@ end
 -- Claim the placing of the agent's leg for the offer on `sid` (OPS.claim_leg): ok 1 if this
 -- claimant has it. `room` records that the caller is put in their room either way: their leg
 -- is placed after the webhook's answer, and one that fails is offered again (OPS.leg_failed).
-function F.claim_leg(sid, c, room)
+-- lk 2: claimed by a request that <Dial>s the agent (the classic path): no leg will be placed,
+-- so a second request for the same caller (the pull's URL and the <Enqueue> action's) dials too
+function F.claim_leg(sid, c, room, dial)
   local ok = (c.lk or 0) == 0 and (c.al or '') == ''
-  if ok then c.lk = 1 end
+  if ok then c.lk = dial and 2 or 1 end
   if room then c.rm = 1 end
   F.put_call(sid, c)
-  return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0}
+  return {ok = ok and 1 or 0, rm = c.rm == 1 and 1 or 0, dl = c.lk == 2 and 1 or 0}
 end
 
 function OPS.arrive()
@@ -365,7 +367,7 @@ end
 function OPS.claim_leg()
   local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
-  return F.claim_leg(sid, c, arg.room == 1)
+  return F.claim_leg(sid, c, arg.room == 1, arg.dial == 1)
 end
 
 -- The claimed leg could not be placed (Twilio's REST API failed): the claim is given back.
