@@ -79,6 +79,14 @@ class Server:
         )
 
 
+_AMD_RANGES = (
+    ("amd_timeout", 3, 59, "seconds"),
+    ("amd_speech_threshold", 1000, 6000, "milliseconds"),
+    ("amd_speech_end_threshold", 500, 5000, "milliseconds"),
+    ("amd_silence_timeout", 2000, 10000, "milliseconds"),
+)
+
+
 @dataclass(frozen=True)
 class Twilio:
     public_url: str = ""
@@ -88,6 +96,11 @@ class Twilio:
     caller_id: str = "+861095500000"
     rest_timeout: float = 5.0
     local_port: int = 5001  # the local Twilio demo mode starts beside the server; 0: none
+    # Answering-machine detection on call-backs and return visits (AsyncAmd; ivr/telephony.py)
+    amd_timeout: int = 10  # s: undecided this long is `unknown`
+    amd_speech_threshold: int = 3000  # ms: speech longer than this is a machine
+    amd_speech_end_threshold: int = 1200  # ms: silence after speech that ends a person's hello
+    amd_silence_timeout: int = 5000  # ms: no sound this long is `unknown`
 
     @property
     def base(self) -> str:
@@ -102,6 +115,11 @@ class Twilio:
             "seconds above 0 and at most 10 (well inside Twilio's 15 s webhook budget)",
         )
         require(0 <= self.local_port <= 65535, "twilio.local_port", "a TCP port, or 0 for none")
+        # Twilio's ranges (https://www.twilio.com/docs/voice/answering-machine-detection
+        # #optional-api-tuning-parameters): a value outside one fails every call-back's create
+        for key, low, high, unit in _AMD_RANGES:
+            value = getattr(self, key)
+            require(low <= value <= high, f"twilio.{key}", f"{low}-{high} {unit}")
         require(
             not self.public_url or self.public_url.startswith(("http://", "https://")),
             "twilio.public_url",

@@ -46,6 +46,7 @@ class Telephony:
 
     def __init__(self, settings: Settings, http_client: Any = None) -> None:
         self.caller_id = settings.twilio.caller_id  # the hotline's number, our calls' From
+        self._settings = settings.twilio
         self.enabled = bool(
             settings.secrets.twilio_account_sid or settings.twilio.api_base_url or http_client
         )
@@ -65,30 +66,59 @@ class Telephony:
         return True
 
     def place(
-        self, to: str, from_: str, url: str, status_callback: str, fallback_url: str
+        self,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str,
+        fallback_url: str,
+        amd_callback: str,
     ) -> str | None:
         """Place a senior's call-back running `url`; return its CallSid, or None if it failed.
 
-        With answering-machine detection: a voicemail must not be bridged to the agent
-        reserved for the senior. `Enable` reports `AnsweredBy` on the request to `url` as soon
-        as Twilio knows (https://www.twilio.com/docs/voice/answering-machine-detection).
+        With asynchronous answering-machine detection: `url` runs the moment they answer
+        (the senior is greeted and put through at once, never kept in silence while Twilio
+        listens), and the result goes to `amd_callback`, where a machine is asked once for a
+        key or a word before the call-back counts as failed
+        (https://www.twilio.com/docs/voice/answering-machine-detection#asyncamd).
         """
         document = _document(url, fallback_url)
-        return self._create(to, from_, document, status_callback, 60, machine_detection="Enable")
+        detect = self._detection("Enable", amd_callback)
+        return self._create(to, from_, document, status_callback, 60, **detect)
 
     def place_visit(
-        self, to: str, from_: str, url: str, status_callback: str, fallback_url: str
+        self,
+        to: str,
+        from_: str,
+        url: str,
+        status_callback: str,
+        fallback_url: str,
+        amd_callback: str,
     ) -> str | None:
         """Place a return visit's call running `url`; its CallSid, or None if it failed.
 
-        `DetectMessageEnd`: a person is reported at once, a machine only once its greeting
-        has ended (the beep), so that the short message said then is what the voicemail keeps
+        `DetectMessageEnd`, asynchronously: a person is put through at once; a machine is
+        reported once its greeting has ended (the beep), so that the short message said then
+        is what the voicemail keeps
         (https://www.twilio.com/docs/voice/answering-machine-detection#machinedetection).
         """
         document = _document(url, fallback_url)
-        return self._create(
-            to, from_, document, status_callback, 60, machine_detection="DetectMessageEnd"
-        )
+        detect = self._detection("DetectMessageEnd", amd_callback)
+        return self._create(to, from_, document, status_callback, 60, **detect)
+
+    def _detection(self, mode: str, callback: str) -> dict[str, str]:
+        """Create Call's answering-machine detection parameters, the thresholds from settings."""
+        t = self._settings
+        return {
+            "machine_detection": mode,
+            "async_amd": "true",
+            "async_amd_status_callback": callback,
+            "async_amd_status_callback_method": "POST",
+            "machine_detection_timeout": str(t.amd_timeout),
+            "machine_detection_speech_threshold": str(t.amd_speech_threshold),
+            "machine_detection_speech_end_threshold": str(t.amd_speech_end_threshold),
+            "machine_detection_silence_timeout": str(t.amd_silence_timeout),
+        }
 
     def call_agent(
         self, to: str, from_: str, twiml: str, status_callback: str, timeout: int

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import Dial, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from dialects.packs import default_packs
 from routing.queues.agents import Agent
@@ -58,14 +58,52 @@ def join_as_agent(vr: VoiceResponse, call_sid: str, base: str, agent_id: str = "
     return vr
 
 
+# Seconds a phone-number agent has to press a key after the whisper: a person presses within
+# a second or two; a voicemail never does, and hears the leg end after this
+ACCEPT_TIMEOUT_S = 5
+
+
 def agent_twiml(offer: Offer, base: str, whisper: str) -> str:
-    """What the agent's leg runs once answered: the whisper, then the caller's room."""
+    """What the agent's leg runs once answered: the whisper, then the caller's room; a
+    phone-number agent presses a key first (accept)."""
     vr = VoiceResponse()
+    if not offer.agent.contact.startswith("client:"):
+        return str(accept_gather(vr, offer, base, whisper))
     whisper_into(vr, offer, whisper)
     return str(join_as_agent(vr, offer.call_sid, base, offer.agent.id))
 
 
-def whisper_into(vr: VoiceResponse, offer: Offer, kind: str) -> None:
+def accept_gather(
+    vr: VoiceResponse, offer: Offer, base: str, whisper: str, action: str = ""
+) -> VoiceResponse:
+    """The whisper and "press any key to accept" in a Gather; no key: the leg ends.
+
+    A phone number's voicemail answers a call like a person, and without the key it would be
+    joined to the caller and counted as a conversation; a key press is the usual check
+    ("press 1 to accept", https://www.twilio.com/docs/voice/twiml/gather: the `action` is
+    requested with `Digits` once a key is pressed; with none, the next verb runs). `action`:
+    where the key goes (the conference path's /voice/agent-accept by default).
+    """
+    query = urlencode({"call": offer.call_sid, "agent": offer.agent.id})
+    action = action or f"{base}/voice/agent-accept?{query}"
+    with vr.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=ACCEPT_TIMEOUT_S,
+        action=action,
+        method="POST",
+    ) as gather:
+        whisper_into(gather, offer, whisper)
+        language = offer.agent.dialects[0] if offer.agent.dialects else "mandarin"
+        packs = default_packs()
+        voice = packs.speech_pack(language)
+        text = packs.text(language, "agent_accept")
+        gather.say(text, voice=voice.say_voice, language=voice.say_language)
+    vr.hangup()
+    return vr
+
+
+def whisper_into(vr: VoiceResponse | Gather, offer: Offer, kind: str) -> None:
     """Who is on the line, in the agent's first language: `full`, `short` or `none`.
 
     The caller hears nothing while it plays, so it counts in their time to a human; the

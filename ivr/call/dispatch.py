@@ -170,6 +170,7 @@ class Dispatcher:
                 f"{root}/voice/callback-answer?{query}",
                 f"{root}/voice/callback-status?{query}",
                 f"{root}/voice/fallback",
+                f"{root}/voice/amd?{query}",
             )
         if sid is None:
             log.warning("call-back for %s could not be placed", offer.call_sid)
@@ -187,6 +188,7 @@ class Dispatcher:
                 f"{root}/voice/visit-answer?{query}",
                 f"{root}/voice/visit-status?{query}",
                 f"{root}/voice/fallback",
+                f"{root}/voice/amd?{query}&visit=1",
             )
         if sid is None:
             self.act(self.engine.visits.ended(offer.call_sid, "canceled"), root)
@@ -249,6 +251,12 @@ def send_on(call_sid: str) -> None:
     url = f"{public_base()}/voice/connect?{urlencode({'call': call_sid})}"
     telephony = services.telephony()
     _later(functools.partial(telephony.redirect, call_sid, url))
+
+
+def steer(call_sid: str, url: str) -> None:
+    """Make a live call leave what it is doing for the TwiML at `url` (after the answer)."""
+    if call_sid:
+        _later(functools.partial(services.telephony().redirect, call_sid, url))
 
 
 def end_agent_leg(call_sid: str) -> None:

@@ -1,8 +1,9 @@
 """The webhooks of a return visit's call (docs/campaigns.md), placed by the dispatcher once an
 agent is reserved for the customer (routing/outbound/visits.py).
 
-visit-answer  -> a person: the hotline named, then their agent  |  a machine: a short, slow
-                 message with the hotline's number, the agent released
+visit-answer  -> the hotline named, then their agent; a machine reported by asynchronous
+                 detection (/voice/amd, ivr/call/voice/machine.py) is asked once, then
+                 hears a short, slow message with the hotline's number, the agent released
 visit-connect -> the reserved agent (<Dial>, whisper); lost meanwhile: in line for the next
 visit-status  -> how the call ended: the agent freed or finished, the attempt logged
 
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import phonenumbers
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from dialects.packs import default_packs
 from ivr.call import dispatch
 from ivr.call.twiml import reply
-from ivr.call.voice.common import MACHINE, OVER, caller_of, field, say, voice_url
+from ivr.call.voice.common import MACHINE, OVER, caller_of, field, say, spoken_number, voice_url
 from ivr.call.voice.placement import dial_agent, place
 from ivr.call.webhooks import fallback, twilio_webhook
 from ivr.services import engine, telephony
@@ -50,7 +50,7 @@ def visit_answer() -> Response:
     if field("AnsweredBy", 32).startswith(MACHINE):
         dispatch.act_on(eng.visits.ended(sid, "machine"))  # the agent is free at once
         slow = dataclasses.replace(customer, senior=True)  # slow for every listener
-        number = _spoken(telephony().caller_id)
+        number = spoken_number(telephony().caller_id)
         say(vr, slow, "visit_voicemail", hotline=eng.settings.hotline.name, number=number)
         vr.hangup()
         return reply(vr)
@@ -102,15 +102,3 @@ def visit_status() -> Response:
     agent and are retried per the campaign's plan; a conversation's agent goes to wrap-up."""
     dispatch.act_on(engine().visits.ended(_visit_sid(), field("CallStatus", 32)))
     return reply(VoiceResponse())
-
-
-def _spoken(e164: str) -> str:
-    """The hotline's number as it is dialled at home, digit by digit ("0 1 0, 9 5 5 ...")."""
-    try:
-        national = phonenumbers.format_number(
-            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL
-        )
-    except phonenumbers.NumberParseException:
-        national = e164
-    groups = ["".join(ch for ch in g if ch.isdigit()) for g in national.split()]
-    return ", ".join(" ".join(g) for g in groups if g)

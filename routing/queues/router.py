@@ -293,10 +293,30 @@ class Router:
         return self._placement(call_sid, out["placement"])
 
     def dial_result_tick(
-        self, call_sid: str, agent_id: str, status: str, duration_s: int
+        self,
+        call_sid: str,
+        agent_id: str,
+        status: str,
+        duration_s: int,
+        leg: str = "",
+        *,
+        strict: bool = False,
     ) -> tuple[Placement | None, list[Offer]]:
-        """`dial_result()` and `tick()` after it, in one round trip (the result settled)."""
-        args = {"sid": call_sid, "agent": agent_id, "status": status, "dur": duration_s, "tick": 1}
+        """`dial_result()` and `tick()` after it, in one round trip (the result settled).
+
+        `leg`: the agent's leg the result is about (the conference path's); a result about a
+        leg other than the offer's own is a late report and changes nothing. `strict`: the
+        agent's answer is reported by a webhook (`answered`), so `completed` without it is a
+        miss."""
+        args = {
+            "sid": call_sid,
+            "agent": agent_id,
+            "status": status,
+            "dur": duration_s,
+            "tick": 1,
+            "leg": leg,
+            "strict": int(strict),
+        }
         out = self._run("dial_result", args)
         return self._placement(call_sid, out["placement"]), _offers(out.get("offers"))
 

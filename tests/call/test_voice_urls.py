@@ -12,12 +12,15 @@ from flask import Flask, Response
 
 from ivr.call.webhooks import twilio_webhook
 
-# (URL, methods, endpoint, wrapped by twilio_webhook), as served before voice.py was split.
+# (URL, methods, endpoint, wrapped by twilio_webhook), as served before voice.py was split,
+# and the answering-machine detection's since (ivr/call/voice/machine.py).
 # /voice/fallback and /voice/line-result answer unsigned requests too (ivr/call/fallback.py).
 VOICE_URLS = [
     ("/voice/after-hours", ("GET", "POST"), "voice.after_hours", True),
+    ("/voice/agent-accept", ("GET", "POST"), "connect.agent_accept", True),
     ("/voice/agent-answer", ("GET", "POST"), "connect.agent_answer", True),
     ("/voice/agent-status", ("GET", "POST"), "connect.agent_status", True),
+    ("/voice/amd", ("GET", "POST"), "voice.amd", True),
     ("/voice/announce", ("GET", "POST"), "open_line.announce", True),
     ("/voice/callback-answer", ("GET", "POST"), "voice.callback_answer", True),
     ("/voice/callback-request", ("GET", "POST"), "voice.callback_request", True),
@@ -31,6 +34,9 @@ VOICE_URLS = [
     ("/voice/hold", ("GET", "POST"), "connect.hold", True),
     ("/voice/incoming", ("GET", "POST"), "voice.incoming", True),
     ("/voice/line-result", ("GET", "POST"), "fallback.line_result", False),
+    ("/voice/machine-answer", ("GET", "POST"), "voice.machine_answer", True),
+    ("/voice/machine-confirm", ("GET", "POST"), "voice.machine_confirm", True),
+    ("/voice/machine-message", ("GET", "POST"), "voice.machine_message", True),
     ("/voice/menu", ("GET", "POST"), "voice.menu", True),
     ("/voice/open-line-status", ("GET", "POST"), "open_line.open_line_status", True),
     ("/voice/open-room", ("GET", "POST"), "open_line.open_room", True),

@@ -4,6 +4,8 @@ page and the Conference and Participant resources)."""
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
+
 import pytest
 from flask import Flask
 from twilio.base.exceptions import TwilioRestException
@@ -19,7 +21,9 @@ HOLD = "Please hold"
 
 
 def events(app: Flask) -> list[dict[str, str]]:
-    return seen(app, "/conf-events")
+    """The room's events in the order they happened: Twilio sends each asynchronously, in no
+    promised order of arrival, and numbers them (SequenceNumber) to be put back in order."""
+    return sorted(seen(app, "/conf-events"), key=lambda e: int(e["SequenceNumber"]))
 
 
 def kinds(app: Flask) -> list[str]:
@@ -63,7 +67,7 @@ def test_the_wait_url_loops_until_the_agent_starts_the_room_and_is_cut_at_once(
     assert sim.legs[agent_sid].status == "completed" and leg.status == "completed"
 
 
-def test_status_callbacks_arrive_in_order_with_twilios_parameters(
+def test_status_callbacks_are_numbered_in_order_with_twilios_parameters(
     sim: Simulator, api: Client, fake_app: Flask
 ) -> None:
     agent(sim)
@@ -81,6 +85,8 @@ def test_status_callbacks_arrive_in_order_with_twilios_parameters(
     ]
     got = events(fake_app)
     assert [int(e["SequenceNumber"]) for e in got] == [1, 2, 3, 4, 5, 6]
+    times = [parsedate_to_datetime(e["Timestamp"]) for e in got]
+    assert times == sorted(times)  # numbered as they happened
     assert {e["FriendlyName"] for e in got} == {leg.sid}
     assert len({e["ConferenceSid"] for e in got}) == 1 and got[0]["ConferenceSid"][:2] == "CF"
     assert all("Timestamp" in e and e["AccountSid"] == sim.account_sid for e in got)

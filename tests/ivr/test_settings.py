@@ -41,6 +41,10 @@ def test_environment_then_overrides_take_precedence() -> None:
         ({"business_hours.open": "8am"}, "business_hours.open"),
         ({"hotline.no_such_key": 1}, "hotline.no_such_key"),
         ({"twilio.validate_signatures": "maybe"}, "twilio.validate_signatures"),
+        ({"twilio.amd_timeout": 60}, "twilio.amd_timeout"),
+        ({"twilio.amd_speech_threshold": 900}, "twilio.amd_speech_threshold"),
+        ({"twilio.amd_speech_end_threshold": 5001}, "twilio.amd_speech_end_threshold"),
+        ({"twilio.amd_silence_timeout": 1999}, "twilio.amd_silence_timeout"),
         ({"ivr.senior_key": "1"}, "ivr.topics"),
         ({"routing.reconcile_after": 10}, "routing.reconcile_after"),
         (

@@ -109,7 +109,12 @@ def test_failures_log_no_number_or_birth_date(
     )
     with app.app_context():
         sid = services.of(app).telephony.place(
-            SENIOR[0], "+861095500000", "http://x/voice/callback-answer", "http://x/s", "http://x/f"
+            SENIOR[0],
+            "+861095500000",
+            "http://x/voice/callback-answer",
+            "http://x/s",
+            "http://x/f",
+            "http://x/voice/amd",
         )
     assert sid is None
     assert any("could not place a call" in r.getMessage() for r in caplog.records)

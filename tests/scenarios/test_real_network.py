@@ -141,7 +141,8 @@ def test_a_voicemail_that_answers_a_call_back_is_retried_not_put_through(
     inbound = _ask_for_a_call_back(off, caller)
     caller.answers = "voicemail"
     agent = off.add_agent("elder", {"senior"}, aht_s=60.0)
-    off.run(until=off.sim.now() + 30)
+    # asked once for a key or a word, then the short message (ivr/call/voice/machine.py)
+    off.run(until=off.sim.now() + 50)
     [first] = call_backs(off)
     assert first.ended and agent.calls == 0 and first.bridged_at is None
     info = off.engine.router.call(inbound.sid)

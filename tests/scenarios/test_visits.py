@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dialects.packs import default_packs
-from ivr.call.visits import _spoken
+from ivr.call.voice.common import spoken_number
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.offline import Offline
@@ -107,7 +107,7 @@ def test_a_voicemail_gets_a_short_slow_message_and_no_agent_and_is_retried_per_p
     hotline.run(until=1500)
     first, second = visits(hotline)
     assert 600 <= second.created_at - first.created_at < 660  # the plan's spacing
-    number = _spoken(hotline.settings.twilio.caller_id)
+    number = spoken_number(hotline.settings.twilio.caller_id)
     message = PACKS.text(
         "cantonese", "visit_voicemail", hotline=hotline.settings.hotline.name, number=number
     )

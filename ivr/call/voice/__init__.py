@@ -10,6 +10,8 @@ Every route here answers TwiML under /voice/ with the policy of `twilio_webhook`
     conference.py     hold, room, agent-answer,              the conference path: a room of the
                       agent-status, room-status, room-result call's own, the agent rung by REST
     callbacks.py      callback-answer, callback-status       a senior's call-back call
+    machine.py        amd, machine-confirm, machine-answer,  detection's verdict on a call-back
+                      machine-message                        or a visit: asked once
     out_of_hours.py   after-hours, complaint-choice,         the hotline or its complaints
                       complaint-recorded                     desk closed
     status.py         status                                 the call's end
@@ -31,7 +33,16 @@ here is what registers their routes.
 
 from __future__ import annotations
 
-from ivr.call.voice import callbacks, classic, entry, out_of_hours, status, waiting
+from ivr.call.voice import callbacks, classic, entry, machine, out_of_hours, status, waiting
 from ivr.call.voice.blueprint import bp
 
-__all__ = ["bp", "callbacks", "classic", "entry", "out_of_hours", "status", "waiting"]
+__all__ = [
+    "bp",
+    "callbacks",
+    "classic",
+    "entry",
+    "machine",
+    "out_of_hours",
+    "status",
+    "waiting",
+]

@@ -2,9 +2,10 @@
 
 Its URLs carry the inbound call's routing record as `call` (common.routing_sid).
 
-callback-answer -> a person: the hotline named, then their reserved agent (<Dial>), or in
-                   line if that agent went away  |  a machine (AMD): hung up, the agent
-                   released, the call-back retried as a failed attempt
+callback-answer -> the hotline named at once, then their reserved agent (<Dial>), or in
+                   line if that agent went away; answering-machine detection runs
+                   asynchronously and its verdict goes to /voice/amd (machine.py), where a
+                   machine is asked once before the call-back is retried
 callback-status -> how the call-back call ended: a failed one is retried per config
 """
 
@@ -27,8 +28,9 @@ from ivr.services import engine
 def callback_answer() -> Response:
     """The senior answered our call-back: greet them and put them through to their agent.
 
-    A voicemail or fax (answering-machine detection, `AnsweredBy`) is not the senior: the
-    reserved agent is released and the call-back is retried as a failed attempt.
+    Call-backs are placed with AsyncAmd, so no `AnsweredBy` comes here (machine.py has the
+    verdict); a call placed with synchronous detection that names a voicemail or fax is not
+    the senior: the reserved agent is released and the call-back retried as a failed attempt.
     """
     eng = engine()
     call_sid = routing_sid()

@@ -7,7 +7,8 @@ placement.dial_agent.
 connect     -> where a REST pull sends a dequeued caller (the conference path pulls to
                /voice/room instead): their agent, <Dial>ed; or the room or open line already
                theirs; not assigned after all, back in line
-whisper     -> on the agent's leg once they answer: who is calling; the bridge follows
+whisper     -> on the agent's leg once they answer: who is calling; the bridge follows (a
+               phone-number agent presses a key first: whisper?accepted=1 is its action)
 dial-result -> the <Dial> action: completed: done (a senior hears the complaint channel)  |
                busy / no-answer / failed: the next agent, the caller keeping their place
 """
@@ -18,12 +19,21 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.call import dispatch
-from ivr.call.agent_leg import whisper_into
+from ivr.call.agent_leg import accept_gather, whisper_into
 from ivr.call.twiml import reply
 from ivr.call.voice.blueprint import bp
-from ivr.call.voice.common import DONE, caller_of, complaint_params, field, routing_sid, say, utter
+from ivr.call.voice.common import (
+    DONE,
+    caller_of,
+    complaint_params,
+    field,
+    routing_sid,
+    say,
+    utter,
+    voice_url,
+)
 from ivr.call.voice.placement import connect_assigned, place
-from ivr.call.webhooks import twilio_webhook
+from ivr.call.webhooks import public_base, twilio_webhook
 from ivr.services import engine
 
 
@@ -42,14 +52,25 @@ def whisper() -> Response:
     eng = engine()
     call_sid = request.args.get("call", "")[:64]
     agent_id = request.args.get("agent", "")[:64]
-    offer = eng.router.answered(call_sid, agent_id)
     vr = VoiceResponse()
+    if not request.args.get("accepted"):
+        agent = eng.agents.get(agent_id)
+        if agent is not None and not agent.contact.startswith("client:"):
+            # a phone number, which its voicemail may answer: a key first (agent_leg.py);
+            # its action is this URL again, accepted
+            offer = eng.router.offer_for(call_sid)
+            if offer is not None and offer.agent.id == agent_id:
+                again = voice_url("whisper", call=call_sid, agent=agent_id, accepted=1)
+                whisper = eng.settings.ivr.whisper
+                return reply(accept_gather(vr, offer, public_base(), whisper, again))
+    offer = eng.router.answered(call_sid, agent_id)
     if offer is None:
         vr.hangup()  # the caller is gone or was given to someone else
         return reply(vr)
     # The bridge follows this document; the whisper is the only time between (ivr.whisper).
     eng.router.connected(call_sid, agent_id)
-    whisper_into(vr, offer, eng.settings.ivr.whisper)
+    if not request.args.get("accepted"):  # a phone-number agent heard it before their key
+        whisper_into(vr, offer, eng.settings.ivr.whisper)
     return reply(vr)
 
 
@@ -68,8 +89,13 @@ def dial_result() -> Response:
         return reply(vr)
     duration = field("DialCallDuration", 16)
     # the agent freed by a miss may have a caller to pull: the tick's offers come with it
+    # strict: on this path the agent answers only through the whisper's webhook
     placement, offers = eng.router.dial_result_tick(
-        call_sid, agent_id, field("DialCallStatus", 32), int(duration) if duration.isdigit() else 0
+        call_sid,
+        agent_id,
+        field("DialCallStatus", 32),
+        int(duration) if duration.isdigit() else 0,
+        strict=True,
     )
     dispatch.act_on(offers)
     if placement is None:  # the conversation is over; a senior still on the line hears the

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+import phonenumbers
 from flask import request
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -153,3 +154,15 @@ def offer_reply(caller: Caller) -> OfferReply:
         yes_key="1",
         agent_key=engine().settings.ivr.agent_key,
     )
+
+
+def spoken_number(e164: str) -> str:
+    """The hotline's number as it is dialled at home, digit by digit ("0 1 0, 9 5 5 ...")."""
+    try:
+        national = phonenumbers.format_number(
+            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        national = e164
+    groups = ["".join(ch for ch in g if ch.isdigit()) for g in national.split()]
+    return ", ".join(" ".join(g) for g in groups if g)

@@ -70,7 +70,8 @@ def room(
     of its result, which then need no look-up (Twilio signs the URLs, so they are ours).
     """
     known = {"d": who[0], "s": int(who[1])} if who else {}
-    dial = vr.dial(action=_url("room-result", call=call_sid, **known), method="POST")
+    # r=1: the call's own room (an open line's room has its own action, ivr/call/open_line.py)
+    dial = vr.dial(action=_url("room-result", call=call_sid, r=1, **known), method="POST")
     conference(
         dial,
         call_sid,
@@ -152,16 +153,38 @@ def agent_answer() -> Response:
     return reply(join_as_agent(vr, call_sid, public_base(), agent_id))
 
 
+@bp.route("/agent-accept", methods=["POST", "GET"])
+@twilio_webhook
+def agent_accept() -> Response:
+    """A phone-number agent pressed a key to accept: into the caller's room, if the offer is
+    still theirs (the caller may have hung up, or been given to someone else, meanwhile)."""
+    call_sid, agent_id = _arg("call"), _arg("agent")
+    vr = VoiceResponse()
+    # answered for routing now, by this webhook: the room's events may come late and in any
+    # order, and the leg's end without this is a miss (routing's dial_result, `strict`)
+    if engine().router.answered(call_sid, agent_id) is None:
+        vr.hangup()
+        return reply(vr)
+    return reply(join_as_agent(vr, call_sid, public_base(), agent_id))
+
+
 @bp.route("/agent-status", methods=["POST", "GET"])
 @twilio_webhook
 def agent_status() -> Response:
-    """The agent's leg ended: talked (done), or missed (the caller's next agent is rung)."""
+    """The agent's leg ended: talked (done), or missed (the caller's next agent is rung); a
+    leg that ended before the caller was joined to it is a miss too (routing's dial_result)."""
     eng = engine()
     status = request.form.get("CallStatus", "")[:32]
     if status in _DONE:
         duration = request.form.get("CallDuration", "")[:16]
+        agent = eng.agents.get(_arg("agent"))
         placement, offers = eng.router.dial_result_tick(
-            _arg("call"), _arg("agent"), status, int(duration) if duration.isdigit() else 0
+            _arg("call"),
+            _arg("agent"),
+            status,
+            int(duration) if duration.isdigit() else 0,
+            request.form.get("CallSid", "")[:64],
+            strict=agent is not None and not agent.contact.startswith("client:"),
         )
         if isinstance(placement, Offer):
             offers.append(placement)
@@ -214,6 +237,33 @@ def _room_event(event: str, joiner: str, info: CallInfo) -> str:
     return ""
 
 
+def _unheard(info: CallInfo) -> bool:
+    """Whether the room ended before the caller heard anyone (the call still theirs)."""
+    on_line = request.form.get("CallStatus", "")[:32] not in _DONE  # not their hang-up
+    if info.state == "offered" and on_line and _arg("r") == "1" and not info.open_leg:
+        # The call's own room ends with the caller on the line only once an agent who
+        # joined it (which started it) has left: they were connected, and the room's start
+        # event, sent asynchronously, has not arrived yet (docs/real-network.md)
+        engine().router.room_event(info.call_sid, "both")
+        return False
+    if info.state not in ("waiting", "offered"):
+        return False
+    if on_line:  # the room ended around them: its open line left it
+        _line_gone(info)
+    return True
+
+
+def _line_gone(info: CallInfo) -> None:
+    """The open line's room ended with the caller still in it: the line has left it, though
+    its own status callback, sent asynchronously, may come later (docs/real-network.md). It
+    is down now, so that /voice/connect finds the caller's next agent, not the same room."""
+    if not info.open_leg or info.state != "offered":
+        return
+    change = engine().router.open_line(info.agent_id, "down", info.open_leg)
+    dispatch.act_on([o for o in change.offers if o.call_sid != info.call_sid])
+    dispatch.sync_lines()
+
+
 @bp.route("/room-result", methods=["POST", "GET"])
 @twilio_webhook
 def room_result() -> Response:
@@ -228,7 +278,7 @@ def room_result() -> Response:
             info = engine().router.call(_arg("call"))
         except StoreUnavailable:  # the conversation's end needs no Redis: as before
             info = None
-        if info is not None and info.state in ("waiting", "offered"):
+        if info is not None and _unheard(info):
             # the room ended before the caller heard anyone (an agent's open line dropped):
             # on to their next agent, keeping their place (docs/time-to-human.md, "Open lines")
             vr.redirect(_url("connect", call=info.call_sid), method="POST")

@@ -457,7 +457,7 @@ class Conferences:
         params.update(extra or {})
         url, method, _ = conf.callback
         leg = self.sim.legs[part.call_sid] if part else next(iter(self.sim.legs.values()))
-        self.sim.request(leg, Fetch(url, method), params)
+        self.sim.callback(leg, Fetch(url, method), params)
 
     # -- the Participants API -----------------------------------------------------------
 

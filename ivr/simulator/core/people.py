@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
+ACCEPT_AFTER_S = 1.0  # an agent asked to press a key to accept does so within a second
+
 
 @dataclass(frozen=True)
 class Input:
@@ -52,6 +54,11 @@ class AgentPhone:
     line_drops: float = 0.0
     drop_rng: random.Random | None = None
 
+    # A phone number whose voicemail answers the leg: it picks up after the drawn delay, plays
+    # its greeting, presses nothing, and hangs up this many seconds after answering (0: the
+    # agent answers in person)
+    voicemail_s: float = 0.0
+
     calls: int = 0
 
     def ring(self) -> float | None:
@@ -77,9 +84,9 @@ class AgentPhone:
         return rng.uniform(0.0, self.talk_s if self.talk_s is not None else self.aht_s)
 
     def respond(self, context: str, gather: Element) -> Input | None:
-        """Agents give no input to a whisper's <Gather>."""
+        """A key to accept the call, pressed as the whisper ends; a voicemail presses none."""
         del context, gather
-        return None
+        return None if self.voicemail_s else Input(digits="1", after=ACCEPT_AFTER_S)
 
 
 @dataclass
@@ -95,8 +102,12 @@ class VirtualCaller:
     answer_delay_s: float = 3.0  # when we are called back
     label: str = "other"
     # Who picks up when we call back: "person", "voicemail" (a machine that answers like a
-    # person unless detection was asked for), "busy", or "nobody" (rings out).
+    # person unless detection was asked for), "fax", "busy", or "nobody" (rings out).
     answers: str = "person"
+    # How long they talk on picking up before they listen: "喂？" about 1 s; a senior's
+    # "喂？喂？您好，哪位啊？" 3-4 s, longer than Twilio's default speech threshold, so that
+    # detection calls them a machine (core/amd.py); 0: they say nothing (`unknown`).
+    greeting_s: float = 1.0
     # What they answer to call-back offers while waiting, in turn (then accept_callback holds)
     wait_inputs: list[Input] = field(default_factory=list)
     message_s: float = 0.0  # how long they speak when recorded (<Record>); 0: they say nothing

@@ -23,6 +23,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 
 from ivr.simulator.core import account
+from ivr.simulator.core.amd import Detection
 from ivr.simulator.core.calls import API_VERSION, Leg
 from ivr.simulator.core.conferences import Conference, Conferences, Participant
 from ivr.simulator.core.queues import Queue
@@ -164,7 +165,7 @@ class RestApi(account.AccountApi):
             status_method=(_one(form, "StatusCallbackMethod") or "POST").upper(),
             status_events=events,
             fallback_url=_one(form, "FallbackUrl") or None,
-            machine_detection=_one(form, "MachineDetection"),
+            detection=_detection(form),
         )
         return 201, self.call_json(leg)
 
@@ -444,6 +445,43 @@ def _flags(changes: dict[str, bool]) -> dict[str, bool]:
     """The answer shows an update at once, though the switch applies it on its time line."""
     names = {"Muted": "muted", "Hold": "hold", "EndConferenceOnExit": "end_conference_on_exit"}
     return {names[k]: v for k, v in changes.items()}
+
+
+def _detection(form: Mapping[str, Any]) -> Detection:
+    """The answering-machine detection a create asks for: MachineDetection, AsyncAmd and the
+    tuning parameters, Twilio's defaults where not given
+    (https://www.twilio.com/docs/voice/answering-machine-detection)."""
+    mode = _one(form, "MachineDetection")
+    if mode not in ("", "Enable", "DetectMessageEnd"):
+        raise RestError(400, 21219, f"MachineDetection {mode!r} is not Enable or DetectMessageEnd")
+    asynchronous = _one(form, "AsyncAmd").lower() == "true"
+    callback = _one(form, "AsyncAmdStatusCallback") or None
+    default = Detection()
+
+    def number(name: str, fallback: float, scale: float, low: float, high: float) -> float:
+        raw = _one(form, name)
+        if not raw:
+            return fallback
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise RestError(400, 21219, f"{name} must be between {low:g} and {high:g}")
+        return int(raw) / scale
+
+    return Detection(
+        mode=mode,
+        # Without a callback Twilio has nowhere to send the result (warning 21262): none comes
+        callback=(callback or "") if asynchronous and mode else None,
+        callback_method=(_one(form, "AsyncAmdStatusCallbackMethod") or "POST").upper(),
+        timeout_s=number("MachineDetectionTimeout", default.timeout_s, 1, 3, 59),
+        speech_threshold_s=number(
+            "MachineDetectionSpeechThreshold", default.speech_threshold_s, 1000, 1000, 6000
+        ),
+        speech_end_s=number(
+            "MachineDetectionSpeechEndThreshold", default.speech_end_s, 1000, 500, 5000
+        ),
+        silence_timeout_s=number(
+            "MachineDetectionSilenceTimeout", default.silence_timeout_s, 1000, 2000, 10000
+        ),
+    )
 
 
 def _target(form: Mapping[str, Any]) -> Target | None:

@@ -20,7 +20,8 @@ from xml.etree.ElementTree import Element
 
 from ivr.simulator.core import parse as twiml
 from ivr.simulator.core.account import Account
-from ivr.simulator.core.calls import Leg, new_sid, status_params
+from ivr.simulator.core.amd import Detection, classify
+from ivr.simulator.core.calls import Leg, new_sid, standard_params, status_params
 from ivr.simulator.core.conferences import Conferences
 from ivr.simulator.core.documents import Documents
 from ivr.simulator.core.interpreter import Interpreter
@@ -59,6 +60,8 @@ class Simulator:
     ) -> None:
         self.sched = Scheduler(clock, speed=speed)
         self.rng = random.Random(seed)
+        # Callbacks' delivery delays, apart from the run's other draws (same seed, same run)
+        self.jitter_rng = random.Random(f"jitter-{seed}")
         # A live server keeps its call records: a second run with the same seed must not reuse
         # a CallSid it has seen. Offline runs draw sids from the seeded rng, reproducibly.
         self.sid_rng = random.Random(secrets.randbits(128)) if unique_sids else self.rng
@@ -89,12 +92,19 @@ class Simulator:
         the app depends on none.
         """
         self.dial_status_when_caller_leaves = "no-answer"
-        self.amd_seconds = 2.0  # answering-machine detection listens before the Url request
-        # DetectMessageEnd waits out a voicemail's greeting (to its beep) before the Url request
+        # A voicemail's greeting up to its beep: DetectMessageEnd waits it out (amd.py)
         self.greeting_seconds = 8.0
         self.rest_latency_s = 0.0  # how long each REST request takes (rest.RestClient)
         self.rest_down = False  # REST requests fail to connect
         self.rest_charged = 0.0  # REST seconds spent so far; a webhook's share is its time
+        # Status and conference callbacks are sent asynchronously, each event on its own
+        # request: Twilio promises no order of arrival and gives each a Timestamp and a
+        # SequenceNumber to order them by
+        # (https://www.twilio.com/docs/voice/api/call-resource#statuscallbackevent,
+        # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
+        # The docs give no figure: each waits up to this long, so two events closer together
+        # than it may arrive in either order (the worse plausible behaviour)
+        self.callback_jitter_s = 1.0
 
     @property
     def clock(self) -> SettableClock:
@@ -156,13 +166,14 @@ class Simulator:
         status_method: str = "POST",
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
-        machine_detection: str = "",
+        detection: Detection | None = None,
     ) -> Leg:
         """REST Calls.create: ring `to`; when answered, run `target`.
 
-        A new call with a CallSid of its own, carried by all its webhooks. With
-        `machine_detection` (Enable, DetectMessageEnd) the first request carries AnsweredBy;
-        without it a voicemail answers like a person
+        A new call with a CallSid of its own, carried by all its webhooks. With `detection`
+        (Enable, DetectMessageEnd) the first request carries AnsweredBy, or with AsyncAmd
+        the first request is made at once and AnsweredBy goes to its own callback; without
+        it a voicemail answers like a person
         (https://www.twilio.com/docs/voice/answering-machine-detection).
         """
         person = self.people.reach(to)
@@ -170,7 +181,7 @@ class Simulator:
         leg = self.new_leg(from_, to, "outbound-api", party, person)
         leg.status_callback, leg.status_callback_method = status_callback, status_method
         leg.status_events, leg.fallback_url = status_events, fallback_url
-        outbound = self._outbound(leg, target, timeout, machine_detection)
+        outbound = self._outbound(leg, target, timeout, detection or Detection())
         self._procs[leg.sid] = self.sched.spawn(outbound)
         return leg
 
@@ -228,12 +239,14 @@ class Simulator:
     def _start(self, leg: Leg, target: Target, delay: float = 0.0) -> None:
         self._procs[leg.sid] = self.sched.spawn(self._call(leg, target), delay)
 
-    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: str) -> Steps:
+    def _outbound(self, leg: Leg, target: Target, timeout: int, detect: Detection) -> Steps:
         leg.status = "ringing"
         self._callback(leg, "ringing")
         leg.hear(self.now(), "event", f"ringing {leg.to}")
         person = self._persons.get(leg.sid)
         answers = person.answers if isinstance(person, VirtualCaller) else "person"
+        speaks = person.greeting_s if isinstance(person, VirtualCaller) else 1.0
+        by, known_after = classify(detect, answers, speaks, self.greeting_seconds)
         delay = person.ring() if person is not None else None
         rings = 1.0 if answers == "busy" else float(timeout)  # busy comes back at once
         try:
@@ -243,10 +256,10 @@ class Simulator:
                 yield rings if delay is None or delay > timeout else delay
             if delay is not None and delay <= timeout:
                 self.answer(leg)
-                if detect:
-                    yield self.amd_seconds
-                if detect == "DetectMessageEnd" and answers == "voicemail":
-                    yield self.greeting_seconds
+                if isinstance(person, AgentPhone) and person.voicemail_s:
+                    self.sched.call_later(person.voicemail_s, self._voicemail_ends, leg)
+                if detect.mode and not detect.asynchronous:
+                    yield known_after
         except Interrupt as stop:  # REST Status=canceled while it rings, or a hang-up
             if not isinstance(stop.cause, HungUp):
                 raise
@@ -255,10 +268,27 @@ class Simulator:
         if delay is None or delay > timeout:
             self.finish(leg, "busy" if answers == "busy" else "no-answer")
             return
-        if detect and isinstance(target, Fetch):
-            by = _answered_by(answers, detect)
+        if detect.mode and detect.asynchronous:
+            self.sched.call_later(known_after, self._amd_result, leg, detect, by, known_after)
+        elif detect.mode and isinstance(target, Fetch):
             target = Fetch(target.url, target.method, {**target.params, "AnsweredBy": by})
         yield from self._call(leg, target)
+
+    def _voicemail_ends(self, leg: Leg) -> None:
+        """An agent's voicemail that answered a leg hangs up when its recording is over."""
+        if not leg.ended:
+            self.hang_up(leg.sid, "voicemail hung up")
+
+    def _amd_result(self, leg: Leg, detect: Detection, by: str, after_s: float) -> None:
+        """AsyncAmd: the result to AsyncAmdStatusCallback while the call goes on, if it does."""
+        if leg.ended or not detect.callback:
+            return
+        params = {
+            **standard_params(leg),
+            "AnsweredBy": by,
+            "MachineDetectionDuration": str(round(after_s * 1000)),
+        }
+        self.request(leg, Fetch(detect.callback, detect.callback_method), params)
 
     # -- REST -------------------------------------------------------------------------
 
@@ -339,7 +369,15 @@ class Simulator:
     def _callback(self, leg: Leg, event: str) -> None:
         if leg.status_callback and event in leg.status_events:
             params = status_params(leg, self.clock.now())
-            self.request(leg, Fetch(leg.status_callback, leg.status_callback_method), params)
+            self.callback(leg, Fetch(leg.status_callback, leg.status_callback_method), params)
+
+    def callback(self, leg: Leg, target: Fetch, params: dict[str, str]) -> None:
+        """Send a status or conference callback after its delivery delay (callback_jitter_s)."""
+        delay = self.jitter_rng.uniform(0.0, self.callback_jitter_s)
+        if delay <= 0:
+            self.request(leg, target, params)
+        else:
+            self.sched.call_later(delay, self.request, leg, target, params)
 
     def run_documents(
         self,
@@ -414,11 +452,3 @@ class Simulator:
             if agent.rings:
                 agent.rings(False)
 
-
-def _answered_by(answers: str, detect: str) -> str:
-    """AnsweredBy as Twilio reports it: `Enable` names a machine as soon as it knows
-    (machine_start); `DetectMessageEnd` names it once its greeting has ended, by how it ended
-    (machine_end_beep here) (https://www.twilio.com/docs/voice/answering-machine-detection)."""
-    if answers != "voicemail":
-        return "human"
-    return "machine_end_beep" if detect == "DetectMessageEnd" else "machine_start"

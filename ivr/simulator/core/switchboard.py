@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from xml.etree.ElementTree import Element
 
 from ivr.simulator.core.account import Account
+from ivr.simulator.core.amd import Detection
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, People, VirtualCaller
 from ivr.simulator.core.queues import Queue, Queues
@@ -101,6 +102,9 @@ class Switchboard(Protocol):
     def request(self, leg: Leg, target: Fetch, params: dict[str, str]) -> Reply:
         """Send one signed webhook for `leg`; the reply is the caller's to use or ignore."""
 
+    def callback(self, leg: Leg, target: Fetch, params: dict[str, str]) -> None:
+        """Send a status or conference callback after its delivery delay."""
+
     def say_time(self, say: Element) -> float:
         """Seconds to speak a <Say> once."""
 
@@ -117,7 +121,7 @@ class Switchboard(Protocol):
         status_method: str = "POST",
         status_events: frozenset[str] = frozenset({"completed"}),
         fallback_url: str | None = None,
-        machine_detection: str = "",
+        detection: Detection | None = None,
     ) -> Leg:
         """REST Calls.create: ring `to`; when answered, run `target`."""
 

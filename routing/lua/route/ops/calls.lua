@@ -243,8 +243,20 @@ end
 -- ivr/call/voice.py does not call this op for a caller whose call has ended.
 function OPS.dial_result()
   local sid, c = arg.sid, F.get_call(arg.sid)
-  local mine = c and c.ag == arg.agent
-  if mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
+  -- the report of an agent's leg (`leg`, its CallSid) is about this offer only if it is the
+  -- leg placed for it: a late one from an earlier offer's leg changes nothing
+  local leg, placed = arg.leg or '', c and c.al or ''
+  local mine = c and c.ag == arg.agent and (leg == '' or placed == '' or leg == placed)
+  local over = arg.status == 'completed'
+  if mine and over and c.st == 'offered' and arg.strict == 1 then
+    -- `strict`: the agent answers for routing only by a webhook (OPS.answered: the classic
+    -- whisper, a phone-number agent's key), so a leg that ended without it never reached
+    -- the caller (a voicemail that pressed no key, a hang-up during the whisper): a miss,
+    -- the next agent at once, the place kept. Otherwise (a softphone's leg on the conference
+    -- path) the room's start may simply not have arrived yet: callbacks come in any order
+    F.miss(sid, c, true)
+    over = false
+  elseif mine and arg.status == 'completed' and (c.st == 'offered' or c.st == 'on_call') then
     if c.st == 'offered' then F.mark_answered(sid, c) end
     F.finish(sid, c, arg.dur * 1000)
   elseif mine and MISSED[arg.status] and c.st == 'offered' then
@@ -252,7 +264,7 @@ function OPS.dial_result()
   end
   F.settle()
   redis.call('ZREM', PULLS, sid)
-  local out = {placement = arg.status == 'completed' and {kind = 'none'} or F.placement(sid)}
+  local out = {placement = over and {kind = 'none'} or F.placement(sid)}
   if arg.tick == 1 then out.offers = F.drain(sid) end  -- and a tick's offers (dial_result_tick)
   return out
 end
@@ -399,6 +411,9 @@ end
 -- A call-back attempt that never reached the senior: the agent is free, the entry retries.
 function F.callback_unreached(sid, c)
   F.release_agent(c.ag, sid, nil)
+  -- a machine reported after the answer leaves its leg on the record: the next attempt is
+  -- a new leg, and the old one's end must not read as the senior hanging up
+  c.lg = nil
   redis.call('ZREM', PULLS, sid)
   if c.cv then  -- a return visit is retried by its campaign's plan (routing/outbound/campaigns.py)
     c.st, c.at = 'unreached', c.at + 1
