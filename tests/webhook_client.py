@@ -10,29 +10,14 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.settings import DEMO_AUTH_TOKEN
+from ivr.simulator.core import parse
 
 BASE = "http://localhost"
 
-# Verbs Twilio allows in each place a document runs (ivr/simulator/core/parse.py cites the pages).
-ALLOWED = {
-    "call": {
-        "Say",
-        "Play",
-        "Pause",
-        "Gather",
-        "Redirect",
-        "Enqueue",
-        "Dial",
-        "Hangup",
-        "Reject",
-        "Leave",
-    },
-    "wait": {"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"},
-    "whisper": {"Play", "Say", "Gather", "Hangup"},
-    # a conference's waitUrl (https://www.twilio.com/docs/api/errors/13238)
-    "conference-wait": {"Play", "Say", "Pause", "Redirect"},
-}
-GATHER_CHILDREN = {"Say", "Play", "Pause"}
+# Verbs Twilio allows in each place a document runs: the offline Twilio's table, which cites
+# the pages (one table, so that the two cannot disagree).
+ALLOWED = parse.ALLOWED
+GATHER_CHILDREN = parse.ALLOWED[parse.GATHER]
 
 
 _sids = iter(range(10**6))

@@ -14,7 +14,7 @@ from routing.clock import FixedClock
 from routing.engine import Engine
 from tests.conftest import CLUSTER
 from tests.helpers.people import SENIOR, YOUNG, add_agent, add_people
-from tests.webhook_client import call_sid, params, post, spoken, twiml
+from tests.webhook_client import BASE, call_sid, params, post, spoken, twiml
 
 UNKNOWN = "+8613912345678"
 
@@ -194,8 +194,17 @@ def test_the_whisper_tells_the_agent_an_elderly_caller_is_on_the_line_in_a_secon
     # already shows the caller's card, so the audio keeps to the essential words
     root = _whisper_for(client, people, "s2")
     assert spoken(root) == "老年来电。" and root.find("Say").get("language") == "cmn-CN"
+    # The caller hears ringing until the whisper ends: not connected at the pick-up, but by
+    # the whisper's closing Redirect, whose empty answer the bridge follows
+    assert people.stats.day()["all"]["senior"].connected == 0
+    [then] = root.findall("Redirect")
+    assert root[-1] is then and "heard=1" in then.text
+    people.clock.advance(1.5)  # the whisper's length
+    sid = then.text.split("call=")[1].split("&")[0]
+    bridge = twiml(post(client, then.text.replace(BASE, ""), params("client:s2", sid)), "whisper")
+    assert len(bridge) == 0
     day = people.stats.day()["all"]["senior"]
-    assert day.connected == 1 and day.tth_s == 0.0  # the test clock stands still
+    assert day.connected == 1 and day.tth_s == 1.5
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,12 @@ def _run(redis_url: str, clock: FixedClock, connect: str, whisper: str) -> Offli
     return offline_hotline(redis_url, clock, settings=settings, customers=(), seed=5)
 
 
-# No whisper: the classic path records a caller connected when their agent picks up, before
-# the whisper plays (docs/time-to-human.md), and on the conference path a caller assigned by
-# their own wait-URL poll still goes the classic way.
-@pytest.mark.parametrize(("connect", "whisper"), [("conference", "none"), ("dial", "none")])
+# Both paths record the caller connected when they are bridged: on the classic path once the
+# whisper has played (its closing Redirect), not at the agent's pick-up (docs/time-to-human.md);
+# on the conference path a caller assigned by their own wait-URL poll still goes the classic way.
+@pytest.mark.parametrize(
+    ("connect", "whisper"), [("conference", "none"), ("dial", "none"), ("dial", "short")]
+)
 def test_simulate_reports_each_class_time_to_human_as_the_product_records_it(
     redis_url: str, clock: FixedClock, connect: str, whisper: str
 ) -> None:

@@ -7,8 +7,9 @@ placement.dial_agent.
 connect     -> where a REST pull sends a dequeued caller (the conference path pulls to
                /voice/room instead): their agent, <Dial>ed; or the room or open line already
                theirs; not assigned after all, back in line
-whisper     -> on the agent's leg once they answer: who is calling; the bridge follows (a
-               phone-number agent presses a key first: whisper?accepted=1 is its action)
+whisper     -> on the agent's leg once they answer: who is calling, then whisper?heard=1,
+               after which the bridge follows (the time to a human is recorded there); a
+               phone-number agent presses a key first (whisper?accepted=1 is its action)
 dial-result -> the <Dial> action: completed: done (a senior hears the complaint channel)  |
                busy / no-answer / failed: the next agent, the caller keeping their place
 """
@@ -63,14 +64,28 @@ def whisper() -> Response:
                 again = voice_url("whisper", call=call_sid, agent=agent_id, accepted=1)
                 whisper = eng.settings.ivr.whisper
                 return reply(accept_gather(vr, offer, public_base(), whisper, again))
+    if request.args.get("heard"):
+        # The whisper has played (its <Redirect> brought Twilio here): the bridge follows
+        # this empty document, so this is when the caller hears their agent.
+        eng.router.connected(call_sid, agent_id)
+        return reply(vr)
     offer = eng.router.answered(call_sid, agent_id)
     if offer is None:
         vr.hangup()  # the caller is gone or was given to someone else
         return reply(vr)
-    # The bridge follows this document; the whisper is the only time between (ivr.whisper).
-    eng.router.connected(call_sid, agent_id)
-    if not request.args.get("accepted"):  # a phone-number agent heard it before their key
-        whisper_into(vr, offer, eng.settings.ivr.whisper)
+    kind = eng.settings.ivr.whisper
+    if request.args.get("accepted") or kind == "none":
+        # The bridge follows this document at once: a phone-number agent heard the whisper
+        # before their key, and with no whisper there is nothing between.
+        eng.router.connected(call_sid, agent_id)
+        return reply(vr)
+    # The caller is bridged once the whisper ends, not at the pick-up: the time to a human is
+    # recorded then, by this URL again (a whisper may hold any verb but <Dial>,
+    # https://www.twilio.com/docs/voice/twiml/number#url). It costs the caller one webhook's
+    # round trip, the price of a figure that is what they heard (issue: the classic path's
+    # figure was a whisper's length short of what the caller heard).
+    whisper_into(vr, offer, kind)
+    vr.redirect(voice_url("whisper", call=call_sid, agent=agent_id, heard=1), method="POST")
     return reply(vr)
 
 

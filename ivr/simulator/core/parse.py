@@ -24,7 +24,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     GATHER: frozenset({"Say", "Play", "Pause"}),
     WAIT: frozenset({"Play", "Say", "Pause", "Hangup", "Redirect", "Leave", "Gather"}),
-    WHISPER: frozenset({"Play", "Say", "Gather", "Hangup"}),
+    # https://www.twilio.com/docs/voice/twiml/number#url: the called party's document "may
+    # not contain the <Dial> verb"; Gather and Hangup are named, and its Redirect runs on
+    WHISPER: frozenset({"Play", "Say", "Pause", "Gather", "Hangup", "Redirect"}),
     QUEUE_URL: frozenset({"Play", "Say", "Pause", "Redirect"}),
     # https://www.twilio.com/docs/api/errors/13238: a <Conference> waitUrl (and holdUrl,
     # announceUrl) may only Say, Play, Pause and Redirect
