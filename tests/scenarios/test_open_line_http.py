@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ivr.simulator.core.switch import CALLBACK_JITTER_S
 from tests.demo_served import A01, demo, demo_engine, within
 from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S
@@ -53,10 +54,13 @@ def test_call_url_hears_a01_on_the_open_line_when_recorded_and_a01_keeps_the_lin
         tth = out["time_to_human_s"]
         assert WHISPER_S - 0.1 <= tth <= 1.5, heard
         assert ("agent", "say", "老年来电。") in heard
-        # what the engine records is when the caller heard a01
+        # what the engine records is when the caller heard a01, as it hears of it: the room's
+        # join event is delivered up to CALLBACK_JITTER_S late (docs/real-network.md), so the
+        # figure is never shorter than what the caller lived, and at most that much longer
         senior = engine.stats.day()["all"]["senior"]
         assert senior.connected == 1
-        assert abs(senior.tth_ms / 1000 - tth) <= AGREE_S, (senior.tth_ms, tth)
+        recorded = senior.tth_ms / 1000
+        assert tth - AGREE_S <= recorded <= tth + CALLBACK_JITTER_S + AGREE_S, (recorded, tth)
         # a01 ended the conversation by taking the caller off: the line is the same leg
         assert ("caller", "event", "hung up (agent ended the call)") in heard, heard[-8:]
         assert engine.agents.state("a01").open_line == line

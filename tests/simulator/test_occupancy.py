@@ -116,7 +116,13 @@ def test_a_run_holds_each_agent_from_the_ring_to_the_end_of_the_runs_wrap_up(
     hang_ups = sorted(
         x.ended_at or 0 for x in offline.sim.legs.values() if x.to.startswith("client:")
     )
-    assert [end for _, end in busy] == pytest.approx([end + 7 for end in hang_ups], abs=1e-3)
+    # (the engine hears of the hang-up when its status callback arrives: up to the offline
+    # Twilio's delivery delay later, callback_jitter_s)
+    late = offline.sim.callback_jitter_s
+    assert all(
+        hang_up + 7 - 1e-3 <= end <= hang_up + 7 + late + 1e-3
+        for (_, end), hang_up in zip(busy, hang_ups, strict=True)
+    ), (busy, hang_ups)
     start, stop = arrival_span(outcomes)
     held = sum(min(end, stop) - max(begin, start) for begin, end in busy if end > start)
     assert offline.occupancy.share(start, stop) == pytest.approx(held / (stop - start))

@@ -42,6 +42,9 @@ from ivr.simulator.core.steps import (
 from ivr.simulator.core.switchboard import Person
 from ivr.simulator.core.transport import Reply, Transport, Webhooks
 
+# The longest delay of a status or conference callback by default (Simulator.callback_jitter_s)
+CALLBACK_JITTER_S = 1.0
+
 
 class Simulator:
     """Twilio's voice side: numbers, calls, queues; webhooks out, REST in."""
@@ -104,7 +107,7 @@ class Simulator:
         # https://www.twilio.com/docs/voice/twiml/conference#attributes-statusCallbackEvent).
         # The docs give no figure: each waits up to this long, so two events closer together
         # than it may arrive in either order (the worse plausible behaviour)
-        self.callback_jitter_s = 1.0
+        self.callback_jitter_s = CALLBACK_JITTER_S
 
     @property
     def clock(self) -> SettableClock:

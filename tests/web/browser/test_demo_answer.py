@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
+from ivr.simulator.core.switch import CALLBACK_JITTER_S
 from ivr.simulator.local import LocalTwilio
 from tests.demo_served import demo, demo_engine, within
 from tests.helpers.people import DEMO_SENIOR
@@ -91,13 +92,16 @@ def test_the_answer_button_shows_when_a01s_leg_rings_and_a_click_connects_the_ca
         bound_s = CONNECTED_S + WHISPER_S[whisper]
         within(bound_s, lambda: local.call(caller["sid"])["bridged_at"] is not None)
         bridged_s = time.monotonic() - clicked
+        # the engine hears of the connection by the room's start event, delivered up to
+        # CALLBACK_JITTER_S after it happened (docs/real-network.md)
+        shown_by_s = bound_s + CALLBACK_JITTER_S
         expect(page.locator("#agent-state")).to_have_attribute(
-            "data-state", "on_call", timeout=max(1.0, (bound_s - bridged_s) * 1000)
+            "data-state", "on_call", timeout=max(1.0, (shown_by_s - bridged_s) * 1000)
         )
         shown_s = time.monotonic() - clicked
         print(f"\n{connect}, {whisper}: picked up {picked_up_s:.2f} s, caller bridged", end=" ")
         print(f"{bridged_s:.2f} s, console on_call {shown_s:.2f} s after the click")
-        assert shown_s < bound_s
+        assert shown_s < shown_by_s
         call = local.call(caller["sid"])
         assert any("client:a01" in line["text"] for line in call["transcript"])
         expect(answer).to_be_hidden()
