@@ -454,4 +454,3 @@ class Simulator:
         finally:
             if agent.rings:
                 agent.rings(False)
-
