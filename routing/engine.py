@@ -17,6 +17,7 @@ from routing.queues.complaints import ComplaintBox
 from routing.queues.recorder import Recorder
 from routing.queues.router import Router
 from routing.queues.routing_script import RoutingLua, RoutingScript, ScriptReport
+from routing.queues.softphones import Softphones
 from routing.queues.wrapup import WrapUps
 from routing.reporting.alerts import Alerts
 from routing.reporting.queue_stats import Stats
@@ -59,4 +60,5 @@ class Engine:
         self.campaigns = Campaigns(redis, clock, settings, self.keys)
         self.privacy = PersonalData(self.directory, self.campaigns)
         self.visits = Visits(self.campaigns, self.router, self.directory, clock)
+        self.softphones = Softphones(redis, clock, self.keys, self.router)
         self.audit = AuditTrail(redis, clock, self.keys, settings.privacy.audit_days)

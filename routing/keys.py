@@ -26,6 +26,9 @@ statistics of its decisions itself, so the statistics keys carry the routing tag
 | `{<p>:rt}:st:dialect:<interval>`      | hash   | record_lib (Lua) | retention_days (interval) |
 | `{<p>:rt}:st:wu:<queue>:<interval>`   | hash   | wrapup.lua       | retention_days (interval) |
 | `{<p>:rt}:st:wuday:<YYYYMMDD>`        | hash   | wrapup.lua       | retention_days (per agent)|
+| `{p}:softphones`                      | hash   | softphones.py    | until removed (id -> JSON:|
+|                                       |        |                  | registered, kept away,    |
+|                                       |        |                  | last report ms)           |
 | `{p}:demophone:<agent>`               | hash   | web/demo_phone.py| 30 s after the console's  |
 |                                       |        |                  | last heartbeat            |
 | `{p}:session:<id>`                    | string | sessions.py      | 12 h, or until signed out |
@@ -185,6 +188,10 @@ class Keys:
         knows a person is at the page and waits for their click (ivr/web/demo_phone.py).
         """
         return f"{self.prefix}:demophone:{agent_id}"
+
+    def softphones(self) -> str:
+        """Each reporting agent's softphone: registered, and whether it keeps them away."""
+        return f"{self.prefix}:softphones"
 
     def session(self, session_id: str) -> str:
         """One signed-in session: the user's name, deleted when they sign out."""

@@ -45,6 +45,7 @@ def beat(app: Flask, base: str) -> None:
             release_after_hours(eng)
         reconcile.reconcile(eng, telephony)
         eng.privacy.enforce_due()  # data past its retention that Redis does not expire
+        eng.softphones.sweep()  # agents whose phone stopped beating are offered nobody
         dispatch.act_on(eng.router.tick(), base)
         if telephony.enabled:  # a return visit and an open line are calls placed through REST
             dispatch.act_on(eng.visits.start(), base)

@@ -233,8 +233,14 @@ def agents(engine: Engine) -> list[dict[str, Any]]:
     states = engine.agents.states()
     now = engine.clock.now()
     codes = engine.wrap_ups.by_agent(engine.wrap_ups.today())
+    phones = engine.softphones.why_away()
     return [
-        {**_agent(a, states.get(a.id), now), "wrap_up_today": codes.get(a.id, {})}
+        {
+            **_agent(a, states.get(a.id), now),
+            "wrap_up_today": codes.get(a.id, {}),
+            # why an away agent is offered nobody: their softphone (routing/queues/softphones.py)
+            "away_because": phones.get(a.id, ""),
+        }
         for a in engine.agents.all()
     ]
 

@@ -132,6 +132,18 @@ def demo_phone() -> Response | tuple[Response, int]:
     return jsonify(pressed=button, **phones.state(agent_id))
 
 
+@bp.post("/registration")
+@auth.require_role("agent")
+def registration() -> Response | tuple[Response, int]:
+    """The console's softphone is registered (beaten while it lasts) or not: an agent whose
+    phone is not registered is offered nobody (routing/queues/softphones.py)."""
+    raw = request.form.get("registered", "")
+    if raw not in ("0", "1"):
+        return jsonify(error="registered is 1 or 0"), 400
+    dispatch.act_on(engine().softphones.report(_agent_id(), raw == "1"))
+    return jsonify(registered=raw == "1")
+
+
 @bp.post("/end-call")
 @auth.require_role("agent")
 def end_call() -> Response | tuple[Response, int]:

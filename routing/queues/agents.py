@@ -125,6 +125,14 @@ def _check(agent: Agent) -> None:
                 f"agent contact {agent.contact!r}: a Client identity takes letters, digits "
                 "and underscores only"
             )
+        if agent.contact != f"client:{agent.id}":
+            # The console's softphone registers as the signed-in agent's id (the Access
+            # Token's identity, ivr/web/softphone.py); another name would ring nobody, or
+            # another agent's browser.
+            raise ValueError(
+                f"agent {agent.id!r}: a softphone contact is the agent's own identity, "
+                f"client:{agent.id}, not {agent.contact!r} (or give an E.164 number)"
+            )
     elif not _E164.match(agent.contact):
         raise ValueError(f"agent contact {agent.contact!r} must be client:<id> or E.164")
 

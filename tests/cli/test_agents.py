@@ -151,3 +151,12 @@ def test_add_with_auto_answer_is_kept_and_listed(runner: CliRunner, eng: Engine)
     run(runner, "agents", "add", "a07", "--name", "Zhou", "--update")  # off unless given
     agent = eng.agents.get("a07")
     assert agent is not None and not agent.auto_answer
+
+
+def test_add_refuses_a_softphone_identity_other_than_the_agents_own(
+    runner: CliRunner, eng: Engine
+) -> None:
+    # the console's softphone registers as the agent's id: client:a01 would ring a01's phone
+    result = runner.invoke(main, ["agents", "add", "a03", "--name", "X", "--contact", "client:a01"])
+    assert result.exit_code != 0 and "own identity, client:a03" in result.output, result.output
+    assert eng.agents.get("a03") is None

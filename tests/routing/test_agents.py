@@ -55,9 +55,13 @@ def test_bad_ids_and_contacts_are_refused(r: RedisClient, clock: FixedClock) -> 
         agents.save(_agent("a-01"))
     with pytest.raises(ValueError, match="Client identity"):
         agents.save(Agent("a01", "x", "client:a-01", frozenset(), ("mandarin",)))
+    # one identity per agent: the softphone registers as the agent's id (issue 32, point 8)
+    with pytest.raises(ValueError, match="own identity, client:a_01"):
+        agents.save(Agent("a_01", "x", "client:Desk_7", frozenset(), ("mandarin",)))
     assert agents.all() == []
-    agents.save(Agent("a_01", "x", "client:Desk_7", frozenset(), ("mandarin",)))
-    assert [a.id for a in agents.all()] == ["a_01"]
+    agents.save(Agent("a_01", "x", "client:a_01", frozenset(), ("mandarin",)))
+    agents.save(Agent("a02", "x", "+8613800138000", frozenset(), ("mandarin",)))
+    assert [a.id for a in agents.all()] == ["a02", "a_01"]
 
 
 def test_update_keeps_state_and_moves_the_agent_between_skills(

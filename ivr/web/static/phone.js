@@ -62,7 +62,24 @@
     });
   }
 
+  // The server offers calls only to an agent whose phone is registered: each change is
+  // reported, and "registered" beats every 10 s while it lasts (routing/queues/softphones.py)
+  var regBeat = null;
+  function reportReg(registered) {
+    post("/agent/registration", { registered: registered ? "1" : "0" }).catch(function () {});
+  }
+
   function setReg(state, words) {
+    if (state === "registered" && !regBeat) {
+      reportReg(true);
+      regBeat = window.setInterval(function () { reportReg(true); }, 10000);
+    } else if (state !== "registered" && state !== "registering" && regBeat) {
+      window.clearInterval(regBeat);
+      regBeat = null;
+      reportReg(false);
+    } else if (state === "unregistered" || state === "error") {
+      reportReg(false);
+    }
     var el = byId("phone-reg");
     if (!el) { return; }
     el.setAttribute("data-reg", state);

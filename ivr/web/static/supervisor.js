@@ -237,7 +237,9 @@
     const row = document.createElement("tr");
     row.id = "agent-" + a.id;
     cell(row, a.name + " (" + a.id + ")");
-    const state = cell(row, names[a.state] || a.state, "state " + a.state);
+    // an agent kept away by their softphone says so: offered nobody until it registers
+    const why = a.away_because ? " (" + a.away_because + ")" : "";
+    const state = cell(row, (names[a.state] || a.state) + why, "state " + a.state);
     state.id = "agent-" + a.id + "-state";
     state.dataset.state = a.state;
     const since = cell(row, wait(a.in_state_s), "since");
@@ -273,7 +275,8 @@
     if (!table || !list) return;
     received = Date.now();
     const steady = JSON.stringify(list.map(function (a) {
-      return [a.id, a.name, a.state, a.since, a.call_sid, a.wrap_up_today, lineOf(a)];
+      return [a.id, a.name, a.state, a.since, a.call_sid, a.wrap_up_today, lineOf(a),
+        a.away_because];
     }));
     if (steady === drawnAgents) {
       list.forEach(function (a) {
