@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "e2bc8bb27d932e65d00c3c190f48ba982f193a0f",
-    "rich": "9381e8fe91840db856c694f1c7d24db82291f66a",
+    "plain": "b225b833ea3a878b0473d2cbb6127e50bd43c06a",
+    "rich": "1f13ceffb484edcea73adef57a72b40c91ee815c",
 }
 
 
