@@ -88,37 +88,23 @@ class Telephony:
         status_callback: str,
         fallback_url: str,
         amd_callback: str,
+        *,
+        visit: bool = False,
     ) -> str | None:
-        """Place a senior's call-back running `url`; return its CallSid, or None if it failed.
+        """Place a senior's call-back (or a return visit's call) running `url`; its CallSid,
+        or None if it failed.
 
         With asynchronous answering-machine detection: `url` runs the moment they answer
         (the senior is greeted and put through at once, never kept in silence while Twilio
         listens), and the result goes to `amd_callback`, where a machine is asked once for a
         key or a word before the call-back counts as failed
-        (https://www.twilio.com/docs/voice/answering-machine-detection#asyncamd).
-        """
-        document = _document(url, fallback_url)
-        detect = self._detection("Enable", amd_callback)
-        return self._create(to, from_, document, status_callback, 60, **detect)
-
-    def place_visit(
-        self,
-        to: str,
-        from_: str,
-        url: str,
-        status_callback: str,
-        fallback_url: str,
-        amd_callback: str,
-    ) -> str | None:
-        """Place a return visit's call running `url`; its CallSid, or None if it failed.
-
-        `DetectMessageEnd`, asynchronously: a person is put through at once; a machine is
-        reported once its greeting has ended (the beep), so that the short message said then
-        is what the voicemail keeps
+        (https://www.twilio.com/docs/voice/answering-machine-detection#asyncamd). A visit
+        uses `DetectMessageEnd`: a machine is reported once its greeting has ended (the beep),
+        so that the short message said then is what the voicemail keeps
         (https://www.twilio.com/docs/voice/answering-machine-detection#machinedetection).
         """
         document = _document(url, fallback_url)
-        detect = self._detection("DetectMessageEnd", amd_callback)
+        detect = self._detection("DetectMessageEnd" if visit else "Enable", amd_callback)
         return self._create(to, from_, document, status_callback, 60, **detect)
 
     def _detection(self, mode: str, callback: str) -> dict[str, str]:

@@ -238,13 +238,14 @@ class Dispatcher:
         dialling."""
         number, sid = offer.caller_number, None
         if number and not self.engine.campaigns.forbidden(number):
-            sid = self.telephony.place_visit(
+            sid = self.telephony.place(
                 number,
                 self.telephony.caller_id,
                 f"{root}/voice/visit-answer?{query}",
                 f"{root}/voice/visit-status?{query}",
                 f"{root}/voice/fallback",
                 f"{root}/voice/amd?{query}&visit=1",
+                visit=True,
             )
         if sid is None:
             self.act(self.engine.visits.ended(offer.call_sid, "canceled"), root)

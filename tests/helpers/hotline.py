@@ -6,7 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app import create_app
+from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
+from ivr.simulator.core.people import VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
@@ -48,3 +50,16 @@ def events(leg: Leg) -> list[str]:
 def connected(leg: Leg) -> list[str]:
     """Whom `leg` was connected to, in order."""
     return [line.text for line in leg.transcript if line.text.startswith("connected to ")]
+
+
+def call_backs(off: Offline) -> list[Leg]:
+    """The calls the hotline placed through REST (call-backs, visits, agents' legs), in order."""
+    return [leg for leg in off.sim.legs.values() if leg.direction == "outbound-api"]
+
+
+def ask_for_a_call_back(off: Offline, caller: VirtualCaller) -> Leg:
+    """The senior waits with nobody staffed, accepts the call-back offer and hangs up."""
+    leg = off.call(caller)
+    off.run(until=120)
+    assert default_packs().text("mandarin", "callback_confirmed") in heard(leg) and leg.ended
+    return leg

@@ -72,6 +72,11 @@ def test_the_client_follows_the_master_s_loss_without_a_new_client(
         old = sentinels.master_port()
         with sentinels.data_client(old) as master:
             assert master.get("before") == "1"  # it went to the master
+            # replication is asynchronous: a write the replicas have not taken dies with the
+            # master (seen once: "before" missing on the new master). WAIT until every replica
+            # has it, so that this test is of the client following the switch, not of the race.
+            replicas = int(master.info("replication")["connected_slaves"])
+            assert replicas >= 1 and master.wait(replicas, 5000) == replicas
         watch.subscribe("+switch-master")
         sentinels.master.kill()
         new = switched(watch)

@@ -8,7 +8,6 @@ from datetime import date
 
 import pytest
 
-from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
@@ -16,23 +15,16 @@ from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.queues.agents import Agent
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 MOBILE = "+8613900000009"  # an agent reached on their mobile phone
 PACKS = default_packs()
 
 
 @pytest.fixture(params=["conference", "dial"])
 def hotline(redis_url: str, clock: FixedClock, request: pytest.FixtureRequest) -> Offline:
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": request.param},
-        clock=clock,
-        seed=3,
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+    return offline_hotline(redis_url, clock, settings={"ivr.connect": request.param})
 
 
 def _phone_agent(off: Offline, agent_id: str, **phone: object) -> AgentPhone:

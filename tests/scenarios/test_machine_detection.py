@@ -11,12 +11,12 @@ import pytest
 from app import create_app
 from dialects.packs import default_packs
 from ivr.simulator.core.amd import Detection, classify
-from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from tests.conftest import CLUSTER
+from tests.helpers.hotline import ask_for_a_call_back, call_backs, events, heard
 
 SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 PACKS = default_packs()
@@ -42,39 +42,19 @@ def hotline(redis_url: str, clock: FixedClock) -> Offline:
     return off
 
 
-def _heard(leg: Leg) -> list[str]:
-    return [line.text for line in leg.transcript if line.party == "caller" and line.kind == "say"]
-
-
-def _events(leg: Leg) -> list[str]:
-    return [line.text for line in leg.transcript if line.kind == "event"]
-
-
-def _call_backs(off: Offline) -> list[Leg]:
-    return [leg for leg in off.sim.legs.values() if leg.direction == "outbound-api"]
-
-
-def _waiting_for_a_call_back(off: Offline, caller: VirtualCaller) -> str:
-    """The senior waits with nobody staffed, accepts the call-back offer and hangs up."""
-    leg = off.call(caller)
-    off.run(until=120)
-    assert PACKS.text("mandarin", "callback_confirmed") in _heard(leg) and leg.ended
-    return leg.sid
-
-
 def test_a_senior_who_talks_on_answering_a_call_back_is_put_through_not_hung_up_on(
     hotline: Offline,
 ) -> None:
     caller = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
-    inbound = _waiting_for_a_call_back(hotline, caller)
+    inbound = ask_for_a_call_back(hotline, caller).sid
     caller.greeting_s = TALKATIVE_S  # a machine by the speech threshold
     caller.inputs = [Input(speech="是", after=2.0)]  # the one question, answered
     agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0)
     hotline.run()
-    [back] = _call_backs(hotline)
-    assert "connected to client:elder" in _events(back) and agent.calls == 1
-    assert "<Hangup>" not in _events(back)[: _events(back).index("connected to client:elder")]
-    assert PACKS.text("mandarin", "machine_confirm") in _heard(back)  # asked once
+    [back] = call_backs(hotline)
+    assert "connected to client:elder" in events(back) and agent.calls == 1
+    assert "<Hangup>" not in events(back)[: events(back).index("connected to client:elder")]
+    assert PACKS.text("mandarin", "machine_confirm") in heard(back)  # asked once
     info = hotline.engine.router.call(inbound)
     assert info is not None and info.state == "done" and info.callback_attempts == 0
     seniors = hotline.engine.stats.day()["all"]["senior"]
@@ -93,38 +73,38 @@ def test_a_senior_who_talks_on_answering_a_call_back_is_put_through_not_hung_up_
 
 def test_a_senior_is_greeted_at_once_not_after_detection(hotline: Offline) -> None:
     caller = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
-    _waiting_for_a_call_back(hotline, caller)
+    ask_for_a_call_back(hotline, caller)
     caller.greeting_s = 0.0  # says nothing: undecided until the silence timeout (5 s)
     hotline.add_agent("elder", {"senior"}, aht_s=60.0)
     hotline.run()
-    [back] = _call_backs(hotline)
+    [back] = call_backs(hotline)
     assert back.answered_at is not None
     said = [line for line in back.transcript if line.kind == "say" and line.party == "caller"]
     assert said and said[0].at - back.answered_at < 1.0, said[0].text  # no silence first
     assert said[0].text.startswith("您好，这里是")  # callback_intro
-    assert "connected to client:elder" in _events(back)
-    assert PACKS.text("mandarin", "machine_confirm") not in _heard(back)  # unknown: a person
+    assert "connected to client:elder" in events(back)
+    assert PACKS.text("mandarin", "machine_confirm") not in heard(back)  # unknown: a person
 
 
 def test_a_voicemail_is_asked_once_then_left_the_short_message_and_retried(
     hotline: Offline,
 ) -> None:
     caller = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
-    inbound = _waiting_for_a_call_back(hotline, caller)
+    inbound = ask_for_a_call_back(hotline, caller).sid
     caller.answers = "voicemail"
     agent = hotline.add_agent("elder", {"senior"}, aht_s=60.0)
     hotline.run(until=hotline.sim.now() + 50)
-    [first] = _call_backs(hotline)
+    [first] = call_backs(hotline)
     assert first.ended and agent.calls == 0 and first.bridged_at is None
-    heard = _heard(first)
-    assert PACKS.text("mandarin", "machine_confirm") in heard
-    assert any(text.startswith("您好，这里是") and "没能联系上您" in text for text in heard)
+    said = heard(first)
+    assert PACKS.text("mandarin", "machine_confirm") in said
+    assert any(text.startswith("您好，这里是") and "没能联系上您" in text for text in said)
     info = hotline.engine.router.call(inbound)
     assert info is not None and info.state == "retry" and info.callback_attempts == 1
     assert hotline.engine.agents.state("elder").state == "available"
     caller.answers = "person"  # back home: the retry reaches them
     hotline.run()
-    assert len(_call_backs(hotline)) == 2 and agent.calls == 1
+    assert len(call_backs(hotline)) == 2 and agent.calls == 1
     info = hotline.engine.router.call(inbound)
     assert info is not None and info.state == "done"
     assert not hotline.sim.faults

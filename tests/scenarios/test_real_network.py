@@ -12,14 +12,13 @@ from datetime import date
 import pytest
 
 from dialects.packs import default_packs
-from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import Input, VirtualCaller
 from ivr.simulator.ledger import Lossy
 from ivr.simulator.offline import Offline
 from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.reporting.queue_stats import Figures
-from tests.helpers.hotline import offline_hotline
+from tests.helpers.hotline import ask_for_a_call_back, call_backs, events, heard, offline_hotline
 from tests.helpers.people import SENIOR
 
 PACKS = default_packs()
@@ -35,28 +34,8 @@ def hotline(redis_url: str, clock: FixedClock) -> Offline:
     return offline_hotline(redis_url, clock, settings=NETWORK, seed=5)
 
 
-def heard(leg: Leg) -> list[str]:
-    return [line.text for line in leg.transcript if line.party == "caller" and line.kind == "say"]
-
-
-def events(leg: Leg) -> list[str]:
-    return [line.text for line in leg.transcript if line.kind == "event"]
-
-
 def seniors_today(off: Offline) -> Figures:
     return off.engine.stats.day()["all"]["senior"]
-
-
-def call_backs(off: Offline) -> list[Leg]:
-    return [leg for leg in off.sim.legs.values() if leg.direction == "outbound-api"]
-
-
-def _ask_for_a_call_back(off: Offline, caller: VirtualCaller) -> Leg:
-    """The senior waits with nobody staffed, accepts the call-back offer and hangs up."""
-    leg = off.call(caller)
-    off.run(until=120)
-    assert PACKS.text("mandarin", "callback_confirmed") in heard(leg) and leg.ended
-    return leg
 
 
 # -- 1. a call-back the agent misses --------------------------------------------------------
@@ -65,7 +44,7 @@ def _ask_for_a_call_back(off: Offline, caller: VirtualCaller) -> Leg:
 def test_a_senior_whose_call_back_the_agent_misses_is_put_through_to_the_next(
     hotline: Offline,
 ) -> None:
-    inbound = _ask_for_a_call_back(
+    inbound = ask_for_a_call_back(
         hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
     )
     sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
@@ -88,7 +67,7 @@ def test_a_senior_whose_call_back_the_agent_misses_is_put_through_to_the_next(
 def test_a_missed_call_back_waits_on_the_line_and_is_pulled_out_by_rest(
     hotline: Offline,
 ) -> None:
-    inbound = _ask_for_a_call_back(
+    inbound = ask_for_a_call_back(
         hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
     )
     hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
@@ -114,7 +93,7 @@ def test_a_senior_who_hangs_up_while_waiting_on_the_call_back_leg_has_abandoned(
     hotline: Offline,
 ) -> None:
     caller = VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
-    inbound = _ask_for_a_call_back(hotline, caller)
+    inbound = ask_for_a_call_back(hotline, caller)
     sleepy = hotline.add_agent("sleepy", {"senior"}, miss_probability=1.0)
     hotline.run(until=hotline.sim.now() + 60)
     [back] = call_backs(hotline)
@@ -138,7 +117,7 @@ def test_a_voicemail_that_answers_a_call_back_is_retried_not_put_through(
     settings = {**NETWORK, "routing.callback_retry_seconds": 60}
     off = offline_hotline(redis_url, clock, settings=settings, seed=5)
     caller = VirtualCaller(SENIOR, off.sim.rng, accept_callback=True)
-    inbound = _ask_for_a_call_back(off, caller)
+    inbound = ask_for_a_call_back(off, caller)
     caller.answers = "voicemail"
     agent = off.add_agent("elder", {"senior"}, aht_s=60.0)
     # asked once for a key or a word, then the short message (ivr/call/voice/machine.py)
@@ -301,7 +280,7 @@ def test_a_call_back_whose_answer_webhook_fails_reaches_the_fallback_line(
 ) -> None:
     """Every call Silverline places carries /voice/fallback as its FallbackUrl: a senior whose
     call-back's first webhook fails hears a person, not Twilio's error message."""
-    inbound = _ask_for_a_call_back(
+    inbound = ask_for_a_call_back(
         hotline, VirtualCaller(SENIOR, hotline.sim.rng, accept_callback=True)
     )
     line = hotline.sim.people.add_agent(FALLBACK, aht_s=30.0)

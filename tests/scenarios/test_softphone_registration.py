@@ -6,35 +6,25 @@ out to no-answer (ivr/simulator/core/people.py)."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 
-from app import create_app
 from ivr.simulator.core.calls import Leg
 from ivr.simulator.core.people import AgentPhone, VirtualCaller
 from ivr.simulator.offline import Offline
 from ivr.web.dashboard import agents as dashboard_agents
-from routing.callers.caller import Customer
 from routing.clock import FixedClock
 from routing.queues.agents import Agent
-from tests.conftest import CLUSTER
+from tests.helpers.hotline import offline_hotline
+from tests.helpers.people import SENIOR
 
-SENIOR = "+8613800000001"  # born 1954: 72 on the test date
 PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture(params=["conference", "dial"])
 def hotline(request: pytest.FixtureRequest, redis_url: str, clock: FixedClock) -> Offline:
-    off = Offline(
-        create_app,
-        {"redis.url": redis_url, "redis.cluster": CLUSTER, "ivr.connect": request.param},
-        clock=clock,
-        seed=3,
-    )
-    off.engine.directory.save(Customer("c1", "陈伯", date(1954, 3, 1), "mandarin", (SENIOR,)))
-    return off
+    return offline_hotline(redis_url, clock, settings={"ivr.connect": request.param})
 
 
 def console(off: Offline, agent_id: str) -> tuple[FlaskClient, str]:

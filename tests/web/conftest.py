@@ -11,7 +11,9 @@ from flask.testing import FlaskClient
 
 from ivr import services
 from routing.callers.caller import Caller, Customer
+from routing.engine import Engine
 from routing.governance.users import Users
+from routing.queues.agents import Agent
 from tests.helpers.web import PASSWORD
 
 # A senior (72, Cantonese, known to the directory) and a younger caller, offered to agents.
@@ -42,6 +44,17 @@ def users(app: Flask) -> Users:
     found.add("sue", PASSWORD, "supervisor")
     found.add("a01", PASSWORD, "agent", "a01")
     return found
+
+
+@pytest.fixture
+def a01(app: Flask, engine: Engine) -> FlaskClient:
+    """a01 signed in to the console (not persistent), available."""
+    engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",)))
+    services.of(app).engine.users.add("a01", PASSWORD, "agent", "a01")
+    engine.router.set_agent_state("a01", "available")
+    client = app.test_client()
+    sign_in(client, "a01")
+    return client
 
 
 def csrf_of(client: FlaskClient, path: str = "/login") -> str:

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import services
 from ivr.web import dashboard
 from routing.clock import FixedClock
 from routing.engine import Engine
 from routing.governance.users import Users
 from routing.queues.agents import Agent
-from tests.web.conftest import PASSWORD, SENIOR, SENIOR_SID, session_csrf, sign_in
-
-
-@pytest.fixture
-def a01(app: Flask, engine: Engine) -> FlaskClient:
-    """a01 signed in to the console (not persistent), available."""
-    engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",)))
-    services.of(app).engine.users.add("a01", PASSWORD, "agent", "a01")
-    engine.router.set_agent_state("a01", "available")
-    client = app.test_client()
-    sign_in(client, "a01")
-    return client
+from tests.web.conftest import SENIOR, SENIOR_SID, session_csrf, sign_in
 
 
 def _post(client: FlaskClient, path: str, **form: str) -> tuple[int, dict[str, Any]]:

@@ -3,25 +3,11 @@ line to the Device, and places it once the console says the Device could not."""
 
 from __future__ import annotations
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import services
 from routing.clock import FixedClock
 from routing.engine import Engine
-from routing.queues.agents import Agent
-from tests.web.conftest import PASSWORD, session_csrf, sign_in
-
-
-@pytest.fixture
-def a01(app: Flask, engine: Engine) -> FlaskClient:
-    engine.agents.save(Agent("a01", "王丽", "client:a01", frozenset({"senior"}), ("mandarin",)))
-    services.of(app).engine.users.add("a01", PASSWORD, "agent", "a01")
-    engine.router.set_agent_state("a01", "available")
-    client = app.test_client()
-    sign_in(client, "a01")
-    return client
+from tests.web.conftest import session_csrf
 
 
 def _toggle(client: FlaskClient, **form: str) -> int:

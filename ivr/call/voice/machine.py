@@ -69,8 +69,8 @@ def amd() -> Response:
 @twilio_webhook
 def machine_confirm() -> Response:
     """Ask once, in the caller's dialect, for a key or a word; silence: the short message."""
-    info = engine().router.call(routing_sid())
-    if info is None or info.state in OVER:
+    info = _live()
+    if info is None:
         return fallback()
     vr = VoiceResponse()
     customer = caller_of(info)
@@ -84,10 +84,8 @@ def machine_confirm() -> Response:
 @twilio_webhook
 def machine_answer() -> Response:
     """A key, or a word for yes or a person: a person is there; put them through."""
-    eng = engine()
-    sid = routing_sid()
-    info = eng.router.call(sid)
-    if info is None or info.state in OVER:
+    eng, sid, info = engine(), routing_sid(), _live()
+    if info is None:
         return fallback()
     vr = VoiceResponse()
     if not _answered(info):
@@ -106,10 +104,8 @@ def machine_answer() -> Response:
 @twilio_webhook
 def machine_message() -> Response:
     """Nobody answered the question: the short message, then the call is given up."""
-    eng = engine()
-    sid = routing_sid()
-    info = eng.router.call(sid)
-    if info is None or info.state in OVER:
+    eng, sid, info = engine(), routing_sid(), _live()
+    if info is None:
         return fallback()
     visit = bool(request.args.get("visit"))
     if visit:
@@ -123,6 +119,12 @@ def machine_message() -> Response:
     say(vr, slow, key, hotline=eng.settings.hotline.name, number=number)
     vr.hangup()
     return reply(vr)
+
+
+def _live() -> CallInfo | None:
+    """The call's routing record, None once it is over (a person answers then: the fallback)."""
+    info = engine().router.call(routing_sid())
+    return None if info is None or info.state in OVER else info
 
 
 def _answered(info: CallInfo) -> bool:
