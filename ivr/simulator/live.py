@@ -72,6 +72,18 @@ def check_server(base_url: str, timeout_s: float = 5.0) -> None:
             raise OSError(f"/healthz answered HTTP {res.status}")
 
 
+def enlist(
+    engine: Engine, i: int, rng: random.Random, plan: Plan, population: Population, saved: list[str]
+) -> VirtualCaller:
+    """The run's caller `i`; a senior the server's directory does not know is saved in it (their
+    number added to `saved`, for unstaff to delete), so that the server hears a senior."""
+    caller = caller_for(i, rng, plan, population, engine.settings.ivr.agent_key)
+    if caller.senior and engine.directory.lookup(caller.number) is None:
+        engine.directory.save(population.seniors[-1])
+        saved.append(caller.number)
+    return caller
+
+
 def unstaff(engine: Engine, agent_ids: list[str], numbers: list[str], problems: list[str]) -> None:
     """Sign a run's agents out and remove them, and delete the seniors it saved; what cannot
     be undone is added to `problems`, and the rest is undone still."""
@@ -180,12 +192,7 @@ class LiveTraffic:
         return self.sim.place_call(caller, self.number)
 
     def _caller(self, i: int, rng: random.Random) -> VirtualCaller:
-        agent_key = self.engine.settings.ivr.agent_key
-        caller = caller_for(i, rng, self.plan, self._population, agent_key)
-        if caller.senior and self.engine.directory.lookup(caller.number) is None:
-            self.engine.directory.save(self._population.seniors[-1])
-            self.saved_numbers.append(caller.number)
-        return caller
+        return enlist(self.engine, i, rng, self.plan, self._population, self.saved_numbers)
 
     def _call_ended(self, leg: Leg | None) -> None:
         if self._placed_all and not self.sim.live:

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr.simulator.core.people import VirtualCaller, patience
-from ivr.simulator.live import staff_agents, unstaff
+from ivr.simulator.live import enlist, staff_agents, unstaff
 from ivr.simulator.local import POLL_S, LocalTwilio, LocalTwilioError
 from ivr.simulator.occupancy import Occupancy
-from ivr.simulator.traffic import LivedCall, Plan, Population, caller_for
+from ivr.simulator.traffic import LivedCall, Plan, Population
 from routing.clock import Clock
 from routing.engine import Engine
 from routing.exceptions import SilverlineError
@@ -109,12 +109,7 @@ class LocalTraffic:
         return due
 
     def _caller(self, i: int, rng: random.Random) -> VirtualCaller:
-        agent_key = self.engine.settings.ivr.agent_key
-        caller = caller_for(i, rng, self.plan, self._population, agent_key)
-        if caller.senior and self.engine.directory.lookup(caller.number) is None:
-            self.engine.directory.save(self._population.seniors[-1])
-            self.saved_numbers.append(caller.number)
-        return caller
+        return enlist(self.engine, i, rng, self.plan, self._population, self.saved_numbers)
 
     def _follow(
         self,

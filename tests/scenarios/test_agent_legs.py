@@ -89,9 +89,12 @@ def test_a_phone_agent_who_presses_a_key_is_joined_to_the_caller(hotline: Offlin
     assert not hotline.sim.faults
 
 
-def test_a_late_report_of_an_earlier_agent_leg_changes_nothing(hotline: Offline) -> None:
-    if hotline.engine.settings.ivr.connect == "dial":
-        pytest.skip("the classic path's <Dial> reports through its action, on the caller's leg")
+def test_a_late_report_of_an_earlier_agent_leg_changes_nothing(
+    redis_url: str, clock: FixedClock
+) -> None:
+    # the conference path alone: the classic path's <Dial> reports through its action, on the
+    # caller's leg, and has no agent's leg of its own to report late
+    hotline = offline_hotline(redis_url, clock, settings={"ivr.connect": "conference"})
     hotline.add_agent("desk", {"senior"}, aht_s=600.0, answer_delay_s=(2.0, 2.0))
     caller = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     hotline.run(until=30)
