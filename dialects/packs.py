@@ -19,7 +19,7 @@ import re
 import string
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -54,6 +54,27 @@ class Composed:
 
 
 Utterance = Say | Play | Composed
+# Where a spoken prompt's first words end: the first pause its text marks (Chinese and Latin
+# commas, colons, full stops), so that what is said first is a whole phrase
+_FIRST_PAUSE = re.compile(r"[，,：:。.！!？?、]")
+
+
+def first_words(utterance: Utterance) -> tuple[Utterance, Utterance | None]:
+    """The prompt's first words and the rest (None when it does not divide): a recorded prompt
+    at its first segment, a spoken one after the first pause its text marks. A caller hears
+    the first words while their agent's leg is placed (ivr/call/voice/conference.py)."""
+    if isinstance(utterance, Composed):
+        parts = utterance.parts
+        return parts[0], Composed(parts[1:]) if len(parts) > 1 else None
+    if isinstance(utterance, Say):
+        text = utterance.text
+        mark = _FIRST_PAUSE.search(text)
+        if mark is not None and text[mark.end() :].strip():
+            first, after = text[: mark.end()], text[mark.end() :].strip()
+            return replace(utterance, text=first), replace(utterance, text=after)
+    return utterance, None
+
+
 Segments = tuple[str, ...]  # files and "{parameter}" places, in order
 PLACE = re.compile(r"^\{(\w+)\}$")
 VALUE_DIR = "values"

@@ -28,9 +28,9 @@ from routing.queues.router import LegClaim, Offer
 
 log = logging.getLogger("silverline.dispatch")
 # After an agent's leg could not be placed, new callers are connected by <Dial> for this long:
-# a caller answered into their room waits there until REST places the leg (nothing but REST
-# can take them out of it), so while REST is in trouble nobody more is sent there. Three
-# ticker beats: a short blip costs three seconds of the classic path, no more.
+# each would otherwise hear their greeting's first words at their room's door while a create
+# that is likely to fail too runs out (ivr/call/voice/entering.py). Three ticker beats: a
+# short blip costs three seconds of the classic path, no more.
 REST_TROUBLE_S = 3.0
 
 
@@ -97,19 +97,18 @@ class Dispatcher:
         elif ring.outcome == "failed" and not ring.in_room:
             self._pull(offer, f"{root}/voice/connect")
 
-    def ring_agent(self, offer: Offer, root: str, *, joining: bool = False) -> Ring:
+    def ring_agent(self, offer: Offer, root: str) -> Ring:
         """Place the agent's leg for `offer`, once: their answer joins the caller's room, the
         whisper and the room given inline (ivr/call/agent_leg.py).
 
         The leg is claimed first (Router.claim_leg), so that of two requests acting on one
-        offer only one rings the agent. `joining`: this request puts the caller in their room
-        whatever happens, which a refused claim records.
+        offer only one rings the agent.
         """
         router = self.engine.router
         claim = (
             LegClaim("claimed", False)
             if offer.leg_claimed
-            else router.claim_leg(offer.call_sid, offer.agent.id, room=joining)
+            else router.claim_leg(offer.call_sid, offer.agent.id)
         )
         if claim.outcome != "claimed":
             return Ring("taken" if claim.outcome == "taken" else "none", claim.in_room)
@@ -146,7 +145,11 @@ class Dispatcher:
         if leg is None:
             self.engine.pacing.hold_off(REST_TROUBLE_S, self.telephony.calls_per_second)
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
-        router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
+        if not router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True):
+            # the caller was <Dial>ed while the create was out (ivr/call/voice/entering.py),
+            # or is gone: nobody will come to the room this leg rings the agent to
+            self.telephony.end(leg)
+            return Ring("none", in_room)
         return Ring("rung", in_room)
 
     def _settle(self, contact: str, caller_id: str) -> tuple[bool, str | None]:
@@ -275,10 +278,6 @@ def conference_enabled() -> bool:
     return dispatcher().conference_enabled
 
 
-def ring_agent(offer: Offer, root: str, *, joining: bool = False) -> Ring:
-    return dispatcher().ring_agent(offer, root, joining=joining)
-
-
 def may_ring(senior: bool) -> bool:
     """`Dispatcher.may_ring` for the app in context."""
     return dispatcher().may_ring(senior)
@@ -286,8 +285,8 @@ def may_ring(senior: bool) -> bool:
 
 def ring_after_answer(offer: Offer, base: str | None = None) -> None:
     """Place the claimed leg for `offer` once the webhook has answered: the caller's first
-    answer never waits for REST (up to twilio.rest_timeout). A leg that could not be placed
-    leaves the caller in their room, offered again at the next tick (Router.leg_failed)."""
+    answer never waits for REST (up to twilio.rest_timeout). The caller waits at their room's
+    door meanwhile, and is <Dial>ed if the leg cannot be placed (ivr/call/voice/entering.py)."""
     root, run = base or public_base(), dispatcher()
     _later(lambda: run.place_leg(offer, root))
 

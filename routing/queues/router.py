@@ -52,6 +52,9 @@ class Routed:
     leg: str = ""  # the call-back leg the senior is on now; "": none (place the call-back)
     in_room: bool = False  # the caller waits in the call's own conference (ivr/call/connect.py)
     agent_leg: str = ""  # the agent's leg placed for this offer through REST, if any
+    # "placing": a request has claimed the agent's leg and its create has not come back (or
+    # failed and the claim was given back: ""); "dial": the caller is <Dial>ed instead
+    leg_claim: str = ""
     campaign: str = ""  # a return visit's campaign (docs/campaigns.md); "": not a visit
     reason: str = ""  # why a return visit calls, shown to the agent first
     # the agent's open line the caller is given through (docs/time-to-human.md, "Open
@@ -235,7 +238,6 @@ class Router:
         started: datetime | None = None,
         entered: datetime | None = None,
         claim: bool = False,
-        room: bool = False,
     ) -> Placement:
         """Enter a caller in `queue` (a repeat returns the current placement, records nothing).
 
@@ -243,8 +245,7 @@ class Router:
         `entered`: the place in line (default now): a call-back booked for a caller who hung up
         keeps the time they first entered, as call-backs requested while waiting do.
         `claim`: an offer's agent leg is claimed in the same call (`claim_leg`), and the
-        offer says whether it was (`leg_claimed`); `room`: the caller goes to their room
-        whatever the claim's outcome (their leg is placed after the answer).
+        offer says whether it was (`leg_claimed`).
         """
         if queue not in self.script.rule:
             raise KeyError(f"unknown queue {queue!r}")
@@ -255,7 +256,6 @@ class Router:
             args["e"] = epoch_ms(entered)
         if claim:
             args["claim"] = 1
-            args["room"] = 1 if room else 0
         out = self._run("arrive", args)
         placement = self._placement(call_sid, out["placement"])
         if placement is None:  # the call is over; tell the caller where they were
@@ -346,10 +346,19 @@ class Router:
         out = self._run("hangup", {"sid": call_sid, "tick": 1})
         return str(out.get("cancel") or ""), _offers(out.get("offers"))
 
-    def agent_leg(self, call_sid: str, agent_id: str, leg_sid: str, room: bool) -> None:
-        """The agent's leg for this offer was placed (`room`: the caller waits in a conference)."""
+    def agent_leg(self, call_sid: str, agent_id: str, leg_sid: str, room: bool) -> bool:
+        """The agent's leg for this offer was placed (`room`: the caller waits in a conference).
+        False: not recorded, an orphan to end (the offer is over, or the caller was <Dial>ed
+        meanwhile: `dial_instead`)."""
         args = {"sid": call_sid, "agent": agent_id, "leg": leg_sid, "room": 1 if room else 0}
-        self._run("agent_leg", args)
+        return int(self._run("agent_leg", args).get("ok") or 0) == 1
+
+    def dial_instead(self, call_sid: str, agent_id: str) -> str:
+        """Connect this offer's caller by <Dial> rather than in their room: "dial" (recorded: a
+        leg whose create is still out is an orphan when it comes back), "room" (a leg was placed
+        already) or "none" (no such offer)."""
+        out = self._run("dial_instead", {"sid": call_sid, "agent": agent_id})
+        return {1: "dial", 0: "room"}.get(int(out["ok"]), "none")
 
     def ring_later(self, call_sid: str, agent_id: str) -> None:
         """The agent's leg for this offer could not be placed: hand the offer out again at the
@@ -644,6 +653,9 @@ def _offer(o: dict[str, Any]) -> Offer:
     return Offer(call_sid=o["sid"], agent=agent_from(o["agent"]), **_caller_fields(c))
 
 
+_LEG_CLAIMS = {1: "placing", 2: "dial"}  # the call record's lk, while no leg is recorded
+
+
 def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
     """What an offer and a call record both say of the caller, from the script's JSON."""
     return {
@@ -658,6 +670,7 @@ def _caller_fields(c: dict[str, Any]) -> dict[str, Any]:
         "leg": c.get("lg") or "",
         "in_room": c.get("rm") == 1,
         "agent_leg": c.get("al") or "",
+        "leg_claim": _LEG_CLAIMS.get(0 if c.get("al") else int(c.get("lk") or 0), ""),
         "campaign": c.get("cv") or "",
         "reason": c.get("rs") or "",
         "open_leg": c.get("ol") or "",

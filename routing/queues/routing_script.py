@@ -282,7 +282,7 @@ class RoutingScript:
 # it would have found. Every operation that does change them settles, so before a neutral one
 # the queues were settled as of the last such operation, and what has come due since (a
 # wrap-up's end, a widening) is what its `after.at` says.
-_NEUTRAL = frozenset({"agent_leg", "claim_leg", "room_event", "connected"})
+_NEUTRAL = frozenset({"agent_leg", "claim_leg", "dial_instead", "room_event", "connected"})
 
 
 def _carried(

@@ -29,6 +29,7 @@ VOICE_URLS = [
     ("/voice/complaint-recorded", ("GET", "POST"), "voice.complaint_recorded", True),
     ("/voice/connect", ("GET", "POST"), "voice.connect", True),
     ("/voice/dial-result", ("GET", "POST"), "voice.dial_result", True),
+    ("/voice/enter", ("GET", "POST"), "connect.enter_room", True),
     ("/voice/fallback", ("GET", "POST"), "fallback.answer", False),
     ("/voice/full-callback", ("GET", "POST"), "voice.full_callback", True),
     ("/voice/hold", ("GET", "POST"), "connect.hold", True),

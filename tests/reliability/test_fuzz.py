@@ -60,6 +60,7 @@ ROUTES = {
     "/voice/line-result",
     "/voice/hold",
     "/voice/room",
+    "/voice/enter",
     "/voice/agent-answer",
     "/voice/agent-accept",
     "/voice/amd",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from dialects.packs import Packs, Play, Say, default_packs
+from dialects.packs import Composed, Packs, Play, Say, default_packs, first_words
 
 TTS = ("mandarin", "cantonese", "english")
 RECORDED = ("shanghainese", "minnan", "sichuanese")
@@ -82,3 +82,31 @@ def test_a_recording_is_played_when_present(tmp_path: Path) -> None:
 def test_unknown_dialect_gets_the_default_pack() -> None:
     said = default_packs().utterance("klingon", "connecting")
     assert isinstance(said, Say) and said.language == "cmn-CN"
+
+
+@pytest.mark.parametrize("code", TTS + RECORDED)
+def test_a_greetings_first_words_and_its_rest_are_the_whole_greeting_in_order(code: str) -> None:
+    # what a caller hears at their room's door, then in the room (ivr/call/voice/conference.py)
+    greeting = default_packs().utterance(code, "senior_greeting", hotline="Silverline 95xxx")
+    head, rest = first_words(greeting)
+    assert rest is not None  # every greeting divides: the door says a phrase, not it all
+    if isinstance(greeting, Composed):
+        assert isinstance(rest, Composed) and (head, *rest.parts) == greeting.parts
+    else:
+        assert isinstance(greeting, Say) and isinstance(head, Say) and isinstance(rest, Say)
+        assert head.text + rest.text == greeting.text.replace(": ", ":")
+        assert head.text[-1] in "，,:" and head.voice == rest.voice == greeting.voice
+
+
+def test_a_prompt_that_does_not_divide_is_said_whole_first() -> None:
+    whole = Say("请稍等", "v", "cmn-CN")
+    assert first_words(whole) == (whole, None)
+    assert first_words(Say("请稍等。", "v", "cmn-CN")) == (Say("请稍等。", "v", "cmn-CN"), None)
+    assert first_words(Play("x/a.mp3")) == (Play("x/a.mp3"), None)
+
+
+def test_a_recorded_prompt_divides_after_its_first_segment() -> None:
+    number = Say("95xxx", "v", "cmn-CN")
+    composed = Composed((Play("minnan/g1.mp3"), number, Play("minnan/g2.mp3")))
+    assert first_words(composed) == (Play("minnan/g1.mp3"), Composed(composed.parts[1:]))
+    assert first_words(Composed((number,))) == (number, None)

@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "f89ec3c3d6da8fa3dfe1dc2b1b8ddbb13c807a2c",
-    "rich": "1077ba5150c8f343507d4ff18196e1b85f675f38",
+    "plain": "953cdd21e33f37768a910e2b2ed41a223c6042fe",
+    "rich": "cf823cfd829ca36ccb7b7d9ce8f7e462e5fe1a43",
 }
 
 

@@ -84,7 +84,9 @@ def test_the_agent_rings_while_the_senior_is_greeted_and_the_greeting_stops_for_
     greeting = PACKS.text(
         "mandarin", "senior_greeting", hotline=hotline.engine.settings.hotline.name
     )
-    assert greeting in [text for _, text in said(leg)]
+    heard = [text for _, text in said(leg)]
+    # its first words at the room's door while the agent's leg is placed, the rest in the room
+    assert heard[0] == "您好，" and "".join(heard[:2]) == greeting, heard
     # the greeting (~9 s at the senior pace) is cut by the agent's arrival: ringing (3 s),
     # then a whisper of a second
     assert tth < 5.0, tth
@@ -225,21 +227,26 @@ def test_a_waiting_senior_is_pulled_into_their_room_when_an_agent_is_rung_for_th
 def test_when_the_agents_leg_cannot_be_placed_the_call_goes_the_classic_way(
     hotline: Offline,
 ) -> None:
-    # The first answer never waits for REST (issue 32, point 4), so the first caller is in
-    # their room before the leg fails; callers after them, while REST is in trouble, go the
-    # classic way, and the first is rung as soon as REST is back.
+    # The first answer never waits for REST (issue 32, point 4): the first caller hears their
+    # greeting's first words at their room's door while the create fails, and is <Dial>ed
+    # from there, never having entered a room only REST could take them out of; callers
+    # after them, while REST is in trouble, are <Dial>ed at once. Nobody waits for REST.
     hotline.sim.rest_down = True
     agent = hotline.add_agent("elder", {"senior"}, aht_s=40.0)
     other = hotline.add_agent("other", {"senior"}, aht_s=40.0)
     first = hotline.call(VirtualCaller(SENIOR, hotline.sim.rng))
     leg = hotline.call(VirtualCaller(OTHER_SENIOR, hotline.sim.rng), delay=1.0)
-    hotline.run(until=20)
-    assert agent_legs(hotline) == [] and first.bridged_at is None
-    assert any(e.startswith("connected to client:") for e in events(leg))
-    hotline.sim.rest_down = False
-    hotline.run()
-    assert not hotline.sim.faults
-    assert first.bridged_at is not None and len(agent_legs(hotline)) == 1
+    hotline.run(until=30)
+    assert not hotline.sim.faults and agent_legs(hotline) == []
+    for caller in (first, leg):
+        assert any(e.startswith("connected to client:") for e in events(caller)), events(caller)
+        assert caller.bridged_at is not None and caller.bridged_at - caller.created_at < 15
+        assert not [e for e in events(caller) if e.startswith("joined conference")]  # no room
+    heard = [text for _, text in said(first)]
+    greeting = PACKS.text(
+        "mandarin", "senior_greeting", hotline=hotline.engine.settings.hotline.name
+    )
+    assert "".join(heard[:2]) == greeting  # the first words at the door, the rest before <Dial>
     assert agent.calls + other.calls == 2 and seniors(hotline).connected == 2
 
 
@@ -320,7 +327,8 @@ def test_the_rooms_first_hold_document_and_its_result_need_no_redis(
     hotline = off.engine.settings.hotline.name
     ivr = off.engine.settings.ivr
     heard = [text for _, text in said(leg)]
-    assert heard[0] == PACKS.text("mandarin", "senior_greeting", hotline=hotline)
+    # the first words at the room's door, the rest from the hold document (Redis away)
+    assert "".join(heard[:2]) == PACKS.text("mandarin", "senior_greeting", hotline=hotline)
     told = PACKS.text("mandarin", "complaint_channel", hours=ivr.complaint_hours,
                       key=ivr.complaint_key)  # fmt: skip
     assert heard[-1] == told and leg.bridged_at is not None

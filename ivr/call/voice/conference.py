@@ -3,10 +3,12 @@
 This is how Twilio Flex connects calls, and it takes the greeting and the agent's ringing out
 of each other's way (docs/time-to-human.md):
 
-incoming, an agent free -> the agent's leg is placed through REST at once (dispatch.ring_agent),
-    and the caller is answered with <Dial><Conference> into a room named after their call,
-    hearing the greeting from the conference's waitUrl (/voice/hold) while the agent's phone
-    rings
+incoming, an agent free -> the caller hears their greeting's first words at their room's door
+    (door, /voice/enter) while the agent's leg is placed through REST after that answer
+    (dispatch.ring_after_answer); once it exists they enter their room, named after their
+    call, and hear the rest of the greeting from its waitUrl (/voice/hold) while the agent's
+    phone rings; if it cannot be placed, /voice/enter <Dial>s the agent (ivr/call/voice/
+    entering.py): only REST could take a caller out of a room
 the agent answers -> their leg runs the TwiML it was placed with (ivr/call/agent_leg.py, no
     webhook): a short whisper, then the same room; the conference starts, the caller's wait
     audio stops and they hear the agent (/voice/room-status records the pick-up and the time
@@ -31,12 +33,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from dialects.packs import default_packs
+from dialects.packs import default_packs, first_words
 from ivr.call import dispatch
 from ivr.call.agent_leg import conference, join_as_agent, whisper_into
 from ivr.call.twiml import reply, speak
 from ivr.call.webhooks import fallback, public_base, twilio_webhook
 from ivr.services import engine
+from routing.clock import epoch_ms
 from routing.exceptions import StoreUnavailable
 from routing.queues.router import CallInfo, Offer
 
@@ -60,7 +63,11 @@ def _arg(name: str) -> str:
 
 
 def room(
-    vr: VoiceResponse, call_sid: str, prompt: str, who: tuple[str, bool] | None = None
+    vr: VoiceResponse,
+    call_sid: str,
+    prompt: str,
+    who: tuple[str, bool] | None = None,
+    said: int = 0,
 ) -> VoiceResponse:
     """The caller's answer: into the call's own room, hearing `prompt` until the agent comes.
 
@@ -68,6 +75,7 @@ def room(
     the agent's arrival does, which cuts the wait audio at once. `who`: the caller's dialect
     and whether they are a senior, carried in the URLs of the room's first hold document and
     of its result, which then need no look-up (Twilio signs the URLs, so they are ours).
+    `said`: how much of `prompt` the caller heard on their way here (FIRST or ALL; `door`).
     """
     known = {"d": who[0], "s": int(who[1])} if who else {}
     # r=1: the call's own room (an open line's room has its own action, ivr/call/open_line.py)
@@ -76,7 +84,7 @@ def room(
         dial,
         call_sid,
         start=False,
-        wait_url=_url("hold", call=call_sid, p=prompt, **known),
+        wait_url=_url("hold", call=call_sid, p=prompt, h=said or None, **known),
         wait_method="POST",
         status_callback=_url("room-status", call=call_sid, by="caller"),
         status_callback_event="start",
@@ -88,7 +96,6 @@ def room(
 @twilio_webhook
 def hold() -> Response:
     """The room's waitUrl: the greeting first, then silence with a reassurance now and then."""
-    eng = engine()
     call_sid, prompt = _arg("call"), _arg("p") or "connecting"
     step = int(_arg("n")) if _arg("n").isdigit() and len(_arg("n")) < 6 else 1
     if step == 1 and _arg("d") and _arg("s") in ("0", "1"):
@@ -99,15 +106,58 @@ def hold() -> Response:
     else:
         dialect, senior = _hold_check(call_sid)
     vr = VoiceResponse()
-    if step == 1 or step % _REASSURE_EVERY == 0:
-        s = eng.settings
-        words = prompt if step == 1 else "connecting"
-        params = {"hotline": s.hotline.name, "hours": s.ivr.complaint_hours}
-        rate = s.ivr.senior_rate if senior else None
-        speak(vr, default_packs().utterance(dialect, words, **params), public_base(), rate)
+    if step == 1:
+        said = int(_arg("h")) if _arg("h") in (str(FIRST), str(ALL)) else 0
+        say_part(vr, (dialect, senior), prompt, "rest" if said == FIRST else "" if said else "all")
+    elif step % _REASSURE_EVERY == 0:
+        say_part(vr, (dialect, senior), "connecting", "all")
     vr.pause(length=_HOLD_SECONDS)
     vr.redirect(_url("hold", call=call_sid, p=prompt, n=step + 1), method="POST")
     return reply(vr)
+
+
+FIRST, ALL = 1, 2  # how much of a prompt a caller heard before their room (`door`, `room`)
+
+
+def say_part(vr: VoiceResponse, who: tuple[str, bool], prompt: str, part: str) -> bool:
+    """`prompt` in the caller's dialect and pace (`who`): "all" of it, its "first" words or
+    the "rest" after them (dialects.packs.first_words); "" says nothing. False: nothing said
+    (no part asked, or a prompt that does not divide has no rest)."""
+    if not part:
+        return False
+    s = engine().settings
+    params = {"hotline": s.hotline.name, "hours": s.ivr.complaint_hours}
+    words = default_packs().utterance(who[0], prompt, **params)
+    if part != "all":
+        head, rest = first_words(words)
+        if part == "rest" and rest is None:
+            return False
+        words = head if part == "first" else rest or head
+    speak(vr, words, public_base(), s.ivr.senior_rate if who[1] else None)
+    return True
+
+
+def door(
+    vr: VoiceResponse, offer: Offer, prompt: str, said: int = 0, since: int | None = None
+) -> VoiceResponse:
+    """The way into the caller's room while their agent's leg is placed: the first words of
+    `prompt`, then /voice/enter, which takes them in once the leg exists.
+
+    Nothing but REST can take a caller out of a room (a waitUrl's document may not <Dial>,
+    13238), so nobody enters one before their agent's leg was placed: should the create fail,
+    /voice/enter <Dial>s the agent instead (docs/time-to-human.md, "A REST outage"). `said`:
+    how much of the prompt was heard already (FIRST or ALL): then its rest, or a second's
+    pause. `since`: when the caller first came to the door (epoch ms; default now).
+    """
+    who = (offer.caller_dialect, offer.senior)
+    if not said:
+        say_part(vr, who, prompt, "first")
+    elif said == ALL or not say_part(vr, who, prompt, "rest"):
+        vr.pause(length=1)
+    since = since if since is not None else epoch_ms(engine().clock.now())
+    query = {"call": offer.call_sid, "agent": offer.agent.id, "p": prompt, "t": since}
+    vr.redirect(_url("enter", **query, h=ALL if said else FIRST), method="POST")
+    return vr
 
 
 def _hold_check(call_sid: str) -> tuple[str, bool]:
@@ -223,7 +273,14 @@ def _orphan(leg: str) -> bool:
     if not leg:
         return False
     info = engine().router.call(_arg("call"))
-    return info is not None and info.agent_leg not in ("", leg) and info.agent_id == _arg("agent")
+    return info is not None and _not_the_offers(info, leg) and info.agent_id == _arg("agent")
+
+
+def _not_the_offers(info: CallInfo, leg: str) -> bool:
+    """Whether the agent's REST-placed `leg` is not the one of the caller's offer: another leg
+    is recorded (this one's create timed out), or the caller was <Dial>ed while its create
+    was out and nobody could say whether it existed (ivr/call/voice/entering.py)."""
+    return info.agent_leg not in ("", leg) or info.leg_claim == "dial"
 
 
 def _alone(event: str, joiner: str, info: CallInfo | None) -> bool:
@@ -237,8 +294,8 @@ def _alone(event: str, joiner: str, info: CallInfo | None) -> bool:
         return False
     if info is not None and joiner in (info.call_sid, info.leg):
         return False  # the caller's own arrival
-    if info is not None and info.agent_leg not in ("", joiner):
-        return True  # a second leg of this agent's (a create that timed out): the orphan
+    if info is not None and _not_the_offers(info, joiner):
+        return True  # the orphan of a create that timed out: the caller is not coming to it
     return info is None or info.state not in ("offered", "on_call") or info.agent_id != agent
 
 

@@ -19,11 +19,11 @@ from ivr.call import dispatch
 from ivr.call.open_line import announce_after, join_open_line
 from ivr.call.twiml import dial_contact, reply
 from ivr.call.voice.common import OVER, caller_of, carried, field, say, started, utter, voice_url
-from ivr.call.voice.conference import room
+from ivr.call.voice.conference import door, room
 from ivr.call.webhooks import fallback_twiml, public_base
 from ivr.services import engine, telephony
 from routing.callers.caller import Caller
-from routing.queues.router import CallInfo, Offer, Placement, Queued
+from routing.queues.router import CallInfo, LegClaim, Offer, Placement, Queued
 
 
 def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
@@ -34,7 +34,7 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
     conference = dispatch.conference_enabled()
     slot = conference and dispatch.may_ring(caller.senior)
     placement = engine().router.arrive(
-        field("CallSid", 64), caller, queue, started(), claim=conference, room=slot
+        field("CallSid", 64), caller, queue, started(), claim=conference
     )
     if isinstance(placement, Queued):
         overflowed = _overflowed(placement)
@@ -53,8 +53,7 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
         announce_after(placement)
         return reply(join_open_line(VoiceResponse(), placement, public_base()))
     if conference and _to_room(placement, slot):
-        who = (caller.dialect, caller.senior)
-        return reply(room(VoiceResponse(), placement.call_sid, prompt, who))
+        return reply(door(VoiceResponse(), placement, prompt))
     if conference and caller.senior:
         # No second was free for the agent's leg: the senior's phone rings on until the agent
         # answers (<Dial answerOnBridge> first), a person at once, as the room would have cut
@@ -67,16 +66,24 @@ def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) 
 
 
 def _to_room(offer: Offer, slot: bool) -> bool:
-    """Whether an arriving caller waits for their agent in their room: the leg claimed with
-    their arrival and a second free to place it (rung after the answer), or claimed by an
-    earlier request for this call (a repeated webhook). False: <Dial> them."""
-    if not offer.leg_claimed:
-        return True  # another request holds the leg: it joins the caller's room
-    if slot:
-        dispatch.ring_after_answer(offer)
-        return True
-    engine().router.leg_failed(offer.call_sid, offer.agent.id)  # the <Dial> rings instead
-    return False
+    """Whether the caller goes to their room's door (conference.door): the leg claimed by
+    this request with a second free to place it (placed after this answer), or claimed by
+    another request that places it. False: <Dial> them, which this request has claimed (no
+    leg will be placed for the offer), or another has."""
+    router = engine().router
+    if offer.leg_claimed:  # claimed with the caller's arrival (Router.arrive)
+        claim = LegClaim("claimed", False)
+        if not slot:
+            return router.dial_instead(offer.call_sid, offer.agent.id) == "room"
+    else:
+        claim = router.claim_leg(offer.call_sid, offer.agent.id, dial=not slot)
+    if claim.outcome == "claimed":
+        if slot:
+            dispatch.ring_after_answer(replace(offer, leg_claimed=True))
+        return slot
+    # another request's: the pull's URL and the <Enqueue> action are both requested for a
+    # caller in the queue, and either answer may be the one that runs
+    return claim.outcome == "taken" and not claim.dialled
 
 
 def _overflowed(placement: Queued) -> CallInfo | None:
@@ -174,15 +181,18 @@ def overflow_line(vr: VoiceResponse, info: CallInfo) -> VoiceResponse:
     return vr
 
 
-def connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
+def connect_assigned(
+    vr: VoiceResponse, call_sid: str, prompt: str = "wait_next", said: int = 0
+) -> VoiceResponse:
     """The way to the agent routing gave the caller: their open line, their room (conference
-    path), or <Dial> (classic path); not assigned after all, back in line or to a person."""
+    path), or <Dial> (classic path); not assigned after all, back in line or to a person.
+    `prompt`: what a caller going to their room hears there, `said` of it heard already."""
     offer = engine().router.offer_for(call_sid)
     if offer is not None and offer.open_leg:  # their agent's line is open: into their room
         announce_after(offer)
         return join_open_line(vr, offer, public_base())
     if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
-        return room(vr, call_sid, "wait_next", (offer.caller_dialect, offer.senior))
+        return room(vr, call_sid, prompt, (offer.caller_dialect, offer.senior), said)
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
         if info is not None and info.state == "overflowed":  # their queue's overflow line
@@ -193,26 +203,6 @@ def connect_assigned(vr: VoiceResponse, call_sid: str) -> VoiceResponse:
             # bench.call run never ended)
             return fallback_twiml()
         return place(vr, engine().router.arrive(call_sid, caller_of(info), info.queue))
-    if dispatch.conference_enabled() and _rung_for(offer):
-        return room(vr, call_sid, "wait_next", (offer.caller_dialect, offer.senior))
+    if dispatch.conference_enabled() and _to_room(offer, dispatch.may_ring(offer.senior)):
+        return door(vr, offer, prompt, said)
     return dial_agent(vr, offer)
-
-
-def _rung_for(offer: Offer) -> bool:
-    """The agent is rung to the caller's room: after this answer, or by the request that made
-    the offer (whichever claimed the leg first; one leg per offer). False: <Dial> them, which
-    holds the claim (no second leg), when no second is free to place a leg now."""
-    router = engine().router
-    slot = dispatch.may_ring(offer.senior)
-    claim = router.claim_leg(offer.call_sid, offer.agent.id, room=slot, dial=not slot)
-    if claim.outcome == "claimed" and slot:
-        dispatch.ring_after_answer(replace(offer, leg_claimed=True))
-        return True
-    if claim.outcome == "taken" and not claim.dialled:
-        if not slot:  # into the room after all: recorded, so that a failed leg is retried
-            router.claim_leg(offer.call_sid, offer.agent.id, room=True)
-        return True
-    # <Dial>ed: by this request, or by another for the same caller (a REST pull's URL and
-    # the <Enqueue> action are both requested; either answer may be the one that runs),
-    # never into a room nobody will ring
-    return False

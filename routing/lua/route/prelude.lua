@@ -45,7 +45,7 @@
 -- KEYS[1] is K.agents: declared so that a Redis Cluster client sends the call to the slot every
 --         key above lives on.
 -- ARGV[1]  operation: tick, arrive, poll, answered, connected, agent_leg, ring_later,
---          claim_leg, leg_failed,
+--          claim_leg, leg_failed, dial_instead,
 --          dial_result, hangup, room_event, callback, callback_answered, callback_result,
 --          left_queue, agent_state, force_state, save, remove, snapshot, record, stale,
 --          reconcile, due, tick_due, queue_full, visit, open_line, open_room, lines

@@ -163,8 +163,7 @@ function OPS.tick_due()
 end
 
 -- Claim the placing of the agent's leg for the offer on `sid` (OPS.claim_leg): ok 1 if this
--- claimant has it. `room` records that the caller is put in their room either way: their leg
--- is placed after the webhook's answer, and one that fails is offered again (OPS.leg_failed).
+-- claimant has it; else `room` records that the caller is put in their room anyway.
 -- lk 2: claimed by a request that <Dial>s the agent (the classic path): no leg will be placed,
 -- so a second request for the same caller (the pull's URL and the <Enqueue> action's) dials too
 function F.claim_leg(sid, c, room, dial)
@@ -196,7 +195,7 @@ function OPS.arrive()
   -- arg.claim: the webhook rings the agent it is given through REST, claiming the leg here
   -- rather than in a routing call of its own (Router.arrive)
   if arg.claim == 1 and out.placement.kind == 'offer' then
-    out.claim = F.claim_leg(sid, F.get_call(sid), arg.room == 1)
+    out.claim = F.claim_leg(sid, F.get_call(sid), false)
   end
   return out
 end
@@ -334,14 +333,29 @@ end
 
 -- The call flow placed agent `agent`'s leg (its CallSid `leg`) for this offer; `room`: the
 -- caller waits for them in the call's own conference (ivr/call/connect.py).
+-- ok 0: not recorded, the leg is an orphan to end (the offer is over, or another request
+-- <Dial>ed the agent while this leg's create was out: OPS.dial_instead)
 function OPS.agent_leg()
   local sid, c = arg.sid, F.get_call(arg.sid)
-  if c and c.ag == arg.agent and c.st == 'offered' then
+  if c and c.ag == arg.agent and c.st == 'offered' and c.lk ~= 2 then
     c.al = arg.leg
     if arg.room == 1 then c.rm = 1 end
     F.put_call(sid, c)
+    return {ok = 1}
   end
-  return {}
+  return {ok = 0}
+end
+
+-- The caller is to be connected by <Dial> (the classic path) instead of in their room: no leg
+-- is placed for the offer, or one whose create has not come back is an orphan when it does
+-- (OPS.agent_leg). ok 0: a leg was placed already (the caller goes to their room).
+function OPS.dial_instead()
+  local sid, c = arg.sid, F.get_call(arg.sid)
+  if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
+  if (c.al or '') ~= '' then return {ok = 0} end
+  c.lk = 2
+  F.put_call(sid, c)
+  return {ok = 1}
 end
 
 -- The call flow could not place the agent's leg for this offer (Twilio's REST API failed)
@@ -377,6 +391,7 @@ end
 function OPS.leg_failed()
   local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' or (c.al or '') ~= '' then return {} end
+  if c.lk == 2 then return {} end  -- <Dial>ed meanwhile (OPS.dial_instead): nothing to give back
   c.lk = 0
   F.put_call(sid, c)
   if c.rm == 1 then redis.call('ZADD', PULLS, now_str, sid) end
