@@ -121,8 +121,7 @@ class Dispatcher:
             # no other way to their agent, so no CPS second is asked for.
             known, leg = self._settle(offer.agent.contact, self.telephony.caller_id)
             if leg is not None:
-                router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True)
-                return Ring("rung", True)
+                return self._record(offer, leg, True)
             if not known:
                 return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
         return self.place_leg(offer, root, claim.in_room)
@@ -145,9 +144,13 @@ class Dispatcher:
         if leg is None:
             self.engine.pacing.hold_off(REST_TROUBLE_S, self.telephony.calls_per_second)
             return Ring("failed", router.leg_failed(offer.call_sid, offer.agent.id))
-        if not router.agent_leg(offer.call_sid, offer.agent.id, leg, room=True):
-            # the caller was <Dial>ed while the create was out (ivr/call/voice/entering.py),
-            # or is gone: nobody will come to the room this leg rings the agent to
+        return self._record(offer, leg, in_room)
+
+    def _record(self, offer: Offer, leg: str, in_room: bool) -> Ring:
+        """Record `leg` as the offer's; one refused is ended: the caller was <Dial>ed while its
+        create was out (ivr/call/voice/entering.py), or is gone, and nobody will come to the
+        room it rings the agent to."""
+        if not self.engine.router.agent_leg(offer.call_sid, offer.agent.id, leg, room=in_room):
             self.telephony.end(leg)
             return Ring("none", in_room)
         return Ring("rung", in_room)
@@ -288,7 +291,9 @@ def ring_after_answer(offer: Offer, base: str | None = None) -> None:
     answer never waits for REST (up to twilio.rest_timeout). The caller waits at their room's
     door meanwhile, and is <Dial>ed if the leg cannot be placed (ivr/call/voice/entering.py)."""
     root, run = base or public_base(), dispatcher()
-    _later(lambda: run.place_leg(offer, root))
+    # the caller is at their room's door until the leg exists: in the room only once they
+    # enter it (placement.connect_assigned records it)
+    _later(lambda: run.place_leg(offer, root, in_room=False))
 
 
 def _later(job: Callable[[], object]) -> None:

@@ -353,12 +353,13 @@ class Router:
         args = {"sid": call_sid, "agent": agent_id, "leg": leg_sid, "room": 1 if room else 0}
         return int(self._run("agent_leg", args).get("ok") or 0) == 1
 
-    def dial_instead(self, call_sid: str, agent_id: str) -> str:
+    def dial_instead(self, call_sid: str, agent_id: str, force: bool = False) -> str:
         """Connect this offer's caller by <Dial> rather than in their room: "dial" (recorded: a
         leg whose create is still out is an orphan when it comes back), "room" (a leg was placed
-        already) or "none" (no such offer)."""
-        out = self._run("dial_instead", {"sid": call_sid, "agent": agent_id})
-        return {1: "dial", 0: "room"}.get(int(out["ok"]), "none")
+        already), "placing" (a create is out, and not `force`d) or "none" (no such offer)."""
+        args = {"sid": call_sid, "agent": agent_id, "force": 1 if force else 0}
+        out = self._run("dial_instead", args)
+        return {1: "dial", 0: "room", 2: "placing"}.get(int(out["ok"]), "none")
 
     def ring_later(self, call_sid: str, agent_id: str) -> None:
         """The agent's leg for this offer could not be placed: hand the offer out again at the
@@ -379,6 +380,12 @@ class Router:
         out = self._run("claim_leg", args)
         outcome = {1: "claimed", 0: "taken"}.get(int(out["ok"]), "none")
         return LegClaim(outcome, out.get("rm") == 1, out.get("dl") == 1)
+
+    def entered_room(self, call_sid: str, agent_id: str) -> None:
+        """The caller of this offer, whose agent's leg is placed, is sent into their room: the
+        next agent is rung to it if this one misses (a claim on the placed leg, refused, that
+        records the room)."""
+        self.claim_leg(call_sid, agent_id, room=True)
 
     def leg_failed(self, call_sid: str, agent_id: str) -> bool:
         """The claimed leg could not be placed: give the claim back. True if the caller waits

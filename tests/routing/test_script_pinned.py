@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "953cdd21e33f37768a910e2b2ed41a223c6042fe",
-    "rich": "cf823cfd829ca36ccb7b7d9ce8f7e462e5fe1a43",
+    "plain": "e0139d6de83567ee401998acf0741089fe3bce9e",
+    "rich": "89e67082b48b968594355593fcf233c78f18afc4",
 }
 
 

@@ -182,6 +182,8 @@ def join_room() -> Response:
     info = engine().router.call(call_sid)
     if info is None:
         return fallback()
+    if info.agent_leg and info.state == "offered":  # the leg the ticker placed before the pull
+        engine().router.entered_room(call_sid, info.agent_id)
     return reply(room(VoiceResponse(), call_sid, "wait_next", (info.caller_dialect, info.senior)))
 
 

@@ -50,9 +50,13 @@ def enter_room() -> Response:
     if offer.leg_claim == "placing" and not overdue:
         return reply(door(VoiceResponse(), offer, prompt, said, since))
     # the create failed (its claim given back), or it is late: the agent by <Dial>, unless
-    # its leg was recorded meanwhile
-    if offer.leg_claim != "dial" and eng.router.dial_instead(call_sid, agent_id) != "dial":
-        return reply(connect_assigned(VoiceResponse(), call_sid, prompt, said))
+    # its leg was recorded meanwhile, or another create was claimed since (served the door)
+    if offer.leg_claim != "dial":
+        way = eng.router.dial_instead(call_sid, agent_id, force=overdue)
+        if way == "placing":
+            return reply(door(VoiceResponse(), offer, prompt, said, since))
+        if way != "dial":
+            return reply(connect_assigned(VoiceResponse(), call_sid, prompt, said))
     vr = VoiceResponse()
     if said == FIRST:
         say_part(vr, (offer.caller_dialect, offer.senior), prompt, "rest")

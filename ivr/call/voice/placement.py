@@ -192,6 +192,7 @@ def connect_assigned(
         announce_after(offer)
         return join_open_line(vr, offer, public_base())
     if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
+        engine().router.entered_room(call_sid, offer.agent.id)
         return room(vr, call_sid, prompt, (offer.caller_dialect, offer.senior), said)
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)

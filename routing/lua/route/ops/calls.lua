@@ -348,11 +348,13 @@ end
 
 -- The caller is to be connected by <Dial> (the classic path) instead of in their room: no leg
 -- is placed for the offer, or one whose create has not come back is an orphan when it does
--- (OPS.agent_leg). ok 0: a leg was placed already (the caller goes to their room).
+-- (OPS.agent_leg). ok 0: a leg was placed already (the caller goes to their room); ok 2: a
+-- create is out (claimed since the caller looked), taken over only with arg.force.
 function OPS.dial_instead()
   local sid, c = arg.sid, F.get_call(arg.sid)
   if not c or c.ag ~= arg.agent or c.st ~= 'offered' then return {ok = -1} end
   if (c.al or '') ~= '' then return {ok = 0} end
+  if c.lk == 1 and arg.force ~= 1 then return {ok = 2} end
   c.lk = 2
   F.put_call(sid, c)
   return {ok = 1}

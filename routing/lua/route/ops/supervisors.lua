@@ -18,10 +18,11 @@ function F.end_held(p, st)
   if not c or c.ag ~= p.id then return '' end
   if c.st == 'offered' then
     local leg, line = c.al or '', ''
-    -- No agent's leg of ours, none being placed, the caller in no room: the classic path,
-    -- where Twilio may still ring the agent through the caller's own <Dial>. The call flow
-    -- takes the caller's line out of it (ivr/call/dispatch.py, reconnect), ending that ring.
-    if leg == '' and (c.lk or 0) == 0 and c.rm ~= 1 and (c.cb ~= 1 or F.on_line(c)) then
+    -- No agent's leg of ours, none being placed (lk 1), the caller in no room: the classic
+    -- path (lk 0, or 2: <Dial>ed from the room's door), where Twilio may still ring the agent
+    -- through the caller's own <Dial>. The call flow takes the caller's line out of it
+    -- (ivr/call/dispatch.py, reconnect), ending that ring.
+    if leg == '' and (c.lk or 0) ~= 1 and c.rm ~= 1 and (c.cb ~= 1 or F.on_line(c)) then
       line = F.on_line(c) and c.lg or sid
     end
     redis.call('ZREM', PULLS, sid)
