@@ -7,6 +7,7 @@ import platform
 import statistics
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def machine() -> str:
@@ -51,3 +52,15 @@ def _descendants(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     children = [int(x) for x in out.stdout.split()]
     return children + [g for c in children for g in _descendants(c)]
+
+
+def tth_figures(figures: dict[str, Any]) -> dict[str, Any]:
+    """A class's calls and time to a human, from `simulate`'s report of it."""
+    keys = ("offered", "answered", "abandoned", "time_to_human_s", "time_to_human_p90_s")
+    return {k: figures.get(k) for k in keys}
+
+
+def seniors_tth_delta(before: dict[str, Any], after: dict[str, Any]) -> float | None:
+    """How much longer seniors waited for a human in `after` than in `before` (s)."""
+    was, now = before["seniors"]["time_to_human_s"], after["seniors"]["time_to_human_s"]
+    return None if was is None or now is None else round(now - was, 2)

@@ -15,58 +15,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app import create_app
-from bench.directory import start_redis
-from ivr.cli.runs import OPEN_ALL_DAY
-from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import Plan, report
-from routing.clock import FixedClock
-
-START = datetime(2026, 11, 23, 1, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-WRAP_UP = 15
+from bench.common import seniors_tth_delta
+from bench.hotline_run import reference_plan, run_hotline
+from ivr.simulator.offline import Offline
 
 
 def run(calls: int, agents: int, rate: float, cps: float, seed: int) -> dict[str, Any]:
     """One run on a fresh Redis, the app and the offline Twilio both at `cps` (0: no limit)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_redis(Path(tmp))
-        try:
-            overrides = {
-                "redis.url": server.url,
-                "redis.socket_timeout": 10,  # a loaded machine; the default stays 0.5 s
-                "routing.wrap_up_seconds": WRAP_UP,
-                "twilio.calls_per_second": cps,
-                **OPEN_ALL_DAY,
-            }
-            offline = Offline(create_app, overrides, clock=FixedClock(START), seed=seed)
-            offline.sim.calls_per_second = cps
-            plan = Plan(calls, rate, agents, 0.3, aht_s=60.0 - WRAP_UP, patience_s=300.0,
-                        seed=seed, answer_delay_s=(3.0, 3.0), wrap_up_s=WRAP_UP)  # fmt: skip
-            began = time.perf_counter()
-            outcomes = simulate(offline, plan)
-            wall = time.perf_counter() - began
-            legs = [x for x in offline.sim.legs.values() if x.direction == "outbound-api"]
-        finally:
-            server.stop()
-    classes = report(outcomes, plan.sl_seconds)["classes"]
-    return {
-        "cps": cps,
-        "wall_s": round(wall, 1),
-        "seniors": _tth(classes["senior"]),
-        "others": _tth(classes["other"]),
-        "agent_legs_created": len(legs),
-    }
 
+    def account(offline: Offline, _: Path) -> None:
+        offline.sim.calls_per_second = cps
 
-def _tth(figures: dict[str, Any]) -> dict[str, Any]:
-    keys = ("offered", "answered", "abandoned", "time_to_human_s", "time_to_human_p90_s")
-    return {k: figures.get(k) for k in keys}
+    def legs(offline: Offline) -> dict[str, Any]:
+        placed = [x for x in offline.sim.legs.values() if x.direction == "outbound-api"]
+        return {"agent_legs_created": len(placed)}
+
+    plan = reference_plan(calls, rate, agents, seed)
+    return {"cps": cps} | run_hotline({"twilio.calls_per_second": cps}, plan, account, legs)
 
 
 def main() -> None:
@@ -78,11 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     unlimited = run(args.calls, args.agents, args.rate, 0.0, args.seed)
     limited = run(args.calls, args.agents, args.rate, 1.0, args.seed)
-    before, after = (
-        unlimited["seniors"]["time_to_human_s"],
-        limited["seniors"]["time_to_human_s"],
-    )
-    delta = None if before is None or after is None else round(after - before, 2)
+    delta = seniors_tth_delta(unlimited, limited)
     print(json.dumps({"unlimited": unlimited, "one_cps": limited, "seniors_tth_delta_s": delta},
                      ensure_ascii=False, indent=1))  # fmt: skip
 

@@ -18,60 +18,33 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app import create_app
-from bench.directory import start_redis
-from ivr.cli.runs import OPEN_ALL_DAY
+from bench.common import seniors_tth_delta
+from bench.hotline_run import reference_plan, run_hotline
 from ivr.simulator.core.people import VirtualCaller
-from ivr.simulator.offline import Offline, simulate
-from ivr.simulator.traffic import Plan, report
-from routing.clock import FixedClock
+from ivr.simulator.offline import Offline
 from routing.outbound.campaigns import Campaign
 
-START = datetime(2026, 11, 23, 1, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
-WRAP_UP = 15
 ANSWERS = ("person",) * 6 + ("voicemail",) * 2 + ("busy", "nobody")
 
 
 def run(calls: int, customers: int, share: float, seed: int, keep_idle: int = 0) -> dict[str, Any]:
     """One run on a fresh Redis; `customers` = 0: no campaign."""
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_redis(Path(tmp))
-        try:
-            overrides = {
-                "redis.url": server.url,
-                "redis.socket_timeout": 10,  # a loaded machine; the default stays 0.5 s
-                "routing.wrap_up_seconds": WRAP_UP,
-                "campaigns.agent_share": share,
-                "campaigns.keep_idle": keep_idle,
-                **OPEN_ALL_DAY,
-            }
-            offline = Offline(create_app, overrides, clock=FixedClock(START), seed=seed)
-            if customers:
-                _campaign(offline, customers, Path(tmp), seed)
-            plan = Plan(calls, 0.1333, 10, 0.3, aht_s=60.0 - WRAP_UP, patience_s=300.0,
-                        seed=seed, answer_delay_s=(3.0, 3.0), wrap_up_s=WRAP_UP)  # fmt: skip
-            began = time.perf_counter()
-            outcomes = simulate(offline, plan)
-            wall = time.perf_counter() - began
-            progress = offline.engine.campaigns.progress("bench") if customers else None
-            visits = sum(1 for leg in offline.sim.legs.values() if leg.to.startswith("+86139"))
-        finally:
-            server.stop()
-    classes = report(outcomes, plan.sl_seconds)["classes"]
-    return {
-        "customers": customers,
-        "wall_s": round(wall, 1),
-        "seniors": _tth(classes["senior"]),
-        "others": _tth(classes["other"]),
-        "visits_placed": visits,
-        "campaign": progress,
-    }
+
+    def campaign(offline: Offline, tmp: Path) -> None:
+        if customers:
+            _campaign(offline, customers, tmp, seed)
+
+    def visits(offline: Offline) -> dict[str, Any]:
+        progress = offline.engine.campaigns.progress("bench") if customers else None
+        placed = sum(1 for leg in offline.sim.legs.values() if leg.to.startswith("+86139"))
+        return {"visits_placed": placed, "campaign": progress}
+
+    settings = {"campaigns.agent_share": share, "campaigns.keep_idle": keep_idle}
+    plan = reference_plan(calls, 0.1333, 10, seed)
+    return {"customers": customers} | run_hotline(settings, plan, campaign, visits)
 
 
 def _campaign(offline: Offline, customers: int, tmp: Path, seed: int) -> None:
@@ -86,11 +59,6 @@ def _campaign(offline: Offline, customers: int, tmp: Path, seed: int) -> None:
     offline.engine.campaigns.add(Campaign("bench", "保单贷款确认", "09:00-21:00"), path)
 
 
-def _tth(figures: dict[str, Any]) -> dict[str, Any]:
-    keys = ("offered", "answered", "abandoned", "time_to_human_s", "time_to_human_p90_s")
-    return {k: figures.get(k) for k in keys}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=500)
@@ -101,11 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     without = run(args.calls, 0, args.share, args.seed)
     with_campaign = run(args.calls, args.customers, args.share, args.seed, args.keep_idle)
-    before, after = (
-        without["seniors"]["time_to_human_s"],
-        with_campaign["seniors"]["time_to_human_s"],
-    )
-    delta = None if before is None or after is None else round(after - before, 2)
+    delta = seniors_tth_delta(without, with_campaign)
     print(json.dumps({"without": without, "with": with_campaign, "seniors_tth_delta_s": delta},
                      ensure_ascii=False, indent=1))  # fmt: skip
 

@@ -105,7 +105,7 @@ class Telephony:
         """
         document = _document(url, fallback_url)
         detect = self._detection("DetectMessageEnd" if visit else "Enable", amd_callback)
-        return self._create(to, from_, document, status_callback, 60, **detect)
+        return self._attempt(to, from_, document, status_callback, 60, **detect).sid
 
     def _detection(self, mode: str, callback: str) -> dict[str, str]:
         """Create Call's answering-machine detection parameters, the thresholds from settings."""
@@ -194,18 +194,6 @@ class Telephony:
             log.warning("could not end call %s: %s", call_sid, exc)
             return False
         return True
-
-    def _create(
-        self,
-        to: str,
-        from_: str,
-        document: dict[str, str],
-        status_callback: str,
-        timeout: int,
-        **extra: str,
-    ) -> str | None:
-        """Place a call running `document` (url and method, or twiml)."""
-        return self._attempt(to, from_, document, status_callback, timeout, **extra).sid
 
     def _attempt(
         self,
