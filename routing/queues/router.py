@@ -381,11 +381,11 @@ class Router:
         outcome = {1: "claimed", 0: "taken"}.get(int(out["ok"]), "none")
         return LegClaim(outcome, out.get("rm") == 1, out.get("dl") == 1)
 
-    def entered_room(self, call_sid: str, agent_id: str) -> None:
-        """The caller of this offer, whose agent's leg is placed, is sent into their room: the
-        next agent is rung to it if this one misses (a claim on the placed leg, refused, that
-        records the room)."""
-        self.claim_leg(call_sid, agent_id, room=True)
+    def entered_room(self, call_sid: str, agent_id: str, leg_sid: str) -> None:
+        """The caller of this offer, whose agent's leg `leg_sid` is placed, is sent into their
+        room: the next agent is rung to it if this one misses (`agent_leg` again, with the
+        room)."""
+        self.agent_leg(call_sid, agent_id, leg_sid, room=True)
 
     def leg_failed(self, call_sid: str, agent_id: str) -> bool:
         """The claimed leg could not be placed: give the claim back. True if the caller waits

@@ -481,13 +481,18 @@ def test_an_offers_agent_leg_is_claimed_once_and_a_new_offer_may_be_claimed_agai
     assert desk.router.claim_leg("CA1", "a02").outcome == "claimed"
 
 
+def at_the_door(desk: Desk) -> None:
+    """CA1 offered a01, the leg claimed and its create out: the caller at their room's door."""
+    desk.agent("a01")
+    assert isinstance(desk.router.arrive("CA1", caller(), "general"), Offer)
+    assert desk.router.claim_leg("CA1", "a01").outcome == "claimed"
+
+
 def test_a_caller_at_their_rooms_door_is_dialled_once_a_create_fails_and_a_late_leg_is_refused(
     desk: Desk,
 ) -> None:
     # ivr/call/voice/entering.py: the caller waits at the door while the leg is "placing"
-    desk.agent("a01")
-    assert isinstance(desk.router.arrive("CA1", caller(), "general"), Offer)
-    assert desk.router.claim_leg("CA1", "a01").outcome == "claimed"
+    at_the_door(desk)
     placing = desk.router.offer_for("CA1")
     assert placing is not None and placing.leg_claim == "placing" and not placing.in_room
     # a create still out is not taken over unless the door says it is late
@@ -508,14 +513,12 @@ def test_a_caller_at_their_rooms_door_is_dialled_once_a_create_fails_and_a_late_
 def test_a_leg_placed_while_the_caller_is_at_the_door_puts_them_in_the_room_when_they_enter(
     desk: Desk,
 ) -> None:
-    desk.agent("a01")
-    assert isinstance(desk.router.arrive("CA1", caller(), "general"), Offer)
-    assert desk.router.claim_leg("CA1", "a01").outcome == "claimed"
+    at_the_door(desk)
     assert desk.router.agent_leg("CA1", "a01", "CAleg", room=False) is True
     placed = desk.router.call("CA1")
     assert placed is not None and placed.agent_leg == "CAleg" and placed.leg_claim == ""
     assert not placed.in_room  # still at the door: a miss now would have them pulled
     assert desk.router.dial_instead("CA1", "a01", force=True) == "room"  # too late to <Dial>
-    desk.router.entered_room("CA1", "a01")
+    desk.router.entered_room("CA1", "a01", "CAleg")
     entered = desk.router.call("CA1")
     assert entered is not None and entered.in_room and entered.agent_leg == "CAleg"

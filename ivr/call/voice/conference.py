@@ -106,9 +106,9 @@ def hold() -> Response:
     else:
         dialect, senior = _hold_check(call_sid)
     vr = VoiceResponse()
-    if step == 1:
-        said = int(_arg("h")) if _arg("h") in (str(FIRST), str(ALL)) else 0
-        say_part(vr, (dialect, senior), prompt, "rest" if said == FIRST else "" if said else "all")
+    if step == 1:  # the prompt, less what was said on the way here (`room`'s `said`)
+        part = {str(FIRST): "rest", str(ALL): ""}.get(_arg("h"), "all")
+        say_part(vr, (dialect, senior), prompt, part)
     elif step % _REASSURE_EVERY == 0:
         say_part(vr, (dialect, senior), "connecting", "all")
     vr.pause(length=_HOLD_SECONDS)
@@ -183,7 +183,7 @@ def join_room() -> Response:
     if info is None:
         return fallback()
     if info.agent_leg and info.state == "offered":  # the leg the ticker placed before the pull
-        engine().router.entered_room(call_sid, info.agent_id)
+        engine().router.entered_room(call_sid, info.agent_id, info.agent_leg)
     return reply(room(VoiceResponse(), call_sid, "wait_next", (info.caller_dialect, info.senior)))
 
 

@@ -23,7 +23,7 @@ from ivr.call.voice.conference import door, room
 from ivr.call.webhooks import fallback_twiml, public_base
 from ivr.services import engine, telephony
 from routing.callers.caller import Caller
-from routing.queues.router import CallInfo, LegClaim, Offer, Placement, Queued
+from routing.queues.router import CallInfo, Offer, Placement, Queued
 
 
 def say_and_route(caller: Caller, queue: str, prompt: str, **params: str | int) -> Response:
@@ -72,11 +72,11 @@ def _to_room(offer: Offer, slot: bool) -> bool:
     leg will be placed for the offer), or another has."""
     router = engine().router
     if offer.leg_claimed:  # claimed with the caller's arrival (Router.arrive)
-        claim = LegClaim("claimed", False)
-        if not slot:
-            return router.dial_instead(offer.call_sid, offer.agent.id) == "room"
-    else:
-        claim = router.claim_leg(offer.call_sid, offer.agent.id, dial=not slot)
+        if slot:
+            dispatch.ring_after_answer(offer)
+            return True
+        return router.dial_instead(offer.call_sid, offer.agent.id) == "room"
+    claim = router.claim_leg(offer.call_sid, offer.agent.id, dial=not slot)
     if claim.outcome == "claimed":
         if slot:
             dispatch.ring_after_answer(replace(offer, leg_claimed=True))
@@ -192,7 +192,7 @@ def connect_assigned(
         announce_after(offer)
         return join_open_line(vr, offer, public_base())
     if offer is not None and offer.agent_leg:  # their agent is rung already: into the room
-        engine().router.entered_room(call_sid, offer.agent.id)
+        engine().router.entered_room(call_sid, offer.agent.id, offer.agent_leg)
         return room(vr, call_sid, prompt, (offer.caller_dialect, offer.senior), said)
     if offer is None:  # not assigned after all (e.g. a duplicate request): keep waiting
         info = engine().router.call(call_sid)
