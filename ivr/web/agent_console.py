@@ -235,10 +235,12 @@ def set_state() -> BaseResponse:
     if agent is None:
         abort(404)
     target = "available" if choice == "ready" else choice
+    if request.form.get("device") == "1" and agent.contact == f"client:{agent.id}":
+        # claimed before signing in makes the line wanted: the ticker's look for lines to
+        # place between the two would otherwise ring the agent through REST
+        eng.router.open_line(agent.id, "device")  # a no-op once a line is placed
     offers = eng.router.set_agent_state(viewer.agent_id, target)
     dispatch.act_on(offers)
-    if request.form.get("device") == "1" and agent.contact == f"client:{agent.id}":
-        eng.router.open_line(agent.id, "device")  # a no-op unless a line is wanted, not placed
     _sync_lines()  # signing in places a persistent agent's line; signing out closes it
     return _answer(eng, viewer)
 
@@ -263,11 +265,12 @@ def set_open_line() -> BaseResponse:
     if on == "0" and eng.agents.state(agent.id).state in _LIVE:
         # closing the line now would drop the caller on it: the room ends with the line
         return _error("your caller is on this line: turn it off once the call has ended", 409)
+    if on == "1" and device and agent.contact == f"client:{agent.id}":
+        # before the profile wants the line (as on signing in, set_state)
+        eng.router.open_line(agent.id, "device" if device == "1" else "failed")
     if agent.persistent != (on == "1"):
         eng.agents.save(dataclasses.replace(agent, persistent=on == "1"))
         audit.record("agent_saved", agent.id, updated=True, persistent=on == "1")
-    if on == "1" and device and agent.contact == f"client:{agent.id}":
-        eng.router.open_line(agent.id, "device" if device == "1" else "failed")
     _sync_lines()
     return _answer(eng, viewer)
 

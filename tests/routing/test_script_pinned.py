@@ -45,8 +45,8 @@ RICH: dict[str, Any] = {
     },
 }  # fmt: skip
 PINNED = {
-    "plain": "e0139d6de83567ee401998acf0741089fe3bce9e",
-    "rich": "89e67082b48b968594355593fcf233c78f18afc4",
+    "plain": "3599c2c6f0818f1a393577b11d4c213cabe8ab54",
+    "rich": "a31ea298a2f2bbf0f858bd9ccf10f6003010acc3",
 }
 
 

@@ -54,3 +54,20 @@ def test_an_agent_who_wants_no_line_or_is_offline_gets_none_from_the_device(
     desk.router.set_agent_state("a01", "offline")
     assert not desk.router.open_line("a01", "dialled", "CAdevice").accepted
     assert desk.agents.state("a01").line_placed == ""
+
+
+def test_a_device_claim_made_before_the_line_is_wanted_keeps_rest_away(
+    r: RedisClient, clock: FixedClock
+) -> None:
+    """The console claims the line, then saves the profile that wants it (or signs in): a
+    ticker looking for lines to place in between must not ring the agent through REST."""
+    desk = build(r, clock)
+    _softphone(desk, persistent=False)
+    desk.router.open_line("a01", "device")
+    _softphone(desk)  # the toggle's save: the line is wanted now
+    assert desk.router.lines().to_open == []
+    desk.router.set_agent_state("a01", "offline")
+    desk.router.open_line("a01", "device")  # signing in again with the console
+    desk.router.set_agent_state("a01", "available")
+    assert desk.router.lines().to_open == []
+    assert desk.router.open_line("a01", "dialled", "CAdevice").accepted

@@ -48,7 +48,9 @@ function OPS.open_line()
       F.put_state(p.id, st)
     end
   elseif arg.ev == 'device' then
-    if (op == '' or op == '?') and p.persistent and st.s ~= 'offline' then
+    -- made before the profile or state that makes the line wanted is written, so that a
+    -- ticker's OPS.lines between the two cannot claim it for REST first
+    if op == '' or op == '?' then
       st.op, st.ot = '?', now
       F.put_state(p.id, st)
     end
