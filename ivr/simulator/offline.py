@@ -35,7 +35,7 @@ from ivr.simulator.core.switch import Simulator
 from ivr.simulator.core.transport import FlaskTransport, Reply
 from ivr.simulator.occupancy import Occupancy
 from ivr.simulator.traffic import LivedCall, Plan, Population, arrivals, caller_for, outcome
-from routing.clock import FixedClock
+from routing.clock import FixedClock, epoch_ms
 from routing.engine import Engine
 from routing.exceptions import StoreUnavailable
 from routing.queues.agents import Agent
@@ -60,12 +60,8 @@ class Offline:
         linger_s: float = 900.0,
         speed: float | None = None,
     ) -> None:
-        self.sim = Simulator(
-            clock=clock or FixedClock(datetime.now(UTC)),
-            speed=speed,
-            seed=seed,
-            seconds_per_char=seconds_per_char,
-        )
+        when = clock or FixedClock(datetime.now(UTC))
+        self.sim = Simulator(clock=when, speed=speed, seed=seed, seconds_per_char=seconds_per_char)
         self.rest = RestClient(self.sim)
         self._create_app, self._overrides = create_app, overrides
         self.script_report = ScriptReport()  # the engine's, through create_app: simulate()
@@ -81,8 +77,10 @@ class Offline:
         self._beat: Process | None = None
         self._beat_due = False
         # Traffic runs (simulate()) let the ticker sleep until the engine's next due time
-        # instead of beating every virtual second to find nothing to do.
-        self.sleep_until_due = False
+        # instead of beating every virtual second to find nothing to do; otherwise it sleeps
+        # so only while no call is live (_quiet_until): a scenario's linger after its calls.
+        self.sleep_until_due, self.sleep_when_quiet = False, True
+        self.beats = 0  # the ticker's own beats run (not those after each webhook)
         self._wake_at = math.inf  # when the sleeping ticker beats next
         self._grid = (0.0, beat_s or 1.0)  # the ticker's first beat and its period
         report = self.script_report
@@ -180,6 +178,7 @@ class Offline:
     def run(self, until: float | None = None) -> None:
         """Run the time line until nothing is left (or until `until` seconds)."""
         self._keep_beating()
+        self._wake_ticker("run")  # what was changed since the last run may be due sooner
         self.sim.run(until)
 
     def beat_soon(self) -> None:
@@ -198,6 +197,7 @@ class Offline:
         self.observe()
         if not self.sleep_until_due:
             ticker.beat(self.app, self.base)
+            self._wake_ticker("webhook")  # a call has started, or something is due sooner
             return
         # After a webhook only its assignments are new; the ticker's other jobs (spool,
         # call-backs, reconcile) keep to its own beats. The webhook's last routing call, at
@@ -211,6 +211,13 @@ class Offline:
         beat = self._beat
         if beat is not None and beat.alive and beat.turn and self._beat_at(due) < self._wake_at:
             beat.interrupt("due sooner")  # this webhook made something due before that beat
+
+    def _wake_ticker(self, cause: str) -> None:
+        """Have a ticker sleeping through quiet beats plan its next beat again."""
+        beat = self._beat
+        beyond = self._on_grid(self.sim.now() + self._grid[1])  # past the next beat on the grid
+        if beat is not None and beat.alive and beat.turn and self._wake_at > beyond:
+            beat.interrupt(cause)
 
     def _keep_beating(self) -> None:
         if self._beat_s is not None and (self._beat is None or not self._beat.alive):
@@ -227,21 +234,29 @@ class Offline:
         while True:
             self.observe()
             ticker.beat(self.app, self.base)
+            self.beats += 1
             if self.sim.live:
                 quiet_since = self.sim.now()
             elif self.sim.now() - quiet_since > self._linger_s:
                 return
             soonest = self._on_grid(self.sim.now() + every_s)  # the grid's next beat
+            last = quiet_since + self._linger_s + every_s  # the beat that ends the linger
             self._wake_at = soonest
             if self.sleep_until_due:
-                last = quiet_since + self._linger_s + every_s
                 self._wake_at = min(max(self._next_beat(), soonest), last)
+            elif self.sleep_when_quiet and not self.sim.live:
+                self._wake_at = min(max(self._quiet_until(), soonest), last)
             while True:
                 try:
                     yield self._wake_at - self.sim.now()
                     break
                 except Interrupt:  # a webhook made something due before the planned beat
-                    self._wake_at = min(self._wake_at, max(self._next_beat(), soonest))
+                    if self.sleep_until_due:
+                        self._wake_at = min(self._wake_at, max(self._next_beat(), soonest))
+                    else:  # a call started, or a test changed the store between runs
+                        soonest = self._on_grid(self.sim.now())
+                        sooner = soonest if self.sim.live else self._quiet_until()
+                        self._wake_at = min(self._wake_at, sooner)
             self._wake_at = math.inf
 
     def _on_grid(self, at: float) -> float:
@@ -263,6 +278,29 @@ class Offline:
             return self._beat_at(self.engine.router.next_due())
         except StoreUnavailable:
             return self._on_grid(self.sim.now() + self._grid[1])
+
+    def _quiet_until(self) -> float:
+        """With no call live, the grid's first beat at which a beat can do anything.
+
+        Each job of a beat (ivr/runtime/ticker.py) is the engine's routing (its next due time:
+        `_next_beat`, which also keeps every beat out of hours and while reports are
+        spooled), the privacy trim (once a minute), or one that is beaten for every second
+        while it may have work, as it was: call-back requests waiting to be queued, phones
+        the sweep watches, campaigns' visits, and agents who want an open line.
+        """
+        eng, every_beat = self.engine, self._on_grid(self.sim.now())
+        try:
+            if (
+                eng.callbacks.count()
+                or eng.softphones.watched()
+                or any(c.state == "active" for c in eng.campaigns.all())
+                or any(a.persistent for a in eng.agents.all())
+            ):
+                return every_beat
+        except StoreUnavailable:
+            return every_beat
+        trim_s = (eng.privacy.next_enforce_ms() - epoch_ms(self.sim.clock.now())) / 1000
+        return min(self._next_beat(), self._on_grid(self.sim.now() + max(trim_s, 0.0)))
 
     def _beat_at(self, due: datetime | None) -> float:
         """The grid's first beat at or after `due` (inf: nothing due).

@@ -145,6 +145,10 @@ class PersonalData:
         self._next_enforce_ms = now_ms + ENFORCE_EVERY_MS
         return self.enforce()
 
+    def next_enforce_ms(self) -> int:
+        """When `enforce_due` next trims (ms since the epoch, engine clock)."""
+        return self._next_enforce_ms
+
     def enforce(self) -> dict[str, int]:
         """Trim what outlived its retention and that Redis does not expire by itself."""
         now = self.clock.now()

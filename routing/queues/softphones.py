@@ -33,6 +33,13 @@ class Softphones:
     def __init__(self, redis: RedisClient, clock: Clock, keys: Keys, router: Router) -> None:
         self.redis, self.clock, self.keys, self.router = redis, clock, keys, router
 
+    def watched(self) -> int:
+        """How many agents' phones the sweep looks at (0: a beat's sweep does nothing)."""
+        try:
+            return int(self.redis.hlen(self.keys.softphones()))
+        except RedisError as exc:
+            raise StoreUnavailable(f"Redis did not answer: {exc}") from exc
+
     def report(self, agent_id: str, registered: bool) -> list[Offer]:
         """The console says the agent's phone is registered (a beat) or not; offers to act on
         (an agent made available again may be given a caller at once)."""
