@@ -18,6 +18,8 @@ from routing.keys import Keys
 from routing.store import RedisClient
 from tests.cli.conftest import HOTLINE, run
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 PUBLIC = "https://hotline.example"
 
 

@@ -12,6 +12,8 @@ from app import cli
 from ivr.simulator.core.switch import Simulator
 from tests.cli.conftest import HOTLINE, run
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 PUBLIC = "https://hotline.example"
 SETUP = ("twilio", "setup", "--number", HOTLINE, "--public-url", PUBLIC)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 import redis
 from twilio.request_validator import RequestValidator
 
@@ -33,6 +34,8 @@ from routing.store import connect
 from tests.helpers.processes import until
 from tests.sentinels import LocalSentinels
 from tests.served import BOOTED, Served
+
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
 
 SENIOR = "+8613800138000"  # 王建国, 68, in the demo directory: straight to the senior queue
 FALLBACK = load_settings().fallback.number

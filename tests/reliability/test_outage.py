@@ -37,6 +37,8 @@ from routing.reporting.queue_stats import Stats
 from tests.conftest import T0
 from tests.webhook_client import post, twiml_of
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 FALLBACK = "+861095500999"
 BASE = "http://localhost"
 CALLS_PER_PHASE = 12

@@ -16,6 +16,8 @@ from routing.exceptions import SettingsError
 from routing.store import SentinelUrl, connect, parse_sentinel_url
 from tests.sentinels import LocalSentinels
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 
 def test_a_sentinel_url_names_the_sentinels_the_master_the_database_and_the_password() -> None:
     found = parse_sentinel_url("redis+sentinel://:s%40cret@10.0.0.1:26379,sentinel-b:26380/main/2")

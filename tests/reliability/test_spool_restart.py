@@ -33,6 +33,8 @@ from routing.store import connect
 from tests.served import BOOTED, Served
 from tests.webhook_client import twiml_of
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 SID = "CA" + "4" * 32
 CALLER = {"CallSid": SID, "From": "+8613700000001"}
 APPLIED = re.compile(r"applied 2 report\(s\) kept while Redis was away")

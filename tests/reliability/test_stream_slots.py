@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 from twilio.request_validator import RequestValidator
 
 from ivr.runtime.embedded import free_port
@@ -28,6 +29,8 @@ from routing.store import connect
 from tests.served import BOOTED, WITHIN_S, Served, sign_in
 from tests.web.conftest import PASSWORD
 from tests.webhook_client import twiml_of
+
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
 
 WORKERS = Server().workers
 SLOTS = Server().stream_slots  # per worker

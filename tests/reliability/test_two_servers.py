@@ -49,7 +49,11 @@ from tests.conftest import CLUSTER
 from tests.helpers.processes import until
 from tests.served import BOOTED, Served
 
-pytestmark = pytest.mark.skipif(CLUSTER, reason="the servers take one Redis URL")
+pytestmark = [
+    pytest.mark.skipif(CLUSTER, reason="the servers take one Redis URL"),
+    pytest.mark.wall_clock,  # real servers: `make unit` runs it apart
+    pytest.mark.slow,  # a minute: handed out first
+]
 
 CALLS = 24
 EVERY_S = 0.5  # a caller dials in every half second: 12 s of arrivals

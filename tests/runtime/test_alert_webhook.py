@@ -18,6 +18,8 @@ from routing.clock import FixedClock
 from tests.conftest import CLUSTER
 from tests.web.conftest import SENIOR
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 
 class Hook:
     """A webhook receiver on loopback that answers `status` and keeps what it was sent."""

@@ -12,6 +12,8 @@ import redis
 
 from ivr.runtime.embedded import EmbeddedRedis
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 
 @pytest.fixture
 def earlier_release(tmp_path: Path) -> Path:

@@ -17,6 +17,8 @@ from ivr.runtime.redis_process import RedisProcess, installed_servers
 from routing.exceptions import SettingsError
 from tests.served import BOOTED, WITHIN_S, Served
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 # The embedded server's settings (ivr/runtime/embedded.py): nothing to warn about.
 EMBEDDED = ("--appendonly", "yes", "--hash-max-ziplist-entries", "1024",
             "--hash-max-ziplist-value", "128")  # fmt: skip

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from ivr.runtime.embedded import free_port
 from ivr.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 from ivr.simulator.core.people import VirtualCaller
@@ -30,6 +32,9 @@ from ivr.simulator.local import LocalTwilio
 from tests.demo_served import demo, demo_engine, within
 from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S, Output, sign_in
+
+# real servers and processes (`make unit` runs it apart), two minutes: handed out first
+pytestmark = [pytest.mark.wall_clock, pytest.mark.slow]
 
 GREETING_S = 7.0  # the senior's greeting at the senior pace (docs/time-to-human.md)
 FREED_WITHIN_S = 10.0

@@ -16,10 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ivr.simulator.core.switch import CALLBACK_JITTER_S
 from tests.demo_served import A01, demo, demo_engine, within
 from tests.helpers.people import DEMO_SENIOR
 from tests.served import WITHIN_S
+
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
 
 WHISPER_S = 1.0  # "老年来电。" at the local Twilio's pace, 0.2 s a character
 TALK_S = 2.0

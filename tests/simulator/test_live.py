@@ -28,6 +28,8 @@ from routing.queues.agents import Agent
 from tests.conftest import CLUSTER, T0
 from tests.helpers import fakeapp
 
+pytestmark = pytest.mark.wall_clock  # real servers or processes: `make unit` runs it apart
+
 NUMBER = "+15550000001"
 NUMBER_FROM = "+14155550100"
 
