@@ -15,6 +15,8 @@ from ivr.call.bodies import MAX_BODY
 from ivr.runtime.embedded import free_port
 from tests.served import BOOTED, Served
 
+pytestmark = pytest.mark.wall_clock  # a real server: `make unit` runs it apart
+
 MB = 1024 * 1024
 CHUNK = b"x" * 65536
 
