@@ -31,8 +31,13 @@ WINDOW_MS = 15 * 60 * 1000
 MIN_PASSWORD = 8
 DEMO_SUPERVISOR = "supervisor"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}$")
+# werkzeug's default, said here: scrypt with N = 2**15, r = 8, p = 1, about 0.1 s of CPU a
+# hash on a 2-core test machine, which is what makes guessing passwords expensive. A check
+# reads the method from the stored hash. (The tests make their users with a cheaper N:
+# tests/conftest.py, `cheap_password_hashes`.)
+PASSWORD_METHOD = "scrypt:32768:8:1"
 # Checked when the user does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("silverline-no-such-user")
+_DUMMY_HASH = generate_password_hash("silverline-no-such-user", PASSWORD_METHOD)
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,7 @@ def _new_user(name: str, password: str, role: str, agent_id: str) -> User:
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
     agent = agent_id if role == "agent" else ""
-    return User(name, role, agent, generate_password_hash(password))
+    return User(name, role, agent, generate_password_hash(password, PASSWORD_METHOD))
 
 
 def _decode(name: str, fields: Mapping[str, str]) -> User | None:

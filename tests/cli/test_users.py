@@ -36,6 +36,21 @@ def agent(r: RedisClient, clock: FixedClock) -> Agent:
     return found
 
 
+@pytest.mark.real_password_hashing
+def test_a_password_is_kept_as_the_apps_scrypt_hash_and_checked_against_it(
+    runner: CliRunner, store: Users, r: RedisClient
+) -> None:
+    result = runner.invoke(
+        main, ["users", "add", "sue", "--role", "supervisor", "--password", "long-enough-1"]
+    )
+    assert result.exit_code == 0, result.output
+    [kept] = [v for k, v in r.hgetall(store.keys.user("sue")).items() if "$" in v]
+    assert kept.startswith("scrypt:32768:8:1$")  # werkzeug's default: N = 2**15
+    assert "long-enough-1" not in kept
+    assert store.sign_in("sue", "long-enough-1", "127.0.0.1").user is not None
+    assert store.sign_in("sue", "long-enough-2", "127.0.0.1").user is None
+
+
 def test_add_supervisor_then_sign_in(runner: CliRunner, store: Users) -> None:
     result = runner.invoke(
         main, ["users", "add", "Sue", "--role", "supervisor", "--password", "long-enough-1"]

@@ -19,6 +19,8 @@ from routing.engine import Engine
 from tests.conftest import CLUSTER
 from tests.web.conftest import PASSWORD, csrf_of
 
+pytestmark = pytest.mark.real_password_hashing  # a guess costs what it costs the live app
+
 
 @pytest.fixture
 def limited(redis_url: str, clock: FixedClock) -> Iterator[Flask]:
