@@ -132,9 +132,13 @@ def test_webhooks_answer_within_a_second_whatever_the_pages_hold_open(
             assert seconds_to_health(port) < 1.0
 
         # 25 agents, 100 streams: the server holds what it can, the webhooks keep threads.
+        # a00's streams above give their slots back when the server next writes to them (a
+        # keep-alive, every 15 s): until then up to PER_USER of them may hold slots in the
+        # worker that takes most of these, which then holds SLOTS - PER_USER new ones (a run
+        # under load held 23 of 24 when one worker had accepted nearly all of them).
         with streams(port, [cookie for cookie in cookies for _ in range(4)]) as statuses:
             assert set(statuses) <= {200, 429}
-            assert SLOTS <= statuses.count(200) <= SLOTS * WORKERS
+            assert SLOTS - PER_USER <= statuses.count(200) <= SLOTS * WORKERS
             took = [seconds_to_answer_a_call(port) for _ in range(5)]
             assert max(took) < 1.0, took
             assert seconds_to_health(port) < 1.0
