@@ -51,6 +51,8 @@ class LocalCluster:
             self.workdir / str(port),
             "--appendonly",
             "no",
+            "--save",
+            "",
             "--cluster-enabled",
             "yes",
             "--cluster-config-file",

@@ -83,7 +83,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cluster.stop()
         _collect_cluster_discovery_sockets()
         return
-    server = RedisProcess(workdir, "--appendonly", "no")
+    # No persistence at all: Redis's default snapshots (a fork and a write every minute of a
+    # long simulation) only competed for the disk with the tests that fsync on purpose.
+    server = RedisProcess(workdir, "--appendonly", "no", "--save", "")
     server.start()
     yield server.url
     server.stop()
