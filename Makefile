@@ -19,8 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/silverline serve
 
-test: $(STAMP) lint typecheck
-	@$(call beside,$(WALL_RUN) && $(MAKE) --no-print-directory cluster redis7,the tests on the wall clock then the cluster and Redis 7 runs)
+test: $(STAMP) lint typecheck unit cluster redis7
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,26 +35,18 @@ typecheck: $(STAMP)
 # (pytest-xdist) under `nice`, so that a timed test is never starved by a simulation: a test
 # file per worker at a time, so that a file's fixtures are made once, handed out in collection
 # order, the long simulations first (tests/conftest.py says why). Each worker starts its own
-# redis-server (tests/conftest.py). `pytest` alone runs everything in one run. `make test`
-# runs the cluster and Redis 7 runs after the wall-clock tests, still beside the CPU-bound
-# ones, which leave the cores idle a third of the time waiting on their redis-servers
-# (BENCHMARKS.md, section 11). A third CPU-bound worker was slower (7 min 41 s, not 6-7).
+# redis-server (tests/conftest.py). `pytest` alone runs everything in one run.
 PYTEST_WORKERS ?= auto
 WALL_WORKERS ?= 2
 WALL_CLOCK := wall_clock or browser
-CPU_RUN = nice -n 10 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
-	--no-loadscope-reorder -m "not ($(WALL_CLOCK))"
-WALL_RUN = $(BIN)/pytest -q -n $(WALL_WORKERS) --dist loadfile --no-loadscope-reorder \
-	-m "$(WALL_CLOCK)"
-# $(call beside,COMMANDS,WHAT): COMMANDS in the background, their output kept and printed at
-# the end under WHAT, while the CPU-bound run goes on; fails when either failed.
-beside = report=$$(mktemp); ( $(1) ) > $$report 2>&1 & \
-	other=$$!; trap 'kill $$other 2>/dev/null; rm -f $$report' INT TERM; \
-	$(CPU_RUN); cpu=$$?; wait $$other; others=$$?; echo "-- beside it, $(2):"; \
-	cat $$report; rm -f $$report; test $$cpu -eq 0 && test $$others -eq 0
-
 unit: $(STAMP)
-	@$(call beside,$(WALL_RUN),the tests on the wall clock ($(WALL_CLOCK)))
+	@report=$$(mktemp); \
+	$(BIN)/pytest -q -n $(WALL_WORKERS) --dist loadfile --no-loadscope-reorder -m "$(WALL_CLOCK)" > $$report 2>&1 & \
+	wall=$$!; trap 'kill $$wall 2>/dev/null; rm -f $$report' INT TERM; \
+	nice -n 10 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  -m "not ($(WALL_CLOCK))"; cpu=$$?; \
+	wait $$wall; waited=$$?; echo "-- the tests on the wall clock ($(WALL_CLOCK)):"; \
+	cat $$report; rm -f $$report; test $$cpu -eq 0 && test $$waited -eq 0
 
 # The engine's tests again, against a three-master Redis Cluster started by the fixture.
 cluster: $(STAMP)
