@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/silverline serve
 
-test: $(STAMP) lint typecheck unit cluster redis7
+# The cluster and Redis 7 runs start once the suite's CPU-bound part is done, beside the rest of
+# its wall-clock part, which is the longer (7 min 6 s against 6 min 8 s in a fresh clone's run).
+test: $(STAMP) lint typecheck
+	$(call two_runs,nice -n 10 $(MAKE) --no-print-directory cluster redis7; rest=$$?;,&& test $$rest -eq 0)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,13 +44,19 @@ PYTEST_WORKERS ?= auto
 WALL_WORKERS ?= 1
 WALL_CLOCK := wall_clock or browser
 unit: $(STAMP)
+	$(call two_runs,,)
+
+# $(call two_runs,THEN,CHECK): the two parts of the suite at once; THEN runs after the CPU-bound
+# part, beside the wall-clock part; CHECK adds to the exit status's test.
+define two_runs
 	@report=$$(mktemp); \
 	$(BIN)/pytest -q -n $(WALL_WORKERS) --dist loadfile --no-loadscope-reorder -m "$(WALL_CLOCK)" > $$report 2>&1 & \
 	wall=$$!; trap 'kill $$wall 2>/dev/null; rm -f $$report' INT TERM; \
 	nice -n 10 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
-	  -m "not ($(WALL_CLOCK))"; cpu=$$?; \
+	  -m "not ($(WALL_CLOCK))"; cpu=$$?; $(1) \
 	wait $$wall; waited=$$?; echo "-- the tests on the wall clock ($(WALL_CLOCK)):"; \
-	cat $$report; rm -f $$report; test $$cpu -eq 0 && test $$waited -eq 0
+	cat $$report; rm -f $$report; test $$cpu -eq 0 && test $$waited -eq 0 $(2)
+endef
 
 # The engine's tests again, against a three-master Redis Cluster started by the fixture.
 cluster: $(STAMP)
